@@ -1,0 +1,34 @@
+#pragma once
+// cairnd's command line: every flag, its default, and the parser that turns argv into a Config.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cairn::node {
+
+struct Config {
+  std::string dataDir;
+  std::string clientEndpoint = "tcp://127.0.0.1:7101";
+  std::string eventsEndpoint = "tcp://127.0.0.1:7102";
+  std::string advertiseHost;  // replaces a wildcard host (*, 0.0.0.0) in advertised endpoints
+  std::int64_t id = 1;
+  std::int64_t historyRevs = 10000;
+  std::int64_t maxValue = 1 << 20;
+  std::int64_t snapshotEvery = 10000;  // log records between snapshots
+  bool verbose = false;
+};
+
+// What the parser decided: run with a config, or exit with a code after printing `message`
+// (usage text for --help on stdout, an error on stderr).
+struct ParseOutcome {
+  bool run = false;
+  int exitCode = 0;
+  std::string message;
+  Config config;
+};
+
+ParseOutcome parseArgs(const std::vector<std::string>& args);
+const char* usageText();
+
+}  // namespace cairn::node

@@ -1,0 +1,514 @@
+#include "node/server.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "node/recovery.h"
+#include "store/file.h"
+#include "store/snapshot.h"
+
+namespace cairn::node {
+
+using wire::Err;
+using wire::Reply;
+using wire::Request;
+using wire::Status;
+using wire::Verb;
+
+namespace {
+
+constexpr std::int64_t kDefaultPage = 1000;
+constexpr std::int64_t kMaxPage = 10000;
+constexpr std::size_t kWalkBytes = 4 << 20;
+constexpr std::int64_t kDefaultWaitMs = 30000;
+constexpr std::int64_t kDefaultFutureReadMs = 5000;
+constexpr std::int64_t kMaxWaitMs = 3600 * 1000;
+constexpr int kDrainBatch = 1024;
+constexpr int kMaxFrames = 8;
+constexpr auto kHeartbeatEvery = std::chrono::milliseconds(500);
+
+bool isCtl(const std::vector<std::string>& comps) {
+  return !comps.empty() && comps[0] == "ctl";
+}
+
+void logLine(const std::string& s) {
+  std::string line = "cairnd: " + s + "\n";
+  (void)!::write(2, line.data(), line.size());
+}
+
+std::string hostOf(const std::string& endpoint) {
+  auto p = endpoint.find("://");
+  if (p == std::string::npos) return "";
+  auto h = endpoint.substr(p + 3);
+  auto c = h.rfind(':');
+  return c == std::string::npos ? h : h.substr(0, c);
+}
+
+}  // namespace
+
+Server::Server(Config cfg, zmq::context_t& ctx)
+    : cfg_(std::move(cfg)),
+      ctx_(ctx),
+      client_(ctx_, zmq::socket_type::router),
+      pub_(ctx_, zmq::socket_type::pub) {
+  limits_.maxValue = static_cast<std::size_t>(cfg_.maxValue);
+}
+
+Server::~Server() = default;
+
+std::string Server::advertise(const std::string& bound) const {
+  // "tcp://0.0.0.0:7102" is where the node listens, not where a client can connect.
+  std::string host = hostOf(bound);
+  if (host != "0.0.0.0" && host != "[::]" && host != "*") return bound;
+  std::string repl = cfg_.advertiseHost;
+  if (repl.empty()) {
+    std::string ch = hostOf(clientAdvertised_);
+    repl = (ch.empty() || ch == "0.0.0.0" || ch == "[::]") ? "127.0.0.1" : ch;
+  }
+  auto p = bound.find(host);
+  return bound.substr(0, p) + repl + bound.substr(p + host.size());
+}
+
+Status Server::start() {
+  if (Status s = store::makeDirs(cfg_.dataDir); !s.isOk()) return s;
+  std::string lockPath = cfg_.dataDir + "/LOCK";
+  int lockFd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lockFd < 0 || ::flock(lockFd, LOCK_EX | LOCK_NB) != 0) {
+    return Status(Err::kIo, "cannot lock " + lockPath + " (is another cairnd using " +
+                                cfg_.dataDir + "?): " + std::strerror(errno));
+  }
+  // The lock is held until the process exits.
+
+  store::Store::Options opts;
+  opts.historyRevs = cfg_.historyRevs;
+  auto rec = recover(cfg_.dataDir, opts);
+  if (!rec) return rec.status();
+  store_ = std::move(rec->store);
+  lastSnapshotIndex_ = rec->snapshotIndex;
+  log_ = std::make_unique<LocalLog>(std::move(rec->wal));
+  startupNote_ = "recovered rev " + std::to_string(store_->rev()) + " (snapshot index " +
+                 std::to_string(rec->snapshotIndex) + ", " + std::to_string(rec->replayed) +
+                 " WAL records replayed)";
+  if (!rec->repaired.empty()) startupNote_ += "; " + rec->repaired;
+
+  try {
+    // Requests may carry a value up to the limit plus keys; larger messages still get a TOO_LARGE
+    // reply up to twice the limit. Past this cap libzmq drops the connection (PROTOCOL.md, Limits).
+    const std::int64_t cap = 2 * cfg_.maxValue + (64 << 10);
+    client_.set(zmq::sockopt::maxmsgsize, cap);
+    client_.set(zmq::sockopt::linger, 0);
+    client_.set(zmq::sockopt::sndhwm, 100000);
+    client_.set(zmq::sockopt::rcvhwm, 100000);
+    client_.bind(cfg_.clientEndpoint);
+    clientAdvertised_ = advertise(client_.get(zmq::sockopt::last_endpoint));
+    pub_.set(zmq::sockopt::maxmsgsize, std::int64_t{8192});  // a PUB only receives subscriptions
+    pub_.set(zmq::sockopt::linger, 0);
+    pub_.set(zmq::sockopt::sndhwm, 100000);
+    pub_.bind(cfg_.eventsEndpoint);
+    eventsAdvertised_ = advertise(pub_.get(zmq::sockopt::last_endpoint));
+  } catch (const zmq::error_t& e) {
+    return Status(Err::kIo, std::string("cannot bind: ") + e.what());
+  }
+  return Status::ok();
+}
+
+int Server::run(int stopFd) {
+  nextHeartbeat_ = Clock::now();
+  while (!failed_) {
+    auto now = Clock::now();
+    auto wake = nextHeartbeat_;
+    for (const auto& p : parked_)
+      wake = std::min(wake, p.deadline);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now);
+    if (ms.count() < 0) ms = std::chrono::milliseconds(0);
+    zmq::pollitem_t items[] = {
+        {client_.handle(), 0, ZMQ_POLLIN, 0},
+        {nullptr, stopFd, ZMQ_POLLIN, 0},
+    };
+    try {
+      zmq::poll(items, 2, ms);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      if (e.num() == ETERM) break;
+      throw;
+    }
+    if (items[1].revents & ZMQ_POLLIN) break;
+    if (items[0].revents & ZMQ_POLLIN) drainClients();
+    commit();
+    now = Clock::now();
+    if (!parked_.empty()) serviceParked(now);
+    if (now >= nextHeartbeat_) {
+      heartbeat();
+      nextHeartbeat_ = now + kHeartbeatEvery;
+    }
+  }
+  return failed_ ? 1 : 0;
+}
+
+void Server::drainClients() {
+  for (int n = 0; n < kDrainBatch; ++n) {
+    std::vector<zmq::message_t> frames;
+    std::size_t total = 0;
+    try {
+      zmq::message_t m;
+      if (!client_.recv(m, zmq::recv_flags::dontwait)) return;
+      bool more = m.more();
+      frames.push_back(std::move(m));
+      ++total;
+      while (more) {  // the rest of a multipart message is already here
+        zmq::message_t part;
+        (void)client_.recv(part, zmq::recv_flags::none);
+        more = part.more();
+        if (frames.size() < kMaxFrames) frames.push_back(std::move(part));
+        ++total;
+      }
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EAGAIN || e.num() == EINTR) return;
+      throw;
+    }
+    Envelope env;
+    env.frames.emplace_back(frames[0].to_string());
+    std::size_t body = 1;
+    if (frames.size() > 1 && frames[1].size() == 0) {
+      env.frames.emplace_back();
+      body = 2;
+    }
+    if (total != body + 1) {
+      Reply r = Reply::error(Err::kBadRequest,
+                             "a request is exactly one frame (after the "
+                             "routing envelope); got " +
+                                 std::to_string(total - body));
+      reply(env, r, "");
+      continue;
+    }
+    handle(std::move(env), frames[body].to_string_view());
+  }
+}
+
+void Server::handle(Envelope env, std::string_view body) {
+  Request req;
+  Status s = wire::decodeRequest(body, limits_, &req);
+  if (cfg_.verbose) {
+    logLine(std::string("request ") + (s.isOk() ? wire::verbName(req.verb) : s.toString()) + " " +
+            req.path.value_or(""));
+  }
+  if (!s.isOk()) {
+    Reply r = Reply::error(s.code(), s.detail());
+    reply(env, r, req.tag);
+    return;
+  }
+  handleRequest(env, req);
+}
+
+void Server::handleRequest(Envelope& env, Request& req) {
+  auto fail = [&](Err e, std::string detail) {
+    Reply r = Reply::error(e, std::move(detail));
+    reply(env, r, req.tag);
+  };
+  const std::int64_t head = store_->rev();
+  switch (req.verb) {
+    case Verb::kRev: {
+      Reply r;
+      r.rev = head;
+      reply(env, r, req.tag);
+      return;
+    }
+    case Verb::kSelf: {
+      Reply r;
+      r.id = cfg_.id;
+      r.client = clientAdvertised_;
+      r.events = eventsAdvertised_;
+      r.version = CAIRN_VERSION;
+      r.rev = head;
+      reply(env, r, req.tag);
+      return;
+    }
+    case Verb::kNop:
+      pending_.emplace(nextProposal_, PendingWrite{env, req.tag, req.verb});
+      log_->propose(wire::Command{}, nextProposal_++);
+      return;
+    case Verb::kSet:
+    case Verb::kDel: {
+      if (!req.path) return fail(Err::kMissingArg, "missing \"path\"");
+      auto comps = store::splitPath(*req.path);
+      if (!comps) return fail(comps.status().code(), comps.status().detail());
+      if (comps->empty()) return fail(Err::kIsDir, "/ is a directory");
+      if (isCtl(*comps)) return fail(Err::kReadonly, "/ctl is written only by the nodes");
+      if (!req.rev) return fail(Err::kMissingArg, "missing \"rev\" (-1 to clobber, 0 to create)");
+      if (*req.rev < -1) return fail(Err::kRange, "rev must be -1, 0 or a positive revision");
+      wire::Command cmd;
+      cmd.path = *req.path;
+      cmd.rev = *req.rev;
+      if (req.verb == Verb::kSet) {
+        if (!req.value) return fail(Err::kMissingArg, "missing \"value\"");
+        if (req.value->size() > static_cast<std::size_t>(cfg_.maxValue)) {
+          return fail(Err::kTooLarge, "value is larger than " + std::to_string(cfg_.maxValue));
+        }
+        cmd.op = wire::Command::Op::kSet;
+        cmd.value = std::move(*req.value);
+      } else {
+        cmd.op = wire::Command::Op::kDel;
+      }
+      pending_.emplace(nextProposal_, PendingWrite{env, req.tag, req.verb});
+      log_->propose(std::move(cmd), nextProposal_++);
+      return;
+    }
+    case Verb::kWait: {
+      if (!req.path) return fail(Err::kMissingArg, "missing \"path\" (a glob)");
+      auto g = store::Glob::compile(*req.path);
+      if (!g) return fail(g.status().code(), g.status().detail());
+      if (req.rev && *req.rev < 0) return fail(Err::kRange, "rev must be >= 0");
+      if (req.timeoutMs && (*req.timeoutMs < 0 || *req.timeoutMs > kMaxWaitMs)) {
+        return fail(Err::kRange, "timeout must be in 0..3600000 ms");
+      }
+      Parked p;
+      p.glob = std::move(g.value());
+      p.from = req.rev.value_or(head + 1);
+      p.deadline = Clock::now() + std::chrono::milliseconds(req.timeoutMs.value_or(kDefaultWaitMs));
+      p.req = std::move(req);
+      if (!tryWait(env, p)) {
+        p.env = std::move(env);
+        parked_.push_back(std::move(p));
+      }
+      return;
+    }
+    case Verb::kGet:
+    case Verb::kStat:
+    case Verb::kGetdir:
+    case Verb::kWalk: {
+      if (!req.path) return fail(Err::kMissingArg, "missing \"path\"");
+      Status valid = req.verb == Verb::kWalk ? store::Glob::compile(*req.path).status()
+                                             : store::splitPath(*req.path).status();
+      if (!valid.isOk()) return fail(valid.code(), valid.detail());
+      if (req.limit && (*req.limit < 1 || *req.limit > kMaxPage)) {
+        return fail(Err::kRange, "limit must be in 1..10000");
+      }
+      if (req.rev && *req.rev < 0) return fail(Err::kRange, "rev must be >= 0");
+      if (req.timeoutMs && (*req.timeoutMs < 0 || *req.timeoutMs > kMaxWaitMs)) {
+        return fail(Err::kRange, "timeout must be in 0..3600000 ms");
+      }
+      std::int64_t at = req.rev.value_or(head);
+      if (at > head) {  // a future rev: wait until it is applied
+        Parked p;
+        p.env = std::move(env);
+        p.req = std::move(req);
+        p.deadline = Clock::now() +
+                     std::chrono::milliseconds(p.req.timeoutMs.value_or(kDefaultFutureReadMs));
+        parked_.push_back(std::move(p));
+        return;
+      }
+      serveRead(env, req, at);
+      return;
+    }
+  }
+}
+
+void Server::serveRead(Envelope& env, Request& req, std::int64_t at) {
+  if (Status s = store_->checkReadable(at); !s.isOk()) {
+    Reply r = Reply::error(s.code(), s.detail());
+    r.head = store_->rev();
+    reply(env, r, req.tag);
+    return;
+  }
+  Reply r;
+  r.head = at;
+  const std::size_t limit = static_cast<std::size_t>(req.limit.value_or(kDefaultPage));
+  switch (req.verb) {
+    case Verb::kGet: {
+      store::FileInfo fi = store_->stat(*req.path, at);
+      if (fi.dir) {
+        r = Reply::error(Err::kIsDir, *req.path + " is a directory (use GETDIR)");
+        r.head = at;
+        break;
+      }
+      r.rev = fi.rev;
+      r.value = fi.value ? *fi.value : std::string();
+      break;
+    }
+    case Verb::kStat: {
+      store::FileInfo fi = store_->stat(*req.path, at);
+      r.rev = fi.rev;
+      r.len = fi.len;
+      r.dir = fi.dir;
+      break;
+    }
+    case Verb::kGetdir: {
+      auto page = store_->getdir(*req.path, at, req.after, limit);
+      if (!page) {
+        r = Reply::error(page.status().code(), page.status().detail());
+        r.head = at;
+        break;
+      }
+      r.rev = store_->stat(*req.path, at).rev;
+      r.entries.emplace();
+      r.entries->reserve(page->names.size());
+      for (std::size_t i = 0; i < page->names.size(); ++i) {
+        wire::Entry e;
+        e.name = std::move(page->names[i]);
+        e.rev = page->nodes[i]->rev;
+        e.dir = page->nodes[i]->dir;
+        r.entries->push_back(std::move(e));
+      }
+      r.next = page->next;
+      break;
+    }
+    case Verb::kWalk: {
+      auto g = store::Glob::compile(*req.path);
+      auto page = store_->walk(*g, at, req.after, limit, kWalkBytes);
+      if (!page) {
+        r = Reply::error(page.status().code(), page.status().detail());
+        r.head = at;
+        break;
+      }
+      r.entries.emplace();
+      r.entries->reserve(page->names.size());
+      for (std::size_t i = 0; i < page->names.size(); ++i) {
+        wire::Entry e;
+        e.path = std::move(page->names[i]);
+        e.rev = page->nodes[i]->rev;
+        e.value = *page->nodes[i]->value;
+        r.entries->push_back(std::move(e));
+      }
+      r.next = page->next;
+      break;
+    }
+    default:
+      break;
+  }
+  reply(env, r, req.tag);
+}
+
+// Answers a WAIT from history if it can; false when it must wait for a future change.
+bool Server::tryWait(Envelope& env, Parked& p) {
+  auto found = store_->firstChange(*p.glob, p.from);
+  if (!found) {
+    Reply r = Reply::error(found.status().code(), found.status().detail());
+    r.head = store_->rev();
+    reply(env, r, p.req.tag);
+    return true;
+  }
+  if (!found->has_value()) {
+    p.from = std::max(p.from, store_->rev() + 1);  // nothing up to the head matched
+    return false;
+  }
+  const store::Change& c = **found;
+  Reply r;
+  r.rev = c.rev;
+  r.path = c.path;
+  r.op = c.opName();
+  r.value = *c.value;
+  r.head = store_->rev();
+  reply(env, r, p.req.tag);
+  return true;
+}
+
+void Server::commit() {
+  auto chosen = log_->drain();
+  if (!chosen) {
+    logLine("FATAL: the log cannot persist writes: " + chosen.status().toString());
+    failed_ = true;
+    return;
+  }
+  if (chosen->empty()) return;
+  for (auto& c : *chosen) {
+    store::ApplyResult res = store_->apply(c.index, c.cmd);
+    if (res.change) publish(*res.change);
+    if (c.proposal == 0) continue;
+    auto it = pending_.find(c.proposal);
+    if (it == pending_.end()) continue;
+    Reply r;
+    if (!res.status.isOk()) {
+      r = Reply::error(res.status.code(), res.status.detail());
+    }
+    r.rev = res.rev;
+    reply(it->second.env, r, it->second.tag);
+    pending_.erase(it);
+  }
+  if (!parked_.empty()) serviceParked(Clock::now());
+  maybeSnapshot();
+}
+
+void Server::maybeSnapshot() {
+  const std::uint64_t idx = store_->appliedIndex();
+  if (idx - lastSnapshotIndex_ < static_cast<std::uint64_t>(cfg_.snapshotEvery)) return;
+  Status s = store::writeSnapshot(*store_, cfg_.dataDir + "/snap");
+  if (s.isOk()) s = log_->compact(idx);
+  if (!s.isOk()) {
+    // The WAL still holds everything: a failed snapshot costs disk space, not data.
+    logLine("snapshot at index " + std::to_string(idx) + " failed: " + s.toString());
+    lastSnapshotIndex_ = idx;  // try again after another interval, not on every write
+    return;
+  }
+  lastSnapshotIndex_ = idx;
+  if (cfg_.verbose) logLine("snapshot at index " + std::to_string(idx));
+}
+
+void Server::serviceParked(Clock::time_point now) {
+  const std::int64_t head = store_->rev();
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    bool done = false;
+    if (it->glob) {
+      done = tryWait(it->env, *it);
+    } else if (it->req.rev && *it->req.rev <= head) {
+      serveRead(it->env, it->req, *it->req.rev);
+      done = true;
+    }
+    if (!done && now >= it->deadline) {
+      Reply r = Reply::error(Err::kTimeout, it->glob ? "no matching change before the timeout"
+                                                     : "rev not reached before the timeout");
+      r.head = head;
+      reply(it->env, r, it->req.tag);
+      done = true;
+    }
+    it = done ? parked_.erase(it) : std::next(it);
+  }
+}
+
+void Server::publish(const store::Change& c) {
+  wire::Event e;
+  e.rev = c.rev;
+  e.path = c.path;
+  e.op = c.opName();
+  e.value = *c.value;
+  std::string body = wire::encodeEvent(e);
+  try {
+    pub_.send(zmq::buffer(c.path), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    pub_.send(zmq::buffer(body), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    logLine(std::string("publish failed: ") + e.what());
+  }
+}
+
+void Server::heartbeat() {
+  std::string body = wire::encodeHeartbeat(wire::Heartbeat{store_->rev(), cfg_.id});
+  try {
+    pub_.send(zmq::buffer(wire::kHeartbeatTopic),
+              zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    pub_.send(zmq::buffer(body), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    logLine(std::string("heartbeat failed: ") + e.what());
+  }
+}
+
+void Server::reply(const Envelope& env, Reply& r, const std::string& tag) {
+  r.tag = tag;
+  std::string body = wire::encodeReply(r);
+  try {
+    for (const auto& f : env.frames) {
+      client_.send(zmq::buffer(f), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    }
+    client_.send(zmq::buffer(body), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    // The client is gone or not reading: its reply is dropped, everyone else is still served.
+    if (cfg_.verbose) logLine(std::string("reply dropped: ") + e.what());
+  }
+}
+
+}  // namespace cairn::node

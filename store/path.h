@@ -1,0 +1,53 @@
+#pragma once
+// Paths and globs. A path is "/" or "/" followed by components joined with "/", each component
+// matching [A-Za-z0-9._-]+. A glob is a path whose components may also use "?" (one character),
+// "*" (any run of characters inside one component) and "**" (a whole component: any number of
+// components). See PROTOCOL.md, "Paths and globs", for the edge cases pinned by tests.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wire/status.h"
+
+namespace cairn::store {
+
+inline constexpr std::size_t kMaxPathLen = 4096;
+
+// Splits a valid path into its components ("/" has none); BAD_PATH otherwise.
+wire::Result<std::vector<std::string>> splitPath(std::string_view path);
+
+std::string joinPath(const std::vector<std::string>& comps, std::size_t n);
+
+// A compiled glob. Matching works component by component, so a walk can prune subtrees.
+class Glob {
+ public:
+  static wire::Result<Glob> compile(std::string_view pattern);
+
+  const std::string& pattern() const { return pattern_; }
+  bool matches(std::string_view path) const;
+  bool matchesComponents(const std::vector<std::string>& comps) const;
+
+  // Matching as a set of positions in the pattern (an NFA), for pruned walks.
+  using States = std::vector<std::size_t>;
+  States start() const;
+  States step(const States& s, std::string_view component) const;
+  bool accepts(const States& s) const;
+  // True when some descendant of a directory reaching `s` could still match.
+  bool canDescend(const States& s) const;
+  // The literal component that must come next from `s`, when every live state demands the same
+  // literal (lets a walk look one child up instead of scanning the directory).
+  const std::string* literalNext(const States& s) const;
+
+ private:
+  std::string pattern_;
+  std::vector<std::string> comps_;
+  std::vector<bool> literal_;
+  void close(States* s) const;
+};
+
+// Wildcard match of one component against one glob component ("?", "*").
+bool componentMatches(std::string_view pat, std::string_view s);
+
+}  // namespace cairn::store

@@ -1,0 +1,148 @@
+#include "store/snapshot.h"
+
+#include <unistd.h>
+#include <msgpack.hpp>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "store/crc32c.h"
+#include "store/file.h"
+
+namespace cairn::store {
+
+using wire::Err;
+using wire::Status;
+
+namespace {
+
+constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'N', 'P'};
+constexpr int kVersion = 1;
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+void packNode(Packer& p, const std::string& name, const Node& n) {
+  p.pack_array(3);
+  p.pack(name);
+  p.pack_int64(n.rev);
+  if (n.dir) {
+    p.pack_uint64(n.children.size());
+    n.children.forEach([&](const std::string& k, const NodeP& c) {
+      packNode(p, k, *c);
+      return true;
+    });
+  } else {
+    p.pack_bin(static_cast<std::uint32_t>(n.value->size()));
+    p.pack_bin_body(n.value->data(), static_cast<std::uint32_t>(n.value->size()));
+  }
+}
+
+struct Reader {
+  std::string_view data;
+  std::size_t off = 0;
+
+  // One node record and, for a directory, its children.
+  NodeP node(std::string* name, int depth) {
+    if (depth > static_cast<int>(kMaxPathLen)) throw std::runtime_error("tree too deep");
+    msgpack::object_handle oh =
+        msgpack::unpack(data.data(), data.size(), off, nullptr, nullptr,
+                        msgpack::unpack_limit(3, 0, kMaxPathLen, 1u << 30, 0, 2));
+    const msgpack::object& o = oh.get();
+    if (o.type != msgpack::type::ARRAY || o.via.array.size != 3) {
+      throw std::runtime_error("bad node record");
+    }
+    const msgpack::object* a = o.via.array.ptr;
+    *name = a[0].as<std::string>();
+    auto n = std::make_shared<Node>();
+    n->rev = a[1].as<std::int64_t>();
+    if (a[2].type == msgpack::type::BIN) {
+      n->value = std::make_shared<const std::string>(a[2].via.bin.ptr, a[2].via.bin.size);
+      return n;
+    }
+    n->dir = true;
+    std::uint64_t count = a[2].as<std::uint64_t>();
+    for (std::uint64_t i = 0; i < count; ++i) {
+      std::string child;
+      NodeP c = node(&child, depth + 1);
+      n->children = n->children.assign(child, std::move(c));
+    }
+    return n;
+  }
+};
+
+std::string snapName(std::uint64_t index) {
+  char b[64];
+  std::snprintf(b, sizeof b, "snap-%020" PRIu64 ".snap", index);
+  return b;
+}
+
+}  // namespace
+
+std::string encodeSnapshot(const Store& s) {
+  msgpack::sbuffer buf;
+  buf.write(kMagic, sizeof kMagic);
+  Packer p(buf);
+  p.pack_array(3);
+  p.pack_int(kVersion);
+  p.pack_uint64(s.appliedIndex());
+  p.pack_int64(s.rev());
+  packNode(p, "", *s.root());
+  std::uint32_t crc = crc32c(std::string_view(buf.data(), buf.size()));
+  buf.write(reinterpret_cast<const char*>(&crc), 4);
+  return std::string(buf.data(), buf.size());
+}
+
+wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts) {
+  if (bytes.size() < sizeof kMagic + 4 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+    return Status(Err::kCorrupt, "not a Cairn snapshot");
+  }
+  std::uint32_t crc;
+  std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
+  std::string_view body = bytes.substr(0, bytes.size() - 4);
+  if (crc32c(body) != crc) return Status(Err::kCorrupt, "snapshot checksum mismatch");
+  try {
+    Reader r{body, sizeof kMagic};
+    msgpack::object_handle oh = msgpack::unpack(body.data(), body.size(), r.off, nullptr, nullptr,
+                                                msgpack::unpack_limit(3, 0, 0, 0, 0, 2));
+    const msgpack::object& h = oh.get();
+    if (h.type != msgpack::type::ARRAY || h.via.array.size != 3 ||
+        h.via.array.ptr[0].as<int>() != kVersion) {
+      return Status(Err::kCorrupt, "unsupported snapshot header");
+    }
+    std::uint64_t index = h.via.array.ptr[1].as<std::uint64_t>();
+    std::int64_t rev = h.via.array.ptr[2].as<std::int64_t>();
+    std::string rootName;
+    NodeP root = r.node(&rootName, 0);
+    if (!root->dir || r.off != body.size()) return Status(Err::kCorrupt, "malformed snapshot tree");
+    return Store(opts, std::move(root), rev, index);
+  } catch (const std::exception& e) {
+    return Status(Err::kCorrupt, std::string("malformed snapshot: ") + e.what());
+  }
+}
+
+Status writeSnapshot(const Store& s, const std::string& dir) {
+  if (Status st = makeDirs(dir); !st.isOk()) return st;
+  std::string name = snapName(s.appliedIndex());
+  if (Status st = writeFileAtomic(dir, name, encodeSnapshot(s)); !st.isOk()) return st;
+  auto names = listDir(dir, "snap-", ".snap");
+  if (!names) return names.status();
+  for (const auto& n : *names) {
+    if (n != name) ::unlink((dir + "/" + n).c_str());
+  }
+  return Status::ok();
+}
+
+wire::Result<std::optional<Store>> loadSnapshot(const std::string& dir, Store::Options opts) {
+  auto names = listDir(dir, "snap-", ".snap");
+  if (!names) return names.status();
+  if (names->empty()) return std::optional<Store>();
+  const std::string path = dir + "/" + names->back();
+  auto data = readFile(path);
+  if (!data) return data.status();
+  auto st = decodeSnapshot(*data, opts);
+  if (!st) return Status(Err::kCorrupt, path + ": " + st.status().detail());
+  return std::optional<Store>(std::move(st.value()));
+}
+
+}  // namespace cairn::store

@@ -1,0 +1,330 @@
+#include "store/store.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace cairn::store {
+namespace {
+
+using wire::Err;
+using wire::Status;
+
+NodeP emptyDir() {
+  auto n = std::make_shared<Node>();
+  n->dir = true;
+  return n;
+}
+
+NodeP makeFile(Bytes value, std::int64_t rev) {
+  auto n = std::make_shared<Node>();
+  n->rev = rev;
+  n->value = std::move(value);
+  return n;
+}
+
+// A copy of directory `dir` (or a new one) with comps[i..] set to `file`.
+NodeP setIn(const Node* dir, const std::vector<std::string>& comps, std::size_t i,
+            const NodeP& file, std::int64_t rev) {
+  auto nd = std::make_shared<Node>();
+  nd->dir = true;
+  nd->rev = rev;
+  PMap<NodeP> ch = dir ? dir->children : PMap<NodeP>();
+  if (i + 1 == comps.size()) {
+    nd->children = ch.assign(comps[i], file);
+  } else {
+    const NodeP* c = ch.find(comps[i]);
+    nd->children = ch.assign(comps[i], setIn(c ? c->get() : nullptr, comps, i + 1, file, rev));
+  }
+  return nd;
+}
+
+// A copy of directory `dir` without the file comps[i..]; nullptr when the copy would be empty.
+// Precondition: the file exists.
+NodeP delIn(const Node& dir, const std::vector<std::string>& comps, std::size_t i,
+            std::int64_t rev) {
+  PMap<NodeP> ch;
+  if (i + 1 == comps.size()) {
+    ch = dir.children.erase(comps[i]);
+  } else {
+    const NodeP* c = dir.children.find(comps[i]);
+    assert(c);
+    NodeP sub = delIn(**c, comps, i + 1, rev);
+    ch = sub ? dir.children.assign(comps[i], std::move(sub)) : dir.children.erase(comps[i]);
+  }
+  if (ch.empty()) return nullptr;
+  auto nd = std::make_shared<Node>();
+  nd->dir = true;
+  nd->rev = rev;
+  nd->children = std::move(ch);
+  return nd;
+}
+
+// Where a write to `comps` would land: the existing node (or null), or an error.
+Status locateForWrite(const NodeP& root, const std::vector<std::string>& comps,
+                      const Node** target) {
+  *target = nullptr;
+  if (comps.empty()) return Status(Err::kIsDir, "/ is a directory");
+  const Node* cur = root.get();
+  for (std::size_t i = 0; i < comps.size(); ++i) {
+    const NodeP* c = cur->children.find(comps[i]);
+    if (!c) return Status::ok();
+    cur = c->get();
+    if (i + 1 < comps.size() && !cur->dir) {
+      return Status(Err::kNotDir, joinPath(comps, i + 1) + " is a file");
+    }
+  }
+  if (cur->dir) return Status(Err::kIsDir, joinPath(comps, comps.size()) + " is a directory");
+  *target = cur;
+  return Status::ok();
+}
+
+Status casCheck(std::int64_t want, std::int64_t have) {
+  if (want == -1 || (want >= 0 && want >= have)) return Status::ok();
+  return Status(Err::kRevMismatch,
+                "file is at rev " + std::to_string(have) + ", request has " + std::to_string(want));
+}
+
+}  // namespace
+
+const Node* lookup(const NodeP& root, const std::vector<std::string>& comps) {
+  const Node* cur = root.get();
+  for (const auto& name : comps) {
+    if (!cur->dir) return nullptr;
+    const NodeP* c = cur->children.find(name);
+    if (!c) return nullptr;
+    cur = c->get();
+  }
+  return cur;
+}
+
+Store::Store(Options opts) : Store(opts, emptyDir(), 0, 0) {}
+
+Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex)
+    : opts_(opts), changesFrom_(rev + 1), appliedIndex_(appliedIndex) {
+  if (opts_.historyRevs < 1) opts_.historyRevs = 1;
+  roots_.push_back(Version{rev, std::move(root)});
+}
+
+void Store::push(std::int64_t rev, NodeP root, Change change) {
+  roots_.push_back(Version{rev, std::move(root)});
+  changes_.push_back(std::move(change));
+  while (static_cast<std::int64_t>(roots_.size()) > opts_.historyRevs)
+    roots_.pop_front();
+  // A change is kept while the root it produced is: WAIT from the oldest readable rev works.
+  while (!changes_.empty() && changes_.front().rev < roots_.front().rev)
+    changes_.pop_front();
+  changesFrom_ = std::max(changesFrom_, roots_.front().rev);
+}
+
+ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
+  assert(index > appliedIndex_);
+  appliedIndex_ = index;
+  ApplyResult res;
+  res.rev = rev();
+  if (c.op == wire::Command::Op::kNop) return res;
+  auto comps = splitPath(c.path);
+  if (!comps) {
+    res.status = comps.status();
+    return res;
+  }
+  const Node* target = nullptr;
+  res.status = locateForWrite(root(), *comps, &target);
+  if (!res.status.isOk()) return res;
+  const std::int64_t have = target ? target->rev : 0;
+  const std::int64_t next = rev() + 1;
+  Change ch;
+  ch.rev = next;
+  ch.path = c.path;
+  NodeP newRoot;
+  if (c.op == wire::Command::Op::kSet) {
+    res.status = casCheck(c.rev, have);
+    if (!res.status.isOk()) return res;
+    ch.op = Change::Op::kSet;
+    ch.value = std::make_shared<const std::string>(c.value);
+    newRoot = setIn(root().get(), *comps, 0, makeFile(ch.value, next), next);
+  } else {
+    if (!target) {
+      res.status = Status(Err::kNoEnt, c.path + " does not exist");
+      return res;
+    }
+    res.status = casCheck(c.rev, have);
+    if (!res.status.isOk()) return res;
+    ch.op = Change::Op::kDel;
+    ch.value = std::make_shared<const std::string>();
+    newRoot = delIn(*root(), *comps, 0, next);
+    if (!newRoot) {
+      auto r = std::make_shared<Node>();
+      r->dir = true;
+      r->rev = next;
+      newRoot = std::move(r);
+    }
+  }
+  res.rev = next;
+  res.change = ch;
+  push(next, std::move(newRoot), std::move(ch));
+  return res;
+}
+
+Status Store::checkReadable(std::int64_t r) const {
+  if (r > rev()) {
+    return Status(Err::kRange,
+                  "rev " + std::to_string(r) + " is after the head rev " + std::to_string(rev()));
+  }
+  if (r < oldestRev()) {
+    return Status(Err::kTooLate, "rev " + std::to_string(r) +
+                                     " is older than the history window (oldest readable rev " +
+                                     std::to_string(oldestRev()) + ")");
+  }
+  return Status::ok();
+}
+
+const NodeP& Store::rootAt(std::int64_t r) const {
+  assert(checkReadable(r).isOk());
+  return roots_[static_cast<std::size_t>(r - oldestRev())].root;
+}
+
+FileInfo Store::stat(std::string_view path, std::int64_t r) const {
+  FileInfo fi;
+  auto comps = splitPath(path);
+  if (!comps) return fi;
+  const Node* n = lookup(rootAt(r), *comps);
+  if (!n) return fi;
+  fi.exists = true;
+  fi.dir = n->dir;
+  fi.rev = n->rev;
+  if (n->dir) {
+    fi.len = static_cast<std::int64_t>(n->children.size());
+  } else {
+    fi.value = n->value;
+    fi.len = static_cast<std::int64_t>(n->value->size());
+  }
+  return fi;
+}
+
+wire::Result<Page> Store::getdir(std::string_view path, std::int64_t r,
+                                 const std::optional<std::string>& after, std::size_t limit) const {
+  auto comps = splitPath(path);
+  if (!comps) return comps.status();
+  const Node* n = lookup(rootAt(r), *comps);
+  if (!n) return Status(Err::kNoEnt, std::string(path) + " does not exist");
+  if (!n->dir) return Status(Err::kNotDir, std::string(path) + " is a file");
+  Page page;
+  n->children.forEachFrom(after.value_or(""), !after.has_value(),
+                          [&](const std::string& name, const NodeP& child) {
+                            if (page.names.size() == limit) {
+                              page.next = page.names.back();
+                              return false;
+                            }
+                            page.names.push_back(name);
+                            page.nodes.push_back(child);
+                            return true;
+                          });
+  return page;
+}
+
+namespace {
+
+// A depth-first walk in path order, pruned by the glob, resuming after a path.
+struct Walker {
+  const Glob& glob;
+  const std::vector<std::string>& after;  // components of the resume point; empty = from start
+  std::size_t limit;
+  std::size_t maxBytes;
+  Page* page;
+  std::vector<std::string> cur;
+  std::size_t bytes = 0;
+  bool stop = false;
+
+  // `bounded`: cur equals the first cur.size() components of `after`.
+  void dir(const Node& d, const Glob::States& s, bool bounded) {
+    const std::size_t depth = cur.size();
+    const bool resume = bounded && depth < after.size();
+    std::string_view from = resume ? std::string_view(after[depth]) : std::string_view();
+    // Descend into after[depth] itself only when the resume point lies below it.
+    const bool inclusive = !resume || depth + 1 < after.size();
+    auto visit = [&](const std::string& name, const NodeP& child) {
+      Glob::States ns = glob.step(s, name);
+      if (ns.empty()) return true;
+      const bool childBounded = resume && name == from;
+      cur.push_back(name);
+      if (child->dir) {
+        if (glob.canDescend(ns)) dir(*child, ns, childBounded);
+      } else if (glob.accepts(ns) && !childBounded) {
+        emit(child);
+      }
+      cur.pop_back();
+      return !stop;
+    };
+    if (const std::string* lit = glob.literalNext(s)) {
+      if (*lit > from || (inclusive && *lit == from)) {
+        if (const NodeP* c = d.children.find(*lit)) visit(*lit, *c);
+      }
+      return;
+    }
+    d.children.forEachFrom(from, inclusive, visit);
+  }
+
+  void emit(const NodeP& file) {
+    if (page->names.size() == limit || (bytes >= maxBytes && !page->names.empty())) {
+      page->next = page->names.back();
+      stop = true;
+      return;
+    }
+    page->names.push_back(joinPath(cur, cur.size()));
+    page->nodes.push_back(file);
+    bytes += file->value->size();
+  }
+};
+
+}  // namespace
+
+wire::Result<Page> Store::walk(const Glob& glob, std::int64_t r,
+                               const std::optional<std::string>& after, std::size_t limit,
+                               std::size_t maxBytes) const {
+  std::vector<std::string> afterComps;
+  if (after) {
+    auto c = splitPath(*after);
+    if (!c) return c.status();
+    afterComps = std::move(c.value());
+  }
+  Page page;
+  Walker w{glob, afterComps, limit, maxBytes, &page, {}, 0, false};
+  w.dir(*rootAt(r), glob.start(), after.has_value());
+  return page;
+}
+
+wire::Result<std::optional<Change>> Store::firstChange(const Glob& glob, std::int64_t from) const {
+  from = std::max<std::int64_t>(from, 1);
+  if (from < changesFrom_) {
+    return Status(Err::kTooLate,
+                  "changes before rev " + std::to_string(changesFrom_) + " are no longer retained");
+  }
+  if (changes_.empty() || from > changes_.back().rev) return std::optional<Change>();
+  for (std::size_t i = static_cast<std::size_t>(from - changes_.front().rev); i < changes_.size();
+       ++i) {
+    if (glob.matches(changes_[i].path)) return std::optional<Change>(changes_[i]);
+  }
+  return std::optional<Change>();
+}
+
+std::string Store::dump(std::int64_t r) const {
+  std::string out;
+  std::vector<std::string> cur;
+  auto rec = [&](auto& self, const Node& d) -> void {
+    d.children.forEach([&](const std::string& name, const NodeP& c) {
+      cur.push_back(name);
+      if (c->dir) {
+        self(self, *c);
+      } else {
+        if (!out.empty()) out += ' ';
+        out += joinPath(cur, cur.size()) + "@" + std::to_string(c->rev) + "=" + *c->value;
+      }
+      cur.pop_back();
+      return true;
+    });
+  };
+  rec(rec, *rootAt(r));
+  return out;
+}
+
+}  // namespace cairn::store

@@ -1,0 +1,125 @@
+#pragma once
+// The versioned tree: Cairn's state machine. It applies commands in log order and answers reads at
+// any revision inside its history window.
+//
+// Owns: the current tree, one immutable root per retained revision, and the list of retained
+// changes. Every root shares all unchanged nodes with its neighbours (see pmap.h), so keeping a
+// window of N revisions costs O(N * depth * log(fanout)) nodes, not N copies.
+// Called by: the node's event loop only (one thread). Reads never modify it.
+// Determinism: apply() depends only on the store's state and the command, so every replica that
+// applies the same commands in the same order reaches the same revisions and the same tree.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/path.h"
+#include "store/pmap.h"
+#include "wire/command.h"
+#include "wire/status.h"
+
+namespace cairn::store {
+
+struct Node;
+using NodeP = std::shared_ptr<const Node>;
+using Bytes = std::shared_ptr<const std::string>;
+
+// A file (value, rev) or a directory (children). A directory's rev is the rev of the last change
+// anywhere below it. Directories exist only while they hold files.
+struct Node {
+  std::int64_t rev = 0;
+  bool dir = false;
+  Bytes value;           // files
+  PMap<NodeP> children;  // directories
+};
+
+struct Change {
+  std::int64_t rev = 0;
+  std::string path;
+  enum class Op : std::uint8_t { kSet, kDel } op = Op::kSet;
+  Bytes value;  // the new value for kSet; empty for kDel
+  const char* opName() const { return op == Op::kSet ? "set" : "del"; }
+};
+
+struct ApplyResult {
+  wire::Status status;
+  std::int64_t rev = 0;          // the new rev on success; the head rev otherwise
+  std::optional<Change> change;  // set on a successful SET or DEL
+};
+
+struct FileInfo {
+  bool exists = false;
+  bool dir = false;
+  std::int64_t rev = 0;  // 0 for a missing file
+  Bytes value;           // files only
+  std::int64_t len = 0;  // a file's byte length, or a directory's number of entries
+};
+
+struct Page {
+  std::vector<std::string> names;  // GETDIR: entry names; WALK: paths
+  std::vector<NodeP> nodes;
+  std::optional<std::string> next;  // continuation, when more entries remain
+};
+
+class Store {
+ public:
+  struct Options {
+    std::int64_t historyRevs = 10000;  // how many past revisions stay readable (at least 1)
+  };
+
+  Store() : Store(Options()) {}
+  explicit Store(Options opts);
+  // A store whose only readable revision is `rev`, with tree `root` (used by snapshots).
+  Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex);
+
+  std::int64_t rev() const { return roots_.back().rev; }
+  std::int64_t oldestRev() const { return roots_.front().rev; }
+  std::uint64_t appliedIndex() const { return appliedIndex_; }
+  const NodeP& root() const { return roots_.back().root; }
+  const Options& options() const { return opts_; }
+
+  // Applies the command at log position `index` (> appliedIndex()).
+  ApplyResult apply(std::uint64_t index, const wire::Command& c);
+
+  // OK when `rev` is inside the window; TOO_LATE below it; RANGE above the head.
+  wire::Status checkReadable(std::int64_t rev) const;
+
+  // Reads at a readable rev (callers check first).
+  FileInfo stat(std::string_view path, std::int64_t rev) const;
+  wire::Result<Page> getdir(std::string_view path, std::int64_t rev,
+                            const std::optional<std::string>& after, std::size_t limit) const;
+  wire::Result<Page> walk(const Glob& glob, std::int64_t rev,
+                          const std::optional<std::string>& after, std::size_t limit,
+                          std::size_t maxBytes) const;
+
+  // The first retained change with rev >= from matching `glob`; nullopt when none has happened
+  // yet; TOO_LATE when changes at `from` are no longer retained.
+  wire::Result<std::optional<Change>> firstChange(const Glob& glob, std::int64_t from) const;
+
+  // Every file at `rev` as "path@rev=value" joined by single spaces (tests and debugging).
+  std::string dump(std::int64_t rev) const;
+  std::string dump() const { return dump(rev()); }
+
+ private:
+  struct Version {
+    std::int64_t rev;
+    NodeP root;
+  };
+  const NodeP& rootAt(std::int64_t rev) const;
+  void push(std::int64_t rev, NodeP root, Change change);
+
+  Options opts_;
+  std::deque<Version> roots_;   // contiguous revs, oldest first
+  std::deque<Change> changes_;  // contiguous revs from changesFrom_
+  std::int64_t changesFrom_ = 1;
+  std::uint64_t appliedIndex_ = 0;
+};
+
+// Finds the node at a path in a tree; nullptr when missing (or below a file).
+const Node* lookup(const NodeP& root, const std::vector<std::string>& comps);
+
+}  // namespace cairn::store

@@ -1,0 +1,78 @@
+#pragma once
+// The write-ahead log: numbered records in segment files, each checksummed.
+//
+// Format (see store/FORMAT.md): a segment "wal-<first index, 20 digits>.log" holds records
+//   [crc32c u32][len u32][index u64][payload: len bytes]   (little-endian)
+// where the CRC covers len, index and payload. A segment is preallocated, so an all-zero header
+// marks the end of its data. Indices are consecutive across segments.
+//
+// Owns: the segment files in its directory and one write buffer.
+// Called by: the node's event loop (one thread). append() only buffers; sync() makes everything
+// appended so far durable with one write and one fdatasync (group commit).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wire/status.h"
+
+namespace cairn::store {
+
+struct WalRecord {
+  std::uint64_t index = 0;
+  std::string payload;
+};
+
+class Wal {
+ public:
+  struct Options {
+    std::uint64_t segmentBytes = 64ull << 20;
+    bool preallocate = true;
+  };
+
+  // Opens (or creates) the WAL in `dir` and returns every record with index > afterIndex in
+  // order. A torn tail (a bad record after which nothing valid follows, in the last segment) is
+  // erased and reported through *repaired. Any other damage (a bad record followed by valid ones,
+  // a gap in the indices, a WAL that does not continue from afterIndex) is CORRUPT: the node must
+  // refuse to start rather than silently lose acknowledged writes.
+  static wire::Result<std::unique_ptr<Wal>> open(const std::string& dir, Options opts,
+                                                 std::uint64_t afterIndex,
+                                                 std::vector<WalRecord>* out,
+                                                 std::string* repaired);
+  ~Wal();
+  Wal(const Wal&) = delete;
+  Wal& operator=(const Wal&) = delete;
+
+  // Buffers a record; `index` must be lastIndex() + 1.
+  void append(std::uint64_t index, std::string_view payload);
+  // Writes every buffered record and fdatasyncs: once this returns OK they survive a crash.
+  wire::Status sync();
+  std::uint64_t lastIndex() const { return lastIndex_; }
+  // Drops every segment holding only records <= index (they are covered by a snapshot), after
+  // starting a fresh segment.
+  wire::Status compact(std::uint64_t index);
+
+ private:
+  struct Segment {
+    std::uint64_t first;
+    std::string name;
+  };
+  Wal(std::string dir, Options opts) : dir_(std::move(dir)), opts_(opts) {}
+  wire::Status openSegment(std::uint64_t first);
+
+  std::string dir_;
+  Options opts_;
+  std::vector<Segment> segments_;
+  int fd_ = -1;
+  std::uint64_t writeOff_ = 0;
+  std::uint64_t lastIndex_ = 0;
+  std::uint64_t bufferedLast_ = 0;
+  std::string buf_;
+};
+
+inline constexpr std::size_t kWalHeaderBytes = 16;
+inline constexpr std::uint32_t kWalMaxRecord = 256u << 20;
+
+}  // namespace cairn::store

@@ -1,0 +1,136 @@
+// The cairn command-line tool against a real cairnd: output, --json and exit codes.
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/node_process.h"
+
+using namespace cairn;
+
+namespace {
+
+struct Cli {
+  std::string addr;
+  test::RunResult operator()(std::vector<std::string> args, const std::string& input = "") const {
+    std::vector<std::string> argv = {CAIRN_BIN, "--addr", addr};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::runProgram(argv, input);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("cli: every command", "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+
+  auto r = cairn({"set", "/config/db/url", "postgres://db1"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "1\n");
+  r = cairn({"add", "/config/name"}, "from stdin\n");  // value from stdin, bytes kept exactly
+  CHECK(r.code == 0);
+  CHECK(r.out == "2\n");
+  r = cairn({"add", "/config/name", "again"});
+  CHECK(r.code == 1);  // rev mismatch
+  CHECK(r.err.find("REV_MISMATCH") != std::string::npos);
+  r = cairn({"get", "/config/name"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "from stdin\n");
+  r = cairn({"get", "--json", "/config/db/url"});
+  CHECK(r.out ==
+        "{\"path\":\"/config/db/url\",\"rev\":1,\"value\":\"postgres://db1\",\"head\":2}\n");
+  r = cairn({"set", "--rev", "1", "/config/name", "x"});
+  CHECK(r.code == 1);
+  r = cairn({"set", "--rev", "2", "/config/name", "x"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "3\n");
+  r = cairn({"get", "--rev", "2", "/config/name"});
+  CHECK(r.out == "from stdin\n");
+
+  r = cairn({"ls"});
+  CHECK(r.out == "config/\n");
+  r = cairn({"ls", "/config"});
+  CHECK(r.out == "db/\nname\n");
+  r = cairn({"ls", "--json", "/config"});
+  CHECK(r.out ==
+        "{\"name\":\"db\",\"rev\":1,\"dir\":true}\n{\"name\":\"name\",\"rev\":3,\"dir\":false}\n");
+  r = cairn({"find", "/config/**"});
+  CHECK(r.out == "/config/db/url\n/config/name\n");
+  r = cairn({"find", "--json", "/config/d*/*"});
+  CHECK(r.out == "{\"path\":\"/config/db/url\",\"rev\":1,\"value\":\"postgres://db1\"}\n");
+  r = cairn({"tree"});
+  CHECK(r.out == "/\n  config/\n    db/\n      url  @1\n    name  @3\n");
+  r = cairn({"stat", "/config/name"});
+  CHECK(r.out == "file rev=3 len=1\n");
+  r = cairn({"stat", "--json", "/config"});
+  CHECK(r.out == "{\"path\":\"/config\",\"rev\":3,\"len\":2,\"dir\":true,\"head\":3}\n");
+  r = cairn({"stat", "/nope"});
+  CHECK(r.code == 2);
+  r = cairn({"rev"});
+  CHECK(r.out == "3\n");
+  r = cairn({"wait", "--rev", "2", "/config/**"});
+  CHECK(r.out == "2 set /config/name from stdin\n\n");
+  r = cairn({"wait", "--json", "--rev", "1", "/config/name"});
+  CHECK(r.out ==
+        "{\"rev\":2,\"path\":\"/config/name\",\"op\":\"set\",\"value\":\"from stdin\\n\"}\n");
+  r = cairn({"del", "/config/name"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "4\n");
+  r = cairn({"del", "/config/name"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("NOENT") != std::string::npos);
+  r = cairn({"self", "--json"});
+  CHECK(r.out.find("\"events\":\"" + n.events() + "\"") != std::string::npos);
+  r = cairn({"set", "/bin", std::string("\xff\xfe", 2)});
+  r = cairn({"get", "--json", "/bin"});
+  CHECK(r.out.find("\"value_b64\":\"//4=\"") != std::string::npos);
+}
+
+TEST_CASE("cli: usage errors exit 127, server errors 2", "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  CHECK(cairn({}).code == 127);
+  CHECK(cairn({"frobnicate"}).code == 127);
+  CHECK(cairn({"get"}).code == 127);
+  CHECK(cairn({"get", "/a", "/b"}).code == 127);
+  CHECK(cairn({"--rev", "x", "get", "/a"}).code == 127);
+  CHECK(cairn({"--bogus", "rev"}).code == 127);
+  auto r = cairn({"get", "no-slash"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("BAD_PATH") != std::string::npos);
+  CHECK(cairn({"set", "/ctl/x", "v"}).code == 2);
+  auto h = test::runProgram({CAIRN_BIN, "--help"});
+  CHECK(h.code == 0);
+  CHECK(h.out.find("watch GLOB") != std::string::npos);
+}
+
+TEST_CASE("cli: CAIRN_ADDR names the node; a dead address times out with exit 2",
+          "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  std::string env = "CAIRN_ADDR=" + n.client();
+  auto r = test::runProgram({CAIRN_BIN, "rev"}, "", {env});
+  CHECK(r.code == 0);
+  CHECK(r.out == "0\n");
+  r = test::runProgram({CAIRN_BIN, "--timeout", "100", "--addr", "tcp://127.0.0.1:1", "rev"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("TIMEOUT") != std::string::npos);
+}
+
+TEST_CASE("cli: watch streams every matching change in order and resumes with --rev",
+          "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(cairn({"set", i % 2 ? "/w/k" + std::to_string(i) : "/other", "v"}).code == 0);
+  }
+  // watch runs forever: bound it with timeout(1) from coreutils and check what it printed.
+  auto r = test::runProgram(
+      {"/usr/bin/timeout", "2", CAIRN_BIN, "--addr", n.client(), "watch", "--rev", "1", "/w/**"});
+  std::string want;
+  for (int i = 1; i < 20; i += 2)
+    want += std::to_string(i + 1) + " set /w/k" + std::to_string(i) + " v\n";
+  CHECK(r.out == want);
+}

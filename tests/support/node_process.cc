@@ -1,0 +1,200 @@
+#include "tests/support/node_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace cairn::test {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/cairn-test-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!::mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string field(const std::string& line, const std::string& key) {
+  auto p = line.find(key + "=");
+  if (p == std::string::npos) return "";
+  p += key.size() + 1;
+  return line.substr(p, line.find(' ', p) - p);
+}
+
+}  // namespace
+
+NodeProcess::NodeProcess(std::string dataDir, std::vector<std::string> extra)
+    : dataDir_(std::move(dataDir)) {
+  log_ = dataDir_ + ".log";
+  std::vector<std::string> args = {CAIRND_BIN,          "--data",   dataDir_,           "--client",
+                                   "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  // The log is appended to across restarts: look only at what this process writes.
+  std::error_code ec;
+  std::size_t from = static_cast<std::size_t>(std::filesystem::file_size(log_, ec));
+  if (ec) from = 0;
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 2);
+      ::dup2(fd, 1);
+    }
+    std::vector<char*> av;
+    for (auto& a : args)
+      av.push_back(a.data());
+    av.push_back(nullptr);
+    ::execv(av[0], av.data());
+    _exit(126);
+  }
+  std::string readyLine;
+  bool ok = eventually(
+      [&] {
+        std::string log = slurp(log_);
+        std::string mark = "ready client=";
+        auto p = log.find(mark, from);
+        if (p == std::string::npos) {
+          int st;
+          if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+            pid_ = -1;
+            throw std::runtime_error("cairnd exited before it was ready:\n" + log);
+          }
+          return false;
+        }
+        auto e = log.find('\n', p);
+        if (e == std::string::npos) return false;
+        readyLine = log.substr(p, e - p);
+        return true;
+      },
+      20000);
+  if (!ok) {
+    kill9();
+    throw std::runtime_error("cairnd was not ready within 20 s:\n" + slurp(log_));
+  }
+  client_ = field(readyLine, "client");
+  events_ = field(readyLine, "events");
+}
+
+NodeProcess::~NodeProcess() {
+  if (pid_ > 0) kill9();
+}
+
+void NodeProcess::reap(int sig) {
+  if (pid_ <= 0) return;
+  ::kill(pid_, sig);
+  int st = 0;
+  ::waitpid(pid_, &st, 0);
+  pid_ = -1;
+}
+
+void NodeProcess::kill9() {
+  reap(SIGKILL);
+}
+
+int NodeProcess::terminate() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int st = 0;
+  ::waitpid(pid_, &st, 0);
+  pid_ = -1;
+  return st;
+}
+
+RunResult runProgram(const std::vector<std::string>& argv, const std::string& input,
+                     const std::vector<std::string>& env) {
+  int in[2], out[2], err[2];
+  if (::pipe(in) || ::pipe(out) || ::pipe(err)) throw std::runtime_error("pipe failed");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]})
+      ::close(fd);
+    for (const auto& e : env)
+      ::putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> av;
+    std::vector<std::string> copy = argv;
+    for (auto& a : copy)
+      av.push_back(a.data());
+    av.push_back(nullptr);
+    ::execv(av[0], av.data());
+    _exit(126);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  // Feed stdin and read both outputs without blocking on any one of them.
+  std::size_t written = 0;
+  if (input.empty()) {
+    ::close(in[1]);
+    in[1] = -1;
+  }
+  RunResult r;
+  bool outOpen = true, errOpen = true;
+  while (outOpen || errOpen || in[1] >= 0) {
+    pollfd fds[3];
+    int n = 0;
+    int iOut = -1, iErr = -1, iIn = -1;
+    if (outOpen) fds[iOut = n++] = {out[0], POLLIN, 0};
+    if (errOpen) fds[iErr = n++] = {err[0], POLLIN, 0};
+    if (in[1] >= 0) fds[iIn = n++] = {in[1], POLLOUT, 0};
+    ::poll(fds, static_cast<nfds_t>(n), -1);
+    char buf[65536];
+    if (iOut >= 0 && fds[iOut].revents) {
+      ssize_t k = ::read(out[0], buf, sizeof buf);
+      if (k <= 0)
+        outOpen = false;
+      else
+        r.out.append(buf, static_cast<std::size_t>(k));
+    }
+    if (iErr >= 0 && fds[iErr].revents) {
+      ssize_t k = ::read(err[0], buf, sizeof buf);
+      if (k <= 0)
+        errOpen = false;
+      else
+        r.err.append(buf, static_cast<std::size_t>(k));
+    }
+    if (iIn >= 0 && fds[iIn].revents) {
+      ssize_t k = ::write(in[1], input.data() + written, input.size() - written);
+      if (k > 0) written += static_cast<std::size_t>(k);
+      if (k <= 0 || written == input.size()) {
+        ::close(in[1]);
+        in[1] = -1;
+      }
+    }
+  }
+  ::close(out[0]);
+  ::close(err[0]);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+}  // namespace cairn::test

@@ -1,0 +1,99 @@
+#include <catch2/catch.hpp>
+
+#include "store/path.h"
+
+using cairn::store::Glob;
+using cairn::store::splitPath;
+using cairn::wire::Err;
+
+TEST_CASE("paths: valid and invalid", "[unit][store]") {
+  struct Case {
+    const char* path;
+    bool ok;
+    std::size_t comps;
+  };
+  const Case cases[] = {
+      {"/", true, 0},
+      {"/a", true, 1},
+      {"/a/b.c/d_e-f/0", true, 4},
+      {"/A-Z.a_z.0-9", true, 1},
+      {"", false, 0},
+      {"a", false, 0},
+      {"a/b", false, 0},
+      {"//", false, 0},
+      {"/a/", false, 0},
+      {"/a//b", false, 0},
+      {"/a b", false, 0},
+      {"/a*", false, 0},
+      {"/a?", false, 0},
+      {"/é", false, 0},
+      {"/a\x01", false, 0},
+      {"/ctl", true, 1},
+      {"/.", true, 1},  // "." is an ordinary name here: paths are never normalised
+  };
+  for (const auto& c : cases) {
+    INFO(c.path);
+    auto r = splitPath(c.path);
+    CHECK(r.isOk() == c.ok);
+    if (r.isOk()) CHECK(r->size() == c.comps);
+    if (!c.ok) CHECK(r.status().code() == Err::kBadPath);
+  }
+  CHECK(!splitPath("/" + std::string(5000, 'a')).isOk());
+}
+
+TEST_CASE("globs: the edge cases", "[unit][store]") {
+  struct Case {
+    const char* glob;
+    const char* path;
+    bool match;
+  };
+  const Case cases[] = {
+      {"/a", "/a", true},
+      {"/a", "/a/b", false},
+      {"/a", "/ab", false},
+      {"/a/*", "/a/b", true},
+      {"/a/*", "/a/b/c", false},
+      {"/a/*", "/a", false},
+      {"/a*", "/a", true},  // * may match nothing
+      {"/a*", "/abc", true},
+      {"/a*", "/b", false},
+      {"/*c", "/abc", true},
+      {"/a*c", "/ac", true},
+      {"/a*c", "/abcbc", true},
+      {"/a*c", "/abcb", false},
+      {"/a?", "/ab", true},
+      {"/a?", "/a", false},
+      {"/a?", "/abc", false},
+      {"/a/**", "/a", false},  // a trailing ** matches one or more components
+      {"/a/**", "/a/b", true},
+      {"/a/**", "/a/b/c/d", true},
+      {"/a/**", "/ab/c", false},
+      {"/a/**/z", "/a/z", true},  // ** in the middle matches zero or more
+      {"/a/**/z", "/a/b/z", true},
+      {"/a/**/z", "/a/b/c/z", true},
+      {"/a/**/z", "/a/b/c/y", false},
+      {"/**", "/x", true},
+      {"/**", "/x/y/z", true},
+      {"/**/z", "/z", true},
+      {"/**/z", "/q/z", true},
+      {"/**/**", "/q", true},
+      {"/a/**/b/**", "/a/x/b/y", true},
+      {"/a/**/b/**", "/a/x/b", false},
+      {"/a**", "/abc", true},  // ** inside a component is the same as *
+      {"/a**", "/a/b", false},
+      {"/", "/a", false},
+  };
+  for (const auto& c : cases) {
+    INFO(c.glob << " ~ " << c.path);
+    auto g = Glob::compile(c.glob);
+    REQUIRE(g.isOk());
+    CHECK(g->matches(c.path) == c.match);
+  }
+}
+
+TEST_CASE("globs: bad patterns are BAD_PATH", "[unit][store]") {
+  for (const char* p : {"", "a/*", "/a//b", "/a/", "/[ab]", "/a b", "/{x}"}) {
+    INFO(p);
+    CHECK(Glob::compile(p).status().code() == Err::kBadPath);
+  }
+}

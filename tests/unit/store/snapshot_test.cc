@@ -1,0 +1,61 @@
+#include <catch2/catch.hpp>
+
+#include "store/file.h"
+#include "store/snapshot.h"
+#include "tests/support/node_process.h"
+
+using cairn::store::Store;
+using cairn::wire::Command;
+using cairn::wire::Err;
+
+TEST_CASE("snapshot: the tree, revisions and index survive", "[unit][snapshot]") {
+  Store s;
+  std::uint64_t i = 0;
+  s.apply(++i, Command{Command::Op::kSet, "/a/b", -1, "1"});
+  s.apply(++i, Command{Command::Op::kSet, "/a/c", -1, std::string("\0\1", 2)});
+  s.apply(++i, Command{Command::Op::kSet, "/x", -1, ""});
+  s.apply(++i, Command{Command::Op::kDel, "/a/b", -1, ""});
+  s.apply(++i, Command{Command::Op::kSet, "/x", 0, "fails"});
+  auto d = cairn::store::decodeSnapshot(cairn::store::encodeSnapshot(s), Store::Options());
+  REQUIRE(d.isOk());
+  CHECK(d->dump() == s.dump());
+  CHECK(d->rev() == 4);
+  CHECK(d->appliedIndex() == 5);
+  CHECK(d->stat("/a", 4).rev == 4);  // a directory keeps the rev of its last change
+  CHECK(d->oldestRev() == 4);
+  // The restored store keeps applying from where it was.
+  auto r = d->apply(6, Command{Command::Op::kSet, "/x", 3, "ok"});
+  CHECK(r.status.isOk());
+  CHECK(r.rev == 5);
+}
+
+TEST_CASE("snapshot: damage is CORRUPT", "[unit][snapshot]") {
+  Store s;
+  s.apply(1, Command{Command::Op::kSet, "/a", -1, "value"});
+  std::string bytes = cairn::store::encodeSnapshot(s);
+  for (std::size_t at : {std::size_t{0}, std::size_t{9}, bytes.size() / 2, bytes.size() - 1}) {
+    std::string bad = bytes;
+    bad[at] = static_cast<char>(bad[at] ^ 0x40);
+    CHECK(cairn::store::decodeSnapshot(bad, Store::Options()).status().code() == Err::kCorrupt);
+  }
+  CHECK(cairn::store::decodeSnapshot(bytes.substr(0, 10), Store::Options()).status().code() ==
+        Err::kCorrupt);
+}
+
+TEST_CASE("snapshot: files on disk, newest wins, older removed", "[unit][snapshot]") {
+  cairn::test::TempDir d;
+  auto none = cairn::store::loadSnapshot(d.path(), Store::Options());
+  REQUIRE(none.isOk());
+  CHECK(!none->has_value());
+  Store s;
+  s.apply(1, Command{Command::Op::kSet, "/a", -1, "1"});
+  REQUIRE(cairn::store::writeSnapshot(s, d.path()).isOk());
+  s.apply(2, Command{Command::Op::kSet, "/a", -1, "2"});
+  REQUIRE(cairn::store::writeSnapshot(s, d.path()).isOk());
+  auto names = cairn::store::listDir(d.path(), "snap-", ".snap");
+  CHECK(names->size() == 1);
+  auto loaded = cairn::store::loadSnapshot(d.path(), Store::Options());
+  REQUIRE(loaded.isOk());
+  REQUIRE(loaded->has_value());
+  CHECK((*loaded)->dump() == "/a@2=2");
+}

@@ -1,0 +1,251 @@
+#include <catch2/catch.hpp>
+#include <msgpack.hpp>
+
+#include <set>
+#include <string>
+
+#include "wire/codec.h"
+#include "wire/command.h"
+
+using namespace cairn::wire;
+
+namespace {
+
+template <class T>
+std::string packValue(const T& v) {
+  msgpack::sbuffer b;
+  msgpack::pack(b, v);
+  return std::string(b.data(), b.size());
+}
+
+std::string hex(const std::string& s) {
+  static const char* k = "0123456789abcdef";
+  std::string o;
+  for (unsigned char c : s) {
+    o += k[c >> 4];
+    o += k[c & 15];
+  }
+  return o;
+}
+
+Status decode(const std::string& bytes, Request* r, DecodeLimits l = {}) {
+  return decodeRequest(bytes, l, r);
+}
+
+}  // namespace
+
+TEST_CASE("error names and numbers keep Doozer's where Doozer had them", "[unit][wire]") {
+  CHECK(static_cast<int>(Err::kTagInUse) == 1);
+  CHECK(static_cast<int>(Err::kUnknownVerb) == 2);
+  CHECK(static_cast<int>(Err::kReadonly) == 3);
+  CHECK(static_cast<int>(Err::kTooLate) == 4);
+  CHECK(static_cast<int>(Err::kRevMismatch) == 5);
+  CHECK(static_cast<int>(Err::kBadPath) == 6);
+  CHECK(static_cast<int>(Err::kMissingArg) == 7);
+  CHECK(static_cast<int>(Err::kRange) == 8);
+  CHECK(static_cast<int>(Err::kNotDir) == 20);
+  CHECK(static_cast<int>(Err::kIsDir) == 21);
+  CHECK(static_cast<int>(Err::kNoEnt) == 22);
+  CHECK(static_cast<int>(Err::kOther) == 127);
+  CHECK(std::string(errName(Err::kRevMismatch)) == "REV_MISMATCH");
+  std::set<std::string> names;
+  for (int i = 0; i <= 127; ++i) {
+    auto e = static_cast<Err>(i);
+    std::string n = errName(e);
+    if (n == "OTHER" && i != 127) continue;  // not a defined code
+    CHECK(names.insert(n).second);
+    REQUIRE(errFromName(n).has_value());
+    CHECK(*errFromName(n) == e);
+  }
+  CHECK(names.size() == 21);
+}
+
+TEST_CASE("a request encodes to the documented bytes", "[unit][wire]") {
+  Request r;
+  r.verb = Verb::kGet;
+  r.path = "/a";
+  // {"verb": "GET", "path": "/a"}
+  CHECK(hex(encodeRequest(r)) == "82a476657262a3474554a470617468a22f61");
+}
+
+TEST_CASE("a request survives a round trip with every field", "[unit][wire]") {
+  Request r;
+  r.verb = Verb::kWalk;
+  r.path = "/a/**";
+  r.rev = -1;
+  r.value = std::string("\0\xff", 2);
+  r.tag = packValue(std::vector<int>{1, 2, 3});
+  r.after = "/a/b";
+  r.limit = 10;
+  r.timeoutMs = 250;
+  Request d;
+  REQUIRE(decode(encodeRequest(r), &d).isOk());
+  CHECK(d.verb == Verb::kWalk);
+  CHECK(d.path == r.path);
+  CHECK(d.rev == r.rev);
+  CHECK(d.value == r.value);
+  CHECK(d.tag == r.tag);
+  CHECK(d.after == r.after);
+  CHECK(d.limit == r.limit);
+  CHECK(d.timeoutMs == r.timeoutMs);
+}
+
+TEST_CASE("verbs are matched without regard to case", "[unit][wire]") {
+  CHECK(verbFromName("getdir") == Verb::kGetdir);
+  CHECK(verbFromName("GetDir") == Verb::kGetdir);
+  CHECK(!verbFromName("GETDIRS"));
+  CHECK(!verbFromName(""));
+}
+
+TEST_CASE("a str value is accepted like bin", "[unit][wire]") {
+  std::map<std::string, std::string> m{{"verb", "SET"}, {"path", "/a"}, {"value", "text"}};
+  Request d;
+  REQUIRE(decode(packValue(m), &d).isOk());
+  CHECK(d.value == "text");
+}
+
+TEST_CASE("bad requests decode to the documented error", "[unit][wire]") {
+  struct Case {
+    const char* name;
+    std::string bytes;
+    Err err;
+  };
+  std::vector<Case> cases = {
+      {"empty", "", Err::kBadRequest},
+      {"garbage", "\xc1\xc1\xc1", Err::kBadRequest},
+      {"not a map", packValue(std::vector<int>{1}), Err::kBadRequest},
+      {"a string", packValue(std::string("GET")), Err::kBadRequest},
+      {"int keys", packValue(std::map<int, int>{{1, 2}}), Err::kBadRequest},
+      {"no verb", packValue(std::map<std::string, std::string>{{"path", "/a"}}), Err::kMissingArg},
+      {"verb not a string", packValue(std::map<std::string, int>{{"verb", 1}}), Err::kBadRequest},
+      {"unknown verb", packValue(std::map<std::string, std::string>{{"verb", "FROB"}}),
+       Err::kUnknownVerb},
+      {"rev a string", packValue(std::map<std::string, std::string>{{"verb", "GET"}, {"rev", "1"}}),
+       Err::kBadRequest},
+      {"path an int", packValue(std::map<std::string, int>{{"path", 1}}), Err::kBadRequest},
+      {"rev beyond int64", "\x82\xa4verb\xa3GET\xa3rev\xcf\xff\xff\xff\xff\xff\xff\xff\xff",
+       Err::kBadRequest},
+      {"limit a float", "\x82\xa4verb\xa3GET\xa5limit\xcb\x3f\xf0\0\0\0\0\0\0", Err::kBadRequest},
+      {"truncated", std::string("\x82\xa4verb\xa3GE"), Err::kBadRequest},
+      {"trailing bytes", packValue(std::map<std::string, std::string>{{"verb", "REV"}}) + "x",
+       Err::kBadRequest},
+      // An array32 claiming 4 billion elements: must be refused, not allocated.
+      {"huge array count", "\x81\xa3tag\xdd\xff\xff\xff\xff", Err::kBadRequest},
+      {"huge map count", "\xdf\xff\xff\xff\xff\xa4verb", Err::kBadRequest},
+      {"huge string length", "\x81\xa4verb\xdb\xff\xff\xff\xff", Err::kBadRequest},
+      {"huge bin length", "\x81\xa5value\xc6\xff\xff\xff\xff", Err::kBadRequest},
+  };
+  // A tag nested deeper than the limit.
+  std::string deep = "\x82\xa4verb\xa3REV\xa3tag";
+  for (int i = 0; i < 40; ++i)
+    deep += '\x91';
+  deep += '\xc0';
+  cases.push_back({"deep nesting", deep, Err::kBadRequest});
+  for (const auto& c : cases) {
+    INFO(c.name);
+    Request d;
+    Status s = decode(c.bytes, &d);
+    CHECK(s.code() == c.err);
+    CHECK(!s.detail().empty());
+  }
+}
+
+TEST_CASE("a value over the limit is TOO_LARGE", "[unit][wire]") {
+  Request r;
+  r.verb = Verb::kSet;
+  r.path = "/a";
+  r.rev = -1;
+  r.value = std::string(101, 'x');
+  Request d;
+  DecodeLimits l;
+  l.maxValue = 100;
+  CHECK(decode(encodeRequest(r), &d, l).code() == Err::kTooLarge);
+  r.value = std::string(100, 'x');
+  CHECK(decode(encodeRequest(r), &d, l).isOk());
+}
+
+TEST_CASE("an error after the tag is read still echoes the tag", "[unit][wire]") {
+  std::string bytes =
+      "\x82\xa4verb\xa4"
+      "FROB\xa3tag\x92\x01\xa1x";
+  Request d;
+  Status s = decode(bytes, &d);
+  CHECK(s.code() == Err::kUnknownVerb);
+  CHECK(hex(d.tag) == "9201a178");
+}
+
+TEST_CASE("a reply survives a round trip", "[unit][wire]") {
+  Reply r;
+  r.err = Err::kRevMismatch;
+  r.detail = "file is at rev 3";
+  r.tag = packValue(std::string("t1"));
+  r.rev = 3;
+  r.path = "/x";
+  r.value = std::string("v\0", 2);
+  r.op = "set";
+  r.len = 2;
+  r.dir = false;
+  r.entries =
+      std::vector<Entry>{{"a", "", 1, true, std::nullopt}, {"", "/p", 2, std::nullopt, "val"}};
+  r.next = "a";
+  r.head = 9;
+  r.id = 1;
+  r.client = "tcp://127.0.0.1:1";
+  r.events = "tcp://127.0.0.1:2";
+  r.version = "0.1.0";
+  auto d = decodeReply(encodeReply(r));
+  REQUIRE(d.isOk());
+  CHECK(d->err == Err::kRevMismatch);
+  CHECK(d->detail == r.detail);
+  CHECK(d->tag == r.tag);
+  CHECK(d->rev == 3);
+  CHECK(d->path == r.path);
+  CHECK(d->value == r.value);
+  CHECK(d->op == r.op);
+  CHECK(d->len == 2);
+  CHECK(d->dir == false);
+  REQUIRE(d->entries->size() == 2);
+  CHECK((*d->entries)[0].name == "a");
+  CHECK((*d->entries)[0].dir == true);
+  CHECK((*d->entries)[1].path == "/p");
+  CHECK((*d->entries)[1].value == "val");
+  CHECK(d->next == "a");
+  CHECK(d->head == 9);
+  CHECK(d->id == 1);
+  CHECK(d->client == r.client);
+  CHECK(d->events == r.events);
+  CHECK(d->version == r.version);
+}
+
+TEST_CASE("a successful reply has no err key", "[unit][wire]") {
+  Reply r;
+  r.rev = 1;
+  // {"rev": 1}
+  CHECK(hex(encodeReply(r)) == "81a372657601");
+}
+
+TEST_CASE("events and heartbeats survive a round trip", "[unit][wire]") {
+  Event e{7, "/config/a", "set", "v"};
+  auto d = decodeEvent(encodeEvent(e));
+  REQUIRE(d.isOk());
+  CHECK(d->rev == 7);
+  CHECK(d->path == "/config/a");
+  CHECK(d->op == "set");
+  CHECK(d->value == "v");
+  auto h = decodeHeartbeat(encodeHeartbeat(Heartbeat{42, 3}));
+  REQUIRE(h.isOk());
+  CHECK(h->rev == 42);
+  CHECK(h->id == 3);
+  CHECK(kHeartbeatTopic[0] != '/');
+}
+
+TEST_CASE("commands survive a round trip and reject damage", "[unit][wire]") {
+  Command c{Command::Op::kSet, "/a/b", 5, std::string("x\0y", 3)};
+  auto d = decodeCommand(encodeCommand(c));
+  REQUIRE(d.isOk());
+  CHECK(*d == c);
+  std::string bytes = encodeCommand(c);
+  CHECK(decodeCommand(bytes.substr(0, bytes.size() - 1)).status().code() == Err::kCorrupt);
+  CHECK(decodeCommand("\x94\x09\xa1/\x01\xc4\x00").status().code() == Err::kCorrupt);  // op 9
+  CHECK(decodeCommand("\xc1").status().code() == Err::kCorrupt);
+}

@@ -1,0 +1,281 @@
+// cairn-bench: load a running node and report throughput and latency percentiles.
+//
+// Each client is a thread with its own REQ socket, issuing one request at a time. With
+// --baseline the same shape first runs against an in-process ZeroMQ ROUTER echo server (the
+// physical ceiling of one round trip on this machine), and the results are also given as ratios
+// against it.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "bindings/cpp/client.h"
+#include "wire/codec.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const char* kUsage =
+    "usage: cairn-bench [--addr ENDPOINTS] [--workload put|get|echo] [--clients N]\n"
+    "                   [--count N | --duration SECONDS] [--value-size BYTES] [--label L]\n"
+    "                   [--baseline]\n"
+    "\n"
+    "  --addr        comma-separated client endpoints; clients are spread over them\n"
+    "                (default $CAIRN_ADDR, else tcp://127.0.0.1:7101)\n"
+    "  --workload    put: SET of unique keys; get: GET of one existing key;\n"
+    "                echo: an in-process ZeroMQ echo server (no Cairn at all)\n"
+    "  --clients     concurrent clients, each its own REQ socket (default 1)\n"
+    "  --count       total operations (default 10000), or --duration seconds\n"
+    "  --value-size  bytes per value (default 256)\n"
+    "  --baseline    first run the same shape against the echo server and print ratios\n"
+    "\n"
+    "Prints a table and one machine-readable line per run:\n"
+    "  RESULT <label> n=N ops_s=X p50_ms=Y p99_ms=Z p999_ms=W max_ms=M errors=E\n";
+
+struct Options {
+  std::vector<std::string> addrs;
+  std::string workload = "put";
+  int clients = 1;
+  long count = 10000;
+  double duration = 0;
+  std::size_t valueSize = 256;
+  std::string label;
+  bool baseline = false;
+};
+
+struct Result {
+  std::string label;
+  long n = 0;
+  long errors = 0;
+  double seconds = 0;
+  std::vector<double> latMs;  // every sample, sorted at the end
+  double opsPerSec() const { return seconds > 0 ? static_cast<double>(n) / seconds : 0; }
+  double pct(double p) const {
+    if (latMs.empty()) return 0;
+    std::size_t i = static_cast<std::size_t>(p * static_cast<double>(latMs.size() - 1) + 0.5);
+    return latMs[std::min(i, latMs.size() - 1)];
+  }
+};
+
+// A ROUTER that echoes every message back: one thread, like a node's event loop.
+class EchoServer {
+ public:
+  explicit EchoServer(zmq::context_t& ctx) : sock_(ctx, zmq::socket_type::router) {
+    sock_.set(zmq::sockopt::linger, 0);
+    sock_.bind("tcp://127.0.0.1:*");
+    endpoint_ = sock_.get(zmq::sockopt::last_endpoint);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~EchoServer() {
+    stop_ = true;
+    thread_.join();
+  }
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      zmq::pollitem_t it{sock_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&it, 1, std::chrono::milliseconds(50));
+      if (!(it.revents & ZMQ_POLLIN)) continue;
+      while (true) {
+        std::vector<zmq::message_t> parts;
+        zmq::message_t m;
+        if (!sock_.recv(m, zmq::recv_flags::dontwait)) break;
+        bool more = m.more();
+        parts.push_back(std::move(m));
+        while (more) {
+          zmq::message_t p;
+          (void)sock_.recv(p);
+          more = p.more();
+          parts.push_back(std::move(p));
+        }
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+          sock_.send(parts[i],
+                     i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+        }
+      }
+    }
+  }
+  zmq::socket_t sock_;
+  std::string endpoint_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+Result runShape(const Options& o, const std::string& workload,
+                const std::vector<std::string>& addrs, const std::string& label) {
+  zmq::context_t ctx(1);
+  const std::string value(o.valueSize, 'v');
+  // A GET workload reads one key that exists.
+  if (workload == "get") {
+    cairn::client::Options co;
+    co.endpoints = {addrs[0]};
+    cairn::client::Client c(co, ctx);
+    auto r = c.set("/bench/get", value, -1);
+    if (!r) {
+      std::fprintf(stderr, "cairn-bench: setup failed: %s\n", r.status().toString().c_str());
+      std::exit(2);
+    }
+  }
+  std::atomic<long> issued{0};
+  std::atomic<long> done{0};
+  std::atomic<long> errors{0};
+  std::vector<std::vector<double>> lat(static_cast<std::size_t>(o.clients));
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(o.duration));
+  const long runId =
+      static_cast<long>(std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
+  auto worker = [&](int id) {
+    zmq::socket_t s(ctx, zmq::socket_type::req);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(addrs[static_cast<std::size_t>(id) % addrs.size()]);
+    auto& mine = lat[static_cast<std::size_t>(id)];
+    cairn::wire::Request q;
+    q.verb = workload == "put" ? cairn::wire::Verb::kSet : cairn::wire::Verb::kGet;
+    if (workload == "put") {
+      q.rev = -1;
+      q.value = value;
+    } else {
+      q.path = "/bench/get";
+    }
+    zmq::message_t rep;
+    while (true) {
+      long i = issued.fetch_add(1);
+      if (o.duration > 0 ? Clock::now() >= end : i >= o.count) break;
+      if (workload == "put") q.path = "/bench/r" + std::to_string(runId) + "/k" + std::to_string(i);
+      std::string body = workload == "echo" ? value : cairn::wire::encodeRequest(q);
+      auto t0 = Clock::now();
+      s.send(zmq::buffer(body), zmq::send_flags::none);
+      if (!s.recv(rep)) break;
+      auto t1 = Clock::now();
+      mine.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      if (workload != "echo") {
+        auto r = cairn::wire::decodeReply(rep.to_string_view());
+        if (!r || r->err != cairn::wire::Err::kOk) errors.fetch_add(1);
+      }
+      done.fetch_add(1);
+    }
+  };
+  std::vector<std::thread> ts;
+  for (int i = 0; i < o.clients; ++i)
+    ts.emplace_back(worker, i);
+  std::atomic<bool> finished{false};
+  std::thread progress([&] {
+    long last = 0;
+    while (!finished) {
+      for (int k = 0; k < 10 && !finished; ++k)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      long d = done.load();
+      std::fprintf(stderr, "\r%s: %ld ops, %ld ops/s     ", label.c_str(), d, d - last);
+      last = d;
+    }
+    std::fprintf(stderr, "\n");
+  });
+  for (auto& t : ts)
+    t.join();
+  const auto stop = Clock::now();
+  finished = true;
+  progress.join();
+  Result r;
+  r.label = label;
+  r.seconds = std::chrono::duration<double>(stop - start).count();
+  for (auto& v : lat)
+    r.latMs.insert(r.latMs.end(), v.begin(), v.end());
+  std::sort(r.latMs.begin(), r.latMs.end());
+  r.n = static_cast<long>(r.latMs.size());
+  r.errors = errors.load();
+  return r;
+}
+
+void print(const Result& r) {
+  std::printf(
+      "%-28s %9ld ops %10.0f ops/s  p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms  max %7.3f ms  "
+      "errors %ld\n",
+      r.label.c_str(), r.n, r.opsPerSec(), r.pct(0.5), r.pct(0.99), r.pct(0.999),
+      r.latMs.empty() ? 0 : r.latMs.back(), r.errors);
+  std::printf(
+      "RESULT %s n=%ld ops_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f errors=%ld\n",
+      r.label.c_str(), r.n, r.opsPerSec(), r.pct(0.5), r.pct(0.99), r.pct(0.999),
+      r.latMs.empty() ? 0 : r.latMs.back(), r.errors);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (const char* env = std::getenv("CAIRN_ADDR")) o.addrs = cairn::client::splitEndpoints(env);
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "cairn-bench: %s needs a value\n%s", a.c_str(), kUsage);
+        std::exit(127);
+      }
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--addr") {
+      o.addrs = cairn::client::splitEndpoints(val());
+    } else if (a == "--workload") {
+      o.workload = val();
+    } else if (a == "--clients") {
+      o.clients = std::atoi(val().c_str());
+    } else if (a == "--count") {
+      o.count = std::atol(val().c_str());
+    } else if (a == "--duration") {
+      o.duration = std::atof(val().c_str());
+    } else if (a == "--value-size") {
+      o.valueSize = static_cast<std::size_t>(std::atol(val().c_str()));
+    } else if (a == "--label") {
+      o.label = val();
+    } else if (a == "--baseline") {
+      o.baseline = true;
+    } else {
+      std::fprintf(stderr, "cairn-bench: unknown flag %s\n%s", a.c_str(), kUsage);
+      return 127;
+    }
+  }
+  if (o.addrs.empty()) o.addrs = {"tcp://127.0.0.1:7101"};
+  if (o.clients < 1 || (o.duration <= 0 && o.count < 1) ||
+      (o.workload != "put" && o.workload != "get" && o.workload != "echo")) {
+    std::fprintf(stderr, "cairn-bench: bad options\n%s", kUsage);
+    return 127;
+  }
+  const std::string shape = "-c" + std::to_string(o.clients);
+  std::string label = o.label.empty() ? o.workload + shape : o.label;
+  std::optional<Result> base;
+  zmq::context_t ectx(1);
+  std::unique_ptr<EchoServer> echo;
+  if (o.baseline || o.workload == "echo") {
+    echo = std::make_unique<EchoServer>(ectx);
+  }
+  if (o.baseline && o.workload != "echo") {
+    base = runShape(o, "echo", {echo->endpoint()}, "echo-baseline" + shape);
+    print(*base);
+  }
+  Result r = o.workload == "echo" ? runShape(o, "echo", {echo->endpoint()}, label)
+                                  : runShape(o, o.workload, o.addrs, label);
+  print(r);
+  if (base) {
+    std::printf("RATIO %s/echo ops_s=%.3f p50=%.2f p99=%.2f\n", label.c_str(),
+                r.opsPerSec() / base->opsPerSec(), r.pct(0.5) / base->pct(0.5),
+                r.pct(0.99) / base->pct(0.99));
+  }
+  return r.errors == 0 ? 0 : 2;
+}

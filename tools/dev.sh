@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Cairn's one entry point for people and CI: install what is missing, build, then
+#   run     start a local node (Ctrl-C stops it)
+#   test    run every test (unit + integration) with ctest
+#   asan    the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS (default 60)
+#   format  check clang-format on every C++ file (exit 1 if any file needs formatting)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=${JOBS:-2}
+
+PACKAGES=(build-essential cmake libzmq3-dev cppzmq-dev libmsgpack-cxx-dev catch2
+          python3-zmq python3-msgpack clang-14 clang-format libclang-rt-14-dev)
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "== installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+}
+
+build() {  # build DIR [cmake args...]; TARGET= builds one target only
+  local dir=$1
+  shift
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$JOBS" ${TARGET:+--target "$TARGET"}
+}
+
+run_tests() {  # run_tests DIR
+  (cd "$1" && ctest -j "$JOBS" --output-on-failure --timeout 300)
+}
+
+cmd=${1:-}
+case "$cmd" in
+  run)
+    install_deps
+    build build
+    mkdir -p build/data
+    echo "== starting cairnd (data in build/data/n1); in another shell try:"
+    echo "     export PATH=$ROOT/build/tools:\$PATH"
+    echo "     cairn set /config/db/url postgres://db1 && cairn get /config/db/url"
+    echo "     cairn watch '/config/**'"
+    exec build/node/cairnd --data build/data/n1 --client tcp://127.0.0.1:7101 \
+      --events tcp://127.0.0.1:7102 "${@:2}"
+    ;;
+  test)
+    install_deps
+    build build
+    run_tests build
+    ;;
+  asan)
+    install_deps
+    build build-asan -DCAIRN_SANITIZE=ON
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan
+    ;;
+  fuzz)
+    install_deps
+    CXX=clang++-14 TARGET=fuzz_request build build-fuzz -DCAIRN_FUZZ=ON -DCAIRN_TESTS=ON
+    mkdir -p build-fuzz/corpus
+    cp -n tests/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null || true
+    build-fuzz/tests/fuzz_request -max_total_time="${FUZZ_SECONDS:-60}" -rss_limit_mb=1024 \
+      -max_len=4096 build-fuzz/corpus
+    ;;
+  format)
+    files=$(git ls-files '*.cc' '*.h')
+    bad=$(for f in $files; do clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
+    if [ -n "$bad" ]; then
+      echo "not clang-formatted (run: clang-format -i FILE):"
+      echo "$bad"
+      exit 1
+    fi
+    echo "clang-format: all $(echo "$files" | wc -w) files clean"
+    ;;
+  *)
+    echo "usage: tools/dev.sh run|test|asan|fuzz|format" >&2
+    exit 127
+    ;;
+esac

@@ -1,0 +1,489 @@
+#include "wire/codec.h"
+
+#include <msgpack.hpp>
+
+#include <cctype>
+#include <cstdint>
+#include <limits>
+
+namespace cairn::wire {
+namespace {
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+// Limits for what a node accepts from clients: small containers (only "tag" may nest), shallow.
+msgpack::unpack_limit requestLimit(const DecodeLimits& l) {
+  return msgpack::unpack_limit(/*array=*/256, /*map=*/64, /*str=*/l.maxValue, /*bin=*/l.maxValue,
+                               /*ext=*/1024, /*depth=*/16);
+}
+
+// Limits for what a client accepts from a node: pages of entries, large values.
+msgpack::unpack_limit replyLimit() {
+  return msgpack::unpack_limit(/*array=*/1 << 20, /*map=*/64, /*str=*/64 << 20, /*bin=*/64 << 20,
+                               /*ext=*/1 << 20, /*depth=*/16);
+}
+
+// Unpacks exactly one object filling all of `bytes`.
+Status unpackOne(std::string_view bytes, const msgpack::unpack_limit& limit,
+                 msgpack::object_handle* oh) {
+  try {
+    std::size_t off = 0;
+    *oh = msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr, limit);
+    if (off != bytes.size())
+      return Status(Err::kBadRequest, "trailing bytes after the msgpack map");
+    return Status::ok();
+  } catch (const msgpack::str_size_overflow&) {
+    return Status(Err::kTooLarge, "a string is longer than the value limit");
+  } catch (const msgpack::bin_size_overflow&) {
+    return Status(Err::kTooLarge, "a binary value is longer than the value limit");
+  } catch (const msgpack::size_overflow& e) {
+    return Status(Err::kBadRequest, std::string("msgpack container too large: ") + e.what());
+  } catch (const msgpack::insufficient_bytes&) {
+    return Status(Err::kBadRequest, "truncated msgpack");
+  } catch (const msgpack::unpack_error& e) {
+    return Status(Err::kBadRequest, std::string("malformed msgpack: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    return Status(Err::kTooLarge, "message too large to decode");
+  }
+}
+
+std::string_view strOf(const msgpack::object& o) {
+  return {o.via.str.ptr, o.via.str.size};
+}
+
+bool getInt(const msgpack::object& o, std::int64_t* out) {
+  if (o.type == msgpack::type::POSITIVE_INTEGER) {
+    if (o.via.u64 > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return false;
+    }
+    *out = static_cast<std::int64_t>(o.via.u64);
+    return true;
+  }
+  if (o.type == msgpack::type::NEGATIVE_INTEGER) {
+    *out = o.via.i64;
+    return true;
+  }
+  return false;
+}
+
+bool getStr(const msgpack::object& o, std::string* out) {
+  if (o.type != msgpack::type::STR) return false;
+  out->assign(o.via.str.ptr, o.via.str.size);
+  return true;
+}
+
+// Accepts bin (the protocol's type for values) and str (what many libraries send for text).
+bool getBytes(const msgpack::object& o, std::string* out) {
+  if (o.type == msgpack::type::BIN) {
+    out->assign(o.via.bin.ptr, o.via.bin.size);
+    return true;
+  }
+  return getStr(o, out);
+}
+
+bool getBool(const msgpack::object& o, bool* out) {
+  if (o.type != msgpack::type::BOOLEAN) return false;
+  *out = o.via.boolean;
+  return true;
+}
+
+std::string packObject(const msgpack::object& o) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, o);
+  return std::string(buf.data(), buf.size());
+}
+
+Status wrongType(std::string_view key, const char* want) {
+  return Status(Err::kBadRequest,
+                "field \"" + std::string(key) + "\" must be " + std::string(want));
+}
+
+// Writes a map whose size is known only after the fields are chosen: callers count first.
+void packKey(Packer& p, std::string_view k) {
+  p.pack_str(static_cast<std::uint32_t>(k.size()));
+  p.pack_str_body(k.data(), static_cast<std::uint32_t>(k.size()));
+}
+void packStr(Packer& p, std::string_view s) {
+  p.pack_str(static_cast<std::uint32_t>(s.size()));
+  p.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+}
+void packBin(Packer& p, std::string_view s) {
+  p.pack_bin(static_cast<std::uint32_t>(s.size()));
+  p.pack_bin_body(s.data(), static_cast<std::uint32_t>(s.size()));
+}
+
+}  // namespace
+
+const char* verbName(Verb v) {
+  switch (v) {
+    case Verb::kGet:
+      return "GET";
+    case Verb::kSet:
+      return "SET";
+    case Verb::kDel:
+      return "DEL";
+    case Verb::kRev:
+      return "REV";
+    case Verb::kWait:
+      return "WAIT";
+    case Verb::kWalk:
+      return "WALK";
+    case Verb::kGetdir:
+      return "GETDIR";
+    case Verb::kStat:
+      return "STAT";
+    case Verb::kNop:
+      return "NOP";
+    case Verb::kSelf:
+      return "SELF";
+  }
+  return "?";
+}
+
+std::optional<Verb> verbFromName(std::string_view name) {
+  static constexpr Verb kAll[] = {Verb::kGet,  Verb::kSet,    Verb::kDel,  Verb::kRev, Verb::kWait,
+                                  Verb::kWalk, Verb::kGetdir, Verb::kStat, Verb::kNop, Verb::kSelf};
+  for (Verb v : kAll) {
+    std::string_view n = verbName(v);
+    if (n.size() != name.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < n.size() && same; ++i) {
+      same = std::toupper(static_cast<unsigned char>(name[i])) == n[i];
+    }
+    if (same) return v;
+  }
+  return std::nullopt;
+}
+
+Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request* out) {
+  *out = Request();
+  msgpack::object_handle oh;
+  if (Status s = unpackOne(bytes, requestLimit(limits), &oh); !s.isOk()) return s;
+  const msgpack::object& root = oh.get();
+  if (root.type != msgpack::type::MAP) {
+    return Status(Err::kBadRequest, "a request must be a msgpack map with string keys");
+  }
+  const msgpack::object_map& m = root.via.map;
+  // The tag first, so every later error can echo it.
+  for (std::uint32_t i = 0; i < m.size; ++i) {
+    const auto& kv = m.ptr[i];
+    if (kv.key.type == msgpack::type::STR && strOf(kv.key) == "tag") out->tag = packObject(kv.val);
+  }
+  std::optional<std::string> verb;
+  for (std::uint32_t i = 0; i < m.size; ++i) {
+    const auto& kv = m.ptr[i];
+    if (kv.key.type != msgpack::type::STR) {
+      return Status(Err::kBadRequest, "request keys must be strings");
+    }
+    std::string_view k = strOf(kv.key);
+    const msgpack::object& v = kv.val;
+    if (k == "verb") {
+      std::string s;
+      if (!getStr(v, &s)) return wrongType(k, "a string");
+      verb = std::move(s);
+    } else if (k == "path") {
+      std::string s;
+      if (!getStr(v, &s)) return wrongType(k, "a string");
+      out->path = std::move(s);
+    } else if (k == "rev") {
+      std::int64_t x;
+      if (!getInt(v, &x)) return wrongType(k, "an integer that fits int64");
+      out->rev = x;
+    } else if (k == "value") {
+      std::string s;
+      if (!getBytes(v, &s)) return wrongType(k, "bin (or str)");
+      out->value = std::move(s);
+    } else if (k == "after") {
+      std::string s;
+      if (!getStr(v, &s)) return wrongType(k, "a string");
+      out->after = std::move(s);
+    } else if (k == "limit") {
+      std::int64_t x;
+      if (!getInt(v, &x)) return wrongType(k, "an integer");
+      out->limit = x;
+    } else if (k == "timeout") {
+      std::int64_t x;
+      if (!getInt(v, &x)) return wrongType(k, "an integer (milliseconds)");
+      out->timeoutMs = x;
+    }
+    // Other keys are ignored, so newer clients can talk to older nodes (PROTOCOL.md, Versioning).
+  }
+  if (!verb) return Status(Err::kMissingArg, "missing \"verb\"");
+  auto vb = verbFromName(*verb);
+  if (!vb) return Status(Err::kUnknownVerb, "unknown verb \"" + *verb + "\"");
+  out->verb = *vb;
+  return Status::ok();
+}
+
+std::string encodeRequest(const Request& r) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  std::uint32_t n = 1 + (r.path ? 1 : 0) + (r.rev ? 1 : 0) + (r.value ? 1 : 0) +
+                    (r.tag.empty() ? 0 : 1) + (r.after ? 1 : 0) + (r.limit ? 1 : 0) +
+                    (r.timeoutMs ? 1 : 0);
+  p.pack_map(n);
+  packKey(p, "verb");
+  packStr(p, verbName(r.verb));
+  if (r.path) {
+    packKey(p, "path");
+    packStr(p, *r.path);
+  }
+  if (r.rev) {
+    packKey(p, "rev");
+    p.pack_int64(*r.rev);
+  }
+  if (r.value) {
+    packKey(p, "value");
+    packBin(p, *r.value);
+  }
+  if (!r.tag.empty()) {
+    packKey(p, "tag");
+    buf.write(r.tag.data(), r.tag.size());
+  }
+  if (r.after) {
+    packKey(p, "after");
+    packStr(p, *r.after);
+  }
+  if (r.limit) {
+    packKey(p, "limit");
+    p.pack_int64(*r.limit);
+  }
+  if (r.timeoutMs) {
+    packKey(p, "timeout");
+    p.pack_int64(*r.timeoutMs);
+  }
+  return std::string(buf.data(), buf.size());
+}
+
+std::string encodeReply(const Reply& r) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  const bool failed = r.err != Err::kOk;
+  std::uint32_t n = (failed ? 1 : 0) + (r.detail.empty() ? 0 : 1) + (r.tag.empty() ? 0 : 1) +
+                    (r.rev ? 1 : 0) + (r.path ? 1 : 0) + (r.value ? 1 : 0) + (r.op ? 1 : 0) +
+                    (r.len ? 1 : 0) + (r.dir ? 1 : 0) + (r.entries ? 1 : 0) + (r.next ? 1 : 0) +
+                    (r.head ? 1 : 0) + (r.id ? 1 : 0) + (r.client ? 1 : 0) + (r.events ? 1 : 0) +
+                    (r.version ? 1 : 0);
+  p.pack_map(n);
+  if (failed) {
+    packKey(p, "err");
+    packStr(p, errName(r.err));
+  }
+  if (!r.detail.empty()) {
+    packKey(p, "detail");
+    packStr(p, r.detail);
+  }
+  if (!r.tag.empty()) {
+    packKey(p, "tag");
+    buf.write(r.tag.data(), r.tag.size());
+  }
+  auto optInt = [&](const char* k, const std::optional<std::int64_t>& v) {
+    if (!v) return;
+    packKey(p, k);
+    p.pack_int64(*v);
+  };
+  auto optStr = [&](const char* k, const std::optional<std::string>& v) {
+    if (!v) return;
+    packKey(p, k);
+    packStr(p, *v);
+  };
+  optInt("rev", r.rev);
+  optStr("path", r.path);
+  if (r.value) {
+    packKey(p, "value");
+    packBin(p, *r.value);
+  }
+  optStr("op", r.op);
+  optInt("len", r.len);
+  if (r.dir) {
+    packKey(p, "dir");
+    p.pack(*r.dir);
+  }
+  if (r.entries) {
+    packKey(p, "entries");
+    p.pack_array(static_cast<std::uint32_t>(r.entries->size()));
+    for (const Entry& e : *r.entries) {
+      std::uint32_t en = 2 + (e.dir ? 1 : 0) + (e.value ? 1 : 0);
+      p.pack_map(en);
+      if (!e.path.empty()) {
+        packKey(p, "path");
+        packStr(p, e.path);
+      } else {
+        packKey(p, "name");
+        packStr(p, e.name);
+      }
+      packKey(p, "rev");
+      p.pack_int64(e.rev);
+      if (e.dir) {
+        packKey(p, "dir");
+        p.pack(*e.dir);
+      }
+      if (e.value) {
+        packKey(p, "value");
+        packBin(p, *e.value);
+      }
+    }
+  }
+  optStr("next", r.next);
+  optInt("head", r.head);
+  optInt("id", r.id);
+  optStr("client", r.client);
+  optStr("events", r.events);
+  optStr("version", r.version);
+  return std::string(buf.data(), buf.size());
+}
+
+namespace {
+
+Status decodeEntry(const msgpack::object& o, Entry* e) {
+  if (o.type != msgpack::type::MAP) return Status(Err::kBadRequest, "entry is not a map");
+  for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) continue;
+    std::string_view k = strOf(kv.key);
+    bool ok = true;
+    if (k == "name") {
+      ok = getStr(kv.val, &e->name);
+    } else if (k == "path") {
+      ok = getStr(kv.val, &e->path);
+    } else if (k == "rev") {
+      ok = getInt(kv.val, &e->rev);
+    } else if (k == "dir") {
+      bool b;
+      ok = getBool(kv.val, &b);
+      e->dir = b;
+    } else if (k == "value") {
+      std::string s;
+      ok = getBytes(kv.val, &s);
+      e->value = std::move(s);
+    }
+    if (!ok) return wrongType(k, "of the documented type");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<Reply> decodeReply(std::string_view bytes) {
+  msgpack::object_handle oh;
+  if (Status s = unpackOne(bytes, replyLimit(), &oh); !s.isOk()) return s;
+  const msgpack::object& root = oh.get();
+  if (root.type != msgpack::type::MAP) return Status(Err::kBadRequest, "reply is not a map");
+  Reply r;
+  for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
+    const auto& kv = root.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) continue;
+    std::string_view k = strOf(kv.key);
+    const msgpack::object& v = kv.val;
+    bool ok = true;
+    std::int64_t x = 0;
+    std::string s;
+    if (k == "err") {
+      ok = getStr(v, &s);
+      if (ok) r.err = errFromName(s).value_or(Err::kOther);
+      if (ok && r.err == Err::kOther && s != "OTHER") r.detail = s + (r.detail.empty() ? "" : ": ");
+    } else if (k == "detail") {
+      ok = getStr(v, &s);
+      r.detail += s;
+    } else if (k == "tag") {
+      r.tag = packObject(v);
+    } else if (k == "rev" || k == "len" || k == "head" || k == "id") {
+      ok = getInt(v, &x);
+      if (k == "rev") r.rev = x;
+      if (k == "len") r.len = x;
+      if (k == "head") r.head = x;
+      if (k == "id") r.id = x;
+    } else if (k == "value") {
+      ok = getBytes(v, &s);
+      r.value = std::move(s);
+    } else if (k == "path" || k == "op" || k == "next" || k == "client" || k == "events" ||
+               k == "version") {
+      ok = getStr(v, &s);
+      if (k == "path") r.path = s;
+      if (k == "op") r.op = s;
+      if (k == "next") r.next = s;
+      if (k == "client") r.client = s;
+      if (k == "events") r.events = s;
+      if (k == "version") r.version = s;
+    } else if (k == "dir") {
+      bool b;
+      ok = getBool(v, &b);
+      r.dir = b;
+    } else if (k == "entries") {
+      if (v.type != msgpack::type::ARRAY) return wrongType(k, "an array");
+      r.entries.emplace();
+      r.entries->resize(v.via.array.size);
+      for (std::uint32_t j = 0; j < v.via.array.size; ++j) {
+        if (Status st = decodeEntry(v.via.array.ptr[j], &(*r.entries)[j]); !st.isOk()) return st;
+      }
+    }
+    if (!ok) return wrongType(k, "of the documented type");
+  }
+  return r;
+}
+
+std::string encodeEvent(const Event& e) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  p.pack_map(4);
+  packKey(p, "rev");
+  p.pack_int64(e.rev);
+  packKey(p, "path");
+  packStr(p, e.path);
+  packKey(p, "op");
+  packStr(p, e.op);
+  packKey(p, "value");
+  packBin(p, e.value);
+  return std::string(buf.data(), buf.size());
+}
+
+Result<Event> decodeEvent(std::string_view bytes) {
+  msgpack::object_handle oh;
+  if (Status s = unpackOne(bytes, replyLimit(), &oh); !s.isOk()) return s;
+  const msgpack::object& root = oh.get();
+  if (root.type != msgpack::type::MAP) return Status(Err::kBadRequest, "event is not a map");
+  Event e;
+  for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
+    const auto& kv = root.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) continue;
+    std::string_view k = strOf(kv.key);
+    bool ok = true;
+    if (k == "rev") ok = getInt(kv.val, &e.rev);
+    if (k == "path") ok = getStr(kv.val, &e.path);
+    if (k == "op") ok = getStr(kv.val, &e.op);
+    if (k == "value") ok = getBytes(kv.val, &e.value);
+    if (!ok) return wrongType(k, "of the documented type");
+  }
+  return e;
+}
+
+std::string encodeHeartbeat(const Heartbeat& h) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  p.pack_map(2);
+  packKey(p, "rev");
+  p.pack_int64(h.rev);
+  packKey(p, "id");
+  p.pack_int64(h.id);
+  return std::string(buf.data(), buf.size());
+}
+
+Result<Heartbeat> decodeHeartbeat(std::string_view bytes) {
+  msgpack::object_handle oh;
+  if (Status s = unpackOne(bytes, replyLimit(), &oh); !s.isOk()) return s;
+  const msgpack::object& root = oh.get();
+  if (root.type != msgpack::type::MAP) return Status(Err::kBadRequest, "heartbeat is not a map");
+  Heartbeat h;
+  for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
+    const auto& kv = root.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) continue;
+    std::string_view k = strOf(kv.key);
+    bool ok = true;
+    if (k == "rev") ok = getInt(kv.val, &h.rev);
+    if (k == "id") ok = getInt(kv.val, &h.id);
+    if (!ok) return wrongType(k, "an integer");
+  }
+  return h;
+}
+
+}  // namespace cairn::wire

@@ -1,0 +1,47 @@
+#include "wire/command.h"
+
+#include <msgpack.hpp>
+
+namespace cairn::wire {
+
+std::string encodeCommand(const Command& c) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> p(buf);
+  p.pack_array(4);
+  p.pack_uint8(static_cast<std::uint8_t>(c.op));
+  p.pack_str(static_cast<std::uint32_t>(c.path.size()));
+  p.pack_str_body(c.path.data(), static_cast<std::uint32_t>(c.path.size()));
+  p.pack_int64(c.rev);
+  p.pack_bin(static_cast<std::uint32_t>(c.value.size()));
+  p.pack_bin_body(c.value.data(), static_cast<std::uint32_t>(c.value.size()));
+  return std::string(buf.data(), buf.size());
+}
+
+Result<Command> decodeCommand(std::string_view bytes) {
+  try {
+    std::size_t off = 0;
+    msgpack::object_handle oh =
+        msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr,
+                        msgpack::unpack_limit(4, 0, 1 << 26, 1 << 26, 0, 2));
+    const msgpack::object& o = oh.get();
+    if (off != bytes.size() || o.type != msgpack::type::ARRAY || o.via.array.size != 4) {
+      return Status(Err::kCorrupt, "command is not a 4-element array");
+    }
+    const msgpack::object* a = o.via.array.ptr;
+    Command c;
+    auto op = a[0].as<std::uint8_t>();
+    if (op > 2) return Status(Err::kCorrupt, "unknown command op");
+    c.op = static_cast<Command::Op>(op);
+    if (a[1].type != msgpack::type::STR || a[3].type != msgpack::type::BIN) {
+      return Status(Err::kCorrupt, "command field of the wrong type");
+    }
+    c.path.assign(a[1].via.str.ptr, a[1].via.str.size);
+    c.rev = a[2].as<std::int64_t>();
+    c.value.assign(a[3].via.bin.ptr, a[3].via.bin.size);
+    return c;
+  } catch (const std::exception& e) {
+    return Status(Err::kCorrupt, std::string("undecodable command: ") + e.what());
+  }
+}
+
+}  // namespace cairn::wire

@@ -1,0 +1,30 @@
+#pragma once
+// A command: what the log orders and the store applies. The single-node log and (later) Paxos
+// carry commands as opaque bytes encoded here; the store applies them in log order, and only the
+// store decides whether one succeeds (a failed compare-and-set consumes no revision).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "wire/status.h"
+
+namespace cairn::wire {
+
+struct Command {
+  enum class Op : std::uint8_t { kNop = 0, kSet = 1, kDel = 2 };
+  Op op = Op::kNop;
+  std::string path;
+  std::int64_t rev = -1;  // compare-and-set: -1 clobbers, otherwise rev >= file.rev
+  std::string value;
+
+  bool operator==(const Command& o) const {
+    return op == o.op && path == o.path && rev == o.rev && value == o.value;
+  }
+};
+
+// msgpack array [op, path, rev, value].
+std::string encodeCommand(const Command& c);
+Result<Command> decodeCommand(std::string_view bytes);
+
+}  // namespace cairn::wire

@@ -1,0 +1,97 @@
+#pragma once
+// The client protocol's messages as C++ values. Every field mirrors a key of PROTOCOL.md one to
+// one; the codec (codec.h) is the only place that turns them into bytes and back.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wire/status.h"
+
+namespace cairn::wire {
+
+enum class Verb : std::uint8_t {
+  kGet,
+  kSet,
+  kDel,
+  kRev,
+  kWait,
+  kWalk,
+  kGetdir,
+  kStat,
+  kNop,
+  kSelf,
+};
+
+const char* verbName(Verb v);
+// Matches the protocol's upper-case names, ignoring ASCII case.
+std::optional<Verb> verbFromName(std::string_view name);
+
+// A client request: one msgpack map with string keys.
+struct Request {
+  Verb verb = Verb::kNop;
+  std::optional<std::string> path;  // a path, or a glob for WAIT and WALK
+  std::optional<std::int64_t> rev;
+  std::optional<std::string> value;
+  std::string tag;  // the packed msgpack bytes of "tag", echoed verbatim; empty when absent
+  std::optional<std::string> after;   // paging: continue after this name (GETDIR) or path (WALK)
+  std::optional<std::int64_t> limit;  // paging: at most this many entries
+  std::optional<std::int64_t> timeoutMs;  // key "timeout": how long WAIT or a future read waits
+};
+
+// One entry of a GETDIR page (name, rev, dir) or of a WALK page (path, rev, value).
+struct Entry {
+  std::string name;
+  std::string path;
+  std::int64_t rev = 0;
+  std::optional<bool> dir;
+  std::optional<std::string> value;
+};
+
+// A reply: one msgpack map with string keys. Absent optionals are absent keys.
+struct Reply {
+  Err err = Err::kOk;
+  std::string detail;
+  std::string tag;  // packed msgpack bytes, copied from the request
+  std::optional<std::int64_t> rev;
+  std::optional<std::string> path;
+  std::optional<std::string> value;
+  std::optional<std::string> op;
+  std::optional<std::int64_t> len;
+  std::optional<bool> dir;
+  std::optional<std::vector<Entry>> entries;
+  std::optional<std::string> next;  // paging: pass as "after" to get the next page
+  std::optional<std::int64_t> head;
+  std::optional<std::int64_t> id;
+  std::optional<std::string> client;
+  std::optional<std::string> events;
+  std::optional<std::string> version;
+
+  static Reply error(Err e, std::string detail) {
+    Reply r;
+    r.err = e;
+    r.detail = std::move(detail);
+    return r;
+  }
+  Status status() const { return Status(err, detail); }
+};
+
+// One applied mutation, as published on the change feed (topic = path).
+struct Event {
+  std::int64_t rev = 0;
+  std::string path;
+  std::string op;  // "set" or "del"
+  std::string value;
+};
+
+// The feed's control topic. Paths always begin with '/', so no path can start with it.
+inline constexpr std::string_view kHeartbeatTopic = "!hb";
+
+struct Heartbeat {
+  std::int64_t rev = 0;  // the node's head rev
+  std::int64_t id = 0;   // the node's id
+};
+
+}  // namespace cairn::wire
