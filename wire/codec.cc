@@ -186,7 +186,7 @@ Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request
       if (!getStr(v, &s)) return wrongType(k, "a string");
       out->path = std::move(s);
     } else if (k == "rev") {
-      std::int64_t x;
+      std::int64_t x = 0;
       if (!getInt(v, &x)) return wrongType(k, "an integer that fits int64");
       out->rev = x;
     } else if (k == "value") {
@@ -198,11 +198,11 @@ Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request
       if (!getStr(v, &s)) return wrongType(k, "a string");
       out->after = std::move(s);
     } else if (k == "limit") {
-      std::int64_t x;
+      std::int64_t x = 0;
       if (!getInt(v, &x)) return wrongType(k, "an integer");
       out->limit = x;
     } else if (k == "timeout") {
-      std::int64_t x;
+      std::int64_t x = 0;
       if (!getInt(v, &x)) return wrongType(k, "an integer (milliseconds)");
       out->timeoutMs = x;
     }
@@ -349,7 +349,7 @@ Status decodeEntry(const msgpack::object& o, Entry* e) {
     } else if (k == "rev") {
       ok = getInt(kv.val, &e->rev);
     } else if (k == "dir") {
-      bool b;
+      bool b = false;
       ok = getBool(kv.val, &b);
       e->dir = b;
     } else if (k == "value") {
@@ -406,7 +406,7 @@ Result<Reply> decodeReply(std::string_view bytes) {
       if (k == "events") r.events = s;
       if (k == "version") r.version = s;
     } else if (k == "dir") {
-      bool b;
+      bool b = false;
       ok = getBool(v, &b);
       r.dir = b;
     } else if (k == "entries") {
