@@ -37,7 +37,8 @@ const char* kUsage =
     "  tree [PATH]         print the tree below PATH (default /)\n"
     "  stat PATH           print a file's or directory's rev and length\n"
     "  rev                 print the current revision\n"
-    "  wait GLOB           print the first change matching GLOB at or after --rev (default: next)\n"
+    "  wait GLOB           wait for the first change matching GLOB at or after --rev (default:\n"
+    "                      the next one) and print it\n"
     "  watch GLOB          print every change matching GLOB from --rev (default: next), forever\n"
     "  self                print the node's id, endpoints and version\n"
     "\n"
@@ -342,15 +343,23 @@ int run(Args& a) {
       if (!r) return fail(r.status());
       from = *r + 1;
     }
+    bool down = false;
     while (true) {
-      auto ch = c.wait(a.pos[1], from);
+      // Short server-side waits: an idle watch asks again every 2 s, so a node that died is
+      // noticed within seconds and the watch resumes, on the next endpoint, from `from`.
+      auto ch = c.wait(a.pos[1], from, std::chrono::milliseconds(2000));
       if (!ch) {
-        if (ch.status().code() == Err::kTimeout) {
-          if (cmd == "wait") return fail(ch.status());
-          continue;  // nothing yet: ask again from the same rev
+        Err e = ch.status().code();
+        if (e == Err::kTimeout) continue;  // nothing yet: ask again from the same rev
+        if (e == Err::kUnavailable) {
+          if (!down) std::fprintf(stderr, "cairn: %s; retrying\n", ch.status().toString().c_str());
+          down = true;
+          continue;
         }
         return fail(ch.status());
       }
+      if (down) std::fprintf(stderr, "cairn: reconnected to %s\n", c.endpoint().c_str());
+      down = false;
       printChange(a, *ch);
       if (cmd == "wait") return kExitOk;
       from = ch->rev + 1;  // resume after the last change seen: nothing is skipped or repeated

@@ -335,89 +335,89 @@ std::string encodeReply(const Reply& r) {
 
 namespace {
 
-Status decodeEntry(const msgpack::object& o, Entry* e) {
-  if (o.type != msgpack::type::MAP) return Status(Err::kBadRequest, "entry is not a map");
+// Calls field(key, value) for each string-keyed entry of a map (other keys are ignored, as the
+// protocol says); field returns false when the value has the wrong type.
+template <class F>
+Status forEachField(const msgpack::object& o, const char* what, F&& field) {
+  if (o.type != msgpack::type::MAP)
+    return Status(Err::kBadRequest, std::string(what) + " is not a map");
   for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
     const auto& kv = o.via.map.ptr[i];
     if (kv.key.type != msgpack::type::STR) continue;
     std::string_view k = strOf(kv.key);
-    bool ok = true;
-    if (k == "name") {
-      ok = getStr(kv.val, &e->name);
-    } else if (k == "path") {
-      ok = getStr(kv.val, &e->path);
-    } else if (k == "rev") {
-      ok = getInt(kv.val, &e->rev);
-    } else if (k == "dir") {
-      bool b = false;
-      ok = getBool(kv.val, &b);
-      e->dir = b;
-    } else if (k == "value") {
-      std::string s;
-      ok = getBytes(kv.val, &s);
-      e->value = std::move(s);
-    }
-    if (!ok) return wrongType(k, "of the documented type");
+    if (!field(k, kv.val)) return wrongType(k, "of the documented type");
   }
   return Status::ok();
+}
+
+// The same over bytes that came from a node (reply-sized limits).
+template <class F>
+Status decodeFields(std::string_view bytes, const char* what, F&& field) {
+  msgpack::object_handle oh;
+  if (Status s = unpackOne(bytes, replyLimit(), &oh); !s.isOk()) return s;
+  return forEachField(oh.get(), what, std::forward<F>(field));
+}
+
+template <class T>
+bool getOpt(bool (*get)(const msgpack::object&, T*), const msgpack::object& v,
+            std::optional<T>* out) {
+  T x{};
+  if (!get(v, &x)) return false;
+  *out = std::move(x);
+  return true;
+}
+
+bool decodeEntry(const msgpack::object& o, Entry* e) {
+  return forEachField(o, "entry",
+                      [&](std::string_view k, const msgpack::object& v) {
+                        if (k == "name") return getStr(v, &e->name);
+                        if (k == "path") return getStr(v, &e->path);
+                        if (k == "rev") return getInt(v, &e->rev);
+                        if (k == "dir") return getOpt(getBool, v, &e->dir);
+                        if (k == "value") return getOpt(getBytes, v, &e->value);
+                        return true;
+                      })
+      .isOk();
 }
 
 }  // namespace
 
 Result<Reply> decodeReply(std::string_view bytes) {
-  msgpack::object_handle oh;
-  if (Status s = unpackOne(bytes, replyLimit(), &oh); !s.isOk()) return s;
-  const msgpack::object& root = oh.get();
-  if (root.type != msgpack::type::MAP) return Status(Err::kBadRequest, "reply is not a map");
   Reply r;
-  for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
-    const auto& kv = root.via.map.ptr[i];
-    if (kv.key.type != msgpack::type::STR) continue;
-    std::string_view k = strOf(kv.key);
-    const msgpack::object& v = kv.val;
-    bool ok = true;
-    std::int64_t x = 0;
-    std::string s;
-    if (k == "err") {
-      ok = getStr(v, &s);
-      if (ok) r.err = errFromName(s).value_or(Err::kOther);
-      if (ok && r.err == Err::kOther && s != "OTHER") r.detail = s + (r.detail.empty() ? "" : ": ");
-    } else if (k == "detail") {
-      ok = getStr(v, &s);
-      r.detail += s;
-    } else if (k == "tag") {
+  std::string errName;
+  Status s = decodeFields(bytes, "reply", [&](std::string_view k, const msgpack::object& v) {
+    if (k == "err") return getStr(v, &errName);
+    if (k == "detail") return getStr(v, &r.detail);
+    if (k == "tag") {
       r.tag = packObject(v);
-    } else if (k == "rev" || k == "len" || k == "head" || k == "id") {
-      ok = getInt(v, &x);
-      if (k == "rev") r.rev = x;
-      if (k == "len") r.len = x;
-      if (k == "head") r.head = x;
-      if (k == "id") r.id = x;
-    } else if (k == "value") {
-      ok = getBytes(v, &s);
-      r.value = std::move(s);
-    } else if (k == "path" || k == "op" || k == "next" || k == "client" || k == "events" ||
-               k == "version") {
-      ok = getStr(v, &s);
-      if (k == "path") r.path = s;
-      if (k == "op") r.op = s;
-      if (k == "next") r.next = s;
-      if (k == "client") r.client = s;
-      if (k == "events") r.events = s;
-      if (k == "version") r.version = s;
-    } else if (k == "dir") {
-      bool b = false;
-      ok = getBool(v, &b);
-      r.dir = b;
-    } else if (k == "entries") {
-      if (v.type != msgpack::type::ARRAY) return wrongType(k, "an array");
-      r.entries.emplace();
-      r.entries->resize(v.via.array.size);
+      return true;
+    }
+    if (k == "rev") return getOpt(getInt, v, &r.rev);
+    if (k == "len") return getOpt(getInt, v, &r.len);
+    if (k == "head") return getOpt(getInt, v, &r.head);
+    if (k == "id") return getOpt(getInt, v, &r.id);
+    if (k == "value") return getOpt(getBytes, v, &r.value);
+    if (k == "path") return getOpt(getStr, v, &r.path);
+    if (k == "op") return getOpt(getStr, v, &r.op);
+    if (k == "next") return getOpt(getStr, v, &r.next);
+    if (k == "client") return getOpt(getStr, v, &r.client);
+    if (k == "events") return getOpt(getStr, v, &r.events);
+    if (k == "version") return getOpt(getStr, v, &r.version);
+    if (k == "dir") return getOpt(getBool, v, &r.dir);
+    if (k == "entries") {
+      if (v.type != msgpack::type::ARRAY) return false;
+      r.entries.emplace(v.via.array.size);
       for (std::uint32_t j = 0; j < v.via.array.size; ++j) {
-        if (Status st = decodeEntry(v.via.array.ptr[j], &(*r.entries)[j]); !st.isOk()) return st;
+        if (!decodeEntry(v.via.array.ptr[j], &(*r.entries)[j])) return false;
       }
     }
-    if (!ok) return wrongType(k, "of the documented type");
+    return true;
+  });
+  if (!s.isOk()) return s;
+  if (!errName.empty()) {
+    r.err = errFromName(errName).value_or(Err::kOther);
+    // A name this build does not know is kept in the detail, so nothing is hidden.
+    if (r.err == Err::kOther && errName != "OTHER") r.detail = errName + ": " + r.detail;
   }
   return r;
 }
@@ -438,22 +438,15 @@ std::string encodeEvent(const Event& e) {
 }
 
 Result<Event> decodeEvent(std::string_view bytes) {
-  msgpack::object_handle oh;
-  if (Status s = unpackOne(bytes, replyLimit(), &oh); !s.isOk()) return s;
-  const msgpack::object& root = oh.get();
-  if (root.type != msgpack::type::MAP) return Status(Err::kBadRequest, "event is not a map");
   Event e;
-  for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
-    const auto& kv = root.via.map.ptr[i];
-    if (kv.key.type != msgpack::type::STR) continue;
-    std::string_view k = strOf(kv.key);
-    bool ok = true;
-    if (k == "rev") ok = getInt(kv.val, &e.rev);
-    if (k == "path") ok = getStr(kv.val, &e.path);
-    if (k == "op") ok = getStr(kv.val, &e.op);
-    if (k == "value") ok = getBytes(kv.val, &e.value);
-    if (!ok) return wrongType(k, "of the documented type");
-  }
+  Status s = decodeFields(bytes, "event", [&](std::string_view k, const msgpack::object& v) {
+    if (k == "rev") return getInt(v, &e.rev);
+    if (k == "path") return getStr(v, &e.path);
+    if (k == "op") return getStr(v, &e.op);
+    if (k == "value") return getBytes(v, &e.value);
+    return true;
+  });
+  if (!s.isOk()) return s;
   return e;
 }
 
@@ -469,20 +462,13 @@ std::string encodeHeartbeat(const Heartbeat& h) {
 }
 
 Result<Heartbeat> decodeHeartbeat(std::string_view bytes) {
-  msgpack::object_handle oh;
-  if (Status s = unpackOne(bytes, replyLimit(), &oh); !s.isOk()) return s;
-  const msgpack::object& root = oh.get();
-  if (root.type != msgpack::type::MAP) return Status(Err::kBadRequest, "heartbeat is not a map");
   Heartbeat h;
-  for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
-    const auto& kv = root.via.map.ptr[i];
-    if (kv.key.type != msgpack::type::STR) continue;
-    std::string_view k = strOf(kv.key);
-    bool ok = true;
-    if (k == "rev") ok = getInt(kv.val, &h.rev);
-    if (k == "id") ok = getInt(kv.val, &h.id);
-    if (!ok) return wrongType(k, "an integer");
-  }
+  Status s = decodeFields(bytes, "heartbeat", [&](std::string_view k, const msgpack::object& v) {
+    if (k == "rev") return getInt(v, &h.rev);
+    if (k == "id") return getInt(v, &h.id);
+    return true;
+  });
+  if (!s.isOk()) return s;
   return h;
 }
 

@@ -87,10 +87,15 @@ Result<wire::Reply> Client::call(const Request& req) {
     }
     failover();  // Lazy Pirate: a REQ socket that missed its reply cannot be reused
   }
-  return Status(Err::kTimeout, std::string("no reply within ") + std::to_string(timeout.count()) +
-                                   " ms" +
-                                   (repeatable ? " after " + std::to_string(attempts) + " attempts"
-                                               : "; the write may or may not have been applied"));
+  // A write's outcome is unknown (TIMEOUT); a repeatable request simply found no node
+  // (UNAVAILABLE).
+  if (!repeatable) {
+    return Status(Err::kTimeout, "no reply within " + std::to_string(timeout.count()) +
+                                     " ms; the write may or may not have been applied");
+  }
+  return Status(Err::kUnavailable, "no reply from " + std::to_string(opts_.endpoints.size()) +
+                                       " endpoint(s) within " + std::to_string(timeout.count()) +
+                                       " ms, " + std::to_string(attempts) + " attempts");
 }
 
 Result<File> Client::get(const std::string& path, std::optional<std::int64_t> rev) {

@@ -3,9 +3,10 @@
 //
 // Reliability is the zguide's Lazy Pirate: a request that gets no reply within the timeout closes
 // the socket (a REQ socket that missed a reply is stuck), opens a new one to the next endpoint and
-// sends again. Only requests that are safe to repeat are resent (reads, WAIT, REV, NOP, SELF); a
-// SET or DEL that timed out returns TIMEOUT, since it may or may not have been applied, and the
-// next call goes to the next endpoint.
+// sends again. Only requests that are safe to repeat are resent (reads, WAIT, REV, NOP, SELF), and
+// when every attempt goes unanswered the result is UNAVAILABLE. A SET or DEL that timed out
+// returns TIMEOUT, since it may or may not have been applied, and the next call goes to the next
+// endpoint.
 //
 // Thread: a Client is used by one thread at a time (it owns one REQ socket).
 

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
+
 #include "tests/support/node_process.h"
 
 using namespace cairn;
@@ -105,7 +107,7 @@ TEST_CASE("cli: usage errors exit 127, server errors 2", "[integration][cli]") {
   CHECK(h.out.find("watch GLOB") != std::string::npos);
 }
 
-TEST_CASE("cli: CAIRN_ADDR names the node; a dead address times out with exit 2",
+TEST_CASE("cli: CAIRN_ADDR names the node; a dead address is UNAVAILABLE with exit 2",
           "[integration][cli]") {
   test::TempDir d;
   test::NodeProcess n(d.path() + "/n1");
@@ -115,7 +117,7 @@ TEST_CASE("cli: CAIRN_ADDR names the node; a dead address times out with exit 2"
   CHECK(r.out == "0\n");
   r = test::runProgram({CAIRN_BIN, "--timeout", "100", "--addr", "tcp://127.0.0.1:1", "rev"});
   CHECK(r.code == 2);
-  CHECK(r.err.find("TIMEOUT") != std::string::npos);
+  CHECK(r.err.find("UNAVAILABLE") != std::string::npos);
 }
 
 TEST_CASE("cli: watch streams every matching change in order and resumes with --rev",
@@ -133,4 +135,31 @@ TEST_CASE("cli: watch streams every matching change in order and resumes with --
   for (int i = 1; i < 20; i += 2)
     want += std::to_string(i + 1) + " set /w/k" + std::to_string(i) + " v\n";
   CHECK(r.out == want);
+}
+
+TEST_CASE("cli: watch resumes after the node is killed and restarted, missing nothing",
+          "[integration][cli]") {
+  test::TempDir d;
+  const std::string data = d.path() + "/n1";
+  auto n = std::make_unique<test::NodeProcess>(data);
+  const std::string client = n->client(), events = n->events();
+  Cli cairn{client};
+  REQUIRE(cairn({"set", "/w/a", "1"}).code == 0);  // rev 1
+  test::BackgroundProgram watch(
+      {CAIRN_BIN, "--addr", client, "--timeout", "500", "watch", "--json", "--rev", "1", "/w/**"},
+      d.path() + "/watch.out");
+  const std::string line1 = "{\"rev\":1,\"path\":\"/w/a\",\"op\":\"set\",\"value\":\"1\"}\n";
+  REQUIRE(test::eventually([&] { return watch.out() == line1; }));
+  n->kill9();
+  n = std::make_unique<test::NodeProcess>(
+      data, std::vector<std::string>{"--client", client, "--events", events});
+  REQUIRE(cairn({"set", "/w/b", "2"}).code == 0);  // rev 2
+  REQUIRE(cairn({"set", "/x", "3"}).code == 0);    // rev 3: not watched
+  REQUIRE(cairn({"del", "/w/a"}).code == 0);       // rev 4
+  const std::string want = line1 +
+                           "{\"rev\":2,\"path\":\"/w/b\",\"op\":\"set\",\"value\":\"2\"}\n" +
+                           "{\"rev\":4,\"path\":\"/w/a\",\"op\":\"del\",\"value\":\"\"}\n";
+  bool ok = test::eventually([&] { return watch.out() == want; }, 20000);
+  INFO(watch.out() << watch.err());
+  CHECK(ok);
 }

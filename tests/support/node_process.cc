@@ -125,6 +125,43 @@ int NodeProcess::terminate() {
   return st;
 }
 
+BackgroundProgram::BackgroundProgram(const std::vector<std::string>& argv,
+                                     const std::string& outFile)
+    : outFile_(outFile) {
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int out = ::open(outFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open((outFile + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    std::vector<std::string> copy = argv;
+    std::vector<char*> av;
+    for (auto& a : copy)
+      av.push_back(a.data());
+    av.push_back(nullptr);
+    ::execv(av[0], av.data());
+    _exit(126);
+  }
+}
+
+BackgroundProgram::~BackgroundProgram() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    int st;
+    ::waitpid(pid_, &st, 0);
+  }
+}
+
+std::string BackgroundProgram::out() const {
+  return slurp(outFile_);
+}
+std::string BackgroundProgram::err() const {
+  return slurp(outFile_ + ".err");
+}
+
 RunResult runProgram(const std::vector<std::string>& argv, const std::string& input,
                      const std::vector<std::string>& env) {
   int in[2], out[2], err[2];

@@ -59,6 +59,22 @@ struct RunResult {
 RunResult runProgram(const std::vector<std::string>& argv, const std::string& input = "",
                      const std::vector<std::string>& env = {});
 
+// A program running in the background with its stdout and stderr going to files; killed (SIGTERM,
+// then reaped) by the destructor.
+class BackgroundProgram {
+ public:
+  BackgroundProgram(const std::vector<std::string>& argv, const std::string& outFile);
+  ~BackgroundProgram();
+  BackgroundProgram(const BackgroundProgram&) = delete;
+  BackgroundProgram& operator=(const BackgroundProgram&) = delete;
+  std::string out() const;
+  std::string err() const;
+
+ private:
+  std::string outFile_;
+  pid_t pid_ = -1;
+};
+
 // Blocks until pred() is true or the deadline passes, checking every few milliseconds.
 template <class Pred>
 bool eventually(Pred pred, int timeoutMs = 10000);
