@@ -57,7 +57,8 @@ Server::Server(Config cfg, zmq::context_t& ctx)
     : cfg_(std::move(cfg)),
       ctx_(ctx),
       client_(ctx_, zmq::socket_type::router),
-      pub_(ctx_, zmq::socket_type::pub) {
+      pub_(ctx_, zmq::socket_type::pub),
+      snapshotter_(cfg_.dataDir + "/snap") {
   limits_.maxValue = static_cast<std::size_t>(cfg_.maxValue);
 }
 
@@ -142,6 +143,7 @@ int Server::run(int stopFd) {
     if (items[1].revents & ZMQ_POLLIN) break;
     if (items[0].revents & ZMQ_POLLIN) drainClients();
     commit();
+    maybeSnapshot();
     now = Clock::now();
     if (!parked_.empty()) serviceParked(now);
     if (now >= nextHeartbeat_) {
@@ -432,22 +434,27 @@ void Server::commit() {
     pending_.erase(it);
   }
   if (!parked_.empty()) serviceParked(Clock::now());
-  maybeSnapshot();
 }
 
 void Server::maybeSnapshot() {
+  if (auto done = snapshotter_.poll()) {
+    // Only a durable snapshot lets the WAL behind it go. A failed one costs disk space, not
+    // data: the WAL still holds everything, and the next interval tries again.
+    Status s = done->status;
+    if (s.isOk()) s = log_->compact(done->index);
+    if (!s.isOk()) {
+      logLine("snapshot at index " + std::to_string(done->index) + " failed: " + s.toString());
+    } else if (cfg_.verbose) {
+      logLine("snapshot at index " + std::to_string(done->index));
+    }
+  }
   const std::uint64_t idx = store_->appliedIndex();
-  if (idx - lastSnapshotIndex_ < static_cast<std::uint64_t>(cfg_.snapshotEvery)) return;
-  Status s = store::writeSnapshot(*store_, cfg_.dataDir + "/snap");
-  if (s.isOk()) s = log_->compact(idx);
-  if (!s.isOk()) {
-    // The WAL still holds everything: a failed snapshot costs disk space, not data.
-    logLine("snapshot at index " + std::to_string(idx) + " failed: " + s.toString());
-    lastSnapshotIndex_ = idx;  // try again after another interval, not on every write
+  if (snapshotter_.busy() ||
+      idx - lastSnapshotIndex_ < static_cast<std::uint64_t>(cfg_.snapshotEvery)) {
     return;
   }
   lastSnapshotIndex_ = idx;
-  if (cfg_.verbose) logLine("snapshot at index " + std::to_string(idx));
+  snapshotter_.start(store_->image());
 }
 
 void Server::serviceParked(Clock::time_point now) {

@@ -20,6 +20,7 @@
 
 #include "node/config.h"
 #include "node/log.h"
+#include "node/snapshotter.h"
 #include "store/path.h"
 #include "store/store.h"
 #include "wire/codec.h"
@@ -91,6 +92,7 @@ class Server {
   std::list<Parked> parked_;
   std::uint64_t lastSnapshotIndex_ = 0;
   Clock::time_point nextHeartbeat_;
+  Snapshotter snapshotter_;
   bool failed_ = false;
 };
 

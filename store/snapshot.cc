@@ -79,15 +79,15 @@ std::string snapName(std::uint64_t index) {
 
 }  // namespace
 
-std::string encodeSnapshot(const Store& s) {
+std::string encodeSnapshot(const Image& img) {
   msgpack::sbuffer buf;
   buf.write(kMagic, sizeof kMagic);
   Packer p(buf);
   p.pack_array(3);
   p.pack_int(kVersion);
-  p.pack_uint64(s.appliedIndex());
-  p.pack_int64(s.rev());
-  packNode(p, "", *s.root());
+  p.pack_uint64(img.index);
+  p.pack_int64(img.rev);
+  packNode(p, "", *img.root);
   std::uint32_t crc = crc32c(std::string_view(buf.data(), buf.size()));
   buf.write(reinterpret_cast<const char*>(&crc), 4);
   return std::string(buf.data(), buf.size());
@@ -121,10 +121,10 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts) 
   }
 }
 
-Status writeSnapshot(const Store& s, const std::string& dir) {
+Status writeSnapshot(const Image& img, const std::string& dir) {
   if (Status st = makeDirs(dir); !st.isOk()) return st;
-  std::string name = snapName(s.appliedIndex());
-  if (Status st = writeFileAtomic(dir, name, encodeSnapshot(s)); !st.isOk()) return st;
+  std::string name = snapName(img.index);
+  if (Status st = writeFileAtomic(dir, name, encodeSnapshot(img)); !st.isOk()) return st;
   auto names = listDir(dir, "snap-", ".snap");
   if (!names) return names.status();
   for (const auto& n : *names) {

@@ -12,13 +12,13 @@
 
 namespace cairn::store {
 
-// Serializes the store's head to bytes (what writeSnapshot stores, and what a lagging peer will
-// be sent).
-std::string encodeSnapshot(const Store& s);
+// Serializes an image of the tree to bytes (what writeSnapshot stores, and what a lagging peer
+// will be sent). Reads only the image, so it may run on another thread than the store's.
+std::string encodeSnapshot(const Image& img);
 wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts);
 
-// Writes a snapshot of the head durably, then removes older snapshot files.
-wire::Status writeSnapshot(const Store& s, const std::string& dir);
+// Writes a snapshot durably, then removes older snapshot files. Thread-safe like encodeSnapshot.
+wire::Status writeSnapshot(const Image& img, const std::string& dir);
 // Loads the newest snapshot in dir; nullopt when there is none. A damaged newest snapshot is
 // CORRUPT (the WAL behind it may already be gone).
 wire::Result<std::optional<Store>> loadSnapshot(const std::string& dir, Store::Options opts);

@@ -59,6 +59,14 @@ struct FileInfo {
   std::int64_t len = 0;  // a file's byte length, or a directory's number of entries
 };
 
+// An immutable view of the tree at one applied log index: all a snapshot needs. Safe to read
+// from another thread while the store goes on applying (the tree's nodes are never modified).
+struct Image {
+  NodeP root;
+  std::int64_t rev = 0;
+  std::uint64_t index = 0;
+};
+
 struct Page {
   std::vector<std::string> names;  // GETDIR: entry names; WALK: paths
   std::vector<NodeP> nodes;
@@ -81,6 +89,7 @@ class Store {
   std::uint64_t appliedIndex() const { return appliedIndex_; }
   const NodeP& root() const { return roots_.back().root; }
   const Options& options() const { return opts_; }
+  Image image() const { return Image{root(), rev(), appliedIndex_}; }
 
   // Applies the command at log position `index` (> appliedIndex()).
   ApplyResult apply(std::uint64_t index, const wire::Command& c);

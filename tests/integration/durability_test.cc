@@ -161,3 +161,37 @@ TEST_CASE("durability: a second cairnd on the same data directory is refused",
   CHECK_THROWS_WITH(test::NodeProcess(d.path() + "/n1"),
                     Catch::Matchers::Contains("another cairnd"));
 }
+
+TEST_CASE("durability: snapshots bound the WAL and a restart starts from them",
+          "[integration][durability]") {
+  test::TempDir d;
+  const std::string data = d.path() + "/n1";
+  {
+    test::NodeProcess n(data, {"--snapshot-every", "100"});
+    client::Options o;
+    o.endpoints = {n.client()};
+    client::Client c(o);
+    for (int i = 0; i < 500; ++i) {
+      REQUIRE(c.set("/s/k" + std::to_string(i % 50), std::to_string(i), -1).isOk());
+    }
+    // Snapshots are written in the background: poll until the one covering index 400 is there.
+    REQUIRE(test::eventually([&] {
+      auto snaps = store::listDir(data + "/snap", "snap-", ".snap");
+      return snaps.isOk() && snaps->size() == 1 && snaps->front() >= "snap-00000000000000000400";
+    }));
+    auto segs = store::listDir(data + "/wal", "wal-", ".log");
+    REQUIRE(segs.isOk());
+    CHECK(segs->size() <= 2);  // segments covered by the snapshot are gone
+    n.kill9();
+  }
+  test::NodeProcess n(data);
+  client::Options o;
+  o.endpoints = {n.client()};
+  client::Client c(o);
+  CHECK(*c.rev() == 500);
+  CHECK(c.get("/s/k49")->value == "499");
+  CHECK(c.get("/s/k49")->rev == 500);
+  std::string log = test::runProgram({"/bin/cat", n.logPath()}).out;
+  std::string lastStart = log.substr(log.rfind("ready client="));
+  CHECK(lastStart.find("snapshot index 0,") == std::string::npos);  // not replayed from scratch
+}

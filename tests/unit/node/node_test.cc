@@ -54,7 +54,7 @@ TEST_CASE("recovery: what the local log made durable comes back with its revs", 
     CHECK(s.appliedIndex() == 40);
     dump = s.dump();
     // A snapshot midway, then more records.
-    REQUIRE(store::writeSnapshot(s, d.path() + "/snap").isOk());
+    REQUIRE(store::writeSnapshot(s.image(), d.path() + "/snap").isOk());
     REQUIRE(log.compact(s.appliedIndex()).isOk());
     log.propose(Command{Command::Op::kDel, "/k3", -1, ""}, 3);
     auto chosen = log.drain();

@@ -16,7 +16,7 @@ TEST_CASE("snapshot: the tree, revisions and index survive", "[unit][snapshot]")
   s.apply(++i, Command{Command::Op::kSet, "/x", -1, ""});
   s.apply(++i, Command{Command::Op::kDel, "/a/b", -1, ""});
   s.apply(++i, Command{Command::Op::kSet, "/x", 0, "fails"});
-  auto d = cairn::store::decodeSnapshot(cairn::store::encodeSnapshot(s), Store::Options());
+  auto d = cairn::store::decodeSnapshot(cairn::store::encodeSnapshot(s.image()), Store::Options());
   REQUIRE(d.isOk());
   CHECK(d->dump() == s.dump());
   CHECK(d->rev() == 4);
@@ -32,7 +32,7 @@ TEST_CASE("snapshot: the tree, revisions and index survive", "[unit][snapshot]")
 TEST_CASE("snapshot: damage is CORRUPT", "[unit][snapshot]") {
   Store s;
   s.apply(1, Command{Command::Op::kSet, "/a", -1, "value"});
-  std::string bytes = cairn::store::encodeSnapshot(s);
+  std::string bytes = cairn::store::encodeSnapshot(s.image());
   for (std::size_t at : {std::size_t{0}, std::size_t{9}, bytes.size() / 2, bytes.size() - 1}) {
     std::string bad = bytes;
     bad[at] = static_cast<char>(bad[at] ^ 0x40);
@@ -49,9 +49,9 @@ TEST_CASE("snapshot: files on disk, newest wins, older removed", "[unit][snapsho
   CHECK(!none->has_value());
   Store s;
   s.apply(1, Command{Command::Op::kSet, "/a", -1, "1"});
-  REQUIRE(cairn::store::writeSnapshot(s, d.path()).isOk());
+  REQUIRE(cairn::store::writeSnapshot(s.image(), d.path()).isOk());
   s.apply(2, Command{Command::Op::kSet, "/a", -1, "2"});
-  REQUIRE(cairn::store::writeSnapshot(s, d.path()).isOk());
+  REQUIRE(cairn::store::writeSnapshot(s.image(), d.path()).isOk());
   auto names = cairn::store::listDir(d.path(), "snap-", ".snap");
   CHECK(names->size() == 1);
   auto loaded = cairn::store::loadSnapshot(d.path(), Store::Options());

@@ -1,0 +1,26 @@
+#include "node/snapshotter.h"
+
+#include "store/snapshot.h"
+
+namespace cairn::node {
+
+Snapshotter::~Snapshotter() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Snapshotter::start(store::Image img) {
+  index_ = img.index;
+  done_.store(false, std::memory_order_relaxed);
+  thread_ = std::thread([this, img = std::move(img)] {
+    status_ = store::writeSnapshot(img, dir_);
+    done_.store(true, std::memory_order_release);
+  });
+}
+
+std::optional<Snapshotter::Outcome> Snapshotter::poll() {
+  if (!thread_.joinable() || !done_.load(std::memory_order_acquire)) return std::nullopt;
+  thread_.join();
+  return Outcome{index_, status_};
+}
+
+}  // namespace cairn::node
