@@ -99,23 +99,25 @@ Status Server::start() {
                  " WAL records replayed)";
   if (!rec->repaired.empty()) startupNote_ += "; " + rec->repaired;
 
+  // Requests may carry a value up to the limit plus keys; larger messages still get a TOO_LARGE
+  // reply up to twice the limit. Past this cap libzmq drops the connection (PROTOCOL.md, Limits).
+  const std::int64_t cap = 2 * cfg_.maxValue + (64 << 10);
+  std::string which = "client endpoint " + cfg_.clientEndpoint;
   try {
-    // Requests may carry a value up to the limit plus keys; larger messages still get a TOO_LARGE
-    // reply up to twice the limit. Past this cap libzmq drops the connection (PROTOCOL.md, Limits).
-    const std::int64_t cap = 2 * cfg_.maxValue + (64 << 10);
     client_.set(zmq::sockopt::maxmsgsize, cap);
     client_.set(zmq::sockopt::linger, 0);
     client_.set(zmq::sockopt::sndhwm, 100000);
     client_.set(zmq::sockopt::rcvhwm, 100000);
     client_.bind(cfg_.clientEndpoint);
     clientAdvertised_ = advertise(client_.get(zmq::sockopt::last_endpoint));
+    which = "events endpoint " + cfg_.eventsEndpoint;
     pub_.set(zmq::sockopt::maxmsgsize, std::int64_t{8192});  // a PUB only receives subscriptions
     pub_.set(zmq::sockopt::linger, 0);
     pub_.set(zmq::sockopt::sndhwm, 100000);
     pub_.bind(cfg_.eventsEndpoint);
     eventsAdvertised_ = advertise(pub_.get(zmq::sockopt::last_endpoint));
   } catch (const zmq::error_t& e) {
-    return Status(Err::kIo, std::string("cannot bind: ") + e.what());
+    return Status(Err::kIo, "cannot bind " + which + ": " + e.what());
   }
   return Status::ok();
 }
