@@ -1,0 +1,499 @@
+#include "node/paxos/core.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace cairn::paxos {
+
+using Type = PeerMessage::Type;
+
+Core::Core(Config cfg, Durable d) : cfg_(std::move(cfg)), rng_(cfg_.seed) {
+  std::sort(cfg_.members.begin(), cfg_.members.end());
+  cfg_.members.erase(std::unique(cfg_.members.begin(), cfg_.members.end()), cfg_.members.end());
+  assert(isMember(cfg_.id));
+  promised_ = d.promised;
+  maxRound_ = promised_.round;
+  compacted_ = d.applied;
+  learned_ = d.applied;
+  for (Slot& s : d.accepted) {
+    if (s.slot <= d.applied) continue;
+    auto it = log_.find(s.slot);
+    if (it == log_.end() || it->second.ballot <= s.ballot) {
+      log_[s.slot] = Entry{s.ballot, std::move(s.value), false};
+    }
+    maxRound_ = std::max(maxRound_, s.ballot.round);
+  }
+  // Slots up to the recorded chosen prefix were chosen before the restart: hand them out again
+  // so the store, rebuilt from its snapshot, catches up.
+  for (auto& [slot, e] : log_) {
+    if (slot > d.learned) break;
+    e.chosen = true;
+  }
+  advanceLearned();
+  resetElectionTimer();
+}
+
+bool Core::isMember(std::uint32_t id) const {
+  return std::binary_search(cfg_.members.begin(), cfg_.members.end(), id);
+}
+
+void Core::resetElectionTimer() {
+  electionElapsed_ = 0;
+  electionTimeout_ = cfg_.electionTicks +
+                     static_cast<int>(rng_() % static_cast<std::uint64_t>(cfg_.electionTicks));
+}
+
+bool Core::hasLiveLeader() const {
+  if (role_ == Role::kLeader) return true;
+  return leader_ != 0 && electionElapsed_ < cfg_.electionTicks;
+}
+
+Ballot Core::nextBallot() const {
+  return Ballot{std::max(maxRound_, promised_.round) + 1, cfg_.id};
+}
+
+void Core::send(PeerMessage m) {
+  m.cluster = cfg_.cluster;
+  m.from = cfg_.id;
+  out_.send.push_back(std::move(m));
+}
+
+void Core::reply(const PeerMessage& to, Type t, Ballot b) {
+  PeerMessage m;
+  m.type = t;
+  m.to = to.from;
+  m.ballot = b;
+  m.learned = learned_;
+  send(std::move(m));
+}
+
+void Core::persistPromise(const Ballot& b) {
+  promised_ = b;
+  maxRound_ = std::max(maxRound_, b.round);
+  out_.promised = b;
+}
+
+void Core::acceptLocal(std::uint64_t slot, const Ballot& b, std::string value) {
+  if (slot <= learned_) return;  // already chosen: the value cannot change
+  Entry& e = log_[slot];
+  if (e.chosen) return;
+  e.ballot = b;
+  e.value = std::move(value);
+  out_.accepted.push_back(Slot{slot, b, e.value});
+}
+
+void Core::markChosen(std::uint64_t slot) {
+  auto it = log_.find(slot);
+  if (it != log_.end()) it->second.chosen = true;
+}
+
+void Core::advanceLearned() {
+  bool moved = false;
+  while (true) {
+    auto it = log_.find(learned_ + 1);
+    if (it == log_.end() || !it->second.chosen) break;
+    ++learned_;
+    out_.chosen.push_back(Slot{learned_, it->second.ballot, it->second.value});
+    moved = true;
+  }
+  if (moved) out_.learned = learned_;
+}
+
+std::vector<Slot> Core::acceptedFrom(std::uint64_t from) const {
+  std::vector<Slot> out;
+  for (auto it = log_.lower_bound(from); it != log_.end(); ++it) {
+    out.push_back(Slot{it->first, it->second.ballot, it->second.value});
+  }
+  return out;
+}
+
+void Core::compact(std::uint64_t upTo) {
+  upTo = std::min(upTo, learned_);
+  log_.erase(log_.begin(), log_.upper_bound(upTo));
+  compacted_ = std::max(compacted_, upTo);
+}
+
+// ---- time -------------------------------------------------------------------------------------
+
+void Core::tick() {
+  ++now_;
+  if (role_ == Role::kLeader) {
+    if (++heartbeatElapsed_ >= cfg_.heartbeatTicks) heartbeat();
+    // Check quorum: a leader that has not heard from a quorum for an election timeout steps down,
+    // so that it stops claiming to lead while the others may have moved on.
+    if (++electionElapsed_ >= cfg_.electionTicks) {
+      electionElapsed_ = 0;
+      std::size_t live = 1;
+      for (std::uint32_t m : cfg_.members) {
+        if (m == cfg_.id) continue;
+        auto it = peerLastAck_.find(m);
+        if (it != peerLastAck_.end() &&
+            now_ - it->second < static_cast<std::uint64_t>(cfg_.electionTicks)) {
+          ++live;
+        }
+      }
+      if (live < quorum()) becomeFollower(0);
+    }
+    return;
+  }
+  if (++electionElapsed_ >= electionTimeout_) {
+    leader_ = 0;
+    startProbe();
+  }
+}
+
+void Core::campaign() {
+  if (role_ != Role::kLeader) startPrepare();
+}
+
+// ---- roles ------------------------------------------------------------------------------------
+
+void Core::becomeFollower(std::uint32_t leader) {
+  role_ = Role::kFollower;
+  leader_ = leader;
+  probing_ = false;
+  probeOks_.clear();
+  promises_.clear();
+  pending_.clear();
+  outAccepts_.clear();
+  catchingUp_.clear();
+  resetElectionTimer();
+}
+
+void Core::startProbe() {
+  probing_ = true;
+  probeBallot_ = nextBallot();
+  probeOks_ = {cfg_.id};
+  resetElectionTimer();
+  if (probeOks_.size() >= quorum()) {
+    startPrepare();
+    return;
+  }
+  for (std::uint32_t m : cfg_.members) {
+    if (m == cfg_.id) continue;
+    PeerMessage p;
+    p.type = Type::kProbe;
+    p.to = m;
+    p.ballot = probeBallot_;
+    p.learned = learned_;
+    send(std::move(p));
+  }
+}
+
+void Core::startPrepare() {
+  // Prepare with the ballot a quorum just said yes to, unless something higher came along since.
+  const Ballot b = probing_ && probeBallot_ > promised_ ? probeBallot_ : nextBallot();
+  probing_ = false;
+  probeOks_.clear();
+  role_ = Role::kCandidate;
+  leader_ = 0;
+  persistPromise(b);
+  from_ = learned_ + 1;
+  promises_.clear();
+  promises_[cfg_.id] = acceptedFrom(from_);
+  resetElectionTimer();
+  if (promises_.size() >= quorum()) {
+    becomeLeader();
+    return;
+  }
+  for (std::uint32_t m : cfg_.members) {
+    if (m == cfg_.id) continue;
+    PeerMessage p;
+    p.type = Type::kPrepare;
+    p.to = m;
+    p.ballot = promised_;
+    p.slot = from_;
+    send(std::move(p));
+  }
+}
+
+void Core::becomeLeader() {
+  role_ = Role::kLeader;
+  leader_ = cfg_.id;
+  heartbeatElapsed_ = 0;
+  electionElapsed_ = 0;
+  peerLastAck_.clear();
+  for (std::uint32_t m : cfg_.members)
+    peerLastAck_[m] = now_;  // a promise is a sign of life
+  // For each open slot, the value with the highest ballot among the promises; no-ops for holes.
+  std::map<std::uint64_t, Slot> best;
+  for (auto& [from, entries] : promises_) {
+    for (Slot& s : entries) {
+      auto it = best.find(s.slot);
+      if (it == best.end() || it->second.ballot < s.ballot) best[s.slot] = s;
+    }
+  }
+  promises_.clear();
+  std::uint64_t last = learned_;
+  if (!best.empty()) last = std::max(last, best.rbegin()->first);
+  pending_.clear();
+  nextSlot_ = learned_ + 1;
+  for (std::uint64_t s = learned_ + 1; s <= last; ++s) {
+    auto it = best.find(s);
+    proposeAt(s, it == best.end() ? std::string() : std::move(it->second.value));
+  }
+  nextSlot_ = last + 1;
+  learnedAtHeartbeat_ = learned_;
+  // Announce leadership at once: with the re-proposals (sent by ready()), or with a heartbeat.
+  if (outAccepts_.empty()) {
+    heartbeat();
+  } else {
+    heartbeatElapsed_ = 0;
+  }
+}
+
+// ---- proposing --------------------------------------------------------------------------------
+
+bool Core::propose(std::string value) {
+  if (role_ != Role::kLeader) return false;
+  if (pending_.size() >= cfg_.window) return false;
+  proposeAt(nextSlot_++, std::move(value));
+  return true;
+}
+
+void Core::proposeAt(std::uint64_t slot, std::string value) {
+  if (slot <= learned_) return;
+  acceptLocal(slot, promised_, value);
+  Pending& p = pending_[slot];
+  p.acks = {cfg_.id};
+  p.sentTick = now_;
+  outAccepts_.push_back(Slot{slot, promised_, std::move(value)});
+  if (p.acks.size() >= quorum()) {
+    pending_.erase(slot);
+    markChosen(slot);
+    advanceLearned();
+  }
+}
+
+void Core::flushAccepts() {
+  if (outAccepts_.empty()) return;
+  if (role_ == Role::kLeader) {
+    for (std::uint32_t m : cfg_.members) {
+      if (m == cfg_.id) continue;
+      PeerMessage p;
+      p.type = Type::kAccept;
+      p.to = m;
+      p.ballot = promised_;
+      p.commit = learned_;
+      p.entries = outAccepts_;
+      send(std::move(p));
+    }
+  }
+  outAccepts_.clear();
+}
+
+void Core::heartbeat() {
+  heartbeatElapsed_ = 0;
+  for (std::uint32_t m : cfg_.members) {
+    if (m == cfg_.id) continue;
+    PeerMessage p;
+    p.type = Type::kAccept;
+    p.to = m;
+    p.ballot = promised_;
+    p.commit = learned_;
+    // Resend what this peer has not acknowledged and was sent at least a heartbeat ago.
+    for (auto& [slot, pend] : pending_) {
+      if (pend.acks.count(m) ||
+          now_ - pend.sentTick < static_cast<std::uint64_t>(cfg_.heartbeatTicks)) {
+        continue;
+      }
+      auto it = log_.find(slot);
+      if (it != log_.end()) p.entries.push_back(Slot{slot, promised_, it->second.value});
+    }
+    send(std::move(p));
+    // A peer whose chosen prefix has not caught up with ours of one heartbeat ago missed
+    // something that no retransmission of ours will bring: send it chosen values.
+    auto pl = peerLearned_.find(m);
+    std::uint64_t theirs = pl == peerLearned_.end() ? 0 : pl->second;
+    if (theirs < learnedAtHeartbeat_) sendLearn(m, theirs);
+  }
+  learnedAtHeartbeat_ = learned_;
+}
+
+void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
+  PeerMessage p;
+  p.type = Type::kLearn;
+  p.to = to;
+  p.ballot = promised_;
+  p.commit = learned_;
+  for (auto it = log_.upper_bound(after); it != log_.end() && it->first <= learned_; ++it) {
+    if (p.entries.size() >= cfg_.learnBatch) break;
+    p.entries.push_back(Slot{it->first, it->second.ballot, it->second.value});
+  }
+  // Entries below compacted_ are gone: that peer needs a snapshot (not handled by the core).
+  if (p.entries.empty()) return;
+  catchingUp_.insert(to);
+  send(std::move(p));
+}
+
+// ---- messages ---------------------------------------------------------------------------------
+
+void Core::step(const PeerMessage& m) {
+  if (m.cluster != cfg_.cluster || m.to != cfg_.id || !isMember(m.from) || m.from == cfg_.id) {
+    ++dropped_;
+    return;
+  }
+  maxRound_ = std::max(maxRound_, m.ballot.round);
+  switch (m.type) {
+    case Type::kProbe:
+      onProbe(m);
+      break;
+    case Type::kProbeOk:
+      onProbeOk(m);
+      break;
+    case Type::kPrepare:
+      onPrepare(m);
+      break;
+    case Type::kPromise:
+      onPromise(m);
+      break;
+    case Type::kNack:
+      onNack(m);
+      break;
+    case Type::kAccept:
+      onAccept(m);
+      break;
+    case Type::kAccepted:
+      onAccepted(m);
+      break;
+    case Type::kLearn:
+      onLearn(m);
+      break;
+  }
+}
+
+void Core::onProbe(const PeerMessage& m) {
+  // Yes only if a real Prepare would be promised and no leader is known to be alive: a node that
+  // was cut off cannot depose a leader the rest of the cluster still hears.
+  if (m.ballot > promised_ && !hasLiveLeader()) {
+    reply(m, Type::kProbeOk, m.ballot);
+  } else {
+    reply(m, Type::kNack, promised_);
+  }
+}
+
+void Core::onProbeOk(const PeerMessage& m) {
+  if (!probing_ || m.ballot != probeBallot_) return;
+  probeOks_.insert(m.from);
+  if (probeOks_.size() >= quorum()) startPrepare();
+}
+
+void Core::onPrepare(const PeerMessage& m) {
+  if (m.ballot < promised_) {
+    reply(m, Type::kNack, promised_);
+    return;
+  }
+  if (m.ballot > promised_) {
+    persistPromise(m.ballot);
+    if (role_ != Role::kFollower) becomeFollower(0);
+  }
+  leader_ = 0;
+  resetElectionTimer();
+  PeerMessage p;
+  p.type = Type::kPromise;
+  p.to = m.from;
+  p.ballot = m.ballot;
+  p.slot = m.slot;
+  p.learned = learned_;
+  p.entries = acceptedFrom(m.slot);
+  send(std::move(p));
+}
+
+void Core::onPromise(const PeerMessage& m) {
+  if (role_ != Role::kCandidate || m.ballot != promised_) return;
+  // Chosen values the promiser knows about and we do not are included in its entries (it has not
+  // compacted below from_, since it compacts only what it has learned and we asked from there).
+  promises_[m.from] = m.entries;
+  if (promises_.size() >= quorum()) becomeLeader();
+}
+
+void Core::onNack(const PeerMessage& m) {
+  // A refused probe needs nothing: the next probe uses a higher round (step() noted it).
+  if (m.ballot <= promised_) return;
+  // Someone promised a higher ballot: a candidate or leader of a lower one cannot succeed.
+  if (role_ != Role::kFollower) becomeFollower(0);
+}
+
+void Core::onAccept(const PeerMessage& m) {
+  if (m.ballot < promised_) {
+    reply(m, Type::kNack, promised_);
+    return;
+  }
+  if (m.ballot > promised_) persistPromise(m.ballot);
+  if (role_ != Role::kFollower || leader_ != m.from || probing_) becomeFollower(m.from);
+  electionElapsed_ = 0;
+  PeerMessage ack;
+  ack.type = Type::kAccepted;
+  ack.to = m.from;
+  ack.ballot = m.ballot;
+  for (const Slot& e : m.entries) {
+    acceptLocal(e.slot, m.ballot, e.value);
+    ack.entries.push_back(Slot{e.slot, m.ballot, std::string()});
+  }
+  // Every slot up to the leader's commit is chosen, in the leader's ballot: our entry there is the
+  // chosen value if we accepted it in that ballot.
+  for (auto it = log_.upper_bound(learned_); it != log_.end() && it->first <= m.commit; ++it) {
+    if (it->second.ballot == m.ballot) it->second.chosen = true;
+  }
+  advanceLearned();
+  ack.learned = learned_;
+  send(std::move(ack));
+}
+
+void Core::onAccepted(const PeerMessage& m) {
+  if (role_ != Role::kLeader || m.ballot != promised_) return;
+  peerLastAck_[m.from] = now_;
+  peerLearned_[m.from] = std::max(peerLearned_[m.from], m.learned);
+  for (const Slot& e : m.entries) {
+    auto it = pending_.find(e.slot);
+    if (it == pending_.end()) continue;
+    it->second.acks.insert(m.from);
+    if (it->second.acks.size() >= quorum()) {
+      pending_.erase(it);
+      markChosen(e.slot);
+    }
+  }
+  advanceLearned();
+  if (catchingUp_.count(m.from)) {
+    if (m.learned >= learned_) {
+      catchingUp_.erase(m.from);
+    } else if (m.entries.empty()) {
+      sendLearn(m.from, m.learned);  // the reply to a Learn: keep the catch-up going
+    }
+  }
+}
+
+void Core::onLearn(const PeerMessage& m) {
+  if (m.ballot >= promised_ && role_ == Role::kFollower && m.from == leader_) electionElapsed_ = 0;
+  for (const Slot& e : m.entries) {
+    if (e.slot <= learned_) continue;
+    Entry& le = log_[e.slot];
+    if (le.chosen) continue;
+    le.ballot = e.ballot;
+    le.value = e.value;
+    le.chosen = true;
+    out_.accepted.push_back(e);  // kept like an accepted value: it is the chosen one
+  }
+  advanceLearned();
+  PeerMessage ack;
+  ack.type = Type::kAccepted;
+  ack.to = m.from;
+  ack.ballot = m.ballot;
+  ack.learned = learned_;
+  send(std::move(ack));
+}
+
+// ---- output -----------------------------------------------------------------------------------
+
+bool Core::hasReady() const {
+  return !out_.empty() || !outAccepts_.empty();
+}
+
+Ready Core::ready() {
+  flushAccepts();
+  Ready r = std::move(out_);
+  out_ = Ready();
+  return r;
+}
+
+}  // namespace cairn::paxos

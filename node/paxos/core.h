@@ -1,0 +1,174 @@
+#pragma once
+// The consensus core: Multi-Paxos with a stable leader, as a pure, deterministic state machine.
+//
+// Inputs: step(peer message), tick() (logical time), propose(value). Output: ready(), which hands
+// out what to persist, what to send and what was chosen. The caller MUST make `promised` and
+// `accepted` durable before it sends any message of the same Ready (the durability rule), and
+// applies `chosen` in order. Nothing here touches sockets, files, clocks or threads; randomness
+// comes only from Config::seed. That is what lets tests/sim run thousands of seeded clusters.
+//
+// Roles. A follower that hears no leader for its election timeout first *probes* (asks whether a
+// quorum would promise a higher ballot, persisting nothing: a pre-vote, so a node that was cut off
+// cannot depose a healthy leader when it returns), then *prepares* (phase 1) for all slots after
+// the ones it knows are chosen. With a quorum of promises it leads: it re-proposes, in its own
+// ballot, the highest-ballot value any promiser accepted at each open slot and fills true holes
+// with no-ops, then accepts (phase 2) new values one slot each, many slots in flight. A slot is
+// chosen when a quorum has accepted it in the leader's ballot; the leader's commit index (its
+// chosen prefix) rides on every Accept, and followers that fell behind get Learn messages.
+// A leader that hears from no quorum for an election timeout steps down.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "wire/peer.h"
+
+namespace cairn::paxos {
+
+using wire::Ballot;
+using wire::PeerMessage;
+using wire::Slot;
+
+struct Config {
+  std::uint32_t id = 1;
+  std::vector<std::uint32_t> members;  // every voting member, this one included
+  std::uint64_t cluster = 0;           // messages for other clusters are dropped
+  int electionTicks = 10;              // timeouts are drawn from [electionTicks, 2*electionTicks)
+  int heartbeatTicks = 2;
+  std::uint64_t seed = 1;
+  std::uint64_t window = 4096;   // most slots a leader has in flight (proposed, not chosen)
+  std::size_t learnBatch = 256;  // most chosen entries per Learn message
+};
+
+// What a node recovers from its disk at start.
+struct Durable {
+  Ballot promised;
+  std::vector<Slot> accepted;  // every accepted value still kept; the highest ballot per slot wins
+  std::uint64_t learned = 0;   // a chosen prefix recorded earlier (may lag the truth)
+  std::uint64_t applied = 0;   // slots <= applied are already in the store (snapshot)
+};
+
+struct Ready {
+  std::optional<Ballot> promised;        // persist before sending
+  std::vector<Slot> accepted;            // persist before sending
+  std::optional<std::uint64_t> learned;  // may be persisted lazily (a hint for recovery)
+  std::vector<PeerMessage> send;
+  std::vector<Slot> chosen;  // newly chosen, contiguous, in slot order: apply these
+
+  bool empty() const {
+    return !promised && accepted.empty() && !learned && send.empty() && chosen.empty();
+  }
+};
+
+class Core {
+ public:
+  enum class Role { kFollower, kCandidate, kLeader };
+
+  Core(Config cfg, Durable d);
+
+  void tick();
+  void step(const PeerMessage& m);
+  // Proposes a non-empty value. Only a leader with room in its window takes it; otherwise false
+  // and the caller forwards the value to leader() or retries later.
+  bool propose(std::string value);
+  // Starts an election now (a single-member cluster need not wait for its timeout).
+  void campaign();
+
+  Ready ready();
+  bool hasReady() const;
+
+  Role role() const { return role_; }
+  std::uint32_t id() const { return cfg_.id; }
+  std::uint32_t leader() const { return leader_; }  // 0 when unknown
+  const Ballot& promised() const { return promised_; }
+  std::uint64_t learned() const { return learned_; }
+  std::uint64_t dropped() const { return dropped_; }  // messages refused as foreign or malformed
+  std::size_t inFlight() const { return pending_.size(); }
+
+  // Forgets chosen entries at slots <= upTo (they are in a durable snapshot).
+  void compact(std::uint64_t upTo);
+
+ private:
+  struct Entry {
+    Ballot ballot;
+    std::string value;
+    bool chosen = false;
+  };
+  struct Pending {
+    std::set<std::uint32_t> acks;
+    std::uint64_t sentTick = 0;
+  };
+
+  std::size_t quorum() const { return cfg_.members.size() / 2 + 1; }
+  bool isMember(std::uint32_t id) const;
+  void send(PeerMessage m);
+  void reply(const PeerMessage& to, PeerMessage::Type t, Ballot b);
+  void persistPromise(const Ballot& b);
+  void acceptLocal(std::uint64_t slot, const Ballot& b, std::string value);
+  void markChosen(std::uint64_t slot);
+  void advanceLearned();
+  std::vector<Slot> acceptedFrom(std::uint64_t from) const;
+  void resetElectionTimer();
+  bool hasLiveLeader() const;
+  Ballot nextBallot() const;
+
+  void becomeFollower(std::uint32_t leader);
+  void startProbe();
+  void startPrepare();
+  void becomeLeader();
+  void proposeAt(std::uint64_t slot, std::string value);
+  void heartbeat();
+  void sendLearn(std::uint32_t to, std::uint64_t after);
+  void flushAccepts();
+
+  void onProbe(const PeerMessage& m);
+  void onProbeOk(const PeerMessage& m);
+  void onPrepare(const PeerMessage& m);
+  void onPromise(const PeerMessage& m);
+  void onNack(const PeerMessage& m);
+  void onAccept(const PeerMessage& m);
+  void onAccepted(const PeerMessage& m);
+  void onLearn(const PeerMessage& m);
+
+  Config cfg_;
+  std::mt19937_64 rng_;
+  Ready out_;
+  std::vector<Slot> outAccepts_;  // accepts proposed since the last ready(), sent as one batch
+
+  // Acceptor and learner.
+  Ballot promised_;
+  std::map<std::uint64_t, Entry> log_;
+  std::uint64_t learned_ = 0;
+  std::uint64_t compacted_ = 0;
+  std::uint64_t maxRound_ = 0;
+
+  // Roles and time.
+  Role role_ = Role::kFollower;
+  std::uint32_t leader_ = 0;
+  std::uint64_t now_ = 0;  // ticks since start
+  int electionElapsed_ = 0;
+  int electionTimeout_ = 0;
+  int heartbeatElapsed_ = 0;
+  std::uint64_t dropped_ = 0;
+
+  // Probing (pre-vote) and preparing.
+  bool probing_ = false;
+  Ballot probeBallot_;
+  std::set<std::uint32_t> probeOks_;
+  std::uint64_t from_ = 0;
+  std::map<std::uint32_t, std::vector<Slot>> promises_;
+
+  // Leading.
+  std::uint64_t nextSlot_ = 1;
+  std::map<std::uint64_t, Pending> pending_;
+  std::map<std::uint32_t, std::uint64_t> peerLearned_;
+  std::map<std::uint32_t, std::uint64_t> peerLastAck_;  // tick of the last Accepted from a peer
+  std::set<std::uint32_t> catchingUp_;
+  std::uint64_t learnedAtHeartbeat_ = 0;
+};
+
+}  // namespace cairn::paxos

@@ -1,0 +1,396 @@
+// One rule of the consensus core per test: a step, then an assertion on its output.
+
+#include <catch2/catch.hpp>
+
+#include "node/paxos/core.h"
+#include "wire/peer.h"
+
+using namespace cairn::paxos;
+using Type = PeerMessage::Type;
+
+namespace {
+
+Config config(std::uint32_t id, std::vector<std::uint32_t> members = {1, 2, 3}) {
+  Config c;
+  c.id = id;
+  c.members = std::move(members);
+  c.cluster = 77;
+  c.electionTicks = 10;
+  c.heartbeatTicks = 2;
+  c.seed = id;
+  return c;
+}
+
+PeerMessage msg(Type t, std::uint32_t from, std::uint32_t to, Ballot b) {
+  PeerMessage m;
+  m.type = t;
+  m.cluster = 77;
+  m.from = from;
+  m.to = to;
+  m.ballot = b;
+  return m;
+}
+
+const PeerMessage* find(const Ready& r, Type t, std::uint32_t to) {
+  for (const auto& m : r.send) {
+    if (m.type == t && m.to == to) return &m;
+  }
+  return nullptr;
+}
+
+// Makes `id` the leader of a 3-node cluster at round 1 by feeding it one promise.
+Core leaderOf(std::uint32_t id, Durable d = {}) {
+  Core c(config(id), std::move(d));
+  c.campaign();
+  Ready r = c.ready();
+  REQUIRE(r.promised == Ballot{1, id});
+  std::uint32_t other = id == 1 ? 2 : 1;
+  PeerMessage p = msg(Type::kPromise, other, id, Ballot{1, id});
+  p.slot = 1;
+  c.step(p);
+  REQUIRE(c.role() == Core::Role::kLeader);
+  (void)c.ready();
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("paxos: an acceptor promises a higher ballot, persists it, reports its accepted values",
+          "[unit][paxos]") {
+  Durable d;
+  d.promised = Ballot{1, 1};
+  d.accepted = {Slot{1, Ballot{1, 1}, "a"}, Slot{2, Ballot{1, 1}, "b"}, Slot{3, Ballot{1, 1}, "c"}};
+  Core c(config(2), d);
+  PeerMessage p = msg(Type::kPrepare, 3, 2, Ballot{2, 3});
+  p.slot = 2;
+  c.step(p);
+  Ready r = c.ready();
+  REQUIRE(r.promised == Ballot{2, 3});
+  const PeerMessage* promise = find(r, Type::kPromise, 3);
+  REQUIRE(promise);
+  CHECK(promise->ballot == Ballot{2, 3});
+  REQUIRE(promise->entries.size() == 2);  // slots >= 2 only
+  CHECK(promise->entries[0] == Slot{2, Ballot{1, 1}, "b"});
+  CHECK(promise->entries[1] == Slot{3, Ballot{1, 1}, "c"});
+}
+
+TEST_CASE("paxos: an acceptor refuses a prepare below its promise", "[unit][paxos]") {
+  Durable d;
+  d.promised = Ballot{5, 1};
+  Core c(config(2), d);
+  c.step(msg(Type::kPrepare, 3, 2, Ballot{4, 3}));
+  Ready r = c.ready();
+  CHECK(!r.promised);
+  const PeerMessage* nack = find(r, Type::kNack, 3);
+  REQUIRE(nack);
+  CHECK(nack->ballot == Ballot{5, 1});
+  CHECK(!find(r, Type::kPromise, 3));
+}
+
+TEST_CASE("paxos: an acceptor accepts at its promised ballot and persists before replying",
+          "[unit][paxos]") {
+  Durable d;
+  d.promised = Ballot{2, 1};
+  Core c(config(2), d);
+  PeerMessage a = msg(Type::kAccept, 1, 2, Ballot{2, 1});
+  a.entries = {Slot{1, Ballot{2, 1}, "x"}, Slot{2, Ballot{2, 1}, "y"}};
+  c.step(a);
+  Ready r = c.ready();
+  REQUIRE(r.accepted.size() == 2);
+  CHECK(r.accepted[0] == Slot{1, Ballot{2, 1}, "x"});
+  const PeerMessage* ack = find(r, Type::kAccepted, 1);
+  REQUIRE(ack);
+  CHECK(ack->entries.size() == 2);
+  CHECK(r.chosen.empty());  // accepted is not chosen
+  CHECK(c.leader() == 1);
+}
+
+TEST_CASE("paxos: an acceptor refuses an accept below its promise", "[unit][paxos]") {
+  Durable d;
+  d.promised = Ballot{3, 3};
+  Core c(config(2), d);
+  PeerMessage a = msg(Type::kAccept, 1, 2, Ballot{2, 1});
+  a.entries = {Slot{1, Ballot{2, 1}, "x"}};
+  c.step(a);
+  Ready r = c.ready();
+  CHECK(r.accepted.empty());
+  REQUIRE(find(r, Type::kNack, 1));
+  CHECK(find(r, Type::kNack, 1)->ballot == Ballot{3, 3});
+}
+
+TEST_CASE("paxos: a follower learns up to the commit only what it accepted in that ballot",
+          "[unit][paxos]") {
+  Durable d;
+  d.promised = Ballot{2, 1};
+  d.accepted = {Slot{1, Ballot{1, 3}, "old"}};  // from an earlier leader
+  Core c(config(2), d);
+  PeerMessage a = msg(Type::kAccept, 1, 2, Ballot{2, 1});
+  a.entries = {Slot{2, Ballot{2, 1}, "new"}};
+  a.commit = 2;
+  c.step(a);
+  Ready r = c.ready();
+  // Slot 1 holds a value of ballot 1, not of the committing ballot 2: it may not be the chosen
+  // one, so nothing is learned (slot 2 waits behind it).
+  CHECK(r.chosen.empty());
+  CHECK(c.learned() == 0);
+  a.entries = {Slot{1, Ballot{2, 1}, "chosen"}};
+  c.step(a);
+  r = c.ready();
+  REQUIRE(r.chosen.size() == 2);
+  CHECK(r.chosen[0].value == "chosen");
+  CHECK(r.chosen[1].value == "new");
+  CHECK(c.learned() == 2);
+}
+
+TEST_CASE("paxos: a new leader re-proposes the highest-ballot values and fills holes with no-ops",
+          "[unit][paxos]") {
+  Core c(config(1), Durable{});
+  c.campaign();
+  Ready r = c.ready();
+  const Ballot b{1, 1};
+  REQUIRE(r.promised == b);
+  REQUIRE(find(r, Type::kPrepare, 2));
+  CHECK(find(r, Type::kPrepare, 2)->slot == 1);
+  PeerMessage p = msg(Type::kPromise, 2, 1, b);
+  p.slot = 1;
+  p.entries = {Slot{1, Ballot{0, 2}, "low"}, Slot{3, Ballot{0, 3}, "three"}};
+  PeerMessage q = msg(Type::kPromise, 3, 1, b);
+  q.entries = {Slot{1, Ballot{0, 3}, "high"}};
+  c.step(p);
+  CHECK(c.role() == Core::Role::kLeader);  // 2 of 3 promised (itself and node 2)
+  r = c.ready();
+  const PeerMessage* acc = find(r, Type::kAccept, 2);
+  REQUIRE(acc);
+  REQUIRE(acc->entries.size() == 3);
+  CHECK(acc->entries[0].value == "low");  // node 3's promise did not arrive in time
+  CHECK(acc->entries[1].value == "");     // a hole: no-op
+  CHECK(acc->entries[2].value == "three");
+  for (const auto& e : acc->entries)
+    CHECK(e.ballot == b);
+  CHECK(r.accepted.size() == 3);  // the leader accepts its own proposals, durably
+}
+
+TEST_CASE("paxos: the highest accepted ballot wins across promises", "[unit][paxos]") {
+  Core c(config(1, {1, 2, 3, 4, 5}), Durable{});
+  c.campaign();
+  (void)c.ready();
+  const Ballot b{1, 1};
+  PeerMessage p = msg(Type::kPromise, 2, 1, b);
+  p.entries = {Slot{1, Ballot{0, 2}, "low"}};
+  PeerMessage q = msg(Type::kPromise, 3, 1, b);
+  q.entries = {Slot{1, Ballot{0, 3}, "high"}};
+  c.step(p);
+  c.step(q);
+  REQUIRE(c.role() == Core::Role::kLeader);
+  Ready r = c.ready();
+  REQUIRE(find(r, Type::kAccept, 2));
+  CHECK(find(r, Type::kAccept, 2)->entries.at(0).value == "high");
+}
+
+TEST_CASE("paxos: a value is chosen when a quorum accepted it, and not before", "[unit][paxos]") {
+  Core c = leaderOf(1);
+  REQUIRE(c.propose("v1"));
+  REQUIRE(c.propose("v2"));
+  Ready r = c.ready();
+  const PeerMessage* acc = find(r, Type::kAccept, 2);
+  REQUIRE(acc);
+  CHECK(acc->entries.size() == 2);  // both slots in one message per peer
+  CHECK(r.chosen.empty());
+  PeerMessage ok = msg(Type::kAccepted, 3, 1, Ballot{1, 1});
+  ok.entries = {Slot{2, Ballot{1, 1}, ""}};
+  c.step(ok);
+  r = c.ready();
+  CHECK(r.chosen.empty());  // slot 2 is chosen, but slot 1 is not yet: nothing to apply
+  ok.entries = {Slot{1, Ballot{1, 1}, ""}};
+  c.step(ok);
+  r = c.ready();
+  REQUIRE(r.chosen.size() == 2);
+  CHECK(r.chosen[0].slot == 1);
+  CHECK(r.chosen[0].value == "v1");
+  CHECK(r.chosen[1].value == "v2");
+  CHECK(r.learned == 2u);
+}
+
+TEST_CASE("paxos: only a leader takes proposals, and only within its window", "[unit][paxos]") {
+  Core f(config(2), Durable{});
+  CHECK(!f.propose("x"));
+  Config cfg = config(1);
+  cfg.window = 2;
+  Core c(cfg, Durable{});
+  c.campaign();
+  PeerMessage p = msg(Type::kPromise, 2, 1, Ballot{1, 1});
+  c.step(p);
+  REQUIRE(c.role() == Core::Role::kLeader);
+  CHECK(c.propose("a"));
+  CHECK(c.propose("b"));
+  CHECK(!c.propose("c"));
+}
+
+TEST_CASE("paxos: a probe persists nothing and is refused while a leader is alive",
+          "[unit][paxos]") {
+  Core c(config(2), Durable{});
+  c.step(msg(Type::kProbe, 3, 2, Ballot{1, 3}));
+  Ready r = c.ready();
+  CHECK(!r.promised);
+  CHECK(find(r, Type::kProbeOk, 3));
+  // Node 1 leads and is heard from: node 3's probe gets a no.
+  c.step(msg(Type::kAccept, 1, 2, Ballot{1, 1}));
+  (void)c.ready();
+  c.step(msg(Type::kProbe, 3, 2, Ballot{2, 3}));
+  r = c.ready();
+  CHECK(!find(r, Type::kProbeOk, 3));
+  CHECK(find(r, Type::kNack, 3));
+}
+
+TEST_CASE("paxos: a follower probes, then prepares, after its election timeout", "[unit][paxos]") {
+  Core c(config(2), Durable{});
+  Ready r;
+  for (int i = 0; i < 20 && !find(r, Type::kProbe, 1); ++i) {
+    c.tick();
+    r = c.ready();
+  }
+  REQUIRE(find(r, Type::kProbe, 1));
+  CHECK(!r.promised);  // probing persists nothing
+  Ballot b = find(r, Type::kProbe, 1)->ballot;
+  PeerMessage ok = msg(Type::kProbeOk, 1, 2, b);
+  c.step(ok);
+  r = c.ready();
+  REQUIRE(r.promised == b);
+  CHECK(c.role() == Core::Role::kCandidate);
+  CHECK(find(r, Type::kPrepare, 1));
+  CHECK(find(r, Type::kPrepare, 3));
+}
+
+TEST_CASE("paxos: a leader that hears from no quorum steps down", "[unit][paxos]") {
+  Core c = leaderOf(1);
+  for (int i = 0; i < 30; ++i) {
+    c.tick();
+    (void)c.ready();
+  }
+  CHECK(c.role() == Core::Role::kFollower);
+  // With acknowledgements it stays.
+  Core d = leaderOf(1);
+  for (int i = 0; i < 30; ++i) {
+    d.tick();
+    (void)d.ready();
+    PeerMessage ack = msg(Type::kAccepted, 2, 1, Ballot{1, 1});
+    d.step(ack);
+  }
+  CHECK(d.role() == Core::Role::kLeader);
+}
+
+TEST_CASE("paxos: a higher ballot makes a leader step down", "[unit][paxos]") {
+  Core c = leaderOf(1);
+  c.step(msg(Type::kNack, 2, 1, Ballot{5, 3}));
+  CHECK(c.role() == Core::Role::kFollower);
+  Core d = leaderOf(1);
+  PeerMessage a = msg(Type::kAccept, 3, 1, Ballot{2, 3});
+  d.step(a);
+  CHECK(d.role() == Core::Role::kFollower);
+  CHECK(d.leader() == 3);
+}
+
+TEST_CASE("paxos: a single member leads and chooses alone", "[unit][paxos]") {
+  Core c(config(1, {1}), Durable{});
+  c.campaign();
+  REQUIRE(c.role() == Core::Role::kLeader);
+  REQUIRE(c.propose("solo"));
+  Ready r = c.ready();
+  REQUIRE(r.chosen.size() == 1);
+  CHECK(r.chosen[0].value == "solo");
+  CHECK(r.accepted.size() == 1);  // persisted in the same Ready, before it is applied
+  CHECK(r.send.empty());
+}
+
+TEST_CASE("paxos: messages from strangers or other clusters are dropped and counted",
+          "[unit][paxos]") {
+  Core c(config(2), Durable{});
+  PeerMessage p = msg(Type::kPrepare, 9, 2, Ballot{9, 9});  // not a member
+  c.step(p);
+  p = msg(Type::kPrepare, 3, 2, Ballot{9, 3});
+  p.cluster = 1;  // another cluster
+  c.step(p);
+  p = msg(Type::kPrepare, 3, 4, Ballot{9, 3});  // addressed to someone else
+  c.step(p);
+  CHECK(c.dropped() == 3);
+  CHECK(!c.hasReady());
+  CHECK(c.promised().isZero());
+}
+
+TEST_CASE("paxos: a follower that missed slots gets them in a Learn", "[unit][paxos]") {
+  Core c = leaderOf(1);
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(c.propose("v" + std::to_string(i)));
+  (void)c.ready();
+  PeerMessage ok = msg(Type::kAccepted, 2, 1, Ballot{1, 1});
+  for (std::uint64_t s = 1; s <= 5; ++s)
+    ok.entries.push_back(Slot{s, Ballot{1, 1}, ""});
+  ok.learned = 5;
+  c.step(ok);
+  REQUIRE(c.learned() == 5);
+  (void)c.ready();
+  // Node 3 reports it has learned nothing; after two heartbeats the leader sends chosen values.
+  PeerMessage behind = msg(Type::kAccepted, 3, 1, Ballot{1, 1});
+  c.step(behind);
+  const PeerMessage* learn = nullptr;
+  Ready r;
+  for (int i = 0; i < 6 && !learn; ++i) {
+    c.tick();
+    r = c.ready();
+    learn = find(r, Type::kLearn, 3);
+  }
+  REQUIRE(learn);
+  REQUIRE(learn->entries.size() == 5);
+  CHECK(learn->entries[4].value == "v4");
+  // The follower takes them as chosen, persists them, and applies them.
+  Core f(config(3), Durable{});
+  f.step(*learn);
+  Ready fr = f.ready();
+  CHECK(fr.chosen.size() == 5);
+  CHECK(fr.accepted.size() == 5);
+}
+
+TEST_CASE("paxos: a restart recovers the promise and re-delivers the chosen prefix",
+          "[unit][paxos]") {
+  Durable d;
+  d.promised = Ballot{4, 2};
+  d.accepted = {Slot{1, Ballot{1, 1}, "a"}, Slot{1, Ballot{3, 2}, "a2"}, Slot{2, Ballot{3, 2}, "b"},
+                Slot{3, Ballot{3, 2}, "c"}};
+  d.learned = 2;
+  Core c(config(2), d);
+  CHECK(c.promised() == Ballot{4, 2});
+  Ready r = c.ready();
+  REQUIRE(r.chosen.size() == 2);
+  CHECK(r.chosen[0].value == "a2");  // the highest ballot for slot 1
+  CHECK(r.chosen[1].value == "b");
+  CHECK(c.learned() == 2);
+  // Slots already in the snapshot are not handed out again.
+  d.applied = 1;
+  Core s(config(2), d);
+  r = s.ready();
+  REQUIRE(r.chosen.size() == 1);
+  CHECK(r.chosen[0].slot == 2);
+}
+
+TEST_CASE("paxos: peer messages survive the codec", "[unit][paxos][wire]") {
+  PeerMessage m = msg(Type::kPromise, 2, 1, Ballot{7, 2});
+  m.slot = 3;
+  m.commit = 4;
+  m.learned = 5;
+  m.entries = {Slot{3, Ballot{6, 1}, std::string("v\0", 2)}, Slot{4, Ballot{0, 0}, ""}};
+  auto d = cairn::wire::decodePeer(cairn::wire::encodePeer(m));
+  REQUIRE(d.isOk());
+  CHECK(d->type == m.type);
+  CHECK(d->cluster == 77);
+  CHECK(d->from == 2);
+  CHECK(d->to == 1);
+  CHECK(d->ballot == m.ballot);
+  CHECK(d->slot == 3);
+  CHECK(d->commit == 4);
+  CHECK(d->learned == 5);
+  CHECK(d->entries == m.entries);
+  CHECK(!cairn::wire::decodePeer("\x93\x01\x02\x03").isOk());
+  CHECK(!cairn::wire::decodePeer("garbage").isOk());
+  std::string bytes = cairn::wire::encodePeer(m);
+  CHECK(!cairn::wire::decodePeer(bytes.substr(0, bytes.size() - 2)).isOk());
+}

@@ -1,0 +1,107 @@
+#include "wire/peer.h"
+
+#include <msgpack.hpp>
+
+namespace cairn::wire {
+
+const char* peerTypeName(PeerMessage::Type t) {
+  switch (t) {
+    case PeerMessage::Type::kPrepare:
+      return "prepare";
+    case PeerMessage::Type::kPromise:
+      return "promise";
+    case PeerMessage::Type::kNack:
+      return "nack";
+    case PeerMessage::Type::kAccept:
+      return "accept";
+    case PeerMessage::Type::kAccepted:
+      return "accepted";
+    case PeerMessage::Type::kLearn:
+      return "learn";
+    case PeerMessage::Type::kProbe:
+      return "probe";
+    case PeerMessage::Type::kProbeOk:
+      return "probe-ok";
+  }
+  return "?";
+}
+
+std::string encodePeer(const PeerMessage& m) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> p(buf);
+  p.pack_array(10);
+  p.pack_int(kPeerVersion);
+  p.pack_uint8(static_cast<std::uint8_t>(m.type));
+  p.pack_uint64(m.cluster);
+  p.pack_uint32(m.from);
+  p.pack_uint32(m.to);
+  p.pack_array(2);
+  p.pack_uint64(m.ballot.round);
+  p.pack_uint32(m.ballot.node);
+  p.pack_uint64(m.slot);
+  p.pack_uint64(m.commit);
+  p.pack_uint64(m.learned);
+  p.pack_array(static_cast<std::uint32_t>(m.entries.size()));
+  for (const Slot& e : m.entries) {
+    p.pack_array(4);
+    p.pack_uint64(e.slot);
+    p.pack_uint64(e.ballot.round);
+    p.pack_uint32(e.ballot.node);
+    p.pack_bin(static_cast<std::uint32_t>(e.value.size()));
+    p.pack_bin_body(e.value.data(), static_cast<std::uint32_t>(e.value.size()));
+  }
+  return std::string(buf.data(), buf.size());
+}
+
+Result<PeerMessage> decodePeer(std::string_view bytes) {
+  try {
+    std::size_t off = 0;
+    msgpack::object_handle oh = msgpack::unpack(
+        bytes.data(), bytes.size(), off, nullptr, nullptr,
+        msgpack::unpack_limit(/*array=*/1 << 16, /*map=*/0, /*str=*/0, /*bin=*/64 << 20,
+                              /*ext=*/0, /*depth=*/4));
+    const msgpack::object& o = oh.get();
+    if (off != bytes.size() || o.type != msgpack::type::ARRAY || o.via.array.size != 10) {
+      return Status(Err::kBadRequest, "peer message is not a 10-element array");
+    }
+    const msgpack::object* a = o.via.array.ptr;
+    if (a[0].as<int>() != kPeerVersion) {
+      return Status(Err::kBadRequest, "peer protocol version " + std::to_string(a[0].as<int>()));
+    }
+    PeerMessage m;
+    auto type = a[1].as<std::uint8_t>();
+    if (type < 1 || type > 8) return Status(Err::kBadRequest, "unknown peer message type");
+    m.type = static_cast<PeerMessage::Type>(type);
+    m.cluster = a[2].as<std::uint64_t>();
+    m.from = a[3].as<std::uint32_t>();
+    m.to = a[4].as<std::uint32_t>();
+    if (a[5].type != msgpack::type::ARRAY || a[5].via.array.size != 2) {
+      return Status(Err::kBadRequest, "ballot is not [round, node]");
+    }
+    m.ballot.round = a[5].via.array.ptr[0].as<std::uint64_t>();
+    m.ballot.node = a[5].via.array.ptr[1].as<std::uint32_t>();
+    m.slot = a[6].as<std::uint64_t>();
+    m.commit = a[7].as<std::uint64_t>();
+    m.learned = a[8].as<std::uint64_t>();
+    if (a[9].type != msgpack::type::ARRAY) return Status(Err::kBadRequest, "entries not an array");
+    m.entries.reserve(a[9].via.array.size);
+    for (std::uint32_t i = 0; i < a[9].via.array.size; ++i) {
+      const msgpack::object& e = a[9].via.array.ptr[i];
+      if (e.type != msgpack::type::ARRAY || e.via.array.size != 4 ||
+          e.via.array.ptr[3].type != msgpack::type::BIN) {
+        return Status(Err::kBadRequest, "entry is not [slot, round, node, value]");
+      }
+      Slot s;
+      s.slot = e.via.array.ptr[0].as<std::uint64_t>();
+      s.ballot.round = e.via.array.ptr[1].as<std::uint64_t>();
+      s.ballot.node = e.via.array.ptr[2].as<std::uint32_t>();
+      s.value.assign(e.via.array.ptr[3].via.bin.ptr, e.via.array.ptr[3].via.bin.size);
+      m.entries.push_back(std::move(s));
+    }
+    return m;
+  } catch (const std::exception& e) {
+    return Status(Err::kBadRequest, std::string("malformed peer message: ") + e.what());
+  }
+}
+
+}  // namespace cairn::wire
