@@ -10,7 +10,6 @@
 #include <cstring>
 #include <iostream>
 
-#include "node/recovery.h"
 #include "store/file.h"
 #include "store/snapshot.h"
 
@@ -33,6 +32,9 @@ constexpr std::int64_t kMaxWaitMs = 3600 * 1000;
 constexpr int kDrainBatch = 1024;
 constexpr int kMaxFrames = 8;
 constexpr auto kHeartbeatEvery = std::chrono::milliseconds(500);
+constexpr auto kTick = std::chrono::milliseconds(10);
+constexpr int kElectionTicks = 30;  // 300..600 ms without a leader starts an election
+constexpr int kHeartbeatTicks = 5;
 
 bool isCtl(const std::vector<std::string>& comps) {
   return !comps.empty() && comps[0] == "ctl";
@@ -89,15 +91,22 @@ Status Server::start() {
 
   store::Store::Options opts;
   opts.historyRevs = cfg_.historyRevs;
-  auto rec = recover(cfg_.dataDir, opts);
-  if (!rec) return rec.status();
-  store_ = std::move(rec->store);
-  lastSnapshotIndex_ = rec->snapshotIndex;
-  log_ = std::make_unique<LocalLog>(std::move(rec->wal));
-  startupNote_ = "recovered rev " + std::to_string(store_->rev()) + " (snapshot index " +
-                 std::to_string(rec->snapshotIndex) + ", " + std::to_string(rec->replayed) +
-                 " WAL records replayed)";
-  if (!rec->repaired.empty()) startupNote_ += "; " + rec->repaired;
+  paxos::Config pc;
+  pc.id = static_cast<std::uint32_t>(cfg_.id);
+  pc.members = {pc.id};
+  pc.electionTicks = kElectionTicks;
+  pc.heartbeatTicks = kHeartbeatTicks;
+  pc.seed = static_cast<std::uint64_t>(cfg_.id) * 0x9e3779b97f4a7c15ull;
+  auto opened = Replica::open(pc, cfg_.dataDir, opts);
+  if (!opened) return opened.status();
+  store_ = std::move(opened->store);
+  replica_ = std::move(opened->replica);
+  lastSnapshotIndex_ = store_->appliedIndex();
+  // One member is a quorum of its own: lead now, and re-apply what was chosen after the snapshot.
+  replica_->core().campaign();
+  commit();
+  if (failed_) return Status(Err::kIo, "cannot persist the log");
+  startupNote_ = "recovered rev " + std::to_string(store_->rev()) + " from " + opened->note;
 
   // Requests may carry a value up to the limit plus keys; larger messages still get a TOO_LARGE
   // reply up to twice the limit. Past this cap libzmq drops the connection (PROTOCOL.md, Limits).
@@ -124,9 +133,10 @@ Status Server::start() {
 
 int Server::run(int stopFd) {
   nextHeartbeat_ = Clock::now();
+  nextTick_ = Clock::now() + kTick;
   while (!failed_) {
     auto now = Clock::now();
-    auto wake = nextHeartbeat_;
+    auto wake = std::min(nextHeartbeat_, nextTick_);
     for (const auto& p : parked_)
       wake = std::min(wake, p.deadline);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now);
@@ -144,6 +154,11 @@ int Server::run(int stopFd) {
     }
     if (items[1].revents & ZMQ_POLLIN) break;
     if (items[0].revents & ZMQ_POLLIN) drainClients();
+    if (Clock::now() >= nextTick_) {
+      replica_->tick();
+      nextTick_ += kTick;
+      if (nextTick_ < Clock::now()) nextTick_ = Clock::now() + kTick;
+    }
     commit();
     maybeSnapshot();
     now = Clock::now();
@@ -236,7 +251,7 @@ void Server::handleRequest(Envelope& env, Request& req) {
     }
     case Verb::kNop:
       pending_.emplace(nextProposal_, PendingWrite{env, req.tag, req.verb});
-      log_->propose(wire::Command{}, nextProposal_++);
+      replica_->propose(wire::Command{}, nextProposal_++);
       return;
     case Verb::kSet:
     case Verb::kDel: {
@@ -261,7 +276,7 @@ void Server::handleRequest(Envelope& env, Request& req) {
         cmd.op = wire::Command::Op::kDel;
       }
       pending_.emplace(nextProposal_, PendingWrite{env, req.tag, req.verb});
-      log_->propose(std::move(cmd), nextProposal_++);
+      replica_->propose(std::move(cmd), nextProposal_++);
       return;
     }
     case Verb::kWait: {
@@ -414,15 +429,22 @@ bool Server::tryWait(Envelope& env, Parked& p) {
 }
 
 void Server::commit() {
-  auto chosen = log_->drain();
-  if (!chosen) {
-    logLine("FATAL: the log cannot persist writes: " + chosen.status().toString());
+  auto drained = replica_->drain();
+  if (!drained) {
+    logLine("FATAL: the log cannot persist writes: " + drained.status().toString());
     failed_ = true;
     return;
   }
-  if (chosen->empty()) return;
-  for (auto& c : *chosen) {
-    store::ApplyResult res = store_->apply(c.index, c.cmd);
+  for (std::uint64_t id : drained->refused) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;
+    Reply r = Reply::error(Err::kUnavailable, "no leader can order this write now");
+    reply(it->second.env, r, it->second.tag);
+    pending_.erase(it);
+  }
+  if (drained->chosen.empty()) return;
+  for (auto& c : drained->chosen) {
+    store::ApplyResult res = store_->apply(c.slot, c.cmd);
     if (res.change) publish(*res.change);
     if (c.proposal == 0) continue;
     auto it = pending_.find(c.proposal);
@@ -443,7 +465,7 @@ void Server::maybeSnapshot() {
     // Only a durable snapshot lets the WAL behind it go. A failed one costs disk space, not
     // data: the WAL still holds everything, and the next interval tries again.
     Status s = done->status;
-    if (s.isOk()) s = log_->compact(done->index);
+    if (s.isOk()) s = replica_->checkpoint(done->index);
     if (!s.isOk()) {
       logLine("snapshot at index " + std::to_string(done->index) + " failed: " + s.toString());
     } else if (cfg_.verbose) {

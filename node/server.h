@@ -19,7 +19,7 @@
 #include <zmq.hpp>
 
 #include "node/config.h"
-#include "node/log.h"
+#include "node/replica.h"
 #include "node/snapshotter.h"
 #include "store/path.h"
 #include "store/store.h"
@@ -82,7 +82,7 @@ class Server {
   zmq::socket_t client_;
   zmq::socket_t pub_;
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<Log> log_;
+  std::unique_ptr<Replica> replica_;
   wire::DecodeLimits limits_;
   std::string clientAdvertised_;
   std::string eventsAdvertised_;
@@ -92,6 +92,7 @@ class Server {
   std::list<Parked> parked_;
   std::uint64_t lastSnapshotIndex_ = 0;
   Clock::time_point nextHeartbeat_;
+  Clock::time_point nextTick_;
   Snapshotter snapshotter_;
   bool failed_ = false;
 };

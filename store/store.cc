@@ -117,7 +117,7 @@ void Store::push(std::int64_t rev, NodeP root, Change change) {
 }
 
 ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
-  assert(index > appliedIndex_);
+  assert(index >= appliedIndex_);
   appliedIndex_ = index;
   ApplyResult res;
   res.rev = rev();

@@ -91,7 +91,8 @@ class Store {
   const Options& options() const { return opts_; }
   Image image() const { return Image{root(), rev(), appliedIndex_}; }
 
-  // Applies the command at log position `index` (> appliedIndex()).
+  // Applies a command at log position `index` (>= appliedIndex(): the commands of one batch share
+  // their slot's index).
   ApplyResult apply(std::uint64_t index, const wire::Command& c);
 
   // OK when `rev` is inside the window; TOO_LATE below it; RANGE above the head.

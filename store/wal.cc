@@ -83,8 +83,7 @@ bool allZero(std::string_view data, std::size_t off) {
 }  // namespace
 
 wire::Result<std::unique_ptr<Wal>> Wal::open(const std::string& dir, Options opts,
-                                             std::uint64_t afterIndex, std::vector<WalRecord>* out,
-                                             std::string* repaired) {
+                                             std::vector<WalRecord>* out, std::string* repaired) {
   if (Status s = makeDirs(dir); !s.isOk()) return s;
   auto names = listDir(dir, "wal-", ".log");
   if (!names) return names.status();
@@ -111,12 +110,7 @@ wire::Result<std::unique_ptr<Wal>> Wal::open(const std::string& dir, Options opt
                                          std::to_string(expect));
       }
       if (p == Parse::kOk) {
-        if (expect == 0 && idx > afterIndex + 1) {
-          return Status(Err::kCorrupt, "WAL begins at index " + std::to_string(idx) +
-                                           " but the snapshot ends at " +
-                                           std::to_string(afterIndex) + ": records are missing");
-        }
-        if (idx > afterIndex) out->push_back(WalRecord{idx, std::string(pl)});
+        out->push_back(WalRecord{idx, std::string(pl)});
         expect = idx + 1;
         off = next;
         continue;
@@ -124,8 +118,7 @@ wire::Result<std::unique_ptr<Wal>> Wal::open(const std::string& dir, Options opt
       // End of this segment's data, cleanly or not.
       const bool clean = p == Parse::kEnd && allZero(d, off);
       if (!clean) {
-        std::uint64_t minIdx = expect == 0 ? 0 : expect;
-        if (!last || validRecordAfter(d, off, minIdx)) {
+        if (!last || validRecordAfter(d, off, expect)) {
           return Status(
               Err::kCorrupt,
               "WAL " + name + " is damaged at offset " + std::to_string(off) +
@@ -135,13 +128,13 @@ wire::Result<std::unique_ptr<Wal>> Wal::open(const std::string& dir, Options opt
         *repaired = "dropped a torn WAL tail in " + name + " at offset " + std::to_string(off) +
                     " (" + std::to_string(d.size() - off) + " bytes after it)";
       }
-      if (!last && !clean) break;
       tailOff = off;
       break;
     }
   }
-  w->lastIndex_ = expect == 0 ? afterIndex : expect - 1;
-  if (w->lastIndex_ < afterIndex) w->lastIndex_ = afterIndex;
+  // An empty WAL continues after its segment's name (the index its first record would have had).
+  if (expect == 0 && !w->segments_.empty()) expect = w->segments_.back().first;
+  w->lastIndex_ = expect == 0 ? 0 : expect - 1;
   w->bufferedLast_ = w->lastIndex_;
   if (w->segments_.empty()) {
     if (Status s = w->openSegment(w->lastIndex_ + 1); !s.isOk()) return s;
@@ -234,22 +227,21 @@ Status Wal::sync() {
   return Status::ok();
 }
 
-Status Wal::compact(std::uint64_t index) {
-  if (writeOff_ > 0) {
-    if (Status s = openSegment(lastIndex_ + 1); !s.isOk()) return s;
-  }
-  std::vector<Segment> keep;
+Status Wal::rotate() {
+  if (writeOff_ == 0) return Status::ok();
+  return openSegment(lastIndex_ + 1);
+}
+
+Status Wal::dropBefore(std::uint64_t index) {
   bool removed = false;
-  for (std::size_t i = 0; i < segments_.size(); ++i) {
-    const bool last = i + 1 == segments_.size();
-    if (!last && segments_[i + 1].first - 1 <= index) {
-      ::unlink((dir_ + "/" + segments_[i].name).c_str());
-      removed = true;
-    } else {
-      keep.push_back(segments_[i]);
+  while (segments_.size() > 1 && segments_[1].first <= index) {
+    std::string path = dir_ + "/" + segments_.front().name;
+    if (::unlink(path.c_str()) != 0) {
+      return Status(Err::kIo, "unlink " + path + ": " + std::strerror(errno));
     }
+    segments_.erase(segments_.begin());
+    removed = true;
   }
-  segments_ = std::move(keep);
   return removed ? syncDir(dir_) : Status::ok();
 }
 

@@ -32,13 +32,13 @@ class Wal {
     bool preallocate = true;
   };
 
-  // Opens (or creates) the WAL in `dir` and returns every record with index > afterIndex in
-  // order. A torn tail (a bad record after which nothing valid follows, in the last segment) is
-  // erased and reported through *repaired. Any other damage (a bad record followed by valid ones,
-  // a gap in the indices, a WAL that does not continue from afterIndex) is CORRUPT: the node must
-  // refuse to start rather than silently lose acknowledged writes.
+  // Opens (or creates) the WAL in `dir` and returns every record in order. A torn tail (a bad
+  // record after which nothing valid follows, in the last segment) is erased and reported through
+  // *repaired. Any other damage (a bad record followed by valid ones, a gap in the indices) is
+  // CORRUPT: the node must refuse to start rather than silently lose acknowledged writes. The
+  // first record may have any index (older segments may have been dropped): the caller knows
+  // whether that is legitimate.
   static wire::Result<std::unique_ptr<Wal>> open(const std::string& dir, Options opts,
-                                                 std::uint64_t afterIndex,
                                                  std::vector<WalRecord>* out,
                                                  std::string* repaired);
   ~Wal();
@@ -50,9 +50,10 @@ class Wal {
   // Writes every buffered record and fdatasyncs: once this returns OK they survive a crash.
   wire::Status sync();
   std::uint64_t lastIndex() const { return lastIndex_; }
-  // Drops every segment holding only records <= index (they are covered by a snapshot), after
-  // starting a fresh segment.
-  wire::Status compact(std::uint64_t index);
+  // Starts a new segment for the next record (when the current one holds any).
+  wire::Status rotate();
+  // Deletes, oldest first, every segment whose records all have indices < index.
+  wire::Status dropBefore(std::uint64_t index);
 
  private:
   struct Segment {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wire/status.h"
 
@@ -26,5 +27,21 @@ struct Command {
 // msgpack array [op, path, rev, value].
 std::string encodeCommand(const Command& c);
 Result<Command> decodeCommand(std::string_view bytes);
+
+// What one consensus slot carries: the commands a node batched together, each with the id its
+// origin gave it so that the origin can answer its client when the slot is applied.
+struct Batch {
+  std::uint32_t origin = 0;       // the node that batched these commands
+  std::uint64_t incarnation = 0;  // distinguishes the origin's restarts (ids restart with it)
+  struct Item {
+    std::uint64_t id = 0;
+    Command cmd;
+  };
+  std::vector<Item> items;
+};
+
+// msgpack array [origin, incarnation, [[id, op, path, rev, value], ...]].
+std::string encodeBatch(const Batch& b);
+Result<Batch> decodeBatch(std::string_view bytes);
 
 }  // namespace cairn::wire

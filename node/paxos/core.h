@@ -91,6 +91,9 @@ class Core {
 
   // Forgets chosen entries at slots <= upTo (they are in a durable snapshot).
   void compact(std::uint64_t upTo);
+  // Every value this acceptor holds at slots >= from, with its ballot (what a checkpoint of the
+  // durable state must keep).
+  std::vector<Slot> acceptedFrom(std::uint64_t from) const;
 
  private:
   struct Entry {
@@ -111,7 +114,6 @@ class Core {
   void acceptLocal(std::uint64_t slot, const Ballot& b, std::string value);
   void markChosen(std::uint64_t slot);
   void advanceLearned();
-  std::vector<Slot> acceptedFrom(std::uint64_t from) const;
   void resetElectionTimer();
   bool hasLiveLeader() const;
   Ballot nextBallot() const;

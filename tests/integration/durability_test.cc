@@ -193,5 +193,5 @@ TEST_CASE("durability: snapshots bound the WAL and a restart starts from them",
   CHECK(c.get("/s/k49")->rev == 500);
   std::string log = test::runProgram({"/bin/cat", n.logPath()}).out;
   std::string lastStart = log.substr(log.rfind("ready client="));
-  CHECK(lastStart.find("snapshot index 0,") == std::string::npos);  // not replayed from scratch
+  CHECK(lastStart.find("snapshot at slot 0,") == std::string::npos);  // not replayed from scratch
 }

@@ -1,0 +1,207 @@
+#include "node/replica.h"
+
+#include <msgpack.hpp>
+
+#include <random>
+
+#include "store/file.h"
+#include "store/snapshot.h"
+
+namespace cairn::node {
+
+using wire::Err;
+using wire::Status;
+
+namespace {
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+std::string packBallot(const wire::Ballot& b) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  p.pack_array(2);
+  p.pack_uint64(b.round);
+  p.pack_uint32(b.node);
+  return std::string(buf.data(), buf.size());
+}
+
+std::string packSlot(const wire::Slot& s) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  p.pack_array(4);
+  p.pack_uint64(s.slot);
+  p.pack_uint64(s.ballot.round);
+  p.pack_uint32(s.ballot.node);
+  p.pack_bin(static_cast<std::uint32_t>(s.value.size()));
+  p.pack_bin_body(s.value.data(), static_cast<std::uint32_t>(s.value.size()));
+  return std::string(buf.data(), buf.size());
+}
+
+std::string packU64(std::uint64_t v) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  p.pack_uint64(v);
+  return std::string(buf.data(), buf.size());
+}
+
+// Applies one WAL record to the durable state being rebuilt.
+Status readRecord(const store::WalRecord& rec, paxos::Durable* d, std::uint64_t* checkpoint) {
+  if (rec.payload.empty()) return Status(Err::kCorrupt, "empty WAL record");
+  const char type = rec.payload[0];
+  try {
+    std::size_t off = 0;
+    msgpack::object_handle oh =
+        msgpack::unpack(rec.payload.data() + 1, rec.payload.size() - 1, off, nullptr, nullptr,
+                        msgpack::unpack_limit(4, 0, 0, 1 << 28, 0, 2));
+    const msgpack::object& o = oh.get();
+    switch (type) {
+      case 'P': {
+        if (o.type != msgpack::type::ARRAY || o.via.array.size != 2) break;
+        wire::Ballot b{o.via.array.ptr[0].as<std::uint64_t>(),
+                       o.via.array.ptr[1].as<std::uint32_t>()};
+        if (d->promised < b) d->promised = b;
+        return Status::ok();
+      }
+      case 'A': {
+        if (o.type != msgpack::type::ARRAY || o.via.array.size != 4 ||
+            o.via.array.ptr[3].type != msgpack::type::BIN) {
+          break;
+        }
+        const msgpack::object* a = o.via.array.ptr;
+        d->accepted.push_back(
+            wire::Slot{a[0].as<std::uint64_t>(),
+                       wire::Ballot{a[1].as<std::uint64_t>(), a[2].as<std::uint32_t>()},
+                       std::string(a[3].via.bin.ptr, a[3].via.bin.size)});
+        return Status::ok();
+      }
+      case 'L':
+        d->learned = std::max(d->learned, o.as<std::uint64_t>());
+        return Status::ok();
+      case 'C':
+        *checkpoint = std::max(*checkpoint, o.as<std::uint64_t>());
+        return Status::ok();
+    }
+  } catch (const std::exception& e) {
+    return Status(Err::kCorrupt, "WAL record " + std::to_string(rec.index) + ": " + e.what());
+  }
+  return Status(Err::kCorrupt, "WAL record " + std::to_string(rec.index) + " of unknown shape");
+}
+
+}  // namespace
+
+wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, const std::string& dataDir,
+                                            store::Store::Options storeOpts) {
+  Opened out;
+  if (Status s = store::makeDirs(dataDir + "/snap"); !s.isOk()) return s;
+  auto snap = store::loadSnapshot(dataDir + "/snap", storeOpts);
+  if (!snap) return snap.status();
+  out.store = snap->has_value() ? std::make_unique<store::Store>(std::move(**snap))
+                                : std::make_unique<store::Store>(storeOpts);
+  const std::uint64_t applied = out.store->appliedIndex();
+
+  std::vector<store::WalRecord> records;
+  std::string repaired;
+  auto wal = store::Wal::open(dataDir + "/wal", store::Wal::Options(), &records, &repaired);
+  if (!wal) return wal.status();
+  paxos::Durable d;
+  d.applied = applied;
+  std::uint64_t checkpoint = 0;
+  for (const auto& rec : records) {
+    if (Status s = readRecord(rec, &d, &checkpoint); !s.isOk()) return s;
+  }
+  // A log that does not begin at its first record must have been cut at a checkpoint.
+  if (!records.empty() && records.front().index > 1 && checkpoint == 0) {
+    return Status(Err::kCorrupt, "the WAL begins at record " +
+                                     std::to_string(records.front().index) +
+                                     " without a checkpoint: earlier records are missing");
+  }
+  if (checkpoint > applied) {
+    return Status(Err::kCorrupt, "the WAL was checkpointed after a snapshot at slot " +
+                                     std::to_string(checkpoint) + ", but the newest snapshot " +
+                                     "holds slot " + std::to_string(applied));
+  }
+  out.note = "snapshot at slot " + std::to_string(applied) + ", " + std::to_string(records.size()) +
+             " WAL records";
+  if (!repaired.empty()) out.note += "; " + repaired;
+  std::uint64_t last = (*wal)->lastIndex();
+  out.replica.reset(new Replica(cfg, std::move(d), std::move(wal.value())));
+  out.replica->seq_ = last;
+  return out;
+}
+
+Replica::Replica(const paxos::Config& cfg, paxos::Durable d, std::unique_ptr<store::Wal> wal)
+    : core_(cfg, std::move(d)), wal_(std::move(wal)) {
+  batch_.origin = cfg.id;
+  // Proposal ids restart with the process: the incarnation tells this run's batches from those
+  // of an earlier run that may still be chosen later.
+  std::random_device rd;
+  batch_.incarnation = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+void Replica::propose(wire::Command cmd, std::uint64_t proposal) {
+  batch_.items.push_back(wire::Batch::Item{proposal, std::move(cmd)});
+}
+
+void Replica::append(char type, const std::string& body) {
+  std::string rec(1, type);
+  rec += body;
+  wal_->append(++seq_, rec);
+}
+
+wire::Result<Replica::Drained> Replica::drain() {
+  Drained out;
+  if (!batch_.items.empty()) {
+    if (!core_.propose(wire::encodeBatch(batch_))) {
+      for (const auto& it : batch_.items)
+        out.refused.push_back(it.id);
+    }
+    batch_.items.clear();
+  }
+  std::vector<paxos::Ready> readies;
+  while (core_.hasReady())
+    readies.push_back(core_.ready());
+  bool write = false;
+  for (const paxos::Ready& r : readies) {
+    if (r.promised) append('P', packBallot(*r.promised));
+    for (const wire::Slot& s : r.accepted)
+      append('A', packSlot(s));
+    if (r.learned) append('L', packU64(*r.learned));
+    write = write || r.promised || !r.accepted.empty() || r.learned;
+  }
+  // The durability rule: everything above is on disk before any message of these Readies leaves.
+  if (write) {
+    if (Status s = wal_->sync(); !s.isOk()) return s;
+  }
+  for (paxos::Ready& r : readies) {
+    for (auto& m : r.send)
+      out.send.push_back(std::move(m));
+    for (const wire::Slot& s : r.chosen) {
+      if (s.value.empty()) continue;  // a no-op filled a hole
+      auto b = wire::decodeBatch(s.value);
+      if (!b)
+        return Status(Err::kCorrupt,
+                      "chosen slot " + std::to_string(s.slot) + ": " + b.status().detail());
+      const bool mine = b->origin == batch_.origin && b->incarnation == batch_.incarnation;
+      for (auto& it : b->items) {
+        out.chosen.push_back(Chosen{s.slot, std::move(it.cmd), mine ? it.id : 0});
+      }
+    }
+  }
+  return out;
+}
+
+Status Replica::checkpoint(std::uint64_t slot) {
+  if (Status s = wal_->rotate(); !s.isOk()) return s;
+  const std::uint64_t first = seq_ + 1;
+  append('C', packU64(slot));
+  if (!core_.promised().isZero()) append('P', packBallot(core_.promised()));
+  for (const wire::Slot& s : core_.acceptedFrom(slot + 1))
+    append('A', packSlot(s));
+  append('L', packU64(core_.learned()));
+  if (Status s = wal_->sync(); !s.isOk()) return s;
+  if (Status s = wal_->dropBefore(first); !s.isOk()) return s;
+  core_.compact(slot);
+  return Status::ok();
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,78 @@
+#pragma once
+// A replica: the consensus core with its durable state, the seam between the event loop and
+// whoever decides the order of commands.
+//
+// Owns: the Paxos core and the WAL that makes its promises and accepted values durable.
+// Called by: the node's event loop only. The loop proposes commands; drain() batches them into
+// one slot, persists everything the core produced with one fdatasync (group commit), and only
+// then hands back the messages to send and the commands now chosen, in log order.
+//
+// WAL records (store/FORMAT.md): 'P' a promise, 'A' an accepted value, 'L' the chosen prefix (a
+// hint), 'C' a checkpoint. After a snapshot at slot S, checkpoint(S) starts a new segment with
+// the state that must survive (the promise, accepted values after S, the hint) and deletes the
+// older segments.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "node/paxos/core.h"
+#include "store/store.h"
+#include "store/wal.h"
+#include "wire/command.h"
+#include "wire/status.h"
+
+namespace cairn::node {
+
+struct Chosen {
+  std::uint64_t slot = 0;
+  wire::Command cmd;
+  std::uint64_t proposal = 0;  // the id given to propose() when this node proposed it, else 0
+};
+
+class Replica {
+ public:
+  struct Opened;
+  // Recovers `dataDir` (DIR/snap, DIR/wal): the newest snapshot becomes the store, the WAL the
+  // core's durable state.
+  static wire::Result<Opened> open(const paxos::Config& cfg, const std::string& dataDir,
+                                   store::Store::Options storeOpts);
+
+  // Queues a command for the next slot; `proposal` (non-zero) names it in the Chosen output.
+  void propose(wire::Command cmd, std::uint64_t proposal);
+  void step(const wire::PeerMessage& m) { core_.step(m); }
+  void tick() { core_.tick(); }
+
+  struct Drained {
+    std::vector<Chosen> chosen;
+    std::vector<wire::PeerMessage> send;
+    std::vector<std::uint64_t> refused;  // proposals this node cannot order now (not the leader)
+  };
+  // Proposes what was queued, persists the core's output (one fdatasync), then returns it. An
+  // error means the disk failed: nothing may be sent or acknowledged any more.
+  wire::Result<Drained> drain();
+
+  // Called once a snapshot of the store at `slot` is durable: compacts the WAL and the core.
+  wire::Status checkpoint(std::uint64_t slot);
+
+  const paxos::Core& core() const { return core_; }
+  paxos::Core& core() { return core_; }
+
+ private:
+  Replica(const paxos::Config& cfg, paxos::Durable d, std::unique_ptr<store::Wal> wal);
+  void append(char type, const std::string& body);
+
+  paxos::Core core_;
+  std::unique_ptr<store::Wal> wal_;
+  std::uint64_t seq_ = 0;  // index of the last WAL record appended
+  wire::Batch batch_;
+};
+
+struct Replica::Opened {
+  std::unique_ptr<Replica> replica;
+  std::unique_ptr<store::Store> store;
+  std::string note;  // what recovery found, for the startup line
+};
+
+}  // namespace cairn::node
