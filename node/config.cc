@@ -29,6 +29,10 @@ const char* usageText() {
          "                       a port of * picks a free one; the ready line says which\n"
          "  --advertise HOST     host to tell clients when an endpoint binds a wildcard host\n"
          "  --id N               this node's id, 1..65535    (default 1)\n"
+         "  --cluster LIST       every member as ID=ENDPOINT, comma-separated, the same on\n"
+         "                       every node: 1=tcp://10.0.0.1:7100,2=tcp://10.0.0.2:7100,...\n"
+         "                       (default: this node alone)\n"
+         "  --peer ENDPOINT      where to bind for peers (default: this node's --cluster entry)\n"
          "  --history N          past revisions kept readable (default 10000)\n"
          "  --max-value BYTES    largest value accepted       (default 1048576)\n"
          "  --snapshot-every N   log records between snapshots (default 10000)\n"
@@ -69,8 +73,9 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
       c.verbose = true;
       continue;
     }
-    static const char* kWithValue[] = {"--data", "--client",  "--events",    "--advertise",
-                                       "--id",   "--history", "--max-value", "--snapshot-every"};
+    static const char* kWithValue[] = {"--data",    "--client",  "--events",    "--advertise",
+                                       "--id",      "--history", "--max-value", "--snapshot-every",
+                                       "--cluster", "--peer"};
     bool known = false;
     for (const char* k : kWithValue)
       known = known || flag == k;
@@ -98,6 +103,27 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
       if (!parseInt(value, 1, 64 << 20, &c.maxValue)) {
         return fail("--max-value must be an integer in 1..67108864");
       }
+    } else if (flag == "--cluster") {
+      c.cluster.clear();
+      std::size_t i0 = 0;
+      while (i0 <= value.size()) {
+        std::size_t j = value.find(',', i0);
+        if (j == std::string::npos) j = value.size();
+        std::string item = value.substr(i0, j - i0);
+        i0 = j + 1;
+        if (item.empty()) continue;
+        auto eq = item.find('=');
+        std::int64_t id = 0;
+        if (eq == std::string::npos || !parseInt(item.substr(0, eq), 1, 65535, &id) ||
+            eq + 1 == item.size()) {
+          return fail("--cluster entries look like 1=tcp://127.0.0.1:7100, not \"" + item + "\"");
+        }
+        if (!c.cluster.emplace(static_cast<std::uint32_t>(id), item.substr(eq + 1)).second) {
+          return fail("--cluster names member " + std::to_string(id) + " twice");
+        }
+      }
+    } else if (flag == "--peer") {
+      c.peerEndpoint = value;
     } else if (flag == "--snapshot-every") {
       if (!parseInt(value, 1, 100000000, &c.snapshotEvery)) {
         return fail("--snapshot-every must be an integer in 1..100000000");
@@ -105,6 +131,15 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
     }
   }
   if (c.dataDir.empty()) return fail("--data DIR is required");
+  if (!c.cluster.empty()) {
+    auto self = c.cluster.find(static_cast<std::uint32_t>(c.id));
+    if (self == c.cluster.end()) {
+      return fail("--id " + std::to_string(c.id) + " is not a member of --cluster");
+    }
+    if (c.peerEndpoint.empty()) c.peerEndpoint = self->second;
+  } else if (!c.peerEndpoint.empty()) {
+    return fail("--peer needs --cluster");
+  }
   out.run = true;
   return out;
 }

@@ -2,6 +2,7 @@
 // cairnd's command line: every flag, its default, and the parser that turns argv into a Config.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct Config {
   std::int64_t maxValue = 1 << 20;
   std::int64_t snapshotEvery = 10000;  // log records between snapshots
   bool verbose = false;
+  // The cluster: every member's id and peer endpoint, the same list on every node. Empty: this
+  // node alone.
+  std::map<std::uint32_t, std::string> cluster;
+  std::string peerEndpoint;  // where this node binds its peer ROUTER (default: its cluster entry)
 };
 
 // What the parser decided: run with a config, or exit with a code after printing `message`

@@ -130,7 +130,7 @@ wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, const std:
 }
 
 Replica::Replica(const paxos::Config& cfg, paxos::Durable d, std::unique_ptr<store::Wal> wal)
-    : core_(cfg, std::move(d)), wal_(std::move(wal)) {
+    : core_(cfg, std::move(d)), wal_(std::move(wal)), cluster_(cfg.cluster) {
   batch_.origin = cfg.id;
   // Proposal ids restart with the process: the incarnation tells this run's batches from those
   // of an earlier run that may still be chosen later.
@@ -142,6 +142,21 @@ void Replica::propose(wire::Command cmd, std::uint64_t proposal) {
   batch_.items.push_back(wire::Batch::Item{proposal, std::move(cmd)});
 }
 
+bool Replica::withdraw(std::uint64_t proposal) {
+  auto& items = batch_.items;
+  for (auto it = items.begin(); it != items.end(); ++it) {
+    if (it->id == proposal) {
+      items.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+void Replica::proposeForwarded(std::string batch) {
+  if (core_.role() == paxos::Core::Role::kLeader) (void)core_.propose(std::move(batch));
+}
+
 void Replica::append(char type, const std::string& body) {
   std::string rec(1, type);
   rec += body;
@@ -151,11 +166,24 @@ void Replica::append(char type, const std::string& body) {
 wire::Result<Replica::Drained> Replica::drain() {
   Drained out;
   if (!batch_.items.empty()) {
-    if (!core_.propose(wire::encodeBatch(batch_))) {
-      for (const auto& it : batch_.items)
-        out.refused.push_back(it.id);
+    if (core_.role() == paxos::Core::Role::kLeader) {
+      if (!core_.propose(wire::encodeBatch(batch_))) {
+        for (const auto& it : batch_.items)
+          out.refused.push_back(it.id);  // window full
+      }
+      batch_.items.clear();
+    } else if (core_.leader() != 0) {
+      wire::PeerMessage f;
+      f.type = wire::PeerMessage::Type::kForward;
+      f.cluster = cluster_;
+      f.from = batch_.origin;
+      f.to = core_.leader();
+      f.entries.push_back(wire::Slot{0, wire::Ballot{}, wire::encodeBatch(batch_)});
+      out.send.push_back(std::move(f));
+      batch_.items.clear();
     }
-    batch_.items.clear();
+    // With no leader known the batch waits here, until a leader appears or the node withdraws
+    // commands whose clients have waited long enough.
   }
   std::vector<paxos::Ready> readies;
   while (core_.hasReady())

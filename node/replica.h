@@ -40,7 +40,14 @@ class Replica {
                                    store::Store::Options storeOpts);
 
   // Queues a command for the next slot; `proposal` (non-zero) names it in the Chosen output.
+  // A follower forwards its queued commands to the leader; with no leader known they wait.
   void propose(wire::Command cmd, std::uint64_t proposal);
+  // Takes back a queued command that has not left this node yet; false once it was proposed or
+  // forwarded (its outcome is then decided elsewhere).
+  bool withdraw(std::uint64_t proposal);
+  // A batch forwarded by a follower: proposed as it is when this node leads, else dropped (the
+  // follower's client then times out, not knowing the outcome).
+  void proposeForwarded(std::string batch);
   void step(const wire::PeerMessage& m) { core_.step(m); }
   void tick() { core_.tick(); }
 
@@ -66,6 +73,7 @@ class Replica {
   paxos::Core core_;
   std::unique_ptr<store::Wal> wal_;
   std::uint64_t seq_ = 0;  // index of the last WAL record appended
+  std::uint64_t cluster_ = 0;
   wire::Batch batch_;
 };
 

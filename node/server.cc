@@ -35,6 +35,9 @@ constexpr auto kHeartbeatEvery = std::chrono::milliseconds(500);
 constexpr auto kTick = std::chrono::milliseconds(10);
 constexpr int kElectionTicks = 30;  // 300..600 ms without a leader starts an election
 constexpr int kHeartbeatTicks = 5;
+// A write not applied within this time is answered UNAVAILABLE (it never left this node) or
+// TIMEOUT (a leader had it; it may still be applied). Below the client library's default timeout.
+constexpr auto kWriteTimeout = std::chrono::milliseconds(4000);
 
 bool isCtl(const std::vector<std::string>& comps) {
   return !comps.empty() && comps[0] == "ctl";
@@ -94,6 +97,12 @@ Status Server::start() {
   paxos::Config pc;
   pc.id = static_cast<std::uint32_t>(cfg_.id);
   pc.members = {pc.id};
+  if (!cfg_.cluster.empty()) {
+    pc.members.clear();
+    for (const auto& [id, ep] : cfg_.cluster)
+      pc.members.push_back(id);
+    pc.cluster = clusterId(cfg_.cluster);
+  }
   pc.electionTicks = kElectionTicks;
   pc.heartbeatTicks = kHeartbeatTicks;
   pc.seed = static_cast<std::uint64_t>(cfg_.id) * 0x9e3779b97f4a7c15ull;
@@ -102,8 +111,9 @@ Status Server::start() {
   store_ = std::move(opened->store);
   replica_ = std::move(opened->replica);
   lastSnapshotIndex_ = store_->appliedIndex();
-  // One member is a quorum of its own: lead now, and re-apply what was chosen after the snapshot.
-  replica_->core().campaign();
+  // One member is a quorum of its own: lead now. Either way, re-apply what was chosen after the
+  // snapshot.
+  if (cfg_.cluster.empty()) replica_->core().campaign();
   commit();
   if (failed_) return Status(Err::kIo, "cannot persist the log");
   startupNote_ = "recovered rev " + std::to_string(store_->rev()) + " from " + opened->note;
@@ -128,6 +138,12 @@ Status Server::start() {
   } catch (const zmq::error_t& e) {
     return Status(Err::kIo, "cannot bind " + which + ": " + e.what());
   }
+  if (!cfg_.cluster.empty()) {
+    transport_ =
+        std::make_unique<Transport>(ctx_, static_cast<std::uint32_t>(cfg_.id),
+                                    clusterId(cfg_.cluster), cfg_.cluster, cfg_.peerEndpoint);
+    if (Status s = transport_->start(); !s.isOk()) return s;
+  }
   return Status::ok();
 }
 
@@ -137,22 +153,28 @@ int Server::run(int stopFd) {
   while (!failed_) {
     auto now = Clock::now();
     auto wake = std::min(nextHeartbeat_, nextTick_);
-    for (const auto& p : parked_)
+    for (const auto& p : parked_) {
       wake = std::min(wake, p.deadline);
+    }
+    for (const auto& [id, w] : pending_) {
+      wake = std::min(wake, w.deadline);
+    }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now);
     if (ms.count() < 0) ms = std::chrono::milliseconds(0);
     zmq::pollitem_t items[] = {
         {client_.handle(), 0, ZMQ_POLLIN, 0},
         {nullptr, stopFd, ZMQ_POLLIN, 0},
+        {transport_ ? transport_->router().handle() : nullptr, 0, ZMQ_POLLIN, 0},
     };
     try {
-      zmq::poll(items, 2, ms);
+      zmq::poll(items, transport_ ? 3 : 2, ms);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       if (e.num() == ETERM) break;
       throw;
     }
     if (items[1].revents & ZMQ_POLLIN) break;
+    if (transport_ && (items[2].revents & ZMQ_POLLIN)) drainPeers();
     if (items[0].revents & ZMQ_POLLIN) drainClients();
     if (Clock::now() >= nextTick_) {
       replica_->tick();
@@ -162,6 +184,7 @@ int Server::run(int stopFd) {
     commit();
     maybeSnapshot();
     now = Clock::now();
+    if (!pending_.empty()) expireWrites(now);
     if (!parked_.empty()) serviceParked(now);
     if (now >= nextHeartbeat_) {
       heartbeat();
@@ -242,6 +265,7 @@ void Server::handleRequest(Envelope& env, Request& req) {
     case Verb::kSelf: {
       Reply r;
       r.id = cfg_.id;
+      r.leader = replica_->core().leader();
       r.client = clientAdvertised_;
       r.events = eventsAdvertised_;
       r.version = CAIRN_VERSION;
@@ -250,8 +274,7 @@ void Server::handleRequest(Envelope& env, Request& req) {
       return;
     }
     case Verb::kNop:
-      pending_.emplace(nextProposal_, PendingWrite{env, req.tag, req.verb});
-      replica_->propose(wire::Command{}, nextProposal_++);
+      queueWrite(env, req, wire::Command{});
       return;
     case Verb::kSet:
     case Verb::kDel: {
@@ -275,8 +298,7 @@ void Server::handleRequest(Envelope& env, Request& req) {
       } else {
         cmd.op = wire::Command::Op::kDel;
       }
-      pending_.emplace(nextProposal_, PendingWrite{env, req.tag, req.verb});
-      replica_->propose(std::move(cmd), nextProposal_++);
+      queueWrite(env, req, std::move(cmd));
       return;
     }
     case Verb::kWait: {
@@ -428,12 +450,50 @@ bool Server::tryWait(Envelope& env, Parked& p) {
   return true;
 }
 
+void Server::queueWrite(Envelope& env, const Request& req, wire::Command cmd) {
+  pending_.emplace(nextProposal_,
+                   PendingWrite{env, req.tag, req.verb, Clock::now() + kWriteTimeout});
+  replica_->propose(std::move(cmd), nextProposal_++);
+}
+
+void Server::expireWrites(Clock::time_point now) {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (now < it->second.deadline) {
+      ++it;
+      continue;
+    }
+    Reply r = replica_->withdraw(it->first)
+                  ? Reply::error(Err::kUnavailable,
+                                 "no leader with a quorum within 4 s; the write was not applied")
+                  : Reply::error(Err::kTimeout,
+                                 "not chosen within 4 s; the write may or may not be applied");
+    reply(it->second.env, r, it->second.tag);
+    it = pending_.erase(it);
+  }
+}
+
+void Server::drainPeers() {
+  std::vector<wire::PeerMessage> msgs;
+  transport_->receive(&msgs, kDrainBatch);
+  for (auto& m : msgs) {
+    if (m.type == wire::PeerMessage::Type::kForward) {
+      if (!m.entries.empty()) replica_->proposeForwarded(std::move(m.entries[0].value));
+    } else {
+      replica_->step(m);
+    }
+  }
+}
+
 void Server::commit() {
   auto drained = replica_->drain();
   if (!drained) {
     logLine("FATAL: the log cannot persist writes: " + drained.status().toString());
     failed_ = true;
     return;
+  }
+  if (transport_) {
+    for (const auto& m : drained->send)
+      transport_->send(m);
   }
   for (std::uint64_t id : drained->refused) {
     auto it = pending_.find(id);

@@ -21,6 +21,7 @@
 #include "node/config.h"
 #include "node/replica.h"
 #include "node/snapshotter.h"
+#include "node/transport.h"
 #include "store/path.h"
 #include "store/store.h"
 #include "wire/codec.h"
@@ -54,6 +55,7 @@ class Server {
     Envelope env;
     std::string tag;
     wire::Verb verb;
+    Clock::time_point deadline;  // answered UNAVAILABLE or TIMEOUT if not applied by then
   };
   struct Parked {
     Envelope env;
@@ -70,6 +72,9 @@ class Server {
   void serveRead(Envelope& env, wire::Request& req, std::int64_t rev);
   bool tryWait(Envelope& env, Parked& p);
   void commit();
+  void drainPeers();
+  void expireWrites(Clock::time_point now);
+  void queueWrite(Envelope& env, const wire::Request& req, wire::Command cmd);
   void publish(const store::Change& c);
   void heartbeat();
   void serviceParked(Clock::time_point now);
@@ -83,6 +88,7 @@ class Server {
   zmq::socket_t pub_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Replica> replica_;
+  std::unique_ptr<Transport> transport_;  // null for a node alone
   wire::DecodeLimits limits_;
   std::string clientAdvertised_;
   std::string eventsAdvertised_;

@@ -323,13 +323,14 @@ int run(Args& a) {
     auto r = c.self();
     if (!r) return fail(r.status());
     if (a.json) {
-      out("{\"id\":" + num(r->id.value_or(0)) + ",\"client\":" + jsonStr(r->client.value_or("")) +
-          ",\"events\":" + jsonStr(r->events.value_or("")) + ",\"version\":" +
-          jsonStr(r->version.value_or("")) + ",\"rev\":" + num(r->rev.value_or(0)) + "}");
+      out("{\"id\":" + num(r->id.value_or(0)) + ",\"leader\":" + num(r->leader.value_or(0)) +
+          ",\"client\":" + jsonStr(r->client.value_or("")) + ",\"events\":" +
+          jsonStr(r->events.value_or("")) + ",\"version\":" + jsonStr(r->version.value_or("")) +
+          ",\"rev\":" + num(r->rev.value_or(0)) + "}");
     } else {
-      out("id " + num(r->id.value_or(0)) + "\nclient " + r->client.value_or("") + "\nevents " +
-          r->events.value_or("") + "\nversion " + r->version.value_or("") + "\nrev " +
-          num(r->rev.value_or(0)));
+      out("id " + num(r->id.value_or(0)) + "\nleader " + num(r->leader.value_or(0)) + "\nclient " +
+          r->client.value_or("") + "\nevents " + r->events.value_or("") + "\nversion " +
+          r->version.value_or("") + "\nrev " + num(r->rev.value_or(0)));
     }
     return kExitOk;
   }

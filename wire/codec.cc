@@ -262,8 +262,8 @@ std::string encodeReply(const Reply& r) {
   std::uint32_t n = (failed ? 1 : 0) + (r.detail.empty() ? 0 : 1) + (r.tag.empty() ? 0 : 1) +
                     (r.rev ? 1 : 0) + (r.path ? 1 : 0) + (r.value ? 1 : 0) + (r.op ? 1 : 0) +
                     (r.len ? 1 : 0) + (r.dir ? 1 : 0) + (r.entries ? 1 : 0) + (r.next ? 1 : 0) +
-                    (r.head ? 1 : 0) + (r.id ? 1 : 0) + (r.client ? 1 : 0) + (r.events ? 1 : 0) +
-                    (r.version ? 1 : 0);
+                    (r.head ? 1 : 0) + (r.id ? 1 : 0) + (r.leader ? 1 : 0) + (r.client ? 1 : 0) +
+                    (r.events ? 1 : 0) + (r.version ? 1 : 0);
   p.pack_map(n);
   if (failed) {
     packKey(p, "err");
@@ -327,6 +327,7 @@ std::string encodeReply(const Reply& r) {
   optStr("next", r.next);
   optInt("head", r.head);
   optInt("id", r.id);
+  optInt("leader", r.leader);
   optStr("client", r.client);
   optStr("events", r.events);
   optStr("version", r.version);
@@ -396,6 +397,7 @@ Result<Reply> decodeReply(std::string_view bytes) {
     if (k == "len") return getOpt(getInt, v, &r.len);
     if (k == "head") return getOpt(getInt, v, &r.head);
     if (k == "id") return getOpt(getInt, v, &r.id);
+    if (k == "leader") return getOpt(getInt, v, &r.leader);
     if (k == "value") return getOpt(getBytes, v, &r.value);
     if (k == "path") return getOpt(getStr, v, &r.path);
     if (k == "op") return getOpt(getStr, v, &r.op);

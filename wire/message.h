@@ -65,6 +65,7 @@ struct Reply {
   std::optional<std::string> next;  // paging: pass as "after" to get the next page
   std::optional<std::int64_t> head;
   std::optional<std::int64_t> id;
+  std::optional<std::int64_t> leader;
   std::optional<std::string> client;
   std::optional<std::string> events;
   std::optional<std::string> version;

@@ -49,6 +49,7 @@ struct PeerMessage {
     kLearn = 6,     // catch-up: entries = chosen values, commit
     kProbe = 7,     // pre-vote: would you promise `ballot`? Nothing is persisted
     kProbeOk = 8,   // yes to a probe (a no is a Nack)
+    kForward = 9,   // a follower's batch for the leader to propose: entries[0].value
   };
   Type type = Type::kAccept;
   std::uint64_t cluster = 0;  // messages for another cluster are dropped

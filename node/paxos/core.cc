@@ -359,6 +359,8 @@ void Core::step(const PeerMessage& m) {
     case Type::kLearn:
       onLearn(m);
       break;
+    case Type::kForward:  // for the node, not the core
+      break;
   }
 }
 

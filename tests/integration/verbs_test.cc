@@ -68,6 +68,7 @@ TEST_CASE("verbs: REV, NOP, SELF, STAT", "[integration]") {
   auto self = c.self();
   REQUIRE(self.isOk());
   CHECK(self->id == 1);
+  CHECK(self->leader == 1);  // alone, a node leads itself
   CHECK(self->client == n.client());
   CHECK(self->events == n.events());
   CHECK(self->version == CAIRN_VERSION);

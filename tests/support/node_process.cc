@@ -1,8 +1,11 @@
 #include "tests/support/node_process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -160,6 +163,74 @@ std::string BackgroundProgram::out() const {
 }
 std::string BackgroundProgram::err() const {
   return slurp(outFile_ + ".err");
+}
+
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+Cluster::Cluster(const std::string& dir, int n, std::vector<std::string> extra)
+    : dir_(dir), extra_(std::move(extra)) {
+  for (int i = 1; i <= n; ++i) {
+    if (!list_.empty()) list_ += ",";
+    list_ += std::to_string(i) + "=tcp://127.0.0.1:" + std::to_string(freePort());
+    clients_.push_back("tcp://127.0.0.1:" + std::to_string(freePort()));
+    events_.push_back("tcp://127.0.0.1:" + std::to_string(freePort()));
+  }
+  nodes_.resize(static_cast<std::size_t>(n));
+  for (int i = 1; i <= n; ++i)
+    start(i);
+}
+
+std::string Cluster::clients() const {
+  std::string s;
+  for (const auto& c : clients_)
+    s += (s.empty() ? "" : ",") + c;
+  return s;
+}
+
+void Cluster::kill9(int id) {
+  nodes_.at(static_cast<std::size_t>(id - 1)).reset();
+}
+
+void Cluster::start(int id) {
+  std::size_t i = static_cast<std::size_t>(id - 1);
+  std::vector<std::string> args = {"--id",     std::to_string(id), "--cluster", list_,
+                                   "--client", clients_[i],        "--events",  events_[i]};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  nodes_[i] = std::make_unique<NodeProcess>(dir_ + "/n" + std::to_string(id), args);
+}
+
+int Cluster::awaitLeader(int timeoutMs) {
+  int leader = 0;
+  eventually(
+      [&] {
+        int agreed = -1;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+          if (!nodes_[i]) continue;
+          RunResult r = runProgram({CAIRN_BIN, "--timeout", "500", "--addr", clients_[i], "self"});
+          auto p = r.out.find("leader ");
+          if (r.code != 0 || p == std::string::npos) return false;
+          int l = std::atoi(r.out.c_str() + p + 7);
+          if (l == 0 || (agreed != -1 && l != agreed)) return false;
+          agreed = l;
+        }
+        leader = agreed;
+        return agreed > 0 && nodes_.at(static_cast<std::size_t>(agreed - 1)) != nullptr;
+      },
+      timeoutMs);
+  return leader;
 }
 
 RunResult runProgram(const std::vector<std::string>& argv, const std::string& input,

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,33 @@ class NodeProcess {
   std::string client_;
   std::string events_;
   pid_t pid_ = -1;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it). For the few endpoints
+// that must be known before a process starts: peers of a cluster.
+int freePort();
+
+// A cluster of cairnd processes on 127.0.0.1, each with its own data directory under `dir`.
+class Cluster {
+ public:
+  Cluster(const std::string& dir, int n, std::vector<std::string> extra = {});
+  int size() const { return static_cast<int>(nodes_.size()); }
+  NodeProcess& node(int id) { return *nodes_.at(static_cast<std::size_t>(id - 1)); }
+  bool up(int id) const { return nodes_.at(static_cast<std::size_t>(id - 1)) != nullptr; }
+  std::string client(int id) const { return clients_.at(static_cast<std::size_t>(id - 1)); }
+  // Every client endpoint, comma-separated (for --addr and the client library).
+  std::string clients() const;
+  void kill9(int id);
+  void start(int id);
+  // The id that every running node names as leader, once they agree; 0 if not within timeoutMs.
+  int awaitLeader(int timeoutMs = 10000);
+
+ private:
+  std::string dir_;
+  std::string list_;
+  std::vector<std::string> extra_;
+  std::vector<std::string> clients_, events_;
+  std::vector<std::unique_ptr<NodeProcess>> nodes_;
 };
 
 // Runs a program with arguments and optional stdin, capturing stdout; returns its exit code.

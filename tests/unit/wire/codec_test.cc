@@ -190,6 +190,7 @@ TEST_CASE("a reply survives a round trip", "[unit][wire]") {
   r.next = "a";
   r.head = 9;
   r.id = 1;
+  r.leader = 2;
   r.client = "tcp://127.0.0.1:1";
   r.events = "tcp://127.0.0.1:2";
   r.version = "0.1.0";
@@ -212,6 +213,7 @@ TEST_CASE("a reply survives a round trip", "[unit][wire]") {
   CHECK(d->next == "a");
   CHECK(d->head == 9);
   CHECK(d->id == 1);
+  CHECK(d->leader == 2);
   CHECK(d->client == r.client);
   CHECK(d->events == r.events);
   CHECK(d->version == r.version);

@@ -1,0 +1,96 @@
+#include "node/transport.h"
+
+#include <cerrno>
+
+namespace cairn::node {
+
+namespace {
+constexpr std::int64_t kMaxPeerMessage = 256 << 20;
+}
+
+std::uint64_t clusterId(const std::map<std::uint32_t, std::string>& members) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a over "id=endpoint," in id order
+  for (const auto& [id, ep] : members) {
+    std::string item = std::to_string(id) + "=" + ep + ",";
+    for (unsigned char c : item)
+      h = (h ^ c) * 1099511628211ull;
+  }
+  return h;
+}
+
+Transport::Transport(zmq::context_t& ctx, std::uint32_t self, std::uint64_t cluster,
+                     std::map<std::uint32_t, std::string> members, std::string bindEndpoint)
+    : ctx_(ctx),
+      self_(self),
+      cluster_(cluster),
+      members_(std::move(members)),
+      bind_(std::move(bindEndpoint)),
+      router_(ctx_, zmq::socket_type::router) {}
+
+wire::Status Transport::start() {
+  try {
+    router_.set(zmq::sockopt::maxmsgsize, kMaxPeerMessage);
+    router_.set(zmq::sockopt::linger, 0);
+    router_.set(zmq::sockopt::rcvhwm, 100000);
+    router_.bind(bind_);
+    for (const auto& [id, ep] : members_) {
+      if (id == self_) continue;
+      auto d = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+      d->set(zmq::sockopt::routing_id, std::to_string(self_));
+      d->set(zmq::sockopt::linger, 0);
+      d->set(zmq::sockopt::sndhwm, 100000);
+      d->set(zmq::sockopt::immediate, 1);  // no queueing for a peer that is not connected
+      d->set(zmq::sockopt::reconnect_ivl, 50);
+      d->set(zmq::sockopt::reconnect_ivl_max, 1000);
+      d->connect(ep);
+      dealers_[id] = std::move(d);
+    }
+  } catch (const zmq::error_t& e) {
+    return wire::Status(wire::Err::kIo, "cannot bind peer endpoint " + bind_ + ": " + e.what());
+  }
+  return wire::Status::ok();
+}
+
+void Transport::send(const wire::PeerMessage& m) {
+  auto it = dealers_.find(m.to);
+  if (it == dealers_.end()) return;
+  std::string body = wire::encodePeer(m);
+  try {
+    (void)it->second->send(zmq::buffer(body), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t&) {
+    // Dropped: the peer is unreachable right now.
+  }
+}
+
+void Transport::receive(std::vector<wire::PeerMessage>* out, int max) {
+  for (int n = 0; n < max; ++n) {
+    zmq::message_t id;
+    try {
+      if (!router_.recv(id, zmq::recv_flags::dontwait)) return;
+      std::vector<zmq::message_t> parts;
+      bool more = id.more();
+      while (more) {
+        zmq::message_t p;
+        (void)router_.recv(p, zmq::recv_flags::none);
+        more = p.more();
+        if (parts.size() < 2) parts.push_back(std::move(p));
+      }
+      if (parts.size() != 1) {
+        ++dropped_;
+        continue;
+      }
+      auto m = wire::decodePeer(parts[0].to_string_view());
+      if (!m || m->cluster != cluster_ || m->to != self_ ||
+          std::to_string(m->from) != id.to_string() || !members_.count(m->from)) {
+        ++dropped_;
+        continue;
+      }
+      out->push_back(std::move(m.value()));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EAGAIN || e.num() == EINTR) return;
+      throw;
+    }
+  }
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,49 @@
+#pragma once
+// The peer transport: one ROUTER bound on this node's peer endpoint, and one DEALER connected to
+// every other member with this node's id as routing id. A message is one frame (wire/peer.h).
+//
+// Owns: those sockets. Thread: the node's event loop. Sending never blocks: a message for a peer
+// that is down or not reading is dropped, which Paxos tolerates (it retransmits what matters).
+// Receiving checks each message against the routing id it came with, so a peer cannot speak for
+// another; anything malformed, foreign or spoofed is dropped and counted, never trusted.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "wire/peer.h"
+#include "wire/status.h"
+
+namespace cairn::node {
+
+class Transport {
+ public:
+  Transport(zmq::context_t& ctx, std::uint32_t self, std::uint64_t cluster,
+            std::map<std::uint32_t, std::string> members, std::string bindEndpoint);
+  wire::Status start();
+  void send(const wire::PeerMessage& m);
+  // Takes up to `max` waiting messages, decoded and checked.
+  void receive(std::vector<wire::PeerMessage>* out, int max);
+  zmq::socket_t& router() { return router_; }
+  std::uint64_t dropped() const { return dropped_; }
+
+ private:
+  zmq::context_t& ctx_;
+  std::uint32_t self_;
+  std::uint64_t cluster_;
+  std::map<std::uint32_t, std::string> members_;
+  std::string bind_;
+  zmq::socket_t router_;
+  std::map<std::uint32_t, std::unique_ptr<zmq::socket_t>> dealers_;
+  std::uint64_t dropped_ = 0;
+};
+
+// The cluster's identity: a hash of its member list, so nodes started with different lists
+// ignore each other.
+std::uint64_t clusterId(const std::map<std::uint32_t, std::string>& members);
+
+}  // namespace cairn::node
