@@ -203,6 +203,8 @@ wire::Result<Replica::Drained> Replica::drain() {
   for (paxos::Ready& r : readies) {
     for (auto& m : r.send)
       out.send.push_back(std::move(m));
+    out.reads.insert(out.reads.end(), r.reads.begin(), r.reads.end());
+    out.readsLost.insert(out.readsLost.end(), r.readsLost.begin(), r.readsLost.end());
     for (const wire::Slot& s : r.chosen) {
       if (s.value.empty()) continue;  // a no-op filled a hole
       auto b = wire::decodeBatch(s.value);

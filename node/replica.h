@@ -54,7 +54,9 @@ class Replica {
   struct Drained {
     std::vector<Chosen> chosen;
     std::vector<wire::PeerMessage> send;
-    std::vector<std::uint64_t> refused;  // proposals this node cannot order now (not the leader)
+    std::vector<std::uint64_t> refused;   // proposals this node cannot order now (not the leader)
+    std::vector<paxos::ReadState> reads;  // confirmed read points (see Core::readIndex)
+    std::vector<paxos::ReadState> readsLost;  // read points the core gave up on
   };
   // Proposes what was queued, persists the core's output (one fdatasync), then returns it. An
   // error means the disk failed: nothing may be sent or acknowledged any more.

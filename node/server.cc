@@ -159,6 +159,9 @@ int Server::run(int stopFd) {
     for (const auto& [id, w] : pending_) {
       wake = std::min(wake, w.deadline);
     }
+    for (const auto& [id, r] : linReads_) {
+      wake = std::min(wake, r.deadline);
+    }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now);
     if (ms.count() < 0) ms = std::chrono::milliseconds(0);
     zmq::pollitem_t items[] = {
@@ -185,6 +188,7 @@ int Server::run(int stopFd) {
     maybeSnapshot();
     now = Clock::now();
     if (!pending_.empty()) expireWrites(now);
+    if (!linReads_.empty()) serviceLinReads(now);
     if (!parked_.empty()) serviceParked(now);
     if (now >= nextHeartbeat_) {
       heartbeat();
@@ -335,6 +339,21 @@ void Server::handleRequest(Envelope& env, Request& req) {
       if (req.timeoutMs && (*req.timeoutMs < 0 || *req.timeoutMs > kMaxWaitMs)) {
         return fail(Err::kRange, "timeout must be in 0..3600000 ms");
       }
+      if (req.consistency && *req.consistency != "linearizable" && *req.consistency != "local") {
+        return fail(Err::kBadRequest, "consistency must be \"linearizable\" or \"local\"");
+      }
+      // In a cluster a read of the head is linearizable unless asked otherwise: it waits for a
+      // read point that a quorum confirmed. A read at a given rev needs none (the past is fixed),
+      // and a node alone applies every write before acknowledging it.
+      if (transport_ && !req.rev && req.consistency.value_or("linearizable") == "linearizable") {
+        std::uint64_t ctx = nextReadCtx_++;
+        LinRead& lr = linReads_[ctx];
+        lr.env = std::move(env);
+        lr.req = std::move(req);
+        lr.deadline = Clock::now() + kWriteTimeout;
+        askReadIndex(ctx, lr);
+        return;
+      }
       std::int64_t at = req.rev.value_or(head);
       if (at > head) {  // a future rev: wait until it is applied
         Parked p;
@@ -472,12 +491,56 @@ void Server::expireWrites(Clock::time_point now) {
   }
 }
 
+void Server::askReadIndex(std::uint64_t ctx, LinRead& r) {
+  paxos::Core& core = replica_->core();
+  if (core.readIndex(ctx, core.id())) {
+    r.asked = true;
+  } else if (core.leader() != 0) {
+    wire::PeerMessage m;
+    m.type = wire::PeerMessage::Type::kReadIndex;
+    m.cluster = clusterId(cfg_.cluster);
+    m.from = core.id();
+    m.to = core.leader();
+    m.slot = ctx;
+    transport_->send(m);
+    r.asked = true;
+  }
+  // Otherwise no leader is known yet: serviceLinReads asks again.
+}
+
+void Server::serviceLinReads(Clock::time_point now) {
+  const std::uint64_t learned = replica_->core().learned();
+  for (auto it = linReads_.begin(); it != linReads_.end();) {
+    LinRead& r = it->second;
+    if (r.index && learned >= *r.index) {
+      serveRead(r.env, r.req, store_->rev());
+      it = linReads_.erase(it);
+      continue;
+    }
+    if (now >= r.deadline) {
+      Reply rep = Reply::error(Err::kUnavailable,
+                               "no quorum confirmed a read point within 4 s (use "
+                               "consistency \"local\" to read this node's state)");
+      reply(r.env, rep, r.req.tag);
+      it = linReads_.erase(it);
+      continue;
+    }
+    if (!r.asked) askReadIndex(it->first, r);
+    ++it;
+  }
+}
+
 void Server::drainPeers() {
   std::vector<wire::PeerMessage> msgs;
   transport_->receive(&msgs, kDrainBatch);
   for (auto& m : msgs) {
     if (m.type == wire::PeerMessage::Type::kForward) {
       if (!m.entries.empty()) replica_->proposeForwarded(std::move(m.entries[0].value));
+    } else if (m.type == wire::PeerMessage::Type::kReadIndex) {
+      (void)replica_->core().readIndex(m.slot, m.from);  // not leading: the asker times out
+    } else if (m.type == wire::PeerMessage::Type::kReadIndexOk) {
+      auto it = linReads_.find(m.slot);
+      if (it != linReads_.end()) it->second.index = m.commit;
     } else {
       replica_->step(m);
     }
@@ -494,6 +557,25 @@ void Server::commit() {
   if (transport_) {
     for (const auto& m : drained->send)
       transport_->send(m);
+  }
+  for (const auto& rs : drained->reads) {
+    if (rs.from == replica_->core().id()) {
+      auto it = linReads_.find(rs.ctx);
+      if (it != linReads_.end()) it->second.index = rs.index;
+    } else if (transport_) {
+      wire::PeerMessage m;
+      m.type = wire::PeerMessage::Type::kReadIndexOk;
+      m.cluster = clusterId(cfg_.cluster);
+      m.from = replica_->core().id();
+      m.to = rs.from;
+      m.slot = rs.ctx;
+      m.commit = rs.index;
+      transport_->send(m);
+    }
+  }
+  for (const auto& rs : drained->readsLost) {
+    auto it = linReads_.find(rs.ctx);
+    if (rs.from == replica_->core().id() && it != linReads_.end()) it->second.asked = false;
   }
   for (std::uint64_t id : drained->refused) {
     auto it = pending_.find(id);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,14 @@ class Server {
     wire::Verb verb;
     Clock::time_point deadline;  // answered UNAVAILABLE or TIMEOUT if not applied by then
   };
+  // A linearizable read at the head, waiting for a confirmed read point (cluster mode).
+  struct LinRead {
+    Envelope env;
+    wire::Request req;
+    Clock::time_point deadline;
+    std::optional<std::uint64_t> index;  // the read point, once confirmed
+    bool asked = false;
+  };
   struct Parked {
     Envelope env;
     wire::Request req;
@@ -72,6 +81,8 @@ class Server {
   void serveRead(Envelope& env, wire::Request& req, std::int64_t rev);
   bool tryWait(Envelope& env, Parked& p);
   void commit();
+  void askReadIndex(std::uint64_t ctx, LinRead& r);
+  void serviceLinReads(Clock::time_point now);
   void drainPeers();
   void expireWrites(Clock::time_point now);
   void queueWrite(Envelope& env, const wire::Request& req, wire::Command cmd);
@@ -96,6 +107,8 @@ class Server {
   std::uint64_t nextProposal_ = 1;
   std::unordered_map<std::uint64_t, PendingWrite> pending_;
   std::list<Parked> parked_;
+  std::map<std::uint64_t, LinRead> linReads_;
+  std::uint64_t nextReadCtx_ = 1;
   std::uint64_t lastSnapshotIndex_ = 0;
   Clock::time_point nextHeartbeat_;
   Clock::time_point nextTick_;

@@ -25,7 +25,7 @@ constexpr int kExitError = 2;
 constexpr int kExitUsage = 127;
 
 const char* kUsage =
-    "usage: cairn [--addr ENDPOINTS] [--json] [--rev R] [--timeout MS] COMMAND ARGS\n"
+    "usage: cairn [--addr ENDPOINTS] [--json] [--local] [--rev R] [--timeout MS] COMMAND ARGS\n"
     "\n"
     "  get PATH            print a file's value (--rev: as of revision R)\n"
     "  set PATH [VALUE]    write a file (VALUE or stdin); --rev R: only if the file is at rev <= "
@@ -45,6 +45,8 @@ const char* kUsage =
     "  --addr ENDPOINTS    comma-separated client endpoints (default $CAIRN_ADDR, else\n"
     "                      tcp://127.0.0.1:7101)\n"
     "  --json              one JSON object per line\n"
+    "  --local             read this node's own state (fast, may trail the cluster); reads are\n"
+    "                      linearizable by default\n"
     "  --timeout MS        per-request timeout (default 5000)\n"
     "\n"
     "exit codes: 0 ok, 1 rev mismatch, 2 other errors, 127 usage\n";
@@ -169,6 +171,7 @@ bool readStdin(std::string* v) {
 struct Args {
   std::string addr;
   bool json = false;
+  bool local = false;
   std::optional<std::int64_t> rev;
   std::int64_t timeoutMs = 5000;
   std::vector<std::string> pos;
@@ -197,6 +200,7 @@ int run(Args& a) {
   cairn::client::Options opts;
   opts.endpoints = cairn::client::splitEndpoints(a.addr);
   opts.timeout = std::chrono::milliseconds(a.timeoutMs);
+  opts.localReads = a.local;
   cairn::client::Client c(opts);
   const std::string cmd = a.pos[0];
   auto need = [&](std::size_t lo, std::size_t hi) {
@@ -392,6 +396,8 @@ int main(int argc, char** argv) {
       return kExitOk;
     } else if (flag == "--json") {
       a.json = true;
+    } else if (flag == "--local") {
+      a.local = true;
     } else if (flag == "--addr") {
       if (!value(&a.addr) || a.addr.empty()) return usage("--addr needs ENDPOINTS");
     } else if (flag == "--rev" || flag == "-r") {

@@ -201,6 +201,10 @@ Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request
       std::int64_t x = 0;
       if (!getInt(v, &x)) return wrongType(k, "an integer");
       out->limit = x;
+    } else if (k == "consistency") {
+      std::string s;
+      if (!getStr(v, &s)) return wrongType(k, "a string");
+      out->consistency = std::move(s);
     } else if (k == "timeout") {
       std::int64_t x = 0;
       if (!getInt(v, &x)) return wrongType(k, "an integer (milliseconds)");
@@ -220,7 +224,7 @@ std::string encodeRequest(const Request& r) {
   Packer p(buf);
   std::uint32_t n = 1 + (r.path ? 1 : 0) + (r.rev ? 1 : 0) + (r.value ? 1 : 0) +
                     (r.tag.empty() ? 0 : 1) + (r.after ? 1 : 0) + (r.limit ? 1 : 0) +
-                    (r.timeoutMs ? 1 : 0);
+                    (r.timeoutMs ? 1 : 0) + (r.consistency ? 1 : 0);
   p.pack_map(n);
   packKey(p, "verb");
   packStr(p, verbName(r.verb));
@@ -251,6 +255,10 @@ std::string encodeRequest(const Request& r) {
   if (r.timeoutMs) {
     packKey(p, "timeout");
     p.pack_int64(*r.timeoutMs);
+  }
+  if (r.consistency) {
+    packKey(p, "consistency");
+    packStr(p, *r.consistency);
   }
   return std::string(buf.data(), buf.size());
 }

@@ -38,7 +38,8 @@ struct Request {
   std::string tag;  // the packed msgpack bytes of "tag", echoed verbatim; empty when absent
   std::optional<std::string> after;   // paging: continue after this name (GETDIR) or path (WALK)
   std::optional<std::int64_t> limit;  // paging: at most this many entries
-  std::optional<std::int64_t> timeoutMs;  // key "timeout": how long WAIT or a future read waits
+  std::optional<std::int64_t> timeoutMs;   // key "timeout": how long WAIT or a future read waits
+  std::optional<std::string> consistency;  // "linearizable" (default) or "local"
 };
 
 // One entry of a GETDIR page (name, rev, dir) or of a WALK page (path, rev, value).

@@ -41,15 +41,17 @@ struct Slot {
 
 struct PeerMessage {
   enum class Type : std::uint8_t {
-    kPrepare = 1,   // phase 1a: ballot, slot = first slot asked about
-    kPromise = 2,   // phase 1b: ballot, slot, entries = accepted values at slots >= slot
-    kNack = 3,      // refusal: ballot = the higher ballot the sender has promised
-    kAccept = 4,    // phase 2a: ballot, entries to accept, commit; no entries = heartbeat
-    kAccepted = 5,  // phase 2b: ballot, entries (slots only, no values) accepted
-    kLearn = 6,     // catch-up: entries = chosen values, commit
-    kProbe = 7,     // pre-vote: would you promise `ballot`? Nothing is persisted
-    kProbeOk = 8,   // yes to a probe (a no is a Nack)
-    kForward = 9,   // a follower's batch for the leader to propose: entries[0].value
+    kPrepare = 1,       // phase 1a: ballot, slot = first slot asked about
+    kPromise = 2,       // phase 1b: ballot, slot, entries = accepted values at slots >= slot
+    kNack = 3,          // refusal: ballot = the higher ballot the sender has promised
+    kAccept = 4,        // phase 2a: ballot, entries to accept, commit; no entries = heartbeat
+    kAccepted = 5,      // phase 2b: ballot, entries (slots only, no values) accepted
+    kLearn = 6,         // catch-up: entries = chosen values, commit
+    kProbe = 7,         // pre-vote: would you promise `ballot`? Nothing is persisted
+    kProbeOk = 8,       // yes to a probe (a no is a Nack)
+    kForward = 9,       // a follower's batch for the leader to propose: entries[0].value
+    kReadIndex = 10,    // a follower asks the leader for a linearizable read point: slot = ctx
+    kReadIndexOk = 11,  // the leader's answer: slot = ctx, commit = the read index
   };
   Type type = Type::kAccept;
   std::uint64_t cluster = 0;  // messages for another cluster are dropped

@@ -50,7 +50,11 @@ void Client::failover() {
   reopen();
 }
 
-Result<wire::Reply> Client::call(const Request& req) {
+Result<wire::Reply> Client::call(const Request& reqIn) {
+  Request req = reqIn;
+  const bool isRead = req.verb == Verb::kGet || req.verb == Verb::kStat ||
+                      req.verb == Verb::kGetdir || req.verb == Verb::kWalk;
+  if (isRead && opts_.localReads && !req.consistency) req.consistency = "local";
   const bool repeatable = req.verb != Verb::kSet && req.verb != Verb::kDel;
   const int attempts = repeatable ? opts_.attempts : 1;
   auto timeout = opts_.timeout;

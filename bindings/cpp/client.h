@@ -31,6 +31,7 @@ struct Options {
   std::vector<std::string> endpoints;       // client endpoints of the nodes, tried in turn
   std::chrono::milliseconds timeout{5000};  // per attempt
   int attempts = 3;                         // per repeatable request
+  bool localReads = false;  // read the node's own state, which may trail (consistency "local")
 };
 
 // Splits "tcp://a:1,tcp://b:2" into endpoints.
@@ -62,6 +63,7 @@ class Client {
   Client(Options opts, zmq::context_t& ctx);
   ~Client();
   Client(const Client&) = delete;
+  Client(Client&&) = default;  // the context it uses lives on the heap (or outside): a move is safe
   Client& operator=(const Client&) = delete;
 
   // Sends one request and returns its reply; an error reply comes back as its Status.

@@ -149,6 +149,7 @@ void Core::campaign() {
 // ---- roles ------------------------------------------------------------------------------------
 
 void Core::becomeFollower(std::uint32_t leader) {
+  dropReads();
   role_ = Role::kFollower;
   leader_ = leader;
   probing_ = false;
@@ -233,7 +234,11 @@ void Core::becomeLeader() {
     proposeAt(s, it == best.end() ? std::string() : std::move(it->second.value));
   }
   nextSlot_ = last + 1;
+  recoveryEnd_ = last;
   learnedAtHeartbeat_ = learned_;
+  dropReads();
+  peerRound_.clear();
+  roundDone_ = readRound_;
   // Announce leadership at once: with the re-proposals (sent by ready()), or with a heartbeat.
   if (outAccepts_.empty()) {
     heartbeat();
@@ -291,6 +296,7 @@ void Core::heartbeat() {
     p.to = m;
     p.ballot = promised_;
     p.commit = learned_;
+    p.slot = readRound_;
     // Resend what this peer has not acknowledged and was sent at least a heartbeat ago.
     for (auto& [slot, pend] : pending_) {
       if (pend.acks.count(m) ||
@@ -360,6 +366,8 @@ void Core::step(const PeerMessage& m) {
       onLearn(m);
       break;
     case Type::kForward:  // for the node, not the core
+    case Type::kReadIndex:
+    case Type::kReadIndexOk:
       break;
   }
 }
@@ -428,6 +436,7 @@ void Core::onAccept(const PeerMessage& m) {
   ack.type = Type::kAccepted;
   ack.to = m.from;
   ack.ballot = m.ballot;
+  ack.slot = m.slot;  // the read round, echoed
   for (const Slot& e : m.entries) {
     acceptLocal(e.slot, m.ballot, e.value);
     ack.entries.push_back(Slot{e.slot, m.ballot, std::string()});
@@ -446,6 +455,10 @@ void Core::onAccepted(const PeerMessage& m) {
   if (role_ != Role::kLeader || m.ballot != promised_) return;
   peerLastAck_[m.from] = now_;
   peerLearned_[m.from] = std::max(peerLearned_[m.from], m.learned);
+  if (m.slot > peerRound_[m.from]) {
+    peerRound_[m.from] = m.slot;
+    confirmReads();
+  }
   for (const Slot& e : m.entries) {
     auto it = pending_.find(e.slot);
     if (it == pending_.end()) continue;
@@ -483,6 +496,53 @@ void Core::onLearn(const PeerMessage& m) {
   ack.ballot = m.ballot;
   ack.learned = learned_;
   send(std::move(ack));
+}
+
+// ---- linearizable reads -------------------------------------------------------------------------
+
+bool Core::readIndex(std::uint64_t ctx, std::uint32_t from) {
+  if (role_ != Role::kLeader) return false;
+  PendingRead r;
+  r.state = ReadState{ctx, from, std::max(learned_, recoveryEnd_)};
+  // A round already in flight may have started before this request: wait for the next one.
+  r.round = readRound_ + 1;
+  reads_.push_back(r);
+  if (roundDone_ == readRound_) startReadRound();
+  return true;
+}
+
+void Core::startReadRound() {
+  ++readRound_;
+  heartbeat();  // carries the round number to every peer now
+  confirmReads();
+}
+
+void Core::confirmReads() {
+  if (role_ != Role::kLeader || roundDone_ == readRound_) return;
+  std::size_t acks = 1;
+  for (const auto& [peer, round] : peerRound_) {
+    if (round >= readRound_) ++acks;
+  }
+  if (acks < quorum()) return;
+  roundDone_ = readRound_;
+  bool waiting = false;
+  std::vector<PendingRead> rest;
+  for (auto& r : reads_) {
+    if (r.round <= roundDone_) {
+      out_.reads.push_back(r.state);
+    } else {
+      rest.push_back(r);
+      waiting = true;
+    }
+  }
+  reads_.swap(rest);
+  if (waiting) startReadRound();
+}
+
+void Core::dropReads() {
+  for (auto& r : reads_)
+    out_.readsLost.push_back(r.state);
+  reads_.clear();
 }
 
 // ---- output -----------------------------------------------------------------------------------

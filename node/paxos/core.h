@@ -52,15 +52,26 @@ struct Durable {
   std::uint64_t applied = 0;   // slots <= applied are already in the store (snapshot)
 };
 
+// A confirmed linearizable read point: once every slot up to `index` is applied, the state
+// reflects every write acknowledged before the read was asked for.
+struct ReadState {
+  std::uint64_t ctx = 0;
+  std::uint32_t from = 0;  // the node that asked
+  std::uint64_t index = 0;
+};
+
 struct Ready {
   std::optional<Ballot> promised;        // persist before sending
   std::vector<Slot> accepted;            // persist before sending
   std::optional<std::uint64_t> learned;  // may be persisted lazily (a hint for recovery)
   std::vector<PeerMessage> send;
-  std::vector<Slot> chosen;  // newly chosen, contiguous, in slot order: apply these
+  std::vector<Slot> chosen;          // newly chosen, contiguous, in slot order: apply these
+  std::vector<ReadState> reads;      // read points confirmed by a quorum
+  std::vector<ReadState> readsLost;  // read points abandoned (this node stopped leading)
 
   bool empty() const {
-    return !promised && accepted.empty() && !learned && send.empty() && chosen.empty();
+    return !promised && accepted.empty() && !learned && send.empty() && chosen.empty() &&
+           reads.empty() && readsLost.empty();
   }
 };
 
@@ -77,6 +88,11 @@ class Core {
   bool propose(std::string value);
   // Starts an election now (a single-member cluster need not wait for its timeout).
   void campaign();
+  // Asks for a linearizable read point for request `ctx` of node `from` (ReadIndex): the leader
+  // takes its chosen prefix (or, fresh in office, the end of what it re-proposed), confirms with a
+  // quorum that it still leads by a heartbeat round sent after the request, and then reports it in
+  // Ready::reads. False when this node does not lead.
+  bool readIndex(std::uint64_t ctx, std::uint32_t from);
 
   Ready ready();
   bool hasReady() const;
@@ -171,6 +187,21 @@ class Core {
   std::map<std::uint32_t, std::uint64_t> peerLastAck_;  // tick of the last Accepted from a peer
   std::set<std::uint32_t> catchingUp_;
   std::uint64_t learnedAtHeartbeat_ = 0;
+  std::uint64_t recoveryEnd_ = 0;  // the last slot re-proposed on taking office
+
+  // Read points: each waits for a heartbeat round (numbered, carried in Accept.slot and echoed
+  // in Accepted.slot) that started after it was asked for and that a quorum acknowledged.
+  struct PendingRead {
+    ReadState state;
+    std::uint64_t round = 0;
+  };
+  std::vector<PendingRead> reads_;
+  std::uint64_t readRound_ = 0;  // the last round sent
+  std::uint64_t roundDone_ = 0;  // the last round a quorum acknowledged
+  std::map<std::uint32_t, std::uint64_t> peerRound_;
+  void startReadRound();
+  void confirmReads();
+  void dropReads();
 };
 
 }  // namespace cairn::paxos

@@ -120,3 +120,50 @@ TEST_CASE("cluster: without a quorum a write fails within a bounded time",
   c.start(2);
   CHECK(test::eventually([&] { return cl.set("/c", "3", -1).isOk(); }, 20000));
 }
+
+TEST_CASE("cluster: a read after an acknowledged write sees it, through any node",
+          "[integration][cluster]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3);
+  REQUIRE(c.awaitLeader() > 0);
+  std::vector<client::Client> cl;
+  for (int i = 1; i <= 3; ++i)
+    cl.push_back(clientFor(c.client(i)));
+  // Linearizable reads need no waiting: a write acknowledged by one node is visible to a read
+  // that starts afterwards at any other node.
+  for (int i = 0; i < 60; ++i) {
+    auto& writer = cl[static_cast<std::size_t>(i % 3)];
+    auto& reader = cl[static_cast<std::size_t>((i + 1) % 3)];
+    auto rev = writer.set("/lin/k", std::to_string(i), -1);
+    REQUIRE(rev.isOk());
+    auto f = reader.get("/lin/k");
+    REQUIRE(f.isOk());
+    CHECK(f->value == std::to_string(i));
+    CHECK(f->rev == *rev);
+    CHECK(f->head >= *rev);
+  }
+}
+
+TEST_CASE("cluster: without a quorum linearizable reads fail in bounded time, local reads work",
+          "[integration][cluster]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3);
+  REQUIRE(c.awaitLeader() > 0);
+  auto cl = clientFor(c.client(3));
+  REQUIRE(cl.set("/x", "1", -1).isOk());
+  REQUIRE(cl.get("/x")->value == "1");
+  c.kill9(1);
+  c.kill9(2);
+  auto t0 = Clock::now();
+  auto r = cl.get("/x");
+  double waited = std::chrono::duration<double>(Clock::now() - t0).count();
+  CHECK(r.status().code() == wire::Err::kUnavailable);
+  CHECK(waited < 6.0);
+  client::Options o;
+  o.endpoints = {c.client(3)};
+  o.localReads = true;
+  client::Client local(o);
+  auto l = local.get("/x");
+  REQUIRE(l.isOk());
+  CHECK(l->value == "1");
+}

@@ -133,6 +133,20 @@ class Sim {
       // 3. apply
       for (Slot& s : r.chosen)
         apply(nd, s);
+      // 4. linearizable reads: a read point must cover every write acknowledged before the read
+      // was asked for.
+      for (const auto& rs : r.reads) {
+        auto it = reads_.find(rs.ctx);
+        if (it == reads_.end()) throw Failure{"a read point nobody asked for"};
+        if (rs.index < it->second) {
+          throw Failure{"stale read: read point " + std::to_string(rs.index) +
+                        " misses a write acknowledged at slot " + std::to_string(it->second)};
+        }
+        reads_.erase(it);
+        ++readsConfirmed_;
+      }
+      for (const auto& rs : r.readsLost)
+        reads_.erase(rs.ctx);
     }
   }
 
@@ -159,6 +173,7 @@ class Sim {
     auto p = proposedBy_.find(s.value);
     if (p != proposedBy_.end() && p->second == nd.id && !s.value.empty()) {
       acked_[s.value] = s.slot;
+      maxAcked_ = std::max(maxAcked_, s.slot);
     }
     log("n%u applied slot %llu", nd.id, static_cast<unsigned long long>(s.slot));
   }
@@ -221,6 +236,16 @@ class Sim {
       if (SimNode* nd = randomNode(true)) {
         nd->core->tick();
         drain(*nd);
+      }
+    } else if (r < 78) {  // a linearizable read at a random node
+      if (SimNode* nd = randomNode(true)) {
+        std::uint64_t ctx = ++readCtx_;
+        reads_[ctx] = maxAcked_;
+        if (nd->core->readIndex(ctx, nd->id)) {
+          drain(*nd);
+        } else {
+          reads_.erase(ctx);
+        }
       }
     } else if (r < 90) {  // a client write at a random node
       if (SimNode* nd = randomNode(true)) {
@@ -369,6 +394,15 @@ class Sim {
   std::map<std::string, std::uint64_t> acked_;
   std::uint64_t seq_ = 0;
   std::uint64_t step_ = 0;
+  std::map<std::uint64_t, std::uint64_t> reads_;  // ctx -> highest acknowledged slot when asked
+  std::uint64_t readCtx_ = 0;
+  std::uint64_t maxAcked_ = 0;
+  std::uint64_t readsConfirmed_ = 0;
+
+ public:
+  std::uint64_t readsConfirmed() const { return readsConfirmed_; }
+
+ private:
   std::uint64_t restarts_ = 0;
 };
 
@@ -401,13 +435,14 @@ int main(int argc, char** argv) {
       return 127;
     }
   }
-  std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0;
+  std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0;
   for (std::uint64_t s = start; s < start + seeds; ++s) {
     try {
       Sim sim(s, nodes, steps, verbose);
       sim.run();
       chosen += sim.chosenCount();
       acked += sim.ackedCount();
+      reads += sim.readsConfirmed();
       ++passed;
     } catch (const Failure& f) {
       ++failed;
@@ -419,10 +454,12 @@ int main(int argc, char** argv) {
       if (failed >= 5) break;
     }
   }
-  std::printf("sim: %d nodes, seeds %llu..%llu, %llu slots chosen, %llu writes acknowledged\n",
-              nodes, static_cast<unsigned long long>(start),
-              static_cast<unsigned long long>(start + seeds - 1),
-              static_cast<unsigned long long>(chosen), static_cast<unsigned long long>(acked));
+  std::printf(
+      "sim: %d nodes, seeds %llu..%llu, %llu slots chosen, %llu writes acknowledged, %llu "
+      "linearizable read points checked\n",
+      nodes, static_cast<unsigned long long>(start),
+      static_cast<unsigned long long>(start + seeds - 1), static_cast<unsigned long long>(chosen),
+      static_cast<unsigned long long>(acked), static_cast<unsigned long long>(reads));
   std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
               static_cast<unsigned long long>(failed));
   return failed == 0 ? 0 : 1;
