@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cairn's one entry point for people and CI: install what is missing, build, then
-#   run     start a local node (Ctrl-C stops it)
+#   run     start a local 3-node cluster (Ctrl-C stops it)
 #   test    run every test (unit + integration) with ctest
 #   asan    the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS (default 60)
@@ -43,12 +43,21 @@ case "$cmd" in
     install_deps
     build build
     mkdir -p build/data
-    echo "== starting cairnd (data in build/data/n1); in another shell try:"
+    # Three nodes on loopback: node i serves clients on 7i01, its feed on 7i02, peers on 7i00.
+    CLUSTER="1=tcp://127.0.0.1:7100,2=tcp://127.0.0.1:7200,3=tcp://127.0.0.1:7300"
+    pids=()
+    for i in 1 2 3; do
+      build/node/cairnd --data "build/data/n$i" --id "$i" --cluster "$CLUSTER" \
+        --client "tcp://127.0.0.1:7${i}01" --events "tcp://127.0.0.1:7${i}02" "${@:2}" &
+      pids+=($!)
+    done
+    trap 'kill "${pids[@]}" 2>/dev/null; wait; echo "== cluster stopped"; exit 0' INT TERM
+    echo "== a 3-node cluster is starting (data in build/data/n1..n3); in another shell try:"
     echo "     export PATH=$ROOT/build/tools:\$PATH"
+    echo "     export CAIRN_ADDR=tcp://127.0.0.1:7101,tcp://127.0.0.1:7201,tcp://127.0.0.1:7301"
     echo "     cairn set /config/db/url postgres://db1 && cairn get /config/db/url"
     echo "     cairn watch '/config/**'"
-    exec build/node/cairnd --data build/data/n1 --client tcp://127.0.0.1:7101 \
-      --events tcp://127.0.0.1:7102 "${@:2}"
+    wait
     ;;
   test)
     install_deps

@@ -166,18 +166,22 @@ std::string BackgroundProgram::err() const {
 }
 
 int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    throw std::runtime_error("cannot find a free port");
+  static int next = static_cast<int>(::getpid() * 7919 % 10000);
+  for (int tries = 0; tries < 10000; ++tries) {
+    int port = 20000 + (next++ % 10000);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error("socket failed");
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (ok) return port;
   }
-  ::close(fd);
-  return ntohs(a.sin_port);
+  throw std::runtime_error("no free port in 20000..29999");
 }
 
 Cluster::Cluster(const std::string& dir, int n, std::vector<std::string> extra)
@@ -185,8 +189,6 @@ Cluster::Cluster(const std::string& dir, int n, std::vector<std::string> extra)
   for (int i = 1; i <= n; ++i) {
     if (!list_.empty()) list_ += ",";
     list_ += std::to_string(i) + "=tcp://127.0.0.1:" + std::to_string(freePort());
-    clients_.push_back("tcp://127.0.0.1:" + std::to_string(freePort()));
-    events_.push_back("tcp://127.0.0.1:" + std::to_string(freePort()));
   }
   nodes_.resize(static_cast<std::size_t>(n));
   for (int i = 1; i <= n; ++i)
@@ -195,8 +197,9 @@ Cluster::Cluster(const std::string& dir, int n, std::vector<std::string> extra)
 
 std::string Cluster::clients() const {
   std::string s;
-  for (const auto& c : clients_)
-    s += (s.empty() ? "" : ",") + c;
+  for (const auto& n : nodes_) {
+    if (n) s += (s.empty() ? "" : ",") + n->client();
+  }
   return s;
 }
 
@@ -206,8 +209,7 @@ void Cluster::kill9(int id) {
 
 void Cluster::start(int id) {
   std::size_t i = static_cast<std::size_t>(id - 1);
-  std::vector<std::string> args = {"--id",     std::to_string(id), "--cluster", list_,
-                                   "--client", clients_[i],        "--events",  events_[i]};
+  std::vector<std::string> args = {"--id", std::to_string(id), "--cluster", list_};
   args.insert(args.end(), extra_.begin(), extra_.end());
   nodes_[i] = std::make_unique<NodeProcess>(dir_ + "/n" + std::to_string(id), args);
 }
@@ -219,7 +221,8 @@ int Cluster::awaitLeader(int timeoutMs) {
         int agreed = -1;
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
           if (!nodes_[i]) continue;
-          RunResult r = runProgram({CAIRN_BIN, "--timeout", "500", "--addr", clients_[i], "self"});
+          RunResult r =
+              runProgram({CAIRN_BIN, "--timeout", "500", "--addr", nodes_[i]->client(), "self"});
           auto p = r.out.find("leader ");
           if (r.code != 0 || p == std::string::npos) return false;
           int l = std::atoi(r.out.c_str() + p + 7);

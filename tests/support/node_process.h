@@ -51,8 +51,9 @@ class NodeProcess {
   pid_t pid_ = -1;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it). For the few endpoints
-// that must be known before a process starts: peers of a cluster.
+// A TCP port on 127.0.0.1 that is free now, for the few endpoints that must be known before a
+// process starts (a cluster's peer endpoints). It comes from 20000..29999, below the range the
+// OS hands out for `*` binds, and is spread by process id, so parallel tests rarely collide.
 int freePort();
 
 // A cluster of cairnd processes on 127.0.0.1, each with its own data directory under `dir`.
@@ -62,8 +63,9 @@ class Cluster {
   int size() const { return static_cast<int>(nodes_.size()); }
   NodeProcess& node(int id) { return *nodes_.at(static_cast<std::size_t>(id - 1)); }
   bool up(int id) const { return nodes_.at(static_cast<std::size_t>(id - 1)) != nullptr; }
-  std::string client(int id) const { return clients_.at(static_cast<std::size_t>(id - 1)); }
-  // Every client endpoint, comma-separated (for --addr and the client library).
+  // The client endpoint of a running node (each start picks a new one).
+  std::string client(int id) const { return nodes_.at(static_cast<std::size_t>(id - 1))->client(); }
+  // Every running node's client endpoint, comma-separated (for --addr and the client library).
   std::string clients() const;
   void kill9(int id);
   void start(int id);
@@ -74,7 +76,7 @@ class Cluster {
   std::string dir_;
   std::string list_;
   std::vector<std::string> extra_;
-  std::vector<std::string> clients_, events_;
+
   std::vector<std::unique_ptr<NodeProcess>> nodes_;
 };
 
