@@ -205,6 +205,7 @@ wire::Result<Replica::Drained> Replica::drain() {
       out.send.push_back(std::move(m));
     out.reads.insert(out.reads.end(), r.reads.begin(), r.reads.end());
     out.readsLost.insert(out.readsLost.end(), r.readsLost.begin(), r.readsLost.end());
+    out.snapshotTo.insert(out.snapshotTo.end(), r.snapshotTo.begin(), r.snapshotTo.end());
     for (const wire::Slot& s : r.chosen) {
       if (s.value.empty()) continue;  // a no-op filled a hole
       auto b = wire::decodeBatch(s.value);
@@ -218,6 +219,11 @@ wire::Result<Replica::Drained> Replica::drain() {
     }
   }
   return out;
+}
+
+Status Replica::installSnapshot(std::uint64_t slot) {
+  core_.installSnapshot(slot);
+  return checkpoint(slot);
 }
 
 Status Replica::checkpoint(std::uint64_t slot) {

@@ -57,6 +57,7 @@ class Replica {
     std::vector<std::uint64_t> refused;   // proposals this node cannot order now (not the leader)
     std::vector<paxos::ReadState> reads;  // confirmed read points (see Core::readIndex)
     std::vector<paxos::ReadState> readsLost;  // read points the core gave up on
+    std::vector<std::uint32_t> snapshotTo;    // peers to send a snapshot of the store
   };
   // Proposes what was queued, persists the core's output (one fdatasync), then returns it. An
   // error means the disk failed: nothing may be sent or acknowledged any more.
@@ -64,6 +65,8 @@ class Replica {
 
   // Called once a snapshot of the store at `slot` is durable: compacts the WAL and the core.
   wire::Status checkpoint(std::uint64_t slot);
+  // Called once a snapshot received from the leader is durable and has become the store.
+  wire::Status installSnapshot(std::uint64_t slot);
 
   const paxos::Core& core() const { return core_; }
   paxos::Core& core() { return core_; }

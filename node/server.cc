@@ -530,6 +530,45 @@ void Server::serviceLinReads(Clock::time_point now) {
   }
 }
 
+void Server::sendSnapshot(std::uint32_t to) {
+  store::Image img = store_->image();
+  wire::PeerMessage m;
+  m.type = wire::PeerMessage::Type::kSnapshot;
+  m.cluster = clusterId(cfg_.cluster);
+  m.from = replica_->core().id();
+  m.to = to;
+  m.ballot = replica_->core().promised();
+  m.slot = img.index;
+  m.entries.push_back(wire::Slot{img.index, wire::Ballot{}, store::encodeSnapshot(img)});
+  transport_->send(m);
+  if (cfg_.verbose) logLine("sent a snapshot at slot " + std::to_string(img.index));
+}
+
+void Server::installSnapshot(const wire::PeerMessage& m) {
+  if (m.entries.empty() || m.slot <= replica_->core().learned()) return;
+  auto st = store::decodeSnapshot(m.entries[0].value, store_->options());
+  if (!st || st->appliedIndex() != m.slot) {
+    logLine("dropped a bad snapshot from node " + std::to_string(m.from));
+    return;
+  }
+  // The snapshot must be durable before the log behind it goes; a snapshot being written by the
+  // snapshotter is older and no longer wanted.
+  snapshotter_.abandon();
+  Status s = store::writeSnapshot(st->image(), cfg_.dataDir + "/snap");
+  if (s.isOk()) {
+    store_ = std::make_unique<store::Store>(std::move(st.value()));
+    lastSnapshotIndex_ = m.slot;
+    s = replica_->installSnapshot(m.slot);
+  }
+  if (!s.isOk()) {
+    logLine("FATAL: cannot install a snapshot: " + s.toString());
+    failed_ = true;
+    return;
+  }
+  logLine("installed a snapshot from node " + std::to_string(m.from) + " at slot " +
+          std::to_string(m.slot) + ", rev " + std::to_string(store_->rev()));
+}
+
 void Server::drainPeers() {
   std::vector<wire::PeerMessage> msgs;
   transport_->receive(&msgs, kDrainBatch);
@@ -538,6 +577,8 @@ void Server::drainPeers() {
       if (!m.entries.empty()) replica_->proposeForwarded(std::move(m.entries[0].value));
     } else if (m.type == wire::PeerMessage::Type::kReadIndex) {
       (void)replica_->core().readIndex(m.slot, m.from);  // not leading: the asker times out
+    } else if (m.type == wire::PeerMessage::Type::kSnapshot) {
+      installSnapshot(m);
     } else if (m.type == wire::PeerMessage::Type::kReadIndexOk) {
       auto it = linReads_.find(m.slot);
       if (it != linReads_.end()) it->second.index = m.commit;
@@ -572,6 +613,9 @@ void Server::commit() {
       m.commit = rs.index;
       transport_->send(m);
     }
+  }
+  for (std::uint32_t to : drained->snapshotTo) {
+    if (transport_) sendSnapshot(to);
   }
   for (const auto& rs : drained->readsLost) {
     auto it = linReads_.find(rs.ctx);

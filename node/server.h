@@ -84,6 +84,8 @@ class Server {
   void askReadIndex(std::uint64_t ctx, LinRead& r);
   void serviceLinReads(Clock::time_point now);
   void drainPeers();
+  void sendSnapshot(std::uint32_t to);
+  void installSnapshot(const wire::PeerMessage& m);
   void expireWrites(Clock::time_point now);
   void queueWrite(Envelope& env, const wire::Request& req, wire::Command cmd);
   void publish(const store::Change& c);

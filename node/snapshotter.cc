@@ -17,6 +17,10 @@ void Snapshotter::start(store::Image img) {
   });
 }
 
+void Snapshotter::abandon() {
+  if (thread_.joinable()) thread_.join();
+}
+
 std::optional<Snapshotter::Outcome> Snapshotter::poll() {
   if (!thread_.joinable() || !done_.load(std::memory_order_acquire)) return std::nullopt;
   thread_.join();

@@ -32,6 +32,8 @@ class Snapshotter {
     wire::Status status;
   };
   std::optional<Outcome> poll();
+  // Waits for a snapshot being written, and forgets its outcome.
+  void abandon();
 
  private:
   std::string dir_;

@@ -28,6 +28,8 @@ const char* peerTypeName(PeerMessage::Type t) {
       return "read-index";
     case PeerMessage::Type::kReadIndexOk:
       return "read-index-ok";
+    case PeerMessage::Type::kSnapshot:
+      return "snapshot";
   }
   return "?";
 }
@@ -76,7 +78,7 @@ Result<PeerMessage> decodePeer(std::string_view bytes) {
     }
     PeerMessage m;
     auto type = a[1].as<std::uint8_t>();
-    if (type < 1 || type > 11) return Status(Err::kBadRequest, "unknown peer message type");
+    if (type < 1 || type > 12) return Status(Err::kBadRequest, "unknown peer message type");
     m.type = static_cast<PeerMessage::Type>(type);
     m.cluster = a[2].as<std::uint64_t>();
     m.from = a[3].as<std::uint32_t>();

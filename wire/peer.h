@@ -52,6 +52,7 @@ struct PeerMessage {
     kForward = 9,       // a follower's batch for the leader to propose: entries[0].value
     kReadIndex = 10,    // a follower asks the leader for a linearizable read point: slot = ctx
     kReadIndexOk = 11,  // the leader's answer: slot = ctx, commit = the read index
+    kSnapshot = 12,     // catch-up past a compacted log: slot, entries[0].value = a snapshot
   };
   Type type = Type::kAccept;
   std::uint64_t cluster = 0;  // messages for another cluster are dropped

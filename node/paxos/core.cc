@@ -107,6 +107,23 @@ std::vector<Slot> Core::acceptedFrom(std::uint64_t from) const {
   return out;
 }
 
+void Core::installSnapshot(std::uint64_t slot) {
+  if (slot <= learned_) return;
+  learned_ = slot;
+  compacted_ = std::max(compacted_, slot);
+  log_.erase(log_.begin(), log_.upper_bound(slot));
+  out_.learned = learned_;
+  advanceLearned();  // values after the snapshot may already be known
+  if (leader_ != 0 && leader_ != cfg_.id) {
+    PeerMessage ack;
+    ack.type = Type::kAccepted;
+    ack.to = leader_;
+    ack.ballot = promised_;
+    ack.learned = learned_;
+    send(std::move(ack));
+  }
+}
+
 void Core::compact(std::uint64_t upTo) {
   upTo = std::min(upTo, learned_);
   log_.erase(log_.begin(), log_.upper_bound(upTo));
@@ -317,6 +334,18 @@ void Core::heartbeat() {
 }
 
 void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
+  if (after < compacted_) {
+    // What the peer misses is only in our snapshot now. Sending one is costly: at most once per
+    // two election timeouts per peer.
+    auto it = snapshotSentAt_.find(to);
+    if (it == snapshotSentAt_.end() ||
+        now_ - it->second >= static_cast<std::uint64_t>(2 * cfg_.electionTicks)) {
+      snapshotSentAt_[to] = now_;
+      catchingUp_.insert(to);
+      out_.snapshotTo.push_back(to);
+    }
+    return;
+  }
   PeerMessage p;
   p.type = Type::kLearn;
   p.to = to;
@@ -326,7 +355,6 @@ void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
     if (p.entries.size() >= cfg_.learnBatch) break;
     p.entries.push_back(Slot{it->first, it->second.ballot, it->second.value});
   }
-  // Entries below compacted_ are gone: that peer needs a snapshot (not handled by the core).
   if (p.entries.empty()) return;
   catchingUp_.insert(to);
   send(std::move(p));
@@ -368,6 +396,7 @@ void Core::step(const PeerMessage& m) {
     case Type::kForward:  // for the node, not the core
     case Type::kReadIndex:
     case Type::kReadIndexOk:
+    case Type::kSnapshot:
       break;
   }
 }
@@ -375,7 +404,9 @@ void Core::step(const PeerMessage& m) {
 void Core::onProbe(const PeerMessage& m) {
   // Yes only if a real Prepare would be promised and no leader is known to be alive: a node that
   // was cut off cannot depose a leader the rest of the cluster still hears.
-  if (m.ballot > promised_ && !hasLiveLeader()) {
+  // A prober that has not learned what this node has compacted away could not lead safely (its
+  // promises would lack those chosen values): no.
+  if (m.ballot > promised_ && !hasLiveLeader() && m.learned >= compacted_) {
     reply(m, Type::kProbeOk, m.ballot);
   } else {
     reply(m, Type::kNack, promised_);
@@ -405,14 +436,19 @@ void Core::onPrepare(const PeerMessage& m) {
   p.ballot = m.ballot;
   p.slot = m.slot;
   p.learned = learned_;
+  p.commit = compacted_;  // values at slots <= this are gone from entries: see onPromise
   p.entries = acceptedFrom(m.slot);
   send(std::move(p));
 }
 
 void Core::onPromise(const PeerMessage& m) {
   if (role_ != Role::kCandidate || m.ballot != promised_) return;
-  // Chosen values the promiser knows about and we do not are included in its entries (it has not
-  // compacted below from_, since it compacts only what it has learned and we asked from there).
+  // A promiser that compacted slots we still need has left their (chosen) values out: leading
+  // now could choose something else there. Step aside for a node that knows more.
+  if (m.commit >= from_) {
+    becomeFollower(0);
+    return;
+  }
   promises_[m.from] = m.entries;
   if (promises_.size() >= quorum()) becomeLeader();
 }

@@ -68,10 +68,13 @@ struct Ready {
   std::vector<Slot> chosen;          // newly chosen, contiguous, in slot order: apply these
   std::vector<ReadState> reads;      // read points confirmed by a quorum
   std::vector<ReadState> readsLost;  // read points abandoned (this node stopped leading)
+  // Peers that need a snapshot: the slots they miss are compacted away here. The caller sends
+  // one of its store (at a slot >= the compaction point), then Learn continues after it.
+  std::vector<std::uint32_t> snapshotTo;
 
   bool empty() const {
     return !promised && accepted.empty() && !learned && send.empty() && chosen.empty() &&
-           reads.empty() && readsLost.empty();
+           reads.empty() && readsLost.empty() && snapshotTo.empty();
   }
 };
 
@@ -107,6 +110,9 @@ class Core {
 
   // Forgets chosen entries at slots <= upTo (they are in a durable snapshot).
   void compact(std::uint64_t upTo);
+  // Every slot <= `slot` is in a snapshot this node has just installed (and made durable): it
+  // counts them as learned, and asks its leader for what follows.
+  void installSnapshot(std::uint64_t slot);
   // Every value this acceptor holds at slots >= from, with its ballot (what a checkpoint of the
   // durable state must keep).
   std::vector<Slot> acceptedFrom(std::uint64_t from) const;
@@ -186,6 +192,7 @@ class Core {
   std::map<std::uint32_t, std::uint64_t> peerLearned_;
   std::map<std::uint32_t, std::uint64_t> peerLastAck_;  // tick of the last Accepted from a peer
   std::set<std::uint32_t> catchingUp_;
+  std::map<std::uint32_t, std::uint64_t> snapshotSentAt_;  // tick a peer was last sent one
   std::uint64_t learnedAtHeartbeat_ = 0;
   std::uint64_t recoveryEnd_ = 0;  // the last slot re-proposed on taking office
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "bindings/cpp/client.h"
+#include "store/file.h"
 #include "tests/support/node_process.h"
 
 using namespace cairn;
@@ -166,4 +167,39 @@ TEST_CASE("cluster: without a quorum linearizable reads fail in bounded time, lo
   auto l = local.get("/x");
   REQUIRE(l.isOk());
   CHECK(l->value == "1");
+}
+
+TEST_CASE("cluster: a node that missed a compacted stretch of the log catches up by snapshot",
+          "[integration][cluster]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3, {"--snapshot-every", "20"});
+  REQUIRE(c.awaitLeader() > 0);
+  auto cl = clientFor(c.clients());
+  REQUIRE(cl.set("/early", "1", -1).isOk());
+  c.kill9(3);
+  for (int i = 0; i < 300; ++i)
+    REQUIRE(cl.set("/w/k" + std::to_string(i % 30), std::to_string(i), -1).isOk());
+  // The others snapshot and drop their logs behind them (in the background: poll for it).
+  REQUIRE(test::eventually([&] {
+    auto snaps = store::listDir(d.path() + "/n1/snap", "snap-", ".snap");
+    return snaps.isOk() && !snaps->empty() && snaps->back() >= "snap-00000000000000000200";
+  }));
+  c.start(3);
+  // Node 3 cannot learn slots the others compacted: it must install a snapshot, then follow.
+  client::Options o;
+  o.endpoints = {c.client(3)};
+  o.localReads = true;
+  client::Client local(o);
+  CHECK(test::eventually(
+      [&] {
+        auto f = local.get("/w/k29");
+        return f.isOk() && f->value == "299";
+      },
+      20000));
+  CHECK(local.get("/early")->value == "1");
+  REQUIRE(cl.set("/after", "x", -1).isOk());
+  auto lin = clientFor(c.client(3));
+  CHECK(lin.get("/after")->value == "x");  // and it serves linearizable reads again
+  std::string log = test::runProgram({"/bin/cat", c.node(3).logPath()}).out;
+  CHECK(log.find("installed a snapshot") != std::string::npos);
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "node/paxos/core.h"
+#include "store/snapshot.h"
 #include "store/store.h"
 #include "wire/command.h"
 #include "wire/peer.h"
@@ -49,6 +50,8 @@ struct SimNode {
   Ballot promised;
   std::map<std::uint64_t, Slot> accepted;
   std::uint64_t learnedHint = 0;
+  std::string snapshot;  // the newest durable snapshot of the store (empty: none)
+  std::uint64_t snapshotSlot = 0;
   // The state machine, rebuilt from the log after each restart.
   std::unique_ptr<cairn::store::Store> store;
   std::uint64_t applied = 0;
@@ -107,9 +110,15 @@ class Sim {
     for (auto& [slot, s] : nd.accepted)
       d.accepted.push_back(s);
     d.learned = nd.learnedHint;
+    d.applied = nd.snapshotSlot;
     nd.core = std::make_unique<Core>(cfg, std::move(d));
     nd.store = std::make_unique<cairn::store::Store>();
-    nd.applied = 0;
+    if (!nd.snapshot.empty()) {
+      auto st = cairn::store::decodeSnapshot(nd.snapshot, cairn::store::Store::Options());
+      if (!st) throw Failure{"own snapshot unreadable"};
+      nd.store = std::make_unique<cairn::store::Store>(std::move(st.value()));
+    }
+    nd.applied = nd.snapshotSlot;
     nd.up = true;
     drain(nd);
   }
@@ -147,6 +156,18 @@ class Sim {
       }
       for (const auto& rs : r.readsLost)
         reads_.erase(rs.ctx);
+      // 5. catch-up past a compacted log: send a snapshot of the store, as cairnd does
+      for (std::uint32_t to : r.snapshotTo) {
+        PeerMessage m;
+        m.type = PeerMessage::Type::kSnapshot;
+        m.cluster = 42;
+        m.from = nd.id;
+        m.to = to;
+        m.slot = nd.store->appliedIndex();
+        m.entries.push_back(
+            Slot{m.slot, Ballot{}, cairn::store::encodeSnapshot(nd.store->image())});
+        net_.push_back(std::move(m));
+      }
     }
   }
 
@@ -223,8 +244,39 @@ class Sim {
     if (!decoded) throw Failure{"peer codec failed: " + decoded.status().toString()};
     log("deliver %s n%u->n%u b=%llu.%u", cairn::wire::peerTypeName(m.type), m.from, m.to,
         static_cast<unsigned long long>(m.ballot.round), m.ballot.node);
-    to.core->step(*decoded);
+    if (decoded->type == PeerMessage::Type::kSnapshot) {
+      installSnapshot(to, *decoded);
+    } else {
+      to.core->step(*decoded);
+    }
     drain(to);
+  }
+
+  // A node snapshots its store and forgets the log behind it (a checkpoint).
+  void compact(SimNode& nd) {
+    if (nd.store->appliedIndex() == 0) return;
+    nd.snapshot = cairn::store::encodeSnapshot(nd.store->image());
+    nd.snapshotSlot = nd.store->appliedIndex();
+    nd.accepted.erase(nd.accepted.begin(), nd.accepted.upper_bound(nd.snapshotSlot));
+    nd.core->compact(nd.snapshotSlot);
+    log("n%u compacted to %llu", nd.id, static_cast<unsigned long long>(nd.snapshotSlot));
+  }
+
+  void installSnapshot(SimNode& nd, const PeerMessage& m) {
+    if (m.entries.empty() || m.slot <= nd.core->learned()) return;
+    auto st = cairn::store::decodeSnapshot(m.entries[0].value, cairn::store::Store::Options());
+    if (!st) throw Failure{"snapshot codec failed"};
+    for (std::uint64_t s = nd.applied + 1; s <= m.slot; ++s) {
+      if (!chosen_.count(s)) throw Failure{"a snapshot covers a slot nobody chose"};
+    }
+    nd.snapshot = m.entries[0].value;
+    nd.snapshotSlot = m.slot;
+    nd.accepted.erase(nd.accepted.begin(), nd.accepted.upper_bound(m.slot));
+    nd.store = std::make_unique<cairn::store::Store>(std::move(st.value()));
+    nd.applied = m.slot;
+    nd.core->installSnapshot(m.slot);
+    ++snapshotsInstalled_;
+    log("n%u installed a snapshot at %llu", nd.id, static_cast<unsigned long long>(m.slot));
   }
 
   void chaosStep() {
@@ -264,6 +316,8 @@ class Sim {
       }
     } else if (r < 96) {
       if (!net_.empty()) net_.push_back(net_[rnd(net_.size())]);  // duplicate
+    } else if (r < 97 && rnd(2) == 0) {                           // a snapshot and log compaction
+      if (SimNode* nd = randomNode(true)) compact(*nd);
     } else if (r < 97) {
       if (SimNode* nd = randomNode(true)) {
         log("crash n%u", nd->id);
@@ -398,9 +452,11 @@ class Sim {
   std::uint64_t readCtx_ = 0;
   std::uint64_t maxAcked_ = 0;
   std::uint64_t readsConfirmed_ = 0;
+  std::uint64_t snapshotsInstalled_ = 0;
 
  public:
   std::uint64_t readsConfirmed() const { return readsConfirmed_; }
+  std::uint64_t snapshotsInstalled() const { return snapshotsInstalled_; }
 
  private:
   std::uint64_t restarts_ = 0;
@@ -435,7 +491,7 @@ int main(int argc, char** argv) {
       return 127;
     }
   }
-  std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0;
+  std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0, snaps = 0;
   for (std::uint64_t s = start; s < start + seeds; ++s) {
     try {
       Sim sim(s, nodes, steps, verbose);
@@ -443,6 +499,7 @@ int main(int argc, char** argv) {
       chosen += sim.chosenCount();
       acked += sim.ackedCount();
       reads += sim.readsConfirmed();
+      snaps += sim.snapshotsInstalled();
       ++passed;
     } catch (const Failure& f) {
       ++failed;
@@ -456,10 +513,11 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "sim: %d nodes, seeds %llu..%llu, %llu slots chosen, %llu writes acknowledged, %llu "
-      "linearizable read points checked\n",
+      "linearizable read points checked, %llu snapshots installed\n",
       nodes, static_cast<unsigned long long>(start),
       static_cast<unsigned long long>(start + seeds - 1), static_cast<unsigned long long>(chosen),
-      static_cast<unsigned long long>(acked), static_cast<unsigned long long>(reads));
+      static_cast<unsigned long long>(acked), static_cast<unsigned long long>(reads),
+      static_cast<unsigned long long>(snaps));
   std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
               static_cast<unsigned long long>(failed));
   return failed == 0 ? 0 : 1;

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "node/paxos/core.h"
 #include "wire/peer.h"
 
@@ -393,4 +395,102 @@ TEST_CASE("paxos: peer messages survive the codec", "[unit][paxos][wire]") {
   CHECK(!cairn::wire::decodePeer("garbage").isOk());
   std::string bytes = cairn::wire::encodePeer(m);
   CHECK(!cairn::wire::decodePeer(bytes.substr(0, bytes.size() - 2)).isOk());
+}
+
+TEST_CASE("paxos: a peer behind the compacted log is sent a snapshot, then Learns the rest",
+          "[unit][paxos]") {
+  Core c = leaderOf(1);
+  for (int i = 0; i < 6; ++i)
+    REQUIRE(c.propose("v" + std::to_string(i)));
+  (void)c.ready();
+  PeerMessage ok = msg(Type::kAccepted, 2, 1, Ballot{1, 1});
+  for (std::uint64_t s = 1; s <= 6; ++s)
+    ok.entries.push_back(Slot{s, Ballot{1, 1}, ""});
+  ok.learned = 6;
+  c.step(ok);
+  REQUIRE(c.learned() == 6);
+  c.compact(4);  // slots 1..4 are in a snapshot now
+  (void)c.ready();
+  c.step(msg(Type::kAccepted, 3, 1, Ballot{1, 1}));  // node 3 has learned nothing
+  Ready r;
+  bool asked = false;
+  for (int i = 0; i < 6 && !asked; ++i) {
+    c.tick();
+    r = c.ready();
+    asked = std::count(r.snapshotTo.begin(), r.snapshotTo.end(), 3u) > 0;
+  }
+  REQUIRE(asked);
+  CHECK(!find(r, Type::kLearn, 3));  // nothing it could learn from the log alone
+  // Node 3 installs the snapshot at slot 4 and acknowledges; the leader continues with 5 and 6.
+  Core f(config(3), Durable{});
+  f.step(msg(Type::kAccept, 1, 3, Ballot{1, 1}));
+  (void)f.ready();
+  f.installSnapshot(4);
+  Ready fr = f.ready();
+  CHECK(f.learned() == 4);
+  CHECK(fr.learned == 4u);
+  const PeerMessage* ack = find(fr, Type::kAccepted, 1);
+  REQUIRE(ack);
+  CHECK(ack->learned == 4);
+  c.step(*ack);
+  r = c.ready();
+  const PeerMessage* learn = find(r, Type::kLearn, 3);
+  REQUIRE(learn);
+  REQUIRE(learn->entries.size() == 2);
+  CHECK(learn->entries[0].slot == 5);
+  f.step(*learn);
+  fr = f.ready();
+  REQUIRE(fr.chosen.size() == 2);
+  CHECK(fr.chosen[1].value == "v5");
+}
+
+TEST_CASE("paxos: a read point waits for a quorum round that started after it", "[unit][paxos]") {
+  Core c = leaderOf(1);
+  REQUIRE(c.readIndex(7, 1));
+  Ready r = c.ready();
+  CHECK(r.reads.empty());
+  const PeerMessage* hb = find(r, Type::kAccept, 2);
+  REQUIRE(hb);
+  std::uint64_t round = hb->slot;
+  CHECK(round > 0);
+  PeerMessage stale = msg(Type::kAccepted, 2, 1, Ballot{1, 1});
+  stale.slot = round - 1;  // an acknowledgement of an older round proves nothing
+  c.step(stale);
+  CHECK(c.ready().reads.empty());
+  PeerMessage fresh = msg(Type::kAccepted, 2, 1, Ballot{1, 1});
+  fresh.slot = round;
+  c.step(fresh);
+  r = c.ready();
+  REQUIRE(r.reads.size() == 1);
+  CHECK(r.reads[0].ctx == 7);
+  CHECK(r.reads[0].index == c.learned());
+  Core f(config(2), Durable{});
+  CHECK(!f.readIndex(1, 2));  // only a leader gives read points
+}
+
+// Found by the simulation: a promiser that had compacted chosen slots left their values out of
+// its promise, and a candidate behind it re-proposed no-ops there: two values chosen for a slot.
+TEST_CASE("paxos: a candidate behind a promiser's compaction point does not lead",
+          "[unit][paxos]") {
+  Core c(config(1), Durable{});  // has learned nothing
+  c.campaign();
+  (void)c.ready();
+  PeerMessage p = msg(Type::kPromise, 2, 1, Ballot{1, 1});
+  p.slot = 1;
+  p.commit = 40;  // node 2 holds slots 1..40 only in a snapshot
+  c.step(p);
+  CHECK(c.role() == Core::Role::kFollower);
+  // And such a node is refused at the probe already.
+  Durable d;
+  d.applied = 40;
+  Core up(config(2), d);
+  PeerMessage probe = msg(Type::kProbe, 1, 2, Ballot{2, 1});
+  probe.learned = 10;
+  up.step(probe);
+  Ready r = up.ready();
+  CHECK(!find(r, Type::kProbeOk, 1));
+  CHECK(find(r, Type::kNack, 1));
+  probe.learned = 40;
+  up.step(probe);
+  CHECK(find(up.ready(), Type::kProbeOk, 1));
 }
