@@ -186,6 +186,7 @@ int Server::run(int stopFd) {
     }
     commit();
     maybeSnapshot();
+    if (transport_) maintainCtl(Clock::now());
     now = Clock::now();
     if (!pending_.empty()) expireWrites(now);
     if (!linReads_.empty()) serviceLinReads(now);
@@ -631,7 +632,10 @@ void Server::commit() {
   if (drained->chosen.empty()) return;
   for (auto& c : drained->chosen) {
     store::ApplyResult res = store_->apply(c.slot, c.cmd);
-    if (res.change) publish(*res.change);
+    if (res.change) {
+      publish(*res.change);
+      if (res.change->path.compare(0, 5, "/ctl/") != 0) userChanges_ = true;
+    }
     if (c.proposal == 0) continue;
     auto it = pending_.find(c.proposal);
     if (it == pending_.end()) continue;
@@ -644,6 +648,40 @@ void Server::commit() {
     pending_.erase(it);
   }
   if (!parked_.empty()) serviceParked(Clock::now());
+}
+
+void Server::proposeCtl(const std::string& path, const std::string& value) {
+  store::FileInfo fi = store_->stat(path, store_->rev());
+  if (fi.exists && !fi.dir && *fi.value == value) return;
+  wire::Command cmd;
+  cmd.op = wire::Command::Op::kSet;
+  cmd.path = path;
+  cmd.rev = -1;
+  cmd.value = value;
+  replica_->propose(std::move(cmd), 0);  // nobody waits for the reply
+}
+
+void Server::maintainCtl(Clock::time_point now) {
+  const bool leading = replica_->core().role() == paxos::Core::Role::kLeader;
+  const std::string self = std::to_string(cfg_.id);
+  if (leading && !wasLeader_) {
+    // One write per change of leader, not per heartbeat.
+    proposeCtl("/ctl/leader", self);
+    for (const auto& [id, ep] : cfg_.cluster)
+      proposeCtl("/ctl/members/" + std::to_string(id), ep);
+  }
+  wasLeader_ = leading;
+  if (now < nextCtlReport_) return;
+  nextCtlReport_ = now + std::chrono::seconds(2);
+  // Only once this node has caught up with a leader: its view of /ctl is current then.
+  if (replica_->core().leader() == 0) return;
+  proposeCtl("/ctl/nodes/" + self + "/client", clientAdvertised_);
+  proposeCtl("/ctl/nodes/" + self + "/events", eventsAdvertised_);
+  // The applied rev is reported after user writes only, so reports never feed themselves.
+  if (userChanges_) {
+    userChanges_ = false;
+    proposeCtl("/ctl/nodes/" + self + "/applied", std::to_string(store_->rev()));
+  }
 }
 
 void Server::maybeSnapshot() {

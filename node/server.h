@@ -93,6 +93,10 @@ class Server {
   void serviceParked(Clock::time_point now);
   void reply(const Envelope& env, wire::Reply& r, const std::string& tag);
   void maybeSnapshot();
+  // Keeps /ctl describing the cluster (cluster mode): the leader, the members' peer endpoints,
+  // each node's client and feed endpoints and, when user data changed, its applied rev.
+  void maintainCtl(Clock::time_point now);
+  void proposeCtl(const std::string& path, const std::string& value);
   std::string advertise(const std::string& bound) const;
 
   Config cfg_;
@@ -115,6 +119,9 @@ class Server {
   Clock::time_point nextHeartbeat_;
   Clock::time_point nextTick_;
   Snapshotter snapshotter_;
+  bool wasLeader_ = false;
+  bool userChanges_ = false;  // a change outside /ctl was applied since the last report
+  Clock::time_point nextCtlReport_;
   bool failed_ = false;
 };
 

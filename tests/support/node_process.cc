@@ -119,6 +119,14 @@ void NodeProcess::kill9() {
   reap(SIGKILL);
 }
 
+void NodeProcess::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void NodeProcess::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
 int NodeProcess::terminate() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
@@ -188,7 +196,8 @@ Cluster::Cluster(const std::string& dir, int n, std::vector<std::string> extra)
     : dir_(dir), extra_(std::move(extra)) {
   for (int i = 1; i <= n; ++i) {
     if (!list_.empty()) list_ += ",";
-    list_ += std::to_string(i) + "=tcp://127.0.0.1:" + std::to_string(freePort());
+    peers_.push_back("tcp://127.0.0.1:" + std::to_string(freePort()));
+    list_ += std::to_string(i) + "=" + peers_.back();
   }
   nodes_.resize(static_cast<std::size_t>(n));
   for (int i = 1; i <= n; ++i)

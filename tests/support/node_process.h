@@ -41,6 +41,9 @@ class NodeProcess {
   void kill9();
   // SIGTERM and wait; returns the exit status as from waitpid.
   int terminate();
+  // SIGSTOP / SIGCONT: a process that stalls (a long GC pause, a stuck disk, a laptop lid).
+  void pause();
+  void resume();
 
  private:
   void reap(int sig);
@@ -65,6 +68,7 @@ class Cluster {
   bool up(int id) const { return nodes_.at(static_cast<std::size_t>(id - 1)) != nullptr; }
   // The client endpoint of a running node (each start picks a new one).
   std::string client(int id) const { return nodes_.at(static_cast<std::size_t>(id - 1))->client(); }
+  std::string peer(int id) const { return peers_.at(static_cast<std::size_t>(id - 1)); }
   // Every running node's client endpoint, comma-separated (for --addr and the client library).
   std::string clients() const;
   void kill9(int id);
@@ -75,6 +79,7 @@ class Cluster {
  private:
   std::string dir_;
   std::string list_;
+  std::vector<std::string> peers_;
   std::vector<std::string> extra_;
 
   std::vector<std::unique_ptr<NodeProcess>> nodes_;
