@@ -271,6 +271,9 @@ void Server::handleRequest(Envelope& env, Request& req) {
       Reply r;
       r.id = cfg_.id;
       r.leader = replica_->core().leader();
+      if (transport_) {
+        r.dropped = static_cast<std::int64_t>(transport_->dropped() + replica_->core().dropped());
+      }
       r.client = clientAdvertised_;
       r.events = eventsAdvertised_;
       r.version = CAIRN_VERSION;

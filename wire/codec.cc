@@ -270,8 +270,8 @@ std::string encodeReply(const Reply& r) {
   std::uint32_t n = (failed ? 1 : 0) + (r.detail.empty() ? 0 : 1) + (r.tag.empty() ? 0 : 1) +
                     (r.rev ? 1 : 0) + (r.path ? 1 : 0) + (r.value ? 1 : 0) + (r.op ? 1 : 0) +
                     (r.len ? 1 : 0) + (r.dir ? 1 : 0) + (r.entries ? 1 : 0) + (r.next ? 1 : 0) +
-                    (r.head ? 1 : 0) + (r.id ? 1 : 0) + (r.leader ? 1 : 0) + (r.client ? 1 : 0) +
-                    (r.events ? 1 : 0) + (r.version ? 1 : 0);
+                    (r.head ? 1 : 0) + (r.id ? 1 : 0) + (r.leader ? 1 : 0) + (r.dropped ? 1 : 0) +
+                    (r.client ? 1 : 0) + (r.events ? 1 : 0) + (r.version ? 1 : 0);
   p.pack_map(n);
   if (failed) {
     packKey(p, "err");
@@ -336,6 +336,7 @@ std::string encodeReply(const Reply& r) {
   optInt("head", r.head);
   optInt("id", r.id);
   optInt("leader", r.leader);
+  optInt("dropped", r.dropped);
   optStr("client", r.client);
   optStr("events", r.events);
   optStr("version", r.version);
@@ -406,6 +407,7 @@ Result<Reply> decodeReply(std::string_view bytes) {
     if (k == "head") return getOpt(getInt, v, &r.head);
     if (k == "id") return getOpt(getInt, v, &r.id);
     if (k == "leader") return getOpt(getInt, v, &r.leader);
+    if (k == "dropped") return getOpt(getInt, v, &r.dropped);
     if (k == "value") return getOpt(getBytes, v, &r.value);
     if (k == "path") return getOpt(getStr, v, &r.path);
     if (k == "op") return getOpt(getStr, v, &r.op);

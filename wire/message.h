@@ -67,6 +67,7 @@ struct Reply {
   std::optional<std::int64_t> head;
   std::optional<std::int64_t> id;
   std::optional<std::int64_t> leader;
+  std::optional<std::int64_t> dropped;  // SELF: peer messages refused (malformed, foreign, spoofed)
   std::optional<std::string> client;
   std::optional<std::string> events;
   std::optional<std::string> version;

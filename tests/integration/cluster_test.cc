@@ -9,9 +9,13 @@
 #include <mutex>
 #include <thread>
 
+#include <zmq.hpp>
+
 #include "bindings/cpp/client.h"
+#include "node/transport.h"
 #include "store/file.h"
 #include "tests/support/node_process.h"
+#include "wire/peer.h"
 
 using namespace cairn;
 using Clock = std::chrono::steady_clock;
@@ -334,4 +338,52 @@ TEST_CASE("cluster: kill -9 of every node during a write burst loses no acknowle
   }
   std::string want = contents(c.client(c.awaitLeader()));
   CHECK(converged(c, want));  // the three stores are identical
+}
+
+TEST_CASE("cluster: garbage, strangers and impostors on the peer socket are dropped and counted",
+          "[integration][cluster]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3);
+  REQUIRE(c.awaitLeader() > 0);
+  c.kill9(3);  // so that its routing id is free for an impostor
+  REQUIRE(c.awaitLeader() > 0);
+  zmq::context_t ctx(1);
+  auto dealer = [&](const std::string& id) {
+    auto s = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
+    s->set(zmq::sockopt::routing_id, id);
+    s->set(zmq::sockopt::linger, 0);
+    s->connect(c.peer(1));
+    return s;
+  };
+  std::map<std::uint32_t, std::string> members;
+  for (int i = 1; i <= 3; ++i)
+    members[static_cast<std::uint32_t>(i)] = c.peer(i);
+  // A prepare with a huge ballot: were any of these believed, node 1 would stop leading or
+  // following whoever leads now.
+  wire::PeerMessage m;
+  m.type = wire::PeerMessage::Type::kPrepare;
+  m.to = 1;
+  m.ballot = wire::Ballot{1000000, 2};
+  m.from = 2;
+  m.cluster = node::clusterId(members);
+  auto stranger = dealer("99");
+  auto impostor = dealer("3");  // speaks as node 2 over node 3's connection
+  const int kSent = 4;
+  stranger->send(zmq::str_buffer("\xc1garbage"), zmq::send_flags::none);
+  impostor->send(zmq::buffer(wire::encodePeer(m)), zmq::send_flags::none);
+  wire::PeerMessage foreign = m;
+  foreign.cluster ^= 1;  // another cluster
+  foreign.from = 3;
+  impostor->send(zmq::buffer(wire::encodePeer(foreign)), zmq::send_flags::none);
+  impostor->send(zmq::str_buffer("a"), zmq::send_flags::sndmore);  // two frames
+  impostor->send(zmq::str_buffer("b"), zmq::send_flags::none);
+  auto cl = clientFor(c.client(1));
+  CHECK(test::eventually([&] {
+    auto self = cl.self();
+    return self.isOk() && self->dropped.value_or(0) >= kSent;
+  }));
+  REQUIRE(cl.set("/still", "fine", -1).isOk());
+  auto self = cl.self();
+  REQUIRE(self.isOk());
+  CHECK(self->leader.value_or(0) != 0);
 }
