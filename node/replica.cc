@@ -25,18 +25,6 @@ std::string packBallot(const wire::Ballot& b) {
   return std::string(buf.data(), buf.size());
 }
 
-std::string packSlot(const wire::Slot& s) {
-  msgpack::sbuffer buf;
-  Packer p(buf);
-  p.pack_array(4);
-  p.pack_uint64(s.slot);
-  p.pack_uint64(s.ballot.round);
-  p.pack_uint32(s.ballot.node);
-  p.pack_bin(static_cast<std::uint32_t>(s.value.size()));
-  p.pack_bin_body(s.value.data(), static_cast<std::uint32_t>(s.value.size()));
-  return std::string(buf.data(), buf.size());
-}
-
 std::string packU64(std::uint64_t v) {
   msgpack::sbuffer buf;
   Packer p(buf);
@@ -48,11 +36,20 @@ std::string packU64(std::uint64_t v) {
 Status readRecord(const store::WalRecord& rec, paxos::Durable* d, std::uint64_t* checkpoint) {
   if (rec.payload.empty()) return Status(Err::kCorrupt, "empty WAL record");
   const char type = rec.payload[0];
+  if (type == 'A') {  // the bulk of the log: decoded once, by the peer protocol's codec
+    auto slot = wire::decodeSlot(std::string_view(rec.payload).substr(1));
+    if (!slot) {
+      return Status(Err::kCorrupt,
+                    "WAL record " + std::to_string(rec.index) + ": " + slot.status().detail());
+    }
+    d->accepted.push_back(std::move(slot.value()));
+    return Status::ok();
+  }
   try {
     std::size_t off = 0;
     msgpack::object_handle oh =
         msgpack::unpack(rec.payload.data() + 1, rec.payload.size() - 1, off, nullptr, nullptr,
-                        msgpack::unpack_limit(4, 0, 0, 1 << 28, 0, 2));
+                        msgpack::unpack_limit(2, 0, 0, 0, 0, 2));
     const msgpack::object& o = oh.get();
     switch (type) {
       case 'P': {
@@ -60,18 +57,6 @@ Status readRecord(const store::WalRecord& rec, paxos::Durable* d, std::uint64_t*
         wire::Ballot b{o.via.array.ptr[0].as<std::uint64_t>(),
                        o.via.array.ptr[1].as<std::uint32_t>()};
         if (d->promised < b) d->promised = b;
-        return Status::ok();
-      }
-      case 'A': {
-        if (o.type != msgpack::type::ARRAY || o.via.array.size != 4 ||
-            o.via.array.ptr[3].type != msgpack::type::BIN) {
-          break;
-        }
-        const msgpack::object* a = o.via.array.ptr;
-        d->accepted.push_back(
-            wire::Slot{a[0].as<std::uint64_t>(),
-                       wire::Ballot{a[1].as<std::uint64_t>(), a[2].as<std::uint32_t>()},
-                       std::string(a[3].via.bin.ptr, a[3].via.bin.size)});
         return Status::ok();
       }
       case 'L':
@@ -192,7 +177,7 @@ wire::Result<Replica::Drained> Replica::drain() {
   for (const paxos::Ready& r : readies) {
     if (r.promised) append('P', packBallot(*r.promised));
     for (const wire::Slot& s : r.accepted)
-      append('A', packSlot(s));
+      append('A', wire::encodeSlot(s));
     if (r.learned) append('L', packU64(*r.learned));
     write = write || r.promised || !r.accepted.empty() || r.learned;
   }
@@ -232,7 +217,7 @@ Status Replica::checkpoint(std::uint64_t slot) {
   append('C', packU64(slot));
   if (!core_.promised().isZero()) append('P', packBallot(core_.promised()));
   for (const wire::Slot& s : core_.acceptedFrom(slot + 1))
-    append('A', packSlot(s));
+    append('A', wire::encodeSlot(s));
   append('L', packU64(core_.learned()));
   if (Status s = wal_->sync(); !s.isOk()) return s;
   if (Status s = wal_->dropBefore(first); !s.isOk()) return s;

@@ -34,6 +34,54 @@ const char* peerTypeName(PeerMessage::Type t) {
   return "?";
 }
 
+namespace {
+
+void packSlot(msgpack::packer<msgpack::sbuffer>& p, const Slot& e) {
+  p.pack_array(4);
+  p.pack_uint64(e.slot);
+  p.pack_uint64(e.ballot.round);
+  p.pack_uint32(e.ballot.node);
+  p.pack_bin(static_cast<std::uint32_t>(e.value.size()));
+  p.pack_bin_body(e.value.data(), static_cast<std::uint32_t>(e.value.size()));
+}
+
+// Reads [slot, round, node, value]; false when the shape is wrong (throws on wrong types).
+bool unpackSlot(const msgpack::object& e, Slot* s) {
+  if (e.type != msgpack::type::ARRAY || e.via.array.size != 4 ||
+      e.via.array.ptr[3].type != msgpack::type::BIN) {
+    return false;
+  }
+  s->slot = e.via.array.ptr[0].as<std::uint64_t>();
+  s->ballot.round = e.via.array.ptr[1].as<std::uint64_t>();
+  s->ballot.node = e.via.array.ptr[2].as<std::uint32_t>();
+  s->value.assign(e.via.array.ptr[3].via.bin.ptr, e.via.array.ptr[3].via.bin.size);
+  return true;
+}
+
+}  // namespace
+
+std::string encodeSlot(const Slot& s) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> p(buf);
+  packSlot(p, s);
+  return std::string(buf.data(), buf.size());
+}
+
+Result<Slot> decodeSlot(std::string_view bytes) {
+  try {
+    std::size_t off = 0;
+    msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr,
+                                                msgpack::unpack_limit(4, 0, 0, 1 << 28, 0, 2));
+    Slot s;
+    if (off != bytes.size() || !unpackSlot(oh.get(), &s)) {
+      return Status(Err::kCorrupt, "not a [slot, round, node, value] array");
+    }
+    return s;
+  } catch (const std::exception& e) {
+    return Status(Err::kCorrupt, std::string("undecodable slot: ") + e.what());
+  }
+}
+
 std::string encodePeer(const PeerMessage& m) {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> p(buf);
@@ -50,14 +98,8 @@ std::string encodePeer(const PeerMessage& m) {
   p.pack_uint64(m.commit);
   p.pack_uint64(m.learned);
   p.pack_array(static_cast<std::uint32_t>(m.entries.size()));
-  for (const Slot& e : m.entries) {
-    p.pack_array(4);
-    p.pack_uint64(e.slot);
-    p.pack_uint64(e.ballot.round);
-    p.pack_uint32(e.ballot.node);
-    p.pack_bin(static_cast<std::uint32_t>(e.value.size()));
-    p.pack_bin_body(e.value.data(), static_cast<std::uint32_t>(e.value.size()));
-  }
+  for (const Slot& e : m.entries)
+    packSlot(p, e);
   return std::string(buf.data(), buf.size());
 }
 
@@ -94,16 +136,10 @@ Result<PeerMessage> decodePeer(std::string_view bytes) {
     if (a[9].type != msgpack::type::ARRAY) return Status(Err::kBadRequest, "entries not an array");
     m.entries.reserve(a[9].via.array.size);
     for (std::uint32_t i = 0; i < a[9].via.array.size; ++i) {
-      const msgpack::object& e = a[9].via.array.ptr[i];
-      if (e.type != msgpack::type::ARRAY || e.via.array.size != 4 ||
-          e.via.array.ptr[3].type != msgpack::type::BIN) {
+      Slot s;
+      if (!unpackSlot(a[9].via.array.ptr[i], &s)) {
         return Status(Err::kBadRequest, "entry is not [slot, round, node, value]");
       }
-      Slot s;
-      s.slot = e.via.array.ptr[0].as<std::uint64_t>();
-      s.ballot.round = e.via.array.ptr[1].as<std::uint64_t>();
-      s.ballot.node = e.via.array.ptr[2].as<std::uint32_t>();
-      s.value.assign(e.via.array.ptr[3].via.bin.ptr, e.via.array.ptr[3].via.bin.size);
       m.entries.push_back(std::move(s));
     }
     return m;

@@ -67,6 +67,11 @@ struct PeerMessage {
 
 const char* peerTypeName(PeerMessage::Type t);
 
+// A slot alone, as msgpack [slot, round, node, value]: the element of `entries` below, and what
+// a node keeps in its WAL for each value it accepted.
+std::string encodeSlot(const Slot& s);
+Result<Slot> decodeSlot(std::string_view bytes);
+
 // msgpack array [version, type, cluster, from, to, [round, node], slot, commit, learned,
 //                [[slot, round, node, value], ...]]
 std::string encodePeer(const PeerMessage& m);

@@ -58,6 +58,15 @@ void Core::send(PeerMessage m) {
   out_.send.push_back(std::move(m));
 }
 
+void Core::broadcast(const PeerMessage& proto) {
+  for (std::uint32_t m : cfg_.members) {
+    if (m == cfg_.id) continue;
+    PeerMessage p = proto;
+    p.to = m;
+    send(std::move(p));
+  }
+}
+
 void Core::reply(const PeerMessage& to, Type t, Ballot b) {
   PeerMessage m;
   m.type = t;
@@ -187,15 +196,11 @@ void Core::startProbe() {
     startPrepare();
     return;
   }
-  for (std::uint32_t m : cfg_.members) {
-    if (m == cfg_.id) continue;
-    PeerMessage p;
-    p.type = Type::kProbe;
-    p.to = m;
-    p.ballot = probeBallot_;
-    p.learned = learned_;
-    send(std::move(p));
-  }
+  PeerMessage p;
+  p.type = Type::kProbe;
+  p.ballot = probeBallot_;
+  p.learned = learned_;
+  broadcast(p);
 }
 
 void Core::startPrepare() {
@@ -214,15 +219,11 @@ void Core::startPrepare() {
     becomeLeader();
     return;
   }
-  for (std::uint32_t m : cfg_.members) {
-    if (m == cfg_.id) continue;
-    PeerMessage p;
-    p.type = Type::kPrepare;
-    p.to = m;
-    p.ballot = promised_;
-    p.slot = from_;
-    send(std::move(p));
-  }
+  PeerMessage p;
+  p.type = Type::kPrepare;
+  p.ballot = promised_;
+  p.slot = from_;
+  broadcast(p);
 }
 
 void Core::becomeLeader() {
@@ -290,16 +291,13 @@ void Core::proposeAt(std::uint64_t slot, std::string value) {
 void Core::flushAccepts() {
   if (outAccepts_.empty()) return;
   if (role_ == Role::kLeader) {
-    for (std::uint32_t m : cfg_.members) {
-      if (m == cfg_.id) continue;
-      PeerMessage p;
-      p.type = Type::kAccept;
-      p.to = m;
-      p.ballot = promised_;
-      p.commit = learned_;
-      p.entries = outAccepts_;
-      send(std::move(p));
-    }
+    PeerMessage p;
+    p.type = Type::kAccept;
+    p.ballot = promised_;
+    p.commit = learned_;
+    p.slot = readRound_;
+    p.entries = std::move(outAccepts_);
+    broadcast(p);
   }
   outAccepts_.clear();
 }

@@ -131,6 +131,8 @@ class Core {
   std::size_t quorum() const { return cfg_.members.size() / 2 + 1; }
   bool isMember(std::uint32_t id) const;
   void send(PeerMessage m);
+  // Sends a copy of `proto` to every other member.
+  void broadcast(const PeerMessage& proto);
   void reply(const PeerMessage& to, PeerMessage::Type t, Ballot b);
   void persistPromise(const Ballot& b);
   void acceptLocal(std::uint64_t slot, const Ballot& b, std::string value);
