@@ -138,6 +138,13 @@ bool Replica::withdraw(std::uint64_t proposal) {
   return false;
 }
 
+bool Replica::queued(std::uint64_t proposal) const {
+  for (const auto& it : batch_.items) {
+    if (it.id == proposal) return true;
+  }
+  return false;
+}
+
 void Replica::proposeForwarded(std::string batch) {
   if (core_.role() == paxos::Core::Role::kLeader) (void)core_.propose(std::move(batch));
 }

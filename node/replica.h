@@ -45,6 +45,8 @@ class Replica {
   // Takes back a queued command that has not left this node yet; false once it was proposed or
   // forwarded (its outcome is then decided elsewhere).
   bool withdraw(std::uint64_t proposal);
+  // True while the command is still queued here (not yet proposed or forwarded).
+  bool queued(std::uint64_t proposal) const;
   // A batch forwarded by a follower: proposed as it is when this node leads, else dropped (the
   // follower's client then times out, not knowing the outcome).
   void proposeForwarded(std::string batch);

@@ -186,7 +186,10 @@ int Server::run(int stopFd) {
     }
     commit();
     maybeSnapshot();
-    if (transport_) maintainCtl(Clock::now());
+    if (transport_) {
+      if (replica_->core().leader() != lastLeader_) onLeaderChange();
+      maintainCtl(Clock::now());
+    }
     now = Clock::now();
     if (!pending_.empty()) expireWrites(now);
     if (!linReads_.empty()) serviceLinReads(now);
@@ -571,6 +574,23 @@ void Server::installSnapshot(const wire::PeerMessage& m) {
   }
   logLine("installed a snapshot from node " + std::to_string(m.from) + " at slot " +
           std::to_string(m.slot) + ", rev " + std::to_string(store_->rev()));
+}
+
+void Server::onLeaderChange() {
+  const bool hadLeader = lastLeader_ != 0;
+  lastLeader_ = replica_->core().leader();
+  if (!hadLeader) return;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (replica_->queued(it->first)) {  // never left this node: it goes to the new leader
+      ++it;
+      continue;
+    }
+    Reply r = Reply::error(Err::kTimeout,
+                           "the leader changed before this write was chosen; it may or may "
+                           "not be applied");
+    reply(it->second.env, r, it->second.tag);
+    it = pending_.erase(it);
+  }
 }
 
 void Server::drainPeers() {

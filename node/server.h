@@ -87,6 +87,9 @@ class Server {
   void sendSnapshot(std::uint32_t to);
   void installSnapshot(const wire::PeerMessage& m);
   void expireWrites(Clock::time_point now);
+  // When the leader changes, writes already handed to the old one may be lost: their clients
+  // hear so at once (TIMEOUT, outcome unknown) rather than at the deadline.
+  void onLeaderChange();
   void queueWrite(Envelope& env, const wire::Request& req, wire::Command cmd);
   void publish(const store::Change& c);
   void heartbeat();
@@ -120,6 +123,7 @@ class Server {
   Clock::time_point nextTick_;
   Snapshotter snapshotter_;
   bool wasLeader_ = false;
+  std::uint32_t lastLeader_ = 0;
   bool userChanges_ = false;  // a change outside /ctl was applied since the last report
   Clock::time_point nextCtlReport_;
   bool failed_ = false;
