@@ -107,7 +107,7 @@ TEST_CASE("cli: usage errors exit 127, server errors 2", "[integration][cli]") {
   CHECK(h.out.find("watch GLOB") != std::string::npos);
 }
 
-TEST_CASE("cli: CAIRN_ADDR names the node; a dead address is UNAVAILABLE with exit 2",
+TEST_CASE("cli: CAIRN_ADDR names the node, and a dead address is UNAVAILABLE with exit 2",
           "[integration][cli]") {
   test::TempDir d;
   test::NodeProcess n(d.path() + "/n1");

@@ -81,7 +81,7 @@ TEST_CASE("cluster: writes through every node reach every node, in one order",
 }
 
 TEST_CASE(
-    "cluster: kill -9 the leader, another leads and writes go on; it comes back and catches up",
+    "cluster: kill -9 the leader, another leads and writes go on, it comes back and catches up",
     "[integration][cluster]") {
   test::TempDir d;
   test::Cluster c(d.path(), 3);
