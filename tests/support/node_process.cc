@@ -41,6 +41,16 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+// In a forked child: runs argv[0] with argv, or exits 126.
+[[noreturn]] void execArgs(std::vector<std::string> argv) {
+  std::vector<char*> av;
+  for (auto& a : argv)
+    av.push_back(a.data());
+  av.push_back(nullptr);
+  ::execv(av[0], av.data());
+  _exit(126);
+}
+
 std::string field(const std::string& line, const std::string& key) {
   auto p = line.find(key + "=");
   if (p == std::string::npos) return "";
@@ -68,12 +78,7 @@ NodeProcess::NodeProcess(std::string dataDir, std::vector<std::string> extra)
       ::dup2(fd, 2);
       ::dup2(fd, 1);
     }
-    std::vector<char*> av;
-    for (auto& a : args)
-      av.push_back(a.data());
-    av.push_back(nullptr);
-    ::execv(av[0], av.data());
-    _exit(126);
+    execArgs(args);
   }
   std::string readyLine;
   bool ok = eventually(
@@ -148,13 +153,7 @@ BackgroundProgram::BackgroundProgram(const std::vector<std::string>& argv,
     ::dup2(null, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
-    std::vector<std::string> copy = argv;
-    std::vector<char*> av;
-    for (auto& a : copy)
-      av.push_back(a.data());
-    av.push_back(nullptr);
-    ::execv(av[0], av.data());
-    _exit(126);
+    execArgs(argv);
   }
 }
 
@@ -258,13 +257,7 @@ RunResult runProgram(const std::vector<std::string>& argv, const std::string& in
       ::close(fd);
     for (const auto& e : env)
       ::putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> av;
-    std::vector<std::string> copy = argv;
-    for (auto& a : copy)
-      av.push_back(a.data());
-    av.push_back(nullptr);
-    ::execv(av[0], av.data());
-    _exit(126);
+    execArgs(argv);
   }
   ::close(in[0]);
   ::close(out[1]);
