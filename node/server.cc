@@ -312,6 +312,40 @@ void Server::handleRequest(Envelope& env, Request& req) {
       queueWrite(env, req, std::move(cmd));
       return;
     }
+    case Verb::kChanges: {
+      // The node's own history: complete up to the reply's head, which needs no read point (a
+      // feed consumer compares it with the heartbeats' heads).
+      if (!req.path) return fail(Err::kMissingArg, "missing \"path\" (a glob)");
+      auto g = store::Glob::compile(*req.path);
+      if (!g) return fail(g.status().code(), g.status().detail());
+      if (!req.rev) return fail(Err::kMissingArg, "missing \"rev\" (the first rev wanted)");
+      if (*req.rev < 0) return fail(Err::kRange, "rev must be >= 0");
+      if (req.limit && (*req.limit < 1 || *req.limit > kMaxPage)) {
+        return fail(Err::kRange, "limit must be in 1..10000");
+      }
+      auto page = store_->changes(
+          *g, *req.rev, static_cast<std::size_t>(req.limit.value_or(kDefaultPage)), kWalkBytes);
+      Reply r;
+      if (!page) {
+        r = Reply::error(page.status().code(), page.status().detail());
+        r.head = store_->rev();
+        reply(env, r, req.tag);
+        return;
+      }
+      r.entries.emplace();
+      r.entries->reserve(page->changes.size());
+      for (const auto& c : page->changes) {
+        wire::Entry e;
+        e.path = c.path;
+        e.rev = c.rev;
+        e.op = c.opName();
+        e.value = *c.value;
+        r.entries->push_back(std::move(e));
+      }
+      r.head = page->complete;
+      reply(env, r, req.tag);
+      return;
+    }
     case Verb::kWait: {
       if (!req.path) return fail(Err::kMissingArg, "missing \"path\" (a glob)");
       auto g = store::Glob::compile(*req.path);

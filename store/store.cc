@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
 
 namespace cairn::store {
 namespace {
@@ -293,18 +294,36 @@ wire::Result<Page> Store::walk(const Glob& glob, std::int64_t r,
   return page;
 }
 
-wire::Result<std::optional<Change>> Store::firstChange(const Glob& glob, std::int64_t from) const {
+wire::Result<Store::ChangePage> Store::changes(const Glob& glob, std::int64_t from,
+                                               std::size_t limit, std::size_t maxBytes) const {
   from = std::max<std::int64_t>(from, 1);
   if (from < changesFrom_) {
     return Status(Err::kTooLate,
                   "changes before rev " + std::to_string(changesFrom_) + " are no longer retained");
   }
-  if (changes_.empty() || from > changes_.back().rev) return std::optional<Change>();
+  ChangePage page;
+  page.complete = rev();
+  if (changes_.empty() || from > changes_.back().rev) return page;
+  std::size_t bytes = 0;
   for (std::size_t i = static_cast<std::size_t>(from - changes_.front().rev); i < changes_.size();
        ++i) {
-    if (glob.matches(changes_[i].path)) return std::optional<Change>(changes_[i]);
+    const Change& c = changes_[i];
+    if (!glob.matches(c.path)) continue;
+    if (page.changes.size() == limit || (bytes >= maxBytes && !page.changes.empty())) {
+      page.complete = page.changes.back().rev;
+      break;
+    }
+    page.changes.push_back(c);
+    bytes += c.value->size();
   }
-  return std::optional<Change>();
+  return page;
+}
+
+wire::Result<std::optional<Change>> Store::firstChange(const Glob& glob, std::int64_t from) const {
+  auto page = changes(glob, from, 1, SIZE_MAX);
+  if (!page) return page.status();
+  if (page->changes.empty()) return std::optional<Change>();
+  return std::optional<Change>(std::move(page->changes.front()));
 }
 
 std::string Store::dump(std::int64_t r) const {

@@ -106,8 +106,17 @@ class Store {
                           const std::optional<std::string>& after, std::size_t limit,
                           std::size_t maxBytes) const;
 
-  // The first retained change with rev >= from matching `glob`; nullopt when none has happened
-  // yet; TOO_LATE when changes at `from` are no longer retained.
+  // The retained changes with rev >= from that match `glob`, in rev order: at most `limit` of
+  // them, and fewer once their values pass maxBytes (but at least one). `complete` is the rev up
+  // to which the page holds every matching change (the head when it was not cut short).
+  // TOO_LATE when changes at `from` are no longer retained.
+  struct ChangePage {
+    std::vector<Change> changes;
+    std::int64_t complete = 0;
+  };
+  wire::Result<ChangePage> changes(const Glob& glob, std::int64_t from, std::size_t limit,
+                                   std::size_t maxBytes) const;
+  // The first such change; nullopt when none has happened yet.
   wire::Result<std::optional<Change>> firstChange(const Glob& glob, std::int64_t from) const;
 
   // Every file at `rev` as "path@rev=value" joined by single spaces (tests and debugging).

@@ -136,13 +136,16 @@ const char* verbName(Verb v) {
       return "NOP";
     case Verb::kSelf:
       return "SELF";
+    case Verb::kChanges:
+      return "CHANGES";
   }
   return "?";
 }
 
 std::optional<Verb> verbFromName(std::string_view name) {
-  static constexpr Verb kAll[] = {Verb::kGet,  Verb::kSet,    Verb::kDel,  Verb::kRev, Verb::kWait,
-                                  Verb::kWalk, Verb::kGetdir, Verb::kStat, Verb::kNop, Verb::kSelf};
+  static constexpr Verb kAll[] = {Verb::kGet,  Verb::kSet,  Verb::kDel,    Verb::kRev,
+                                  Verb::kWait, Verb::kWalk, Verb::kGetdir, Verb::kStat,
+                                  Verb::kNop,  Verb::kSelf, Verb::kChanges};
   for (Verb v : kAll) {
     std::string_view n = verbName(v);
     if (n.size() != name.size()) continue;
@@ -311,7 +314,7 @@ std::string encodeReply(const Reply& r) {
     packKey(p, "entries");
     p.pack_array(static_cast<std::uint32_t>(r.entries->size()));
     for (const Entry& e : *r.entries) {
-      std::uint32_t en = 2 + (e.dir ? 1 : 0) + (e.value ? 1 : 0);
+      std::uint32_t en = 2 + (e.dir ? 1 : 0) + (e.value ? 1 : 0) + (e.op ? 1 : 0);
       p.pack_map(en);
       if (!e.path.empty()) {
         packKey(p, "path");
@@ -329,6 +332,10 @@ std::string encodeReply(const Reply& r) {
       if (e.value) {
         packKey(p, "value");
         packBin(p, *e.value);
+      }
+      if (e.op) {
+        packKey(p, "op");
+        packStr(p, *e.op);
       }
     }
   }
@@ -385,6 +392,7 @@ bool decodeEntry(const msgpack::object& o, Entry* e) {
                         if (k == "rev") return getInt(v, &e->rev);
                         if (k == "dir") return getOpt(getBool, v, &e->dir);
                         if (k == "value") return getOpt(getBytes, v, &e->value);
+                        if (k == "op") return getOpt(getStr, v, &e->op);
                         return true;
                       })
       .isOk();

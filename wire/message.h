@@ -23,6 +23,7 @@ enum class Verb : std::uint8_t {
   kStat,
   kNop,
   kSelf,
+  kChanges,
 };
 
 const char* verbName(Verb v);
@@ -49,6 +50,7 @@ struct Entry {
   std::int64_t rev = 0;
   std::optional<bool> dir;
   std::optional<std::string> value;
+  std::optional<std::string> op;  // CHANGES: "set" or "del" (with path, rev, value)
 };
 
 // A reply: one msgpack map with string keys. Absent optionals are absent keys.

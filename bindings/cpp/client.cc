@@ -209,6 +209,25 @@ Result<Change> Client::wait(const std::string& glob, std::int64_t rev,
                 r->value.value_or("")};
 }
 
+Result<std::vector<Change>> Client::changes(const std::string& glob, std::int64_t rev,
+                                            std::int64_t* complete, std::int64_t limit) {
+  Request q;
+  q.verb = Verb::kChanges;
+  q.path = glob;
+  q.rev = rev;
+  q.limit = limit;
+  auto r = call(q);
+  if (!r) return r.status();
+  std::vector<Change> out;
+  if (r->entries) {
+    for (auto& e : *r->entries) {
+      out.push_back(Change{e.rev, std::move(e.path), e.op.value_or(""), e.value.value_or("")});
+    }
+  }
+  if (complete) *complete = r->head.value_or(0);
+  return out;
+}
+
 Result<wire::Reply> Client::self() {
   Request q;
   q.verb = Verb::kSelf;

@@ -89,6 +89,10 @@ class Client {
   Result<Change> wait(const std::string& glob, std::int64_t rev,
                       std::chrono::milliseconds wait = std::chrono::milliseconds(30000));
   Result<wire::Reply> self();
+  // One page of the changes matching a glob with rev >= `rev`, in rev order; *complete is the
+  // rev up to which the page holds every matching change (ask again from *complete + 1).
+  Result<std::vector<Change>> changes(const std::string& glob, std::int64_t rev,
+                                      std::int64_t* complete, std::int64_t limit = 1000);
 
   const std::string& endpoint() const { return opts_.endpoints[current_]; }
 

@@ -191,3 +191,44 @@ TEST_CASE("verbs: reads below the history window are TOO_LATE", "[integration]")
   CHECK(c.wait("/k", 2).status().code() == Err::kTooLate);
   CHECK(c.getdir("/", 1).status().code() == Err::kTooLate);
 }
+
+TEST_CASE("verbs: CHANGES pages through the history of a glob, then TOO_LATE past the window",
+          "[integration]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1", {"--history", "50"});
+  auto c = connect(n);
+  std::vector<std::int64_t> want;
+  for (int i = 0; i < 40; ++i) {
+    auto r = c.set(i % 3 ? "/feed/k" + std::to_string(i) : "/other", std::to_string(i), -1);
+    REQUIRE(r.isOk());
+    if (i % 3) want.push_back(*r);
+  }
+  REQUIRE(c.del("/feed/k1", -1).isOk());  // rev 41
+  want.push_back(41);
+  std::vector<std::int64_t> got;
+  std::int64_t from = 1, complete = 0;
+  int pages = 0;
+  while (true) {
+    auto page = c.changes("/feed/**", from, &complete, 7);
+    REQUIRE(page.isOk());
+    for (const auto& ch : *page)
+      got.push_back(ch.rev);
+    ++pages;
+    if (complete >= 41) break;
+    from = complete + 1;
+  }
+  CHECK(got == want);
+  CHECK(pages == 4);  // 27 changes, 7 per page
+  auto last = c.changes("/feed/**", 41, &complete);
+  REQUIRE(last.isOk());
+  REQUIRE(last->size() == 1);
+  CHECK((*last)[0].op == "del");
+  CHECK((*last)[0].path == "/feed/k1");
+  for (int i = 0; i < 60; ++i)
+    REQUIRE(c.set("/other", "x", -1).isOk());
+  CHECK(c.changes("/feed/**", 1, &complete).status().code() == Err::kTooLate);
+  wire::Request q;
+  q.verb = wire::Verb::kChanges;
+  q.path = "/feed/**";
+  CHECK(c.call(q).status().code() == Err::kMissingArg);  // rev is required
+}

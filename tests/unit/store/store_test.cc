@@ -200,6 +200,31 @@ TEST_CASE("store: first change from history", "[unit][store]") {
   CHECK(f.s.firstChange(*g, 5).isOk());
 }
 
+TEST_CASE("store: changes in a rev range, paged, complete up to a rev", "[unit][store]") {
+  Store::Options o;
+  o.historyRevs = 100;
+  Fixture f(o);
+  for (int i = 1; i <= 20; ++i)
+    f.set(i % 2 ? "/a/k" + std::to_string(i) : "/b/x", "v", -1);
+  auto g = Glob::compile("/a/**");
+  auto p = f.s.changes(*g, 1, 4, 1 << 20);
+  REQUIRE(p.isOk());
+  REQUIRE(p->changes.size() == 4);
+  CHECK(p->changes[0].rev == 1);
+  CHECK(p->changes[3].rev == 7);
+  CHECK(p->complete == 7);  // cut short by the limit: complete up to the last one returned
+  p = f.s.changes(*g, 8, 100, 1 << 20);
+  REQUIRE(p.isOk());
+  CHECK(p->changes.size() == 6);  // 9, 11, ..., 19
+  CHECK(p->complete == 20);       // everything up to the head was looked at
+  auto none = f.s.changes(*Glob::compile("/zzz/**"), 1, 100, 1 << 20);
+  CHECK(none->changes.empty());
+  CHECK(none->complete == 20);  // progress even when nothing matched
+  for (int i = 0; i < 200; ++i)
+    f.set("/c", "x", -1);
+  CHECK(f.s.changes(*g, 1, 100, 1 << 20).status().code() == Err::kTooLate);
+}
+
 TEST_CASE("store: a write to a 100k-entry directory copies O(log n) nodes", "[unit][store]") {
   Fixture f;
   for (int i = 0; i < 100000; ++i)

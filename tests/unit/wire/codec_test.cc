@@ -185,8 +185,8 @@ TEST_CASE("a reply survives a round trip", "[unit][wire]") {
   r.op = "set";
   r.len = 2;
   r.dir = false;
-  r.entries =
-      std::vector<Entry>{{"a", "", 1, true, std::nullopt}, {"", "/p", 2, std::nullopt, "val"}};
+  r.entries = std::vector<Entry>{{"a", "", 1, true, std::nullopt, std::nullopt},
+                                 {"", "/p", 2, std::nullopt, "val", "set"}};
   r.next = "a";
   r.head = 9;
   r.id = 1;
@@ -210,6 +210,7 @@ TEST_CASE("a reply survives a round trip", "[unit][wire]") {
   CHECK((*d->entries)[0].dir == true);
   CHECK((*d->entries)[1].path == "/p");
   CHECK((*d->entries)[1].value == "val");
+  CHECK((*d->entries)[1].op == "set");
   CHECK(d->next == "a");
   CHECK(d->head == 9);
   CHECK(d->id == 1);
