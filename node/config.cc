@@ -36,6 +36,8 @@ const char* usageText() {
          "  --history N          past revisions kept readable (default 10000)\n"
          "  --max-value BYTES    largest value accepted       (default 1048576)\n"
          "  --snapshot-every N   log records between snapshots (default 10000)\n"
+         "  --feed-hwm N         feed messages queued per subscriber before the node\n"
+         "                       drops that subscriber's messages (default 10000)\n"
          "  --verbose            log one line per request\n"
          "  --help               print this text\n"
          "  --version            print the version\n";
@@ -75,7 +77,7 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
     }
     static const char* kWithValue[] = {"--data",    "--client",  "--events",    "--advertise",
                                        "--id",      "--history", "--max-value", "--snapshot-every",
-                                       "--cluster", "--peer"};
+                                       "--cluster", "--peer",    "--feed-hwm"};
     bool known = false;
     for (const char* k : kWithValue)
       known = known || flag == k;
@@ -124,6 +126,10 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
       }
     } else if (flag == "--peer") {
       c.peerEndpoint = value;
+    } else if (flag == "--feed-hwm") {
+      if (!parseInt(value, 1, 10000000, &c.feedHwm)) {
+        return fail("--feed-hwm must be an integer in 1..10000000");
+      }
     } else if (flag == "--snapshot-every") {
       if (!parseInt(value, 1, 100000000, &c.snapshotEvery)) {
         return fail("--snapshot-every must be an integer in 1..100000000");

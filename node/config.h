@@ -17,6 +17,8 @@ struct Config {
   std::int64_t historyRevs = 10000;
   std::int64_t maxValue = 1 << 20;
   std::int64_t snapshotEvery = 10000;  // log records between snapshots
+  // Messages queued per feed subscriber before the PUB drops that subscriber's messages.
+  std::int64_t feedHwm = 10000;
   bool verbose = false;
   // The cluster: every member's id and peer endpoint, the same list on every node. Empty: this
   // node alone.

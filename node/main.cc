@@ -1,6 +1,7 @@
 // cairnd: one Cairn node.
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -34,6 +35,13 @@ int main(int argc, char** argv) {
   if (sfd < 0) {
     std::perror("cairnd: signalfd");
     return 1;
+  }
+
+  // Every feed subscriber and client connection is a descriptor: take all the system allows.
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &nofile);
   }
 
   zmq::context_t ctx(1);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <random>
 
 #include "store/file.h"
 #include "store/snapshot.h"
@@ -62,7 +63,7 @@ Server::Server(Config cfg, zmq::context_t& ctx)
     : cfg_(std::move(cfg)),
       ctx_(ctx),
       client_(ctx_, zmq::socket_type::router),
-      pub_(ctx_, zmq::socket_type::pub),
+      pub_(ctx_, zmq::socket_type::xpub),
       snapshotter_(cfg_.dataDir + "/snap") {
   limits_.maxValue = static_cast<std::size_t>(cfg_.maxValue);
 }
@@ -130,9 +131,9 @@ Status Server::start() {
     client_.bind(cfg_.clientEndpoint);
     clientAdvertised_ = advertise(client_.get(zmq::sockopt::last_endpoint));
     which = "events endpoint " + cfg_.eventsEndpoint;
-    pub_.set(zmq::sockopt::maxmsgsize, std::int64_t{8192});  // a PUB only receives subscriptions
+    pub_.set(zmq::sockopt::maxmsgsize, std::int64_t{8192});  // it only receives subscriptions
     pub_.set(zmq::sockopt::linger, 0);
-    pub_.set(zmq::sockopt::sndhwm, 100000);
+    pub_.set(zmq::sockopt::sndhwm, static_cast<int>(cfg_.feedHwm));
     pub_.bind(cfg_.eventsEndpoint);
     eventsAdvertised_ = advertise(pub_.get(zmq::sockopt::last_endpoint));
   } catch (const zmq::error_t& e) {
@@ -148,6 +149,14 @@ Status Server::start() {
 }
 
 int Server::run(int stopFd) {
+  {
+    std::random_device rd;
+    boot_ = static_cast<std::int64_t>(
+                (std::uint64_t{rd()} << 31) ^ rd() ^
+                static_cast<std::uint64_t>(
+                    std::chrono::system_clock::now().time_since_epoch().count())) &
+            0x7fffffffffffffff;
+  }
   nextHeartbeat_ = Clock::now();
   nextTick_ = Clock::now() + kTick;
   while (!failed_) {
@@ -167,17 +176,19 @@ int Server::run(int stopFd) {
     zmq::pollitem_t items[] = {
         {client_.handle(), 0, ZMQ_POLLIN, 0},
         {nullptr, stopFd, ZMQ_POLLIN, 0},
+        {pub_.handle(), 0, ZMQ_POLLIN, 0},
         {transport_ ? transport_->router().handle() : nullptr, 0, ZMQ_POLLIN, 0},
     };
     try {
-      zmq::poll(items, transport_ ? 3 : 2, ms);
+      zmq::poll(items, transport_ ? 4 : 3, ms);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       if (e.num() == ETERM) break;
       throw;
     }
     if (items[1].revents & ZMQ_POLLIN) break;
-    if (transport_ && (items[2].revents & ZMQ_POLLIN)) drainPeers();
+    if (items[2].revents & ZMQ_POLLIN) drainSubscriptions();
+    if (transport_ && (items[3].revents & ZMQ_POLLIN)) drainPeers();
     if (items[0].revents & ZMQ_POLLIN) drainClients();
     if (Clock::now() >= nextTick_) {
       replica_->tick();
@@ -598,6 +609,7 @@ void Server::installSnapshot(const wire::PeerMessage& m) {
   Status s = store::writeSnapshot(st->image(), cfg_.dataDir + "/snap");
   if (s.isOk()) {
     store_ = std::make_unique<store::Store>(std::move(st.value()));
+    feed_.reset(store_->rev());  // the revs it jumped over were never published
     lastSnapshotIndex_ = m.slot;
     s = replica_->installSnapshot(m.slot);
   }
@@ -789,6 +801,7 @@ void Server::publish(const store::Change& c) {
   e.path = c.path;
   e.op = c.opName();
   e.value = *c.value;
+  e.prev = feed_.change(c.path, c.rev);
   std::string body = wire::encodeEvent(e);
   try {
     pub_.send(zmq::buffer(c.path), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
@@ -798,8 +811,28 @@ void Server::publish(const store::Change& c) {
   }
 }
 
+void Server::drainSubscriptions() {
+  for (int n = 0; n < kDrainBatch; ++n) {
+    zmq::message_t m;
+    try {
+      if (!pub_.recv(m, zmq::recv_flags::dontwait)) return;
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EAGAIN || e.num() == EINTR) return;
+      throw;
+    }
+    feed_.subscription(m.to_string_view(), store_->rev());
+  }
+}
+
 void Server::heartbeat() {
-  std::string body = wire::encodeHeartbeat(wire::Heartbeat{store_->rev(), cfg_.id});
+  wire::Heartbeat hb;
+  hb.rev = store_->rev();
+  hb.id = cfg_.id;
+  hb.boot = boot_;
+  hb.seq = ++heartbeatSeq_;
+  hb.leader = replica_->core().leader();
+  hb.last = feed_.takeMoved();
+  std::string body = wire::encodeHeartbeat(hb);
   try {
     pub_.send(zmq::buffer(wire::kHeartbeatTopic),
               zmq::send_flags::sndmore | zmq::send_flags::dontwait);

@@ -20,6 +20,7 @@
 #include <zmq.hpp>
 
 #include "node/config.h"
+#include "node/feed.h"
 #include "node/replica.h"
 #include "node/snapshotter.h"
 #include "node/transport.h"
@@ -93,6 +94,8 @@ class Server {
   void queueWrite(Envelope& env, const wire::Request& req, wire::Command cmd);
   void publish(const store::Change& c);
   void heartbeat();
+  // Reads the subscriptions the feed's XPUB reports into feed_.
+  void drainSubscriptions();
   void serviceParked(Clock::time_point now);
   void reply(const Envelope& env, wire::Reply& r, const std::string& tag);
   void maybeSnapshot();
@@ -105,7 +108,10 @@ class Server {
   Config cfg_;
   zmq::context_t& ctx_;
   zmq::socket_t client_;
-  zmq::socket_t pub_;
+  zmq::socket_t pub_;  // an XPUB, so the node learns its subscribers' prefixes
+  FeedIndex feed_;
+  std::int64_t boot_ = 0;
+  std::int64_t heartbeatSeq_ = 0;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<Transport> transport_;  // null for a node alone

@@ -442,10 +442,32 @@ Result<Reply> decodeReply(std::string_view bytes) {
   return r;
 }
 
+namespace {
+
+void packPrefixRevs(Packer& p, const std::vector<PrefixRev>& v) {
+  p.pack_map(static_cast<std::uint32_t>(v.size()));
+  for (const auto& pr : v) {
+    packStr(p, pr.prefix);
+    p.pack_int64(pr.rev);
+  }
+}
+
+bool getPrefixRevs(const msgpack::object& o, std::vector<PrefixRev>* out) {
+  if (o.type != msgpack::type::MAP) return false;
+  out->resize(o.via.map.size);
+  for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (!getStr(kv.key, &(*out)[i].prefix) || !getInt(kv.val, &(*out)[i].rev)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string encodeEvent(const Event& e) {
   msgpack::sbuffer buf;
   Packer p(buf);
-  p.pack_map(4);
+  p.pack_map(5);
   packKey(p, "rev");
   p.pack_int64(e.rev);
   packKey(p, "path");
@@ -454,6 +476,8 @@ std::string encodeEvent(const Event& e) {
   packStr(p, e.op);
   packKey(p, "value");
   packBin(p, e.value);
+  packKey(p, "prev");
+  packPrefixRevs(p, e.prev);
   return std::string(buf.data(), buf.size());
 }
 
@@ -464,6 +488,7 @@ Result<Event> decodeEvent(std::string_view bytes) {
     if (k == "path") return getStr(v, &e.path);
     if (k == "op") return getStr(v, &e.op);
     if (k == "value") return getBytes(v, &e.value);
+    if (k == "prev") return getPrefixRevs(v, &e.prev);
     return true;
   });
   if (!s.isOk()) return s;
@@ -473,11 +498,19 @@ Result<Event> decodeEvent(std::string_view bytes) {
 std::string encodeHeartbeat(const Heartbeat& h) {
   msgpack::sbuffer buf;
   Packer p(buf);
-  p.pack_map(2);
+  p.pack_map(6);
   packKey(p, "rev");
   p.pack_int64(h.rev);
   packKey(p, "id");
   p.pack_int64(h.id);
+  packKey(p, "boot");
+  p.pack_int64(h.boot);
+  packKey(p, "seq");
+  p.pack_int64(h.seq);
+  packKey(p, "leader");
+  p.pack_int64(h.leader);
+  packKey(p, "last");
+  packPrefixRevs(p, h.last);
   return std::string(buf.data(), buf.size());
 }
 
@@ -486,6 +519,10 @@ Result<Heartbeat> decodeHeartbeat(std::string_view bytes) {
   Status s = decodeFields(bytes, "heartbeat", [&](std::string_view k, const msgpack::object& v) {
     if (k == "rev") return getInt(v, &h.rev);
     if (k == "id") return getInt(v, &h.id);
+    if (k == "boot") return getInt(v, &h.boot);
+    if (k == "seq") return getInt(v, &h.seq);
+    if (k == "leader") return getInt(v, &h.leader);
+    if (k == "last") return getPrefixRevs(v, &h.last);
     return true;
   });
   if (!s.isOk()) return s;

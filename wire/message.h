@@ -83,20 +83,37 @@ struct Reply {
   Status status() const { return Status(err, detail); }
 };
 
+// A subscribed topic prefix and a rev: in an event, the rev of the previous change under that
+// prefix; in a heartbeat, the rev of the latest one. See PROTOCOL.md, "Change feed".
+struct PrefixRev {
+  std::string prefix;
+  std::int64_t rev = 0;
+  bool operator==(const PrefixRev& o) const { return prefix == o.prefix && rev == o.rev; }
+};
+
 // One applied mutation, as published on the change feed (topic = path).
 struct Event {
   std::int64_t rev = 0;
   std::string path;
   std::string op;  // "set" or "del"
   std::string value;
+  // For each prefix some subscriber of this node holds that the path falls under: no change under
+  // the prefix has a rev strictly between prev and rev.
+  std::vector<PrefixRev> prev;
 };
 
 // The feed's control topic. Paths always begin with '/', so no path can start with it.
 inline constexpr std::string_view kHeartbeatTopic = "!hb";
 
 struct Heartbeat {
-  std::int64_t rev = 0;  // the node's head rev
-  std::int64_t id = 0;   // the node's id
+  std::int64_t rev = 0;     // the node's head rev: every change up to it was published before
+  std::int64_t id = 0;      // the node's id
+  std::int64_t boot = 0;    // differs each time the node starts (a feed restarts with it)
+  std::int64_t seq = 0;     // 1, 2, 3... within one boot: a missing number is a lost heartbeat
+  std::int64_t leader = 0;  // the leader this node follows, 0 when it knows none
+  // The prefixes whose latest change moved since heartbeat seq-1, with that change's rev (or a
+  // rev at which the node started tracking the prefix).
+  std::vector<PrefixRev> last;
 };
 
 }  // namespace cairn::wire

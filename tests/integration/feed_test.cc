@@ -59,10 +59,10 @@ TEST_CASE("feed: a prefix subscriber sees exactly the matching changes, in order
     auto r = c.set(p, std::string("v:") + p, -1);
     REQUIRE(r.isOk());
     if (std::string(p).rfind("/config/", 0) == 0)
-      want.push_back({*r, p, "set", std::string("v:") + p});
+      want.push_back({*r, p, "set", std::string("v:") + p, {}});
   }
   auto r = c.del("/config/b/c", -1);
-  want.push_back({*r, "/config/b/c", "del", ""});
+  want.push_back({*r, "/config/b/c", "del", "", {}});
   std::vector<wire::Event> got;
   std::int64_t lastHeartbeatRev = -1;
   while (got.size() < want.size() || lastHeartbeatRev < *r) {
@@ -84,6 +84,10 @@ TEST_CASE("feed: a prefix subscriber sees exactly the matching changes, in order
     CHECK(got[i].path == want[i].path);
     CHECK(got[i].op == want[i].op);
     CHECK(got[i].value == want[i].value);
+    // The node knows this subscriber's prefix, and chains its events: each names the previous
+    // change under "/config/" (the first, the rev at which the node began tracking the prefix).
+    std::vector<wire::PrefixRev> prev{{"/config/", i == 0 ? 0 : want[i - 1].rev}};
+    CHECK(got[i].prev == prev);
   }
 }
 

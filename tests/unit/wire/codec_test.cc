@@ -228,18 +228,34 @@ TEST_CASE("a successful reply has no err key", "[unit][wire]") {
 }
 
 TEST_CASE("events and heartbeats survive a round trip", "[unit][wire]") {
-  Event e{7, "/config/a", "set", "v"};
+  Event e{7, "/config/a", "set", "v", {{"", 6}, {"/config/", 3}}};
   auto d = decodeEvent(encodeEvent(e));
   REQUIRE(d.isOk());
   CHECK(d->rev == 7);
   CHECK(d->path == "/config/a");
   CHECK(d->op == "set");
   CHECK(d->value == "v");
-  auto h = decodeHeartbeat(encodeHeartbeat(Heartbeat{42, 3}));
+  CHECK(d->prev == e.prev);
+  Heartbeat hb{42, 3, 99, 5, 2, {{"/config/", 40}}};
+  auto h = decodeHeartbeat(encodeHeartbeat(hb));
   REQUIRE(h.isOk());
   CHECK(h->rev == 42);
   CHECK(h->id == 3);
+  CHECK(h->boot == 99);
+  CHECK(h->seq == 5);
+  CHECK(h->leader == 2);
+  CHECK(h->last == hb.last);
   CHECK(kHeartbeatTopic[0] != '/');
+}
+
+TEST_CASE("an event's bytes are fixed by the protocol", "[unit][wire]") {
+  // {"rev": 7, "path": "/a", "op": "del", "value": bin "", "prev": {"/": 3}}
+  Event e{7, "/a", "del", "", {{"/", 3}}};
+  CHECK(hex(encodeEvent(e)) ==
+        "85a372657607a470617468a22f61a26f70a364656ca576616c7565c400a470726576"
+        "81a12f03");
+  // A prev that is not a map of string to integer is refused, not guessed at.
+  CHECK(decodeEvent(std::string("\x81\xa4prev\x91\x01", 8)).status().code() == Err::kBadRequest);
 }
 
 TEST_CASE("commands survive a round trip and reject damage", "[unit][wire]") {
