@@ -8,12 +8,20 @@ void FeedIndex::subscription(std::string_view msg, std::int64_t head) {
   // Control topics ("!hb") are not paths; no change is ever published under them.
   if (!prefix.empty() && prefix[0] == '!') return;
   if (msg[0] == 1) {
-    if (last_.size() >= kMaxPrefixes || last_.count(prefix) != 0) return;
+    if (last_.count(prefix) != 0) return;
+    if (last_.size() >= kMaxPrefixes) {
+      ++untracked_;
+      return;
+    }
     last_.emplace(std::string(prefix), head);
     moved_.emplace(prefix);
   } else if (msg[0] == 0) {
     auto it = last_.find(prefix);
-    if (it != last_.end()) last_.erase(it);
+    if (it != last_.end()) {
+      last_.erase(it);
+    } else if (untracked_ > 0) {
+      --untracked_;  // an XPUB reports an unsubscription only after its subscription
+    }
     auto m = moved_.find(prefix);
     if (m != moved_.end()) moved_.erase(m);
   }

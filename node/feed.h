@@ -44,10 +44,13 @@ class FeedIndex {
   std::vector<wire::PrefixRev> takeMoved();
 
   std::size_t size() const { return last_.size(); }
+  // Some subscribed prefix is not tracked: heartbeats must say so.
+  bool partial() const { return untracked_ > 0; }
 
  private:
   std::map<std::string, std::int64_t, std::less<>> last_;
   std::set<std::string, std::less<>> moved_;
+  std::size_t untracked_ = 0;  // subscriptions refused at the cap and not yet withdrawn
 };
 
 }  // namespace cairn::node

@@ -832,6 +832,7 @@ void Server::heartbeat() {
   hb.seq = ++heartbeatSeq_;
   hb.leader = replica_->core().leader();
   hb.last = feed_.takeMoved();
+  hb.partial = feed_.partial();
   std::string body = wire::encodeHeartbeat(hb);
   try {
     pub_.send(zmq::buffer(wire::kHeartbeatTopic),

@@ -8,11 +8,14 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "bindings/cpp/client.h"
+#include "bindings/cpp/watcher.h"
+#include "wire/codec.h"
 
 namespace {
 
@@ -39,7 +42,14 @@ const char* kUsage =
     "  rev                 print the current revision\n"
     "  wait GLOB           wait for the first change matching GLOB at or after --rev (default:\n"
     "                      the next one) and print it\n"
-    "  watch GLOB          print every change matching GLOB from --rev (default: next), forever\n"
+    "  watch GLOB          print every change matching GLOB from --rev (default: the next one)\n"
+    "                      in rev order, each once, never skipping one; follows the nodes'\n"
+    "                      feeds, fails over between --addr endpoints; ends only with\n"
+    "                      TOO_LATE (history compacted past the rev wanted), or at --until\n"
+    "  feed GLOB (--push EP | --pub EP) [--bind]\n"
+    "                      the same watch, relayed into a ZeroMQ pipeline as [path][event]\n"
+    "                      messages: PUSH to a PULL stage, or re-published on a PUB; connects\n"
+    "                      to EP, or binds it with --bind"
     "  self                print the node's id, endpoints and version\n"
     "\n"
     "  --addr ENDPOINTS    comma-separated client endpoints (default $CAIRN_ADDR, else\n"
@@ -48,6 +58,10 @@ const char* kUsage =
     "  --local             read this node's own state (fast, may trail the cluster); reads are\n"
     "                      linearizable by default\n"
     "  --timeout MS        per-request timeout (default 5000)\n"
+    "  --until R           watch/feed: exit 0 once every change up to rev R was delivered\n"
+    "  --progress          watch: also print the rev up to which the watch is complete, as it\n"
+    "                      moves (\"complete R\", or {\"complete\":R})\n"
+    "  --verbose           watch/feed: report node switches and catch-ups on stderr"
     "\n"
     "exit codes: 0 ok, 1 rev mismatch, 2 other errors, 127 usage\n";
 
@@ -174,6 +188,11 @@ struct Args {
   bool local = false;
   std::optional<std::int64_t> rev;
   std::int64_t timeoutMs = 5000;
+  std::optional<std::int64_t> until;
+  bool progress = false;
+  bool verbose = false;
+  std::string push, pub;
+  bool bind = false;
   std::vector<std::string> pos;
 };
 
@@ -193,6 +212,83 @@ void printChange(const Args& a, const cairn::client::Change& c) {
         "," + jsonValue(c.value) + "}");
   } else {
     out(num(c.rev) + " " + c.op + " " + c.path + (c.op == "set" ? " " + c.value : ""));
+  }
+}
+
+// watch and feed: a Watcher, printed or relayed.
+int watch(const Args& a, bool relay) {
+  std::unique_ptr<zmq::context_t> ctx;
+  std::unique_ptr<zmq::socket_t> sink;
+  if (relay) {
+    if (a.push.empty() == a.pub.empty()) return usage("feed needs one of --push EP or --pub EP");
+    ctx = std::make_unique<zmq::context_t>(1);
+    sink = std::make_unique<zmq::socket_t>(
+        *ctx, a.push.empty() ? zmq::socket_type::pub : zmq::socket_type::push);
+    sink->set(zmq::sockopt::linger, 5000);  // deliver what was relayed before exiting
+    const std::string& ep = a.push.empty() ? a.pub : a.push;
+    try {
+      if (a.bind) {
+        sink->bind(ep);
+      } else {
+        sink->connect(ep);
+      }
+    } catch (const zmq::error_t& e) {
+      std::fprintf(stderr, "cairn: cannot %s %s: %s\n", a.bind ? "bind" : "connect", ep.c_str(),
+                   e.what());
+      return kExitError;
+    }
+  }
+  cairn::client::WatchOptions wo;
+  wo.endpoints = cairn::client::splitEndpoints(a.addr);
+  wo.glob = a.pos[1];
+  wo.fromRev = a.rev;
+  wo.timeout = std::chrono::milliseconds(a.timeoutMs);
+  cairn::client::Watcher w(wo);
+  std::string node;
+  cairn::client::WatchStats seen;
+  while (true) {
+    auto n = w.next(std::chrono::milliseconds(1000));
+    if (a.verbose) {
+      const auto& st = w.stats();
+      if (w.node() != node && !w.node().empty()) {
+        node = w.node();
+        std::fprintf(stderr, "cairn: following %s\n", node.c_str());
+      }
+      if (st.gaps != seen.gaps) {
+        std::fprintf(stderr, "cairn: feed lost events (%lld so far); filled from history\n",
+                     static_cast<long long>(st.gaps));
+      }
+      seen = st;
+    }
+    if (!n) return fail(n.status());
+    if (*n) {
+      const auto& notice = **n;
+      if (notice.kind == cairn::client::Notice::Kind::kChange) {
+        if (sink) {
+          cairn::wire::Event e{
+              notice.change.rev, notice.change.path, notice.change.op, notice.change.value, {}};
+          sink->send(zmq::buffer(e.path), zmq::send_flags::sndmore);
+          sink->send(zmq::buffer(cairn::wire::encodeEvent(e)), zmq::send_flags::none);
+        } else {
+          printChange(a, notice.change);
+        }
+      } else if (a.progress && !sink) {
+        out(a.json ? "{\"complete\":" + num(notice.complete) + "}"
+                   : "complete " + num(notice.complete));
+      }
+    }
+    if (a.until && w.complete() >= *a.until) {
+      if (a.verbose) {
+        const auto& st = w.stats();
+        std::fprintf(stderr,
+                     "cairn: complete to rev %lld: %lld from the feed, %lld from history, %lld "
+                     "duplicates dropped, %lld losses detected, %lld node switches\n",
+                     static_cast<long long>(w.complete()), static_cast<long long>(st.fromFeed),
+                     static_cast<long long>(st.fromHistory), static_cast<long long>(st.duplicates),
+                     static_cast<long long>(st.gaps), static_cast<long long>(st.switches));
+      }
+      return kExitOk;
+    }
   }
 }
 
@@ -338,8 +434,8 @@ int run(Args& a) {
     }
     return kExitOk;
   }
-  if (cmd == "wait" || cmd == "watch") {
-    if (!need(2, 2)) return usage(cmd + " takes one GLOB");
+  if (cmd == "wait") {
+    if (!need(2, 2)) return usage("wait takes one GLOB");
     std::int64_t from;
     if (a.rev) {
       from = *a.rev;
@@ -348,27 +444,20 @@ int run(Args& a) {
       if (!r) return fail(r.status());
       from = *r + 1;
     }
-    bool down = false;
     while (true) {
-      // Short server-side waits: an idle watch asks again every 2 s, so a node that died is
-      // noticed within seconds and the watch resumes, on the next endpoint, from `from`.
       auto ch = c.wait(a.pos[1], from, std::chrono::milliseconds(2000));
       if (!ch) {
         Err e = ch.status().code();
-        if (e == Err::kTimeout) continue;  // nothing yet: ask again from the same rev
-        if (e == Err::kUnavailable) {
-          if (!down) std::fprintf(stderr, "cairn: %s; retrying\n", ch.status().toString().c_str());
-          down = true;
-          continue;
-        }
+        if (e == Err::kTimeout || e == Err::kUnavailable) continue;  // ask again, same rev
         return fail(ch.status());
       }
-      if (down) std::fprintf(stderr, "cairn: reconnected to %s\n", c.endpoint().c_str());
-      down = false;
       printChange(a, *ch);
-      if (cmd == "wait") return kExitOk;
-      from = ch->rev + 1;  // resume after the last change seen: nothing is skipped or repeated
+      return kExitOk;
     }
+  }
+  if (cmd == "watch" || cmd == "feed") {
+    if (!need(2, 2)) return usage(cmd + " takes one GLOB");
+    return watch(a, cmd == "feed");
   }
   return usage("unknown command \"" + cmd + "\"");
 }
@@ -398,6 +487,20 @@ int main(int argc, char** argv) {
       a.json = true;
     } else if (flag == "--local") {
       a.local = true;
+    } else if (flag == "--progress") {
+      a.progress = true;
+    } else if (flag == "--verbose" || flag == "-v") {
+      a.verbose = true;
+    } else if (flag == "--bind") {
+      a.bind = true;
+    } else if (flag == "--push") {
+      if (!value(&a.push) || a.push.empty()) return usage("--push needs an ENDPOINT");
+    } else if (flag == "--pub") {
+      if (!value(&a.pub) || a.pub.empty()) return usage("--pub needs an ENDPOINT");
+    } else if (flag == "--until") {
+      std::int64_t r;
+      if (!value(&v) || !parseInt(v, &r)) return usage("--until needs an integer");
+      a.until = r;
     } else if (flag == "--addr") {
       if (!value(&a.addr) || a.addr.empty()) return usage("--addr needs ENDPOINTS");
     } else if (flag == "--rev" || flag == "-r") {

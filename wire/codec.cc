@@ -498,7 +498,7 @@ Result<Event> decodeEvent(std::string_view bytes) {
 std::string encodeHeartbeat(const Heartbeat& h) {
   msgpack::sbuffer buf;
   Packer p(buf);
-  p.pack_map(6);
+  p.pack_map(h.partial ? 7 : 6);
   packKey(p, "rev");
   p.pack_int64(h.rev);
   packKey(p, "id");
@@ -511,6 +511,10 @@ std::string encodeHeartbeat(const Heartbeat& h) {
   p.pack_int64(h.leader);
   packKey(p, "last");
   packPrefixRevs(p, h.last);
+  if (h.partial) {
+    packKey(p, "partial");
+    p.pack_true();
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -523,6 +527,7 @@ Result<Heartbeat> decodeHeartbeat(std::string_view bytes) {
     if (k == "seq") return getInt(v, &h.seq);
     if (k == "leader") return getInt(v, &h.leader);
     if (k == "last") return getPrefixRevs(v, &h.last);
+    if (k == "partial") return getBool(v, &h.partial);
     return true;
   });
   if (!s.isOk()) return s;

@@ -114,6 +114,9 @@ struct Heartbeat {
   // The prefixes whose latest change moved since heartbeat seq-1, with that change's rev (or a
   // rev at which the node started tracking the prefix).
   std::vector<PrefixRev> last;
+  // Some subscriber's prefix is not tracked (too many prefixes): `last` cannot be trusted to
+  // list every prefix that moved.
+  bool partial = false;
 };
 
 }  // namespace cairn::wire

@@ -58,3 +58,15 @@ TEST_CASE("feed index: malformed subscription messages change nothing", "[unit][
   f.subscription(sub("/a"), 9);  // a repeated subscription keeps the older, exact claim
   CHECK(f.change("/a", 10) == V{{"/a", 1}});
 }
+
+TEST_CASE("feed index: past the cap, heartbeats admit they are partial", "[unit][feed]") {
+  FeedIndex f;
+  for (std::size_t i = 0; i < FeedIndex::kMaxPrefixes; ++i)
+    f.subscription(sub("/p/" + std::to_string(i)), 0);
+  CHECK_FALSE(f.partial());
+  f.subscription(sub("/over"), 0);
+  CHECK(f.partial());
+  CHECK(f.change("/over", 1).empty());  // its subscriber gets no claim: it must ask history
+  f.subscription(unsub("/over"), 1);
+  CHECK_FALSE(f.partial());
+}
