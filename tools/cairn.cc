@@ -245,20 +245,30 @@ int watch(const Args& a, bool relay) {
   wo.timeout = std::chrono::milliseconds(a.timeoutMs);
   cairn::client::Watcher w(wo);
   std::string node;
-  cairn::client::WatchStats seen;
+  std::int64_t shownSwitches = 0, shownGaps = 0;
+  bool live = false;
+  std::int64_t beatsBefore = 0;  // heartbeats counted before the node now followed
   while (true) {
     auto n = w.next(std::chrono::milliseconds(1000));
     if (a.verbose) {
       const auto& st = w.stats();
-      if (w.node() != node && !w.node().empty()) {
+      if (!w.node().empty() && (w.node() != node || st.switches != shownSwitches)) {
         node = w.node();
+        shownSwitches = st.switches;
+        if (st.switches > 0) std::fprintf(stderr, "cairn: %s\n", w.lastSwitch().c_str());
         std::fprintf(stderr, "cairn: following %s\n", node.c_str());
+        live = false;
+        beatsBefore = st.heartbeats;
       }
-      if (st.gaps != seen.gaps) {
+      if (!live && !node.empty() && st.heartbeats > beatsBefore) {
+        live = true;
+        std::fprintf(stderr, "cairn: feed of %s is live\n", node.c_str());
+      }
+      if (st.gaps != shownGaps) {
+        shownGaps = st.gaps;
         std::fprintf(stderr, "cairn: feed lost events (%lld so far); filled from history\n",
                      static_cast<long long>(st.gaps));
       }
-      seen = st;
     }
     if (!n) return fail(n.status());
     if (*n) {

@@ -88,17 +88,20 @@ bool Watcher::attach() {
   // Whatever the subscription missed before it took effect comes from history.
   needFill_ = true;
   haveBeat_ = false;
-  lastBeat_ = Clock::now();
+  lastBeat_ = lastPoll_ = Clock::now();
   leaderlessSince_.reset();
   return true;
 }
 
-void Watcher::detach(bool countSwitch) {
+void Watcher::detach(const std::string& why) {
   sub_.reset();
   client_.reset();
   haveBeat_ = false;
+  if (!why.empty()) {
+    lastSwitch_ = "left " + opts_.endpoints[current_] + ": " + why;
+    ++stats_.switches;
+  }
   current_ = (current_ + 1) % opts_.endpoints.size();
-  if (countSwitch) ++stats_.switches;
 }
 
 void Watcher::queueProgress() {
@@ -123,11 +126,14 @@ void Watcher::fillOnce() {
                                          "); read the state at a rev " +
                                          "and watch again from the rev after it");
     } else {
-      detach(true);  // this node cannot serve the history now; another may
+      detach("its history: " + page.status().toString());  // another node may serve it
     }
     return;
   }
   tooLate_ = 0;
+  // The last page reaches past its last change (to the node's head); a page cut short by its
+  // size ends at its last change, and so may one that happens to end at the head: ask again.
+  const bool last = page->empty() || upTo > page->back().rev;
   for (auto& c : *page) {
     if (c.rev <= complete_) continue;
     complete_ = c.rev;
@@ -139,7 +145,7 @@ void Watcher::fillOnce() {
     ++stats_.fromHistory;
   }
   complete_ = std::max(complete_, upTo);
-  if (static_cast<std::int64_t>(page->size()) < opts_.pageSize) needFill_ = false;
+  if (last) needFill_ = false;
   queueProgress();
 }
 
@@ -179,6 +185,7 @@ void Watcher::onHeartbeat(std::string_view body) {
   }
   const auto now = Clock::now();
   lastBeat_ = now;
+  ++stats_.heartbeats;
   if (h->leader != 0) {
     leaderlessSince_.reset();
   } else if (!leaderlessSince_) {
@@ -230,7 +237,7 @@ Result<std::optional<Notice>> Watcher::next(std::chrono::milliseconds wait) {
         continue;
       }
       if (attach()) continue;
-      detach(false);
+      detach("");
       // Every node tried and none answered: pause before the next round.
       if (++unreachable % opts_.endpoints.size() == 0) {
         retryAt_ = Clock::now() + std::chrono::milliseconds(200);
@@ -242,22 +249,32 @@ Result<std::optional<Notice>> Watcher::next(std::chrono::milliseconds wait) {
       fillOnce();
       continue;
     }
+    // Away from the socket for long (a slow consumer, a stopped process): the heartbeats are
+    // queued or were dropped, which the next ones will show; silence counts from now.
+    if (now - lastPoll_ > opts_.silence / 2) lastBeat_ = std::max(lastBeat_, now);
     const auto silentAt = lastBeat_ + opts_.silence;
     const bool leaderless =
         leaderlessSince_ && opts_.endpoints.size() > 1 && now - *leaderlessSince_ >= opts_.silence;
     if (leaderless) {
-      detach(true);
+      detach("it has known no leader for " + std::to_string(opts_.silence.count()) + " ms");
       continue;
     }
     auto until = std::min(deadline, silentAt);
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
     if (left.count() < 0) left = std::chrono::milliseconds(0);
     zmq::pollitem_t item{sub_->handle(), 0, ZMQ_POLLIN, 0};
+    const auto pollStart = Clock::now();
     try {
       zmq::poll(&item, 1, left);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       throw;
+    }
+    lastPoll_ = Clock::now();
+    if (lastPoll_ - pollStart > left + opts_.silence / 2) {
+      // The poll took far longer than asked: this process was stopped, not the node silent.
+      lastBeat_ = lastPoll_;
+      continue;
     }
     if (item.revents & ZMQ_POLLIN) {
       // A batch of what is queued; heartbeats are read before silence is judged.
@@ -281,7 +298,8 @@ Result<std::optional<Notice>> Watcher::next(std::chrono::milliseconds wait) {
     }
     now = Clock::now();
     if (now >= silentAt) {
-      detach(true);  // no heartbeat: the node or the way to it is gone
+      // No heartbeat: the node, or the way to it, is gone.
+      detach("no heartbeat for " + std::to_string(opts_.silence.count()) + " ms");
       continue;
     }
     if (now >= deadline) return std::optional<Notice>();

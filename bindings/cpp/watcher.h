@@ -55,6 +55,7 @@ struct WatchStats {
   std::int64_t duplicates = 0;   // feed events dropped because their rev was already delivered
   std::int64_t gaps = 0;         // losses detected (a chain that did not join, a skipped heartbeat)
   std::int64_t switches = 0;     // times the watcher left a node (silence, no leader, errors)
+  std::int64_t heartbeats = 0;   // heartbeats received: the feed is live once there is one
 };
 
 class Watcher {
@@ -75,11 +76,13 @@ class Watcher {
   const WatchStats& stats() const { return stats_; }
   // The client endpoint of the node the watcher follows, empty when it follows none.
   std::string node() const;
+  // Why the watcher last left a node ("left EP: no heartbeat for 2000 ms"), empty if it never did.
+  const std::string& lastSwitch() const { return lastSwitch_; }
 
  private:
   using Clock = std::chrono::steady_clock;
   bool attach();  // to endpoints_[current_]; false if the node could not be reached
-  void detach(bool countSwitch);
+  void detach(const std::string& why);  // why is empty when the node was never reached
   // One page of history from complete_ + 1; clears needFill_ when the page was the last.
   void fillOnce();
   void onEvent(std::string_view body);
@@ -105,9 +108,11 @@ class Watcher {
   bool haveBeat_ = false;
   std::int64_t boot_ = 0, seq_ = 0, nodeId_ = 0;
   Clock::time_point lastBeat_;
+  Clock::time_point lastPoll_;  // when the watcher last looked at the feed
   std::optional<Clock::time_point> leaderlessSince_;
   Clock::time_point retryAt_;
   WatchStats stats_;
+  std::string lastSwitch_;
 };
 
 // The longest literal prefix of a glob: what a feed subscription for it selects.

@@ -160,9 +160,28 @@ BackgroundProgram::BackgroundProgram(const std::vector<std::string>& argv,
 BackgroundProgram::~BackgroundProgram() {
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);
+    ::kill(pid_, SIGCONT);  // a stopped program acts on SIGTERM only once it runs
     int st;
     ::waitpid(pid_, &st, 0);
   }
+}
+
+void BackgroundProgram::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int BackgroundProgram::wait(int timeoutMs) {
+  int code = -1;
+  bool done = eventually(
+      [&] {
+        int st;
+        if (pid_ <= 0 || ::waitpid(pid_, &st, WNOHANG) != pid_) return false;
+        pid_ = -1;
+        if (WIFEXITED(st)) code = WEXITSTATUS(st);
+        return true;
+      },
+      timeoutMs);
+  return done ? code : -1;
 }
 
 std::string BackgroundProgram::out() const {
@@ -199,6 +218,7 @@ Cluster::Cluster(const std::string& dir, int n, std::vector<std::string> extra)
     list_ += std::to_string(i) + "=" + peers_.back();
   }
   nodes_.resize(static_cast<std::size_t>(n));
+  lastEndpoints_.resize(static_cast<std::size_t>(n));
   for (int i = 1; i <= n; ++i)
     start(i);
 }
@@ -212,12 +232,24 @@ std::string Cluster::clients() const {
 }
 
 void Cluster::kill9(int id) {
-  nodes_.at(static_cast<std::size_t>(id - 1)).reset();
+  auto& n = nodes_.at(static_cast<std::size_t>(id - 1));
+  if (n) lastEndpoints_.at(static_cast<std::size_t>(id - 1)) = {n->client(), n->events()};
+  n.reset();
 }
 
 void Cluster::start(int id) {
   std::size_t i = static_cast<std::size_t>(id - 1);
   std::vector<std::string> args = {"--id", std::to_string(id), "--cluster", list_};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  nodes_[i] = std::make_unique<NodeProcess>(dir_ + "/n" + std::to_string(id), args);
+}
+
+void Cluster::restart(int id) {
+  std::size_t i = static_cast<std::size_t>(id - 1);
+  const auto& [client, events] = lastEndpoints_.at(i);
+  if (client.empty()) throw std::runtime_error("restart of a node that was never killed");
+  std::vector<std::string> args = {"--id", std::to_string(id), "--cluster", list_, "--client",
+                                   client, "--events",         events};
   args.insert(args.end(), extra_.begin(), extra_.end());
   nodes_[i] = std::make_unique<NodeProcess>(dir_ + "/n" + std::to_string(id), args);
 }

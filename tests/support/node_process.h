@@ -73,6 +73,9 @@ class Cluster {
   std::string clients() const;
   void kill9(int id);
   void start(int id);
+  // Starts a node that was killed again on the client and feed endpoints it had, as a node
+  // restarted by its supervisor would be (clients that know only those endpoints find it again).
+  void restart(int id);
   // The id that every running node names as leader, once they agree; 0 if not within timeoutMs.
   int awaitLeader(int timeoutMs = 10000);
 
@@ -83,6 +86,7 @@ class Cluster {
   std::vector<std::string> extra_;
 
   std::vector<std::unique_ptr<NodeProcess>> nodes_;
+  std::vector<std::pair<std::string, std::string>> lastEndpoints_;  // client, events
 };
 
 // Runs a program with arguments and optional stdin, capturing stdout; returns its exit code.
@@ -104,6 +108,11 @@ class BackgroundProgram {
   BackgroundProgram& operator=(const BackgroundProgram&) = delete;
   std::string out() const;
   std::string err() const;
+  pid_t pid() const { return pid_; }
+  void signal(int sig);
+  // Waits for the program to exit by itself; its exit code, or -1 if it is still running after
+  // timeoutMs (or was killed by a signal).
+  int wait(int timeoutMs);
 
  private:
   std::string outFile_;
