@@ -289,12 +289,15 @@ void Core::proposeAt(std::uint64_t slot, std::string value) {
 }
 
 void Core::flushAccepts() {
-  if (outAccepts_.empty()) return;
+  // New values go out at once; so does a commit that moved with nothing new to carry it, so
+  // followers apply (and publish) a write as soon as it is chosen, not at the next heartbeat.
+  if (outAccepts_.empty() && !(role_ == Role::kLeader && learned_ > commitSent_)) return;
   if (role_ == Role::kLeader) {
     PeerMessage p;
     p.type = Type::kAccept;
     p.ballot = promised_;
     p.commit = learned_;
+    commitSent_ = learned_;
     p.slot = readRound_;
     p.entries = std::move(outAccepts_);
     broadcast(p);
@@ -311,6 +314,7 @@ void Core::heartbeat() {
     p.to = m;
     p.ballot = promised_;
     p.commit = learned_;
+    commitSent_ = learned_;
     p.slot = readRound_;
     // Resend what this peer has not acknowledged and was sent at least a heartbeat ago.
     for (auto& [slot, pend] : pending_) {
@@ -582,7 +586,8 @@ void Core::dropReads() {
 // ---- output -----------------------------------------------------------------------------------
 
 bool Core::hasReady() const {
-  return !out_.empty() || !outAccepts_.empty();
+  return !out_.empty() || !outAccepts_.empty() ||
+         (role_ == Role::kLeader && learned_ > commitSent_);
 }
 
 Ready Core::ready() {

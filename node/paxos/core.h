@@ -196,6 +196,7 @@ class Core {
   std::set<std::uint32_t> catchingUp_;
   std::map<std::uint32_t, std::uint64_t> snapshotSentAt_;  // tick a peer was last sent one
   std::uint64_t learnedAtHeartbeat_ = 0;
+  std::uint64_t commitSent_ = 0;   // the highest commit index sent to the followers
   std::uint64_t recoveryEnd_ = 0;  // the last slot re-proposed on taking office
 
   // Read points: each waits for a heartbeat round (numbered, carried in Accept.slot and echoed
