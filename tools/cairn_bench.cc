@@ -20,6 +20,7 @@
 #include <zmq.hpp>
 
 #include "bindings/cpp/client.h"
+#include "bindings/cpp/watcher.h"
 #include "wire/codec.h"
 
 namespace {
@@ -27,18 +28,25 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 const char* kUsage =
-    "usage: cairn-bench [--addr ENDPOINTS] [--workload put|get|echo] [--clients N]\n"
+    "usage: cairn-bench [--addr ENDPOINTS] [--workload put|get|echo|watch] [--clients N]\n"
     "                   [--count N | --duration SECONDS] [--value-size BYTES] [--label L]\n"
-    "                   [--baseline]\n"
+    "                   [--baseline] [--local]\n"
+    "                   [--subscribers N] [--rate WRITES_PER_S] [--watch-addr ENDPOINTS]\n"
     "\n"
     "  --addr        comma-separated client endpoints; clients are spread over them\n"
     "                (default $CAIRN_ADDR, else tcp://127.0.0.1:7101)\n"
     "  --workload    put: SET of unique keys; get: GET of one existing key;\n"
-    "                echo: an in-process ZeroMQ echo server (no Cairn at all)\n"
+    "                echo: an in-process ZeroMQ echo server (no Cairn at all);\n"
+    "                watch: one writer paced at --rate to the first --addr endpoint, and\n"
+    "                --subscribers on --watch-addr (default: the last --addr endpoint): one\n"
+    "                Watcher (the C++ library) plus plain SUB sockets; latency from issuing a\n"
+    "                write, and from its acknowledgement, to the event's arrival\n"
+    "  --local       get: consistency \"local\" (the node's own state)\n"
     "  --clients     concurrent clients, each its own REQ socket (default 1)\n"
     "  --count       total operations (default 10000), or --duration seconds\n"
     "  --value-size  bytes per value (default 256)\n"
     "  --baseline    first run the same shape against the echo server and print ratios\n"
+    "                (watch: against an in-process PUB with the same subscribers)\n"
     "\n"
     "Prints a table and one machine-readable line per run:\n"
     "  RESULT <label> n=N ops_s=X p50_ms=Y p99_ms=Z p999_ms=W max_ms=M errors=E\n";
@@ -52,6 +60,10 @@ struct Options {
   std::size_t valueSize = 256;
   std::string label;
   bool baseline = false;
+  bool local = false;
+  int subscribers = 1;
+  double rate = 200;
+  std::vector<std::string> watchAddrs;
 };
 
 struct Result {
@@ -67,6 +79,8 @@ struct Result {
     return latMs[std::min(i, latMs.size() - 1)];
   }
 };
+
+void print(const Result& r);
 
 // A ROUTER that echoes every message back: one thread, like a node's event loop.
 class EchoServer {
@@ -150,6 +164,7 @@ Result runShape(const Options& o, const std::string& workload,
       q.value = value;
     } else {
       q.path = "/bench/get";
+      if (o.local) q.consistency = "local";
     }
     zmq::message_t rep;
     while (true) {
@@ -200,6 +215,234 @@ Result runShape(const Options& o, const std::string& workload,
   return r;
 }
 
+std::int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+// A value that carries its write's sequence number and issue time, padded to the value size.
+std::string stamp(long seq, std::int64_t issuedNs, std::size_t size) {
+  std::string v = std::to_string(seq) + " " + std::to_string(issuedNs) + " ";
+  if (v.size() < size) v.resize(size, 'v');
+  return v;
+}
+
+bool unstamp(const std::string& v, long* seq, std::int64_t* issuedNs) {
+  char* end = nullptr;
+  *seq = std::strtol(v.c_str(), &end, 10);
+  if (!end || *end != ' ') return false;
+  *issuedNs = std::strtoll(end + 1, &end, 10);
+  return end && *end == ' ';
+}
+
+struct Sample {
+  long seq;
+  std::int64_t recvNs;
+  std::int64_t issuedNs;
+};
+
+Result toResult(const std::string& label, std::vector<double> ms, long n, double seconds,
+                long errors) {
+  Result r;
+  r.label = label;
+  r.latMs = std::move(ms);
+  std::sort(r.latMs.begin(), r.latMs.end());
+  r.n = n;
+  r.seconds = seconds;
+  r.errors = errors;
+  return r;
+}
+
+// Plain SUB sockets on one endpoint, read by one thread; returns their samples.
+void readSubs(zmq::context_t& ctx, const std::string& endpoint, const std::string& prefix, int n,
+              std::atomic<int>& live, const std::atomic<bool>& stop, std::vector<Sample>* out) {
+  std::vector<zmq::socket_t> subs;
+  std::vector<zmq::pollitem_t> items;
+  std::vector<bool> seenBeat(static_cast<std::size_t>(n), false);
+  for (int i = 0; i < n; ++i) {
+    subs.emplace_back(ctx, zmq::socket_type::sub);
+    subs.back().set(zmq::sockopt::subscribe, prefix);
+    subs.back().set(zmq::sockopt::subscribe, std::string(cairn::wire::kHeartbeatTopic));
+    subs.back().connect(endpoint);
+  }
+  for (auto& s : subs)
+    items.push_back(zmq::pollitem_t{s.handle(), 0, ZMQ_POLLIN, 0});
+  while (!stop) {
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(50));
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+      if (!(items[i].revents & ZMQ_POLLIN)) continue;
+      zmq::message_t t, b;
+      while (subs[i].recv(t, zmq::recv_flags::dontwait)) {
+        (void)subs[i].recv(b);
+        const std::int64_t at = nowNs();
+        if (t.to_string_view() == cairn::wire::kHeartbeatTopic) {
+          if (!seenBeat[i]) {
+            seenBeat[i] = true;
+            ++live;
+          }
+          continue;
+        }
+        auto e = cairn::wire::decodeEvent(b.to_string_view());
+        long seq;
+        std::int64_t issued;
+        if (e && unstamp(e->value, &seq, &issued)) out->push_back(Sample{seq, at, issued});
+      }
+    }
+  }
+}
+
+// The watch workload: see the usage text. Returns the Watcher's issue->event result and prints
+// the others.
+Result runWatch(const Options& o, bool baseline) {
+  zmq::context_t ctx(1);
+  const long runId =
+      static_cast<long>(std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
+  const std::string prefix = "/bench/w" + std::to_string(runId) + "/";
+  const std::string tag =
+      std::string(baseline ? "pubsub-baseline" : "watch") + "-s" + std::to_string(o.subscribers);
+  const long count = o.count;
+  std::vector<std::int64_t> ackNs(static_cast<std::size_t>(count), 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> live{0};
+  std::vector<Sample> watcherSamples, subSamples;
+  std::string subEndpoint;
+  // The baseline: an in-process PUB with the same subscribers, publishing what the writer would
+  // have written (the physical ceiling of the fan-out on this machine).
+  zmq::context_t pubCtx(1);  // the baseline's publisher has its own I/O thread, as a node would
+  std::unique_ptr<zmq::socket_t> pub;
+  std::unique_ptr<cairn::client::Client> writer;
+  if (baseline) {
+    pub = std::make_unique<zmq::socket_t>(pubCtx, zmq::socket_type::pub);
+    pub->set(zmq::sockopt::sndhwm, 0);
+    pub->bind("tcp://127.0.0.1:*");
+    subEndpoint = pub->get(zmq::sockopt::last_endpoint);
+  } else {
+    cairn::client::Options co;
+    co.endpoints = {o.addrs[0]};
+    writer = std::make_unique<cairn::client::Client>(co, ctx);
+    cairn::client::Options so;
+    so.endpoints = {o.watchAddrs.empty() ? o.addrs.back() : o.watchAddrs[0]};
+    cairn::client::Client self(so, ctx);
+    auto r = self.self();
+    if (!r || !r->events) {
+      std::fprintf(stderr, "cairn-bench: SELF failed on %s\n", so.endpoints[0].c_str());
+      std::exit(2);
+    }
+    subEndpoint = *r->events;
+  }
+  const int plain = baseline ? o.subscribers : o.subscribers - 1;
+  std::thread subsThread;
+  if (plain > 0) {
+    subsThread =
+        std::thread([&] { readSubs(ctx, subEndpoint, prefix, plain, live, stop, &subSamples); });
+  }
+  std::thread watchThread;
+  std::atomic<bool> watcherLive{baseline};
+  if (!baseline) {
+    watchThread = std::thread([&] {
+      cairn::client::WatchOptions wo;
+      wo.endpoints = o.watchAddrs.empty() ? std::vector<std::string>{o.addrs.back()} : o.watchAddrs;
+      wo.glob = prefix + "**";
+      cairn::client::Watcher w(wo);
+      while (!stop) {
+        auto n = w.next(std::chrono::milliseconds(50));
+        const std::int64_t at = nowNs();
+        if (!watcherLive && w.stats().heartbeats > 0) watcherLive = true;
+        if (!n) {
+          std::fprintf(stderr, "cairn-bench: watch ended: %s\n", n.status().toString().c_str());
+          return;
+        }
+        if (!*n || (*n)->kind != cairn::client::Notice::Kind::kChange) continue;
+        long seq;
+        std::int64_t issued;
+        if (unstamp((*n)->change.value, &seq, &issued)) {
+          watcherSamples.push_back(Sample{seq, at, issued});
+        }
+      }
+    });
+  }
+  // Every subscriber live (a heartbeat seen; the baseline PUB sends its own) before writing.
+  const auto readyBy = Clock::now() + std::chrono::seconds(30);
+  while ((live < plain || !watcherLive) && Clock::now() < readyBy) {
+    if (pub) {
+      pub->send(zmq::buffer(cairn::wire::kHeartbeatTopic), zmq::send_flags::sndmore);
+      pub->send(zmq::str_buffer("x"), zmq::send_flags::none);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // readiness poll interval
+  }
+  if (live < plain || !watcherLive) {
+    std::fprintf(stderr, "cairn-bench: subscribers not live after 30 s\n");
+    std::exit(2);
+  }
+  long errors = 0;
+  const auto start = Clock::now();
+  for (long i = 0; i < count; ++i) {
+    const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(static_cast<double>(i) / o.rate));
+    std::this_thread::sleep_until(due);  // pacing: the workload is a steady write rate
+    const std::int64_t issued = nowNs();
+    const std::string path = prefix + "k" + std::to_string(i);
+    const std::string value = stamp(i, issued, o.valueSize);
+    if (pub) {
+      cairn::wire::Event e{i + 1, path, "set", value, {}};
+      pub->send(zmq::buffer(path), zmq::send_flags::sndmore);
+      pub->send(zmq::buffer(cairn::wire::encodeEvent(e)), zmq::send_flags::none);
+    } else if (!writer->set(path, value, -1)) {
+      ++errors;
+    }
+    ackNs[static_cast<std::size_t>(i)] = nowNs();
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  // Let the last events arrive: until every subscriber has them all, or 10 s.
+  const auto drainBy = Clock::now() + std::chrono::seconds(10);
+  auto enough = [&] {
+    return (baseline || static_cast<long>(watcherSamples.size()) >= count) &&
+           static_cast<long>(subSamples.size()) >= count * plain;
+  };
+  while (!enough() && Clock::now() < drainBy)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // drain poll interval
+  stop = true;
+  if (subsThread.joinable()) subsThread.join();
+  if (watchThread.joinable()) watchThread.join();
+
+  auto fromIssue = [&](const std::vector<Sample>& v) {
+    std::vector<double> ms;
+    for (const auto& s : v)
+      ms.push_back(static_cast<double>(s.recvNs - s.issuedNs) / 1e6);
+    return ms;
+  };
+  auto fromAck = [&](const std::vector<Sample>& v, long* before) {
+    std::vector<double> ms;
+    *before = 0;
+    for (const auto& s : v) {
+      if (s.seq < 0 || s.seq >= count) continue;
+      double d = static_cast<double>(s.recvNs - ackNs[static_cast<std::size_t>(s.seq)]) / 1e6;
+      if (d < 0) ++*before;  // the event arrived before the writer had its acknowledgement
+      ms.push_back(std::max(0.0, d));
+    }
+    return ms;
+  };
+  if (plain > 0) {
+    const long want = count * plain;
+    Result f = toResult(tag + "-plain-sub-e2e", fromIssue(subSamples),
+                        static_cast<long>(subSamples.size()), seconds,
+                        want - static_cast<long>(subSamples.size()));
+    print(f);
+    if (baseline) return f;
+  }
+  long before = 0;
+  Result ack = toResult(tag + "-watcher-ack", fromAck(watcherSamples, &before),
+                        static_cast<long>(watcherSamples.size()), seconds, errors);
+  print(ack);
+  std::printf(
+      "  (%ld of %zu events reached the watcher before the writer had its reply; counted "
+      "as 0 ms)\n",
+      before, watcherSamples.size());
+  return toResult(tag + "-watcher-e2e", fromIssue(watcherSamples),
+                  static_cast<long>(watcherSamples.size()), seconds,
+                  errors + count - static_cast<long>(watcherSamples.size()));
+}
+
 void print(const Result& r) {
   std::printf(
       "%-28s %9ld ops %10.0f ops/s  p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms  max %7.3f ms  "
@@ -246,6 +489,14 @@ int main(int argc, char** argv) {
       o.label = val();
     } else if (a == "--baseline") {
       o.baseline = true;
+    } else if (a == "--local") {
+      o.local = true;
+    } else if (a == "--subscribers") {
+      o.subscribers = std::atoi(val().c_str());
+    } else if (a == "--rate") {
+      o.rate = std::atof(val().c_str());
+    } else if (a == "--watch-addr") {
+      o.watchAddrs = cairn::client::splitEndpoints(val());
     } else {
       std::fprintf(stderr, "cairn-bench: unknown flag %s\n%s", a.c_str(), kUsage);
       return 127;
@@ -253,9 +504,23 @@ int main(int argc, char** argv) {
   }
   if (o.addrs.empty()) o.addrs = {"tcp://127.0.0.1:7101"};
   if (o.clients < 1 || (o.duration <= 0 && o.count < 1) ||
-      (o.workload != "put" && o.workload != "get" && o.workload != "echo")) {
+      (o.workload != "put" && o.workload != "get" && o.workload != "echo" &&
+       o.workload != "watch") ||
+      o.subscribers < 1 || o.rate <= 0) {
     std::fprintf(stderr, "cairn-bench: bad options\n%s", kUsage);
     return 127;
+  }
+  if (o.workload == "watch") {
+    if (o.duration > 0) o.count = static_cast<long>(o.duration * o.rate);
+    std::optional<Result> base;
+    if (o.baseline) base = runWatch(o, true);
+    Result r = runWatch(o, false);
+    print(r);
+    if (base) {
+      std::printf("RATIO %s/pubsub p50=%.2f p99=%.2f\n", r.label.c_str(),
+                  r.pct(0.5) / base->pct(0.5), r.pct(0.99) / base->pct(0.99));
+    }
+    return r.errors == 0 ? 0 : 2;
   }
   const std::string shape = "-c" + std::to_string(o.clients);
   std::string label = o.label.empty() ? o.workload + shape : o.label;
