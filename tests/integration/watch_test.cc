@@ -284,9 +284,10 @@ TEST_CASE("watch: the node a watcher follows is killed and restarted", "[integra
   head = settle(cl.clients());
   auto got = finish(w, out, head);
   checkSame(got, history(cl.client(leader), "/a/**", 1, head));
-  // It noticed that the node's feed restarted (a new boot: heartbeats that do not join).
+  // It noticed the restart: heartbeats of a new boot that do not join the old ones or, when the
+  // node took longer than the silence limit to come back, leaving it and attaching again.
   INFO(w.err());
-  CHECK(countOf(w.err(), "feed lost events (") > 0);
+  CHECK((countOf(w.err(), "feed lost events (") > 0 || occurrences(w.err(), "left ") > 0));
 }
 
 TEST_CASE("watch: the leader is killed while a watcher follows it", "[integration][watch]") {
