@@ -1,0 +1,366 @@
+#include "tests/fault/checker.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace cairn::fault {
+
+namespace {
+
+// One Cairn file. `rev` is known unless the file was last written by an operation whose outcome
+// (and so whose rev) nobody observed.
+struct State {
+  bool exists = false;
+  bool revKnown = true;
+  std::int64_t rev = 0;  // the file's rev (0 when absent)
+  std::string value;
+  std::string key() const {
+    return std::string(exists ? "E" : "-") + (revKnown ? std::to_string(rev) : "?") + ":" + value;
+  }
+};
+
+// Whether compare-and-set with `cond` passes against the state: 1 yes, 0 no, -1 cannot tell.
+int casPasses(const State& s, std::int64_t cond) {
+  if (cond == -1) return 1;
+  if (!s.exists) return cond >= 0 ? 1 : 0;
+  if (cond == 0) return 0;  // an existing file is at rev >= 1
+  if (!s.revKnown) return -1;
+  return cond >= s.rev ? 1 : 0;
+}
+
+// The model: applies op to s; false if op cannot happen in state s.
+bool step(const Op& op, const State& s, State* next) {
+  *next = s;
+  const bool ok = op.outcome == Outcome::kOk;
+  const bool unknown = op.outcome == Outcome::kUnknown;
+  switch (op.kind) {
+    case OpKind::kGet:
+      if (op.rev == 0) return !s.exists;
+      if (!s.exists || s.value != op.got || (s.revKnown && s.rev != op.rev)) return false;
+      next->revKnown = true;
+      next->rev = op.rev;
+      return true;
+    case OpKind::kSet: {
+      const int pass = casPasses(s, op.cond);
+      if (ok || unknown) {  // linearized = it took effect
+        if (pass == 0) return false;
+        if (op.rev > 0 && s.revKnown && s.exists && op.rev <= s.rev) return false;
+        next->exists = true;
+        next->value = op.value;
+        next->revKnown = op.rev > 0;
+        next->rev = op.rev;
+        return true;
+      }
+      return op.err == "REV_MISMATCH" && pass != 1;
+    }
+    case OpKind::kDel: {
+      if (ok || unknown) {
+        if (!s.exists || casPasses(s, op.cond) == 0) return false;
+        next->exists = false;
+        next->revKnown = true;
+        next->rev = 0;
+        next->value.clear();
+        return true;
+      }
+      if (op.err == "NOENT") return !s.exists;
+      return op.err == "REV_MISMATCH" && s.exists && casPasses(s, op.cond) != 1;
+    }
+  }
+  return false;
+}
+
+// An operation the model has a say in: reads that succeeded, writes that succeeded, failed in
+// the model's own way, or may have.
+bool relevant(const Op& op) {
+  if (op.outcome == Outcome::kOk) return true;
+  if (op.kind == OpKind::kGet) return false;  // a read without a result constrains nothing
+  if (op.outcome == Outcome::kUnknown) return true;
+  return op.err == "REV_MISMATCH" || op.err == "NOENT";
+}
+
+std::string describe(const Op& op) {
+  std::ostringstream o;
+  o << "client " << op.client << " ";
+  switch (op.kind) {
+    case OpKind::kGet:
+      o << "GET " << op.key;
+      break;
+    case OpKind::kSet:
+      o << "SET " << op.key << "=" << op.value << " cond " << op.cond;
+      break;
+    case OpKind::kDel:
+      o << "DEL " << op.key << " cond " << op.cond;
+      break;
+  }
+  o << " -> ";
+  if (op.outcome == Outcome::kUnknown) {
+    o << "unknown";
+  } else if (op.outcome == Outcome::kFail) {
+    o << op.err;
+  } else if (op.kind == OpKind::kGet) {
+    o << (op.rev == 0 ? std::string("absent") : "\"" + op.got + "\" rev " + std::to_string(op.rev));
+  } else {
+    o << "ok rev " << op.rev;
+  }
+  o << "  [" << op.invoke / 1000 << " us, ";
+  if (op.complete == std::numeric_limits<std::int64_t>::max()) {
+    o << "never]";
+  } else {
+    o << op.complete / 1000 << " us]";
+  }
+  return o.str();
+}
+
+struct Node {
+  int op = -1;
+  bool call = true;
+  Node* match = nullptr;  // a call's return node (null: the outcome is unknown)
+  Node* prev = nullptr;
+  Node* next = nullptr;
+};
+
+void lift(Node* call) {
+  call->prev->next = call->next;
+  if (call->next) call->next->prev = call->prev;
+  if (Node* r = call->match) {
+    r->prev->next = r->next;
+    if (r->next) r->next->prev = r->prev;
+  }
+}
+
+void unlift(Node* call) {
+  if (Node* r = call->match) {
+    r->prev->next = r;
+    if (r->next) r->next->prev = r;
+  }
+  call->prev->next = call;
+  if (call->next) call->next->prev = call;
+}
+
+// Wing & Gong / Lowe over one key's operations.
+bool checkKey(const std::vector<Op>& ops, std::string* report) {
+  const std::size_t n = ops.size();
+  struct Event {
+    std::int64_t t;
+    bool call;
+    int op;
+  };
+  std::vector<Event> evs;
+  for (std::size_t i = 0; i < n; ++i) {
+    evs.push_back({ops[i].invoke, true, static_cast<int>(i)});
+    if (ops[i].outcome != Outcome::kUnknown) {
+      evs.push_back({ops[i].complete, false, static_cast<int>(i)});
+    }
+  }
+  // At equal times calls come first: the operations count as concurrent (the lenient reading).
+  std::sort(evs.begin(), evs.end(), [](const Event& a, const Event& b) {
+    if (a.t != b.t) return a.t < b.t;
+    return a.call && !b.call;
+  });
+  std::vector<Node> nodes(evs.size() + 1);
+  std::vector<Node*> callOf(n, nullptr), retOf(n, nullptr);
+  Node* head = &nodes[0];
+  Node* prev = head;
+  for (std::size_t i = 0; i < evs.size(); ++i) {
+    Node* x = &nodes[i + 1];
+    x->op = evs[i].op;
+    x->call = evs[i].call;
+    x->prev = prev;
+    prev->next = x;
+    prev = x;
+    (x->call ? callOf : retOf)[static_cast<std::size_t>(x->op)] = x;
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    callOf[i]->match = retOf[i];
+
+  std::size_t returnsLeft = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    returnsLeft += retOf[i] ? 1 : 0;
+  const std::size_t words = (n + 63) / 64;
+  std::vector<std::uint64_t> lin(words, 0);
+  std::unordered_set<std::string> cache;
+  auto cacheKey = [&](const State& s) {
+    return std::string(reinterpret_cast<const char*>(lin.data()), words * 8) + s.key();
+  };
+  struct Frame {
+    Node* call;
+    State before;
+  };
+  std::vector<Frame> stack;
+  State state;
+  // For the report: the deepest partial order found, and the operation that could not follow it.
+  std::size_t deepest = 0;
+  int stuck = -1;
+  std::vector<int> deepestOrder;
+  State deepestState;
+
+  Node* entry = head->next;
+  while (returnsLeft > 0) {
+    if (entry == nullptr) break;  // only unknown operations are left: nothing depends on them
+    if (entry->call) {
+      const Op& op = ops[static_cast<std::size_t>(entry->op)];
+      State next;
+      if (step(op, state, &next)) {
+        const std::size_t w = static_cast<std::size_t>(entry->op) / 64;
+        const std::uint64_t bit = std::uint64_t{1} << (static_cast<std::size_t>(entry->op) % 64);
+        lin[w] |= bit;
+        if (cache.insert(cacheKey(next)).second) {
+          stack.push_back({entry, state});
+          state = next;
+          if (entry->match) --returnsLeft;
+          lift(entry);
+          entry = head->next;
+          continue;
+        }
+        lin[w] &= ~bit;
+      }
+      entry = entry->next;
+      continue;
+    }
+    // A return whose call is not in the order yet: the order so far cannot be extended.
+    if (stack.size() >= deepest) {
+      deepest = stack.size();
+      stuck = entry->op;
+      deepestOrder.clear();
+      for (const auto& f : stack)
+        deepestOrder.push_back(f.call->op);
+      deepestState = state;
+    }
+    if (stack.empty()) break;
+    Frame f = stack.back();
+    stack.pop_back();
+    state = f.before;
+    const std::size_t op = static_cast<std::size_t>(f.call->op);
+    lin[op / 64] &= ~(std::uint64_t{1} << (op % 64));
+    unlift(f.call);
+    if (f.call->match) ++returnsLeft;
+    entry = f.call->next;
+  }
+  if (returnsLeft == 0) return true;
+
+  // The failing window: the operation that could not be placed and every operation overlapping
+  // it in time, after the longest order the search found.
+  std::ostringstream o;
+  const Op& x = ops[static_cast<std::size_t>(stuck)];
+  o << "key " << x.key << ": no linearization places\n  " << describe(x) << "\n";
+  o << "after the longest order found (" << deepest << " of " << n << " operations), which ends\n";
+  const std::size_t show = std::min<std::size_t>(deepestOrder.size(), 8);
+  for (std::size_t i = deepestOrder.size() - show; i < deepestOrder.size(); ++i)
+    o << "    " << describe(ops[static_cast<std::size_t>(deepestOrder[i])]) << "\n";
+  o << "  with the file " << (deepestState.exists ? "= \"" + deepestState.value + "\"" : "absent")
+    << (deepestState.revKnown ? " at rev " + std::to_string(deepestState.rev) : "") << "\n";
+  o << "operations overlapping it in time:\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    if (static_cast<int>(i) == stuck) continue;
+    if (ops[i].invoke <= x.complete && ops[i].complete >= x.invoke) {
+      o << "    " << describe(ops[i]) << "\n";
+    }
+  }
+  *report = o.str();
+  return false;
+}
+
+}  // namespace
+
+LinearizabilityResult checkLinearizable(const std::vector<Op>& history) {
+  // A write whose outcome is unknown but whose value some read returned did take effect, at the
+  // rev that read reports (values are unique per write).
+  std::unordered_map<std::string, std::int64_t> seenRev;
+  for (const auto& op : history) {
+    if (op.kind == OpKind::kGet && op.outcome == Outcome::kOk && op.rev > 0) {
+      seenRev[op.key + '\0' + op.got] = op.rev;
+    }
+  }
+  std::map<std::string, std::vector<Op>> byKey;
+  for (Op op : history) {
+    if (!relevant(op)) continue;
+    if (op.kind == OpKind::kSet && op.outcome == Outcome::kUnknown) {
+      auto it = seenRev.find(op.key + '\0' + op.value);
+      if (it != seenRev.end()) op.rev = it->second;
+    }
+    byKey[op.key].push_back(std::move(op));
+  }
+  LinearizabilityResult r;
+  for (const auto& [key, ops] : byKey) {
+    r.opsChecked += ops.size();
+    std::string report;
+    if (!checkKey(ops, &report)) {
+      r.ok = false;
+      r.key = key;
+      r.report = report;
+      return r;
+    }
+  }
+  return r;
+}
+
+namespace {
+
+std::string show(const Change& c) {
+  return "rev " + std::to_string(c.rev) + " " + c.op + " " + c.path +
+         (c.op == "set" ? "=" + c.value : "");
+}
+
+}  // namespace
+
+FeedResult checkFeed(const std::vector<Change>& history, std::int64_t from,
+                     const std::vector<Change>& got, std::int64_t complete, bool tooLate) {
+  FeedResult r;
+  std::vector<Change> want;
+  for (const auto& c : history) {
+    if (c.rev >= from && (tooLate || c.rev <= complete)) want.push_back(c);
+  }
+  std::size_t i = 0;
+  while (i < got.size() && i < want.size() && got[i] == want[i])
+    ++i;
+  std::ostringstream o;
+  if (i < got.size()) {
+    o << "delivered change " << i << " is " << show(got[i]) << " but the history has "
+      << (i < want.size() ? show(want[i]) : std::string("nothing more"));
+    if (i > 0) o << " (after " << show(got[i - 1]) << ")";
+    for (std::size_t k = 0; k < i; ++k) {
+      if (got[k].rev == got[i].rev) o << "; it repeats delivered change " << k;
+    }
+    r.ok = false;
+  } else if (!tooLate && i < want.size()) {
+    o << "complete up to rev " << complete << " but missing " << show(want[i])
+      << (i > 0 ? " (after " + show(got[i - 1]) + ")" : std::string());
+    r.ok = false;
+  }
+  r.report = o.str();
+  return r;
+}
+
+FeedResult checkWrites(const std::vector<Change>& history, const std::vector<Op>& ops) {
+  FeedResult r;
+  std::unordered_map<std::int64_t, const Change*> at;
+  for (const auto& c : history)
+    at[c.rev] = &c;
+  std::unordered_set<std::string> written;
+  std::ostringstream o;
+  for (const auto& op : ops) {
+    if (op.kind == OpKind::kSet) written.insert(op.key + '\0' + op.value);
+    if (op.outcome != Outcome::kOk || op.kind == OpKind::kGet) continue;
+    auto it = at.find(op.rev);
+    const bool isSet = op.kind == OpKind::kSet;
+    if (it == at.end() || it->second->path != op.key || it->second->op != (isSet ? "set" : "del") ||
+        (isSet && it->second->value != op.value)) {
+      o << "acknowledged write lost or changed: " << describe(op) << "; history at rev " << op.rev
+        << ": " << (it == at.end() ? std::string("nothing") : show(*it->second)) << "\n";
+      r.ok = false;
+    }
+  }
+  for (const auto& c : history) {
+    if (c.op == "set" && !written.count(c.path + '\0' + c.value)) {
+      o << "phantom write in the history: " << show(c) << "\n";
+      r.ok = false;
+    }
+  }
+  r.report = o.str();
+  return r;
+}
+
+}  // namespace cairn::fault

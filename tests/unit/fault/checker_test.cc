@@ -1,0 +1,147 @@
+// The fault harness's checkers must reject what is wrong, or the harness proves nothing: each
+// hand-made history below is one kind of anomaly (or a tricky valid case).
+
+#include "tests/fault/checker.h"
+
+#include <catch2/catch.hpp>
+
+using namespace cairn::fault;
+
+namespace {
+
+constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+
+Op set(int client, std::string v, std::int64_t cond, std::int64_t t0, std::int64_t t1,
+       std::int64_t rev, std::string err = "") {
+  Op o;
+  o.client = client;
+  o.kind = OpKind::kSet;
+  o.key = "/k";
+  o.value = std::move(v);
+  o.cond = cond;
+  o.invoke = t0;
+  o.complete = t1;
+  o.outcome = t1 == kNever ? Outcome::kUnknown : err.empty() ? Outcome::kOk : Outcome::kFail;
+  o.err = std::move(err);
+  o.rev = rev;
+  return o;
+}
+
+Op get(int client, std::int64_t t0, std::int64_t t1, std::string v, std::int64_t rev) {
+  Op o;
+  o.client = client;
+  o.kind = OpKind::kGet;
+  o.key = "/k";
+  o.invoke = t0;
+  o.complete = t1;
+  o.outcome = Outcome::kOk;
+  o.got = std::move(v);
+  o.rev = rev;
+  return o;
+}
+
+Op del(int client, std::int64_t cond, std::int64_t t0, std::int64_t t1, std::int64_t rev,
+       std::string err = "") {
+  Op o = set(client, "", cond, t0, t1, rev, std::move(err));
+  o.kind = OpKind::kDel;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("linearizability: a sequential history with compare-and-set passes", "[unit][fault]") {
+  auto r = checkLinearizable({
+      set(1, "a", 0, 0, 10, 1),                   // create
+      get(2, 20, 30, "a", 1),                     //
+      set(1, "b", 1, 40, 50, 2),                  // CAS at rev 1
+      set(2, "c", 1, 60, 70, 0, "REV_MISMATCH"),  // stale CAS
+      set(3, "d", 0, 80, 90, 0, "REV_MISMATCH"),  // create of an existing file
+      del(1, -1, 100, 110, 3),                    //
+      del(2, -1, 120, 130, 0, "NOENT"),           //
+      get(3, 140, 150, "", 0),                    // absent
+      set(2, "e", 7, 160, 170, 4),                // CAS on a missing file passes
+      get(1, 180, 190, "e", 4),
+  });
+  INFO(r.report);
+  CHECK(r.ok);
+  CHECK(r.opsChecked == 10);
+}
+
+TEST_CASE("linearizability: a stale read is rejected, with its window", "[unit][fault]") {
+  auto r = checkLinearizable({
+      set(1, "a", -1, 0, 10, 1), set(1, "b", -1, 20, 30, 2),
+      get(2, 40, 50, "a", 1),  // after "b" was acknowledged
+  });
+  CHECK_FALSE(r.ok);
+  CHECK(r.key == "/k");
+  CHECK(r.report.find("GET /k -> \"a\" rev 1") != std::string::npos);
+}
+
+TEST_CASE("linearizability: a lost acknowledged write is rejected", "[unit][fault]") {
+  CHECK_FALSE(checkLinearizable({set(1, "a", -1, 0, 10, 1), get(2, 20, 30, "", 0)}).ok);
+}
+
+TEST_CASE("linearizability: concurrency allows either order, but not both", "[unit][fault]") {
+  // The write spans both reads: absent then "a" is fine...
+  CHECK(
+      checkLinearizable({set(1, "a", -1, 0, 100, 1), get(2, 10, 20, "", 0), get(3, 30, 40, "a", 1)})
+          .ok);
+  // ...but once a read saw it, a later read cannot go back in time.
+  CHECK_FALSE(
+      checkLinearizable({set(1, "a", -1, 0, 100, 1), get(2, 10, 20, "a", 1), get(3, 30, 40, "", 0)})
+          .ok);
+}
+
+TEST_CASE("linearizability: an unknown outcome may take effect late, or never", "[unit][fault]") {
+  // A timed-out write that a later read sees took effect, at the rev that read reports.
+  CHECK(checkLinearizable(
+            {set(1, "a", -1, 0, kNever, 0), get(2, 10, 20, "", 0), get(2, 30, 40, "a", 5)})
+            .ok);
+  // One that nobody sees may never have happened.
+  CHECK(checkLinearizable({set(1, "a", -1, 0, kNever, 0), get(2, 10, 20, "", 0)}).ok);
+  // But once seen it cannot be undone without a write.
+  CHECK_FALSE(checkLinearizable(
+                  {set(1, "a", -1, 0, kNever, 0), get(2, 30, 40, "a", 5), get(2, 50, 60, "", 0)})
+                  .ok);
+}
+
+TEST_CASE("linearizability: compare-and-set outcomes must fit the state", "[unit][fault]") {
+  // Create-only succeeding on an existing file.
+  CHECK_FALSE(checkLinearizable({set(1, "a", -1, 0, 10, 1), set(2, "b", 0, 20, 30, 2)}).ok);
+  // A mismatch reported on a missing file (rev 0 passes every CAS).
+  CHECK_FALSE(checkLinearizable({set(1, "a", 5, 0, 10, 0, "REV_MISMATCH")}).ok);
+  // NOENT on a file that exists.
+  CHECK_FALSE(checkLinearizable({set(1, "a", -1, 0, 10, 1), del(2, -1, 20, 30, 0, "NOENT")}).ok);
+  // Two writes that both claim to have won the same create.
+  CHECK_FALSE(checkLinearizable(
+                  {set(1, "a", 0, 0, 10, 1), set(2, "b", 0, 5, 15, 2), get(3, 20, 30, "b", 2)})
+                  .ok);
+}
+
+TEST_CASE("feed check: exact, duplicated, gapped, too late", "[unit][fault]") {
+  std::vector<Change> h = {
+      {3, "/a/x", "set", "1"}, {5, "/a/y", "set", "2"}, {9, "/a/x", "del", ""}};
+  CHECK(checkFeed(h, 1, h, 9, false).ok);
+  CHECK(checkFeed(h, 4, {h[1], h[2]}, 9, false).ok);
+  // Complete up to 5 means rev 9 need not have arrived yet.
+  CHECK(checkFeed(h, 1, {h[0], h[1]}, 5, false).ok);
+  auto dup = checkFeed(h, 1, {h[0], h[1], h[1], h[2]}, 9, false);
+  CHECK_FALSE(dup.ok);
+  CHECK(dup.report.find("repeats") != std::string::npos);
+  auto gap = checkFeed(h, 1, {h[0], h[2]}, 9, false);
+  CHECK_FALSE(gap.ok);
+  CHECK(gap.report.find("rev 5") != std::string::npos);
+  CHECK_FALSE(checkFeed(h, 1, {h[0]}, 9, false).ok);        // claims completeness it does not have
+  CHECK_FALSE(checkFeed(h, 1, {h[1], h[0]}, 9, false).ok);  // out of order
+  // TOO_LATE: a gap-free prefix is all that can be asked.
+  CHECK(checkFeed(h, 1, {h[0]}, 3, true).ok);
+  CHECK_FALSE(checkFeed(h, 1, {h[1]}, 5, true).ok);
+}
+
+TEST_CASE("write check: acknowledged writes are in the history, nothing else is", "[unit][fault]") {
+  std::vector<Op> ops = {set(1, "a", -1, 0, 10, 1), set(2, "b", -1, 0, kNever, 0)};
+  CHECK(checkWrites({{1, "/k", "set", "a"}, {2, "/k", "set", "b"}}, ops).ok);
+  CHECK_FALSE(checkWrites({{2, "/k", "set", "b"}}, ops).ok);                         // lost
+  CHECK_FALSE(checkWrites({{1, "/k", "set", "z"}}, ops).ok);                         // changed
+  CHECK_FALSE(checkWrites({{1, "/k", "set", "a"}, {2, "/k", "set", "q"}}, ops).ok);  // phantom
+}
