@@ -33,12 +33,17 @@ const char* usageText() {
          "                       every node: 1=tcp://10.0.0.1:7100,2=tcp://10.0.0.2:7100,...\n"
          "                       (default: this node alone)\n"
          "  --peer ENDPOINT      where to bind for peers (default: this node's --cluster entry)\n"
+         "  --peer-via LIST      ID=ENDPOINT,...: reach those members through these endpoints\n"
+         "                       instead of their --cluster entries (a proxy, a NAT); the\n"
+         "                       member list itself stays the same on every node\n"
          "  --history N          past revisions kept readable (default 10000)\n"
          "  --max-value BYTES    largest value accepted       (default 1048576)\n"
          "  --snapshot-every N   log records between snapshots (default 10000)\n"
          "  --feed-hwm N         feed messages queued per subscriber before the node\n"
          "                       drops that subscriber's messages (default 10000)\n"
          "  --verbose            log one line per request\n"
+         "  --debug-stale-reads  BREAKS linearizability on purpose (reads skip the read\n"
+         "                       index): for proving the fault harness catches it\n"
          "  --help               print this text\n"
          "  --version            print the version\n";
 }
@@ -75,9 +80,13 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
       c.verbose = true;
       continue;
     }
+    if (flag == "--debug-stale-reads") {
+      c.debugStaleReads = true;
+      continue;
+    }
     static const char* kWithValue[] = {"--data",    "--client",  "--events",    "--advertise",
                                        "--id",      "--history", "--max-value", "--snapshot-every",
-                                       "--cluster", "--peer",    "--feed-hwm"};
+                                       "--cluster", "--peer",    "--feed-hwm",  "--peer-via"};
     bool known = false;
     for (const char* k : kWithValue)
       known = known || flag == k;
@@ -105,8 +114,9 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
       if (!parseInt(value, 1, 64 << 20, &c.maxValue)) {
         return fail("--max-value must be an integer in 1..67108864");
       }
-    } else if (flag == "--cluster") {
-      c.cluster.clear();
+    } else if (flag == "--cluster" || flag == "--peer-via") {
+      auto& list = flag == "--cluster" ? c.cluster : c.peerVia;
+      list.clear();
       std::size_t i0 = 0;
       while (i0 <= value.size()) {
         std::size_t j = value.find(',', i0);
@@ -118,10 +128,10 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
         std::int64_t id = 0;
         if (eq == std::string::npos || !parseInt(item.substr(0, eq), 1, 65535, &id) ||
             eq + 1 == item.size()) {
-          return fail("--cluster entries look like 1=tcp://127.0.0.1:7100, not \"" + item + "\"");
+          return fail(flag + " entries look like 1=tcp://127.0.0.1:7100, not \"" + item + "\"");
         }
-        if (!c.cluster.emplace(static_cast<std::uint32_t>(id), item.substr(eq + 1)).second) {
-          return fail("--cluster names member " + std::to_string(id) + " twice");
+        if (!list.emplace(static_cast<std::uint32_t>(id), item.substr(eq + 1)).second) {
+          return fail(flag + " names member " + std::to_string(id) + " twice");
         }
       }
     } else if (flag == "--peer") {
@@ -145,6 +155,10 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
     if (c.peerEndpoint.empty()) c.peerEndpoint = self->second;
   } else if (!c.peerEndpoint.empty()) {
     return fail("--peer needs --cluster");
+  }
+  for (const auto& [id, ep] : c.peerVia) {
+    if (!c.cluster.count(id))
+      return fail("--peer-via names " + std::to_string(id) + ", not a member");
   }
   out.run = true;
   return out;

@@ -20,10 +20,14 @@ struct Config {
   // Messages queued per feed subscriber before the PUB drops that subscriber's messages.
   std::int64_t feedHwm = 10000;
   bool verbose = false;
+  // Deliberately wrong, for the fault harness to prove it catches it: "linearizable" reads are
+  // answered from this node's own state, as a stale follower would.
+  bool debugStaleReads = false;
   // The cluster: every member's id and peer endpoint, the same list on every node. Empty: this
   // node alone.
   std::map<std::uint32_t, std::string> cluster;
   std::string peerEndpoint;  // where this node binds its peer ROUTER (default: its cluster entry)
+  std::map<std::uint32_t, std::string> peerVia;  // where to connect to a member, if not its entry
 };
 
 // What the parser decided: run with a config, or exit with a code after printing `message`

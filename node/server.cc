@@ -140,9 +140,12 @@ Status Server::start() {
     return Status(Err::kIo, "cannot bind " + which + ": " + e.what());
   }
   if (!cfg_.cluster.empty()) {
-    transport_ =
-        std::make_unique<Transport>(ctx_, static_cast<std::uint32_t>(cfg_.id),
-                                    clusterId(cfg_.cluster), cfg_.cluster, cfg_.peerEndpoint);
+    auto connectTo = cfg_.cluster;
+    for (const auto& [id, ep] : cfg_.peerVia) {
+      if (connectTo.count(id)) connectTo[id] = ep;
+    }
+    transport_ = std::make_unique<Transport>(ctx_, static_cast<std::uint32_t>(cfg_.id),
+                                             clusterId(cfg_.cluster), connectTo, cfg_.peerEndpoint);
     if (Status s = transport_->start(); !s.isOk()) return s;
   }
   return Status::ok();
@@ -397,7 +400,8 @@ void Server::handleRequest(Envelope& env, Request& req) {
       // In a cluster a read of the head is linearizable unless asked otherwise: it waits for a
       // read point that a quorum confirmed. A read at a given rev needs none (the past is fixed),
       // and a node alone applies every write before acknowledging it.
-      if (transport_ && !req.rev && req.consistency.value_or("linearizable") == "linearizable") {
+      if (transport_ && !req.rev && req.consistency.value_or("linearizable") == "linearizable" &&
+          !cfg_.debugStaleReads) {
         std::uint64_t ctx = nextReadCtx_++;
         LinRead& lr = linReads_[ctx];
         lr.env = std::move(env);

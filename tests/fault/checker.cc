@@ -1,6 +1,7 @@
 #include "tests/fault/checker.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <sstream>
 #include <unordered_map>
@@ -179,11 +180,30 @@ bool checkKey(const std::vector<Op>& ops, std::string* report) {
   std::size_t returnsLeft = 0;
   for (std::size_t i = 0; i < n; ++i)
     returnsLeft += retOf[i] ? 1 : 0;
-  const std::size_t words = (n + 63) / 64;
-  std::vector<std::uint64_t> lin(words, 0);
+  // The set of operations linearized so far, as a 128-bit Zobrist hash (XOR of a random pair per
+  // operation): O(1) per step however long the history. A collision could only make the search
+  // skip a branch — a false alarm, never a missed anomaly — at odds of about 2^-128 per pair.
+  std::vector<std::uint64_t> z1(n), z2(n);
+  std::uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto mix = [&seed] {
+    seed += 0x9e3779b97f4a7c15ull;
+    std::uint64_t z = seed;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    z1[i] = mix();
+    z2[i] = mix();
+  }
+  std::uint64_t h1 = 0, h2 = 0;
   std::unordered_set<std::string> cache;
-  auto cacheKey = [&](const State& s) {
-    return std::string(reinterpret_cast<const char*>(lin.data()), words * 8) + s.key();
+  auto cacheKey = [&](const State& s, std::size_t op) {
+    std::string k(16, '\0');
+    const std::uint64_t a = h1 ^ z1[op], b = h2 ^ z2[op];
+    std::memcpy(k.data(), &a, 8);
+    std::memcpy(k.data() + 8, &b, 8);
+    return k + s.key();
   };
   struct Frame {
     Node* call;
@@ -204,10 +224,10 @@ bool checkKey(const std::vector<Op>& ops, std::string* report) {
       const Op& op = ops[static_cast<std::size_t>(entry->op)];
       State next;
       if (step(op, state, &next)) {
-        const std::size_t w = static_cast<std::size_t>(entry->op) / 64;
-        const std::uint64_t bit = std::uint64_t{1} << (static_cast<std::size_t>(entry->op) % 64);
-        lin[w] |= bit;
-        if (cache.insert(cacheKey(next)).second) {
+        const std::size_t i = static_cast<std::size_t>(entry->op);
+        if (cache.insert(cacheKey(next, i)).second) {
+          h1 ^= z1[i];
+          h2 ^= z2[i];
           stack.push_back({entry, state});
           state = next;
           if (entry->match) --returnsLeft;
@@ -215,7 +235,6 @@ bool checkKey(const std::vector<Op>& ops, std::string* report) {
           entry = head->next;
           continue;
         }
-        lin[w] &= ~bit;
       }
       entry = entry->next;
       continue;
@@ -234,7 +253,8 @@ bool checkKey(const std::vector<Op>& ops, std::string* report) {
     stack.pop_back();
     state = f.before;
     const std::size_t op = static_cast<std::size_t>(f.call->op);
-    lin[op / 64] &= ~(std::uint64_t{1} << (op % 64));
+    h1 ^= z1[op];
+    h2 ^= z2[op];
     unlift(f.call);
     if (f.call->match) ++returnsLeft;
     entry = f.call->next;
@@ -274,7 +294,7 @@ LinearizabilityResult checkLinearizable(const std::vector<Op>& history) {
       seenRev[op.key + '\0' + op.got] = op.rev;
     }
   }
-  std::map<std::string, std::vector<Op>> byKey;
+  std::map<std::string, std::vector<Op>> byKey;  // each in invocation order
   for (Op op : history) {
     if (!relevant(op)) continue;
     if (op.kind == OpKind::kSet && op.outcome == Outcome::kUnknown) {
@@ -284,7 +304,9 @@ LinearizabilityResult checkLinearizable(const std::vector<Op>& history) {
     byKey[op.key].push_back(std::move(op));
   }
   LinearizabilityResult r;
-  for (const auto& [key, ops] : byKey) {
+  for (auto& [key, ops] : byKey) {
+    std::stable_sort(ops.begin(), ops.end(),
+                     [](const Op& a, const Op& b) { return a.invoke < b.invoke; });
     r.opsChecked += ops.size();
     std::string report;
     if (!checkKey(ops, &report)) {
