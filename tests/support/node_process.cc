@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +44,9 @@ std::string slurp(const std::string& path) {
 
 // In a forked child: runs argv[0] with argv, or exits 126.
 [[noreturn]] void execArgs(std::vector<std::string> argv) {
+  // Whatever a test starts dies with it, even when the test itself crashes or is killed (the
+  // signal comes when the thread that forked exits: tests start programs from their main thread).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   std::vector<char*> av;
   for (auto& a : argv)
     av.push_back(a.data());
