@@ -1,5 +1,7 @@
 #include "node/replica.h"
 
+#include <algorithm>
+
 #include <msgpack.hpp>
 
 #include <random>
@@ -155,7 +157,7 @@ void Replica::append(char type, const std::string& body) {
   wal_->append(++seq_, rec);
 }
 
-wire::Result<Replica::Drained> Replica::drain() {
+wire::Result<Replica::Drained> Replica::drain(const Early& early) {
   Drained out;
   if (!batch_.items.empty()) {
     if (core_.role() == paxos::Core::Role::kLeader) {
@@ -188,7 +190,22 @@ wire::Result<Replica::Drained> Replica::drain() {
     if (r.learned) append('L', packU64(*r.learned));
     write = write || r.promised || !r.accepted.empty() || r.learned;
   }
-  // The durability rule: everything above is on disk before any message of these Readies leaves.
+  if (early) {
+    for (paxos::Ready& r : readies) {
+      auto later = std::stable_partition(r.send.begin(), r.send.end(), [](const auto& m) {
+        return m.type == wire::PeerMessage::Type::kAccept;
+      });
+      for (auto it = r.send.begin(); it != later; ++it)
+        early(*it);
+      r.send.erase(r.send.begin(), later);
+    }
+    for (auto it = out.send.begin(); it != out.send.end();) {  // forwarded batches
+      early(*it);
+      it = out.send.erase(it);
+    }
+  }
+  // The durability rule: everything above is on disk before any other message of these Readies
+  // leaves.
   if (write) {
     if (Status s = wal_->sync(); !s.isOk()) return s;
   }

@@ -13,6 +13,7 @@
 // older segments.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,7 +64,15 @@ class Replica {
   };
   // Proposes what was queued, persists the core's output (one fdatasync), then returns it. An
   // error means the disk failed: nothing may be sent or acknowledged any more.
-  wire::Result<Drained> drain();
+  //
+  // Messages that promise nothing about this node's state — a leader's accepts (a request to
+  // vote, which any proposer may make before, or without, voting itself) and forwarded client
+  // batches — go to `early` before the fdatasync, so the followers' disks work while ours does.
+  // Promises and votes (and replies to reads) still leave only after it. The leader's own vote
+  // counts towards a quorum before it is durable, but a quorum needs a follower's vote too, which
+  // is read only after this drain's fdatasync returned.
+  using Early = std::function<void(const wire::PeerMessage&)>;
+  wire::Result<Drained> drain(const Early& early = nullptr);
 
   // Called once a snapshot of the store at `slot` is durable: compacts the WAL and the core.
   wire::Status checkpoint(std::uint64_t slot);

@@ -663,7 +663,9 @@ void Server::drainPeers() {
 }
 
 void Server::commit() {
-  auto drained = replica_->drain();
+  Replica::Early early;
+  if (transport_) early = [this](const wire::PeerMessage& m) { transport_->send(m); };
+  auto drained = replica_->drain(early);
   if (!drained) {
     logLine("FATAL: the log cannot persist writes: " + drained.status().toString());
     failed_ = true;
