@@ -49,7 +49,7 @@ const char* kUsage =
     "  feed GLOB (--push EP | --pub EP) [--bind]\n"
     "                      the same watch, relayed into a ZeroMQ pipeline as [path][event]\n"
     "                      messages: PUSH to a PULL stage, or re-published on a PUB; connects\n"
-    "                      to EP, or binds it with --bind"
+    "                      to EP, or binds it with --bind\n"
     "  self                print the node's id, endpoints and version\n"
     "\n"
     "  --addr ENDPOINTS    comma-separated client endpoints (default $CAIRN_ADDR, else\n"
@@ -61,7 +61,7 @@ const char* kUsage =
     "  --until R           watch/feed: exit 0 once every change up to rev R was delivered\n"
     "  --progress          watch: also print the rev up to which the watch is complete, as it\n"
     "                      moves (\"complete R\", or {\"complete\":R})\n"
-    "  --verbose           watch/feed: report node switches and catch-ups on stderr"
+    "  --verbose           watch/feed: report node switches and catch-ups on stderr\n"
     "\n"
     "exit codes: 0 ok, 1 rev mismatch, 2 other errors, 127 usage\n";
 
