@@ -199,10 +199,9 @@ wire::Result<Replica::Drained> Replica::drain(const Early& early) {
         early(*it);
       r.send.erase(r.send.begin(), later);
     }
-    for (auto it = out.send.begin(); it != out.send.end();) {  // forwarded batches
-      early(*it);
-      it = out.send.erase(it);
-    }
+    for (const auto& m : out.send)  // forwarded batches: the only messages out holds yet
+      early(m);
+    out.send.clear();
   }
   // The durability rule: everything above is on disk before any other message of these Readies
   // leaves.

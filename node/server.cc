@@ -141,9 +141,8 @@ Status Server::start() {
   }
   if (!cfg_.cluster.empty()) {
     auto connectTo = cfg_.cluster;
-    for (const auto& [id, ep] : cfg_.peerVia) {
-      if (connectTo.count(id)) connectTo[id] = ep;
-    }
+    for (const auto& [id, ep] : cfg_.peerVia)
+      connectTo[id] = ep;  // parseArgs checked that every id is a member
     transport_ = std::make_unique<Transport>(ctx_, static_cast<std::uint32_t>(cfg_.id),
                                              clusterId(cfg_.cluster), connectTo, cfg_.peerEndpoint);
     if (Status s = transport_->start(); !s.isOk()) return s;
