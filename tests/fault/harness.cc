@@ -34,6 +34,7 @@
 #include "bindings/cpp/watcher.h"
 #include "tests/fault/checker.h"
 #include "tests/fault/faultnet.h"
+#include "tests/support/history.h"
 #include "tests/support/node_process.h"
 
 using namespace cairn;
@@ -260,14 +261,8 @@ int main(int argc, char** argv) {
     } else if (a == "--watchers") {
       o.watchers = std::atoi(val().c_str());
     } else if (a == "--faults") {
-      o.faults.clear();
-      std::string s = val();
-      for (std::size_t p = 0; p <= s.size();) {
-        auto q = s.find(',', p);
-        if (q == std::string::npos) q = s.size();
-        if (q > p) o.faults.insert(s.substr(p, q - p));
-        p = q + 1;
-      }
+      auto list = client::splitEndpoints(val());  // a comma-separated list, empties dropped
+      o.faults = std::set<std::string>(list.begin(), list.end());
     } else if (a == "--debug-stale-reads") {
       o.staleReads = true;
     } else if (a == "--expect-anomaly") {
@@ -409,20 +404,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cairn_fault: the healed cluster does not serve writes\n");
     return 1;
   }
-  std::vector<fault::Change> history;
-  for (std::int64_t next = 1; next <= head;) {
-    std::int64_t complete = 0;
-    auto page = c.changes("/fault/**", next, &complete);
-    if (!page) {
-      std::fprintf(stderr, "cairn_fault: reading history: %s\n", page.status().toString().c_str());
-      return 1;
-    }
-    for (const auto& ch : *page) {
-      if (ch.rev <= head) history.push_back(fault::Change{ch.rev, ch.path, ch.op, ch.value});
-    }
-    if (complete < next) continue;  // this node is behind: ask again
-    next = complete + 1;
+  auto read = test::historyThrough(c, "/fault/**", 1, head);
+  if (!read) {
+    std::fprintf(stderr, "cairn_fault: reading history: %s\n", read.status().toString().c_str());
+    return 1;
   }
+  std::vector<fault::Change> history;
+  for (const auto& ch : *read)
+    history.push_back(fault::Change{ch.rev, ch.path, ch.op, ch.value});
   // Watchers catch up to the head (bounded), then stop.
   const auto watchBy = Clock::now() + std::chrono::seconds(30);
   while (Clock::now() < watchBy) {

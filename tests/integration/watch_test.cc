@@ -17,6 +17,7 @@
 #include <zmq.hpp>
 
 #include "bindings/cpp/client.h"
+#include "tests/support/history.h"
 #include "tests/support/node_process.h"
 #include "wire/codec.h"
 
@@ -84,21 +85,11 @@ std::vector<Rec> history(const std::string& endpoint, const std::string& glob, s
   client::Options o;
   o.endpoints = {endpoint};
   client::Client c(o);
+  auto h = test::historyThrough(c, glob, from, upTo);
+  REQUIRE(h.isOk());
   std::vector<Rec> v;
-  std::int64_t next = from;
-  while (next <= upTo) {
-    std::int64_t complete = 0;
-    auto page = c.changes(glob, next, &complete);
-    REQUIRE(page.isOk());
-    for (const auto& ch : *page) {
-      if (ch.rev <= upTo) v.push_back(Rec{ch.rev, ch.path, ch.op, ch.value});
-    }
-    if (complete < next) {                                         // the node is not there yet
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval
-      continue;
-    }
-    next = complete + 1;
-  }
+  for (const auto& ch : *h)
+    v.push_back(Rec{ch.rev, ch.path, ch.op, ch.value});
   return v;
 }
 

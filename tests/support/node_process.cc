@@ -242,20 +242,20 @@ void Cluster::kill9(int id) {
 }
 
 void Cluster::start(int id) {
-  std::size_t i = static_cast<std::size_t>(id - 1);
-  std::vector<std::string> args = {"--id", std::to_string(id), "--cluster", list_};
-  args.insert(args.end(), extra_.begin(), extra_.end());
-  nodes_[i] = std::make_unique<NodeProcess>(dir_ + "/n" + std::to_string(id), args);
+  launch(id, {});
 }
 
 void Cluster::restart(int id) {
-  std::size_t i = static_cast<std::size_t>(id - 1);
-  const auto& [client, events] = lastEndpoints_.at(i);
+  const auto& [client, events] = lastEndpoints_.at(static_cast<std::size_t>(id - 1));
   if (client.empty()) throw std::runtime_error("restart of a node that was never killed");
-  std::vector<std::string> args = {"--id", std::to_string(id), "--cluster", list_, "--client",
-                                   client, "--events",         events};
+  launch(id, {"--client", client, "--events", events});
+}
+
+void Cluster::launch(int id, std::vector<std::string> args) {
+  args.insert(args.end(), {"--id", std::to_string(id), "--cluster", list_});
   args.insert(args.end(), extra_.begin(), extra_.end());
-  nodes_[i] = std::make_unique<NodeProcess>(dir_ + "/n" + std::to_string(id), args);
+  nodes_.at(static_cast<std::size_t>(id - 1)) =
+      std::make_unique<NodeProcess>(dir_ + "/n" + std::to_string(id), args);
 }
 
 int Cluster::awaitLeader(int timeoutMs) {

@@ -80,6 +80,7 @@ class Cluster {
   int awaitLeader(int timeoutMs = 10000);
 
  private:
+  void launch(int id, std::vector<std::string> args);
   std::string dir_;
   std::string list_;
   std::vector<std::string> peers_;
