@@ -247,9 +247,17 @@ int watch(const Args& a, bool relay) {
   std::string node;
   std::int64_t shownSwitches = 0, shownGaps = 0;
   bool live = false;
+  bool warnedDown = false;       // said once (verbose or not) that no node answers
   std::int64_t beatsBefore = 0;  // heartbeats counted before the node now followed
   while (true) {
     auto n = w.next(std::chrono::milliseconds(1000));
+    if (w.node().empty() && n && !*n && !warnedDown) {
+      warnedDown = true;  // as the WAIT-based watch did: a wrong --addr must not look like quiet
+      std::fprintf(stderr, "cairn: no node answers at %s; retrying\n",
+                   a.addr.empty() ? "tcp://127.0.0.1:7101" : a.addr.c_str());
+    } else if (!w.node().empty()) {
+      warnedDown = false;
+    }
     if (a.verbose) {
       const auto& st = w.stats();
       if (!w.node().empty() && (w.node() != node || st.switches != shownSwitches)) {
