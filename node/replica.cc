@@ -18,6 +18,8 @@ namespace {
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
 
+constexpr std::size_t kLazyHintBytes = 64 << 10;
+
 std::string packBallot(const wire::Ballot& b) {
   msgpack::sbuffer buf;
   Packer p(buf);
@@ -188,8 +190,12 @@ wire::Result<Replica::Drained> Replica::drain(const Early& early) {
     for (const wire::Slot& s : r.accepted)
       append('A', wire::encodeSlot(s));
     if (r.learned) append('L', packU64(*r.learned));
-    write = write || r.promised || !r.accepted.empty() || r.learned;
+    write = write || r.promised || !r.accepted.empty();
   }
+  // A learned index alone is a recovery hint (paxos::Ready): it reaches the disk with the next
+  // sync, so it never holds back an apply or a reply. (Bounded: a node that only learns still
+  // writes its hints out now and then.)
+  write = write || wal_->buffered() > kLazyHintBytes;
   if (early) {
     for (paxos::Ready& r : readies) {
       auto later = std::stable_partition(r.send.begin(), r.send.end(), [](const auto& m) {

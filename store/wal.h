@@ -50,6 +50,8 @@ class Wal {
   // Writes every buffered record and fdatasyncs: once this returns OK they survive a crash.
   wire::Status sync();
   std::uint64_t lastIndex() const { return lastIndex_; }
+  // Bytes appended but not yet written by sync().
+  std::size_t buffered() const { return buf_.size(); }
   // Starts a new segment for the next record (when the current one holds any).
   wire::Status rotate();
   // Deletes, oldest first, every segment whose records all have indices < index.
