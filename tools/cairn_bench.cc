@@ -1,6 +1,7 @@
 // cairn-bench: load a running node and report throughput and latency percentiles.
 //
-// Each client is a thread with its own REQ socket, issuing one request at a time. With
+// Each client has its own REQ socket and issues one request at a time; --threads threads drive
+// them, each from one poll loop. With
 // --baseline the same shape first runs against an in-process ZeroMQ ROUTER echo server (the
 // physical ceiling of one round trip on this machine), and the results are also given as ratios
 // against it.
@@ -29,7 +30,8 @@ using Clock = std::chrono::steady_clock;
 
 const char* kUsage =
     "usage: cairn-bench [--addr ENDPOINTS] [--workload put|get|echo|watch] [--clients N]\n"
-    "                   [--count N | --duration SECONDS] [--value-size BYTES] [--label L]\n"
+    "                   [--threads N] [--count N | --duration SECONDS] [--value-size BYTES] "
+    "[--label L]\n"
     "                   [--baseline] [--local]\n"
     "                   [--subscribers N] [--rate WRITES_PER_S] [--watch-addr ENDPOINTS]\n"
     "\n"
@@ -42,7 +44,10 @@ const char* kUsage =
     "                Watcher (the C++ library) plus plain SUB sockets; latency from issuing a\n"
     "                write, and from its acknowledgement, to the event's arrival\n"
     "  --local       get: consistency \"local\" (the node's own state)\n"
-    "  --clients     concurrent clients, each its own REQ socket (default 1)\n"
+    "  --clients     concurrent clients, each its own REQ socket with one request at a\n"
+    "                time (default 1)\n"
+    "  --threads     threads that drive the clients, each polling its share (default 1;\n"
+    "                --threads N with N = --clients gives each client its own thread)\n"
     "  --count       total operations (default 10000), or --duration seconds\n"
     "  --value-size  bytes per value (default 256)\n"
     "  --baseline    first run the same shape against the echo server and print ratios\n"
@@ -55,6 +60,7 @@ struct Options {
   std::vector<std::string> addrs;
   std::string workload = "put";
   int clients = 1;
+  int threads = 1;
   long count = 10000;
   double duration = 0;
   std::size_t valueSize = 256;
@@ -152,41 +158,77 @@ Result runShape(const Options& o, const std::string& workload,
                                std::chrono::duration<double>(o.duration));
   const long runId =
       static_cast<long>(std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
-  auto worker = [&](int id) {
-    zmq::socket_t s(ctx, zmq::socket_type::req);
-    s.set(zmq::sockopt::linger, 0);
-    s.connect(addrs[static_cast<std::size_t>(id) % addrs.size()]);
-    auto& mine = lat[static_cast<std::size_t>(id)];
-    cairn::wire::Request q;
-    q.verb = workload == "put" ? cairn::wire::Verb::kSet : cairn::wire::Verb::kGet;
-    if (workload == "put") {
-      q.rev = -1;
-      q.value = value;
-    } else {
-      q.path = "/bench/get";
-      if (o.local) q.consistency = "local";
+  // A client: its own REQ socket and at most one request outstanding. Each thread drives its
+  // share of the clients from one poll loop (as etcd's benchmark multiplexes its clients on a few
+  // OS threads), so the load generator spends little of the machine on context switches.
+  struct Conn {
+    std::unique_ptr<zmq::socket_t> sock;
+    std::vector<double>* lat;
+    Clock::time_point sentAt;
+    bool busy = false;
+  };
+  cairn::wire::Request proto;
+  proto.verb = workload == "put" ? cairn::wire::Verb::kSet : cairn::wire::Verb::kGet;
+  if (workload == "put") {
+    proto.rev = -1;
+    proto.value = value;
+  } else {
+    proto.path = "/bench/get";
+    if (o.local) proto.consistency = "local";
+  }
+  auto issue = [&](Conn& c, cairn::wire::Request& q) {
+    long i = issued.fetch_add(1);
+    if (o.duration > 0 ? Clock::now() >= end : i >= o.count) return false;
+    if (workload == "put") q.path = "/bench/r" + std::to_string(runId) + "/k" + std::to_string(i);
+    std::string body = workload == "echo" ? value : cairn::wire::encodeRequest(q);
+    c.sentAt = Clock::now();
+    c.sock->send(zmq::buffer(body), zmq::send_flags::none);
+    c.busy = true;
+    return true;
+  };
+  auto worker = [&](int first, int step) {
+    std::vector<Conn> conns;
+    for (int id = first; id < o.clients; id += step) {
+      Conn c;
+      c.sock = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::req);
+      c.sock->set(zmq::sockopt::linger, 0);
+      c.sock->connect(addrs[static_cast<std::size_t>(id) % addrs.size()]);
+      c.lat = &lat[static_cast<std::size_t>(id)];
+      conns.push_back(std::move(c));
     }
+    cairn::wire::Request q = proto;
+    std::size_t busy = 0;
+    for (auto& c : conns)
+      busy += issue(c, q) ? 1 : 0;
+    std::vector<zmq::pollitem_t> items;
+    for (auto& c : conns)
+      items.push_back(zmq::pollitem_t{c.sock->handle(), 0, ZMQ_POLLIN, 0});
     zmq::message_t rep;
-    while (true) {
-      long i = issued.fetch_add(1);
-      if (o.duration > 0 ? Clock::now() >= end : i >= o.count) break;
-      if (workload == "put") q.path = "/bench/r" + std::to_string(runId) + "/k" + std::to_string(i);
-      std::string body = workload == "echo" ? value : cairn::wire::encodeRequest(q);
-      auto t0 = Clock::now();
-      s.send(zmq::buffer(body), zmq::send_flags::none);
-      if (!s.recv(rep)) break;
-      auto t1 = Clock::now();
-      mine.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-      if (workload != "echo") {
-        auto r = cairn::wire::decodeReply(rep.to_string_view());
-        if (!r || r->err != cairn::wire::Err::kOk) errors.fetch_add(1);
+    while (busy > 0) {
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(-1));
+      for (std::size_t k = 0; k < conns.size(); ++k) {
+        Conn& c = conns[k];
+        if (!(items[k].revents & ZMQ_POLLIN) || !c.busy) continue;
+        if (!c.sock->recv(rep, zmq::recv_flags::dontwait)) continue;
+        c.lat->push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - c.sentAt).count());
+        if (workload != "echo") {
+          auto r = cairn::wire::decodeReply(rep.to_string_view());
+          if (!r || r->err != cairn::wire::Err::kOk) errors.fetch_add(1);
+        }
+        done.fetch_add(1);
+        c.busy = false;
+        if (!issue(c, q)) {
+          --busy;
+          items[k].events = 0;
+        }
       }
-      done.fetch_add(1);
     }
   };
+  const int threads = std::min(o.threads, o.clients);
   std::vector<std::thread> ts;
-  for (int i = 0; i < o.clients; ++i)
-    ts.emplace_back(worker, i);
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back(worker, t, threads);
   std::atomic<bool> finished{false};
   std::thread progress([&] {
     long last = 0;
@@ -484,6 +526,8 @@ int main(int argc, char** argv) {
       o.workload = val();
     } else if (a == "--clients") {
       o.clients = std::atoi(val().c_str());
+    } else if (a == "--threads") {
+      o.threads = std::atoi(val().c_str());
     } else if (a == "--count") {
       o.count = std::atol(val().c_str());
     } else if (a == "--duration") {
@@ -508,7 +552,7 @@ int main(int argc, char** argv) {
     }
   }
   if (o.addrs.empty()) o.addrs = {"tcp://127.0.0.1:7101"};
-  if (o.clients < 1 || (o.duration <= 0 && o.count < 1) ||
+  if (o.clients < 1 || o.threads < 1 || (o.duration <= 0 && o.count < 1) ||
       (o.workload != "put" && o.workload != "get" && o.workload != "echo" &&
        o.workload != "watch") ||
       o.subscribers < 1 || o.rate <= 0) {
