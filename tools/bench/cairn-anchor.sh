@@ -92,6 +92,12 @@ for r in $(seq 1 "$RUNS"); do
         --label watch-fanout
     done
   fi
+  # Memory after the whole matrix (every shape's keys are still in the tree): peak and current
+  # resident set of each node, from /proc.
+  for i in 1 2 3; do
+    echo "RSS node $i: $(awk '/^VmHWM|^VmRSS/ { printf "%s %s kB  ", $1, $2 }' \
+      "/proc/${pids[$((i - 1))]}/status")"
+  done | tee "$OUT/memory.$r.txt"
   stop_cluster
 done
 echo "results in $OUT"
