@@ -14,6 +14,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,21 +30,24 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 const char* kUsage =
-    "usage: cairn-bench [--addr ENDPOINTS] [--workload put|get|echo|watch] [--clients N]\n"
-    "                   [--threads N] [--count N | --duration SECONDS] [--value-size BYTES] "
-    "[--label L]\n"
-    "                   [--baseline] [--local]\n"
+    "usage: cairn-bench [--addr ENDPOINTS] [--workload put|get|mixed|echo|watch]\n"
+    "                   [--clients N] [--threads N] [--count N | --duration SECONDS]\n"
+    "                   [--value-size BYTES] [--keys N] [--write-ratio R] [--local]\n"
+    "                   [--label L] [--baseline]\n"
     "                   [--subscribers N] [--rate WRITES_PER_S] [--watch-addr ENDPOINTS]\n"
     "\n"
     "  --addr        comma-separated client endpoints; clients are spread over them\n"
     "                (default $CAIRN_ADDR, else tcp://127.0.0.1:7101)\n"
-    "  --workload    put: SET of unique keys; get: GET of one existing key;\n"
+    "  --workload    put: SET (clobber) of unique keys; get: GET of one existing key;\n"
+    "                mixed: GET or SET at random (--write-ratio, default 0.5);\n"
     "                echo: an in-process ZeroMQ echo server (no Cairn at all);\n"
     "                watch: one writer paced at --rate to the first --addr endpoint, and\n"
     "                --subscribers on --watch-addr (default: the last --addr endpoint): one\n"
     "                Watcher (the C++ library) plus plain SUB sockets; latency from issuing a\n"
     "                write, and from its acknowledgement, to the event's arrival\n"
-    "  --local       get: consistency \"local\" (the node's own state)\n"
+    "  --keys        a key space of N shared keys, written first, each operation on one at\n"
+    "                random (writers collide); default 0: unique keys for writes\n"
+    "  --local       reads with consistency \"local\" (the node's own state)\n"
     "  --clients     concurrent clients, each its own REQ socket with one request at a\n"
     "                time (default 1)\n"
     "  --threads     threads that drive the clients, each polling its share (default 1;\n"
@@ -53,7 +57,7 @@ const char* kUsage =
     "  --baseline    first run the same shape against the echo server and print ratios\n"
     "                (watch: against an in-process PUB with the same subscribers)\n"
     "\n"
-    "Prints a table and one machine-readable line per run:\n"
+    "Prints a progress line, a table and one machine-readable line per run:\n"
     "  RESULT <label> n=N ops_s=X p50_ms=Y p99_ms=Z p999_ms=W max_ms=M errors=E\n";
 
 struct Options {
@@ -61,6 +65,8 @@ struct Options {
   std::string workload = "put";
   int clients = 1;
   int threads = 1;
+  long keys = 0;
+  double writeRatio = 0.5;
   long count = 10000;
   double duration = 0;
   std::size_t valueSize = 256;
@@ -138,15 +144,17 @@ Result runShape(const Options& o, const std::string& workload,
                 const std::vector<std::string>& addrs, const std::string& label) {
   zmq::context_t ctx(1);
   const std::string value(o.valueSize, 'v');
-  // A GET workload reads one key that exists.
-  if (workload == "get") {
+  // Reads find their keys: one key ("/bench/get"), or with --keys N every key of the space.
+  if (workload == "get" || workload == "mixed") {
     cairn::client::Options co;
     co.endpoints = {addrs[0]};
     cairn::client::Client c(co, ctx);
-    auto r = c.set("/bench/get", value, -1);
-    if (!r) {
-      std::fprintf(stderr, "cairn-bench: setup failed: %s\n", r.status().toString().c_str());
-      std::exit(2);
+    for (long k = 0; k < std::max(1L, o.keys); ++k) {
+      auto r = c.set(o.keys > 0 ? "/bench/k" + std::to_string(k) : "/bench/get", value, -1);
+      if (!r) {
+        std::fprintf(stderr, "cairn-bench: setup failed: %s\n", r.status().toString().c_str());
+        std::exit(2);
+      }
     }
   }
   std::atomic<long> issued{0};
@@ -167,19 +175,27 @@ Result runShape(const Options& o, const std::string& workload,
     Clock::time_point sentAt;
     bool busy = false;
   };
-  cairn::wire::Request proto;
-  proto.verb = workload == "put" ? cairn::wire::Verb::kSet : cairn::wire::Verb::kGet;
-  if (workload == "put") {
-    proto.rev = -1;
-    proto.value = value;
-  } else {
-    proto.path = "/bench/get";
-    if (o.local) proto.consistency = "local";
-  }
-  auto issue = [&](Conn& c, cairn::wire::Request& q) {
+  // Which key an operation touches: with --keys N one of N shared keys at random (writers
+  // collide), otherwise a fresh key per write and the one read key.
+  auto pick = [&](std::mt19937_64& rng, long i, bool write) {
+    if (o.keys > 0) {
+      return "/bench/k" + std::to_string(std::uniform_int_distribution<long>(0, o.keys - 1)(rng));
+    }
+    return write ? "/bench/r" + std::to_string(runId) + "/k" + std::to_string(i)
+                 : std::string("/bench/get");
+  };
+  auto issue = [&](Conn& c, cairn::wire::Request& q, std::mt19937_64& rng) {
     long i = issued.fetch_add(1);
     if (o.duration > 0 ? Clock::now() >= end : i >= o.count) return false;
-    if (workload == "put") q.path = "/bench/r" + std::to_string(runId) + "/k" + std::to_string(i);
+    bool write = workload == "put";
+    if (workload == "mixed") write = std::uniform_real_distribution<>(0, 1)(rng) < o.writeRatio;
+    if (workload != "echo") {
+      q.verb = write ? cairn::wire::Verb::kSet : cairn::wire::Verb::kGet;
+      q.rev = write ? std::optional<std::int64_t>(-1) : std::nullopt;
+      q.value = write ? std::optional<std::string>(value) : std::nullopt;
+      q.consistency = !write && o.local ? std::optional<std::string>("local") : std::nullopt;
+      q.path = pick(rng, i, write);
+    }
     std::string body = workload == "echo" ? value : cairn::wire::encodeRequest(q);
     c.sentAt = Clock::now();
     c.sock->send(zmq::buffer(body), zmq::send_flags::none);
@@ -196,10 +212,12 @@ Result runShape(const Options& o, const std::string& workload,
       c.lat = &lat[static_cast<std::size_t>(id)];
       conns.push_back(std::move(c));
     }
-    cairn::wire::Request q = proto;
+    cairn::wire::Request q;
+    std::mt19937_64 rng(static_cast<std::uint64_t>(runId) * 1000 +
+                        static_cast<std::uint64_t>(first));
     std::size_t busy = 0;
     for (auto& c : conns)
-      busy += issue(c, q) ? 1 : 0;
+      busy += issue(c, q, rng) ? 1 : 0;
     std::vector<zmq::pollitem_t> items;
     for (auto& c : conns)
       items.push_back(zmq::pollitem_t{c.sock->handle(), 0, ZMQ_POLLIN, 0});
@@ -218,7 +236,7 @@ Result runShape(const Options& o, const std::string& workload,
         }
         done.fetch_add(1);
         c.busy = false;
-        if (!issue(c, q)) {
+        if (!issue(c, q, rng)) {
           --busy;
           items[k].events = 0;
         }
@@ -528,6 +546,10 @@ int main(int argc, char** argv) {
       o.clients = std::atoi(val().c_str());
     } else if (a == "--threads") {
       o.threads = std::atoi(val().c_str());
+    } else if (a == "--keys") {
+      o.keys = std::atol(val().c_str());
+    } else if (a == "--write-ratio") {
+      o.writeRatio = std::atof(val().c_str());
     } else if (a == "--count") {
       o.count = std::atol(val().c_str());
     } else if (a == "--duration") {
@@ -553,9 +575,9 @@ int main(int argc, char** argv) {
   }
   if (o.addrs.empty()) o.addrs = {"tcp://127.0.0.1:7101"};
   if (o.clients < 1 || o.threads < 1 || (o.duration <= 0 && o.count < 1) ||
-      (o.workload != "put" && o.workload != "get" && o.workload != "echo" &&
-       o.workload != "watch") ||
-      o.subscribers < 1 || o.rate <= 0) {
+      (o.workload != "put" && o.workload != "get" && o.workload != "mixed" &&
+       o.workload != "echo" && o.workload != "watch") ||
+      o.keys < 0 || o.writeRatio < 0 || o.writeRatio > 1 || o.subscribers < 1 || o.rate <= 0) {
     std::fprintf(stderr, "cairn-bench: bad options\n%s", kUsage);
     return 127;
   }
