@@ -240,18 +240,68 @@ Status Replica::installSnapshot(std::uint64_t slot) {
   return checkpoint(slot);
 }
 
-Status Replica::checkpoint(std::uint64_t slot) {
-  if (Status s = wal_->rotate(); !s.isOk()) return s;
-  const std::uint64_t first = seq_ + 1;
-  append('C', packU64(slot));
+void Replica::restate(std::uint64_t slot) {
   if (!core_.promised().isZero()) append('P', packBallot(core_.promised()));
   for (const wire::Slot& s : core_.acceptedFrom(slot + 1))
     append('A', wire::encodeSlot(s));
   append('L', packU64(core_.learned()));
+}
+
+Status Replica::beginCheckpoint(std::uint64_t slot) {
+  cutSlot_ = 0;
+  if (Status s = wal_->rotate(); !s.isOk()) return s;
+  cutFirst_ = seq_ + 1;
+  restate(slot);  // durable with the next sync, and surely by finishCheckpoint's
+  cutSlot_ = slot;
+  return Status::ok();
+}
+
+Status Replica::finishCheckpoint(std::uint64_t slot) {
+  if (cutSlot_ != slot) return checkpoint(slot);  // another checkpoint came between
+  cutSlot_ = 0;
+  append('C', packU64(slot));
   if (Status s = wal_->sync(); !s.isOk()) return s;
-  if (Status s = wal_->dropBefore(first); !s.isOk()) return s;
+  reap(wal_->detachBefore(cutFirst_));
   core_.compact(slot);
   return Status::ok();
+}
+
+Status Replica::checkpoint(std::uint64_t slot) {
+  cutSlot_ = 0;
+  if (Status s = wal_->rotate(); !s.isOk()) return s;
+  const std::uint64_t first = seq_ + 1;
+  append('C', packU64(slot));
+  restate(slot);
+  if (Status s = wal_->sync(); !s.isOk()) return s;
+  reap(wal_->detachBefore(first));
+  core_.compact(slot);
+  return Status::ok();
+}
+
+void Replica::reap(std::vector<std::string> paths) {
+  unreaped_.insert(unreaped_.end(), paths.begin(), paths.end());
+  if (reaping_.load(std::memory_order_acquire) || unreaped_.empty()) return;
+  if (reaper_.joinable()) reaper_.join();
+  reaping_.store(true, std::memory_order_release);
+  reaper_ = std::thread([this, files = std::move(unreaped_), dir = wal_->dir()] {
+    // A failure leaves files behind (disk space, not data: they hold only older records, and
+    // a restart reads them harmlessly).
+    (void)store::Wal::removeFiles(files, dir);
+    reaping_.store(false, std::memory_order_release);
+  });
+  unreaped_.clear();
+}
+
+void Replica::finishDeletions() {
+  if (reaper_.joinable()) reaper_.join();
+  if (!unreaped_.empty()) {
+    reap({});
+    if (reaper_.joinable()) reaper_.join();
+  }
+}
+
+Replica::~Replica() {
+  if (reaper_.joinable()) reaper_.join();
 }
 
 }  // namespace cairn::node

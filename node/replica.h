@@ -8,14 +8,16 @@
 // then hands back the messages to send and the commands now chosen, in log order.
 //
 // WAL records (store/FORMAT.md): 'P' a promise, 'A' an accepted value, 'L' the chosen prefix (a
-// hint), 'C' a checkpoint. After a snapshot at slot S, checkpoint(S) starts a new segment with
-// the state that must survive (the promise, accepted values after S, the hint) and deletes the
-// older segments.
+// hint), 'C' a checkpoint. As a snapshot at slot S begins, beginCheckpoint(S) starts a new
+// segment with the state that must survive (the promise, accepted values after S, the hint); once
+// the snapshot is durable, finishCheckpoint(S) records 'C' and deletes the older segments.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "node/paxos/core.h"
@@ -74,10 +76,20 @@ class Replica {
   using Early = std::function<void(const wire::PeerMessage&)>;
   wire::Result<Drained> drain(const Early& early = nullptr);
 
-  // Called once a snapshot of the store at `slot` is durable: compacts the WAL and the core.
+  // Called as a snapshot of the store at `slot` begins: later records go to a fresh segment that
+  // opens with the promise, the accepted values after `slot` and the chosen prefix as they stand
+  // now, so that finishCheckpoint(slot), once the snapshot is durable, drops every older segment
+  // without copying the values accepted while the snapshot was written.
+  wire::Status beginCheckpoint(std::uint64_t slot);
+  wire::Status finishCheckpoint(std::uint64_t slot);
+  // Both steps at once: compacts the WAL and the core at a snapshot of `slot` that is durable.
   wire::Status checkpoint(std::uint64_t slot);
   // Called once a snapshot received from the leader is durable and has become the store.
   wire::Status installSnapshot(std::uint64_t slot);
+
+  ~Replica();  // waits for a deletion of old WAL segments in progress
+  // Waits until the segments checkpoints let go so far are deleted.
+  void finishDeletions();
 
   const paxos::Core& core() const { return core_; }
   paxos::Core& core() { return core_; }
@@ -86,8 +98,19 @@ class Replica {
   Replica(const paxos::Config& cfg, paxos::Durable d, std::unique_ptr<store::Wal> wal);
   void append(char type, const std::string& body);
 
+  // Deletes the WAL segments a checkpoint let go on a thread of its own: an unlink of a 64 MiB
+  // segment took 12-60 ms here (the disk is mounted with discard), which the event loop must not
+  // wait for. One deletion at a time; files that arrive meanwhile wait for the next checkpoint.
+  void reap(std::vector<std::string> paths);
+
   paxos::Core core_;
   std::unique_ptr<store::Wal> wal_;
+  std::vector<std::string> unreaped_;
+  std::uint64_t cutSlot_ = 0;   // the slot of the checkpoint begun, 0 when none is
+  std::uint64_t cutFirst_ = 0;  // the first record of the segment that checkpoint began
+  void restate(std::uint64_t slot);
+  std::thread reaper_;
+  std::atomic<bool> reaping_{false};
   std::uint64_t seq_ = 0;  // index of the last WAL record appended
   std::uint64_t cluster_ = 0;
   wire::Batch batch_;

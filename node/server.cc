@@ -763,11 +763,15 @@ void Server::maybeSnapshot() {
     // Only a durable snapshot lets the WAL behind it go. A failed one costs disk space, not
     // data: the WAL still holds everything, and the next interval tries again.
     Status s = done->status;
-    if (s.isOk()) s = replica_->checkpoint(done->index);
+    const auto t0 = Clock::now();
+    if (s.isOk()) s = replica_->finishCheckpoint(done->index);
     if (!s.isOk()) {
       logLine("snapshot at index " + std::to_string(done->index) + " failed: " + s.toString());
     } else if (cfg_.verbose) {
-      logLine("snapshot at index " + std::to_string(done->index));
+      const auto us =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+      logLine("snapshot at index " + std::to_string(done->index) + "; WAL checkpoint took " +
+              std::to_string(us) + " us");
     }
   }
   const std::uint64_t idx = store_->appliedIndex();
@@ -776,6 +780,10 @@ void Server::maybeSnapshot() {
     return;
   }
   lastSnapshotIndex_ = idx;
+  if (Status s = replica_->beginCheckpoint(idx); !s.isOk()) {
+    logLine("snapshot at index " + std::to_string(idx) + " not begun: " + s.toString());
+    return;
+  }
   snapshotter_.start(store_->image());
 }
 

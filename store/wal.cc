@@ -232,17 +232,27 @@ Status Wal::rotate() {
   return openSegment(lastIndex_ + 1);
 }
 
-Status Wal::dropBefore(std::uint64_t index) {
-  bool removed = false;
+std::vector<std::string> Wal::detachBefore(std::uint64_t index) {
+  std::vector<std::string> out;
   while (segments_.size() > 1 && segments_[1].first <= index) {
-    std::string path = dir_ + "/" + segments_.front().name;
+    out.push_back(dir_ + "/" + segments_.front().name);
+    segments_.erase(segments_.begin());
+  }
+  return out;
+}
+
+Status Wal::removeFiles(const std::vector<std::string>& paths, const std::string& dir) {
+  if (paths.empty()) return Status::ok();
+  for (const std::string& path : paths) {
     if (::unlink(path.c_str()) != 0) {
       return Status(Err::kIo, "unlink " + path + ": " + std::strerror(errno));
     }
-    segments_.erase(segments_.begin());
-    removed = true;
   }
-  return removed ? syncDir(dir_) : Status::ok();
+  return syncDir(dir);
+}
+
+Status Wal::dropBefore(std::uint64_t index) {
+  return removeFiles(detachBefore(index), dir_);
 }
 
 }  // namespace cairn::store

@@ -56,6 +56,12 @@ class Wal {
   wire::Status rotate();
   // Deletes, oldest first, every segment whose records all have indices < index.
   wire::Status dropBefore(std::uint64_t index);
+  // The same split in two: forgets those segments and returns their paths, for the caller to
+  // delete (removeFiles) where a slow unlink harms nobody. Until they are deleted a restart reads
+  // them again, which is harmless: they hold only older records.
+  std::vector<std::string> detachBefore(std::uint64_t index);
+  static wire::Status removeFiles(const std::vector<std::string>& paths, const std::string& dir);
+  const std::string& dir() const { return dir_; }
 
  private:
   struct Segment {

@@ -110,6 +110,7 @@ TEST_CASE("replica: a checkpoint after a snapshot drops old WAL segments and kee
     REQUIRE(before->size() > 1);
     REQUIRE(store::writeSnapshot(o->store->image(), d.path() + "/snap").isOk());
     REQUIRE(r.checkpoint(o->store->appliedIndex()).isOk());
+    r.finishDeletions();
     auto after = store::listDir(d.path() + "/wal", "wal-", ".log");
     CHECK(after->size() == 1);
     r.propose(Command{Command::Op::kDel, "/k3", -1, ""}, 2);
@@ -123,6 +124,42 @@ TEST_CASE("replica: a checkpoint after a snapshot drops old WAL segments and kee
   CHECK(applyDrain(*o->replica, *o->store) == 1);  // only what came after the snapshot
   CHECK(o->store->dump() == dump);
   CHECK(o->store->rev() == 1501);
+}
+
+TEST_CASE("replica: a checkpoint begun before the snapshot keeps the writes made while it ran",
+          "[unit][node]") {
+  test::TempDir d;
+  std::string dump;
+  const std::string big(100000, 'v');
+  {
+    auto o = node::Replica::open(solo(), d.path(), store::Store::Options());
+    REQUIRE(o.isOk());
+    node::Replica& r = *o->replica;
+    r.core().campaign();
+    for (int i = 0; i < 1500; ++i) {
+      r.propose(Command{Command::Op::kSet, "/k" + std::to_string(i % 10), -1, big}, 1);
+      applyDrain(r, *o->store);
+    }
+    const std::uint64_t at = o->store->appliedIndex();
+    store::Image img = o->store->image();
+    REQUIRE(r.beginCheckpoint(at).isOk());
+    // Writes go on while the snapshot is being written: they must survive the checkpoint.
+    for (int i = 0; i < 5; ++i) {
+      r.propose(Command{Command::Op::kSet, "/late" + std::to_string(i), -1, "x"}, 2);
+      applyDrain(r, *o->store);
+    }
+    REQUIRE(store::writeSnapshot(img, d.path() + "/snap").isOk());
+    REQUIRE(r.finishCheckpoint(at).isOk());
+    r.finishDeletions();
+    auto after = store::listDir(d.path() + "/wal", "wal-", ".log");
+    CHECK(after->size() == 1);
+    dump = o->store->dump();
+  }
+  auto o = node::Replica::open(solo(), d.path(), store::Store::Options());
+  REQUIRE(o.isOk());
+  CHECK(applyDrain(*o->replica, *o->store) == 5);  // the writes made while the snapshot ran
+  CHECK(o->store->dump() == dump);
+  CHECK(o->store->rev() == 1505);
 }
 
 TEST_CASE("replica: a WAL that starts late without a checkpoint refuses to open", "[unit][node]") {
