@@ -267,15 +267,8 @@ Status Replica::finishCheckpoint(std::uint64_t slot) {
 }
 
 Status Replica::checkpoint(std::uint64_t slot) {
-  cutSlot_ = 0;
-  if (Status s = wal_->rotate(); !s.isOk()) return s;
-  const std::uint64_t first = seq_ + 1;
-  append('C', packU64(slot));
-  restate(slot);
-  if (Status s = wal_->sync(); !s.isOk()) return s;
-  reap(wal_->detachBefore(first));
-  core_.compact(slot);
-  return Status::ok();
+  if (Status s = beginCheckpoint(slot); !s.isOk()) return s;
+  return finishCheckpoint(slot);
 }
 
 void Replica::reap(std::vector<std::string> paths) {

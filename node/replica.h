@@ -82,7 +82,8 @@ class Replica {
   // without copying the values accepted while the snapshot was written.
   wire::Status beginCheckpoint(std::uint64_t slot);
   wire::Status finishCheckpoint(std::uint64_t slot);
-  // Both steps at once: compacts the WAL and the core at a snapshot of `slot` that is durable.
+  // Both steps back to back: compacts the WAL and the core at a snapshot of `slot` that is
+  // already durable.
   wire::Status checkpoint(std::uint64_t slot);
   // Called once a snapshot received from the leader is durable and has become the store.
   wire::Status installSnapshot(std::uint64_t slot);
@@ -102,13 +103,14 @@ class Replica {
   // segment took 12-60 ms here (the disk is mounted with discard), which the event loop must not
   // wait for. One deletion at a time; files that arrive meanwhile wait for the next checkpoint.
   void reap(std::vector<std::string> paths);
+  // Appends the promise, the accepted values after `slot` and the chosen prefix.
+  void restate(std::uint64_t slot);
 
   paxos::Core core_;
   std::unique_ptr<store::Wal> wal_;
   std::vector<std::string> unreaped_;
   std::uint64_t cutSlot_ = 0;   // the slot of the checkpoint begun, 0 when none is
   std::uint64_t cutFirst_ = 0;  // the first record of the segment that checkpoint began
-  void restate(std::uint64_t slot);
   std::thread reaper_;
   std::atomic<bool> reaping_{false};
   std::uint64_t seq_ = 0;  // index of the last WAL record appended
