@@ -1,61 +1,88 @@
 #include "node/feed.h"
 
+#include <random>
+
+#include "node/log.h"
+#include "wire/codec.h"
+
 namespace cairn::node {
 
-void FeedIndex::subscription(std::string_view msg, std::int64_t head) {
-  if (msg.empty()) return;
-  std::string_view prefix = msg.substr(1);
-  // Control topics ("!hb") are not paths; no change is ever published under them.
-  if (!prefix.empty() && prefix[0] == '!') return;
-  if (msg[0] == 1) {
-    if (last_.count(prefix) != 0) return;
-    if (last_.size() >= kMaxPrefixes) {
-      ++untracked_;
-      return;
+namespace {
+
+std::int64_t newBoot() {
+  std::random_device rd;
+  return static_cast<std::int64_t>(
+             (std::uint64_t{rd()} << 31) ^ rd() ^
+             static_cast<std::uint64_t>(
+                 std::chrono::system_clock::now().time_since_epoch().count())) &
+         0x7fffffffffffffff;
+}
+
+}  // namespace
+
+Feed::Feed(zmq::context_t& ctx, Stats& stats)
+    : pub_(ctx, zmq::socket_type::xpub), stats_(stats), boot_(newBoot()) {}
+
+wire::Status Feed::bind(const std::string& endpoint, std::int64_t hwm) {
+  try {
+    pub_.set(zmq::sockopt::maxmsgsize, std::int64_t{8192});  // it only receives subscriptions
+    pub_.set(zmq::sockopt::linger, 0);
+    pub_.set(zmq::sockopt::sndhwm, static_cast<int>(hwm));
+    pub_.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    return wire::Status(wire::Err::kIo,
+                        "cannot bind events endpoint " + endpoint + ": " + e.what());
+  }
+  return wire::Status::ok();
+}
+
+std::string Feed::boundEndpoint() const {
+  return pub_.get(zmq::sockopt::last_endpoint);
+}
+
+void Feed::drainSubscriptions(int max, std::int64_t head) {
+  for (int n = 0; n < max; ++n) {
+    zmq::message_t m;
+    try {
+      if (!pub_.recv(m, zmq::recv_flags::dontwait)) return;
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EAGAIN || e.num() == EINTR) return;
+      throw;
     }
-    last_.emplace(std::string(prefix), head);
-    moved_.emplace(prefix);
-  } else if (msg[0] == 0) {
-    auto it = last_.find(prefix);
-    if (it != last_.end()) {
-      last_.erase(it);
-    } else if (untracked_ > 0) {
-      --untracked_;  // an XPUB reports an unsubscription only after its subscription
-    }
-    auto m = moved_.find(prefix);
-    if (m != moved_.end()) moved_.erase(m);
+    index_.subscription(m.to_string_view(), head);
   }
 }
 
-std::vector<wire::PrefixRev> FeedIndex::change(std::string_view path, std::int64_t rev) {
-  std::vector<wire::PrefixRev> out;
-  if (last_.empty()) return out;
-  for (std::size_t n = 0; n <= path.size(); ++n) {
-    auto it = last_.find(path.substr(0, n));
-    if (it == last_.end()) continue;
-    out.push_back(wire::PrefixRev{it->first, it->second});
-    it->second = rev;
-    moved_.insert(it->first);
-  }
-  return out;
+void Feed::publish(const store::Change& c) {
+  wire::Event e;
+  e.rev = c.rev;
+  e.path = c.path;
+  e.op = c.opName();
+  e.value = *c.value;
+  e.prev = index_.change(c.path, c.rev);
+  send(c.path, wire::encodeEvent(e));
 }
 
-void FeedIndex::reset(std::int64_t head) {
-  for (auto& [prefix, rev] : last_) {
-    rev = head;
-    moved_.insert(prefix);
-  }
+void Feed::heartbeat(std::int64_t head, std::int64_t id, std::int64_t leader) {
+  wire::Heartbeat hb;
+  hb.rev = head;
+  hb.id = id;
+  hb.boot = boot_;
+  hb.seq = ++seq_;
+  hb.leader = leader;
+  hb.last = index_.takeMoved();
+  hb.partial = index_.partial();
+  send(wire::kHeartbeatTopic, wire::encodeHeartbeat(hb));
 }
 
-std::vector<wire::PrefixRev> FeedIndex::takeMoved() {
-  std::vector<wire::PrefixRev> out;
-  out.reserve(moved_.size());
-  for (const auto& p : moved_) {
-    auto it = last_.find(p);
-    if (it != last_.end()) out.push_back(wire::PrefixRev{p, it->second});
+void Feed::send(std::string_view topic, const std::string& body) {
+  try {
+    pub_.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    pub_.send(zmq::buffer(body), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    ++stats_.feedDrops;
+    logLine(std::string("publish failed: ") + e.what());
   }
-  moved_.clear();
-  return out;
 }
 
 }  // namespace cairn::node

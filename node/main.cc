@@ -13,7 +13,7 @@
 #include <zmq.hpp>
 
 #include "node/config.h"
-#include "node/server.h"
+#include "node/node.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   zmq::context_t ctx(1);
   int code = 0;
   {
-    cairn::node::Server server(parsed.config, ctx);
+    cairn::node::Node server(parsed.config, ctx);
     cairn::wire::Status s = server.start();
     if (!s.isOk()) {
       std::fprintf(stderr, "cairnd: cannot start: %s\n", s.toString().c_str());

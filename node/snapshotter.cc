@@ -1,12 +1,42 @@
 #include "node/snapshotter.h"
 
+#include "node/log.h"
 #include "store/snapshot.h"
+
+#include <chrono>
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 namespace cairn::node {
+
+void Snapshotter::step(Replica& replica, const store::Store& store) {
+  if (auto done = poll()) {
+    // A failed snapshot costs disk space, not data: the WAL still holds everything, and the next
+    // interval tries again.
+    wire::Status s = done->status;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (s.isOk()) s = replica.finishCheckpoint(done->index);
+    if (!s.isOk()) {
+      logLine("snapshot at index " + std::to_string(done->index) + " failed: " + s.toString());
+    } else if (verbose_) {
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - t0)
+                          .count();
+      logLine("snapshot at index " + std::to_string(done->index) + "; WAL checkpoint took " +
+              std::to_string(us) + " us");
+    }
+  }
+  const std::uint64_t idx = store.appliedIndex();
+  if (busy() || idx - last_ < every_) return;
+  last_ = idx;
+  if (wire::Status s = replica.beginCheckpoint(idx); !s.isOk()) {
+    logLine("snapshot at index " + std::to_string(idx) + " not begun: " + s.toString());
+    return;
+  }
+  start(store.image());
+}
 
 Snapshotter::~Snapshotter() {
   if (thread_.joinable()) thread_.join();

@@ -1,9 +1,12 @@
 #pragma once
-// Writes snapshots on a thread of its own, so a large tree never stalls the event loop.
+// Snapshotter: when to snapshot the store and compact the log behind it. Writes each snapshot on
+// a thread of its own, so a large tree never stalls the event loop.
 //
-// The event loop hands it an Image (an immutable root, see store.h) and polls for the outcome;
-// the two threads share nothing mutable but the `done_` flag, which publishes status_ (written
-// before done_ is set, read only after it is seen).
+// Once every `every` applied log slots, step() begins a WAL checkpoint and hands the writer thread
+// an Image (an immutable root, see store.h); a later step() sees it durable and finishes the
+// checkpoint (only a durable snapshot lets the WAL behind it go). The two threads share nothing
+// mutable but the `done_` flag, which publishes status_ (written before done_ is set, read only
+// after it is seen). Called by the event loop only.
 
 #include <atomic>
 #include <cstdint>
@@ -11,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "node/replica.h"
 #include "store/store.h"
 #include "wire/status.h"
 
@@ -18,10 +22,18 @@ namespace cairn::node {
 
 class Snapshotter {
  public:
-  explicit Snapshotter(std::string dir) : dir_(std::move(dir)) {}
+  // Snapshots go to `dir`; `lastIndex` is the log slot of the newest snapshot there.
+  Snapshotter(std::string dir, std::uint64_t every, std::uint64_t lastIndex, bool verbose)
+      : dir_(std::move(dir)), every_(every), last_(lastIndex), verbose_(verbose) {}
   ~Snapshotter();
   Snapshotter(const Snapshotter&) = delete;
   Snapshotter& operator=(const Snapshotter&) = delete;
+
+  // Finishes the checkpoint of a snapshot that became durable, and begins the next one when
+  // `every` slots were applied since the last.
+  void step(Replica& replica, const store::Store& store);
+  // A snapshot at `index` from elsewhere is durable in dir (see abandon()).
+  void installed(std::uint64_t index) { last_ = index; }
 
   bool busy() const { return thread_.joinable(); }
   // Starts writing `img`; must not be busy.
@@ -37,6 +49,9 @@ class Snapshotter {
 
  private:
   std::string dir_;
+  std::uint64_t every_;
+  std::uint64_t last_;
+  bool verbose_;
   std::thread thread_;
   std::atomic<bool> done_{false};
   std::uint64_t index_ = 0;

@@ -1,6 +1,6 @@
 // FeedIndex: the claims the change feed makes about the changes a subscriber did not see.
 
-#include "node/feed.h"
+#include "node/feed_index.h"
 
 #include <catch2/catch.hpp>
 

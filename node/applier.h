@@ -1,0 +1,46 @@
+#pragma once
+// Applier: chosen commands in, store changes out. The only writer of the Store.
+//
+// Owns: the Store. Called by: the node's event loop, with each drain's chosen commands in log
+// order, and when a snapshot from the leader replaces the store. Deterministic: the outcome
+// depends only on the store and the commands, never on a clock or on which node runs it, so every
+// replica that applies the same log holds the same tree at the same revs. (Time-driven features —
+// leases — will read the time the leader wrote into the log, never this node's clock.)
+// Everyone else reads the store through store(), between applies.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "node/replica.h"
+#include "store/store.h"
+#include "wire/status.h"
+
+namespace cairn::node {
+
+class Applier {
+ public:
+  explicit Applier(std::unique_ptr<store::Store> store) : store_(std::move(store)) {}
+
+  // What became of one command this node proposed.
+  struct Outcome {
+    std::uint64_t proposal = 0;
+    wire::Status status;   // OK, or why the command changed nothing (REV_MISMATCH, ISDIR, ...)
+    std::int64_t rev = 0;  // the new rev on success; the head otherwise
+  };
+  struct Applied {
+    std::vector<store::Change> changes;  // in rev order, one per successful SET or DEL
+    std::vector<Outcome> outcomes;       // for the chosen commands with a proposal id
+  };
+  // Applies `chosen` in order.
+  Applied apply(const std::vector<Chosen>& chosen);
+  // A snapshot received from the leader, already durable, becomes the store.
+  void install(std::unique_ptr<store::Store> store) { store_ = std::move(store); }
+
+  const store::Store& store() const { return *store_; }
+
+ private:
+  std::unique_ptr<store::Store> store_;
+};
+
+}  // namespace cairn::node

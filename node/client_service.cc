@@ -1,0 +1,301 @@
+#include "node/client_service.h"
+
+#include "node/ctl.h"
+#include "node/log.h"
+
+namespace cairn::node {
+
+using wire::Err;
+using wire::Reply;
+using wire::Request;
+using wire::Status;
+using wire::Verb;
+
+std::string quoteDuration(std::chrono::milliseconds d) {
+  const auto ms = d.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  return std::to_string(ms) + " ms";
+}
+
+Reply errorAt(const Status& s, std::int64_t head) {
+  Reply r = Reply::error(s.code(), s.detail());
+  r.head = head;
+  return r;
+}
+
+namespace {
+
+Action replyWith(Reply r, std::string tag) {
+  Action a;
+  a.kind = Action::Kind::kReply;
+  a.reply = std::move(r);
+  a.tag = std::move(tag);
+  return a;
+}
+
+Action fail(const Request& req, Err e, std::string detail) {
+  return replyWith(Reply::error(e, std::move(detail)), req.tag);
+}
+
+std::optional<Action> checkLimit(const Request& req) {
+  if (req.limit && (*req.limit < 1 || *req.limit > kMaxPage)) {
+    return fail(req, Err::kRange, "limit must be in 1.." + std::to_string(kMaxPage));
+  }
+  return std::nullopt;
+}
+
+std::optional<Action> checkTimeout(const Request& req) {
+  if (req.timeoutMs && (*req.timeoutMs < 0 || *req.timeoutMs > kMaxWait.count())) {
+    return fail(req, Err::kRange,
+                "timeout must be in 0.." + std::to_string(kMaxWait.count()) + " ms");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ClientService::ClientService(Options opts, const Applier& applier, Stats& stats, Describe describe)
+    : opts_(opts), applier_(applier), stats_(stats), describe_(std::move(describe)) {
+  limits_.maxValue = static_cast<std::size_t>(opts_.maxValue);
+}
+
+Action ClientService::handle(std::string_view body, const std::string& identity) {
+  Request req;
+  Status s = wire::decodeRequest(body, limits_, &req);
+  if (opts_.verbose) {
+    logLine(std::string("request ") + (s.isOk() ? wire::verbName(req.verb) : s.toString()) + " " +
+            req.path.value_or(""));
+  }
+  if (!s.isOk()) {
+    ++stats_.undecodable;
+    return replyWith(Reply::error(s.code(), s.detail()), req.tag);
+  }
+  return handle(std::move(req), identity);
+}
+
+Action ClientService::handle(Request req, const std::string& /*identity*/) {
+  stats_.countRequest(req.verb);
+  switch (req.verb) {
+    case Verb::kRev: {
+      Reply r;
+      r.rev = head();
+      return replyWith(std::move(r), req.tag);
+    }
+    case Verb::kSelf: {
+      Reply r;
+      if (describe_) describe_(r);
+      r.version = CAIRN_VERSION;
+      r.rev = head();
+      return replyWith(std::move(r), req.tag);
+    }
+    case Verb::kNop: {
+      Action a;
+      a.kind = Action::Kind::kWrite;
+      a.tag = req.tag;
+      a.wait = kWriteTimeout;
+      return a;
+    }
+    case Verb::kSet:
+    case Verb::kDel:
+      return write(req);
+    case Verb::kChanges:
+      return changes(req);
+    case Verb::kWait:
+      return wait(req);
+    case Verb::kGet:
+    case Verb::kStat:
+    case Verb::kGetdir:
+    case Verb::kWalk:
+      return readOrPark(req);
+  }
+  return fail(req, Err::kUnknownVerb, "unknown verb");
+}
+
+Action ClientService::write(Request& req) {
+  if (!req.path) return fail(req, Err::kMissingArg, "missing \"path\"");
+  auto comps = store::splitPath(*req.path);
+  if (!comps) return fail(req, comps.status().code(), comps.status().detail());
+  if (comps->empty()) return fail(req, Err::kIsDir, "/ is a directory");
+  if (isCtlPath(*req.path)) return fail(req, Err::kReadonly, "/ctl is written only by the nodes");
+  if (!req.rev) return fail(req, Err::kMissingArg, "missing \"rev\" (-1 to clobber, 0 to create)");
+  if (*req.rev < -1) return fail(req, Err::kRange, "rev must be -1, 0 or a positive revision");
+  Action a;
+  a.kind = Action::Kind::kWrite;
+  a.tag = req.tag;
+  a.wait = kWriteTimeout;
+  a.command.path = *req.path;
+  a.command.rev = *req.rev;
+  if (req.verb == Verb::kSet) {
+    if (!req.value) return fail(req, Err::kMissingArg, "missing \"value\"");
+    if (req.value->size() > static_cast<std::size_t>(opts_.maxValue)) {
+      return fail(req, Err::kTooLarge, "value is larger than " + std::to_string(opts_.maxValue));
+    }
+    a.command.op = wire::Command::Op::kSet;
+    a.command.value = std::move(*req.value);
+  } else {
+    a.command.op = wire::Command::Op::kDel;
+  }
+  return a;
+}
+
+Action ClientService::changes(const Request& req) const {
+  // The node's own history: complete up to the reply's head, which needs no read point (a feed
+  // consumer compares it with the heartbeats' heads).
+  if (!req.path) return fail(req, Err::kMissingArg, "missing \"path\" (a glob)");
+  auto g = store::Glob::compile(*req.path);
+  if (!g) return fail(req, g.status().code(), g.status().detail());
+  if (!req.rev) return fail(req, Err::kMissingArg, "missing \"rev\" (the first rev wanted)");
+  if (*req.rev < 0) return fail(req, Err::kRange, "rev must be >= 0");
+  if (auto bad = checkLimit(req)) return *bad;
+  const store::Store& st = applier_.store();
+  auto page = st.changes(*g, *req.rev, static_cast<std::size_t>(req.limit.value_or(kDefaultPage)),
+                         kWalkBytes);
+  if (!page) return replyWith(errorAt(page.status(), st.rev()), req.tag);
+  Reply r;
+  r.entries.emplace();
+  r.entries->reserve(page->changes.size());
+  for (const auto& c : page->changes) {
+    wire::Entry e;
+    e.path = c.path;
+    e.rev = c.rev;
+    e.op = c.opName();
+    e.value = *c.value;
+    r.entries->push_back(std::move(e));
+  }
+  r.head = page->complete;
+  return replyWith(std::move(r), req.tag);
+}
+
+Action ClientService::wait(Request& req) {
+  if (!req.path) return fail(req, Err::kMissingArg, "missing \"path\" (a glob)");
+  auto g = store::Glob::compile(*req.path);
+  if (!g) return fail(req, g.status().code(), g.status().detail());
+  if (req.rev && *req.rev < 0) return fail(req, Err::kRange, "rev must be >= 0");
+  if (auto bad = checkTimeout(req)) return *bad;
+  std::int64_t from = req.rev.value_or(head() + 1);
+  if (auto r = tryWait(*g, &from)) return replyWith(std::move(*r), req.tag);
+  Action a;
+  a.kind = Action::Kind::kPark;
+  a.tag = req.tag;
+  a.glob = std::move(g.value());
+  a.from = from;
+  a.wait = req.timeoutMs ? std::chrono::milliseconds(*req.timeoutMs) : kDefaultWait;
+  a.request = std::move(req);
+  return a;
+}
+
+Action ClientService::readOrPark(Request& req) {
+  if (!req.path) return fail(req, Err::kMissingArg, "missing \"path\"");
+  Status valid = req.verb == Verb::kWalk ? store::Glob::compile(*req.path).status()
+                                         : store::splitPath(*req.path).status();
+  if (!valid.isOk()) return fail(req, valid.code(), valid.detail());
+  if (auto bad = checkLimit(req)) return *bad;
+  if (req.rev && *req.rev < 0) return fail(req, Err::kRange, "rev must be >= 0");
+  if (auto bad = checkTimeout(req)) return *bad;
+  if (req.consistency && *req.consistency != "linearizable" && *req.consistency != "local") {
+    return fail(req, Err::kBadRequest, "consistency must be \"linearizable\" or \"local\"");
+  }
+  // In a cluster a read of the head is linearizable unless asked otherwise: it waits for a read
+  // point that a quorum confirmed. A read at a given rev needs none (the past is fixed), and a
+  // node alone applies every write before acknowledging it.
+  if (opts_.cluster && !req.rev && req.consistency.value_or("linearizable") == "linearizable" &&
+      !opts_.staleReads) {
+    Action a;
+    a.kind = Action::Kind::kLinearRead;
+    a.tag = req.tag;
+    a.wait = kWriteTimeout;
+    a.request = std::move(req);
+    return a;
+  }
+  const std::int64_t at = req.rev.value_or(head());
+  if (at > head()) {  // a future rev: wait until it is applied
+    Action a;
+    a.kind = Action::Kind::kPark;
+    a.tag = req.tag;
+    a.from = at;
+    a.wait = req.timeoutMs ? std::chrono::milliseconds(*req.timeoutMs) : kDefaultFutureRead;
+    a.request = std::move(req);
+    return a;
+  }
+  return replyWith(read(req, at), req.tag);
+}
+
+Reply ClientService::read(const Request& req, std::int64_t at) const {
+  const store::Store& st = applier_.store();
+  if (Status s = st.checkReadable(at); !s.isOk()) return errorAt(s, st.rev());
+  Reply r;
+  r.head = at;
+  const std::size_t limit = static_cast<std::size_t>(req.limit.value_or(kDefaultPage));
+  switch (req.verb) {
+    case Verb::kGet: {
+      store::FileInfo fi = st.stat(*req.path, at);
+      if (fi.dir)
+        return errorAt(Status(Err::kIsDir, *req.path + " is a directory (use GETDIR)"), at);
+      r.rev = fi.rev;
+      r.value = fi.value ? *fi.value : std::string();
+      break;
+    }
+    case Verb::kStat: {
+      store::FileInfo fi = st.stat(*req.path, at);
+      r.rev = fi.rev;
+      r.len = fi.len;
+      r.dir = fi.dir;
+      break;
+    }
+    case Verb::kGetdir: {
+      auto page = st.getdir(*req.path, at, req.after, limit);
+      if (!page) return errorAt(page.status(), at);
+      r.rev = st.stat(*req.path, at).rev;
+      r.entries.emplace();
+      r.entries->reserve(page->names.size());
+      for (std::size_t i = 0; i < page->names.size(); ++i) {
+        wire::Entry e;
+        e.name = std::move(page->names[i]);
+        e.rev = page->nodes[i]->rev;
+        e.dir = page->nodes[i]->dir;
+        r.entries->push_back(std::move(e));
+      }
+      r.next = page->next;
+      break;
+    }
+    case Verb::kWalk: {
+      auto g = store::Glob::compile(*req.path);
+      auto page = st.walk(*g, at, req.after, limit, kWalkBytes);
+      if (!page) return errorAt(page.status(), at);
+      r.entries.emplace();
+      r.entries->reserve(page->names.size());
+      for (std::size_t i = 0; i < page->names.size(); ++i) {
+        wire::Entry e;
+        e.path = std::move(page->names[i]);
+        e.rev = page->nodes[i]->rev;
+        e.value = *page->nodes[i]->value;
+        r.entries->push_back(std::move(e));
+      }
+      r.next = page->next;
+      break;
+    }
+    default:
+      break;
+  }
+  return r;
+}
+
+std::optional<Reply> ClientService::tryWait(const store::Glob& glob, std::int64_t* from) const {
+  const store::Store& st = applier_.store();
+  auto found = st.firstChange(glob, *from);
+  if (!found) return errorAt(found.status(), st.rev());
+  if (!found->has_value()) {
+    *from = std::max(*from, st.rev() + 1);  // nothing up to the head matched
+    return std::nullopt;
+  }
+  const store::Change& c = **found;
+  Reply r;
+  r.rev = c.rev;
+  r.path = c.path;
+  r.op = c.opName();
+  r.value = *c.value;
+  r.head = st.rev();
+  return r;
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,102 @@
+#pragma once
+// ClientService: what a client request means. A request (its bytes, or decoded) and the caller's
+// identity in; one Action out: a reply now, a command to propose, a linearizable read to confirm,
+// or a wait to park. New verbs and, later, permission checks live here.
+//
+// Owns: nothing but its options; reads the store through the Applier. No sockets, no clock, no
+// log: the node turns an Action into effects (Waiters holds what waits; the Replica orders
+// writes). Thread: the node's event loop. Also serves the reads that Waiters releases later (read
+// at a rev, WAIT from history), so every reply of a read is built here.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "node/applier.h"
+#include "node/stats.h"
+#include "store/path.h"
+#include "wire/codec.h"
+#include "wire/command.h"
+#include "wire/message.h"
+
+namespace cairn::node {
+
+// Limits and defaults of the client protocol that the node enforces (PROTOCOL.md §10).
+inline constexpr std::int64_t kDefaultPage = 1000;
+inline constexpr std::int64_t kMaxPage = 10000;
+inline constexpr std::size_t kWalkBytes = 4 << 20;
+inline constexpr std::chrono::milliseconds kDefaultWait{30000};
+inline constexpr std::chrono::milliseconds kDefaultFutureRead{5000};
+inline constexpr std::chrono::milliseconds kMaxWait{3600 * 1000};
+// A write not applied within this time is answered UNAVAILABLE (it never left this node) or
+// TIMEOUT (a leader had it; it may still be applied); a linearizable read without a confirmed
+// read point by then is UNAVAILABLE. Below the client library's default timeout.
+inline constexpr std::chrono::milliseconds kWriteTimeout{4000};
+
+// "4 s", "30 s", "250 ms": a duration as error messages quote it.
+std::string quoteDuration(std::chrono::milliseconds d);
+
+// An error reply that tells the client the head rev it was refused at.
+wire::Reply errorAt(const wire::Status& s, std::int64_t head);
+
+struct Action {
+  enum class Kind {
+    kReply,       // send `reply` now
+    kWrite,       // propose `command`; the reply comes when it is applied, or at `wait`
+    kLinearRead,  // serve `request` at the head once a quorum confirmed a read point
+    kPark,        // a WAIT (`glob` set) or a read at a future rev `from`: wait up to `wait`
+  };
+  Kind kind = Kind::kReply;
+  std::string tag;  // the request's tag, for the reply
+  wire::Reply reply;
+  wire::Command command;
+  wire::Request request;
+  std::optional<store::Glob> glob;
+  std::int64_t from = 0;  // WAIT: the first rev of interest; a parked read: the rev it reads
+  std::chrono::milliseconds wait{0};
+};
+
+class ClientService {
+ public:
+  struct Options {
+    std::int64_t maxValue = 1 << 20;
+    // Part of a cluster: reads of the head wait for a read point a quorum confirmed.
+    bool cluster = false;
+    // Deliberately wrong, for the fault harness: linearizable reads answered locally.
+    bool staleReads = false;
+    bool verbose = false;
+  };
+  // Fills SELF's node-level fields (id, leader, endpoints, counters) into a reply.
+  using Describe = std::function<void(wire::Reply&)>;
+
+  ClientService(Options opts, const Applier& applier, Stats& stats, Describe describe);
+
+  // Decodes and handles a request's bytes; a request that does not decode is answered here.
+  Action handle(std::string_view body, const std::string& identity);
+  Action handle(wire::Request req, const std::string& identity);
+
+  // The reply to a read (GET, STAT, GETDIR, WALK) at `at`, which must not be past the head.
+  wire::Reply read(const wire::Request& req, std::int64_t at) const;
+  // A WAIT for `glob` from rev `*from`, answered from history if a change matched; otherwise
+  // nullopt, and *from moves past the head (nothing up to it matched).
+  std::optional<wire::Reply> tryWait(const store::Glob& glob, std::int64_t* from) const;
+
+  std::int64_t head() const { return applier_.store().rev(); }
+
+ private:
+  Action write(wire::Request& req);
+  Action readOrPark(wire::Request& req);
+  Action changes(const wire::Request& req) const;
+  Action wait(wire::Request& req);
+
+  Options opts_;
+  const Applier& applier_;
+  Stats& stats_;
+  Describe describe_;
+  wire::DecodeLimits limits_;
+};
+
+}  // namespace cairn::node

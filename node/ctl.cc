@@ -1,0 +1,59 @@
+#include "node/ctl.h"
+
+namespace cairn::node {
+
+namespace {
+constexpr auto kReportEvery = std::chrono::seconds(2);
+constexpr std::string_view kCtl = "/ctl";
+}  // namespace
+
+bool isCtlPath(std::string_view path) {
+  return path.substr(0, kCtl.size()) == kCtl &&
+         (path.size() == kCtl.size() || path[kCtl.size()] == '/');
+}
+
+Ctl::Ctl(std::uint32_t self, std::map<std::uint32_t, std::string> members, Replica& replica,
+         const Applier& applier)
+    : self_(self), members_(std::move(members)), replica_(replica), applier_(applier) {}
+
+void Ctl::setEndpoints(std::string client, std::string events) {
+  client_ = std::move(client);
+  events_ = std::move(events);
+}
+
+void Ctl::propose(const std::string& path, const std::string& value) {
+  const store::Store& st = applier_.store();
+  store::FileInfo fi = st.stat(path, st.rev());
+  if (fi.exists && !fi.dir && *fi.value == value) return;
+  wire::Command cmd;
+  cmd.op = wire::Command::Op::kSet;
+  cmd.path = path;
+  cmd.rev = -1;
+  cmd.value = value;
+  replica_.propose(std::move(cmd), 0);  // nobody waits for the reply
+}
+
+void Ctl::maintain(Clock::time_point now) {
+  const bool leading = replica_.core().role() == paxos::Core::Role::kLeader;
+  const std::string self = std::to_string(self_);
+  if (leading && !wasLeader_) {
+    // One write per change of leader, not per heartbeat.
+    propose("/ctl/leader", self);
+    for (const auto& [id, ep] : members_)
+      propose("/ctl/members/" + std::to_string(id), ep);
+  }
+  wasLeader_ = leading;
+  if (now < nextReport_) return;
+  nextReport_ = now + kReportEvery;
+  // Only once this node has caught up with a leader: its view of /ctl is current then.
+  if (replica_.core().leader() == 0) return;
+  propose("/ctl/nodes/" + self + "/client", client_);
+  propose("/ctl/nodes/" + self + "/events", events_);
+  // The applied rev is reported after user writes only, so reports never feed themselves.
+  if (userChanges_) {
+    userChanges_ = false;
+    propose("/ctl/nodes/" + self + "/applied", std::to_string(applier_.store().rev()));
+  }
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,48 @@
+#pragma once
+// Ctl: keeps /ctl describing the cluster — the leader, the members' peer endpoints, each node's
+// client and feed endpoints and applied rev — by proposing writes through the log like any
+// client, never by writing the store. Clients cannot write under /ctl (isCtlPath).
+//
+// Owns: when to report what. Reads the store through the Applier, proposes through the Replica.
+// Thread: the node's event loop; maintain() runs once per turn in cluster mode.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "node/applier.h"
+#include "node/replica.h"
+
+namespace cairn::node {
+
+// True for /ctl and every path below it.
+bool isCtlPath(std::string_view path);
+
+class Ctl {
+ public:
+  using Clock = std::chrono::steady_clock;
+  Ctl(std::uint32_t self, std::map<std::uint32_t, std::string> members, Replica& replica,
+      const Applier& applier);
+  void setEndpoints(std::string client, std::string events);
+
+  // A change outside /ctl was applied: the applied rev is worth reporting.
+  void userChange() { userChanges_ = true; }
+  void maintain(Clock::time_point now);
+
+ private:
+  void propose(const std::string& path, const std::string& value);
+
+  std::uint32_t self_;
+  std::map<std::uint32_t, std::string> members_;
+  Replica& replica_;
+  const Applier& applier_;
+  std::string client_;
+  std::string events_;
+  bool wasLeader_ = false;
+  bool userChanges_ = false;
+  Clock::time_point nextReport_;
+};
+
+}  // namespace cairn::node

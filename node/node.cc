@@ -1,0 +1,243 @@
+#include "node/node.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "node/log.h"
+#include "store/file.h"
+
+namespace cairn::node {
+
+using wire::Err;
+using wire::Status;
+
+namespace {
+
+constexpr int kDrainBatch = 1024;
+constexpr auto kHeartbeatEvery = std::chrono::milliseconds(500);
+constexpr auto kTick = std::chrono::milliseconds(10);
+constexpr int kElectionTicks = 30;  // 300..600 ms without a leader starts an election
+constexpr int kHeartbeatTicks = 5;
+
+std::string hostOf(const std::string& endpoint) {
+  auto p = endpoint.find("://");
+  if (p == std::string::npos) return "";
+  auto h = endpoint.substr(p + 3);
+  auto c = h.rfind(':');
+  return c == std::string::npos ? h : h.substr(0, c);
+}
+
+// Holds the data directory's lock until the process exits.
+Status lockDataDir(const std::string& dir) {
+  std::string lockPath = dir + "/LOCK";
+  int fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    return Status(Err::kIo, "cannot lock " + lockPath + " (is another cairnd using " + dir +
+                                "?): " + std::strerror(errno));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Node::Node(Config cfg, zmq::context_t& ctx)
+    : cfg_(std::move(cfg)), ctx_(ctx), clients_(ctx_, stats_), feed_(ctx_, stats_) {
+  clients_.verbose = cfg_.verbose;
+}
+
+Node::~Node() = default;
+
+std::string Node::advertise(const std::string& bound) const {
+  // "tcp://0.0.0.0:7102" is where the node listens, not where a client can connect.
+  std::string host = hostOf(bound);
+  if (host != "0.0.0.0" && host != "[::]" && host != "*") return bound;
+  std::string repl = cfg_.advertiseHost;
+  if (repl.empty()) {
+    std::string ch = hostOf(clientAdvertised_);
+    repl = (ch.empty() || ch == "0.0.0.0" || ch == "[::]") ? "127.0.0.1" : ch;
+  }
+  auto p = bound.find(host);
+  return bound.substr(0, p) + repl + bound.substr(p + host.size());
+}
+
+Status Node::start() {
+  if (Status s = store::makeDirs(cfg_.dataDir); !s.isOk()) return s;
+  if (Status s = lockDataDir(cfg_.dataDir); !s.isOk()) return s;
+
+  store::Store::Options opts;
+  opts.historyRevs = cfg_.historyRevs;
+  paxos::Config pc;
+  pc.id = static_cast<std::uint32_t>(cfg_.id);
+  pc.members = {pc.id};
+  if (!cfg_.cluster.empty()) {
+    pc.members.clear();
+    for (const auto& [id, ep] : cfg_.cluster)
+      pc.members.push_back(id);
+    pc.cluster = clusterId(cfg_.cluster);
+  }
+  pc.electionTicks = kElectionTicks;
+  pc.heartbeatTicks = kHeartbeatTicks;
+  pc.seed = static_cast<std::uint64_t>(cfg_.id) * 0x9e3779b97f4a7c15ull;
+  auto opened = Replica::open(pc, cfg_.dataDir, opts);
+  if (!opened) return opened.status();
+  replica_ = std::move(opened->replica);
+  applier_ = std::make_unique<Applier>(std::move(opened->store));
+  snapshotter_ = std::make_unique<Snapshotter>(cfg_.dataDir + "/snap",
+                                               static_cast<std::uint64_t>(cfg_.snapshotEvery),
+                                               applier_->store().appliedIndex(), cfg_.verbose);
+
+  ClientService::Options so;
+  so.maxValue = cfg_.maxValue;
+  so.cluster = !cfg_.cluster.empty();
+  so.staleReads = cfg_.debugStaleReads;
+  so.verbose = cfg_.verbose;
+  service_ = std::make_unique<ClientService>(so, *applier_, stats_,
+                                             [this](wire::Reply& r) { describe(r); });
+  Waiters::Hooks wh;
+  wh.send = [this](const Envelope& env, wire::Reply& r, const std::string& tag) {
+    clients_.send(env, r, tag);
+  };
+  wh.askReadIndex = [this](std::uint64_t ctx) { return peers_ && peers_->askReadIndex(ctx); };
+  wh.withdraw = [this](std::uint64_t id) { return replica_->withdraw(id); };
+  wh.queued = [this](std::uint64_t id) { return replica_->queued(id); };
+  waiters_ = std::make_unique<Waiters>(*service_, stats_, std::move(wh));
+
+  // One member is a quorum of its own: lead now. Either way, re-apply what was chosen after the
+  // snapshot.
+  if (cfg_.cluster.empty()) replica_->core().campaign();
+  commit();
+  if (failed_) return Status(Err::kIo, "cannot persist the log");
+  startupNote_ =
+      "recovered rev " + std::to_string(applier_->store().rev()) + " from " + opened->note;
+
+  // Requests may carry a value up to the limit plus keys; larger messages still get a TOO_LARGE
+  // reply up to twice the limit. Past this cap libzmq drops the connection (PROTOCOL.md, Limits).
+  const std::int64_t cap = 2 * cfg_.maxValue + (64 << 10);
+  if (Status s = clients_.bind(cfg_.clientEndpoint, cap); !s.isOk()) return s;
+  clientAdvertised_ = advertise(clients_.boundEndpoint());
+  if (Status s = feed_.bind(cfg_.eventsEndpoint, cfg_.feedHwm); !s.isOk()) return s;
+  eventsAdvertised_ = advertise(feed_.boundEndpoint());
+
+  if (!cfg_.cluster.empty()) {
+    auto connectTo = cfg_.cluster;
+    for (const auto& [id, ep] : cfg_.peerVia)
+      connectTo[id] = ep;  // parseArgs checked that every id is a member
+    PeerService::Hooks ph;
+    ph.readPoint = [this](std::uint64_t ctx, std::uint64_t index) {
+      waiters_->readPoint(ctx, index);
+    };
+    ph.installed = [this](std::int64_t head) { feed_.reset(head); };
+    peers_ =
+        std::make_unique<PeerService>(ctx_, static_cast<std::uint32_t>(cfg_.id), cfg_.cluster,
+                                      std::move(connectTo), cfg_.peerEndpoint, cfg_.dataDir,
+                                      *replica_, *applier_, *snapshotter_, stats_, std::move(ph));
+    peers_->verbose = cfg_.verbose;
+    if (Status s = peers_->start(); !s.isOk()) return s;
+    ctl_ = std::make_unique<Ctl>(static_cast<std::uint32_t>(cfg_.id), cfg_.cluster, *replica_,
+                                 *applier_);
+    ctl_->setEndpoints(clientAdvertised_, eventsAdvertised_);
+  }
+  return Status::ok();
+}
+
+int Node::run(int stopFd) {
+  loop_.onReadable(stopFd, [this] { loop_.stop(); });
+  loop_.onReadable(feed_.socket(),
+                   [this] { feed_.drainSubscriptions(kDrainBatch, applier_->store().rev()); });
+  if (peers_) loop_.onReadable(peers_->socket(), [this] { peers_->drain(kDrainBatch); });
+  loop_.onReadable(clients_.socket(), [this] {
+    clients_.drain(kDrainBatch, [this](Envelope env, std::string_view body) {
+      onRequest(std::move(env), body);
+    });
+  });
+  loop_.every(kTick, [this](Clock::time_point) { replica_->tick(); });
+  loop_.every(kHeartbeatEvery, [this](Clock::time_point) {
+    feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
+  });
+  loop_.wakeBy([this] { return waiters_->earliest(); });
+  loop_.atTurnEnd([this](Clock::time_point now) { endTurn(now); });
+  feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
+  if (!loop_.run()) failed_ = true;
+  return failed_ ? 1 : 0;
+}
+
+void Node::onRequest(Envelope env, std::string_view body) {
+  Action a = service_->handle(body, env.identity);
+  switch (a.kind) {
+    case Action::Kind::kReply:
+      clients_.send(env, a.reply, a.tag);
+      return;
+    case Action::Kind::kWrite: {
+      wire::Command cmd = std::move(a.command);
+      const std::uint64_t id = waiters_->add(std::move(env), std::move(a), Clock::now());
+      replica_->propose(std::move(cmd), id);
+      return;
+    }
+    case Action::Kind::kLinearRead:
+    case Action::Kind::kPark:
+      (void)waiters_->add(std::move(env), std::move(a), Clock::now());
+      return;
+  }
+}
+
+void Node::endTurn(Clock::time_point now) {
+  commit();
+  snapshotter_->step(*replica_, applier_->store());
+  if (peers_) {
+    if (replica_->core().leader() != lastLeader_) {
+      const bool hadLeader = lastLeader_ != 0;
+      lastLeader_ = replica_->core().leader();
+      ++stats_.leaderChanges;
+      if (hadLeader) waiters_->leaderChanged();
+    }
+    ctl_->maintain(now);
+  }
+  waiters_->service(replica_->core().learned(), Clock::now());
+  if (failed_ || (peers_ && peers_->failed())) {
+    failed_ = true;
+    loop_.stop();
+  }
+}
+
+void Node::commit() {
+  const auto t0 = Clock::now();
+  Replica::Early early;
+  if (peers_) early = [this](const wire::PeerMessage& m) { peers_->send(m); };
+  auto drained = replica_->drain(early);
+  if (!drained) {
+    logLine("FATAL: the log cannot persist writes: " + drained.status().toString());
+    failed_ = true;
+    return;
+  }
+  if (peers_) peers_->deliver(*drained);
+  for (const auto& rs : drained->readsLost) {
+    if (rs.from == replica_->core().id()) waiters_->readPointLost(rs.ctx);
+  }
+  for (std::uint64_t id : drained->refused)
+    waiters_->refused(id);
+  if (drained->chosen.empty()) return;
+  Applier::Applied applied = applier_->apply(drained->chosen);
+  for (const store::Change& c : applied.changes) {
+    feed_.publish(c);
+    if (ctl_ && !isCtlPath(c.path)) ctl_->userChange();
+  }
+  const auto now = Clock::now();
+  for (const Applier::Outcome& o : applied.outcomes)
+    waiters_->applied(o, now);
+  stats_.drainLatency.record(now - t0);
+  stats_.batchSize.add(drained->chosen.size());
+}
+
+void Node::describe(wire::Reply& r) const {
+  r.id = cfg_.id;
+  r.leader = replica_->core().leader();
+  if (peers_) r.dropped = static_cast<std::int64_t>(peers_->dropped());
+  r.client = clientAdvertised_;
+  r.events = eventsAdvertised_;
+}
+
+}  // namespace cairn::node

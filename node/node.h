@@ -1,0 +1,85 @@
+#pragma once
+// Node: one Cairn node. Owns the rooms and decides the order of one turn of the event loop; knows
+// nothing of what a request means.
+//
+// The rooms (each a file pair with its own contract): Loop (the reactor), ClientSocket (the client
+// ROUTER), ClientService (what a request means), Waiters (requests waiting for a write, a read
+// point, a rev or a change), Replica (the Paxos core and its WAL), Applier (the only writer of the
+// store), PeerService (forwarding, read index, snapshots), Feed (the XPUB), Ctl (/ctl through the
+// log), Snapshotter (snapshots and log compaction), Stats (counters).
+//
+// One turn: ready sockets are drained (subscriptions, peers, clients: requests become proposals,
+// replies or waiters), due timers run (the core's tick, the feed's heartbeat), then commit():
+// the Replica persists and sends what the core produced, the Applier applies what was chosen, the
+// Feed publishes each change, Waiters answer the writers; then snapshots, /ctl upkeep, and the
+// Waiters answer what the new head allows and expire what is late.
+// Thread: start() and run() on the caller's thread, the only one that touches the rooms.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "node/applier.h"
+#include "node/client_service.h"
+#include "node/client_socket.h"
+#include "node/config.h"
+#include "node/ctl.h"
+#include "node/feed.h"
+#include "node/loop.h"
+#include "node/peer_service.h"
+#include "node/replica.h"
+#include "node/snapshotter.h"
+#include "node/stats.h"
+#include "node/waiters.h"
+#include "wire/status.h"
+
+namespace cairn::node {
+
+class Node {
+ public:
+  Node(Config cfg, zmq::context_t& ctx);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Recovers the data directory and binds the sockets. Nothing is served until run().
+  wire::Status start();
+  // Serves until stopFd becomes readable (a signalfd, or any fd); returns a process exit code.
+  int run(int stopFd);
+
+  const std::string& clientEndpoint() const { return clientAdvertised_; }
+  const std::string& eventsEndpoint() const { return eventsAdvertised_; }
+  std::int64_t rev() const { return applier_->store().rev(); }
+  const std::string& startupNote() const { return startupNote_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  void onRequest(Envelope env, std::string_view body);
+  void commit();
+  void endTurn(Clock::time_point now);
+  void describe(wire::Reply& r) const;
+  std::string advertise(const std::string& bound) const;
+
+  Config cfg_;
+  zmq::context_t& ctx_;
+  Stats stats_;
+  Loop loop_;
+  ClientSocket clients_;
+  Feed feed_;
+  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<Applier> applier_;
+  std::unique_ptr<Snapshotter> snapshotter_;
+  std::unique_ptr<ClientService> service_;
+  std::unique_ptr<Waiters> waiters_;
+  std::unique_ptr<PeerService> peers_;  // null for a node alone
+  std::unique_ptr<Ctl> ctl_;            // null for a node alone
+  std::string clientAdvertised_;
+  std::string eventsAdvertised_;
+  std::string startupNote_;
+  std::uint32_t lastLeader_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace cairn::node

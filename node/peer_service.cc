@@ -1,0 +1,128 @@
+#include "node/peer_service.h"
+
+#include "node/log.h"
+#include "store/snapshot.h"
+
+namespace cairn::node {
+
+using Type = wire::PeerMessage::Type;
+
+PeerService::PeerService(zmq::context_t& ctx, std::uint32_t self,
+                         const std::map<std::uint32_t, std::string>& members,
+                         std::map<std::uint32_t, std::string> connectTo, std::string bindEndpoint,
+                         std::string dataDir, Replica& replica, Applier& applier,
+                         Snapshotter& snapshotter, Stats& stats, Hooks hooks)
+    : self_(self),
+      cluster_(clusterId(members)),
+      transport_(ctx, self, cluster_, std::move(connectTo), std::move(bindEndpoint)),
+      dataDir_(std::move(dataDir)),
+      replica_(replica),
+      applier_(applier),
+      snapshotter_(snapshotter),
+      stats_(stats),
+      hooks_(std::move(hooks)) {}
+
+wire::Status PeerService::start() {
+  return transport_.start();
+}
+
+wire::PeerMessage PeerService::to(std::uint32_t peer, Type type) const {
+  wire::PeerMessage m;
+  m.type = type;
+  m.cluster = cluster_;
+  m.from = self_;
+  m.to = peer;
+  return m;
+}
+
+void PeerService::drain(int max) {
+  std::vector<wire::PeerMessage> msgs;
+  transport_.receive(&msgs, max);
+  for (auto& m : msgs) {
+    switch (m.type) {
+      case Type::kForward:
+        if (!m.entries.empty()) replica_.proposeForwarded(std::move(m.entries[0].value));
+        break;
+      case Type::kReadIndex:
+        (void)replica_.core().readIndex(m.slot, m.from);  // not leading: the asker times out
+        break;
+      case Type::kReadIndexOk:
+        hooks_.readPoint(m.slot, m.commit);
+        break;
+      case Type::kSnapshot:
+        installSnapshot(m);
+        if (failed_) return;
+        break;
+      default:
+        replica_.step(m);
+        break;
+    }
+  }
+}
+
+bool PeerService::askReadIndex(std::uint64_t ctx) {
+  paxos::Core& core = replica_.core();
+  if (core.readIndex(ctx, core.id())) return true;
+  if (core.leader() == 0) return false;
+  wire::PeerMessage m = to(core.leader(), Type::kReadIndex);
+  m.slot = ctx;
+  transport_.send(m);
+  return true;
+}
+
+void PeerService::deliver(Replica::Drained& d) {
+  for (const auto& m : d.send)
+    transport_.send(m);
+  for (const auto& rs : d.reads) {
+    if (rs.from == self_) {
+      hooks_.readPoint(rs.ctx, rs.index);
+      continue;
+    }
+    wire::PeerMessage m = to(rs.from, Type::kReadIndexOk);
+    m.slot = rs.ctx;
+    m.commit = rs.index;
+    transport_.send(m);
+  }
+  for (std::uint32_t peer : d.snapshotTo)
+    sendSnapshot(peer);
+}
+
+void PeerService::sendSnapshot(std::uint32_t peer) {
+  store::Image img = applier_.store().image();
+  wire::PeerMessage m = to(peer, Type::kSnapshot);
+  m.ballot = replica_.core().promised();
+  m.slot = img.index;
+  m.entries.push_back(wire::Slot{img.index, wire::Ballot{}, store::encodeSnapshot(img)});
+  transport_.send(m);
+  ++stats_.snapshotsSent;
+  if (verbose) logLine("sent a snapshot at slot " + std::to_string(img.index));
+}
+
+void PeerService::installSnapshot(const wire::PeerMessage& m) {
+  if (m.entries.empty() || m.slot <= replica_.core().learned()) return;
+  auto st = store::decodeSnapshot(m.entries[0].value, applier_.store().options());
+  if (!st || st->appliedIndex() != m.slot) {
+    logLine("dropped a bad snapshot from node " + std::to_string(m.from));
+    return;
+  }
+  // The snapshot must be durable before the log behind it goes; a snapshot being written by the
+  // snapshotter is older and no longer wanted.
+  snapshotter_.abandon();
+  wire::Status s = store::writeSnapshot(st->image(), dataDir_ + "/snap");
+  if (s.isOk()) {
+    applier_.install(std::make_unique<store::Store>(std::move(st.value())));
+    snapshotter_.installed(m.slot);
+    hooks_.installed(applier_.store().rev());  // the revs it jumped over were never published
+    s = replica_.installSnapshot(m.slot);
+  }
+  if (!s.isOk()) {
+    logLine("FATAL: cannot install a snapshot: " + s.toString());
+    failed_ = true;
+    return;
+  }
+  ++stats_.snapshotsInstalled;
+  logLine("installed a snapshot from node " + std::to_string(m.from) + " at slot " +
+          std::to_string(m.slot) + ", rev " + std::to_string(applier_.store().rev()));
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,77 @@
+#pragma once
+// PeerService: what travels between nodes besides the consensus core's own messages — client
+// writes a follower forwards to the leader, read points asked of the leader and answered, and
+// snapshots sent to a follower the log can no longer catch up and installed on arrival.
+// (Membership changes will join it.)
+//
+// Owns: the peer Transport (the ROUTER and one DEALER per member). Drives the Replica with what
+// arrives, replaces the store through the Applier when a snapshot is installed. Thread: the node's
+// event loop. A node alone has no PeerService.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "node/applier.h"
+#include "node/replica.h"
+#include "node/snapshotter.h"
+#include "node/stats.h"
+#include "node/transport.h"
+
+namespace cairn::node {
+
+class PeerService {
+ public:
+  struct Hooks {
+    // A read point the leader confirmed for this node's linearizable read `ctx`.
+    std::function<void(std::uint64_t ctx, std::uint64_t index)> readPoint;
+    // A snapshot became the store: the history jumped to `head`.
+    std::function<void(std::int64_t head)> installed;
+  };
+  // `connectTo`: every member's peer endpoint as this node dials it.
+  PeerService(zmq::context_t& ctx, std::uint32_t self,
+              const std::map<std::uint32_t, std::string>& members,
+              std::map<std::uint32_t, std::string> connectTo, std::string bindEndpoint,
+              std::string dataDir, Replica& replica, Applier& applier, Snapshotter& snapshotter,
+              Stats& stats, Hooks hooks);
+  wire::Status start();
+  zmq::socket_t& socket() { return transport_.router(); }
+
+  // Takes up to `max` waiting peer messages and acts on each.
+  void drain(int max);
+  void send(const wire::PeerMessage& m) { transport_.send(m); }
+  // Acts on what a drain of the Replica produced for the peers: the messages to send, the read
+  // points confirmed (this node's go to Hooks::readPoint, others' back to the asker), the
+  // snapshots to send.
+  void deliver(Replica::Drained& d);
+  // Asks the leader (or this node's core, if it leads) for a read point for read `ctx`; false
+  // when no leader is known yet.
+  bool askReadIndex(std::uint64_t ctx);
+
+  // Peer messages refused (malformed, foreign, spoofed) by the transport and the core.
+  std::uint64_t dropped() const { return transport_.dropped() + replica_.core().dropped(); }
+  // A snapshot could not be made durable: the node must stop.
+  bool failed() const { return failed_; }
+  bool verbose = false;
+
+ private:
+  wire::PeerMessage to(std::uint32_t peer, wire::PeerMessage::Type type) const;
+  void sendSnapshot(std::uint32_t peer);
+  void installSnapshot(const wire::PeerMessage& m);
+
+  std::uint32_t self_;
+  std::uint64_t cluster_;
+  Transport transport_;
+  std::string dataDir_;
+  Replica& replica_;
+  Applier& applier_;
+  Snapshotter& snapshotter_;
+  Stats& stats_;
+  Hooks hooks_;
+  bool failed_ = false;
+};
+
+}  // namespace cairn::node

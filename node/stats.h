@@ -1,0 +1,54 @@
+#pragma once
+// Stats: the node's counters. Every room bumps the ones of its subject; SELF reads them today and
+// a metrics endpoint will read them later. Plain numbers, no locks: they live on the node's
+// event loop thread like everything they count.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+
+#include "wire/message.h"
+#include "wire/status.h"
+
+namespace cairn::node {
+
+// Samples in power-of-two buckets: bucket i counts values in [2^(i-1), 2^i) (bucket 0: the value
+// 0). Cheap to record, enough to read percentiles to within a factor of 2. Durations are recorded
+// in microseconds.
+class Histogram {
+ public:
+  static constexpr std::size_t kBuckets = 40;
+  void add(std::uint64_t value);
+  void record(std::chrono::nanoseconds d);
+  std::uint64_t count() const { return count_; }
+  // The upper bound of the bucket that holds quantile q (0 < q <= 1); 0 if nothing was recorded.
+  std::uint64_t quantile(double q) const;
+  std::uint64_t last() const { return last_; }
+  const std::array<std::uint64_t, kBuckets>& buckets() const { return buckets_; }
+
+ private:
+  std::array<std::uint64_t, kBuckets> buckets_{};
+  std::uint64_t count_ = 0;
+  std::uint64_t last_ = 0;
+};
+
+struct Stats {
+  static constexpr std::size_t kVerbs = static_cast<std::size_t>(wire::Verb::kChanges) + 1;
+  std::array<std::uint64_t, kVerbs> requests{};  // decoded requests, by verb
+  std::uint64_t undecodable = 0;                 // requests refused before a verb was known
+  std::map<wire::Err, std::uint64_t> replies;    // replies sent, by error code (kOk included)
+  std::uint64_t repliesDropped = 0;              // replies the client socket could not take
+  Histogram commitLatency;  // us from a write's arrival to its reply, for writes proposed here
+  Histogram drainLatency;   // us per drain of the log that chose or persisted something
+  Histogram batchSize;      // commands chosen per drain that chose any
+  std::uint64_t leaderChanges = 0;
+  std::uint64_t feedDrops = 0;      // events or heartbeats the feed socket refused
+  std::uint64_t snapshotsSent = 0;  // to followers
+  std::uint64_t snapshotsInstalled = 0;
+
+  void countRequest(wire::Verb v) { ++requests[static_cast<std::size_t>(v)]; }
+  void countReply(wire::Err e) { ++replies[e]; }
+};
+
+}  // namespace cairn::node

@@ -1,0 +1,162 @@
+#include "node/waiters.h"
+
+namespace cairn::node {
+
+using wire::Err;
+using wire::Reply;
+
+Waiters::Waiters(const ClientService& service, Stats& stats, Hooks hooks)
+    : service_(service), stats_(stats), hooks_(std::move(hooks)) {}
+
+std::uint64_t Waiters::add(Envelope env, Action a, Clock::time_point now) {
+  const std::uint64_t id = next_++;
+  auto deadline = deadlines_.emplace(now + a.wait, id);
+  switch (a.kind) {
+    case Action::Kind::kWrite:
+      writes_.emplace(id, Write{std::move(env), std::move(a.tag), now, deadline});
+      return id;
+    case Action::Kind::kLinearRead: {
+      LinearRead& r = reads_[id];
+      r.env = std::move(env);
+      r.req = std::move(a.request);
+      r.deadline = deadline;
+      r.asked = hooks_.askReadIndex(id);
+      return 0;
+    }
+    case Action::Kind::kPark:
+      parked_.emplace(
+          id, Parked{std::move(env), std::move(a.request), std::move(a.glob), a.from, deadline});
+      return 0;
+    case Action::Kind::kReply:
+      break;
+  }
+  deadlines_.erase(deadline);
+  return 0;
+}
+
+void Waiters::answer(const Envelope& env, Reply r, const std::string& tag) {
+  hooks_.send(env, r, tag);
+}
+
+void Waiters::applied(const Applier::Outcome& o, Clock::time_point now) {
+  auto it = writes_.find(o.proposal);
+  if (it == writes_.end()) return;
+  Reply r;
+  if (!o.status.isOk()) r = Reply::error(o.status.code(), o.status.detail());
+  r.rev = o.rev;
+  stats_.commitLatency.record(now - it->second.start);
+  answer(it->second.env, std::move(r), it->second.tag);
+  deadlines_.erase(it->second.deadline);
+  writes_.erase(it);
+}
+
+void Waiters::refused(std::uint64_t proposal) {
+  auto it = writes_.find(proposal);
+  if (it == writes_.end()) return;
+  answer(it->second.env, Reply::error(Err::kUnavailable, "no leader can order this write now"),
+         it->second.tag);
+  deadlines_.erase(it->second.deadline);
+  writes_.erase(it);
+}
+
+void Waiters::leaderChanged() {
+  for (auto it = writes_.begin(); it != writes_.end();) {
+    if (hooks_.queued(it->first)) {  // never left this node: it goes to the new leader
+      ++it;
+      continue;
+    }
+    answer(it->second.env,
+           Reply::error(Err::kTimeout,
+                        "the leader changed before this write was chosen; it may or may not be "
+                        "applied"),
+           it->second.tag);
+    deadlines_.erase(it->second.deadline);
+    it = writes_.erase(it);
+  }
+}
+
+void Waiters::readPoint(std::uint64_t ctx, std::uint64_t index) {
+  auto it = reads_.find(ctx);
+  if (it != reads_.end()) it->second.index = index;
+}
+
+void Waiters::readPointLost(std::uint64_t ctx) {
+  auto it = reads_.find(ctx);
+  if (it != reads_.end()) it->second.asked = false;
+}
+
+void Waiters::service(std::uint64_t learned, Clock::time_point now) {
+  if (!parked_.empty() && servedHead_ != service_.head()) serveParked();
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    LinearRead& r = it->second;
+    if (r.index && learned >= *r.index) {
+      answer(r.env, service_.read(r.req, service_.head()), r.req.tag);
+      deadlines_.erase(r.deadline);
+      it = reads_.erase(it);
+      continue;
+    }
+    if (!r.asked) r.asked = hooks_.askReadIndex(it->first);
+    ++it;
+  }
+  expire(now);
+}
+
+void Waiters::serveParked() {
+  const std::int64_t head = service_.head();
+  servedHead_ = head;
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    Parked& p = it->second;
+    std::optional<Reply> r;
+    if (p.glob) {
+      r = service_.tryWait(*p.glob, &p.from);
+    } else if (p.from <= head) {
+      r = service_.read(p.req, p.from);
+    }
+    if (!r) {
+      ++it;
+      continue;
+    }
+    answer(p.env, std::move(*r), p.req.tag);
+    deadlines_.erase(p.deadline);
+    it = parked_.erase(it);
+  }
+}
+
+void Waiters::expire(Clock::time_point now) {
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const std::uint64_t id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    if (auto w = writes_.find(id); w != writes_.end()) {
+      const std::string within = " within " + quoteDuration(kWriteTimeout);
+      Reply r = hooks_.withdraw(id)
+                    ? Reply::error(Err::kUnavailable, "no leader with a quorum" + within +
+                                                          "; the write was not applied")
+                    : Reply::error(Err::kTimeout,
+                                   "not chosen" + within + "; the write may or may not be applied");
+      answer(w->second.env, std::move(r), w->second.tag);
+      writes_.erase(w);
+    } else if (auto l = reads_.find(id); l != reads_.end()) {
+      answer(l->second.env,
+             Reply::error(Err::kUnavailable, "no quorum confirmed a read point within " +
+                                                 quoteDuration(kWriteTimeout) +
+                                                 " (use consistency \"local\" to read this "
+                                                 "node's state)"),
+             l->second.req.tag);
+      reads_.erase(l);
+    } else if (auto p = parked_.find(id); p != parked_.end()) {
+      Reply r = errorAt(
+          wire::Status(Err::kTimeout, p->second.glob ? "no matching change before the timeout"
+                                                     : "rev not reached before the timeout"),
+          service_.head());
+      answer(p->second.env, std::move(r), p->second.req.tag);
+      parked_.erase(p);
+    }
+  }
+}
+
+std::optional<Waiters::Clock::time_point> Waiters::earliest() const {
+  if (deadlines_.empty()) return std::nullopt;
+  return deadlines_.begin()->first;
+}
+
+}  // namespace cairn::node
