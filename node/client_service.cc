@@ -75,6 +75,9 @@ Action ClientService::handle(std::string_view body, const std::string& identity)
 
 Action ClientService::handle(Request req, const std::string& /*identity*/) {
   stats_.countRequest(req.verb);
+  if (!halted_.isOk() && req.verb != Verb::kSelf) {
+    return replyWith(errorAt(halted_, head()), req.tag);
+  }
   switch (req.verb) {
     case Verb::kRev: {
       Reply r;

@@ -86,6 +86,10 @@ class ClientService {
 
   std::int64_t head() const { return applier_.store().rev(); }
 
+  // The node can no longer persist anything: from now on every request but SELF is answered
+  // with `why`.
+  void halt(wire::Status why) { halted_ = std::move(why); }
+
  private:
   Action write(wire::Request& req);
   Action readOrPark(wire::Request& req);
@@ -97,6 +101,7 @@ class ClientService {
   Stats& stats_;
   Describe describe_;
   wire::DecodeLimits limits_;
+  wire::Status halted_;
 };
 
 }  // namespace cairn::node

@@ -110,7 +110,7 @@ Status Node::start() {
   // snapshot.
   if (cfg_.cluster.empty()) replica_->core().campaign();
   commit();
-  if (failed_) return Status(Err::kIo, "cannot persist the log");
+  if (!halted_.isOk()) return halted_;
   startupNote_ =
       "recovered rev " + std::to_string(applier_->store().rev()) + " from " + opened->note;
 
@@ -154,15 +154,17 @@ int Node::run(int stopFd) {
       onRequest(std::move(env), body);
     });
   });
-  loop_.every(kTick, [this](Clock::time_point) { replica_->tick(); });
+  loop_.every(kTick, [this](Clock::time_point) {
+    if (halted_.isOk()) replica_->tick();
+  });
   loop_.every(kHeartbeatEvery, [this](Clock::time_point) {
     feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
   });
   loop_.wakeBy([this] { return waiters_->earliest(); });
   loop_.atTurnEnd([this](Clock::time_point now) { endTurn(now); });
   feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
-  if (!loop_.run()) failed_ = true;
-  return failed_ ? 1 : 0;
+  const bool polled = loop_.run();
+  return polled && halted_.isOk() ? 0 : 1;
 }
 
 void Node::onRequest(Envelope env, std::string_view body) {
@@ -185,6 +187,7 @@ void Node::onRequest(Envelope env, std::string_view body) {
 }
 
 void Node::endTurn(Clock::time_point now) {
+  if (!halted_.isOk()) return;
   commit();
   snapshotter_->step(*replica_, applier_->store());
   if (peers_) {
@@ -197,10 +200,18 @@ void Node::endTurn(Clock::time_point now) {
     ctl_->maintain(now);
   }
   waiters_->service(replica_->core().learned(), Clock::now());
-  if (failed_ || (peers_ && peers_->failed())) {
-    failed_ = true;
-    loop_.stop();
-  }
+  if (peers_ && !peers_->failure().isOk()) halt(peers_->failure());
+}
+
+void Node::halt(const Status& why) {
+  if (!halted_.isOk()) return;
+  halted_ = why;
+  logLine("HALTED: " + why.toString() +
+          "; this node takes no further part and answers only SELF until it is restarted");
+  const Status refusal(Err::kIo, "node " + std::to_string(cfg_.id) + " halted: " + why.detail());
+  service_->halt(refusal);
+  waiters_->abandon(refusal);
+  if (peers_) peers_->stop();
 }
 
 void Node::commit() {
@@ -209,8 +220,8 @@ void Node::commit() {
   if (peers_) early = [this](const wire::PeerMessage& m) { peers_->send(m); };
   auto drained = replica_->drain(early);
   if (!drained) {
-    logLine("FATAL: the log cannot persist writes: " + drained.status().toString());
-    failed_ = true;
+    halt(Status(drained.status().code(),
+                "the log cannot persist writes: " + drained.status().detail()));
     return;
   }
   if (peers_) peers_->deliver(*drained);
@@ -238,6 +249,7 @@ void Node::describe(wire::Reply& r) const {
   if (peers_) r.dropped = static_cast<std::int64_t>(peers_->dropped());
   r.client = clientAdvertised_;
   r.events = eventsAdvertised_;
+  if (!halted_.isOk()) r.halted = halted_.detail();
 }
 
 }  // namespace cairn::node

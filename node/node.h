@@ -60,6 +60,8 @@ class Node {
   void commit();
   void endTurn(Clock::time_point now);
   void describe(wire::Reply& r) const;
+  // The disk failed: this node stops taking part and serves SELF only (PROTOCOL.md, SELF).
+  void halt(const wire::Status& why);
   std::string advertise(const std::string& bound) const;
 
   Config cfg_;
@@ -79,7 +81,7 @@ class Node {
   std::string eventsAdvertised_;
   std::string startupNote_;
   std::uint32_t lastLeader_ = 0;
-  bool failed_ = false;
+  wire::Status halted_;  // why the node halted; OK while it serves
 };
 
 }  // namespace cairn::node

@@ -38,6 +38,7 @@ wire::PeerMessage PeerService::to(std::uint32_t peer, Type type) const {
 void PeerService::drain(int max) {
   std::vector<wire::PeerMessage> msgs;
   transport_.receive(&msgs, max);
+  if (stopped_) return;
   for (auto& m : msgs) {
     switch (m.type) {
       case Type::kForward:
@@ -51,7 +52,7 @@ void PeerService::drain(int max) {
         break;
       case Type::kSnapshot:
         installSnapshot(m);
-        if (failed_) return;
+        if (!failure_.isOk()) return;
         break;
       default:
         replica_.step(m);
@@ -116,8 +117,7 @@ void PeerService::installSnapshot(const wire::PeerMessage& m) {
     s = replica_.installSnapshot(m.slot);
   }
   if (!s.isOk()) {
-    logLine("FATAL: cannot install a snapshot: " + s.toString());
-    failed_ = true;
+    failure_ = wire::Status(s.code(), "cannot install a snapshot: " + s.detail());
     return;
   }
   ++stats_.snapshotsInstalled;

@@ -40,8 +40,10 @@ class PeerService {
   wire::Status start();
   zmq::socket_t& socket() { return transport_.router(); }
 
-  // Takes up to `max` waiting peer messages and acts on each.
+  // Takes up to `max` waiting peer messages and acts on each (or, once stopped, drops them).
   void drain(int max);
+  // The node halted: nothing received is acted on any more.
+  void stop() { stopped_ = true; }
   void send(const wire::PeerMessage& m) { transport_.send(m); }
   // Acts on what a drain of the Replica produced for the peers: the messages to send, the read
   // points confirmed (this node's go to Hooks::readPoint, others' back to the asker), the
@@ -53,8 +55,8 @@ class PeerService {
 
   // Peer messages refused (malformed, foreign, spoofed) by the transport and the core.
   std::uint64_t dropped() const { return transport_.dropped() + replica_.core().dropped(); }
-  // A snapshot could not be made durable: the node must stop.
-  bool failed() const { return failed_; }
+  // Why a snapshot received could not be made durable (the node must halt); OK otherwise.
+  const wire::Status& failure() const { return failure_; }
   bool verbose = false;
 
  private:
@@ -71,7 +73,8 @@ class PeerService {
   Snapshotter& snapshotter_;
   Stats& stats_;
   Hooks hooks_;
-  bool failed_ = false;
+  wire::Status failure_;
+  bool stopped_ = false;
 };
 
 }  // namespace cairn::node

@@ -154,6 +154,25 @@ void Waiters::expire(Clock::time_point now) {
   }
 }
 
+void Waiters::abandon(const wire::Status& why) {
+  const std::int64_t head = service_.head();
+  for (auto& [id, w] : writes_) {
+    Reply r =
+        hooks_.queued(id)
+            ? errorAt(why, head)
+            : Reply::error(Err::kTimeout, why.detail() + "; the write may or may not be applied");
+    answer(w.env, std::move(r), w.tag);
+  }
+  for (auto& [id, r] : reads_)
+    answer(r.env, errorAt(why, head), r.req.tag);
+  for (auto& [id, p] : parked_)
+    answer(p.env, errorAt(why, head), p.req.tag);
+  writes_.clear();
+  reads_.clear();
+  parked_.clear();
+  deadlines_.clear();
+}
+
 std::optional<Waiters::Clock::time_point> Waiters::earliest() const {
   if (deadlines_.empty()) return std::nullopt;
   return deadlines_.begin()->first;

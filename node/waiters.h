@@ -56,6 +56,11 @@ class Waiters {
   // not yet asked, and expires what passed its deadline.
   void service(std::uint64_t learned, Clock::time_point now);
 
+  // The node halted (`why`): every waiter is answered now. A write that left this node may still
+  // be chosen by the others, or survive in what reached the disk, so it is TIMEOUT (outcome
+  // unknown); one still queued here was not applied, and it and every read get `why`.
+  void abandon(const wire::Status& why);
+
   std::optional<Clock::time_point> earliest() const;
   std::size_t size() const { return writes_.size() + reads_.size() + parked_.size(); }
 

@@ -274,7 +274,8 @@ std::string encodeReply(const Reply& r) {
                     (r.rev ? 1 : 0) + (r.path ? 1 : 0) + (r.value ? 1 : 0) + (r.op ? 1 : 0) +
                     (r.len ? 1 : 0) + (r.dir ? 1 : 0) + (r.entries ? 1 : 0) + (r.next ? 1 : 0) +
                     (r.head ? 1 : 0) + (r.id ? 1 : 0) + (r.leader ? 1 : 0) + (r.dropped ? 1 : 0) +
-                    (r.client ? 1 : 0) + (r.events ? 1 : 0) + (r.version ? 1 : 0);
+                    (r.client ? 1 : 0) + (r.events ? 1 : 0) + (r.version ? 1 : 0) +
+                    (r.halted ? 1 : 0);
   p.pack_map(n);
   if (failed) {
     packKey(p, "err");
@@ -347,6 +348,7 @@ std::string encodeReply(const Reply& r) {
   optStr("client", r.client);
   optStr("events", r.events);
   optStr("version", r.version);
+  optStr("halted", r.halted);
   return std::string(buf.data(), buf.size());
 }
 
@@ -423,6 +425,7 @@ Result<Reply> decodeReply(std::string_view bytes) {
     if (k == "client") return getOpt(getStr, v, &r.client);
     if (k == "events") return getOpt(getStr, v, &r.events);
     if (k == "version") return getOpt(getStr, v, &r.version);
+    if (k == "halted") return getOpt(getStr, v, &r.halted);
     if (k == "dir") return getOpt(getBool, v, &r.dir);
     if (k == "entries") {
       if (v.type != msgpack::type::ARRAY) return false;

@@ -73,6 +73,8 @@ struct Reply {
   std::optional<std::string> client;
   std::optional<std::string> events;
   std::optional<std::string> version;
+  // SELF: why this node stopped serving (its disk failed); absent while it serves.
+  std::optional<std::string> halted;
 
   static Reply error(Err e, std::string detail) {
     Reply r;

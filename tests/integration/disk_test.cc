@@ -1,0 +1,185 @@
+// A node whose disk fills up never acknowledges what it could not persist, says why (log and
+// SELF), keeps what it had, and recovers every acknowledged write once space returns.
+//
+// The disk is a small tmpfs the test mounts (CI and the developers' machines run as root); the
+// node's log file lives outside it.
+
+#include <catch2/catch.hpp>
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "bindings/cpp/client.h"
+#include "tests/support/node_process.h"
+
+using namespace cairn;
+
+namespace {
+
+// A tmpfs of `bytes` mounted at `dir` (created), unmounted by the destructor.
+class SmallDisk {
+ public:
+  SmallDisk(std::string dir, std::size_t bytes) : dir_(std::move(dir)) {
+    ::mkdir(dir_.c_str(), 0755);
+    std::string opts = "size=" + std::to_string(bytes);
+    mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0;
+    error_ = mounted_ ? "" : std::strerror(errno);
+  }
+  ~SmallDisk() {
+    if (mounted_) (void)::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+  // Fills the disk with a file until `leave` bytes are free.
+  void fill(const std::string& name, std::size_t leave) {
+    struct statvfs v {};
+    REQUIRE(::statvfs(dir_.c_str(), &v) == 0);
+    const std::size_t freeBytes = static_cast<std::size_t>(v.f_bavail) * v.f_frsize;
+    REQUIRE(freeBytes > leave);
+    std::ofstream f(dir_ + "/" + name, std::ios::binary);
+    std::string chunk(1 << 16, 'x');
+    for (std::size_t left = freeBytes - leave; left > 0;) {
+      const std::size_t n = std::min(left, chunk.size());
+      f.write(chunk.data(), static_cast<std::streamsize>(n));
+      left -= n;
+    }
+    f.close();
+    REQUIRE(f.good());
+  }
+  void unfill(const std::string& name) { REQUIRE(::unlink((dir_ + "/" + name).c_str()) == 0); }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE("disk: a full disk halts the node; it acknowledges nothing it could not persist",
+          "[integration][disk]") {
+  test::TempDir d;
+  const std::string data = d.path() + "/n1";
+  SmallDisk disk(data, 8 << 20);
+  INFO("mounting a tmpfs (needs root): " << disk.error());
+  REQUIRE(disk.mounted());
+  std::map<std::string, std::pair<std::int64_t, std::string>> acked;
+  const std::string value(1024, 'v');
+  std::string inFlight;
+  {
+    test::NodeProcess n(data, {"--snapshot-every", "1000000"});
+    client::Options o;
+    o.endpoints = {n.client()};
+    client::Client c(o);
+    REQUIRE(c.set("/before", "full", -1).isOk());
+    disk.fill("filler", 256 << 10);
+    // 1 KiB values until the disk refuses: far fewer than 1,000 fit in what was left.
+    wire::Status refused;
+    for (int i = 0; i < 1000 && refused.isOk(); ++i) {
+      const std::string path = "/k" + std::to_string(i);
+      auto r = c.set(path, value, 0);
+      if (r) {
+        acked[path] = {*r, value};
+      } else {
+        refused = r.status();
+        inFlight = path;
+      }
+    }
+    INFO(acked.size() << " writes acknowledged before the disk was full");
+    REQUIRE(!refused.isOk());
+    // The write in flight is never acknowledged: IO if it never left the node, TIMEOUT (outcome
+    // unknown) if it was in the batch the disk refused.
+    INFO(refused.toString());
+    CHECK((refused.code() == wire::Err::kIo || refused.code() == wire::Err::kTimeout));
+    CHECK(refused.detail().find("No space left on device") != std::string::npos);
+    CHECK(acked.size() > 10);
+
+    // It says why, on SELF and in its log, and refuses everything else.
+    auto self = c.self();
+    REQUIRE(self.isOk());
+    REQUIRE(self->halted);
+    CHECK(self->halted->find("No space left on device") != std::string::npos);
+    CHECK(slurp(n.logPath()).find("HALTED") != std::string::npos);
+    auto again = c.set("/after", "x", -1);
+    REQUIRE(!again.isOk());
+    CHECK(again.status().code() == wire::Err::kIo);
+    CHECK(again.status().detail().find("halted") != std::string::npos);
+    auto read = c.get("/before");
+    CHECK(read.status().code() == wire::Err::kIo);
+    const int st = n.terminate();
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 1);  // it halted: not a clean run
+  }
+  // Space returns; a restart recovers every acknowledged write.
+  disk.unfill("filler");
+  test::NodeProcess n(data);
+  client::Options o;
+  o.endpoints = {n.client()};
+  client::Client c(o);
+  CHECK(c.get("/before")->value == "full");
+  std::int64_t maxRev = 0;
+  for (const auto& [path, rv] : acked) {
+    auto f = c.get(path);
+    REQUIRE(f.isOk());
+    INFO(path);
+    CHECK(f->rev == rv.first);
+    CHECK(f->value == rv.second);
+    maxRev = std::max(maxRev, rv.first);
+  }
+  auto lost = c.get(inFlight);  // whole or absent, never torn
+  CHECK((lost->rev == 0 || lost->value == value));
+  auto next = c.set("/after", "x", -1);
+  REQUIRE(next.isOk());
+  CHECK(*next > maxRev);
+}
+
+TEST_CASE("disk: a follower whose disk fills up halts; the others go on serving",
+          "[integration][disk]") {
+  test::TempDir d;
+  SmallDisk disk(d.path() + "/n3", 8 << 20);
+  INFO("mounting a tmpfs (needs root): " << disk.error());
+  REQUIRE(disk.mounted());
+  test::Cluster cl(d.path(), 3, {"--snapshot-every", "1000000"});
+  const int leader = cl.awaitLeader();
+  REQUIRE(leader != 0);
+  client::Options o;
+  o.endpoints = {cl.client(leader == 3 ? 1 : leader)};
+  client::Client c(o);
+  REQUIRE(c.set("/before", "full", -1).isOk());
+  disk.fill("filler", 256 << 10);
+  const std::string value(1024, 'v');
+  client::Options o3;
+  o3.endpoints = {cl.client(3)};
+  client::Client c3(o3);
+  bool halted = false;
+  int written = 0;
+  for (; written < 3000 && !halted; ++written) {
+    REQUIRE(c.set("/k" + std::to_string(written), value, -1).isOk());
+    if (written % 50 == 0) {
+      auto s = c3.self();
+      halted = s.isOk() && s->halted.has_value();
+    }
+  }
+  INFO(written << " writes through the leader");
+  REQUIRE(halted);
+  CHECK(c3.self()->halted->find("No space left on device") != std::string::npos);
+  CHECK(c3.get("/before").status().code() == wire::Err::kIo);
+  // Two of three still make a quorum.
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(c.set("/more" + std::to_string(i), "y", -1).isOk());
+  CHECK(c.get("/more19")->value == "y");
+}
