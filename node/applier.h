@@ -6,7 +6,8 @@
 // depends only on the store and the commands, never on a clock or on which node runs it, so every
 // replica that applies the same log holds the same tree at the same revs. (Time-driven features —
 // leases — will read the time the leader wrote into the log, never this node's clock.)
-// Everyone else reads the store through store(), between applies.
+// Everyone else reads the store through store(), between applies: the Store object lives as long as
+// the Applier (a snapshot replaces its contents in place), so a reference to it stays valid.
 
 #include <cstdint>
 #include <memory>
@@ -35,7 +36,7 @@ class Applier {
   // Applies `chosen` in order.
   Applied apply(const std::vector<Chosen>& chosen);
   // A snapshot received from the leader, already durable, becomes the store.
-  void install(std::unique_ptr<store::Store> store) { store_ = std::move(store); }
+  void install(store::Store store) { *store_ = std::move(store); }
 
   const store::Store& store() const { return *store_; }
 

@@ -54,8 +54,9 @@ std::optional<Action> checkTimeout(const Request& req) {
 
 }  // namespace
 
-ClientService::ClientService(Options opts, const Applier& applier, Stats& stats, Describe describe)
-    : opts_(opts), applier_(applier), stats_(stats), describe_(std::move(describe)) {
+ClientService::ClientService(Options opts, const store::Store& store, Stats& stats,
+                             Describe describe)
+    : opts_(opts), store_(store), stats_(stats), describe_(std::move(describe)) {
   limits_.maxValue = static_cast<std::size_t>(opts_.maxValue);
 }
 
@@ -150,7 +151,7 @@ Action ClientService::changes(const Request& req) const {
   if (!req.rev) return fail(req, Err::kMissingArg, "missing \"rev\" (the first rev wanted)");
   if (*req.rev < 0) return fail(req, Err::kRange, "rev must be >= 0");
   if (auto bad = checkLimit(req)) return *bad;
-  const store::Store& st = applier_.store();
+  const store::Store& st = store_;
   auto page = st.changes(*g, *req.rev, static_cast<std::size_t>(req.limit.value_or(kDefaultPage)),
                          kWalkBytes);
   if (!page) return replyWith(errorAt(page.status(), st.rev()), req.tag);
@@ -224,7 +225,7 @@ Action ClientService::readOrPark(Request& req) {
 }
 
 Reply ClientService::read(const Request& req, std::int64_t at) const {
-  const store::Store& st = applier_.store();
+  const store::Store& st = store_;
   if (Status s = st.checkReadable(at); !s.isOk()) return errorAt(s, st.rev());
   Reply r;
   r.head = at;
@@ -284,7 +285,7 @@ Reply ClientService::read(const Request& req, std::int64_t at) const {
 }
 
 std::optional<Reply> ClientService::tryWait(const store::Glob& glob, std::int64_t* from) const {
-  const store::Store& st = applier_.store();
+  const store::Store& st = store_;
   auto found = st.firstChange(glob, *from);
   if (!found) return errorAt(found.status(), st.rev());
   if (!found->has_value()) {

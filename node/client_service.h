@@ -3,10 +3,10 @@
 // identity in; one Action out: a reply now, a command to propose, a linearizable read to confirm,
 // or a wait to park. New verbs and, later, permission checks live here.
 //
-// Owns: nothing but its options; reads the store through the Applier. No sockets, no clock, no
-// log: the node turns an Action into effects (Waiters holds what waits; the Replica orders
-// writes). Thread: the node's event loop. Also serves the reads that Waiters releases later (read
-// at a rev, WAIT from history), so every reply of a read is built here.
+// Owns: nothing but its options; reads the store (which only the Applier writes). No sockets, no
+// clock, no log: the node turns an Action into effects (Waiters holds what waits; the Replica
+// orders writes). Thread: the node's event loop. Also serves the reads that Waiters releases later
+// (read at a rev, WAIT from history), so every reply of a read is built here.
 
 #include <chrono>
 #include <cstdint>
@@ -15,9 +15,9 @@
 #include <string>
 #include <string_view>
 
-#include "node/applier.h"
 #include "node/stats.h"
 #include "store/path.h"
+#include "store/store.h"
 #include "wire/codec.h"
 #include "wire/command.h"
 #include "wire/message.h"
@@ -72,7 +72,7 @@ class ClientService {
   // Fills SELF's node-level fields (id, leader, endpoints, counters) into a reply.
   using Describe = std::function<void(wire::Reply&)>;
 
-  ClientService(Options opts, const Applier& applier, Stats& stats, Describe describe);
+  ClientService(Options opts, const store::Store& store, Stats& stats, Describe describe);
 
   // Decodes and handles a request's bytes; a request that does not decode is answered here.
   Action handle(std::string_view body, const std::string& identity);
@@ -84,7 +84,7 @@ class ClientService {
   // nullopt, and *from moves past the head (nothing up to it matched).
   std::optional<wire::Reply> tryWait(const store::Glob& glob, std::int64_t* from) const;
 
-  std::int64_t head() const { return applier_.store().rev(); }
+  std::int64_t head() const { return store_.rev(); }
 
   // The node can no longer persist anything: from now on every request but SELF is answered
   // with `why`.
@@ -97,7 +97,7 @@ class ClientService {
   Action wait(wire::Request& req);
 
   Options opts_;
-  const Applier& applier_;
+  const store::Store& store_;
   Stats& stats_;
   Describe describe_;
   wire::DecodeLimits limits_;

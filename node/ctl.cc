@@ -13,8 +13,8 @@ bool isCtlPath(std::string_view path) {
 }
 
 Ctl::Ctl(std::uint32_t self, std::map<std::uint32_t, std::string> members, Replica& replica,
-         const Applier& applier)
-    : self_(self), members_(std::move(members)), replica_(replica), applier_(applier) {}
+         const store::Store& store)
+    : self_(self), members_(std::move(members)), replica_(replica), store_(store) {}
 
 void Ctl::setEndpoints(std::string client, std::string events) {
   client_ = std::move(client);
@@ -22,7 +22,7 @@ void Ctl::setEndpoints(std::string client, std::string events) {
 }
 
 void Ctl::propose(const std::string& path, const std::string& value) {
-  const store::Store& st = applier_.store();
+  const store::Store& st = store_;
   store::FileInfo fi = st.stat(path, st.rev());
   if (fi.exists && !fi.dir && *fi.value == value) return;
   wire::Command cmd;
@@ -52,7 +52,7 @@ void Ctl::maintain(Clock::time_point now) {
   // The applied rev is reported after user writes only, so reports never feed themselves.
   if (userChanges_) {
     userChanges_ = false;
-    propose("/ctl/nodes/" + self + "/applied", std::to_string(applier_.store().rev()));
+    propose("/ctl/nodes/" + self + "/applied", std::to_string(store_.rev()));
   }
 }
 

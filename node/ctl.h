@@ -3,7 +3,7 @@
 // client and feed endpoints and applied rev — by proposing writes through the log like any
 // client, never by writing the store. Clients cannot write under /ctl (isCtlPath).
 //
-// Owns: when to report what. Reads the store through the Applier, proposes through the Replica.
+// Owns: when to report what. Reads the store, proposes through the Replica.
 // Thread: the node's event loop; maintain() runs once per turn in cluster mode.
 
 #include <chrono>
@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "node/applier.h"
 #include "node/replica.h"
+#include "store/store.h"
 
 namespace cairn::node {
 
@@ -24,7 +24,7 @@ class Ctl {
  public:
   using Clock = std::chrono::steady_clock;
   Ctl(std::uint32_t self, std::map<std::uint32_t, std::string> members, Replica& replica,
-      const Applier& applier);
+      const store::Store& store);
   void setEndpoints(std::string client, std::string events);
 
   // A change outside /ctl was applied: the applied rev is worth reporting.
@@ -37,7 +37,7 @@ class Ctl {
   std::uint32_t self_;
   std::map<std::uint32_t, std::string> members_;
   Replica& replica_;
-  const Applier& applier_;
+  const store::Store& store_;
   std::string client_;
   std::string events_;
   bool wasLeader_ = false;

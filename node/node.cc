@@ -95,7 +95,7 @@ Status Node::start() {
   so.cluster = !cfg_.cluster.empty();
   so.staleReads = cfg_.debugStaleReads;
   so.verbose = cfg_.verbose;
-  service_ = std::make_unique<ClientService>(so, *applier_, stats_,
+  service_ = std::make_unique<ClientService>(so, applier_->store(), stats_,
                                              [this](wire::Reply& r) { describe(r); });
   Waiters::Hooks wh;
   wh.send = [this](const Envelope& env, wire::Reply& r, const std::string& tag) {
@@ -130,15 +130,16 @@ Status Node::start() {
     ph.readPoint = [this](std::uint64_t ctx, std::uint64_t index) {
       waiters_->readPoint(ctx, index);
     };
-    ph.installed = [this](std::int64_t head) { feed_.reset(head); };
-    peers_ =
-        std::make_unique<PeerService>(ctx_, static_cast<std::uint32_t>(cfg_.id), cfg_.cluster,
-                                      std::move(connectTo), cfg_.peerEndpoint, cfg_.dataDir,
-                                      *replica_, *applier_, *snapshotter_, stats_, std::move(ph));
+    ph.snapshot = [this](store::Store st, std::uint64_t slot, std::uint32_t from) {
+      installSnapshot(std::move(st), slot, from);
+    };
+    peers_ = std::make_unique<PeerService>(ctx_, static_cast<std::uint32_t>(cfg_.id), cfg_.cluster,
+                                           std::move(connectTo), cfg_.peerEndpoint, *replica_,
+                                           applier_->store(), stats_, std::move(ph));
     peers_->verbose = cfg_.verbose;
     if (Status s = peers_->start(); !s.isOk()) return s;
     ctl_ = std::make_unique<Ctl>(static_cast<std::uint32_t>(cfg_.id), cfg_.cluster, *replica_,
-                                 *applier_);
+                                 applier_->store());
     ctl_->setEndpoints(clientAdvertised_, eventsAdvertised_);
   }
   return Status::ok();
@@ -200,7 +201,22 @@ void Node::endTurn(Clock::time_point now) {
     ctl_->maintain(now);
   }
   waiters_->service(replica_->core().learned(), Clock::now());
-  if (peers_ && !peers_->failure().isOk()) halt(peers_->failure());
+}
+
+void Node::installSnapshot(store::Store snapshot, std::uint64_t slot, std::uint32_t from) {
+  Status s = snapshotter_->adopt(snapshot.image());
+  if (s.isOk()) {
+    applier_->install(std::move(snapshot));
+    feed_.reset(applier_->store().rev());  // the revs it jumped over were never published
+    s = replica_->installSnapshot(slot);
+  }
+  if (!s.isOk()) {
+    halt(Status(s.code(), "cannot install a snapshot: " + s.detail()));
+    return;
+  }
+  ++stats_.snapshotsInstalled;
+  logLine("installed a snapshot from node " + std::to_string(from) + " at slot " +
+          std::to_string(slot) + ", rev " + std::to_string(applier_->store().rev()));
 }
 
 void Node::halt(const Status& why) {

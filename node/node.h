@@ -60,6 +60,8 @@ class Node {
   void commit();
   void endTurn(Clock::time_point now);
   void describe(wire::Reply& r) const;
+  // A snapshot from the leader: durable first, then the store, the feed and the log move to it.
+  void installSnapshot(store::Store snapshot, std::uint64_t slot, std::uint32_t from);
   // The disk failed: this node stops taking part and serves SELF only (PROTOCOL.md, SELF).
   void halt(const wire::Status& why);
   std::string advertise(const std::string& bound) const;

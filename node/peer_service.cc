@@ -10,15 +10,12 @@ using Type = wire::PeerMessage::Type;
 PeerService::PeerService(zmq::context_t& ctx, std::uint32_t self,
                          const std::map<std::uint32_t, std::string>& members,
                          std::map<std::uint32_t, std::string> connectTo, std::string bindEndpoint,
-                         std::string dataDir, Replica& replica, Applier& applier,
-                         Snapshotter& snapshotter, Stats& stats, Hooks hooks)
+                         Replica& replica, const store::Store& store, Stats& stats, Hooks hooks)
     : self_(self),
       cluster_(clusterId(members)),
       transport_(ctx, self, cluster_, std::move(connectTo), std::move(bindEndpoint)),
-      dataDir_(std::move(dataDir)),
       replica_(replica),
-      applier_(applier),
-      snapshotter_(snapshotter),
+      store_(store),
       stats_(stats),
       hooks_(std::move(hooks)) {}
 
@@ -38,8 +35,8 @@ wire::PeerMessage PeerService::to(std::uint32_t peer, Type type) const {
 void PeerService::drain(int max) {
   std::vector<wire::PeerMessage> msgs;
   transport_.receive(&msgs, max);
-  if (stopped_) return;
   for (auto& m : msgs) {
+    if (stopped_) return;  // the node halted, maybe on the message before
     switch (m.type) {
       case Type::kForward:
         if (!m.entries.empty()) replica_.proposeForwarded(std::move(m.entries[0].value));
@@ -51,8 +48,7 @@ void PeerService::drain(int max) {
         hooks_.readPoint(m.slot, m.commit);
         break;
       case Type::kSnapshot:
-        installSnapshot(m);
-        if (!failure_.isOk()) return;
+        receiveSnapshot(m);
         break;
       default:
         replica_.step(m);
@@ -89,7 +85,7 @@ void PeerService::deliver(Replica::Drained& d) {
 }
 
 void PeerService::sendSnapshot(std::uint32_t peer) {
-  store::Image img = applier_.store().image();
+  store::Image img = store_.image();
   wire::PeerMessage m = to(peer, Type::kSnapshot);
   m.ballot = replica_.core().promised();
   m.slot = img.index;
@@ -99,30 +95,14 @@ void PeerService::sendSnapshot(std::uint32_t peer) {
   if (verbose) logLine("sent a snapshot at slot " + std::to_string(img.index));
 }
 
-void PeerService::installSnapshot(const wire::PeerMessage& m) {
+void PeerService::receiveSnapshot(const wire::PeerMessage& m) {
   if (m.entries.empty() || m.slot <= replica_.core().learned()) return;
-  auto st = store::decodeSnapshot(m.entries[0].value, applier_.store().options());
+  auto st = store::decodeSnapshot(m.entries[0].value, store_.options());
   if (!st || st->appliedIndex() != m.slot) {
     logLine("dropped a bad snapshot from node " + std::to_string(m.from));
     return;
   }
-  // The snapshot must be durable before the log behind it goes; a snapshot being written by the
-  // snapshotter is older and no longer wanted.
-  snapshotter_.abandon();
-  wire::Status s = store::writeSnapshot(st->image(), dataDir_ + "/snap");
-  if (s.isOk()) {
-    applier_.install(std::make_unique<store::Store>(std::move(st.value())));
-    snapshotter_.installed(m.slot);
-    hooks_.installed(applier_.store().rev());  // the revs it jumped over were never published
-    s = replica_.installSnapshot(m.slot);
-  }
-  if (!s.isOk()) {
-    failure_ = wire::Status(s.code(), "cannot install a snapshot: " + s.detail());
-    return;
-  }
-  ++stats_.snapshotsInstalled;
-  logLine("installed a snapshot from node " + std::to_string(m.from) + " at slot " +
-          std::to_string(m.slot) + ", rev " + std::to_string(applier_.store().rev()));
+  hooks_.snapshot(std::move(st.value()), m.slot, m.from);
 }
 
 }  // namespace cairn::node

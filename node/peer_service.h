@@ -1,12 +1,12 @@
 #pragma once
 // PeerService: what travels between nodes besides the consensus core's own messages — client
 // writes a follower forwards to the leader, read points asked of the leader and answered, and
-// snapshots sent to a follower the log can no longer catch up and installed on arrival.
-// (Membership changes will join it.)
+// snapshots sent to a follower the log can no longer catch up (and, on arrival, decoded and
+// checked before the node installs them). Membership changes will join it.
 //
 // Owns: the peer Transport (the ROUTER and one DEALER per member). Drives the Replica with what
-// arrives, replaces the store through the Applier when a snapshot is installed. Thread: the node's
-// event loop. A node alone has no PeerService.
+// arrives; reads the store only to send it. Thread: the node's event loop. A node alone has no
+// PeerService.
 
 #include <cstdint>
 #include <functional>
@@ -15,11 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "node/applier.h"
 #include "node/replica.h"
-#include "node/snapshotter.h"
 #include "node/stats.h"
 #include "node/transport.h"
+#include "store/store.h"
 
 namespace cairn::node {
 
@@ -28,15 +27,15 @@ class PeerService {
   struct Hooks {
     // A read point the leader confirmed for this node's linearizable read `ctx`.
     std::function<void(std::uint64_t ctx, std::uint64_t index)> readPoint;
-    // A snapshot became the store: the history jumped to `head`.
-    std::function<void(std::int64_t head)> installed;
+    // A snapshot from `from` holding every slot up to `slot`, decoded and checked: the node
+    // makes it durable and installs it.
+    std::function<void(store::Store snapshot, std::uint64_t slot, std::uint32_t from)> snapshot;
   };
   // `connectTo`: every member's peer endpoint as this node dials it.
   PeerService(zmq::context_t& ctx, std::uint32_t self,
               const std::map<std::uint32_t, std::string>& members,
               std::map<std::uint32_t, std::string> connectTo, std::string bindEndpoint,
-              std::string dataDir, Replica& replica, Applier& applier, Snapshotter& snapshotter,
-              Stats& stats, Hooks hooks);
+              Replica& replica, const store::Store& store, Stats& stats, Hooks hooks);
   wire::Status start();
   zmq::socket_t& socket() { return transport_.router(); }
 
@@ -55,25 +54,20 @@ class PeerService {
 
   // Peer messages refused (malformed, foreign, spoofed) by the transport and the core.
   std::uint64_t dropped() const { return transport_.dropped() + replica_.core().dropped(); }
-  // Why a snapshot received could not be made durable (the node must halt); OK otherwise.
-  const wire::Status& failure() const { return failure_; }
   bool verbose = false;
 
  private:
   wire::PeerMessage to(std::uint32_t peer, wire::PeerMessage::Type type) const;
   void sendSnapshot(std::uint32_t peer);
-  void installSnapshot(const wire::PeerMessage& m);
+  void receiveSnapshot(const wire::PeerMessage& m);
 
   std::uint32_t self_;
   std::uint64_t cluster_;
   Transport transport_;
-  std::string dataDir_;
   Replica& replica_;
-  Applier& applier_;
-  Snapshotter& snapshotter_;
+  const store::Store& store_;
   Stats& stats_;
   Hooks hooks_;
-  wire::Status failure_;
   bool stopped_ = false;
 };
 

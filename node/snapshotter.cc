@@ -38,6 +38,13 @@ void Snapshotter::step(Replica& replica, const store::Store& store) {
   start(store.image());
 }
 
+wire::Status Snapshotter::adopt(const store::Image& img) {
+  abandon();
+  wire::Status s = store::writeSnapshot(img, dir_);
+  if (s.isOk()) last_ = img.index;
+  return s;
+}
+
 Snapshotter::~Snapshotter() {
   if (thread_.joinable()) thread_.join();
 }

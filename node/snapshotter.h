@@ -32,8 +32,9 @@ class Snapshotter {
   // Finishes the checkpoint of a snapshot that became durable, and begins the next one when
   // `every` slots were applied since the last.
   void step(Replica& replica, const store::Store& store);
-  // A snapshot at `index` from elsewhere is durable in dir (see abandon()).
-  void installed(std::uint64_t index) { last_ = index; }
+  // Makes a snapshot received from the leader durable in dir, in place of any being written here
+  // (older, and no longer wanted). The log behind it may go only once this returned OK.
+  wire::Status adopt(const store::Image& img);
 
   bool busy() const { return thread_.joinable(); }
   // Starts writing `img`; must not be busy.

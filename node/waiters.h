@@ -15,6 +15,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "node/applier.h"
 #include "node/client_service.h"
 #include "node/client_socket.h"
 #include "node/stats.h"

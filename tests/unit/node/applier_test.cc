@@ -53,7 +53,9 @@ TEST_CASE("applier: an installed store replaces the tree and the head", "[unit][
   store::Store other;
   (void)other.apply(1, setCmd("/z", "9"));
   (void)other.apply(2, setCmd("/z", "10"));
-  t.applier.install(std::make_unique<store::Store>(std::move(other)));
+  const store::Store& before = t.applier.store();
+  t.applier.install(std::move(other));
+  CHECK(&t.applier.store() == &before);  // readers' references stay valid
   CHECK(t.applier.store().rev() == 2);
   CHECK(t.applier.store().dump() == "/z@2=10");
 }

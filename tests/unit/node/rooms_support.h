@@ -39,7 +39,7 @@ inline wire::Request request(wire::Verb verb, std::string path = "") {
 struct Rooms {
   explicit Rooms(node::ClientService::Options opts = {}, std::int64_t historyRevs = 100)
       : applier(std::make_unique<store::Store>(store::Store::Options{historyRevs})),
-        service(opts, applier, stats, [](wire::Reply& r) { r.id = 7; }) {}
+        service(opts, applier.store(), stats, [](wire::Reply& r) { r.id = 7; }) {}
 
   // Applies commands as the log would choose them, one slot each; proposal ids as given.
   node::Applier::Applied apply(std::vector<wire::Command> cmds,
