@@ -59,6 +59,11 @@ class Log {
 };
 
 // The log on disk: store::Wal's segment files, one write and one fdatasync per sync().
+//
+// Test-only fault injection (never set these in production): with CAIRN_TEST_FAIL_SYNC_AFTER=N
+// in the environment, the Nth sync() that has records to write, and every one after it, fails
+// without writing: with EIO, or with the errno given by CAIRN_TEST_FAIL_SYNC_ERRNO (e.g. 28 for
+// ENOSPC). It lets an integration test watch a real cairnd whose disk fails.
 class DiskLog final : public Log {
  public:
   // Opens (or creates) the WAL in `dir`; see Wal::open for `out` and `repaired`.
@@ -69,7 +74,7 @@ class DiskLog final : public Log {
   void append(std::uint64_t index, std::string_view payload) override {
     wal_->append(index, payload);
   }
-  wire::Status sync() override { return wal_->sync(); }
+  wire::Status sync() override;
   std::uint64_t lastIndex() const override { return wal_->lastIndex(); }
   std::size_t buffered() const override { return wal_->buffered(); }
   wire::Status rotate() override { return wal_->rotate(); }
@@ -84,7 +89,10 @@ class DiskLog final : public Log {
   explicit DiskLog(std::unique_ptr<Wal> wal);
 
   std::unique_ptr<Wal> wal_;
-  const std::string dir_;  // the WAL's directory, read by removeFiles() on another thread
+  const std::string dir_;        // the WAL's directory, read by removeFiles() on another thread
+  std::uint64_t syncs_ = 0;      // syncs that had records to write
+  std::uint64_t failAfter_ = 0;  // CAIRN_TEST_FAIL_SYNC_AFTER (0: never)
+  int failErrno_ = 0;
 };
 
 }  // namespace cairn::store
