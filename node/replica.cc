@@ -80,18 +80,27 @@ Status readRecord(const store::WalRecord& rec, paxos::Durable* d, std::uint64_t*
 
 wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, const std::string& dataDir,
                                             store::Store::Options storeOpts) {
-  Opened out;
   if (Status s = store::makeDirs(dataDir + "/snap"); !s.isOk()) return s;
   auto snap = store::loadSnapshot(dataDir + "/snap", storeOpts);
   if (!snap) return snap.status();
-  out.store = snap->has_value() ? std::make_unique<store::Store>(std::move(**snap))
-                                : std::make_unique<store::Store>(storeOpts);
-  const std::uint64_t applied = out.store->appliedIndex();
-
-  std::vector<store::WalRecord> records;
+  Recovered r;
+  r.store = snap->has_value() ? std::make_unique<store::Store>(std::move(**snap))
+                              : std::make_unique<store::Store>(storeOpts);
   std::string repaired;
-  auto wal = store::Wal::open(dataDir + "/wal", store::Wal::Options(), &records, &repaired);
-  if (!wal) return wal.status();
+  auto log = store::DiskLog::open(dataDir + "/wal", store::Wal::Options(), &r.records, &repaired);
+  if (!log) return log.status();
+  r.log = std::move(log.value());
+  auto out = open(cfg, std::move(r));
+  if (out && !repaired.empty()) out->note += "; " + repaired;
+  return out;
+}
+
+wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, Recovered r) {
+  if (!r.log) return Status(Err::kOther, "Replica::open without a log");
+  Opened out;
+  out.store = r.store ? std::move(r.store) : std::make_unique<store::Store>();
+  const std::uint64_t applied = out.store->appliedIndex();
+  const std::vector<store::WalRecord>& records = r.records;
   paxos::Durable d;
   d.applied = applied;
   std::uint64_t checkpoint = 0;
@@ -111,20 +120,29 @@ wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, const std:
   }
   out.note = "snapshot at slot " + std::to_string(applied) + ", " + std::to_string(records.size()) +
              " WAL records";
-  if (!repaired.empty()) out.note += "; " + repaired;
-  std::uint64_t last = (*wal)->lastIndex();
-  out.replica.reset(new Replica(cfg, std::move(d), std::move(wal.value())));
+  std::uint64_t last = records.empty() ? r.log->lastIndex() : records.back().index;
+  out.replica.reset(new Replica(cfg, std::move(d), std::move(r.log), r.incarnation));
   out.replica->seq_ = last;
   return out;
 }
 
-Replica::Replica(const paxos::Config& cfg, paxos::Durable d, std::unique_ptr<store::Wal> wal)
-    : core_(cfg, std::move(d)), wal_(std::move(wal)), cluster_(cfg.cluster) {
+Replica::Replica(const paxos::Config& cfg, paxos::Durable d, std::unique_ptr<store::Log> log,
+                 std::uint64_t incarnation)
+    : core_(cfg, std::move(d)), log_(std::move(log)), cluster_(cfg.cluster) {
   batch_.origin = cfg.id;
   // Proposal ids restart with the process: the incarnation tells this run's batches from those
   // of an earlier run that may still be chosen later.
-  std::random_device rd;
-  batch_.incarnation = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  if (incarnation == 0) {
+    std::random_device rd;
+    incarnation = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  }
+  batch_.incarnation = incarnation;
+}
+
+Status Replica::sync() {
+  if (!failed_.isOk()) return failed_;
+  if (Status s = log_->sync(); !s.isOk()) failed_ = s;
+  return failed_;
 }
 
 void Replica::propose(wire::Command cmd, std::uint64_t proposal) {
@@ -156,10 +174,11 @@ void Replica::proposeForwarded(std::string batch) {
 void Replica::append(char type, const std::string& body) {
   std::string rec(1, type);
   rec += body;
-  wal_->append(++seq_, rec);
+  log_->append(++seq_, rec);
 }
 
 wire::Result<Replica::Drained> Replica::drain(const Early& early) {
+  if (!failed_.isOk()) return failed_;
   Drained out;
   if (!batch_.items.empty()) {
     if (core_.role() == paxos::Core::Role::kLeader) {
@@ -195,7 +214,7 @@ wire::Result<Replica::Drained> Replica::drain(const Early& early) {
   // A learned index alone is a recovery hint (paxos::Ready): it reaches the disk with the next
   // sync, so it never holds back an apply or a reply. (Bounded: a node that only learns still
   // writes its hints out now and then.)
-  write = write || wal_->buffered() > kLazyHintBytes;
+  write = write || log_->buffered() > kLazyHintBytes;
   if (early) {
     for (paxos::Ready& r : readies) {
       auto later = std::stable_partition(r.send.begin(), r.send.end(), [](const auto& m) {
@@ -212,7 +231,7 @@ wire::Result<Replica::Drained> Replica::drain(const Early& early) {
   // The durability rule: everything above is on disk before any other message of these Readies
   // leaves.
   if (write) {
-    if (Status s = wal_->sync(); !s.isOk()) return s;
+    if (Status s = sync(); !s.isOk()) return s;
   }
   for (paxos::Ready& r : readies) {
     for (auto& m : r.send)
@@ -220,22 +239,25 @@ wire::Result<Replica::Drained> Replica::drain(const Early& early) {
     out.reads.insert(out.reads.end(), r.reads.begin(), r.reads.end());
     out.readsLost.insert(out.readsLost.end(), r.readsLost.begin(), r.readsLost.end());
     out.snapshotTo.insert(out.snapshotTo.end(), r.snapshotTo.begin(), r.snapshotTo.end());
-    for (const wire::Slot& s : r.chosen) {
-      if (s.value.empty()) continue;  // a no-op filled a hole
-      auto b = wire::decodeBatch(s.value);
-      if (!b)
-        return Status(Err::kCorrupt,
-                      "chosen slot " + std::to_string(s.slot) + ": " + b.status().detail());
-      const bool mine = b->origin == batch_.origin && b->incarnation == batch_.incarnation;
-      for (auto& it : b->items) {
-        out.chosen.push_back(Chosen{s.slot, std::move(it.cmd), mine ? it.id : 0});
+    for (wire::Slot& s : r.chosen) {
+      if (!s.value.empty()) {  // else a no-op filled a hole
+        auto b = wire::decodeBatch(s.value);
+        if (!b)
+          return Status(Err::kCorrupt,
+                        "chosen slot " + std::to_string(s.slot) + ": " + b.status().detail());
+        const bool mine = b->origin == batch_.origin && b->incarnation == batch_.incarnation;
+        for (auto& it : b->items) {
+          out.chosen.push_back(Chosen{s.slot, std::move(it.cmd), mine ? it.id : 0});
+        }
       }
+      out.slots.push_back(std::move(s));
     }
   }
   return out;
 }
 
 Status Replica::installSnapshot(std::uint64_t slot) {
+  if (!failed_.isOk()) return failed_;
   core_.installSnapshot(slot);
   return checkpoint(slot);
 }
@@ -248,8 +270,9 @@ void Replica::restate(std::uint64_t slot) {
 }
 
 Status Replica::beginCheckpoint(std::uint64_t slot) {
+  if (!failed_.isOk()) return failed_;
   cutSlot_ = 0;
-  if (Status s = wal_->rotate(); !s.isOk()) return s;
+  if (Status s = log_->rotate(); !s.isOk()) return s;
   cutFirst_ = seq_ + 1;
   restate(slot);  // durable with the next sync, and surely by finishCheckpoint's
   cutSlot_ = slot;
@@ -260,8 +283,8 @@ Status Replica::finishCheckpoint(std::uint64_t slot) {
   if (cutSlot_ != slot) return checkpoint(slot);  // another checkpoint came between
   cutSlot_ = 0;
   append('C', packU64(slot));
-  if (Status s = wal_->sync(); !s.isOk()) return s;
-  reap(wal_->detachBefore(cutFirst_));
+  if (Status s = sync(); !s.isOk()) return s;
+  reap(log_->detachBefore(cutFirst_));
   core_.compact(slot);
   return Status::ok();
 }
@@ -276,10 +299,10 @@ void Replica::reap(std::vector<std::string> paths) {
   if (reaping_.load(std::memory_order_acquire) || unreaped_.empty()) return;
   if (reaper_.joinable()) reaper_.join();
   reaping_.store(true, std::memory_order_release);
-  reaper_ = std::thread([this, files = std::move(unreaped_), dir = wal_->dir()] {
+  reaper_ = std::thread([this, files = std::move(unreaped_), log = log_.get()] {
     // A failure leaves files behind (disk space, not data: they hold only older records, and
-    // a restart reads them harmlessly).
-    (void)store::Wal::removeFiles(files, dir);
+    // a restart reads them harmlessly). The log outlives this thread: ~Replica joins it.
+    (void)log->removeFiles(files);
     reaping_.store(false, std::memory_order_release);
   });
   unreaped_.clear();

@@ -2,7 +2,8 @@
 // A replica: the consensus core with its durable state, the seam between the event loop and
 // whoever decides the order of commands.
 //
-// Owns: the Paxos core and the WAL that makes its promises and accepted values durable.
+// Owns: the Paxos core and the log (store/log.h) that makes its promises and accepted values
+// durable: the WAL on disk in cairnd, a MemoryLog in tests and the simulation.
 // Called by: the node's event loop only. The loop proposes commands; drain() batches them into
 // one slot, persists everything the core produced with one fdatasync (group commit), and only
 // then hands back the messages to send and the commands now chosen, in log order.
@@ -21,8 +22,8 @@
 #include <vector>
 
 #include "node/paxos/core.h"
+#include "store/log.h"
 #include "store/store.h"
-#include "store/wal.h"
 #include "wire/command.h"
 #include "wire/status.h"
 
@@ -41,6 +42,18 @@ class Replica {
   // core's durable state.
   static wire::Result<Opened> open(const paxos::Config& cfg, const std::string& dataDir,
                                    store::Store::Options storeOpts);
+  // What a replica recovers from, when the caller brought the log and the store itself (tests,
+  // the simulation): the records that survived in `log`, oldest first, and the store from the
+  // newest durable snapshot (or an empty one).
+  struct Recovered {
+    std::unique_ptr<store::Log> log;
+    std::vector<store::WalRecord> records;
+    std::unique_ptr<store::Store> store;
+    // Tells this run's batches from an earlier run's (wire::Batch); 0 draws a random one. The
+    // simulation passes a seeded one, so that a seed replays byte for byte.
+    std::uint64_t incarnation = 0;
+  };
+  static wire::Result<Opened> open(const paxos::Config& cfg, Recovered r);
 
   // Queues a command for the next slot; `proposal` (non-zero) names it in the Chosen output.
   // A follower forwards its queued commands to the leader; with no leader known they wait.
@@ -63,9 +76,14 @@ class Replica {
     std::vector<paxos::ReadState> reads;  // confirmed read points (see Core::readIndex)
     std::vector<paxos::ReadState> readsLost;  // read points the core gave up on
     std::vector<std::uint32_t> snapshotTo;    // peers to send a snapshot of the store
+    // The chosen slots themselves, no-ops included, in slot order: what `chosen` was decoded
+    // from (the simulation checks them; the event loop may ignore them).
+    std::vector<wire::Slot> slots;
   };
   // Proposes what was queued, persists the core's output (one fdatasync), then returns it. An
-  // error means the disk failed: nothing may be sent or acknowledged any more.
+  // error means the disk failed: nothing may be sent or acknowledged any more, and every later
+  // drain() and checkpoint returns the same error (a retried fdatasync that succeeds proves
+  // nothing about the records the failed one held).
   //
   // Messages that promise nothing about this node's state — a leader's accepts (a request to
   // vote, which any proposer may make before, or without, voting itself) and forwarded client
@@ -96,18 +114,23 @@ class Replica {
   paxos::Core& core() { return core_; }
 
  private:
-  Replica(const paxos::Config& cfg, paxos::Durable d, std::unique_ptr<store::Wal> wal);
+  Replica(const paxos::Config& cfg, paxos::Durable d, std::unique_ptr<store::Log> log,
+          std::uint64_t incarnation);
   void append(char type, const std::string& body);
+  // Syncs the log; the first failure sticks (see drain()).
+  wire::Status sync();
 
-  // Deletes the WAL segments a checkpoint let go on a thread of its own: an unlink of a 64 MiB
-  // segment took 12-60 ms here (the disk is mounted with discard), which the event loop must not
-  // wait for. One deletion at a time; files that arrive meanwhile wait for the next checkpoint.
+  // Deletes the WAL segments a checkpoint let go (Log::removeFiles) on a thread of its own: an
+  // unlink of a 64 MiB segment took 12-60 ms here (the disk is mounted with discard), which the
+  // event loop must not wait for. One deletion at a time; files that arrive meanwhile wait for the
+  // next checkpoint.
   void reap(std::vector<std::string> paths);
   // Appends the promise, the accepted values after `slot` and the chosen prefix.
   void restate(std::uint64_t slot);
 
   paxos::Core core_;
-  std::unique_ptr<store::Wal> wal_;
+  std::unique_ptr<store::Log> log_;
+  wire::Status failed_;  // the first failed sync; ok until then
   std::vector<std::string> unreaped_;
   std::uint64_t cutSlot_ = 0;   // the slot of the checkpoint begun, 0 when none is
   std::uint64_t cutFirst_ = 0;  // the first record of the segment that checkpoint began

@@ -1,6 +1,14 @@
-// Deterministic simulation of Cairn clusters: real consensus cores and real stores on a seeded
-// fake network that drops, duplicates, reorders and delays messages, partitions and heals, and
-// crashes nodes, which restart from what they had persisted only.
+// Deterministic simulation of Cairn clusters: real replicas (node::Replica: the consensus core,
+// its group commit and its early sends) on in-memory logs (store::MemoryLog) and real stores, on
+// a seeded fake network that drops, duplicates, reorders and delays messages, partitions and
+// heals, and crashes nodes, which restart from what their logs had synced (and their snapshots)
+// only.
+//
+// Disk faults: a node's next fdatasync may be made to fail. Most often that is a crash inside the
+// sync — the messages Replica::drain sent early (a leader's accepts, forwarded batches) are
+// already on the network, the records it was syncing are lost or torn, and the node restarts
+// later; in some seeds it is an EIO, after which the node stops until the end of the run. Any
+// crash keeps a random prefix of the records not yet synced (a torn tail).
 //
 // After every step: at most one value is chosen per slot, and every node applies chosen slots in
 // order. At the end of each seed (after healing everything): every acknowledged write is chosen,
@@ -22,6 +30,8 @@
 #include <vector>
 
 #include "node/paxos/core.h"
+#include "node/replica.h"
+#include "store/memory_log.h"
 #include "store/snapshot.h"
 #include "store/store.h"
 #include "wire/command.h"
@@ -29,30 +39,41 @@
 
 namespace {
 
+using cairn::node::Replica;
 using cairn::paxos::Config;
 using cairn::paxos::Core;
-using cairn::paxos::Durable;
-using cairn::paxos::Ready;
+using cairn::store::MemoryLog;
+using cairn::store::WalRecord;
 using cairn::wire::Ballot;
 using cairn::wire::Command;
+using cairn::wire::Err;
 using cairn::wire::PeerMessage;
 using cairn::wire::Slot;
+using cairn::wire::Status;
 
 struct Failure {
   std::string why;
 };
 
+// The disk fault armed on a node's log for its next sync.
+enum class SyncFault { kNone, kCrash, kEio };
+
 struct SimNode {
   std::uint32_t id = 0;
   bool up = true;
-  std::unique_ptr<Core> core;
-  // The node's disk: what a crash cannot take (the driver persists before it sends).
-  Ballot promised;
-  std::map<std::uint64_t, Slot> accepted;
-  std::uint64_t learnedHint = 0;
+  bool stopped = false;  // its disk failed (EIO): down until the run heals everything
+  std::unique_ptr<Replica> replica;
+  MemoryLog* log = nullptr;  // the replica's log (the replica owns it)
+  SyncFault armed = SyncFault::kNone;
+  // The node's disk while it is down: the log records that survived the crash.
+  std::vector<WalRecord> disk;
   std::string snapshot;  // the newest durable snapshot of the store (empty: none)
   std::uint64_t snapshotSlot = 0;
-  // The state machine, rebuilt from the log after each restart.
+  // A snapshot being written: beginCheckpoint(cutSlot) ran; finishCheckpoint waits for a later
+  // step, as cairnd's snapshot thread does. A crash loses it.
+  std::string cut;
+  std::uint64_t cutSlot = 0;
+  // The state machine, rebuilt from the snapshot and the log after each restart.
   std::unique_ptr<cairn::store::Store> store;
   std::uint64_t applied = 0;
   int group = 0;  // partition side
@@ -62,6 +83,9 @@ class Sim {
  public:
   Sim(std::uint64_t seed, int n, int steps, bool verbose)
       : seed_(seed), rng_(seed), steps_(steps), verbose_(verbose) {
+    // Every seed crashes nodes inside their syncs now and then; every fifth also fails syncs
+    // with EIO.
+    eio_ = seed % 5 == 0;
     for (int i = 1; i <= n; ++i)
       members_.push_back(static_cast<std::uint32_t>(i));
     for (std::uint32_t id : members_) {
@@ -105,73 +129,119 @@ class Sim {
     cfg.seed = seed_ * 1000003 + nd.id * 7919 + restarts_;
     cfg.window = 64;
     cfg.learnBatch = 16;
-    Durable d;
-    d.promised = nd.promised;
-    for (auto& [slot, s] : nd.accepted)
-      d.accepted.push_back(s);
-    d.learned = nd.learnedHint;
-    d.applied = nd.snapshotSlot;
-    nd.core = std::make_unique<Core>(cfg, std::move(d));
-    nd.store = std::make_unique<cairn::store::Store>();
+    auto log = std::make_unique<MemoryLog>(std::move(nd.disk));
+    nd.disk.clear();
+    nd.log = log.get();
+    Replica::Recovered r;
+    r.records = log->synced();
+    r.log = std::move(log);
+    r.store = std::make_unique<cairn::store::Store>();
     if (!nd.snapshot.empty()) {
       auto st = cairn::store::decodeSnapshot(nd.snapshot, cairn::store::Store::Options());
       if (!st) throw Failure{"own snapshot unreadable"};
-      nd.store = std::make_unique<cairn::store::Store>(std::move(st.value()));
+      r.store = std::make_unique<cairn::store::Store>(std::move(st.value()));
     }
-    nd.applied = nd.snapshotSlot;
+    r.incarnation = rng_() | 1;  // seeded, so that a seed replays byte for byte
+    auto o = Replica::open(cfg, std::move(r));
+    if (!o) {
+      throw Failure{"node " + std::to_string(nd.id) +
+                    " cannot recover its log: " + o.status().toString()};
+    }
+    nd.replica = std::move(o->replica);
+    nd.store = std::move(o->store);
+    nd.applied = nd.store->appliedIndex();
+    nd.armed = SyncFault::kNone;
     nd.up = true;
+    nd.stopped = false;
     drain(nd);
   }
 
-  void drain(SimNode& nd) {
-    while (nd.core->hasReady()) {
-      Ready r = nd.core->ready();
-      // 1. persist
-      if (r.promised) {
-        if (*r.promised < nd.promised) throw Failure{"promise went backwards"};
-        nd.promised = *r.promised;
-      }
-      for (Slot& s : r.accepted) {
-        auto it = nd.accepted.find(s.slot);
-        if (it == nd.accepted.end() || it->second.ballot <= s.ballot) nd.accepted[s.slot] = s;
-      }
-      if (r.learned) nd.learnedHint = std::max(nd.learnedHint, *r.learned);
-      // 2. send
-      for (PeerMessage& m : r.send)
-        net_.push_back(std::move(m));
-      // 3. apply
-      for (Slot& s : r.chosen)
-        apply(nd, s);
-      // 4. linearizable reads: a read point must cover every write acknowledged before the read
-      // was asked for.
-      for (const auto& rs : r.reads) {
-        auto it = reads_.find(rs.ctx);
-        if (it == reads_.end()) throw Failure{"a read point nobody asked for"};
-        if (rs.index < it->second) {
-          throw Failure{"stale read: read point " + std::to_string(rs.index) +
-                        " misses a write acknowledged at slot " + std::to_string(it->second)};
-        }
-        reads_.erase(it);
-        ++readsConfirmed_;
-      }
-      for (const auto& rs : r.readsLost)
-        reads_.erase(rs.ctx);
-      // 5. catch-up past a compacted log: send a snapshot of the store, as cairnd does
-      for (std::uint32_t to : r.snapshotTo) {
-        PeerMessage m;
-        m.type = PeerMessage::Type::kSnapshot;
-        m.cluster = 42;
-        m.from = nd.id;
-        m.to = to;
-        m.slot = nd.store->appliedIndex();
-        m.entries.push_back(
-            Slot{m.slot, Ballot{}, cairn::store::encodeSnapshot(nd.store->image())});
-        net_.push_back(std::move(m));
-      }
+  // A crash: the process dies, its log keeps the synced records and a random prefix of the rest.
+  void crash(SimNode& nd) {
+    const std::size_t unsynced = nd.log->unsynced().size();
+    const std::size_t keep = unsynced == 0 ? 0 : rnd(unsynced + 1);
+    nd.disk = nd.log->survivors(keep);
+    log("n%u crashed, keeping %zu of %zu unsynced records", nd.id, keep, unsynced);
+    nd.up = false;
+    nd.log = nullptr;
+    nd.replica.reset();
+    nd.store.reset();
+    nd.cut.clear();
+    nd.cutSlot = 0;
+  }
+
+  // A replica reported a failed sync: only the fault this sim armed may cause one. The node must
+  // not go on: a later drain fails too, and it is then crashed (EIO: stopped for the run).
+  void diskFailed(SimNode& nd, const Status& s) {
+    if (nd.armed == SyncFault::kNone) {
+      throw Failure{"node " + std::to_string(nd.id) + " failed unprompted: " + s.toString()};
+    }
+    if (nd.replica->drain().isOk()) {
+      throw Failure{"node " + std::to_string(nd.id) + " drained again after a failed sync"};
+    }
+    const bool eio = nd.armed == SyncFault::kEio;
+    log("n%u sync failed (%s)", nd.id, eio ? "EIO: the node stops" : "it crashes inside it");
+    crash(nd);
+    nd.stopped = eio;
+    ++syncFaults_;
+  }
+
+  // Arms, now and then, a fault for the node's next sync.
+  void maybeArm(SimNode& nd) {
+    if (!faults_ || nd.armed != SyncFault::kNone) return;
+    if (rnd(kSyncCrashOdds) == 0) {
+      nd.armed = SyncFault::kCrash;
+      nd.log->failNextSync(Status(Err::kIo, "simulated crash inside fdatasync"));
+    } else if (eio_ && rnd(kSyncEioOdds) == 0) {
+      nd.armed = SyncFault::kEio;
+      nd.log->failNextSync(Status(Err::kIo, "WAL fdatasync: Input/output error (simulated)"));
     }
   }
 
-  void apply(SimNode& nd, const Slot& s) {
+  // Runs Replica::drain as cairnd's loop does: early messages go on the network before the
+  // fdatasync, the rest after it, then the chosen slots are applied. False when the node stopped.
+  bool drain(SimNode& nd) {
+    maybeArm(nd);
+    auto d = nd.replica->drain([&](const PeerMessage& m) { net_.push_back(m); });
+    if (!d) {
+      diskFailed(nd, d.status());
+      return false;
+    }
+    for (PeerMessage& m : d->send)
+      net_.push_back(std::move(m));
+    std::size_t next = 0;  // into d->chosen, which follows d->slots
+    for (const Slot& s : d->slots)
+      apply(nd, s, d->chosen, &next);
+    // Linearizable reads: a read point must cover every write acknowledged before the read was
+    // asked for.
+    for (const auto& rs : d->reads) {
+      auto it = reads_.find(rs.ctx);
+      if (it == reads_.end()) throw Failure{"a read point nobody asked for"};
+      if (rs.index < it->second) {
+        throw Failure{"stale read: read point " + std::to_string(rs.index) +
+                      " misses a write acknowledged at slot " + std::to_string(it->second)};
+      }
+      reads_.erase(it);
+      ++readsConfirmed_;
+    }
+    for (const auto& rs : d->readsLost)
+      reads_.erase(rs.ctx);
+    // Catch-up past a compacted log: send a snapshot of the store, as cairnd does.
+    for (std::uint32_t to : d->snapshotTo) {
+      PeerMessage m;
+      m.type = PeerMessage::Type::kSnapshot;
+      m.cluster = 42;
+      m.from = nd.id;
+      m.to = to;
+      m.slot = nd.store->appliedIndex();
+      m.entries.push_back(Slot{m.slot, Ballot{}, cairn::store::encodeSnapshot(nd.store->image())});
+      net_.push_back(std::move(m));
+    }
+    return true;
+  }
+
+  void apply(SimNode& nd, const Slot& s, const std::vector<cairn::node::Chosen>& cmds,
+             std::size_t* next) {
     if (s.slot != nd.applied + 1) {
       throw Failure{"node " + std::to_string(nd.id) + " got slot " + std::to_string(s.slot) +
                     " after " + std::to_string(nd.applied)};
@@ -183,24 +253,29 @@ class Sim {
       throw Failure{"two values chosen for slot " + std::to_string(s.slot)};
     }
     nd.applied = s.slot;
-    Command cmd;
-    if (!s.value.empty()) {
-      auto c = cairn::wire::decodeCommand(s.value.substr(8));
-      if (!c) throw Failure{"undecodable value"};
-      cmd = *c;
+    bool any = false;
+    for (; *next < cmds.size() && cmds[*next].slot == s.slot; ++*next) {
+      const cairn::node::Chosen& c = cmds[*next];
+      (void)nd.store->apply(s.slot, c.cmd);
+      any = true;
+      // The node that proposed a command acknowledges it to its client once it applies it.
+      if (c.proposal != 0) {
+        auto p = proposedBy_.find(c.proposal);
+        if (p == proposedBy_.end() || p->second != nd.id) {
+          throw Failure{"node " + std::to_string(nd.id) + " claims proposal " +
+                        std::to_string(c.proposal) + " it did not make"};
+        }
+        acked_[c.proposal] = s.slot;
+        maxAcked_ = std::max(maxAcked_, s.slot);
+      }
     }
-    (void)nd.store->apply(s.slot, cmd);
-    // The node that proposed a value acknowledges it to its client once it applies it.
-    auto p = proposedBy_.find(s.value);
-    if (p != proposedBy_.end() && p->second == nd.id && !s.value.empty()) {
-      acked_[s.value] = s.slot;
-      maxAcked_ = std::max(maxAcked_, s.slot);
-    }
+    if (!any) (void)nd.store->apply(s.slot, Command{});  // a no-op fills the slot
     log("n%u applied slot %llu", nd.id, static_cast<unsigned long long>(s.slot));
   }
 
-  std::string newValue() {
-    ++seq_;
+  // A client's command; its proposal id (unique in the run) traces its acknowledgement.
+  Command newCommand(std::uint64_t* id) {
+    *id = ++seq_;
     Command c;
     std::uint64_t k = rnd(8);
     c.path = "/k" + std::to_string(k);
@@ -219,15 +294,13 @@ class Sim {
         c.rev = -1;
         c.value = "v" + std::to_string(seq_);
     }
-    std::string v(8, '\0');
-    std::memcpy(v.data(), &seq_, 8);  // unique, so acknowledgements can be traced
-    return v + cairn::wire::encodeCommand(c);
+    return c;
   }
 
   SimNode* randomNode(bool up) {
     std::vector<SimNode*> c;
     for (auto& [id, nd] : nodes_) {
-      if (nd->up == up) c.push_back(nd.get());
+      if (nd->up == up && !nd->stopped) c.push_back(nd.get());
     }
     return c.empty() ? nullptr : c[rnd(c.size())];
   }
@@ -245,38 +318,66 @@ class Sim {
     log("deliver %s n%u->n%u b=%llu.%u", cairn::wire::peerTypeName(m.type), m.from, m.to,
         static_cast<unsigned long long>(m.ballot.round), m.ballot.node);
     if (decoded->type == PeerMessage::Type::kSnapshot) {
-      installSnapshot(to, *decoded);
+      if (!installSnapshot(to, *decoded)) return;
+    } else if (decoded->type == PeerMessage::Type::kForward) {
+      if (!decoded->entries.empty())
+        to.replica->proposeForwarded(std::move(decoded->entries[0].value));
     } else {
-      to.core->step(*decoded);
+      to.replica->step(*decoded);
     }
     drain(to);
   }
 
-  // A node snapshots its store and forgets the log behind it (a checkpoint).
+  // A node snapshots its store and lets the log behind it go (a checkpoint): at once, or begun
+  // now and finished at its next compaction step, as cairnd's snapshot thread does.
   void compact(SimNode& nd) {
+    if (nd.cutSlot != 0) {  // the snapshot begun earlier is durable now
+      nd.snapshot = std::move(nd.cut);
+      nd.snapshotSlot = nd.cutSlot;
+      nd.cut.clear();
+      nd.cutSlot = 0;
+      log("n%u finished a checkpoint at %llu", nd.id,
+          static_cast<unsigned long long>(nd.snapshotSlot));
+      if (Status s = nd.replica->finishCheckpoint(nd.snapshotSlot); !s.isOk()) diskFailed(nd, s);
+      return;
+    }
     if (nd.store->appliedIndex() == 0) return;
-    nd.snapshot = cairn::store::encodeSnapshot(nd.store->image());
-    nd.snapshotSlot = nd.store->appliedIndex();
-    nd.accepted.erase(nd.accepted.begin(), nd.accepted.upper_bound(nd.snapshotSlot));
-    nd.core->compact(nd.snapshotSlot);
-    log("n%u compacted to %llu", nd.id, static_cast<unsigned long long>(nd.snapshotSlot));
+    const std::uint64_t slot = nd.store->appliedIndex();
+    std::string snap = cairn::store::encodeSnapshot(nd.store->image());
+    if (rnd(2) == 0) {
+      nd.cut = std::move(snap);
+      nd.cutSlot = slot;
+      log("n%u began a checkpoint at %llu", nd.id, static_cast<unsigned long long>(slot));
+      if (Status s = nd.replica->beginCheckpoint(slot); !s.isOk()) diskFailed(nd, s);
+      return;
+    }
+    nd.snapshot = std::move(snap);  // durable before the log lets go of what it covers
+    nd.snapshotSlot = slot;
+    log("n%u compacted to %llu", nd.id, static_cast<unsigned long long>(slot));
+    if (Status s = nd.replica->checkpoint(slot); !s.isOk()) diskFailed(nd, s);
   }
 
-  void installSnapshot(SimNode& nd, const PeerMessage& m) {
-    if (m.entries.empty() || m.slot <= nd.core->learned()) return;
+  // False when the node stopped.
+  bool installSnapshot(SimNode& nd, const PeerMessage& m) {
+    if (m.entries.empty() || m.slot <= nd.replica->core().learned()) return true;
     auto st = cairn::store::decodeSnapshot(m.entries[0].value, cairn::store::Store::Options());
     if (!st) throw Failure{"snapshot codec failed"};
     for (std::uint64_t s = nd.applied + 1; s <= m.slot; ++s) {
       if (!chosen_.count(s)) throw Failure{"a snapshot covers a slot nobody chose"};
     }
-    nd.snapshot = m.entries[0].value;
+    nd.snapshot = m.entries[0].value;  // durable before the replica is told
     nd.snapshotSlot = m.slot;
-    nd.accepted.erase(nd.accepted.begin(), nd.accepted.upper_bound(m.slot));
+    nd.cut.clear();
+    nd.cutSlot = 0;
     nd.store = std::make_unique<cairn::store::Store>(std::move(st.value()));
     nd.applied = m.slot;
-    nd.core->installSnapshot(m.slot);
     ++snapshotsInstalled_;
     log("n%u installed a snapshot at %llu", nd.id, static_cast<unsigned long long>(m.slot));
+    if (Status s = nd.replica->installSnapshot(m.slot); !s.isOk()) {
+      diskFailed(nd, s);
+      return false;
+    }
+    return true;
   }
 
   void chaosStep() {
@@ -286,27 +387,27 @@ class Sim {
       if (!net_.empty()) deliver(rnd(net_.size()));
     } else if (r < 75) {
       if (SimNode* nd = randomNode(true)) {
-        nd->core->tick();
+        nd->replica->tick();
         drain(*nd);
       }
     } else if (r < 78) {  // a linearizable read at a random node
       if (SimNode* nd = randomNode(true)) {
         std::uint64_t ctx = ++readCtx_;
         reads_[ctx] = maxAcked_;
-        if (nd->core->readIndex(ctx, nd->id)) {
+        if (nd->replica->core().readIndex(ctx, nd->id)) {
           drain(*nd);
         } else {
           reads_.erase(ctx);
         }
       }
-    } else if (r < 90) {  // a client write at a random node
+    } else if (r < 90) {  // a client write at a random node (a follower forwards it)
       if (SimNode* nd = randomNode(true)) {
-        std::string v = newValue();
-        if (nd->core->propose(v)) {
-          proposedBy_[v] = nd->id;
-          log("n%u proposed", nd->id);
-          drain(*nd);
-        }
+        std::uint64_t id = 0;
+        Command c = newCommand(&id);
+        proposedBy_[id] = nd->id;
+        nd->replica->propose(std::move(c), id);
+        log("n%u proposed %llu", nd->id, static_cast<unsigned long long>(id));
+        drain(*nd);
       }
     } else if (r < 93) {
       if (!net_.empty()) {  // drop
@@ -321,9 +422,7 @@ class Sim {
     } else if (r < 97) {
       if (SimNode* nd = randomNode(true)) {
         log("crash n%u", nd->id);
-        nd->up = false;
-        nd->core.reset();
-        nd->store.reset();
+        crash(*nd);
       }
     } else if (r < 98) {
       if (SimNode* nd = randomNode(false)) {
@@ -343,22 +442,27 @@ class Sim {
     if (net_.size() > 20000) net_.erase(net_.begin(), net_.begin() + 10000);  // a lossy network
   }
 
-  // Heal everything, restart every node, and require progress: a final write gets chosen and
-  // every node applies the whole log.
+  // Heal everything, restart every node (its disk repaired), and require progress: a final
+  // write gets chosen and every node applies the whole log.
   void stabilize() {
     log("stabilize");
+    faults_ = false;
     for (auto& [id, nd] : nodes_) {
       nd->group = 0;
+      if (nd->up && nd->armed != SyncFault::kNone) {  // disarm what never fired
+        nd->log->cancelSyncFailure();
+        nd->armed = SyncFault::kNone;
+      }
       if (!nd->up) {
         ++restarts_;
         start(*nd);
       }
     }
-    std::string last;
+    std::uint64_t last = 0;
     int lastAt = 0;
     for (int round = 0; round < 4000; ++round) {
       // A proposal can be lost when leadership changes: the client tries again.
-      if (!last.empty() && !acked_.count(last) && round - lastAt > 100) last.clear();
+      if (last != 0 && !acked_.count(last) && round - lastAt > 100) last = 0;
       ++step_;
       std::vector<PeerMessage> batch;
       batch.swap(net_);
@@ -370,23 +474,23 @@ class Sim {
         deliver(net_.size() - 1);
       }
       for (auto& [id, nd] : nodes_) {
-        nd->core->tick();
+        nd->replica->tick();
         drain(*nd);
       }
-      if (last.empty()) {
+      if (last == 0) {
         for (auto& [id, nd] : nodes_) {
-          if (nd->core->role() != Core::Role::kLeader) continue;
-          std::string v = newValue();
-          if (nd->core->propose(v)) {
-            proposedBy_[v] = nd->id;
-            last = v;
-            lastAt = round;
-            drain(*nd);
-          }
+          if (nd->replica->core().role() != Core::Role::kLeader) continue;
+          std::uint64_t pid = 0;
+          Command c = newCommand(&pid);
+          proposedBy_[pid] = nd->id;
+          nd->replica->propose(std::move(c), pid);
+          last = pid;
+          lastAt = round;
+          drain(*nd);
           break;
         }
       }
-      if (!last.empty() && acked_.count(last)) {
+      if (last != 0 && acked_.count(last)) {
         std::uint64_t want = acked_[last];
         bool all = true;
         for (auto& [id, nd] : nodes_)
@@ -396,19 +500,26 @@ class Sim {
     }
     std::string state;
     for (auto& [id, nd] : nodes_) {
-      state += " n" + std::to_string(id) +
-               "{role=" + std::to_string(static_cast<int>(nd->core->role())) +
-               " learned=" + std::to_string(nd->core->learned()) +
+      const Core& c = nd->replica->core();
+      state += " n" + std::to_string(id) + "{role=" + std::to_string(static_cast<int>(c.role())) +
+               " learned=" + std::to_string(c.learned()) +
                " applied=" + std::to_string(nd->applied) +
-               " inflight=" + std::to_string(nd->core->inFlight()) + "}";
+               " inflight=" + std::to_string(c.inFlight()) + "}";
     }
     throw Failure{"no progress after healing: the cluster did not converge:" + state};
   }
 
   void finalChecks() {
-    for (auto& [v, slot] : acked_) {
+    for (auto& [id, slot] : acked_) {
       auto it = chosen_.find(slot);
-      if (it == chosen_.end() || it->second != v) {
+      bool found = false;
+      if (it != chosen_.end() && !it->second.empty()) {
+        auto b = cairn::wire::decodeBatch(it->second);
+        if (!b) throw Failure{"undecodable batch at slot " + std::to_string(slot)};
+        for (const auto& item : b->items)
+          found = found || (item.id == id && b->origin == proposedBy_.at(id));
+      }
+      if (!found) {
         throw Failure{"acknowledged write at slot " + std::to_string(slot) + " lost"};
       }
     }
@@ -428,24 +539,38 @@ class Sim {
     // Replaying the chosen log from scratch gives the same store.
     cairn::store::Store replay;
     for (std::uint64_t s = 1; s <= lo; ++s) {
-      Command cmd;
       const std::string& v = chosen_.at(s);
-      if (!v.empty()) cmd = *cairn::wire::decodeCommand(v.substr(8));
-      (void)replay.apply(s, cmd);
+      bool any = false;
+      if (!v.empty()) {
+        auto b = cairn::wire::decodeBatch(v);
+        if (!b) throw Failure{"undecodable batch at slot " + std::to_string(s)};
+        for (const auto& item : b->items) {
+          (void)replay.apply(s, item.cmd);
+          any = true;
+        }
+      }
+      if (!any) (void)replay.apply(s, Command{});
     }
     if (ref && replay.dump() != ref->store->dump()) throw Failure{"store differs from its log"};
   }
+
+  // One sync in kSyncCrashOdds (drawn per drain) dies with the node inside it; in EIO seeds one
+  // in kSyncEioOdds fails and stops the node.
+  static constexpr std::uint64_t kSyncCrashOdds = 200;
+  static constexpr std::uint64_t kSyncEioOdds = 1000;
 
   std::uint64_t seed_;
   std::mt19937_64 rng_;
   int steps_;
   bool verbose_;
+  bool eio_ = false;
+  bool faults_ = true;  // disk faults are armed until stabilize()
   std::vector<std::uint32_t> members_;
   std::map<std::uint32_t, std::unique_ptr<SimNode>> nodes_;
   std::vector<PeerMessage> net_;
   std::map<std::uint64_t, std::string> chosen_;
-  std::map<std::string, std::uint32_t> proposedBy_;
-  std::map<std::string, std::uint64_t> acked_;
+  std::map<std::uint64_t, std::uint32_t> proposedBy_;  // proposal id -> the node it was given to
+  std::map<std::uint64_t, std::uint64_t> acked_;       // proposal id -> its slot
   std::uint64_t seq_ = 0;
   std::uint64_t step_ = 0;
   std::map<std::uint64_t, std::uint64_t> reads_;  // ctx -> highest acknowledged slot when asked
@@ -453,10 +578,12 @@ class Sim {
   std::uint64_t maxAcked_ = 0;
   std::uint64_t readsConfirmed_ = 0;
   std::uint64_t snapshotsInstalled_ = 0;
+  std::uint64_t syncFaults_ = 0;
 
  public:
   std::uint64_t readsConfirmed() const { return readsConfirmed_; }
   std::uint64_t snapshotsInstalled() const { return snapshotsInstalled_; }
+  std::uint64_t syncFaults() const { return syncFaults_; }
 
  private:
   std::uint64_t restarts_ = 0;
