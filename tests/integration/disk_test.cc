@@ -70,7 +70,7 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("disk: a full disk halts the node; it acknowledges nothing it could not persist",
+TEST_CASE("disk: a full disk halts the node, which acknowledges nothing it could not persist",
           "[integration][disk]") {
   test::TempDir d;
   const std::string data = d.path() + "/n1";
@@ -147,7 +147,7 @@ TEST_CASE("disk: a full disk halts the node; it acknowledges nothing it could no
   CHECK(*next > maxRev);
 }
 
-TEST_CASE("disk: a follower whose disk fills up halts; the others go on serving",
+TEST_CASE("disk: a follower whose disk fills up halts while the others go on serving",
           "[integration][disk]") {
   test::TempDir d;
   SmallDisk disk(d.path() + "/n3", 8 << 20);
@@ -184,7 +184,7 @@ TEST_CASE("disk: a follower whose disk fills up halts; the others go on serving"
   CHECK(c.get("/more19")->value == "y");
 }
 
-TEST_CASE("disk: an fdatasync that fails (EIO) halts the node; a restart keeps what was acked",
+TEST_CASE("disk: an fdatasync that fails (EIO) halts the node, and a restart keeps what was acked",
           "[integration][disk]") {
   test::TempDir d;
   const std::string data = d.path() + "/n1";
