@@ -232,9 +232,7 @@ void Node::halt(const Status& why) {
 
 void Node::commit() {
   const auto t0 = Clock::now();
-  Replica::Early early;
-  if (peers_) early = [this](const wire::PeerMessage& m) { peers_->send(m); };
-  auto drained = replica_->drain(early);
+  auto drained = replica_->drain(peers_.get());
   if (!drained) {
     halt(Status(drained.status().code(),
                 "the log cannot persist writes: " + drained.status().detail()));

@@ -5,7 +5,7 @@
 
 namespace cairn::node {
 
-using Type = wire::PeerMessage::Type;
+using Type = wire::NodeMessage::Type;
 
 PeerService::PeerService(zmq::context_t& ctx, std::uint32_t self,
                          const std::map<std::uint32_t, std::string>& members,
@@ -23,8 +23,8 @@ wire::Status PeerService::start() {
   return transport_.start();
 }
 
-wire::PeerMessage PeerService::to(std::uint32_t peer, Type type) const {
-  wire::PeerMessage m;
+wire::NodeMessage PeerService::to(std::uint32_t peer, Type type) const {
+  wire::NodeMessage m;
   m.type = type;
   m.cluster = cluster_;
   m.from = self_;
@@ -33,27 +33,32 @@ wire::PeerMessage PeerService::to(std::uint32_t peer, Type type) const {
 }
 
 void PeerService::drain(int max) {
-  std::vector<wire::PeerMessage> msgs;
+  std::vector<wire::PeerFrame> msgs;
   transport_.receive(&msgs, max);
-  for (auto& m : msgs) {
+  for (auto& f : msgs) {
     if (stopped_) return;  // the node halted, maybe on the message before
-    switch (m.type) {
-      case Type::kForward:
-        if (!m.entries.empty()) replica_.proposeForwarded(std::move(m.entries[0].value));
-        break;
-      case Type::kReadIndex:
-        (void)replica_.core().readIndex(m.slot, m.from);  // not leading: the asker times out
-        break;
-      case Type::kReadIndexOk:
-        hooks_.readPoint(m.slot, m.commit);
-        break;
-      case Type::kSnapshot:
-        receiveSnapshot(m);
-        break;
-      default:
-        replica_.step(m);
-        break;
+    if (auto* m = std::get_if<wire::PeerMessage>(&f)) {
+      replica_.step(*m);
+    } else {
+      act(std::get<wire::NodeMessage>(f));
     }
+  }
+}
+
+void PeerService::act(wire::NodeMessage& m) {
+  switch (m.type) {
+    case Type::kForward:
+      replica_.proposeForwarded(std::move(m.value));
+      break;
+    case Type::kReadIndex:
+      (void)replica_.core().readIndex(m.slot, m.from);  // not leading: the asker times out
+      break;
+    case Type::kReadIndexOk:
+      hooks_.readPoint(m.slot, m.commit);
+      break;
+    case Type::kSnapshot:
+      receiveSnapshot(m);
+      break;
   }
 }
 
@@ -61,7 +66,7 @@ bool PeerService::askReadIndex(std::uint64_t ctx) {
   paxos::Core& core = replica_.core();
   if (core.readIndex(ctx, core.id())) return true;
   if (core.leader() == 0) return false;
-  wire::PeerMessage m = to(core.leader(), Type::kReadIndex);
+  wire::NodeMessage m = to(core.leader(), Type::kReadIndex);
   m.slot = ctx;
   transport_.send(m);
   return true;
@@ -70,12 +75,14 @@ bool PeerService::askReadIndex(std::uint64_t ctx) {
 void PeerService::deliver(Replica::Drained& d) {
   for (const auto& m : d.send)
     transport_.send(m);
+  for (const auto& m : d.forward)
+    transport_.send(m);
   for (const auto& rs : d.reads) {
     if (rs.from == self_) {
       hooks_.readPoint(rs.ctx, rs.index);
       continue;
     }
-    wire::PeerMessage m = to(rs.from, Type::kReadIndexOk);
+    wire::NodeMessage m = to(rs.from, Type::kReadIndexOk);
     m.slot = rs.ctx;
     m.commit = rs.index;
     transport_.send(m);
@@ -86,18 +93,18 @@ void PeerService::deliver(Replica::Drained& d) {
 
 void PeerService::sendSnapshot(std::uint32_t peer) {
   store::Image img = store_.image();
-  wire::PeerMessage m = to(peer, Type::kSnapshot);
+  wire::NodeMessage m = to(peer, Type::kSnapshot);
   m.ballot = replica_.core().promised();
   m.slot = img.index;
-  m.entries.push_back(wire::Slot{img.index, wire::Ballot{}, store::encodeSnapshot(img)});
+  m.value = store::encodeSnapshot(img);
   transport_.send(m);
   ++stats_.snapshotsSent;
   if (verbose) logLine("sent a snapshot at slot " + std::to_string(img.index));
 }
 
-void PeerService::receiveSnapshot(const wire::PeerMessage& m) {
-  if (m.entries.empty() || m.slot <= replica_.core().learned()) return;
-  auto st = store::decodeSnapshot(m.entries[0].value, store_.options());
+void PeerService::receiveSnapshot(const wire::NodeMessage& m) {
+  if (m.slot <= replica_.core().learned()) return;
+  auto st = store::decodeSnapshot(m.value, store_.options());
   if (!st || st->appliedIndex() != m.slot) {
     logLine("dropped a bad snapshot from node " + std::to_string(m.from));
     return;

@@ -22,7 +22,7 @@
 
 namespace cairn::node {
 
-class PeerService {
+class PeerService : public Outbox {
  public:
   struct Hooks {
     // A read point the leader confirmed for this node's linearizable read `ctx`.
@@ -43,7 +43,8 @@ class PeerService {
   void drain(int max);
   // The node halted: nothing received is acted on any more.
   void stop() { stopped_ = true; }
-  void send(const wire::PeerMessage& m) { transport_.send(m); }
+  void send(const wire::PeerMessage& m) override { transport_.send(m); }
+  void send(const wire::NodeMessage& m) override { transport_.send(m); }
   // Acts on what a drain of the Replica produced for the peers: the messages to send, the read
   // points confirmed (this node's go to Hooks::readPoint, others' back to the asker), the
   // snapshots to send.
@@ -57,9 +58,10 @@ class PeerService {
   bool verbose = false;
 
  private:
-  wire::PeerMessage to(std::uint32_t peer, wire::PeerMessage::Type type) const;
+  wire::NodeMessage to(std::uint32_t peer, wire::NodeMessage::Type type) const;
+  void act(wire::NodeMessage& m);
   void sendSnapshot(std::uint32_t peer);
-  void receiveSnapshot(const wire::PeerMessage& m);
+  void receiveSnapshot(const wire::NodeMessage& m);
 
   std::uint32_t self_;
   std::uint64_t cluster_;

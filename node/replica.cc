@@ -177,7 +177,7 @@ void Replica::append(char type, const std::string& body) {
   log_->append(++seq_, rec);
 }
 
-wire::Result<Replica::Drained> Replica::drain(const Early& early) {
+wire::Result<Replica::Drained> Replica::drain(Outbox* early) {
   if (!failed_.isOk()) return failed_;
   Drained out;
   if (!batch_.items.empty()) {
@@ -188,13 +188,13 @@ wire::Result<Replica::Drained> Replica::drain(const Early& early) {
       }
       batch_.items.clear();
     } else if (core_.leader() != 0) {
-      wire::PeerMessage f;
-      f.type = wire::PeerMessage::Type::kForward;
+      wire::NodeMessage f;
+      f.type = wire::NodeMessage::Type::kForward;
       f.cluster = cluster_;
       f.from = batch_.origin;
       f.to = core_.leader();
-      f.entries.push_back(wire::Slot{0, wire::Ballot{}, wire::encodeBatch(batch_)});
-      out.send.push_back(std::move(f));
+      f.value = wire::encodeBatch(batch_);
+      out.forward.push_back(std::move(f));
       batch_.items.clear();
     }
     // With no leader known the batch waits here, until a leader appears or the node withdraws
@@ -221,12 +221,12 @@ wire::Result<Replica::Drained> Replica::drain(const Early& early) {
         return m.type == wire::PeerMessage::Type::kAccept;
       });
       for (auto it = r.send.begin(); it != later; ++it)
-        early(*it);
+        early->send(*it);
       r.send.erase(r.send.begin(), later);
     }
-    for (const auto& m : out.send)  // forwarded batches: the only messages out holds yet
-      early(m);
-    out.send.clear();
+    for (const auto& m : out.forward)
+      early->send(m);
+    out.forward.clear();
   }
   // The durability rule: everything above is on disk before any other message of these Readies
   // leaves.

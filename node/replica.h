@@ -29,6 +29,14 @@
 
 namespace cairn::node {
 
+// Where a drain sends the messages that may leave before its fdatasync (see Replica::drain).
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
+  virtual void send(const wire::PeerMessage& m) = 0;
+  virtual void send(const wire::NodeMessage& m) = 0;
+};
+
 struct Chosen {
   std::uint64_t slot = 0;
   wire::Command cmd;
@@ -72,6 +80,7 @@ class Replica {
   struct Drained {
     std::vector<Chosen> chosen;
     std::vector<wire::PeerMessage> send;
+    std::vector<wire::NodeMessage> forward;  // batches for the leader, when drain had no outbox
     std::vector<std::uint64_t> refused;   // proposals this node cannot order now (not the leader)
     std::vector<paxos::ReadState> reads;  // confirmed read points (see Core::readIndex)
     std::vector<paxos::ReadState> readsLost;  // read points the core gave up on
@@ -87,12 +96,12 @@ class Replica {
   //
   // Messages that promise nothing about this node's state — a leader's accepts (a request to
   // vote, which any proposer may make before, or without, voting itself) and forwarded client
-  // batches — go to `early` before the fdatasync, so the followers' disks work while ours does.
+  // batches — go to `early` (when given) before the fdatasync, so the followers' disks work while
+  // ours does.
   // Promises and votes (and replies to reads) still leave only after it. The leader's own vote
   // counts towards a quorum before it is durable, but a quorum needs a follower's vote too, which
   // is read only after this drain's fdatasync returned.
-  using Early = std::function<void(const wire::PeerMessage&)>;
-  wire::Result<Drained> drain(const Early& early = nullptr);
+  wire::Result<Drained> drain(Outbox* early = nullptr);
 
   // Called as a snapshot of the store at `slot` begins: later records go to a fresh segment that
   // opens with the promise, the accepted values after `slot` and the chosen prefix as they stand

@@ -51,10 +51,9 @@ wire::Status Transport::start() {
   return wire::Status::ok();
 }
 
-void Transport::send(const wire::PeerMessage& m) {
-  auto it = dealers_.find(m.to);
+void Transport::send(std::uint32_t to, const std::string& body) {
+  auto it = dealers_.find(to);
   if (it == dealers_.end()) return;
-  std::string body = wire::encodePeer(m);
   try {
     (void)it->second->send(zmq::buffer(body), zmq::send_flags::dontwait);
   } catch (const zmq::error_t&) {
@@ -62,7 +61,7 @@ void Transport::send(const wire::PeerMessage& m) {
   }
 }
 
-void Transport::receive(std::vector<wire::PeerMessage>* out, int max) {
+void Transport::receive(std::vector<wire::PeerFrame>* out, int max) {
   for (int n = 0; n < max; ++n) {
     zmq::message_t id;
     try {
@@ -80,8 +79,13 @@ void Transport::receive(std::vector<wire::PeerMessage>* out, int max) {
         continue;
       }
       auto m = wire::decodePeer(parts[0].to_string_view());
-      if (!m || m->cluster != cluster_ || m->to != self_ ||
-          std::to_string(m->from) != id.to_string() || !members_.count(m->from)) {
+      if (!m) {
+        ++dropped_;
+        continue;
+      }
+      const wire::PeerHeader& h = wire::headerOf(*m);
+      if (h.cluster != cluster_ || h.to != self_ || std::to_string(h.from) != id.to_string() ||
+          !members_.count(h.from)) {
         ++dropped_;
         continue;
       }

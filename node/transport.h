@@ -25,13 +25,16 @@ class Transport {
   Transport(zmq::context_t& ctx, std::uint32_t self, std::uint64_t cluster,
             std::map<std::uint32_t, std::string> members, std::string bindEndpoint);
   wire::Status start();
-  void send(const wire::PeerMessage& m);
+  void send(const wire::PeerMessage& m) { send(m.to, wire::encodePeer(m)); }
+  void send(const wire::NodeMessage& m) { send(m.to, wire::encodePeer(m)); }
   // Takes up to `max` waiting messages, decoded and checked.
-  void receive(std::vector<wire::PeerMessage>* out, int max);
+  void receive(std::vector<wire::PeerFrame>* out, int max);
   zmq::socket_t& router() { return router_; }
   std::uint64_t dropped() const { return dropped_; }
 
  private:
+  void send(std::uint32_t to, const std::string& body);
+
   zmq::context_t& ctx_;
   std::uint32_t self_;
   std::uint64_t cluster_;

@@ -22,13 +22,19 @@ const char* peerTypeName(PeerMessage::Type t) {
       return "probe";
     case PeerMessage::Type::kProbeOk:
       return "probe-ok";
-    case PeerMessage::Type::kForward:
+  }
+  return "?";
+}
+
+const char* peerTypeName(NodeMessage::Type t) {
+  switch (t) {
+    case NodeMessage::Type::kForward:
       return "forward";
-    case PeerMessage::Type::kReadIndex:
+    case NodeMessage::Type::kReadIndex:
       return "read-index";
-    case PeerMessage::Type::kReadIndexOk:
+    case NodeMessage::Type::kReadIndexOk:
       return "read-index-ok";
-    case PeerMessage::Type::kSnapshot:
+    case NodeMessage::Type::kSnapshot:
       return "snapshot";
   }
   return "?";
@@ -82,28 +88,51 @@ Result<Slot> decodeSlot(std::string_view bytes) {
   }
 }
 
-std::string encodePeer(const PeerMessage& m) {
-  msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> p(buf);
+namespace {
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+// [version, type, cluster, from, to, [round, node], slot, commit, learned, then the entries.
+void packFrame(Packer& p, std::uint8_t type, const PeerHeader& h, const Ballot& b,
+               std::uint64_t slot, std::uint64_t commit, std::uint64_t learned) {
   p.pack_array(10);
   p.pack_int(kPeerVersion);
-  p.pack_uint8(static_cast<std::uint8_t>(m.type));
-  p.pack_uint64(m.cluster);
-  p.pack_uint32(m.from);
-  p.pack_uint32(m.to);
+  p.pack_uint8(type);
+  p.pack_uint64(h.cluster);
+  p.pack_uint32(h.from);
+  p.pack_uint32(h.to);
   p.pack_array(2);
-  p.pack_uint64(m.ballot.round);
-  p.pack_uint32(m.ballot.node);
-  p.pack_uint64(m.slot);
-  p.pack_uint64(m.commit);
-  p.pack_uint64(m.learned);
+  p.pack_uint64(b.round);
+  p.pack_uint32(b.node);
+  p.pack_uint64(slot);
+  p.pack_uint64(commit);
+  p.pack_uint64(learned);
+}
+
+}  // namespace
+
+std::string encodePeer(const PeerMessage& m) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  packFrame(p, static_cast<std::uint8_t>(m.type), m, m.ballot, m.slot, m.commit, m.learned);
   p.pack_array(static_cast<std::uint32_t>(m.entries.size()));
   for (const Slot& e : m.entries)
     packSlot(p, e);
   return std::string(buf.data(), buf.size());
 }
 
-Result<PeerMessage> decodePeer(std::string_view bytes) {
+std::string encodePeer(const NodeMessage& m) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  packFrame(p, static_cast<std::uint8_t>(m.type), m, m.ballot, m.slot, m.commit, 0);
+  const bool carries =
+      m.type == NodeMessage::Type::kForward || m.type == NodeMessage::Type::kSnapshot;
+  p.pack_array(carries ? 1 : 0);
+  if (carries) packSlot(p, Slot{m.slot, Ballot{}, m.value});
+  return std::string(buf.data(), buf.size());
+}
+
+Result<PeerFrame> decodePeer(std::string_view bytes) {
   try {
     std::size_t off = 0;
     msgpack::object_handle oh = msgpack::unpack(
@@ -118,31 +147,45 @@ Result<PeerMessage> decodePeer(std::string_view bytes) {
     if (a[0].as<int>() != kPeerVersion) {
       return Status(Err::kBadRequest, "peer protocol version " + std::to_string(a[0].as<int>()));
     }
-    PeerMessage m;
     auto type = a[1].as<std::uint8_t>();
     if (type < 1 || type > 12) return Status(Err::kBadRequest, "unknown peer message type");
-    m.type = static_cast<PeerMessage::Type>(type);
-    m.cluster = a[2].as<std::uint64_t>();
-    m.from = a[3].as<std::uint32_t>();
-    m.to = a[4].as<std::uint32_t>();
+    PeerHeader h;
+    h.cluster = a[2].as<std::uint64_t>();
+    h.from = a[3].as<std::uint32_t>();
+    h.to = a[4].as<std::uint32_t>();
     if (a[5].type != msgpack::type::ARRAY || a[5].via.array.size != 2) {
       return Status(Err::kBadRequest, "ballot is not [round, node]");
     }
-    m.ballot.round = a[5].via.array.ptr[0].as<std::uint64_t>();
-    m.ballot.node = a[5].via.array.ptr[1].as<std::uint32_t>();
-    m.slot = a[6].as<std::uint64_t>();
-    m.commit = a[7].as<std::uint64_t>();
-    m.learned = a[8].as<std::uint64_t>();
+    Ballot b{a[5].via.array.ptr[0].as<std::uint64_t>(), a[5].via.array.ptr[1].as<std::uint32_t>()};
     if (a[9].type != msgpack::type::ARRAY) return Status(Err::kBadRequest, "entries not an array");
-    m.entries.reserve(a[9].via.array.size);
+    std::vector<Slot> entries;
+    entries.reserve(a[9].via.array.size);
     for (std::uint32_t i = 0; i < a[9].via.array.size; ++i) {
       Slot s;
       if (!unpackSlot(a[9].via.array.ptr[i], &s)) {
         return Status(Err::kBadRequest, "entry is not [slot, round, node, value]");
       }
-      m.entries.push_back(std::move(s));
+      entries.push_back(std::move(s));
     }
-    return m;
+    if (type >= static_cast<std::uint8_t>(NodeMessage::Type::kForward)) {
+      NodeMessage m;
+      static_cast<PeerHeader&>(m) = h;
+      m.type = static_cast<NodeMessage::Type>(type);
+      m.ballot = b;
+      m.slot = a[6].as<std::uint64_t>();
+      m.commit = a[7].as<std::uint64_t>();
+      if (!entries.empty()) m.value = std::move(entries[0].value);
+      return PeerFrame(std::move(m));
+    }
+    PeerMessage m;
+    static_cast<PeerHeader&>(m) = h;
+    m.type = static_cast<PeerMessage::Type>(type);
+    m.ballot = b;
+    m.slot = a[6].as<std::uint64_t>();
+    m.commit = a[7].as<std::uint64_t>();
+    m.learned = a[8].as<std::uint64_t>();
+    m.entries = std::move(entries);
+    return PeerFrame(std::move(m));
   } catch (const std::exception& e) {
     return Status(Err::kBadRequest, std::string("malformed peer message: ") + e.what());
   }

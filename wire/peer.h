@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <variant>
 #include <vector>
 
 #include "wire/status.h"
@@ -39,25 +40,27 @@ struct Slot {
   }
 };
 
-struct PeerMessage {
-  enum class Type : std::uint8_t {
-    kPrepare = 1,       // phase 1a: ballot, slot = first slot asked about
-    kPromise = 2,       // phase 1b: ballot, slot, entries = accepted values at slots >= slot
-    kNack = 3,          // refusal: ballot = the higher ballot the sender has promised
-    kAccept = 4,        // phase 2a: ballot, entries to accept, commit; no entries = heartbeat
-    kAccepted = 5,      // phase 2b: ballot, entries (slots only, no values) accepted
-    kLearn = 6,         // catch-up: entries = chosen values, commit
-    kProbe = 7,         // pre-vote: would you promise `ballot`? Nothing is persisted
-    kProbeOk = 8,       // yes to a probe (a no is a Nack)
-    kForward = 9,       // a follower's batch for the leader to propose: entries[0].value
-    kReadIndex = 10,    // a follower asks the leader for a linearizable read point: slot = ctx
-    kReadIndexOk = 11,  // the leader's answer: slot = ctx, commit = the read index
-    kSnapshot = 12,     // catch-up past a compacted log: slot, entries[0].value = a snapshot
-  };
-  Type type = Type::kAccept;
+// Who a peer message is for: every message carries it, and the transport checks it.
+struct PeerHeader {
   std::uint64_t cluster = 0;  // messages for another cluster are dropped
   std::uint32_t from = 0;
   std::uint32_t to = 0;
+};
+
+// A consensus message: Lamport's phases and the pre-vote. The only messages the Paxos core sees.
+struct PeerMessage : PeerHeader {
+  enum class Type : std::uint8_t {
+    kPrepare = 1,   // phase 1a: ballot, slot = first slot asked about
+    kPromise = 2,   // phase 1b: ballot, slot, entries = accepted values at slots >= slot,
+                    // commit = the sender's compaction point
+    kNack = 3,      // refusal: ballot = the higher ballot the sender has promised
+    kAccept = 4,    // phase 2a: ballot, entries to accept, commit; no entries = heartbeat
+    kAccepted = 5,  // phase 2b: ballot, entries (slots only, no values) accepted
+    kLearn = 6,     // catch-up: entries = chosen values, commit
+    kProbe = 7,     // pre-vote: would you promise `ballot`? Nothing is persisted
+    kProbeOk = 8,   // yes to a probe (a no is a Nack)
+  };
+  Type type = Type::kAccept;
   Ballot ballot;
   std::uint64_t slot = 0;
   std::uint64_t commit = 0;   // the sender's chosen prefix, as leader (Accept, Learn)
@@ -65,7 +68,30 @@ struct PeerMessage {
   std::vector<Slot> entries;
 };
 
+// The nodes' own traffic around consensus: it changes no acceptor state, and the node, not the
+// core, acts on it. Same frame on the wire as a PeerMessage (PROTOCOL.md §15, types 9-12).
+struct NodeMessage : PeerHeader {
+  enum class Type : std::uint8_t {
+    kForward = 9,       // a follower's batch for the leader to propose: value
+    kReadIndex = 10,    // a follower asks the leader for a linearizable read point: slot = ctx
+    kReadIndexOk = 11,  // the leader's answer: slot = ctx, commit = the read index
+    kSnapshot = 12,     // catch-up past a compacted log: ballot, slot, value = a snapshot
+  };
+  Type type = Type::kForward;
+  Ballot ballot;
+  std::uint64_t slot = 0;
+  std::uint64_t commit = 0;
+  std::string value;
+};
+
+// What arrives on a peer socket: one or the other.
+using PeerFrame = std::variant<PeerMessage, NodeMessage>;
+inline const PeerHeader& headerOf(const PeerFrame& f) {
+  return std::visit([](const auto& m) -> const PeerHeader& { return m; }, f);
+}
+
 const char* peerTypeName(PeerMessage::Type t);
+const char* peerTypeName(NodeMessage::Type t);
 
 // A slot alone, as msgpack [slot, round, node, value]: the element of `entries` below, and what
 // a node keeps in its WAL for each value it accepted.
@@ -75,7 +101,8 @@ Result<Slot> decodeSlot(std::string_view bytes);
 // msgpack array [version, type, cluster, from, to, [round, node], slot, commit, learned,
 //                [[slot, round, node, value], ...]]
 std::string encodePeer(const PeerMessage& m);
-Result<PeerMessage> decodePeer(std::string_view bytes);
+std::string encodePeer(const NodeMessage& m);  // entries = [[slot, 0, 0, value]] when value is set
+Result<PeerFrame> decodePeer(std::string_view bytes);
 
 inline constexpr int kPeerVersion = 1;
 

@@ -395,11 +395,6 @@ void Core::step(const PeerMessage& m) {
     case Type::kLearn:
       onLearn(m);
       break;
-    case Type::kForward:  // for the node, not the core
-    case Type::kReadIndex:
-    case Type::kReadIndexOk:
-    case Type::kSnapshot:
-      break;
   }
 }
 

@@ -47,6 +47,8 @@ using cairn::store::WalRecord;
 using cairn::wire::Ballot;
 using cairn::wire::Command;
 using cairn::wire::Err;
+using cairn::wire::NodeMessage;
+using cairn::wire::PeerFrame;
 using cairn::wire::PeerMessage;
 using cairn::wire::Slot;
 using cairn::wire::Status;
@@ -202,12 +204,14 @@ class Sim {
   // fdatasync, the rest after it, then the chosen slots are applied. False when the node stopped.
   bool drain(SimNode& nd) {
     maybeArm(nd);
-    auto d = nd.replica->drain([&](const PeerMessage& m) { net_.push_back(m); });
+    auto d = nd.replica->drain(&outbox_);
     if (!d) {
       diskFailed(nd, d.status());
       return false;
     }
     for (PeerMessage& m : d->send)
+      net_.push_back(std::move(m));
+    for (NodeMessage& m : d->forward)
       net_.push_back(std::move(m));
     std::size_t next = 0;  // into d->chosen, which follows d->slots
     for (const Slot& s : d->slots)
@@ -228,13 +232,13 @@ class Sim {
       reads_.erase(rs.ctx);
     // Catch-up past a compacted log: send a snapshot of the store, as cairnd does.
     for (std::uint32_t to : d->snapshotTo) {
-      PeerMessage m;
-      m.type = PeerMessage::Type::kSnapshot;
+      NodeMessage m;
+      m.type = NodeMessage::Type::kSnapshot;
       m.cluster = 42;
       m.from = nd.id;
       m.to = to;
       m.slot = nd.store->appliedIndex();
-      m.entries.push_back(Slot{m.slot, Ballot{}, cairn::store::encodeSnapshot(nd.store->image())});
+      m.value = cairn::store::encodeSnapshot(nd.store->image());
       net_.push_back(std::move(m));
     }
     return true;
@@ -306,24 +310,29 @@ class Sim {
   }
 
   void deliver(std::size_t i) {
-    PeerMessage m = std::move(net_[i]);
+    PeerFrame f = std::move(net_[i]);
     net_[i] = std::move(net_.back());
     net_.pop_back();
-    SimNode& to = *nodes_.at(m.to);
-    SimNode& from = *nodes_.at(m.from);
+    const cairn::wire::PeerHeader& h = cairn::wire::headerOf(f);
+    SimNode& to = *nodes_.at(h.to);
+    SimNode& from = *nodes_.at(h.from);
     if (!to.up || to.group != from.group) return;  // lost
     // Every message crosses the real codec, as it would between processes.
-    auto decoded = cairn::wire::decodePeer(cairn::wire::encodePeer(m));
+    auto decoded = cairn::wire::decodePeer(
+        std::visit([](const auto& m) { return cairn::wire::encodePeer(m); }, f));
     if (!decoded) throw Failure{"peer codec failed: " + decoded.status().toString()};
-    log("deliver %s n%u->n%u b=%llu.%u", cairn::wire::peerTypeName(m.type), m.from, m.to,
-        static_cast<unsigned long long>(m.ballot.round), m.ballot.node);
-    if (decoded->type == PeerMessage::Type::kSnapshot) {
-      if (!installSnapshot(to, *decoded)) return;
-    } else if (decoded->type == PeerMessage::Type::kForward) {
-      if (!decoded->entries.empty())
-        to.replica->proposeForwarded(std::move(decoded->entries[0].value));
+    if (auto* m = std::get_if<PeerMessage>(&*decoded)) {
+      log("deliver %s n%u->n%u b=%llu.%u", cairn::wire::peerTypeName(m->type), m->from, m->to,
+          static_cast<unsigned long long>(m->ballot.round), m->ballot.node);
+      to.replica->step(*m);
     } else {
-      to.replica->step(*decoded);
+      NodeMessage& n = std::get<NodeMessage>(*decoded);
+      log("deliver %s n%u->n%u", cairn::wire::peerTypeName(n.type), n.from, n.to);
+      if (n.type == NodeMessage::Type::kSnapshot) {
+        if (!installSnapshot(to, n)) return;
+      } else if (n.type == NodeMessage::Type::kForward) {
+        to.replica->proposeForwarded(std::move(n.value));
+      }
     }
     drain(to);
   }
@@ -358,14 +367,14 @@ class Sim {
   }
 
   // False when the node stopped.
-  bool installSnapshot(SimNode& nd, const PeerMessage& m) {
-    if (m.entries.empty() || m.slot <= nd.replica->core().learned()) return true;
-    auto st = cairn::store::decodeSnapshot(m.entries[0].value, cairn::store::Store::Options());
+  bool installSnapshot(SimNode& nd, const NodeMessage& m) {
+    if (m.slot <= nd.replica->core().learned()) return true;
+    auto st = cairn::store::decodeSnapshot(m.value, cairn::store::Store::Options());
     if (!st) throw Failure{"snapshot codec failed"};
     for (std::uint64_t s = nd.applied + 1; s <= m.slot; ++s) {
       if (!chosen_.count(s)) throw Failure{"a snapshot covers a slot nobody chose"};
     }
-    nd.snapshot = m.entries[0].value;  // durable before the replica is told
+    nd.snapshot = m.value;  // durable before the replica is told
     nd.snapshotSlot = m.slot;
     nd.cut.clear();
     nd.cutSlot = 0;
@@ -464,7 +473,7 @@ class Sim {
       // A proposal can be lost when leadership changes: the client tries again.
       if (last != 0 && !acked_.count(last) && round - lastAt > 100) last = 0;
       ++step_;
-      std::vector<PeerMessage> batch;
+      std::vector<PeerFrame> batch;
       batch.swap(net_);
       while (!batch.empty()) {  // deliver everything in flight, in a random order
         std::size_t i = rnd(batch.size());
@@ -567,7 +576,15 @@ class Sim {
   bool faults_ = true;  // disk faults are armed until stabilize()
   std::vector<std::uint32_t> members_;
   std::map<std::uint32_t, std::unique_ptr<SimNode>> nodes_;
-  std::vector<PeerMessage> net_;
+  // What a drain sends before its fdatasync goes on the network at once.
+  struct Early : cairn::node::Outbox {
+    explicit Early(std::vector<PeerFrame>* net) : net(net) {}
+    void send(const PeerMessage& m) override { net->push_back(m); }
+    void send(const NodeMessage& m) override { net->push_back(m); }
+    std::vector<PeerFrame>* net;
+  };
+  std::vector<PeerFrame> net_;
+  Early outbox_{&net_};
   std::map<std::uint64_t, std::string> chosen_;
   std::map<std::uint64_t, std::uint32_t> proposedBy_;  // proposal id -> the node it was given to
   std::map<std::uint64_t, std::uint64_t> acked_;       // proposal id -> its slot

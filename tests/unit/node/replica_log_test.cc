@@ -90,8 +90,13 @@ TEST_CASE("replica: a leader's accepts leave before its sync, a follower's vote 
           "[unit][node]") {
   MemReplica a = openMem(1, {1, 2, 3});
   MemReplica b = openMem(2, {1, 2, 3});
-  std::vector<PeerMessage> early;
-  auto collect = [&](const PeerMessage& msg) { early.push_back(msg); };
+  struct Collect : node::Outbox {
+    std::vector<PeerMessage> msgs;
+    void send(const PeerMessage& m) override { msgs.push_back(m); }
+    void send(const wire::NodeMessage&) override {}
+  } out;
+  auto* collect = &out;
+  std::vector<PeerMessage>& early = out.msgs;
   // 1 prepares, 2 promises, 1 leads.
   a.replica->core().campaign();
   auto da = a.replica->drain(collect);

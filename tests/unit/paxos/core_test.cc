@@ -380,8 +380,10 @@ TEST_CASE("paxos: peer messages survive the codec", "[unit][paxos][wire]") {
   m.commit = 4;
   m.learned = 5;
   m.entries = {Slot{3, Ballot{6, 1}, std::string("v\0", 2)}, Slot{4, Ballot{0, 0}, ""}};
-  auto d = cairn::wire::decodePeer(cairn::wire::encodePeer(m));
-  REQUIRE(d.isOk());
+  auto frame = cairn::wire::decodePeer(cairn::wire::encodePeer(m));
+  REQUIRE(frame.isOk());
+  const PeerMessage* d = std::get_if<PeerMessage>(&*frame);
+  REQUIRE(d);
   CHECK(d->type == m.type);
   CHECK(d->cluster == 77);
   CHECK(d->from == 2);
