@@ -303,7 +303,7 @@ void Server::handleRequest(Envelope& env, Request& req) {
     case Verb::kSet:
     case Verb::kDel: {
       if (!req.path) return fail(Err::kMissingArg, "missing \"path\"");
-      auto comps = store::splitPath(*req.path);
+      auto comps = wire::splitPath(*req.path);
       if (!comps) return fail(comps.status().code(), comps.status().detail());
       if (comps->empty()) return fail(Err::kIsDir, "/ is a directory");
       if (isCtl(*comps)) return fail(Err::kReadonly, "/ctl is written only by the nodes");
@@ -329,7 +329,7 @@ void Server::handleRequest(Envelope& env, Request& req) {
       // The node's own history: complete up to the reply's head, which needs no read point (a
       // feed consumer compares it with the heartbeats' heads).
       if (!req.path) return fail(Err::kMissingArg, "missing \"path\" (a glob)");
-      auto g = store::Glob::compile(*req.path);
+      auto g = wire::Glob::compile(*req.path);
       if (!g) return fail(g.status().code(), g.status().detail());
       if (!req.rev) return fail(Err::kMissingArg, "missing \"rev\" (the first rev wanted)");
       if (*req.rev < 0) return fail(Err::kRange, "rev must be >= 0");
@@ -361,7 +361,7 @@ void Server::handleRequest(Envelope& env, Request& req) {
     }
     case Verb::kWait: {
       if (!req.path) return fail(Err::kMissingArg, "missing \"path\" (a glob)");
-      auto g = store::Glob::compile(*req.path);
+      auto g = wire::Glob::compile(*req.path);
       if (!g) return fail(g.status().code(), g.status().detail());
       if (req.rev && *req.rev < 0) return fail(Err::kRange, "rev must be >= 0");
       if (req.timeoutMs && (*req.timeoutMs < 0 || *req.timeoutMs > kMaxWaitMs)) {
@@ -383,8 +383,8 @@ void Server::handleRequest(Envelope& env, Request& req) {
     case Verb::kGetdir:
     case Verb::kWalk: {
       if (!req.path) return fail(Err::kMissingArg, "missing \"path\"");
-      Status valid = req.verb == Verb::kWalk ? store::Glob::compile(*req.path).status()
-                                             : store::splitPath(*req.path).status();
+      Status valid = req.verb == Verb::kWalk ? wire::Glob::compile(*req.path).status()
+                                             : wire::splitPath(*req.path).status();
       if (!valid.isOk()) return fail(valid.code(), valid.detail());
       if (req.limit && (*req.limit < 1 || *req.limit > kMaxPage)) {
         return fail(Err::kRange, "limit must be in 1..10000");
@@ -475,7 +475,7 @@ void Server::serveRead(Envelope& env, Request& req, std::int64_t at) {
       break;
     }
     case Verb::kWalk: {
-      auto g = store::Glob::compile(*req.path);
+      auto g = wire::Glob::compile(*req.path);
       auto page = store_->walk(*g, at, req.after, limit, kWalkBytes);
       if (!page) {
         r = Reply::error(page.status().code(), page.status().detail());

@@ -24,10 +24,10 @@
 #include "node/replica.h"
 #include "node/snapshotter.h"
 #include "node/transport.h"
-#include "store/path.h"
 #include "store/store.h"
 #include "wire/codec.h"
 #include "wire/message.h"
+#include "wire/path.h"
 
 namespace cairn::node {
 
@@ -70,8 +70,8 @@ class Server {
   struct Parked {
     Envelope env;
     wire::Request req;
-    std::optional<store::Glob> glob;  // WAIT
-    std::int64_t from = 0;            // WAIT: the first rev of interest
+    std::optional<wire::Glob> glob;  // WAIT
+    std::int64_t from = 0;           // WAIT: the first rev of interest
     Clock::time_point deadline;
   };
 

@@ -11,19 +11,19 @@
 
 #include "wire/status.h"
 
-namespace cairn::store {
+namespace cairn::wire {
 
 inline constexpr std::size_t kMaxPathLen = 4096;
 
 // Splits a valid path into its components ("/" has none); BAD_PATH otherwise.
-wire::Result<std::vector<std::string>> splitPath(std::string_view path);
+Result<std::vector<std::string>> splitPath(std::string_view path);
 
 std::string joinPath(const std::vector<std::string>& comps, std::size_t n);
 
 // A compiled glob. Matching works component by component, so a walk can prune subtrees.
 class Glob {
  public:
-  static wire::Result<Glob> compile(std::string_view pattern);
+  static Result<Glob> compile(std::string_view pattern);
 
   const std::string& pattern() const { return pattern_; }
   bool matches(std::string_view path) const;
@@ -50,4 +50,4 @@ class Glob {
 // Wildcard match of one component against one glob component ("?", "*").
 bool componentMatches(std::string_view pat, std::string_view s);
 
-}  // namespace cairn::store
+}  // namespace cairn::wire

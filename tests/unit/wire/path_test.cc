@@ -1,12 +1,12 @@
 #include <catch2/catch.hpp>
 
-#include "store/path.h"
+#include "wire/path.h"
 
-using cairn::store::Glob;
-using cairn::store::splitPath;
 using cairn::wire::Err;
+using cairn::wire::Glob;
+using cairn::wire::splitPath;
 
-TEST_CASE("paths: valid and invalid", "[unit][store]") {
+TEST_CASE("paths: valid and invalid", "[unit][wire]") {
   struct Case {
     const char* path;
     bool ok;
@@ -41,7 +41,7 @@ TEST_CASE("paths: valid and invalid", "[unit][store]") {
   CHECK(!splitPath("/" + std::string(5000, 'a')).isOk());
 }
 
-TEST_CASE("globs: the edge cases", "[unit][store]") {
+TEST_CASE("globs: the edge cases", "[unit][wire]") {
   struct Case {
     const char* glob;
     const char* path;
@@ -91,7 +91,7 @@ TEST_CASE("globs: the edge cases", "[unit][store]") {
   }
 }
 
-TEST_CASE("globs: bad patterns are BAD_PATH", "[unit][store]") {
+TEST_CASE("globs: bad patterns are BAD_PATH", "[unit][wire]") {
   for (const char* p : {"", "a/*", "/a//b", "/a/", "/[ab]", "/a b", "/{x}"}) {
     INFO(p);
     CHECK(Glob::compile(p).status().code() == Err::kBadPath);
