@@ -16,6 +16,7 @@
 #include "bindings/cpp/client.h"
 #include "bindings/cpp/watcher.h"
 #include "wire/codec.h"
+#include "wire/path.h"
 
 namespace {
 
@@ -381,22 +382,20 @@ int run(Args& a) {
   if (cmd == "tree") {
     if (!need(1, 2)) return usage("tree takes an optional PATH");
     std::string root = a.pos.size() == 2 ? a.pos[1] : "/";
-    while (root.size() > 1 && root.back() == '/')
+    while (root.size() > 1 && root.back() == '/')  // a trailing / is forgiven here
       root.pop_back();
-    auto es = c.walk(root == "/" ? "/**" : root + "/**", a.rev);
+    auto es = c.walk(cairn::wire::childPath(root, "**"), a.rev);
     if (!es) return fail(es.status());
+    auto base = cairn::wire::splitPath(root);  // valid: the node accepted the glob
+    if (!base) return fail(base.status());
     out(root);
     std::vector<std::string> prev;  // components of the previous path below root
     for (const auto& e : *es) {
-      std::string rel = e.path.substr(root == "/" ? 1 : root.size() + 1);
-      std::vector<std::string> comps;
-      std::size_t i = 0;
-      while (i <= rel.size()) {
-        std::size_t j = rel.find('/', i);
-        if (j == std::string::npos) j = rel.size();
-        comps.push_back(rel.substr(i, j - i));
-        i = j + 1;
-      }
+      auto all = cairn::wire::splitPath(e.path);
+      if (!all) return fail(all.status());
+      if (all->size() <= base->size()) continue;  // not below root: "/a/**" never yields one
+      std::vector<std::string> comps(all->begin() + static_cast<std::ptrdiff_t>(base->size()),
+                                     all->end());
       std::size_t same = 0;
       while (same < prev.size() && same + 1 < comps.size() && prev[same] == comps[same])
         ++same;

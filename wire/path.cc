@@ -54,6 +54,13 @@ std::string joinPath(const std::vector<std::string>& comps, std::size_t n) {
   return out;
 }
 
+std::string childPath(std::string_view dir, std::string_view name) {
+  std::string out(dir);
+  if (out != "/") out += '/';
+  out += name;
+  return out;
+}
+
 bool componentMatches(std::string_view pat, std::string_view s) {
   // Iterative wildcard matching with one backtrack point (the last '*').
   std::size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;

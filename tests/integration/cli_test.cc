@@ -88,6 +88,23 @@ TEST_CASE("cli: every command", "[integration][cli]") {
   CHECK(r.out.find("\"value_b64\":\"//4=\"") != std::string::npos);
 }
 
+TEST_CASE("cli: tree below a directory, with or without a trailing slash", "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/a/b/c", "1"}).code == 0);
+  REQUIRE(cairn({"set", "/a/b/d", "2"}).code == 0);
+  REQUIRE(cairn({"set", "/a/e", "3"}).code == 0);
+  REQUIRE(cairn({"set", "/f", "4"}).code == 0);
+  const std::string want = "/a\n  b/\n    c  @1\n    d  @2\n  e  @3\n";
+  CHECK(cairn({"tree", "/a"}).out == want);
+  CHECK(cairn({"tree", "/a/"}).out == want);
+  CHECK(cairn({"tree", "/a/b"}).out == "/a/b\n  c  @1\n  d  @2\n");
+  auto r = cairn({"tree", "/a//b"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("BAD_PATH") != std::string::npos);
+}
+
 TEST_CASE("cli: usage errors exit 127, server errors 2", "[integration][cli]") {
   test::TempDir d;
   test::NodeProcess n(d.path() + "/n1");

@@ -2,8 +2,10 @@
 
 #include "wire/path.h"
 
+using cairn::wire::childPath;
 using cairn::wire::Err;
 using cairn::wire::Glob;
+using cairn::wire::joinPath;
 using cairn::wire::splitPath;
 
 TEST_CASE("paths: valid and invalid", "[unit][wire]") {
@@ -39,6 +41,22 @@ TEST_CASE("paths: valid and invalid", "[unit][wire]") {
     if (!c.ok) CHECK(r.status().code() == Err::kBadPath);
   }
   CHECK(!splitPath("/" + std::string(5000, 'a')).isOk());
+}
+
+TEST_CASE("paths: joining components and a name inside a directory", "[unit][wire]") {
+  const std::vector<std::string> comps = {"a", "b", "c"};
+  CHECK(joinPath(comps, 0) == "/");
+  CHECK(joinPath(comps, 2) == "/a/b");
+  CHECK(joinPath(comps, 3) == "/a/b/c");
+  CHECK(childPath("/", "a") == "/a");
+  CHECK(childPath("/a/b", "c") == "/a/b/c");
+  CHECK(childPath("/a", "**") == "/a/**");
+  CHECK(childPath("/", "**") == "/**");
+  for (const char* p : {"/a", "/a/b/c"}) {
+    auto c = splitPath(p);
+    REQUIRE(c.isOk());
+    CHECK(joinPath(*c, c->size()) == p);  // split and join are inverses
+  }
 }
 
 TEST_CASE("globs: the edge cases", "[unit][wire]") {
