@@ -111,7 +111,8 @@ Outcome parse(CLI::App* app, const std::vector<std::string>& args, int usageCode
     o.out = std::string(e.what()) + "\n";
   } catch (const CLI::ParseError& e) {
     o.code = usageCode;
-    o.err = app->get_name() + ": " + e.what() + "\n" + hint + (hint.empty() ? "" : "\n");
+    o.error = e.what();
+    o.err = app->get_name() + ": " + o.error + "\n" + hint + (hint.empty() ? "" : "\n");
   }
   return o;
 }

@@ -41,6 +41,7 @@ struct Outcome {
   int code = 0;
   std::string out;
   std::string err;
+  std::string error;  // a usage error alone, without the name and the hint
 };
 
 // Parses `args` (without the program name) into `app`. --help and --version end with code 0 and
