@@ -47,7 +47,7 @@ CLI::Validator integer(std::int64_t lo, std::int64_t hi) {
   std::string range = "in " + std::to_string(lo) + ".." + std::to_string(hi);
   if (lo == INT64_MIN && hi == INT64_MAX) {
     range.clear();
-  } else if (hi == INT64_MAX) {
+  } else if (hi >= INT32_MAX) {  // the type's limit, not a chosen bound
     range = ">= " + std::to_string(lo);
   }
   const std::string why = range.empty() ? "must be an integer" : "must be an integer " + range;
@@ -64,7 +64,9 @@ CLI::Validator integer(std::int64_t lo, std::int64_t hi) {
 
 CLI::Validator real(double lo, double hi, bool loOpen) {
   std::string why = "must be a number ";
-  if (hi == HUGE_VAL) {
+  if (lo == -HUGE_VAL && hi == HUGE_VAL) {
+    why = "must be a number";
+  } else if (hi == HUGE_VAL) {
     why += (loOpen ? "> " : ">= ") + show(lo);
   } else {
     why += (loOpen ? "in (" : "in [") + show(lo) + ", " + show(hi) + "]";
