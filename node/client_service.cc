@@ -117,7 +117,7 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
 
 Action ClientService::write(Request& req) {
   if (!req.path) return fail(req, Err::kMissingArg, "missing \"path\"");
-  auto comps = store::splitPath(*req.path);
+  auto comps = wire::splitPath(*req.path);
   if (!comps) return fail(req, comps.status().code(), comps.status().detail());
   if (comps->empty()) return fail(req, Err::kIsDir, "/ is a directory");
   if (isCtlPath(*req.path)) return fail(req, Err::kReadonly, "/ctl is written only by the nodes");
@@ -146,7 +146,7 @@ Action ClientService::changes(const Request& req) const {
   // The node's own history: complete up to the reply's head, which needs no read point (a feed
   // consumer compares it with the heartbeats' heads).
   if (!req.path) return fail(req, Err::kMissingArg, "missing \"path\" (a glob)");
-  auto g = store::Glob::compile(*req.path);
+  auto g = wire::Glob::compile(*req.path);
   if (!g) return fail(req, g.status().code(), g.status().detail());
   if (!req.rev) return fail(req, Err::kMissingArg, "missing \"rev\" (the first rev wanted)");
   if (*req.rev < 0) return fail(req, Err::kRange, "rev must be >= 0");
@@ -172,7 +172,7 @@ Action ClientService::changes(const Request& req) const {
 
 Action ClientService::wait(Request& req) {
   if (!req.path) return fail(req, Err::kMissingArg, "missing \"path\" (a glob)");
-  auto g = store::Glob::compile(*req.path);
+  auto g = wire::Glob::compile(*req.path);
   if (!g) return fail(req, g.status().code(), g.status().detail());
   if (req.rev && *req.rev < 0) return fail(req, Err::kRange, "rev must be >= 0");
   if (auto bad = checkTimeout(req)) return *bad;
@@ -190,8 +190,8 @@ Action ClientService::wait(Request& req) {
 
 Action ClientService::readOrPark(Request& req) {
   if (!req.path) return fail(req, Err::kMissingArg, "missing \"path\"");
-  Status valid = req.verb == Verb::kWalk ? store::Glob::compile(*req.path).status()
-                                         : store::splitPath(*req.path).status();
+  Status valid = req.verb == Verb::kWalk ? wire::Glob::compile(*req.path).status()
+                                         : wire::splitPath(*req.path).status();
   if (!valid.isOk()) return fail(req, valid.code(), valid.detail());
   if (auto bad = checkLimit(req)) return *bad;
   if (req.rev && *req.rev < 0) return fail(req, Err::kRange, "rev must be >= 0");
@@ -263,7 +263,7 @@ Reply ClientService::read(const Request& req, std::int64_t at) const {
       break;
     }
     case Verb::kWalk: {
-      auto g = store::Glob::compile(*req.path);
+      auto g = wire::Glob::compile(*req.path);
       auto page = st.walk(*g, at, req.after, limit, kWalkBytes);
       if (!page) return errorAt(page.status(), at);
       r.entries.emplace();
@@ -284,7 +284,7 @@ Reply ClientService::read(const Request& req, std::int64_t at) const {
   return r;
 }
 
-std::optional<Reply> ClientService::tryWait(const store::Glob& glob, std::int64_t* from) const {
+std::optional<Reply> ClientService::tryWait(const wire::Glob& glob, std::int64_t* from) const {
   const store::Store& st = store_;
   auto found = st.firstChange(glob, *from);
   if (!found) return errorAt(found.status(), st.rev());

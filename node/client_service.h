@@ -16,11 +16,11 @@
 #include <string_view>
 
 #include "node/stats.h"
-#include "store/path.h"
 #include "store/store.h"
 #include "wire/codec.h"
 #include "wire/command.h"
 #include "wire/message.h"
+#include "wire/path.h"
 
 namespace cairn::node {
 
@@ -54,7 +54,7 @@ struct Action {
   wire::Reply reply;
   wire::Command command;
   wire::Request request;
-  std::optional<store::Glob> glob;
+  std::optional<wire::Glob> glob;
   std::int64_t from = 0;  // WAIT: the first rev of interest; a parked read: the rev it reads
   std::chrono::milliseconds wait{0};
 };
@@ -82,7 +82,7 @@ class ClientService {
   wire::Reply read(const wire::Request& req, std::int64_t at) const;
   // A WAIT for `glob` from rev `*from`, answered from history if a change matched; otherwise
   // nullopt, and *from moves past the head (nothing up to it matched).
-  std::optional<wire::Reply> tryWait(const store::Glob& glob, std::int64_t* from) const;
+  std::optional<wire::Reply> tryWait(const wire::Glob& glob, std::int64_t* from) const;
 
   std::int64_t head() const { return store_.rev(); }
 

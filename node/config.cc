@@ -1,152 +1,132 @@
 #include "node/config.h"
 
-#include <cerrno>
-#include <cstdlib>
+#include <memory>
+
+#include "cli/flags.h"
 
 namespace cairn::node {
 namespace {
 
-bool parseInt(const std::string& s, std::int64_t lo, std::int64_t hi, std::int64_t* out) {
-  if (s.empty()) return false;
-  errno = 0;
-  char* end = nullptr;
-  long long v = std::strtoll(s.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0' || v < lo || v > hi) return false;
-  *out = v;
-  return true;
+constexpr int kExitUsage = 2;  // cairnd's usage errors, as before CLI11
+const char* kHint = "(run cairnd --help for the flags)";
+
+const char* kAbout =
+    "Runs one Cairn node: a consistent, durable coordination store served over ZeroMQ.";
+
+// Every flag of cairnd, bound to `c`; the lists land in the strings for parseList.
+std::unique_ptr<CLI::App> makeApp(Config* c, std::string* cluster, std::string* peerVia) {
+  auto app = std::make_unique<CLI::App>(kAbout);
+  cli::setUp(app.get(), "cairnd");
+  app->add_option("--data", c->dataDir, "where the node keeps its WAL and snapshots")
+      ->type_name("DIR")
+      ->required()
+      ->transform(cli::nonEmpty("a directory"));
+  app->add_option("--client", c->clientEndpoint, "ROUTER for client requests")
+      ->type_name("ENDPOINT")
+      ->capture_default_str();
+  app->add_option("--events", c->eventsEndpoint,
+                  "PUB for the change feed; a port of * picks a free one\n"
+                  "(the ready line says which)")
+      ->type_name("ENDPOINT")
+      ->capture_default_str();
+  app->add_option("--advertise", c->advertiseHost,
+                  "host to tell clients when an endpoint binds a wildcard host")
+      ->type_name("HOST");
+  app->add_option("--id", c->id, "this node's id, 1..65535")
+      ->type_name("N")
+      ->transform(cli::integer(1, 65535))
+      ->capture_default_str();
+  app->add_option("--cluster", *cluster,
+                  "every member as ID=ENDPOINT, comma-separated, the same on\n"
+                  "every node: 1=tcp://10.0.0.1:7100,2=tcp://10.0.0.2:7100,...\n"
+                  "(default: this node alone)")
+      ->type_name("LIST");
+  app->add_option("--peer", c->peerEndpoint,
+                  "where to bind for peers (default: this node's --cluster entry)")
+      ->type_name("ENDPOINT");
+  app->add_option("--peer-via", *peerVia,
+                  "ID=ENDPOINT,...: reach those members through these endpoints\n"
+                  "instead of their --cluster entries (a proxy, a NAT); the\n"
+                  "member list itself stays the same on every node")
+      ->type_name("LIST");
+  app->add_option("--history", c->historyRevs, "past revisions kept readable, 1..100000000")
+      ->type_name("N")
+      ->transform(cli::integer(1, 100000000))
+      ->capture_default_str();
+  app->add_option("--max-value", c->maxValue, "largest value accepted, 1..67108864")
+      ->type_name("BYTES")
+      ->transform(cli::integer(1, 64 << 20))
+      ->capture_default_str();
+  app->add_option("--snapshot-every", c->snapshotEvery,
+                  "log records between snapshots, 1..100000000")
+      ->type_name("N")
+      ->transform(cli::integer(1, 100000000))
+      ->capture_default_str();
+  app->add_option("--feed-hwm", c->feedHwm,
+                  "feed messages queued per subscriber before the node drops\n"
+                  "that subscriber's messages, 1..10000000")
+      ->type_name("N")
+      ->transform(cli::integer(1, 10000000))
+      ->capture_default_str();
+  app->add_flag("-v,--verbose", c->verbose, "log one line per request");
+  app->add_flag("--debug-stale-reads", c->debugStaleReads,
+                "BREAKS linearizability on purpose (reads skip the read\n"
+                "index): for proving the fault harness catches it");
+  return app;
+}
+
+// "1=tcp://...,2=tcp://..." into `list`; an error message, or "" when it is well formed.
+std::string parseList(const std::string& flag, const std::string& value,
+                      std::map<std::uint32_t, std::string>* list) {
+  list->clear();
+  std::size_t i0 = 0;
+  while (i0 <= value.size()) {
+    std::size_t j = value.find(',', i0);
+    if (j == std::string::npos) j = value.size();
+    std::string item = value.substr(i0, j - i0);
+    i0 = j + 1;
+    if (item.empty()) continue;
+    auto eq = item.find('=');
+    std::int64_t id = 0;
+    if (eq == std::string::npos || !cli::parseInt(item.substr(0, eq), 1, 65535, &id) ||
+        eq + 1 == item.size()) {
+      return flag + " entries look like 1=tcp://127.0.0.1:7100, not \"" + item + "\"";
+    }
+    if (!list->emplace(static_cast<std::uint32_t>(id), item.substr(eq + 1)).second) {
+      return flag + " names member " + std::to_string(id) + " twice";
+    }
+  }
+  return "";
 }
 
 }  // namespace
 
 const char* usageText() {
-  return "usage: cairnd --data DIR [options]\n"
-         "\n"
-         "Runs one Cairn node: a consistent, durable coordination store served over ZeroMQ.\n"
-         "\n"
-         "  --data DIR           where the node keeps its WAL and snapshots (required)\n"
-         "  --client ENDPOINT    ROUTER for client requests   (default tcp://127.0.0.1:7101)\n"
-         "  --events ENDPOINT    PUB for the change feed      (default tcp://127.0.0.1:7102)\n"
-         "                       a port of * picks a free one; the ready line says which\n"
-         "  --advertise HOST     host to tell clients when an endpoint binds a wildcard host\n"
-         "  --id N               this node's id, 1..65535    (default 1)\n"
-         "  --cluster LIST       every member as ID=ENDPOINT, comma-separated, the same on\n"
-         "                       every node: 1=tcp://10.0.0.1:7100,2=tcp://10.0.0.2:7100,...\n"
-         "                       (default: this node alone)\n"
-         "  --peer ENDPOINT      where to bind for peers (default: this node's --cluster entry)\n"
-         "  --peer-via LIST      ID=ENDPOINT,...: reach those members through these endpoints\n"
-         "                       instead of their --cluster entries (a proxy, a NAT); the\n"
-         "                       member list itself stays the same on every node\n"
-         "  --history N          past revisions kept readable (default 10000)\n"
-         "  --max-value BYTES    largest value accepted       (default 1048576)\n"
-         "  --snapshot-every N   log records between snapshots (default 10000)\n"
-         "  --feed-hwm N         feed messages queued per subscriber before the node\n"
-         "                       drops that subscriber's messages (default 10000)\n"
-         "  --verbose            log one line per request\n"
-         "  --debug-stale-reads  BREAKS linearizability on purpose (reads skip the read\n"
-         "                       index): for proving the fault harness catches it\n"
-         "  --help               print this text\n"
-         "  --version            print the version\n";
+  static const std::string text = [] {
+    Config c;
+    std::string cluster, peerVia;
+    return makeApp(&c, &cluster, &peerVia)->help();
+  }();
+  return text.c_str();
 }
 
 ParseOutcome parseArgs(const std::vector<std::string>& args) {
   ParseOutcome out;
   Config& c = out.config;
+  std::string cluster, peerVia;
+  auto app = makeApp(&c, &cluster, &peerVia);
+  cli::Outcome o = cli::parse(app.get(), args, kExitUsage, kHint);
+  out.exitCode = o.code;
+  out.message = o.out + o.err;
+  if (!o.run) return out;
   auto fail = [&](const std::string& msg) {
     out.run = false;
-    out.exitCode = 2;
-    out.message = "cairnd: " + msg + "\n(run cairnd --help for the flags)\n";
+    out.exitCode = kExitUsage;
+    out.message = "cairnd: " + msg + "\n" + kHint + "\n";
     return out;
   };
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::string value;
-    bool hasValue = false;
-    if (auto eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-      hasValue = true;
-    }
-    if (flag == "--help" || flag == "-h") {
-      out.exitCode = 0;
-      out.message = usageText();
-      return out;
-    }
-    if (flag == "--version") {
-      out.exitCode = 0;
-      out.message = std::string("cairnd ") + CAIRN_VERSION + "\n";
-      return out;
-    }
-    if (flag == "--verbose" || flag == "-v") {
-      c.verbose = true;
-      continue;
-    }
-    if (flag == "--debug-stale-reads") {
-      c.debugStaleReads = true;
-      continue;
-    }
-    static const char* kWithValue[] = {"--data",    "--client",  "--events",    "--advertise",
-                                       "--id",      "--history", "--max-value", "--snapshot-every",
-                                       "--cluster", "--peer",    "--feed-hwm",  "--peer-via"};
-    bool known = false;
-    for (const char* k : kWithValue)
-      known = known || flag == k;
-    if (!known) return fail("unknown flag \"" + args[i] + "\"");
-    if (!hasValue) {
-      if (i + 1 >= args.size()) return fail(flag + " needs a value");
-      value = args[++i];
-    }
-    if (flag == "--data") {
-      if (value.empty()) return fail("--data needs a directory");
-      c.dataDir = value;
-    } else if (flag == "--client") {
-      c.clientEndpoint = value;
-    } else if (flag == "--events") {
-      c.eventsEndpoint = value;
-    } else if (flag == "--advertise") {
-      c.advertiseHost = value;
-    } else if (flag == "--id") {
-      if (!parseInt(value, 1, 65535, &c.id)) return fail("--id must be an integer in 1..65535");
-    } else if (flag == "--history") {
-      if (!parseInt(value, 1, 100000000, &c.historyRevs)) {
-        return fail("--history must be an integer in 1..100000000");
-      }
-    } else if (flag == "--max-value") {
-      if (!parseInt(value, 1, 64 << 20, &c.maxValue)) {
-        return fail("--max-value must be an integer in 1..67108864");
-      }
-    } else if (flag == "--cluster" || flag == "--peer-via") {
-      auto& list = flag == "--cluster" ? c.cluster : c.peerVia;
-      list.clear();
-      std::size_t i0 = 0;
-      while (i0 <= value.size()) {
-        std::size_t j = value.find(',', i0);
-        if (j == std::string::npos) j = value.size();
-        std::string item = value.substr(i0, j - i0);
-        i0 = j + 1;
-        if (item.empty()) continue;
-        auto eq = item.find('=');
-        std::int64_t id = 0;
-        if (eq == std::string::npos || !parseInt(item.substr(0, eq), 1, 65535, &id) ||
-            eq + 1 == item.size()) {
-          return fail(flag + " entries look like 1=tcp://127.0.0.1:7100, not \"" + item + "\"");
-        }
-        if (!list.emplace(static_cast<std::uint32_t>(id), item.substr(eq + 1)).second) {
-          return fail(flag + " names member " + std::to_string(id) + " twice");
-        }
-      }
-    } else if (flag == "--peer") {
-      c.peerEndpoint = value;
-    } else if (flag == "--feed-hwm") {
-      if (!parseInt(value, 1, 10000000, &c.feedHwm)) {
-        return fail("--feed-hwm must be an integer in 1..10000000");
-      }
-    } else if (flag == "--snapshot-every") {
-      if (!parseInt(value, 1, 100000000, &c.snapshotEvery)) {
-        return fail("--snapshot-every must be an integer in 1..100000000");
-      }
-    }
-  }
-  if (c.dataDir.empty()) return fail("--data DIR is required");
+  if (auto e = parseList("--cluster", cluster, &c.cluster); !e.empty()) return fail(e);
+  if (auto e = parseList("--peer-via", peerVia, &c.peerVia); !e.empty()) return fail(e);
   if (!c.cluster.empty()) {
     auto self = c.cluster.find(static_cast<std::uint32_t>(c.id));
     if (self == c.cluster.end()) {

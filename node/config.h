@@ -39,7 +39,10 @@ struct ParseOutcome {
   Config config;
 };
 
+// Parses cairnd's arguments (without the program name). --help and --version end with code 0,
+// a usage error with code 2.
 ParseOutcome parseArgs(const std::vector<std::string>& args);
+// The text of --help.
 const char* usageText();
 
 }  // namespace cairn::node

@@ -83,7 +83,7 @@ class Waiters {
   struct Parked {
     Envelope env;
     wire::Request req;
-    std::optional<store::Glob> glob;  // WAIT; else a read at rev `from`
+    std::optional<wire::Glob> glob;  // WAIT; else a read at rev `from`
     std::int64_t from = 0;
     Deadlines::iterator deadline;
   };

@@ -9,6 +9,7 @@
 
 #include "store/crc32c.h"
 #include "store/file.h"
+#include "wire/path.h"
 
 namespace cairn::store {
 
@@ -44,10 +45,10 @@ struct Reader {
 
   // One node record and, for a directory, its children.
   NodeP node(std::string* name, int depth) {
-    if (depth > static_cast<int>(kMaxPathLen)) throw std::runtime_error("tree too deep");
+    if (depth > static_cast<int>(wire::kMaxPathLen)) throw std::runtime_error("tree too deep");
     msgpack::object_handle oh =
         msgpack::unpack(data.data(), data.size(), off, nullptr, nullptr,
-                        msgpack::unpack_limit(3, 0, kMaxPathLen, 1u << 30, 0, 2));
+                        msgpack::unpack_limit(3, 0, wire::kMaxPathLen, 1u << 30, 0, 2));
     const msgpack::object& o = oh.get();
     if (o.type != msgpack::type::ARRAY || o.via.array.size != 3) {
       throw std::runtime_error("bad node record");

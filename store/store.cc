@@ -71,10 +71,10 @@ Status locateForWrite(const NodeP& root, const std::vector<std::string>& comps,
     if (!c) return Status::ok();
     cur = c->get();
     if (i + 1 < comps.size() && !cur->dir) {
-      return Status(Err::kNotDir, joinPath(comps, i + 1) + " is a file");
+      return Status(Err::kNotDir, wire::joinPath(comps, i + 1) + " is a file");
     }
   }
-  if (cur->dir) return Status(Err::kIsDir, joinPath(comps, comps.size()) + " is a directory");
+  if (cur->dir) return Status(Err::kIsDir, wire::joinPath(comps, comps.size()) + " is a directory");
   *target = cur;
   return Status::ok();
 }
@@ -123,7 +123,7 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
   ApplyResult res;
   res.rev = rev();
   if (c.op == wire::Command::Op::kNop) return res;
-  auto comps = splitPath(c.path);
+  auto comps = wire::splitPath(c.path);
   if (!comps) {
     res.status = comps.status();
     return res;
@@ -186,7 +186,7 @@ const NodeP& Store::rootAt(std::int64_t r) const {
 
 FileInfo Store::stat(std::string_view path, std::int64_t r) const {
   FileInfo fi;
-  auto comps = splitPath(path);
+  auto comps = wire::splitPath(path);
   if (!comps) return fi;
   const Node* n = lookup(rootAt(r), *comps);
   if (!n) return fi;
@@ -204,7 +204,7 @@ FileInfo Store::stat(std::string_view path, std::int64_t r) const {
 
 wire::Result<Page> Store::getdir(std::string_view path, std::int64_t r,
                                  const std::optional<std::string>& after, std::size_t limit) const {
-  auto comps = splitPath(path);
+  auto comps = wire::splitPath(path);
   if (!comps) return comps.status();
   const Node* n = lookup(rootAt(r), *comps);
   if (!n) return Status(Err::kNoEnt, std::string(path) + " does not exist");
@@ -227,7 +227,7 @@ namespace {
 
 // A depth-first walk in path order, pruned by the glob, resuming after a path.
 struct Walker {
-  const Glob& glob;
+  const wire::Glob& glob;
   const std::vector<std::string>& after;  // components of the resume point; empty = from start
   std::size_t limit;
   std::size_t maxBytes;
@@ -237,14 +237,14 @@ struct Walker {
   bool stop = false;
 
   // `bounded`: cur equals the first cur.size() components of `after`.
-  void dir(const Node& d, const Glob::States& s, bool bounded) {
+  void dir(const Node& d, const wire::Glob::States& s, bool bounded) {
     const std::size_t depth = cur.size();
     const bool resume = bounded && depth < after.size();
     std::string_view from = resume ? std::string_view(after[depth]) : std::string_view();
     // Descend into after[depth] itself only when the resume point lies below it.
     const bool inclusive = !resume || depth + 1 < after.size();
     auto visit = [&](const std::string& name, const NodeP& child) {
-      Glob::States ns = glob.step(s, name);
+      wire::Glob::States ns = glob.step(s, name);
       if (ns.empty()) return true;
       const bool childBounded = resume && name == from;
       cur.push_back(name);
@@ -271,7 +271,7 @@ struct Walker {
       stop = true;
       return;
     }
-    page->names.push_back(joinPath(cur, cur.size()));
+    page->names.push_back(wire::joinPath(cur, cur.size()));
     page->nodes.push_back(file);
     bytes += file->value->size();
   }
@@ -279,12 +279,12 @@ struct Walker {
 
 }  // namespace
 
-wire::Result<Page> Store::walk(const Glob& glob, std::int64_t r,
+wire::Result<Page> Store::walk(const wire::Glob& glob, std::int64_t r,
                                const std::optional<std::string>& after, std::size_t limit,
                                std::size_t maxBytes) const {
   std::vector<std::string> afterComps;
   if (after) {
-    auto c = splitPath(*after);
+    auto c = wire::splitPath(*after);
     if (!c) return c.status();
     afterComps = std::move(c.value());
   }
@@ -294,7 +294,7 @@ wire::Result<Page> Store::walk(const Glob& glob, std::int64_t r,
   return page;
 }
 
-wire::Result<Store::ChangePage> Store::changes(const Glob& glob, std::int64_t from,
+wire::Result<Store::ChangePage> Store::changes(const wire::Glob& glob, std::int64_t from,
                                                std::size_t limit, std::size_t maxBytes) const {
   from = std::max<std::int64_t>(from, 1);
   if (from < changesFrom_) {
@@ -319,7 +319,8 @@ wire::Result<Store::ChangePage> Store::changes(const Glob& glob, std::int64_t fr
   return page;
 }
 
-wire::Result<std::optional<Change>> Store::firstChange(const Glob& glob, std::int64_t from) const {
+wire::Result<std::optional<Change>> Store::firstChange(const wire::Glob& glob,
+                                                       std::int64_t from) const {
   auto page = changes(glob, from, 1, SIZE_MAX);
   if (!page) return page.status();
   if (page->changes.empty()) return std::optional<Change>();
@@ -336,7 +337,7 @@ std::string Store::dump(std::int64_t r) const {
         self(self, *c);
       } else {
         if (!out.empty()) out += ' ';
-        out += joinPath(cur, cur.size()) + "@" + std::to_string(c->rev) + "=" + *c->value;
+        out += wire::joinPath(cur, cur.size()) + "@" + std::to_string(c->rev) + "=" + *c->value;
       }
       cur.pop_back();
       return true;

@@ -17,9 +17,9 @@
 #include <string_view>
 #include <vector>
 
-#include "store/path.h"
 #include "store/pmap.h"
 #include "wire/command.h"
+#include "wire/path.h"
 #include "wire/status.h"
 
 namespace cairn::store {
@@ -102,7 +102,7 @@ class Store {
   FileInfo stat(std::string_view path, std::int64_t rev) const;
   wire::Result<Page> getdir(std::string_view path, std::int64_t rev,
                             const std::optional<std::string>& after, std::size_t limit) const;
-  wire::Result<Page> walk(const Glob& glob, std::int64_t rev,
+  wire::Result<Page> walk(const wire::Glob& glob, std::int64_t rev,
                           const std::optional<std::string>& after, std::size_t limit,
                           std::size_t maxBytes) const;
 
@@ -114,10 +114,10 @@ class Store {
     std::vector<Change> changes;
     std::int64_t complete = 0;
   };
-  wire::Result<ChangePage> changes(const Glob& glob, std::int64_t from, std::size_t limit,
+  wire::Result<ChangePage> changes(const wire::Glob& glob, std::int64_t from, std::size_t limit,
                                    std::size_t maxBytes) const;
   // The first such change; nullopt when none has happened yet.
-  wire::Result<std::optional<Change>> firstChange(const Glob& glob, std::int64_t from) const;
+  wire::Result<std::optional<Change>> firstChange(const wire::Glob& glob, std::int64_t from) const;
 
   // Every file at `rev` as "path@rev=value" joined by single spaces (tests and debugging).
   std::string dump(std::int64_t rev) const;

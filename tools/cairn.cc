@@ -10,12 +10,15 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "bindings/cpp/client.h"
 #include "bindings/cpp/watcher.h"
+#include "cli/flags.h"
 #include "wire/codec.h"
+#include "wire/path.h"
 
 namespace {
 
@@ -27,46 +30,11 @@ constexpr int kExitMismatch = 1;
 constexpr int kExitError = 2;
 constexpr int kExitUsage = 127;
 
-const char* kUsage =
-    "usage: cairn [--addr ENDPOINTS] [--json] [--local] [--rev R] [--timeout MS] COMMAND ARGS\n"
-    "\n"
-    "  get PATH            print a file's value (--rev: as of revision R)\n"
-    "  set PATH [VALUE]    write a file (VALUE or stdin); --rev R: only if the file is at rev <= "
-    "R\n"
-    "  add PATH [VALUE]    create a file that must not exist yet\n"
-    "  del PATH            delete a file; --rev R: only if the file is at rev <= R\n"
-    "  ls [PATH]           list a directory (default /)\n"
-    "  find GLOB           list files matching a glob (? * within a component, ** across)\n"
-    "  tree [PATH]         print the tree below PATH (default /)\n"
-    "  stat PATH           print a file's or directory's rev and length\n"
-    "  rev                 print the current revision\n"
-    "  wait GLOB           wait for the first change matching GLOB at or after --rev (default:\n"
-    "                      the next one) and print it\n"
-    "  watch GLOB          print every change matching GLOB from --rev (default: the next one)\n"
-    "                      in rev order, each once, never skipping one; follows the nodes'\n"
-    "                      feeds, fails over between --addr endpoints; ends only with\n"
-    "                      TOO_LATE (history compacted past the rev wanted), or at --until\n"
-    "  feed GLOB (--push EP | --pub EP) [--bind]\n"
-    "                      the same watch, relayed into a ZeroMQ pipeline as [path][event]\n"
-    "                      messages: PUSH to a PULL stage, or re-published on a PUB; connects\n"
-    "                      to EP, or binds it with --bind\n"
-    "  self                print the node's id, endpoints and version\n"
-    "\n"
-    "  --addr ENDPOINTS    comma-separated client endpoints (default $CAIRN_ADDR, else\n"
-    "                      tcp://127.0.0.1:7101)\n"
-    "  --json              one JSON object per line\n"
-    "  --local             read this node's own state (fast, may trail the cluster); reads are\n"
-    "                      linearizable by default\n"
-    "  --timeout MS        per-request timeout (default 5000)\n"
-    "  --until R           watch/feed: exit 0 once every change up to rev R was delivered\n"
-    "  --progress          watch: also print the rev up to which the watch is complete, as it\n"
-    "                      moves (\"complete R\", or {\"complete\":R})\n"
-    "  --verbose           watch/feed: report node switches and catch-ups on stderr\n"
-    "\n"
-    "exit codes: 0 ok, 1 rev mismatch, 2 other errors, 127 usage\n";
-
-int usage(const std::string& why) {
-  std::fprintf(stderr, "cairn: %s\n%s", why.c_str(), kUsage);
+// A usage error found after parsing, in the words CLI11's own errors use.
+int usage(const std::string& why, const std::string& cmd = "") {
+  std::fprintf(stderr, "cairn: %s\n(cairn %s--help %s)\n", why.c_str(),
+               cmd.empty() ? "" : (cmd + " ").c_str(),
+               cmd.empty() ? "lists the commands and flags" : "describes it");
   return kExitUsage;
 }
 
@@ -193,18 +161,10 @@ struct Args {
   bool verbose = false;
   std::string push, pub;
   bool bind = false;
-  std::vector<std::string> pos;
+  std::string cmd;                   // the command
+  std::string arg;                   // its PATH or GLOB ("" when an optional one is absent)
+  std::optional<std::string> value;  // set, add: the VALUE, when not from stdin
 };
-
-bool parseInt(const std::string& s, std::int64_t* v) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  long long x = std::strtoll(s.c_str(), &end, 10);
-  if (errno != 0 || *end) return false;
-  *v = x;
-  return true;
-}
 
 void printChange(const Args& a, const cairn::client::Change& c) {
   if (a.json) {
@@ -220,7 +180,8 @@ int watch(const Args& a, bool relay) {
   std::unique_ptr<zmq::context_t> ctx;
   std::unique_ptr<zmq::socket_t> sink;
   if (relay) {
-    if (a.push.empty() == a.pub.empty()) return usage("feed needs one of --push EP or --pub EP");
+    if (a.push.empty() == a.pub.empty())
+      return usage("feed needs one of --push EP or --pub EP", "feed");
     ctx = std::make_unique<zmq::context_t>(1);
     sink = std::make_unique<zmq::socket_t>(
         *ctx, a.push.empty() ? zmq::socket_type::pub : zmq::socket_type::push);
@@ -240,7 +201,7 @@ int watch(const Args& a, bool relay) {
   }
   cairn::client::WatchOptions wo;
   wo.endpoints = cairn::client::splitEndpoints(a.addr);
-  wo.glob = a.pos[1];
+  wo.glob = a.arg;
   wo.fromRev = a.rev;
   wo.timeout = std::chrono::milliseconds(a.timeoutMs);
   cairn::client::Watcher w(wo);
@@ -316,17 +277,13 @@ int run(Args& a) {
   opts.timeout = std::chrono::milliseconds(a.timeoutMs);
   opts.localReads = a.local;
   cairn::client::Client c(opts);
-  const std::string cmd = a.pos[0];
-  auto need = [&](std::size_t lo, std::size_t hi) {
-    return a.pos.size() >= lo && a.pos.size() <= hi;
-  };
+  const std::string& cmd = a.cmd;
 
   if (cmd == "get") {
-    if (!need(2, 2)) return usage("get takes one PATH");
-    auto f = c.get(a.pos[1], a.rev);
+    auto f = c.get(a.arg, a.rev);
     if (!f) return fail(f.status());
     if (a.json) {
-      out("{\"path\":" + jsonStr(a.pos[1]) + ",\"rev\":" + num(f->rev) + "," + jsonValue(f->value) +
+      out("{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(f->rev) + "," + jsonValue(f->value) +
           ",\"head\":" + num(f->head) + "}");
     } else {
       std::fwrite(f->value.data(), 1, f->value.size(), stdout);
@@ -334,30 +291,27 @@ int run(Args& a) {
     return kExitOk;
   }
   if (cmd == "set" || cmd == "add") {
-    if (!need(2, 3)) return usage(cmd + " takes PATH and an optional VALUE");
     std::string value;
-    if (a.pos.size() == 3) {
-      value = a.pos[2];
+    if (a.value) {
+      value = *a.value;
     } else if (!readStdin(&value)) {
       std::fprintf(stderr, "cairn: reading stdin: %s\n", std::strerror(errno));
       return kExitError;
     }
     std::int64_t rev = cmd == "add" ? 0 : a.rev.value_or(-1);
-    auto r = c.set(a.pos[1], value, rev);
+    auto r = c.set(a.arg, value, rev);
     if (!r) return fail(r.status());
-    out(a.json ? "{\"path\":" + jsonStr(a.pos[1]) + ",\"rev\":" + num(*r) + "}" : num(*r));
+    out(a.json ? "{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
   }
   if (cmd == "del") {
-    if (!need(2, 2)) return usage("del takes one PATH");
-    auto r = c.del(a.pos[1], a.rev.value_or(-1));
+    auto r = c.del(a.arg, a.rev.value_or(-1));
     if (!r) return fail(r.status());
-    out(a.json ? "{\"path\":" + jsonStr(a.pos[1]) + ",\"rev\":" + num(*r) + "}" : num(*r));
+    out(a.json ? "{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
   }
   if (cmd == "ls") {
-    if (!need(1, 2)) return usage("ls takes an optional PATH");
-    auto es = c.getdir(a.pos.size() == 2 ? a.pos[1] : "/", a.rev);
+    auto es = c.getdir(a.arg.empty() ? "/" : a.arg, a.rev);
     if (!es) return fail(es.status());
     for (const auto& e : *es) {
       const bool dir = e.dir.value_or(false);
@@ -368,8 +322,7 @@ int run(Args& a) {
     return kExitOk;
   }
   if (cmd == "find") {
-    if (!need(2, 2)) return usage("find takes one GLOB");
-    auto es = c.walk(a.pos[1], a.rev);
+    auto es = c.walk(a.arg, a.rev);
     if (!es) return fail(es.status());
     for (const auto& e : *es) {
       out(a.json ? "{\"path\":" + jsonStr(e.path) + ",\"rev\":" + num(e.rev) + "," +
@@ -379,24 +332,21 @@ int run(Args& a) {
     return kExitOk;
   }
   if (cmd == "tree") {
-    if (!need(1, 2)) return usage("tree takes an optional PATH");
-    std::string root = a.pos.size() == 2 ? a.pos[1] : "/";
-    while (root.size() > 1 && root.back() == '/')
+    std::string root = a.arg.empty() ? "/" : a.arg;
+    while (root.size() > 1 && root.back() == '/')  // a trailing / is forgiven here
       root.pop_back();
-    auto es = c.walk(root == "/" ? "/**" : root + "/**", a.rev);
+    auto es = c.walk(cairn::wire::childPath(root, "**"), a.rev);
     if (!es) return fail(es.status());
+    auto base = cairn::wire::splitPath(root);  // valid: the node accepted the glob
+    if (!base) return fail(base.status());
     out(root);
     std::vector<std::string> prev;  // components of the previous path below root
     for (const auto& e : *es) {
-      std::string rel = e.path.substr(root == "/" ? 1 : root.size() + 1);
-      std::vector<std::string> comps;
-      std::size_t i = 0;
-      while (i <= rel.size()) {
-        std::size_t j = rel.find('/', i);
-        if (j == std::string::npos) j = rel.size();
-        comps.push_back(rel.substr(i, j - i));
-        i = j + 1;
-      }
+      auto all = cairn::wire::splitPath(e.path);
+      if (!all) return fail(all.status());
+      if (all->size() <= base->size()) continue;  // not below root: "/a/**" never yields one
+      std::vector<std::string> comps(all->begin() + static_cast<std::ptrdiff_t>(base->size()),
+                                     all->end());
       std::size_t same = 0;
       while (same < prev.size() && same + 1 < comps.size() && prev[same] == comps[same])
         ++same;
@@ -415,14 +365,13 @@ int run(Args& a) {
     return kExitOk;
   }
   if (cmd == "stat") {
-    if (!need(2, 2)) return usage("stat takes one PATH");
-    auto s = c.stat(a.pos[1], a.rev);
+    auto s = c.stat(a.arg, a.rev);
     if (!s) return fail(s.status());
     if (a.json) {
-      out("{\"path\":" + jsonStr(a.pos[1]) + ",\"rev\":" + num(s->rev) + ",\"len\":" + num(s->len) +
+      out("{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(s->rev) + ",\"len\":" + num(s->len) +
           ",\"dir\":" + (s->dir ? "true" : "false") + ",\"head\":" + num(s->head) + "}");
     } else if (s->rev == 0 && !s->dir) {
-      std::fprintf(stderr, "cairn: %s does not exist\n", a.pos[1].c_str());
+      std::fprintf(stderr, "cairn: %s does not exist\n", a.arg.c_str());
       return kExitError;
     } else {
       out(std::string(s->dir ? "dir" : "file") + " rev=" + num(s->rev) + " len=" + num(s->len));
@@ -430,14 +379,12 @@ int run(Args& a) {
     return kExitOk;
   }
   if (cmd == "rev") {
-    if (!need(1, 1)) return usage("rev takes no arguments");
     auto r = c.rev();
     if (!r) return fail(r.status());
     out(a.json ? "{\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
   }
   if (cmd == "self") {
-    if (!need(1, 1)) return usage("self takes no arguments");
     auto r = c.self();
     if (!r) return fail(r.status());
     if (a.json) {
@@ -453,7 +400,6 @@ int run(Args& a) {
     return kExitOk;
   }
   if (cmd == "wait") {
-    if (!need(2, 2)) return usage("wait takes one GLOB");
     std::int64_t from;
     if (a.rev) {
       from = *a.rev;
@@ -463,7 +409,7 @@ int run(Args& a) {
       from = *r + 1;
     }
     while (true) {
-      auto ch = c.wait(a.pos[1], from, std::chrono::milliseconds(2000));
+      auto ch = c.wait(a.arg, from, std::chrono::milliseconds(2000));
       if (!ch) {
         Err e = ch.status().code();
         if (e == Err::kTimeout || e == Err::kUnavailable) continue;  // ask again, same rev
@@ -474,68 +420,201 @@ int run(Args& a) {
     }
   }
   if (cmd == "watch" || cmd == "feed") {
-    if (!need(2, 2)) return usage(cmd + " takes one GLOB");
     return watch(a, cmd == "feed");
   }
   return usage("unknown command \"" + cmd + "\"");
 }
+
+// The main help lists each command with its arguments ("set PATH [VALUE]"), as `cairn help` did.
+class Formatter : public CLI::Formatter {
+ public:
+  std::string make_subcommand(const CLI::App* sub) const override {
+    std::string name = sub->get_name();
+    for (const CLI::Option* o :
+         sub->get_options([](const CLI::Option* o) { return o->get_positional(); }))
+      name += " " + make_option_usage(o);
+    std::stringstream out;
+    CLI::detail::format_help(out, name, sub->get_description(), get_column_width());
+    return out.str();
+  }
+};
+
+// Which of the shared flags a command reads (--addr and --timeout: all of them).
+enum Flag : unsigned {
+  kRev = 1,
+  kJson = 2,
+  kLocal = 4,
+  kUntil = 8,
+  kProgress = 16,
+  kVerbose = 32,
+  kRelay = 64,
+};
+
+// The flags in `which`, on `app`, all writing into `a`. The main app has every flag, so that a
+// flag may come before the command as well as after it; `revWhat` says what --rev means here.
+void addFlags(CLI::App* app, Args* a, unsigned which, const std::string& revWhat) {
+  app->add_option("--addr", a->addr,
+                  "comma-separated client endpoints, tried in turn when one does\n"
+                  "not answer (default $CAIRN_ADDR, else tcp://127.0.0.1:7101)")
+      ->type_name("ENDPOINTS")
+      ->transform(cairn::cli::nonEmpty("ENDPOINTS"));
+  app->add_option("--timeout", a->timeoutMs, "per-request timeout in milliseconds")
+      ->type_name("MS")
+      ->transform(cairn::cli::integer(1, INT64_MAX))
+      ->default_str(std::to_string(a->timeoutMs));
+  if (which & kRev) {
+    app->add_option_function<std::int64_t>(
+           "-r,--rev", [a](std::int64_t r) { a->rev = r; }, revWhat)
+        ->type_name("R")
+        ->transform(cairn::cli::integer(INT64_MIN, INT64_MAX));
+  }
+  if (which & kJson) app->add_flag("--json", a->json, "one JSON object per line");
+  if (which & kLocal) {
+    app->add_flag("--local", a->local,
+                  "read this node's own state (fast, may trail the cluster);\n"
+                  "reads are linearizable by default");
+  }
+  if (which & kUntil) {
+    app->add_option_function<std::int64_t>(
+           "--until", [a](std::int64_t r) { a->until = r; },
+           "exit 0 once every change up to rev R was delivered")
+        ->type_name("R")
+        ->transform(cairn::cli::integer(INT64_MIN, INT64_MAX));
+  }
+  if (which & kProgress) {
+    app->add_flag("--progress", a->progress,
+                  "also print the rev up to which the watch is complete, as it\n"
+                  "moves (\"complete R\", or {\"complete\":R})");
+  }
+  if (which & kVerbose) {
+    app->add_flag("-v,--verbose", a->verbose, "report node switches and catch-ups on stderr");
+  }
+  if (which & kRelay) {
+    app->add_option("--push", a->push, "PUSH each change to a PULL stage at EP")
+        ->type_name("EP")
+        ->transform(cairn::cli::nonEmpty("an ENDPOINT"));
+    app->add_option("--pub", a->pub, "re-publish each change on a PUB at EP")
+        ->type_name("EP")
+        ->transform(cairn::cli::nonEmpty("an ENDPOINT"));
+    app->add_flag("--bind", a->bind, "bind EP instead of connecting to it");
+  }
+}
+
+struct Command {
+  const char* name;
+  const char* args;  // P: PATH, p: [PATH], G: GLOB, V: PATH [VALUE], C: [COMMAND]
+  unsigned flags;
+  const char* about;
+  const char* rev;  // what --rev means for it
+};
+
+constexpr const char* kRevRead = "read as of revision R";
+constexpr const char* kRevWrite = "only if the file is at rev <= R (compare-and-set)";
+constexpr const char* kRevFrom = "from revision R (default: the next one)";
+
+const Command kCommands[] = {
+    {"get", "P", kRev | kJson | kLocal, "print a file's value (--rev: as of revision R)", kRevRead},
+    {"set", "V", kRev | kJson,
+     "write a file (VALUE or stdin); --rev R: only if the file is at rev <= R", kRevWrite},
+    {"add", "V", kJson, "create a file that must not exist yet", ""},
+    {"del", "P", kRev | kJson, "delete a file; --rev R: only if the file is at rev <= R",
+     kRevWrite},
+    {"ls", "p", kRev | kJson | kLocal, "list a directory (default /)", kRevRead},
+    {"find", "G", kRev | kJson | kLocal,
+     "list files matching a glob (? * within a component, ** across)", kRevRead},
+    {"tree", "p", kRev | kJson | kLocal, "print the tree below PATH (default /)", kRevRead},
+    {"stat", "P", kRev | kJson | kLocal, "print a file's or directory's rev and length", kRevRead},
+    {"rev", "", kJson | kLocal, "print the current revision", ""},
+    {"wait", "G", kRev | kJson,
+     "wait for the first change matching GLOB at or after --rev (default:\n"
+     "the next one) and print it",
+     kRevFrom},
+    {"watch", "G", kRev | kJson | kUntil | kProgress | kVerbose,
+     "print every change matching GLOB from --rev (default: the next one)\n"
+     "in rev order, each once, never skipping one; follows the nodes'\n"
+     "feeds, fails over between --addr endpoints; ends only with\n"
+     "TOO_LATE (history compacted past the rev wanted), or at --until",
+     kRevFrom},
+    {"feed", "G", kRev | kUntil | kVerbose | kRelay,
+     "the same watch, relayed into a ZeroMQ pipeline as [path][event]\n"
+     "messages: --push EP to a PULL stage, or --pub EP re-published on a\n"
+     "PUB; connects to EP, or binds it with --bind",
+     kRevFrom},
+    {"self", "", kJson, "print the node's id, endpoints and version", ""},
+    {"help", "C", 0, "print the help of COMMAND, or this list", ""},
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Args a;
   if (const char* env = std::getenv("CAIRN_ADDR")) a.addr = env;
-  for (int i = 1; i < argc; ++i) {
-    std::string s = argv[i];
-    auto value = [&](std::string* v) {
-      if (auto eq = s.find('='); eq != std::string::npos) {
-        *v = s.substr(eq + 1);
-        return true;
-      }
-      if (i + 1 >= argc) return false;
-      *v = argv[++i];
-      return true;
-    };
-    std::string flag = s.substr(0, s.find('='));
-    std::string v;
-    if (flag == "-h" || flag == "--help") {
-      std::fputs(kUsage, stdout);
-      return kExitOk;
-    } else if (flag == "--json") {
-      a.json = true;
-    } else if (flag == "--local") {
-      a.local = true;
-    } else if (flag == "--progress") {
-      a.progress = true;
-    } else if (flag == "--verbose" || flag == "-v") {
-      a.verbose = true;
-    } else if (flag == "--bind") {
-      a.bind = true;
-    } else if (flag == "--push") {
-      if (!value(&a.push) || a.push.empty()) return usage("--push needs an ENDPOINT");
-    } else if (flag == "--pub") {
-      if (!value(&a.pub) || a.pub.empty()) return usage("--pub needs an ENDPOINT");
-    } else if (flag == "--until") {
-      std::int64_t r;
-      if (!value(&v) || !parseInt(v, &r)) return usage("--until needs an integer");
-      a.until = r;
-    } else if (flag == "--addr") {
-      if (!value(&a.addr) || a.addr.empty()) return usage("--addr needs ENDPOINTS");
-    } else if (flag == "--rev" || flag == "-r") {
-      std::int64_t r;
-      if (!value(&v) || !parseInt(v, &r)) return usage("--rev needs an integer");
-      a.rev = r;
-    } else if (flag == "--timeout") {
-      if (!value(&v) || !parseInt(v, &a.timeoutMs) || a.timeoutMs < 1) {
-        return usage("--timeout needs a positive number of milliseconds");
-      }
-    } else if (s.size() > 1 && s[0] == '-' && s != "-") {
-      return usage("unknown flag \"" + s + "\"");
-    } else {
-      a.pos.push_back(s);
+  CLI::App app("cairn: the command-line client of a Cairn cluster.");
+  cairn::cli::setUp(&app, "cairn");
+  app.formatter(std::make_shared<Formatter>());
+  app.get_formatter()->column_width(30);
+  app.footer(
+      "'cairn help COMMAND' or 'cairn COMMAND --help' describes one command.\n"
+      "exit codes: 0 ok, 1 rev mismatch, 2 other errors, 127 usage");
+  addFlags(&app, &a, ~0u,
+           "revision R: reads as of R; set and del only if the file is at\n"
+           "rev <= R; wait, watch and feed from R");
+  app.require_subcommand(1);
+  app.fallthrough();  // a flag after the command that only the main app knows still counts
+  std::string helpOf;
+  for (const Command& cmd : kCommands) {
+    CLI::App* sub = app.add_subcommand(cmd.name, cmd.about);
+    sub->callback([&a, name = std::string(cmd.name)] { a.cmd = name; });
+    addFlags(sub, &a, cmd.flags, cmd.rev);
+    const std::string args = cmd.args;
+    const char* pathWhat = "a path: / or /NAME/NAME..., names of A-Z a-z 0-9 . _ -";
+    if (args == "P" || args == "V")
+      sub->add_option("PATH", a.arg, pathWhat)->type_name("")->required();
+    if (args == "p") sub->add_option("PATH", a.arg, pathWhat)->type_name("");
+    if (args == "G") {
+      sub->add_option("GLOB", a.arg,
+                      "a path whose names may use ? (one character) and * (any run),\n"
+                      "or be ** (any number of names)")
+          ->type_name("")
+          ->required();
     }
+    if (args == "V") {
+      sub->add_option_function<std::string>(
+             "VALUE", [&a](const std::string& v) { a.value = v; },
+             "the bytes to write (default: standard input, to its end)")
+          ->type_name("");
+    }
+    if (args == "C") sub->add_option("COMMAND", helpOf, "a command")->type_name("");
   }
-  if (a.pos.empty()) return usage("no command given");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  cairn::cli::Outcome o = cairn::cli::parse(&app, args, kExitUsage, "");
+  if (!o.run && o.code == kExitUsage) {
+    auto chosen = app.get_subcommands();
+    std::string why = o.error;
+    std::string hint = "(cairn --help lists the commands and flags)";
+    if (!chosen.empty()) {
+      hint = "(cairn " + chosen[0]->get_name() + " --help describes it)";
+    } else if (auto rest = app.remaining(); !rest.empty() && rest[0].rfind("-", 0) != 0) {
+      why = "unknown command \"" + rest[0] + "\"";
+    } else if (rest.empty()) {
+      why = "no command given";
+    }
+    o.err = "cairn: " + why + "\n" + hint + "\n";
+  }
+  if (int code = cairn::cli::finish(o); code >= 0) return code;
+  if (a.cmd == "help") {
+    if (helpOf.empty()) {
+      std::fputs(app.get_formatter()->make_help(&app, "cairn", CLI::AppFormatMode::Normal).c_str(),
+                 stdout);
+      return kExitOk;
+    }
+    auto subs = app.get_subcommands([&](const CLI::App* s) { return s->get_name() == helpOf; });
+    if (subs.empty()) return usage("unknown command \"" + helpOf + "\"");
+    std::string text = subs[0]->help("cairn");
+    if (text.empty() || text.back() != '\n') text += '\n';
+    std::fputs(text.c_str(), stdout);
+    return kExitOk;
+  }
   try {
     return run(a);
   } catch (const std::exception& e) {

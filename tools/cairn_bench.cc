@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,42 +25,17 @@
 
 #include "bindings/cpp/client.h"
 #include "bindings/cpp/watcher.h"
+#include "cli/flags.h"
 #include "wire/codec.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const char* kUsage =
-    "usage: cairn-bench [--addr ENDPOINTS] [--workload put|get|mixed|echo|watch]\n"
-    "                   [--clients N] [--threads N] [--count N | --duration SECONDS]\n"
-    "                   [--value-size BYTES] [--keys N] [--write-ratio R] [--local]\n"
-    "                   [--label L] [--baseline]\n"
-    "                   [--subscribers N] [--rate WRITES_PER_S] [--watch-addr ENDPOINTS]\n"
-    "\n"
-    "  --addr        comma-separated client endpoints; clients are spread over them\n"
-    "                (default $CAIRN_ADDR, else tcp://127.0.0.1:7101)\n"
-    "  --workload    put: SET (clobber) of unique keys; get: GET of one existing key;\n"
-    "                mixed: GET or SET at random (--write-ratio, default 0.5);\n"
-    "                echo: an in-process ZeroMQ echo server (no Cairn at all);\n"
-    "                watch: one writer paced at --rate to the first --addr endpoint, and\n"
-    "                --subscribers on --watch-addr (default: the last --addr endpoint): one\n"
-    "                Watcher (the C++ library) plus plain SUB sockets; latency from issuing a\n"
-    "                write, and from its acknowledgement, to the event's arrival\n"
-    "  --keys        a key space of N shared keys, written first, each operation on one at\n"
-    "                random (writers collide); default 0: unique keys for writes\n"
-    "  --local       reads with consistency \"local\" (the node's own state)\n"
-    "  --clients     concurrent clients, each its own REQ socket with one request at a\n"
-    "                time (default 1)\n"
-    "  --threads     threads that drive the clients, each polling its share (default 1;\n"
-    "                --threads N with N = --clients gives each client its own thread)\n"
-    "  --count       total operations (default 10000), or --duration seconds\n"
-    "  --value-size  bytes per value (default 256)\n"
-    "  --baseline    first run the same shape against the echo server and print ratios\n"
-    "                (watch: against an in-process PUB with the same subscribers)\n"
-    "\n"
+const char* kAbout =
+    "cairn-bench: load running nodes and report throughput and latency percentiles.\n"
     "Prints a progress line, a table and one machine-readable line per run:\n"
-    "  RESULT <label> n=N ops_s=X p50_ms=Y p99_ms=Z p999_ms=W max_ms=M errors=E\n";
+    "  RESULT <label> n=N ops_s=X p50_ms=Y p99_ms=Z p999_ms=W max_ms=M errors=E";
 
 struct Options {
   std::vector<std::string> addrs;
@@ -525,59 +502,89 @@ void print(const Result& r) {
 int main(int argc, char** argv) {
   Options o;
   if (const char* env = std::getenv("CAIRN_ADDR")) o.addrs = cairn::client::splitEndpoints(env);
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto val = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "cairn-bench: %s needs a value\n%s", a.c_str(), kUsage);
-        std::exit(127);
-      }
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--addr") {
-      o.addrs = cairn::client::splitEndpoints(val());
-    } else if (a == "--workload") {
-      o.workload = val();
-    } else if (a == "--clients") {
-      o.clients = std::atoi(val().c_str());
-    } else if (a == "--threads") {
-      o.threads = std::atoi(val().c_str());
-    } else if (a == "--keys") {
-      o.keys = std::atol(val().c_str());
-    } else if (a == "--write-ratio") {
-      o.writeRatio = std::atof(val().c_str());
-    } else if (a == "--count") {
-      o.count = std::atol(val().c_str());
-    } else if (a == "--duration") {
-      o.duration = std::atof(val().c_str());
-    } else if (a == "--value-size") {
-      o.valueSize = static_cast<std::size_t>(std::atol(val().c_str()));
-    } else if (a == "--label") {
-      o.label = val();
-    } else if (a == "--baseline") {
-      o.baseline = true;
-    } else if (a == "--local") {
-      o.local = true;
-    } else if (a == "--subscribers") {
-      o.subscribers = std::atoi(val().c_str());
-    } else if (a == "--rate") {
-      o.rate = std::atof(val().c_str());
-    } else if (a == "--watch-addr") {
-      o.watchAddrs = cairn::client::splitEndpoints(val());
-    } else {
-      std::fprintf(stderr, "cairn-bench: unknown flag %s\n%s", a.c_str(), kUsage);
-      return 127;
-    }
+  CLI::App app(kAbout);
+  cairn::cli::setUp(&app, "cairn-bench");
+  using cairn::cli::integer;
+  using cairn::cli::real;
+  app.add_option_function<std::string>(
+         "--addr", [&](const std::string& v) { o.addrs = cairn::client::splitEndpoints(v); },
+         "comma-separated client endpoints; clients are spread over them\n"
+         "(default $CAIRN_ADDR, else tcp://127.0.0.1:7101)")
+      ->type_name("ENDPOINTS");
+  app.add_option("--workload", o.workload,
+                 "put: SET (clobber) of unique keys; get: GET of one existing key;\n"
+                 "mixed: GET or SET at random (--write-ratio);\n"
+                 "echo: an in-process ZeroMQ echo server (no Cairn at all);\n"
+                 "watch: one writer paced at --rate to the first --addr endpoint, and\n"
+                 "--subscribers on --watch-addr (default: the last --addr endpoint): one\n"
+                 "Watcher (the C++ library) plus plain SUB sockets; latency from issuing a\n"
+                 "write, and from its acknowledgement, to the event's arrival")
+      ->type_name("W")
+      ->check(CLI::IsMember({"put", "get", "mixed", "echo", "watch"}))
+      ->capture_default_str();
+  app.add_option("--clients", o.clients,
+                 "concurrent clients, each its own REQ socket with one request at a\n"
+                 "time")
+      ->type_name("N")
+      ->transform(integer(1, INT32_MAX))
+      ->capture_default_str();
+  app.add_option("--threads", o.threads,
+                 "threads that drive the clients, each polling its share\n"
+                 "(--threads N with N = --clients gives each client its own thread)")
+      ->type_name("N")
+      ->transform(integer(1, INT32_MAX))
+      ->capture_default_str();
+  app.add_option("--count", o.count, "total operations (used when --duration is not above 0)")
+      ->type_name("N")
+      ->transform(integer(LONG_MIN, LONG_MAX))
+      ->capture_default_str();
+  app.add_option("--duration", o.duration, "run this many seconds instead of --count")
+      ->type_name("SECONDS")
+      ->transform(real(-HUGE_VAL, HUGE_VAL));
+  app.add_option("--value-size", o.valueSize, "bytes per value")
+      ->type_name("BYTES")
+      ->transform(integer(0, 1 << 30))
+      ->capture_default_str();
+  app.add_option("--keys", o.keys,
+                 "a key space of N shared keys, written first, each operation on one at\n"
+                 "random (writers collide); 0: unique keys for writes")
+      ->type_name("N")
+      ->transform(integer(0, LONG_MAX))
+      ->capture_default_str();
+  app.add_option("--write-ratio", o.writeRatio, "mixed: the share of writes, 0..1")
+      ->type_name("R")
+      ->transform(real(0, 1))
+      ->capture_default_str();
+  app.add_flag("--local", o.local, "reads with consistency \"local\" (the node's own state)");
+  app.add_option("--label", o.label, "the label of the RESULT line (default: workload-cN)")
+      ->type_name("L");
+  app.add_flag("--baseline", o.baseline,
+               "first run the same shape against the echo server and print ratios\n"
+               "(watch: against an in-process PUB with the same subscribers)");
+  app.add_option("--subscribers", o.subscribers, "watch: subscribers")
+      ->type_name("N")
+      ->transform(integer(1, INT32_MAX))
+      ->capture_default_str();
+  app.add_option("--rate", o.rate, "watch: writes per second")
+      ->type_name("WRITES_PER_S")
+      ->transform(real(0, HUGE_VAL, true))
+      ->capture_default_str();
+  app.add_option_function<std::string>(
+         "--watch-addr",
+         [&](const std::string& v) { o.watchAddrs = cairn::client::splitEndpoints(v); },
+         "watch: the subscribers' endpoints (default: the last --addr endpoint)")
+      ->type_name("ENDPOINTS");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (int code = cairn::cli::finish(
+          cairn::cli::parse(&app, args, 127, "(run cairn-bench --help for the flags)"));
+      code >= 0) {
+    return code;
   }
   if (o.addrs.empty()) o.addrs = {"tcp://127.0.0.1:7101"};
-  if (o.clients < 1 || o.threads < 1 || (o.duration <= 0 && o.count < 1) ||
-      (o.workload != "put" && o.workload != "get" && o.workload != "mixed" &&
-       o.workload != "echo" && o.workload != "watch") ||
-      o.keys < 0 || o.writeRatio < 0 || o.writeRatio > 1 || o.subscribers < 1 || o.rate <= 0) {
-    std::fprintf(stderr, "cairn-bench: bad options\n%s", kUsage);
+  if (o.duration <= 0 && o.count < 1) {  // the flags' own ranges were checked while parsing
+    std::fprintf(stderr,
+                 "cairn-bench: --count must be at least 1 without a --duration above 0\n"
+                 "(run cairn-bench --help for the flags)\n");
     return 127;
   }
   if (o.workload == "watch") {

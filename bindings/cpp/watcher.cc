@@ -35,7 +35,7 @@ std::string globPrefix(const std::string& glob) {
 Watcher::Watcher(WatchOptions opts) : opts_(std::move(opts)) {
   if (opts_.endpoints.empty()) opts_.endpoints.push_back("tcp://127.0.0.1:7101");
   if (opts_.pageSize < 1) opts_.pageSize = 1;
-  auto g = store::Glob::compile(opts_.glob);
+  auto g = wire::Glob::compile(opts_.glob);
   if (!g) {
     bad_ = g.status();
   } else {

@@ -26,7 +26,7 @@
 #include <zmq.hpp>
 
 #include "bindings/cpp/client.h"
-#include "store/path.h"
+#include "wire/path.h"
 
 namespace cairn::client {
 
@@ -90,7 +90,7 @@ class Watcher {
   void queueProgress();
 
   WatchOptions opts_;
-  std::optional<store::Glob> glob_;
+  std::optional<wire::Glob> glob_;
   Status bad_;  // a problem with the options, reported by next()
   std::string prefix_;
   zmq::context_t ctx_{1};

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -32,6 +33,7 @@
 
 #include "bindings/cpp/client.h"
 #include "bindings/cpp/watcher.h"
+#include "cli/flags.h"
 #include "tests/fault/checker.h"
 #include "tests/fault/faultnet.h"
 #include "tests/support/history.h"
@@ -239,41 +241,42 @@ void runWatcher(int id, FaultCluster& cl, std::atomic<bool>& stop, WatchLog* out
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto val = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "cairn_fault: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--nodes") {
-      o.nodes = std::atoi(val().c_str());
-    } else if (a == "--seed") {
-      o.seed = std::strtoull(val().c_str(), nullptr, 10);
-    } else if (a == "--duration") {
-      o.duration = std::atof(val().c_str());
-    } else if (a == "--clients") {
-      o.clients = std::atoi(val().c_str());
-    } else if (a == "--keys") {
-      o.keys = std::atoi(val().c_str());
-    } else if (a == "--watchers") {
-      o.watchers = std::atoi(val().c_str());
-    } else if (a == "--faults") {
-      auto list = client::splitEndpoints(val());  // a comma-separated list, empties dropped
-      o.faults = std::set<std::string>(list.begin(), list.end());
-    } else if (a == "--debug-stale-reads") {
-      o.staleReads = true;
-    } else if (a == "--expect-anomaly") {
-      o.expectAnomaly = true;
-    } else if (a == "--verbose") {
-      o.verbose = true;
-    } else {
-      std::fprintf(stderr, "cairn_fault: unknown flag %s (see the comment in harness.cc)\n",
-                   a.c_str());
-      return 2;
-    }
+  CLI::App app("cairn_fault: a real cluster under a seeded schedule of faults, checked at the end");
+  cli::setUp(&app, "cairn_fault");
+  app.add_option("--nodes", o.nodes, "cluster size")
+      ->transform(cli::integer(3, 64))
+      ->capture_default_str();
+  app.add_option("--seed", o.seed, "the seed of the fault schedule")
+      ->transform(cli::integer(0, INT64_MAX))
+      ->capture_default_str();
+  app.add_option("--duration", o.duration, "seconds of workload and faults")
+      ->transform(cli::real(0, HUGE_VAL, true))
+      ->capture_default_str();
+  app.add_option("--clients", o.clients, "clients running the recorded workload")
+      ->transform(cli::integer(1, 1000))
+      ->capture_default_str();
+  app.add_option("--keys", o.keys, "colliding keys the clients share")
+      ->transform(cli::integer(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--watchers", o.watchers, "watchers following /fault/**")
+      ->transform(cli::integer(0, 1000))
+      ->capture_default_str();
+  app.add_option_function<std::string>(
+         "--faults",
+         [&](const std::string& v) {
+           auto list = client::splitEndpoints(v);  // a comma-separated list, empties dropped
+           o.faults = std::set<std::string>(list.begin(), list.end());
+         },
+         "comma-separated: kill, stop, partition, delay, none (default: all)")
+      ->type_name("LIST");
+  app.add_flag("--debug-stale-reads", o.staleReads,
+               "start the nodes with --debug-stale-reads (linearizability broken)");
+  app.add_flag("--expect-anomaly", o.expectAnomaly, "exit 0 only if a check fails");
+  app.add_flag("--verbose", o.verbose, "log every operation");
+  if (int code = cli::finish(cli::parse(&app, std::vector<std::string>(argv + 1, argv + argc), 2,
+                                        "(run cairn_fault --help for the flags)"));
+      code >= 0) {
+    return code;
   }
   for (const auto& f : o.faults) {
     if (f != "kill" && f != "stop" && f != "partition" && f != "delay" && f != "none") {

@@ -88,6 +88,23 @@ TEST_CASE("cli: every command", "[integration][cli]") {
   CHECK(r.out.find("\"value_b64\":\"//4=\"") != std::string::npos);
 }
 
+TEST_CASE("cli: tree below a directory, with or without a trailing slash", "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/a/b/c", "1"}).code == 0);
+  REQUIRE(cairn({"set", "/a/b/d", "2"}).code == 0);
+  REQUIRE(cairn({"set", "/a/e", "3"}).code == 0);
+  REQUIRE(cairn({"set", "/f", "4"}).code == 0);
+  const std::string want = "/a\n  b/\n    c  @1\n    d  @2\n  e  @3\n";
+  CHECK(cairn({"tree", "/a"}).out == want);
+  CHECK(cairn({"tree", "/a/"}).out == want);
+  CHECK(cairn({"tree", "/a/b"}).out == "/a/b\n  c  @1\n  d  @2\n");
+  auto r = cairn({"tree", "/a//b"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("BAD_PATH") != std::string::npos);
+}
+
 TEST_CASE("cli: usage errors exit 127, server errors 2", "[integration][cli]") {
   test::TempDir d;
   test::NodeProcess n(d.path() + "/n1");
@@ -162,4 +179,85 @@ TEST_CASE("cli: watch resumes after the node is killed and restarted, missing no
   bool ok = test::eventually([&] { return watch.out() == want; }, 20000);
   INFO(watch.out() << watch.err());
   CHECK(ok);
+}
+
+TEST_CASE("cli: a bad number is a usage error in cairn, cairn-bench and cairnd, never a silent 0",
+          "[integration][cli]") {
+  // Nothing listens here: every case must fail while parsing, before any request.
+  const std::string addr = "tcp://127.0.0.1:1";
+  const std::vector<std::vector<std::string>> cairn = {
+      {"--rev", "x", "get", "/a"},     {"get", "--rev", "1x", "/a"},
+      {"get", "-r", "", "/a"},         {"--timeout", "x", "rev"},
+      {"rev", "--timeout", "0"},       {"rev", "--timeout", "010x"},
+      {"watch", "--until", "x", "/a"}, {"feed", "--until", "9999999999999999999999", "/a"},
+  };
+  for (const auto& args : cairn) {
+    std::vector<std::string> argv = {CAIRN_BIN, "--addr", addr};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = test::runProgram(argv);
+    INFO("cairn " << args[0] << " " << args[1] << " " << args[2] << ": " << r.err);
+    CHECK(r.code == 127);
+    CHECK(r.err.find("must be an integer") != std::string::npos);
+  }
+  const std::vector<std::vector<std::string>> bench = {
+      {"--clients", "x"},  {"--clients", "0"},     {"--threads", "x"},     {"--count", "x"},
+      {"--keys", "-1"},    {"--value-size", "x"},  {"--write-ratio", "x"}, {"--write-ratio", "2"},
+      {"--duration", "x"}, {"--subscribers", "x"}, {"--rate", "0"},        {"--rate", "nan"},
+  };
+  for (const auto& args : bench) {
+    std::vector<std::string> argv = {CAIRN_BENCH_BIN, "--workload", "echo", "--addr", addr};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = test::runProgram(argv);
+    INFO("cairn-bench " << args[0] << " " << args[1] << ": " << r.err);
+    CHECK(r.code == 127);
+    CHECK(r.err.find(args[0] + ": must be") != std::string::npos);
+    CHECK(r.out.find("RESULT") == std::string::npos);  // it did not run
+  }
+  // cairnd's usage errors exit 2, as they always have (tests/unit/node/node_test.cc).
+  test::TempDir d;
+  const std::vector<std::vector<std::string>> cairnd = {
+      {"--id", "x"},          {"--id", "0"},
+      {"--id", "010x"},       {"--history", "x"},
+      {"--max-value", "1e6"}, {"--snapshot-every", "-5"},
+      {"--feed-hwm", "x"},    {"--cluster", "x=tcp://127.0.0.1:1"},
+  };
+  for (const auto& args : cairnd) {
+    std::vector<std::string> argv = {CAIRND_BIN, "--data", d.path() + "/n", "--client", addr};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = test::runProgram(argv);
+    INFO("cairnd " << args[0] << " " << args[1] << ": " << r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.find(args[0]) != std::string::npos);
+  }
+}
+
+TEST_CASE("cli: cairn help set and cairn set --help print set's help", "[integration][cli]") {
+  auto viaHelp = test::runProgram({CAIRN_BIN, "help", "set"});
+  auto viaFlag = test::runProgram({CAIRN_BIN, "set", "--help"});
+  CHECK(viaHelp.code == 0);
+  CHECK(viaFlag.code == 0);
+  CHECK(viaHelp.out == viaFlag.out);
+  CHECK(viaHelp.out.find("cairn set [OPTIONS] PATH [VALUE]") != std::string::npos);
+  CHECK(viaHelp.out.find("--rev") != std::string::npos);
+  CHECK(viaHelp.out.find("--push") == std::string::npos);  // feed's, not set's
+  auto feed = test::runProgram({CAIRN_BIN, "feed", "-h"});
+  CHECK(feed.out.find("--push") != std::string::npos);
+  auto all = test::runProgram({CAIRN_BIN, "help"});
+  CHECK(all.code == 0);
+  CHECK(all.out.find("watch GLOB") != std::string::npos);
+  CHECK(all.out.find("set PATH [VALUE]") != std::string::npos);
+  auto bad = test::runProgram({CAIRN_BIN, "help", "frobnicate"});
+  CHECK(bad.code == 127);
+  CHECK(bad.err.find("frobnicate") != std::string::npos);
+}
+
+TEST_CASE("cli: --version prints the version and the commit", "[integration][cli]") {
+  for (const std::string& bin :
+       {std::string(CAIRN_BIN), std::string(CAIRND_BIN), std::string(CAIRN_BENCH_BIN)}) {
+    auto r = test::runProgram({bin, "--version"});
+    const std::string name = bin.substr(bin.rfind('/') + 1);
+    CHECK(r.code == 0);
+    CHECK(r.out == name + " " CAIRN_VERSION " (commit " CAIRN_COMMIT ")\n");
+  }
+  CHECK(std::string(CAIRN_COMMIT) != "");
 }

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/flags.h"
 #include "node/paxos/core.h"
 #include "node/replica.h"
 #include "store/memory_log.h"
@@ -609,31 +610,35 @@ class Sim {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::uint64_t seeds = 100, start = 1;
+  std::uint64_t seeds = 100, start = 1, seed = 0;
   int nodes = 3, steps = 5000;
   bool verbose = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&] { return i + 1 < argc ? std::strtoull(argv[++i], nullptr, 10) : 0ull; };
-    if (a == "--seeds") {
-      seeds = next();
-    } else if (a == "--start") {
-      start = next();
-    } else if (a == "--seed") {
-      start = next();
-      seeds = 1;
-    } else if (a == "--nodes") {
-      nodes = static_cast<int>(next());
-    } else if (a == "--steps") {
-      steps = static_cast<int>(next());
-    } else if (a == "--verbose") {
-      verbose = true;
-    } else {
-      std::fprintf(stderr,
-                   "usage: cairn_sim [--seeds N] [--start S] [--seed S] [--nodes N] [--steps K] "
-                   "[--verbose]\n");
-      return 127;
-    }
+  CLI::App app("cairn_sim: deterministic simulation of Cairn clusters, one run per seed");
+  cairn::cli::setUp(&app, "cairn_sim");
+  app.add_option("--seeds", seeds, "how many seeds to run")
+      ->transform(cairn::cli::integer(0, INT64_MAX))
+      ->capture_default_str();
+  app.add_option("--start", start, "the first seed")
+      ->transform(cairn::cli::integer(0, INT64_MAX))
+      ->capture_default_str();
+  CLI::Option* one = app.add_option("--seed", seed, "run this one seed (replays a failure)")
+                         ->transform(cairn::cli::integer(0, INT64_MAX));
+  app.add_option("--nodes", nodes, "cluster size (3 or 5)")
+      ->transform(cairn::cli::integer(1, 64))
+      ->capture_default_str();
+  app.add_option("--steps", steps, "steps per seed")
+      ->transform(cairn::cli::integer(0, INT32_MAX))
+      ->capture_default_str();
+  app.add_flag("--verbose", verbose, "trace every step");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (int code = cairn::cli::finish(
+          cairn::cli::parse(&app, args, 127, "(run cairn_sim --help for the flags)"));
+      code >= 0) {
+    return code;
+  }
+  if (one->count() > 0) {
+    start = seed;
+    seeds = 1;
   }
   std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0, snaps = 0;
   for (std::uint64_t s = start; s < start + seeds; ++s) {

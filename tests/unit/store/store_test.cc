@@ -3,10 +3,10 @@
 #include "store/store.h"
 
 using cairn::store::Change;
-using cairn::store::Glob;
 using cairn::store::Store;
 using cairn::wire::Command;
 using cairn::wire::Err;
+using cairn::wire::Glob;
 
 namespace {
 

@@ -1,8 +1,8 @@
-#include "store/path.h"
+#include "wire/path.h"
 
 #include <algorithm>
 
-namespace cairn::store {
+namespace cairn::wire {
 namespace {
 
 bool isNameChar(char c) {
@@ -10,14 +10,14 @@ bool isNameChar(char c) {
          c == '_' || c == '-';
 }
 
-wire::Status badPath(std::string_view path, const char* why) {
+Status badPath(std::string_view path, const char* why) {
   std::string shown(path.substr(0, 200));
-  return wire::Status(wire::Err::kBadPath, "bad path \"" + shown + "\": " + why);
+  return Status(Err::kBadPath, "bad path \"" + shown + "\": " + why);
 }
 
 // Splits on '/', checking each component with `ok`.
 template <class CharOk>
-wire::Result<std::vector<std::string>> split(std::string_view path, CharOk ok, const char* rule) {
+Result<std::vector<std::string>> split(std::string_view path, CharOk ok, const char* rule) {
   if (path.empty() || path[0] != '/') return badPath(path, "must begin with /");
   if (path.size() > kMaxPathLen) return badPath(path, "longer than 4096 bytes");
   std::vector<std::string> comps;
@@ -40,7 +40,7 @@ wire::Result<std::vector<std::string>> split(std::string_view path, CharOk ok, c
 
 }  // namespace
 
-wire::Result<std::vector<std::string>> splitPath(std::string_view path) {
+Result<std::vector<std::string>> splitPath(std::string_view path) {
   return split(path, isNameChar, "components may hold only A-Z a-z 0-9 . _ -");
 }
 
@@ -51,6 +51,13 @@ std::string joinPath(const std::vector<std::string>& comps, std::size_t n) {
     out += '/';
     out += comps[i];
   }
+  return out;
+}
+
+std::string childPath(std::string_view dir, std::string_view name) {
+  std::string out(dir);
+  if (out != "/") out += '/';
+  out += name;
   return out;
 }
 
@@ -76,7 +83,7 @@ bool componentMatches(std::string_view pat, std::string_view s) {
   return p == pat.size();
 }
 
-wire::Result<Glob> Glob::compile(std::string_view pattern) {
+Result<Glob> Glob::compile(std::string_view pattern) {
   auto comps = split(
       pattern, [](char c) { return isNameChar(c) || c == '*' || c == '?'; },
       "glob components may hold only A-Z a-z 0-9 . _ - * ?");
@@ -162,4 +169,4 @@ bool Glob::matches(std::string_view path) const {
   return comps && matchesComponents(*comps);
 }
 
-}  // namespace cairn::store
+}  // namespace cairn::wire

@@ -11,19 +11,25 @@
 
 #include "wire/status.h"
 
-namespace cairn::store {
+namespace cairn::wire {
 
 inline constexpr std::size_t kMaxPathLen = 4096;
 
 // Splits a valid path into its components ("/" has none); BAD_PATH otherwise.
-wire::Result<std::vector<std::string>> splitPath(std::string_view path);
+Result<std::vector<std::string>> splitPath(std::string_view path);
 
+// The path of the first n components ("/" when n is 0).
 std::string joinPath(const std::vector<std::string>& comps, std::size_t n);
+
+// The path of `name` inside directory `dir`: "/" + "a" is "/a", "/x" + "a" is "/x/a". `dir`
+// must be a path (it is not checked); `name` is one component, or one glob component such as
+// "**" to make the glob of everything below `dir`.
+std::string childPath(std::string_view dir, std::string_view name);
 
 // A compiled glob. Matching works component by component, so a walk can prune subtrees.
 class Glob {
  public:
-  static wire::Result<Glob> compile(std::string_view pattern);
+  static Result<Glob> compile(std::string_view pattern);
 
   const std::string& pattern() const { return pattern_; }
   bool matches(std::string_view path) const;
@@ -50,4 +56,4 @@ class Glob {
 // Wildcard match of one component against one glob component ("?", "*").
 bool componentMatches(std::string_view pat, std::string_view s);
 
-}  // namespace cairn::store
+}  // namespace cairn::wire

@@ -1,12 +1,14 @@
 #include <catch2/catch.hpp>
 
-#include "store/path.h"
+#include "wire/path.h"
 
-using cairn::store::Glob;
-using cairn::store::splitPath;
+using cairn::wire::childPath;
 using cairn::wire::Err;
+using cairn::wire::Glob;
+using cairn::wire::joinPath;
+using cairn::wire::splitPath;
 
-TEST_CASE("paths: valid and invalid", "[unit][store]") {
+TEST_CASE("paths: valid and invalid", "[unit][wire]") {
   struct Case {
     const char* path;
     bool ok;
@@ -41,7 +43,23 @@ TEST_CASE("paths: valid and invalid", "[unit][store]") {
   CHECK(!splitPath("/" + std::string(5000, 'a')).isOk());
 }
 
-TEST_CASE("globs: the edge cases", "[unit][store]") {
+TEST_CASE("paths: joining components and a name inside a directory", "[unit][wire]") {
+  const std::vector<std::string> comps = {"a", "b", "c"};
+  CHECK(joinPath(comps, 0) == "/");
+  CHECK(joinPath(comps, 2) == "/a/b");
+  CHECK(joinPath(comps, 3) == "/a/b/c");
+  CHECK(childPath("/", "a") == "/a");
+  CHECK(childPath("/a/b", "c") == "/a/b/c");
+  CHECK(childPath("/a", "**") == "/a/**");
+  CHECK(childPath("/", "**") == "/**");
+  for (const char* p : {"/a", "/a/b/c"}) {
+    auto c = splitPath(p);
+    REQUIRE(c.isOk());
+    CHECK(joinPath(*c, c->size()) == p);  // split and join are inverses
+  }
+}
+
+TEST_CASE("globs: the edge cases", "[unit][wire]") {
   struct Case {
     const char* glob;
     const char* path;
@@ -91,7 +109,7 @@ TEST_CASE("globs: the edge cases", "[unit][store]") {
   }
 }
 
-TEST_CASE("globs: bad patterns are BAD_PATH", "[unit][store]") {
+TEST_CASE("globs: bad patterns are BAD_PATH", "[unit][wire]") {
   for (const char* p : {"", "a/*", "/a//b", "/a/", "/[ab]", "/a b", "/{x}"}) {
     INFO(p);
     CHECK(Glob::compile(p).status().code() == Err::kBadPath);
