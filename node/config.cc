@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "cli/flags.h"
+#include "wire/cli/flags.h"
 
 namespace cairn::node {
 namespace {

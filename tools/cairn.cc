@@ -16,7 +16,7 @@
 
 #include "bindings/cpp/client.h"
 #include "bindings/cpp/watcher.h"
-#include "cli/flags.h"
+#include "wire/cli/flags.h"
 #include "wire/codec.h"
 #include "wire/path.h"
 

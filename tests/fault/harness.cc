@@ -33,7 +33,7 @@
 
 #include "bindings/cpp/client.h"
 #include "bindings/cpp/watcher.h"
-#include "cli/flags.h"
+#include "wire/cli/flags.h"
 #include "tests/fault/checker.h"
 #include "tests/fault/faultnet.h"
 #include "tests/support/history.h"

@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/flags.h"
+#include "wire/cli/flags.h"
 #include "node/paxos/core.h"
 #include "node/replica.h"
 #include "store/memory_log.h"

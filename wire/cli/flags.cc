@@ -1,4 +1,4 @@
-#include "cli/flags.h"
+#include "wire/cli/flags.h"
 
 #include <cctype>
 #include <cerrno>

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "cli/flags.h"
+#include "wire/cli/flags.h"
 
 using namespace cairn;
 
