@@ -391,11 +391,13 @@ int run(Args& a) {
       out("{\"id\":" + num(r->id.value_or(0)) + ",\"leader\":" + num(r->leader.value_or(0)) +
           ",\"client\":" + jsonStr(r->client.value_or("")) + ",\"events\":" +
           jsonStr(r->events.value_or("")) + ",\"version\":" + jsonStr(r->version.value_or("")) +
-          ",\"rev\":" + num(r->rev.value_or(0)) + "}");
+          ",\"rev\":" + num(r->rev.value_or(0)) +
+          (r->halted ? ",\"halted\":" + jsonStr(*r->halted) : std::string()) + "}");
     } else {
       out("id " + num(r->id.value_or(0)) + "\nleader " + num(r->leader.value_or(0)) + "\nclient " +
           r->client.value_or("") + "\nevents " + r->events.value_or("") + "\nversion " +
-          r->version.value_or("") + "\nrev " + num(r->rev.value_or(0)));
+          r->version.value_or("") + "\nrev " + num(r->rev.value_or(0)) +
+          (r->halted ? "\nhalted " + *r->halted : std::string()));
     }
     return kExitOk;
   }

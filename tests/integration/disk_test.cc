@@ -114,6 +114,9 @@ TEST_CASE("disk: a full disk halts the node, which acknowledges nothing it could
     REQUIRE(self->halted);
     CHECK(self->halted->find("No space left on device") != std::string::npos);
     CHECK(slurp(n.logPath()).find("HALTED") != std::string::npos);
+    auto cli = test::runProgram({CAIRN_BIN, "--addr", n.client(), "self"});
+    CHECK(cli.code == 0);
+    CHECK(cli.out.find("\nhalted ") != std::string::npos);
     auto again = c.set("/after", "x", -1);
     REQUIRE(!again.isOk());
     CHECK(again.status().code() == wire::Err::kIo);
