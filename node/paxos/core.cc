@@ -11,6 +11,9 @@ Core::Core(Config cfg, Durable d) : cfg_(std::move(cfg)), rng_(cfg_.seed) {
   std::sort(cfg_.members.begin(), cfg_.members.end());
   cfg_.members.erase(std::unique(cfg_.members.begin(), cfg_.members.end()), cfg_.members.end());
   assert(isMember(cfg_.id));
+  for (std::uint32_t m : cfg_.members) {
+    if (m != cfg_.id) peers_[m] = Peer{};
+  }
   promised_ = d.promised;
   maxRound_ = promised_.round;
   compacted_ = d.applied;
@@ -59,10 +62,9 @@ void Core::send(PeerMessage m) {
 }
 
 void Core::broadcast(const PeerMessage& proto) {
-  for (std::uint32_t m : cfg_.members) {
-    if (m == cfg_.id) continue;
+  for (const auto& [id, peer] : peers_) {
     PeerMessage p = proto;
-    p.to = m;
+    p.to = id;
     send(std::move(p));
   }
 }
@@ -150,13 +152,8 @@ void Core::tick() {
     if (++electionElapsed_ >= cfg_.electionTicks) {
       electionElapsed_ = 0;
       std::size_t live = 1;
-      for (std::uint32_t m : cfg_.members) {
-        if (m == cfg_.id) continue;
-        auto it = peerLastAck_.find(m);
-        if (it != peerLastAck_.end() &&
-            now_ - it->second < static_cast<std::uint64_t>(cfg_.electionTicks)) {
-          ++live;
-        }
+      for (const auto& [id, peer] : peers_) {
+        if (now_ - peer.lastAck < static_cast<std::uint64_t>(cfg_.electionTicks)) ++live;
       }
       if (live < quorum()) becomeFollower(0);
     }
@@ -183,7 +180,8 @@ void Core::becomeFollower(std::uint32_t leader) {
   promises_.clear();
   pending_.clear();
   outAccepts_.clear();
-  catchingUp_.clear();
+  for (auto& [id, peer] : peers_)
+    peer.catchingUp = false;
   resetElectionTimer();
 }
 
@@ -231,9 +229,10 @@ void Core::becomeLeader() {
   leader_ = cfg_.id;
   heartbeatElapsed_ = 0;
   electionElapsed_ = 0;
-  peerLastAck_.clear();
-  for (std::uint32_t m : cfg_.members)
-    peerLastAck_[m] = now_;  // a promise is a sign of life
+  for (auto& [id, peer] : peers_) {
+    peer.lastAck = now_;  // a promise is a sign of life
+    peer.round = 0;
+  }
   // For each open slot, the value with the highest ballot among the promises; no-ops for holes.
   std::map<std::uint64_t, Slot> best;
   for (auto& [from, entries] : promises_) {
@@ -255,7 +254,6 @@ void Core::becomeLeader() {
   recoveryEnd_ = last;
   learnedAtHeartbeat_ = learned_;
   dropReads();
-  peerRound_.clear();
   roundDone_ = readRound_;
   // Announce leadership at once: with the re-proposals (sent by ready()), or with a heartbeat.
   if (outAccepts_.empty()) {
@@ -307,8 +305,7 @@ void Core::flushAccepts() {
 
 void Core::heartbeat() {
   heartbeatElapsed_ = 0;
-  for (std::uint32_t m : cfg_.members) {
-    if (m == cfg_.id) continue;
+  for (const auto& [m, peer] : peers_) {
     PeerMessage p;
     p.type = Type::kAccept;
     p.to = m;
@@ -328,9 +325,7 @@ void Core::heartbeat() {
     send(std::move(p));
     // A peer whose chosen prefix has not caught up with ours of one heartbeat ago missed
     // something that no retransmission of ours will bring: send it chosen values.
-    auto pl = peerLearned_.find(m);
-    std::uint64_t theirs = pl == peerLearned_.end() ? 0 : pl->second;
-    if (theirs < learnedAtHeartbeat_) sendLearn(m, theirs);
+    if (peer.learned < learnedAtHeartbeat_) sendLearn(m, peer.learned);
   }
   learnedAtHeartbeat_ = learned_;
 }
@@ -339,11 +334,11 @@ void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
   if (after < compacted_) {
     // What the peer misses is only in our snapshot now. Sending one is costly: at most once per
     // two election timeouts per peer.
-    auto it = snapshotSentAt_.find(to);
-    if (it == snapshotSentAt_.end() ||
-        now_ - it->second >= static_cast<std::uint64_t>(2 * cfg_.electionTicks)) {
-      snapshotSentAt_[to] = now_;
-      catchingUp_.insert(to);
+    Peer& peer = peers_.at(to);
+    if (!peer.snapshotSentAt ||
+        now_ - *peer.snapshotSentAt >= static_cast<std::uint64_t>(2 * cfg_.electionTicks)) {
+      peer.snapshotSentAt = now_;
+      peer.catchingUp = true;
       out_.snapshotTo.push_back(to);
     }
     return;
@@ -358,7 +353,7 @@ void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
     p.entries.push_back(Slot{it->first, it->second.ballot, it->second.value});
   }
   if (p.entries.empty()) return;
-  catchingUp_.insert(to);
+  peers_.at(to).catchingUp = true;
   send(std::move(p));
 }
 
@@ -491,10 +486,11 @@ void Core::onAccept(const PeerMessage& m) {
 
 void Core::onAccepted(const PeerMessage& m) {
   if (role_ != Role::kLeader || m.ballot != promised_) return;
-  peerLastAck_[m.from] = now_;
-  peerLearned_[m.from] = std::max(peerLearned_[m.from], m.learned);
-  if (m.slot > peerRound_[m.from]) {
-    peerRound_[m.from] = m.slot;
+  Peer& peer = peers_.at(m.from);
+  peer.lastAck = now_;
+  peer.learned = std::max(peer.learned, m.learned);
+  if (m.slot > peer.round) {
+    peer.round = m.slot;
     confirmReads();
   }
   for (const Slot& e : m.entries) {
@@ -507,9 +503,9 @@ void Core::onAccepted(const PeerMessage& m) {
     }
   }
   advanceLearned();
-  if (catchingUp_.count(m.from)) {
+  if (peer.catchingUp) {
     if (m.learned >= learned_) {
-      catchingUp_.erase(m.from);
+      peer.catchingUp = false;
     } else if (m.entries.empty()) {
       sendLearn(m.from, m.learned);  // the reply to a Learn: keep the catch-up going
     }
@@ -558,8 +554,8 @@ void Core::startReadRound() {
 void Core::confirmReads() {
   if (role_ != Role::kLeader || roundDone_ == readRound_) return;
   std::size_t acks = 1;
-  for (const auto& [peer, round] : peerRound_) {
-    if (round >= readRound_) ++acks;
+  for (const auto& [id, peer] : peers_) {
+    if (peer.round >= readRound_) ++acks;
   }
   if (acks < quorum()) return;
   roundDone_ = readRound_;
