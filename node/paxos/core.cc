@@ -359,12 +359,51 @@ void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
 
 // ---- messages ---------------------------------------------------------------------------------
 
+namespace {
+
+// Whether a message's ballot is one some proposer began phase 1 with: a Prepare or Accept (its
+// sender's ballot), a Learn (its sender's, which it leads), a Nack (one its sender promised), a
+// Promise or Accepted (ours, echoed). Not a pre-vote's (Probe, ProbeOk): that ballot is only asked
+// about. Nor one the node carries for itself.
+bool claimsBallot(Type t) {
+  switch (t) {
+    case Type::kPrepare:
+    case Type::kPromise:
+    case Type::kNack:
+    case Type::kAccept:
+    case Type::kAccepted:
+    case Type::kLearn:
+      return true;
+    case Type::kProbe:
+    case Type::kProbeOk:
+    case Type::kForward:
+    case Type::kReadIndex:
+    case Type::kReadIndexOk:
+    case Type::kSnapshot:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
 void Core::step(const PeerMessage& m) {
   if (m.cluster != cfg_.cluster || m.to != cfg_.id || !isMember(m.from) || m.from == cfg_.id) {
     ++dropped_;
     return;
   }
+  // Our next ballot is above every ballot seen, so it is not refused for what we already know.
   maxRound_ = std::max(maxRound_, m.ballot.round);
+  // The higher-ballot rule. A ballot above our promise has been begun by another proposer, and the
+  // acceptors that promised it refuse ours: a candidate or leader of a lower ballot steps down (and
+  // follows the sender of an Accept, which leads that ballot). An acceptor asked to take part in it
+  // (Prepare, Accept) promises it, durably, before it replies; word of it (Nack, Learn) makes no
+  // promise. Safety never rests on stepping down (acceptors refuse the lower ballot, and the higher
+  // ballot's leader re-proposes any value the lower one may have chosen): this is for liveness.
+  if (claimsBallot(m.type) && m.ballot > promised_) {
+    if (m.type == Type::kPrepare || m.type == Type::kAccept) persistPromise(m.ballot);
+    if (role_ != Role::kFollower) becomeFollower(m.type == Type::kAccept ? m.from : 0);
+  }
   switch (m.type) {
     case Type::kProbe:
       onProbe(m);
@@ -378,8 +417,7 @@ void Core::step(const PeerMessage& m) {
     case Type::kPromise:
       onPromise(m);
       break;
-    case Type::kNack:
-      onNack(m);
+    case Type::kNack:  // a refusal asks no more than the two rules above
       break;
     case Type::kAccept:
       onAccept(m);
@@ -398,6 +436,8 @@ void Core::step(const PeerMessage& m) {
   }
 }
 
+// The pre-vote, at the acceptor: it promises nothing, so a refused or forgotten probe costs no one
+// a ballot.
 void Core::onProbe(const PeerMessage& m) {
   // Yes only if a real Prepare would be promised and no leader is known to be alive: a node that
   // was cut off cannot depose a leader the rest of the cluster still hears.
@@ -410,20 +450,21 @@ void Core::onProbe(const PeerMessage& m) {
   }
 }
 
+// The pre-vote, at the prober: a quorum that would promise its ballot lets it prepare.
 void Core::onProbeOk(const PeerMessage& m) {
   if (!probing_ || m.ballot != probeBallot_) return;
   probeOks_.insert(m.from);
   if (probeOks_.size() >= quorum()) startPrepare();
 }
 
+// Phase 1b, at the acceptor. A promise is never broken: a ballot below it is refused. Otherwise the
+// ballot is our promise now (step() made it durable if it is higher), and we report every value
+// we accepted at the slots asked about, with its ballot, so the new leader re-proposes any value
+// that may have been chosen there.
 void Core::onPrepare(const PeerMessage& m) {
   if (m.ballot < promised_) {
     reply(m, Type::kNack, promised_);
     return;
-  }
-  if (m.ballot > promised_) {
-    persistPromise(m.ballot);
-    if (role_ != Role::kFollower) becomeFollower(0);
   }
   leader_ = 0;
   resetElectionTimer();
@@ -438,6 +479,8 @@ void Core::onPrepare(const PeerMessage& m) {
   send(std::move(p));
 }
 
+// Phase 1b, at the proposer. Only promises for our current ballot count; with a quorum of them, no
+// lower ballot can choose anything new, and we know every value it may have chosen: we lead.
 void Core::onPromise(const PeerMessage& m) {
   if (role_ != Role::kCandidate || m.ballot != promised_) return;
   // A promiser that compacted slots we still need has left their (chosen) values out: leading
@@ -450,19 +493,14 @@ void Core::onPromise(const PeerMessage& m) {
   if (promises_.size() >= quorum()) becomeLeader();
 }
 
-void Core::onNack(const PeerMessage& m) {
-  // A refused probe needs nothing: the next probe uses a higher round (step() noted it).
-  if (m.ballot <= promised_) return;
-  // Someone promised a higher ballot: a candidate or leader of a lower one cannot succeed.
-  if (role_ != Role::kFollower) becomeFollower(0);
-}
-
+// Phase 2b, at the acceptor. A ballot below our promise is refused. Otherwise the ballot is our
+// promise now (step() made it durable if it is higher): we accept its values, durably before the
+// Accepted goes out, and follow its sender, who leads it.
 void Core::onAccept(const PeerMessage& m) {
   if (m.ballot < promised_) {
     reply(m, Type::kNack, promised_);
     return;
   }
-  if (m.ballot > promised_) persistPromise(m.ballot);
   if (role_ != Role::kFollower || leader_ != m.from || probing_) becomeFollower(m.from);
   electionElapsed_ = 0;
   PeerMessage ack;
@@ -484,6 +522,8 @@ void Core::onAccept(const PeerMessage& m) {
   send(std::move(ack));
 }
 
+// Phase 2b, at the leader. Only acceptances in our ballot count: a value a quorum has accepted in
+// one ballot is chosen.
 void Core::onAccepted(const PeerMessage& m) {
   if (role_ != Role::kLeader || m.ballot != promised_) return;
   Peer& peer = peers_.at(m.from);
@@ -512,6 +552,9 @@ void Core::onAccepted(const PeerMessage& m) {
   }
 }
 
+// Catch-up. A Learn carries only chosen values, and a slot's chosen value never changes: they are
+// taken whatever the Learn's ballot (a higher one has already made a candidate or leader step
+// down).
 void Core::onLearn(const PeerMessage& m) {
   if (m.ballot >= promised_ && role_ == Role::kFollower && m.from == leader_) electionElapsed_ = 0;
   for (const Slot& e : m.entries) {

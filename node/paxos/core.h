@@ -155,7 +155,6 @@ class Core {
   void onProbeOk(const PeerMessage& m);
   void onPrepare(const PeerMessage& m);
   void onPromise(const PeerMessage& m);
-  void onNack(const PeerMessage& m);
   void onAccept(const PeerMessage& m);
   void onAccepted(const PeerMessage& m);
   void onLearn(const PeerMessage& m);
