@@ -660,3 +660,69 @@ TEST_CASE("paxos: a higher-ballot Probe or ProbeOk makes no one step down or pro
   CHECK(cand.role() == Core::Role::kCandidate);
   CHECK(!cand.ready().promised);
 }
+
+// ---- per-peer state across terms ----------------------------------------------------------------
+
+TEST_CASE("paxos: a new term keeps what the leader knows of each peer's log and restarts the rest",
+          "[unit][paxos]") {
+  Core c = leaderOf(1);
+  for (int i = 0; i < 6; ++i)
+    REQUIRE(c.propose("v" + std::to_string(i)));
+  (void)c.ready();
+  PeerMessage ok = msg(Type::kAccepted, 2, 1, Ballot{1, 1});
+  for (std::uint64_t s = 1; s <= 6; ++s)
+    ok.entries.push_back(Slot{s, Ballot{1, 1}, ""});
+  ok.learned = 6;
+  c.step(ok);  // node 2 has learned all six
+  REQUIRE(c.learned() == 6);
+  c.compact(4);
+  c.step(msg(Type::kAccepted, 3, 1, Ballot{1, 1}));  // node 3 has learned nothing
+  Ready r;
+  bool asked = false;
+  for (int i = 0; i < 6 && !asked; ++i) {
+    c.tick();
+    r = c.ready();
+    asked = std::count(r.snapshotTo.begin(), r.snapshotTo.end(), 3u) > 0;
+  }
+  REQUIRE(asked);  // node 3 is catching up, by a snapshot
+  PeerMessage installed = msg(Type::kAccepted, 3, 1, Ballot{1, 1});
+  installed.learned = 4;
+  {
+    // In this term, node 3's ack of the snapshot is answered at once with the rest.
+    Core same = c;
+    same.step(installed);
+    CHECK(find(same.ready(), Type::kLearn, 3));
+  }
+
+  // Node 1 steps down and, a tick later, leads again in ballot 6.
+  c.step(msg(Type::kNack, 2, 1, Ballot{5, 2}));
+  REQUIRE(c.role() == Core::Role::kFollower);
+  c.campaign();
+  r = c.ready();
+  REQUIRE(r.promised == Ballot{6, 1});
+  PeerMessage p = msg(Type::kPromise, 2, 1, Ballot{6, 1});
+  p.slot = 7;
+  c.step(p);
+  REQUIRE(c.role() == Core::Role::kLeader);
+  r = c.ready();
+  // Kept: node 2 has learned everything (no Learn, no snapshot for it), and node 3 was asked to
+  // get a snapshot less than two election timeouts ago (not asked again).
+  CHECK(r.snapshotTo.empty());
+  CHECK(!find(r, Type::kLearn, 2));
+  CHECK(!find(r, Type::kLearn, 3));
+  // Restarted: node 3's catch-up belonged to the old term. Its ack in the new ballot is not a
+  // reply to a Learn of ours; the next heartbeat sends it what it misses.
+  installed.ballot = Ballot{6, 1};
+  c.step(installed);
+  CHECK(!find(c.ready(), Type::kLearn, 3));
+  const PeerMessage* learn = nullptr;
+  for (int i = 0; i < 4 && !learn; ++i) {
+    c.tick();
+    r = c.ready();
+    learn = find(r, Type::kLearn, 3);
+  }
+  REQUIRE(learn);
+  REQUIRE(learn->entries.size() == 2);
+  CHECK(learn->entries[0].slot == 5);
+  CHECK(learn->ballot == Ballot{6, 1});
+}
