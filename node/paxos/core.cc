@@ -364,25 +364,10 @@ namespace {
 // Whether a message's ballot is one some proposer began phase 1 with: a Prepare or Accept (its
 // sender's ballot), a Learn (its sender's, which it leads), a Nack (one its sender promised), a
 // Promise or Accepted (ours, echoed). Not a pre-vote's (Probe, ProbeOk): that ballot is only asked
-// about. Nor one the node carries for itself.
+// about.
 bool claimsBallot(Type t) {
-  switch (t) {
-    case Type::kPrepare:
-    case Type::kPromise:
-    case Type::kNack:
-    case Type::kAccept:
-    case Type::kAccepted:
-    case Type::kLearn:
-      return true;
-    case Type::kProbe:
-    case Type::kProbeOk:
-    case Type::kForward:
-    case Type::kReadIndex:
-    case Type::kReadIndexOk:
-    case Type::kSnapshot:
-      return false;
-  }
-  return false;
+  return t == Type::kPrepare || t == Type::kPromise || t == Type::kNack || t == Type::kAccept ||
+         t == Type::kAccepted || t == Type::kLearn;
 }
 
 }  // namespace
