@@ -11,6 +11,9 @@ Core::Core(Config cfg, Durable d) : cfg_(std::move(cfg)), rng_(cfg_.seed) {
   std::sort(cfg_.members.begin(), cfg_.members.end());
   cfg_.members.erase(std::unique(cfg_.members.begin(), cfg_.members.end()), cfg_.members.end());
   assert(isMember(cfg_.id));
+  for (std::uint32_t m : cfg_.members) {
+    if (m != cfg_.id) peers_[m] = Peer{};
+  }
   promised_ = d.promised;
   maxRound_ = promised_.round;
   compacted_ = d.applied;
@@ -59,10 +62,9 @@ void Core::send(PeerMessage m) {
 }
 
 void Core::broadcast(const PeerMessage& proto) {
-  for (std::uint32_t m : cfg_.members) {
-    if (m == cfg_.id) continue;
+  for (const auto& [id, peer] : peers_) {
     PeerMessage p = proto;
-    p.to = m;
+    p.to = id;
     send(std::move(p));
   }
 }
@@ -150,13 +152,8 @@ void Core::tick() {
     if (++electionElapsed_ >= cfg_.electionTicks) {
       electionElapsed_ = 0;
       std::size_t live = 1;
-      for (std::uint32_t m : cfg_.members) {
-        if (m == cfg_.id) continue;
-        auto it = peerLastAck_.find(m);
-        if (it != peerLastAck_.end() &&
-            now_ - it->second < static_cast<std::uint64_t>(cfg_.electionTicks)) {
-          ++live;
-        }
+      for (const auto& [id, peer] : peers_) {
+        if (now_ - peer.lastAck < static_cast<std::uint64_t>(cfg_.electionTicks)) ++live;
       }
       if (live < quorum()) becomeFollower(0);
     }
@@ -183,7 +180,8 @@ void Core::becomeFollower(std::uint32_t leader) {
   promises_.clear();
   pending_.clear();
   outAccepts_.clear();
-  catchingUp_.clear();
+  for (auto& [id, peer] : peers_)
+    peer.catchingUp = false;
   resetElectionTimer();
 }
 
@@ -231,9 +229,10 @@ void Core::becomeLeader() {
   leader_ = cfg_.id;
   heartbeatElapsed_ = 0;
   electionElapsed_ = 0;
-  peerLastAck_.clear();
-  for (std::uint32_t m : cfg_.members)
-    peerLastAck_[m] = now_;  // a promise is a sign of life
+  for (auto& [id, peer] : peers_) {
+    peer.lastAck = now_;  // a promise is a sign of life
+    peer.round = 0;
+  }
   // For each open slot, the value with the highest ballot among the promises; no-ops for holes.
   std::map<std::uint64_t, Slot> best;
   for (auto& [from, entries] : promises_) {
@@ -255,7 +254,6 @@ void Core::becomeLeader() {
   recoveryEnd_ = last;
   learnedAtHeartbeat_ = learned_;
   dropReads();
-  peerRound_.clear();
   roundDone_ = readRound_;
   // Announce leadership at once: with the re-proposals (sent by ready()), or with a heartbeat.
   if (outAccepts_.empty()) {
@@ -307,8 +305,7 @@ void Core::flushAccepts() {
 
 void Core::heartbeat() {
   heartbeatElapsed_ = 0;
-  for (std::uint32_t m : cfg_.members) {
-    if (m == cfg_.id) continue;
+  for (const auto& [m, peer] : peers_) {
     PeerMessage p;
     p.type = Type::kAccept;
     p.to = m;
@@ -328,9 +325,7 @@ void Core::heartbeat() {
     send(std::move(p));
     // A peer whose chosen prefix has not caught up with ours of one heartbeat ago missed
     // something that no retransmission of ours will bring: send it chosen values.
-    auto pl = peerLearned_.find(m);
-    std::uint64_t theirs = pl == peerLearned_.end() ? 0 : pl->second;
-    if (theirs < learnedAtHeartbeat_) sendLearn(m, theirs);
+    if (peer.learned < learnedAtHeartbeat_) sendLearn(m, peer.learned);
   }
   learnedAtHeartbeat_ = learned_;
 }
@@ -339,11 +334,11 @@ void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
   if (after < compacted_) {
     // What the peer misses is only in our snapshot now. Sending one is costly: at most once per
     // two election timeouts per peer.
-    auto it = snapshotSentAt_.find(to);
-    if (it == snapshotSentAt_.end() ||
-        now_ - it->second >= static_cast<std::uint64_t>(2 * cfg_.electionTicks)) {
-      snapshotSentAt_[to] = now_;
-      catchingUp_.insert(to);
+    Peer& peer = peers_.at(to);
+    if (!peer.snapshotSentAt ||
+        now_ - *peer.snapshotSentAt >= static_cast<std::uint64_t>(2 * cfg_.electionTicks)) {
+      peer.snapshotSentAt = now_;
+      peer.catchingUp = true;
       out_.snapshotTo.push_back(to);
     }
     return;
@@ -358,18 +353,42 @@ void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
     p.entries.push_back(Slot{it->first, it->second.ballot, it->second.value});
   }
   if (p.entries.empty()) return;
-  catchingUp_.insert(to);
+  peers_.at(to).catchingUp = true;
   send(std::move(p));
 }
 
 // ---- messages ---------------------------------------------------------------------------------
+
+namespace {
+
+// Whether a message's ballot is one some proposer began phase 1 with: a Prepare or Accept (its
+// sender's ballot), a Learn (its sender's, which it leads), a Nack (one its sender promised), a
+// Promise or Accepted (ours, echoed). Not a pre-vote's (Probe, ProbeOk): that ballot is only asked
+// about.
+bool claimsBallot(Type t) {
+  return t == Type::kPrepare || t == Type::kPromise || t == Type::kNack || t == Type::kAccept ||
+         t == Type::kAccepted || t == Type::kLearn;
+}
+
+}  // namespace
 
 void Core::step(const PeerMessage& m) {
   if (m.cluster != cfg_.cluster || m.to != cfg_.id || !isMember(m.from) || m.from == cfg_.id) {
     ++dropped_;
     return;
   }
+  // Our next ballot is above every ballot seen, so it is not refused for what we already know.
   maxRound_ = std::max(maxRound_, m.ballot.round);
+  // The higher-ballot rule. A ballot above our promise has been begun by another proposer, and the
+  // acceptors that promised it refuse ours: a candidate or leader of a lower ballot steps down (and
+  // follows the sender of an Accept, which leads that ballot). An acceptor asked to take part in it
+  // (Prepare, Accept) promises it, durably, before it replies; word of it (Nack, Learn) makes no
+  // promise. Safety never rests on stepping down (acceptors refuse the lower ballot, and the higher
+  // ballot's leader re-proposes any value the lower one may have chosen): this is for liveness.
+  if (claimsBallot(m.type) && m.ballot > promised_) {
+    if (m.type == Type::kPrepare || m.type == Type::kAccept) persistPromise(m.ballot);
+    if (role_ != Role::kFollower) becomeFollower(m.type == Type::kAccept ? m.from : 0);
+  }
   switch (m.type) {
     case Type::kProbe:
       onProbe(m);
@@ -383,8 +402,7 @@ void Core::step(const PeerMessage& m) {
     case Type::kPromise:
       onPromise(m);
       break;
-    case Type::kNack:
-      onNack(m);
+    case Type::kNack:  // a refusal asks no more than the two rules above
       break;
     case Type::kAccept:
       onAccept(m);
@@ -398,6 +416,8 @@ void Core::step(const PeerMessage& m) {
   }
 }
 
+// The pre-vote, at the acceptor: it promises nothing, so a refused or forgotten probe costs no one
+// a ballot.
 void Core::onProbe(const PeerMessage& m) {
   // Yes only if a real Prepare would be promised and no leader is known to be alive: a node that
   // was cut off cannot depose a leader the rest of the cluster still hears.
@@ -410,20 +430,21 @@ void Core::onProbe(const PeerMessage& m) {
   }
 }
 
+// The pre-vote, at the prober: a quorum that would promise its ballot lets it prepare.
 void Core::onProbeOk(const PeerMessage& m) {
   if (!probing_ || m.ballot != probeBallot_) return;
   probeOks_.insert(m.from);
   if (probeOks_.size() >= quorum()) startPrepare();
 }
 
+// Phase 1b, at the acceptor. A promise is never broken: a ballot below it is refused. Otherwise the
+// ballot is our promise now (step() made it durable if it is higher), and we report every value
+// we accepted at the slots asked about, with its ballot, so the new leader re-proposes any value
+// that may have been chosen there.
 void Core::onPrepare(const PeerMessage& m) {
   if (m.ballot < promised_) {
     reply(m, Type::kNack, promised_);
     return;
-  }
-  if (m.ballot > promised_) {
-    persistPromise(m.ballot);
-    if (role_ != Role::kFollower) becomeFollower(0);
   }
   leader_ = 0;
   resetElectionTimer();
@@ -438,6 +459,8 @@ void Core::onPrepare(const PeerMessage& m) {
   send(std::move(p));
 }
 
+// Phase 1b, at the proposer. Only promises for our current ballot count; with a quorum of them, no
+// lower ballot can choose anything new, and we know every value it may have chosen: we lead.
 void Core::onPromise(const PeerMessage& m) {
   if (role_ != Role::kCandidate || m.ballot != promised_) return;
   // A promiser that compacted slots we still need has left their (chosen) values out: leading
@@ -450,19 +473,14 @@ void Core::onPromise(const PeerMessage& m) {
   if (promises_.size() >= quorum()) becomeLeader();
 }
 
-void Core::onNack(const PeerMessage& m) {
-  // A refused probe needs nothing: the next probe uses a higher round (step() noted it).
-  if (m.ballot <= promised_) return;
-  // Someone promised a higher ballot: a candidate or leader of a lower one cannot succeed.
-  if (role_ != Role::kFollower) becomeFollower(0);
-}
-
+// Phase 2b, at the acceptor. A ballot below our promise is refused. Otherwise the ballot is our
+// promise now (step() made it durable if it is higher): we accept its values, durably before the
+// Accepted goes out, and follow its sender, who leads it.
 void Core::onAccept(const PeerMessage& m) {
   if (m.ballot < promised_) {
     reply(m, Type::kNack, promised_);
     return;
   }
-  if (m.ballot > promised_) persistPromise(m.ballot);
   if (role_ != Role::kFollower || leader_ != m.from || probing_) becomeFollower(m.from);
   electionElapsed_ = 0;
   PeerMessage ack;
@@ -484,12 +502,15 @@ void Core::onAccept(const PeerMessage& m) {
   send(std::move(ack));
 }
 
+// Phase 2b, at the leader. Only acceptances in our ballot count: a value a quorum has accepted in
+// one ballot is chosen.
 void Core::onAccepted(const PeerMessage& m) {
   if (role_ != Role::kLeader || m.ballot != promised_) return;
-  peerLastAck_[m.from] = now_;
-  peerLearned_[m.from] = std::max(peerLearned_[m.from], m.learned);
-  if (m.slot > peerRound_[m.from]) {
-    peerRound_[m.from] = m.slot;
+  Peer& peer = peers_.at(m.from);
+  peer.lastAck = now_;
+  peer.learned = std::max(peer.learned, m.learned);
+  if (m.slot > peer.round) {
+    peer.round = m.slot;
     confirmReads();
   }
   for (const Slot& e : m.entries) {
@@ -502,15 +523,18 @@ void Core::onAccepted(const PeerMessage& m) {
     }
   }
   advanceLearned();
-  if (catchingUp_.count(m.from)) {
+  if (peer.catchingUp) {
     if (m.learned >= learned_) {
-      catchingUp_.erase(m.from);
+      peer.catchingUp = false;
     } else if (m.entries.empty()) {
       sendLearn(m.from, m.learned);  // the reply to a Learn: keep the catch-up going
     }
   }
 }
 
+// Catch-up. A Learn carries only chosen values, and a slot's chosen value never changes: they are
+// taken whatever the Learn's ballot (a higher one has already made a candidate or leader step
+// down).
 void Core::onLearn(const PeerMessage& m) {
   if (m.ballot >= promised_ && role_ == Role::kFollower && m.from == leader_) electionElapsed_ = 0;
   for (const Slot& e : m.entries) {
@@ -553,8 +577,8 @@ void Core::startReadRound() {
 void Core::confirmReads() {
   if (role_ != Role::kLeader || roundDone_ == readRound_) return;
   std::size_t acks = 1;
-  for (const auto& [peer, round] : peerRound_) {
-    if (round >= readRound_) ++acks;
+  for (const auto& [id, peer] : peers_) {
+    if (peer.round >= readRound_) ++acks;
   }
   if (acks < quorum()) return;
   roundDone_ = readRound_;

@@ -155,7 +155,6 @@ class Core {
   void onProbeOk(const PeerMessage& m);
   void onPrepare(const PeerMessage& m);
   void onPromise(const PeerMessage& m);
-  void onNack(const PeerMessage& m);
   void onAccept(const PeerMessage& m);
   void onAccepted(const PeerMessage& m);
   void onLearn(const PeerMessage& m);
@@ -191,10 +190,26 @@ class Core {
   // Leading.
   std::uint64_t nextSlot_ = 1;
   std::map<std::uint64_t, Pending> pending_;
-  std::map<std::uint32_t, std::uint64_t> peerLearned_;
-  std::map<std::uint32_t, std::uint64_t> peerLastAck_;  // tick of the last Accepted from a peer
-  std::set<std::uint32_t> catchingUp_;
-  std::map<std::uint32_t, std::uint64_t> snapshotSentAt_;  // tick a peer was last sent one
+  // What this node, as leader, knows of one other member. What describes the peer's log outlives
+  // our terms; what describes our term with it is reset when we take office (becomeLeader) or
+  // step down (becomeFollower), field by field as commented.
+  struct Peer {
+    // The highest chosen prefix it reported (Accepted.learned). Kept across terms: it is a fact
+    // about the peer's log, not about our ballot.
+    std::uint64_t learned = 0;
+    // The tick we last asked the caller to send it a snapshot; none yet if empty. Kept across
+    // terms, so a snapshot (costly) goes to a peer at most once per two election timeouts.
+    std::optional<std::uint64_t> snapshotSentAt;
+    // The tick of its last Accepted in our ballot. Set to the tick we take office (a promise is
+    // a sign of life).
+    std::uint64_t lastAck = 0;
+    // The last read round it acknowledged in our ballot (see reads_). Zero when we take office.
+    std::uint64_t round = 0;
+    // It is being sent Learns (or a snapshot): answer each of its acks with the next batch until
+    // it has learned our chosen prefix. False when we step down.
+    bool catchingUp = false;
+  };
+  std::map<std::uint32_t, Peer> peers_;  // every other member, in id order
   std::uint64_t learnedAtHeartbeat_ = 0;
   std::uint64_t commitSent_ = 0;   // the highest commit index sent to the followers
   std::uint64_t recoveryEnd_ = 0;  // the last slot re-proposed on taking office
@@ -208,7 +223,6 @@ class Core {
   std::vector<PendingRead> reads_;
   std::uint64_t readRound_ = 0;  // the last round sent
   std::uint64_t roundDone_ = 0;  // the last round a quorum acknowledged
-  std::map<std::uint32_t, std::uint64_t> peerRound_;
   void startReadRound();
   void confirmReads();
   void dropReads();

@@ -496,3 +496,235 @@ TEST_CASE("paxos: a candidate behind a promiser's compaction point does not lead
   up.step(probe);
   CHECK(find(up.ready(), Type::kProbeOk, 1));
 }
+
+// ---- the higher-ballot rule: one per message type ---------------------------------------------
+
+namespace {
+
+// Makes node 1 a candidate at ballot {1, 1}: it has prepared and heard no promise yet.
+Core candidate() {
+  Core c(config(1), Durable{});
+  c.campaign();
+  (void)c.ready();
+  REQUIRE(c.role() == Core::Role::kCandidate);
+  REQUIRE(c.promised() == Ballot{1, 1});
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("paxos: a higher-ballot Prepare makes a leader or candidate step down and promise it",
+          "[unit][paxos]") {
+  Core leader = leaderOf(1);
+  Core cand = candidate();
+  for (Core* c : {&leader, &cand}) {
+    PeerMessage p = msg(Type::kPrepare, 3, 1, Ballot{5, 3});
+    p.slot = 1;
+    c->step(p);
+    Ready r = c->ready();
+    CHECK(c->role() == Core::Role::kFollower);
+    CHECK(c->leader() == 0);
+    CHECK(r.promised == Ballot{5, 3});  // durable before the Promise goes out
+    CHECK(c->promised() == Ballot{5, 3});
+    REQUIRE(find(r, Type::kPromise, 3));
+    CHECK(find(r, Type::kPromise, 3)->ballot == Ballot{5, 3});
+  }
+}
+
+TEST_CASE(
+    "paxos: a higher-ballot Accept makes a leader or candidate step down, promise it and "
+    "follow its sender",
+    "[unit][paxos]") {
+  Core leader = leaderOf(1);
+  Core cand = candidate();
+  for (Core* c : {&leader, &cand}) {
+    PeerMessage a = msg(Type::kAccept, 3, 1, Ballot{2, 3});
+    a.entries = {Slot{1, Ballot{2, 3}, "x"}};
+    c->step(a);
+    Ready r = c->ready();
+    CHECK(c->role() == Core::Role::kFollower);
+    CHECK(c->leader() == 3);
+    CHECK(r.promised == Ballot{2, 3});
+    REQUIRE(r.accepted.size() == 1);
+    CHECK(r.accepted[0] == Slot{1, Ballot{2, 3}, "x"});
+    REQUIRE(find(r, Type::kAccepted, 3));
+    CHECK(find(r, Type::kAccepted, 3)->ballot == Ballot{2, 3});
+  }
+}
+
+TEST_CASE("paxos: a higher-ballot Nack makes a leader or candidate step down without promising it",
+          "[unit][paxos]") {
+  Core leader = leaderOf(1);
+  REQUIRE(leader.readIndex(9, 1));
+  (void)leader.ready();
+  Core cand = candidate();
+  for (Core* c : {&leader, &cand}) {
+    c->step(msg(Type::kNack, 2, 1, Ballot{5, 3}));
+    Ready r = c->ready();
+    CHECK(c->role() == Core::Role::kFollower);
+    CHECK(!r.promised);  // word of a ballot is not a request to promise it
+    CHECK(c->promised() == Ballot{1, 1});
+    // Its next ballot is above the one it was refused for.
+    c->campaign();
+    REQUIRE(c->ready().promised);
+    CHECK(c->promised().round > 5);
+  }
+  // A read point the leader could no longer confirm is given up, not answered.
+  Core l = leaderOf(1);
+  REQUIRE(l.readIndex(9, 1));
+  (void)l.ready();
+  l.step(msg(Type::kNack, 2, 1, Ballot{5, 3}));
+  Ready r = l.ready();
+  REQUIRE(r.readsLost.size() == 1);
+  CHECK(r.readsLost[0].ctx == 9);
+  CHECK(r.reads.empty());
+}
+
+TEST_CASE("paxos: a Nack at or below the promise, or to a follower, changes no role",
+          "[unit][paxos]") {
+  Core c = leaderOf(1);
+  c.step(msg(Type::kNack, 2, 1, Ballot{1, 1}));
+  c.step(msg(Type::kNack, 3, 1, Ballot{0, 3}));
+  CHECK(c.role() == Core::Role::kLeader);
+  Core f(config(2), Durable{});
+  f.step(msg(Type::kNack, 3, 2, Ballot{5, 3}));
+  CHECK(f.role() == Core::Role::kFollower);
+  CHECK(!f.ready().promised);
+  CHECK(f.promised().isZero());
+}
+
+// A behaviour change of the refactor that put this rule in one place: a Learn used to leave a
+// candidate or leader as it was. Its ballot is one a quorum promised (only a leader sends Learn),
+// so the lower ballot can never again win a quorum: stepping down loses nothing.
+TEST_CASE(
+    "paxos: a higher-ballot Learn makes a leader or candidate step down without promising "
+    "it, and its values are learned",
+    "[unit][paxos]") {
+  Core leader = leaderOf(1);
+  Core cand = candidate();
+  for (Core* c : {&leader, &cand}) {
+    PeerMessage l = msg(Type::kLearn, 3, 1, Ballot{5, 3});
+    l.commit = 1;
+    l.entries = {Slot{1, Ballot{5, 3}, "v"}};
+    c->step(l);
+    Ready r = c->ready();
+    CHECK(c->role() == Core::Role::kFollower);
+    CHECK(!r.promised);
+    CHECK(c->promised() == Ballot{1, 1});
+    REQUIRE(r.chosen.size() == 1);
+    CHECK(r.chosen[0].value == "v");
+    REQUIRE(find(r, Type::kAccepted, 3));
+  }
+  // A Learn from a leader of a lower ballot still teaches chosen values, and deposes no one.
+  Core c = leaderOf(1);
+  PeerMessage l = msg(Type::kLearn, 2, 1, Ballot{0, 2});
+  l.commit = 1;
+  l.entries = {Slot{1, Ballot{0, 2}, "old"}};
+  c.step(l);
+  CHECK(c.role() == Core::Role::kLeader);
+  REQUIRE(c.ready().chosen.size() == 1);
+}
+
+TEST_CASE(
+    "paxos: a Promise or Accepted above a leader's ballot (no correct peer sends one) also "
+    "makes it step down",
+    "[unit][paxos]") {
+  for (Type t : {Type::kPromise, Type::kAccepted}) {
+    Core c = leaderOf(1);
+    c.step(msg(t, 2, 1, Ballot{5, 2}));
+    Ready r = c.ready();
+    CHECK(c.role() == Core::Role::kFollower);
+    CHECK(!r.promised);
+  }
+}
+
+TEST_CASE("paxos: a higher-ballot Probe or ProbeOk makes no one step down or promise",
+          "[unit][paxos]") {
+  Core leader = leaderOf(1);
+  leader.step(msg(Type::kProbe, 3, 1, Ballot{5, 3}));
+  Ready r = leader.ready();
+  CHECK(leader.role() == Core::Role::kLeader);
+  CHECK(!r.promised);
+  CHECK(leader.promised() == Ballot{1, 1});
+  CHECK(find(r, Type::kNack, 3));  // it leads: no
+  leader.step(msg(Type::kProbeOk, 3, 1, Ballot{5, 3}));
+  CHECK(leader.role() == Core::Role::kLeader);
+  CHECK(!leader.ready().promised);
+
+  Core cand = candidate();
+  cand.step(msg(Type::kProbe, 3, 1, Ballot{5, 3}));
+  r = cand.ready();
+  CHECK(cand.role() == Core::Role::kCandidate);
+  CHECK(!r.promised);
+  CHECK(cand.promised() == Ballot{1, 1});
+  CHECK(find(r, Type::kProbeOk, 3));  // it knows no live leader: yes, and still no promise
+  cand.step(msg(Type::kProbeOk, 3, 1, Ballot{5, 3}));
+  CHECK(cand.role() == Core::Role::kCandidate);
+  CHECK(!cand.ready().promised);
+}
+
+// ---- per-peer state across terms ----------------------------------------------------------------
+
+TEST_CASE("paxos: a new term keeps what the leader knows of each peer's log and restarts the rest",
+          "[unit][paxos]") {
+  Core c = leaderOf(1);
+  for (int i = 0; i < 6; ++i)
+    REQUIRE(c.propose("v" + std::to_string(i)));
+  (void)c.ready();
+  PeerMessage ok = msg(Type::kAccepted, 2, 1, Ballot{1, 1});
+  for (std::uint64_t s = 1; s <= 6; ++s)
+    ok.entries.push_back(Slot{s, Ballot{1, 1}, ""});
+  ok.learned = 6;
+  c.step(ok);  // node 2 has learned all six
+  REQUIRE(c.learned() == 6);
+  c.compact(4);
+  c.step(msg(Type::kAccepted, 3, 1, Ballot{1, 1}));  // node 3 has learned nothing
+  Ready r;
+  bool asked = false;
+  for (int i = 0; i < 6 && !asked; ++i) {
+    c.tick();
+    r = c.ready();
+    asked = std::count(r.snapshotTo.begin(), r.snapshotTo.end(), 3u) > 0;
+  }
+  REQUIRE(asked);  // node 3 is catching up, by a snapshot
+  PeerMessage installed = msg(Type::kAccepted, 3, 1, Ballot{1, 1});
+  installed.learned = 4;
+  {
+    // In this term, node 3's ack of the snapshot is answered at once with the rest.
+    Core same = c;
+    same.step(installed);
+    CHECK(find(same.ready(), Type::kLearn, 3));
+  }
+
+  // Node 1 steps down and, a tick later, leads again in ballot 6.
+  c.step(msg(Type::kNack, 2, 1, Ballot{5, 2}));
+  REQUIRE(c.role() == Core::Role::kFollower);
+  c.campaign();
+  r = c.ready();
+  REQUIRE(r.promised == Ballot{6, 1});
+  PeerMessage p = msg(Type::kPromise, 2, 1, Ballot{6, 1});
+  p.slot = 7;
+  c.step(p);
+  REQUIRE(c.role() == Core::Role::kLeader);
+  r = c.ready();
+  // Kept: node 2 has learned everything (no Learn, no snapshot for it), and node 3 was asked to
+  // get a snapshot less than two election timeouts ago (not asked again).
+  CHECK(r.snapshotTo.empty());
+  CHECK(!find(r, Type::kLearn, 2));
+  CHECK(!find(r, Type::kLearn, 3));
+  // Restarted: node 3's catch-up belonged to the old term. Its ack in the new ballot is not a
+  // reply to a Learn of ours; the next heartbeat sends it what it misses.
+  installed.ballot = Ballot{6, 1};
+  c.step(installed);
+  CHECK(!find(c.ready(), Type::kLearn, 3));
+  const PeerMessage* learn = nullptr;
+  for (int i = 0; i < 4 && !learn; ++i) {
+    c.tick();
+    r = c.ready();
+    learn = find(r, Type::kLearn, 3);
+  }
+  REQUIRE(learn);
+  REQUIRE(learn->entries.size() == 2);
+  CHECK(learn->entries[0].slot == 5);
+  CHECK(learn->ballot == Ballot{6, 1});
+}
