@@ -33,11 +33,11 @@
 
 #include "bindings/cpp/client.h"
 #include "bindings/cpp/watcher.h"
-#include "wire/cli/flags.h"
 #include "tests/fault/checker.h"
 #include "tests/fault/faultnet.h"
 #include "tests/support/history.h"
 #include "tests/support/node_process.h"
+#include "wire/cli/flags.h"
 
 using namespace cairn;
 using fault::FaultNet;

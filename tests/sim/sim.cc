@@ -29,12 +29,12 @@
 #include <string>
 #include <vector>
 
-#include "wire/cli/flags.h"
 #include "node/paxos/core.h"
 #include "node/replica.h"
 #include "store/memory_log.h"
 #include "store/snapshot.h"
 #include "store/store.h"
+#include "wire/cli/flags.h"
 #include "wire/command.h"
 #include "wire/peer.h"
 
