@@ -13,7 +13,7 @@
 #include <memory>
 #include <vector>
 
-#include "node/replica.h"
+#include "node/chosen.h"
 #include "store/store.h"
 #include "wire/status.h"
 

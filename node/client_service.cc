@@ -1,6 +1,5 @@
 #include "node/client_service.h"
 
-#include "node/ctl.h"
 #include "node/log.h"
 
 namespace cairn::node {
@@ -120,7 +119,8 @@ Action ClientService::write(Request& req) {
   auto comps = wire::splitPath(*req.path);
   if (!comps) return fail(req, comps.status().code(), comps.status().detail());
   if (comps->empty()) return fail(req, Err::kIsDir, "/ is a directory");
-  if (isCtlPath(*req.path)) return fail(req, Err::kReadonly, "/ctl is written only by the nodes");
+  if (wire::isCtlPath(*req.path))
+    return fail(req, Err::kReadonly, "/ctl is written only by the nodes");
   if (!req.rev) return fail(req, Err::kMissingArg, "missing \"rev\" (-1 to clobber, 0 to create)");
   if (*req.rev < -1) return fail(req, Err::kRange, "rev must be -1, 0 or a positive revision");
   Action a;

@@ -15,18 +15,13 @@
 
 #include <zmq.hpp>
 
+#include "node/envelope.h"
 #include "wire/message.h"
 #include "wire/status.h"
 
 namespace cairn::node {
 
 struct Stats;
-
-// Who sent a request, and where its reply goes.
-struct Envelope {
-  std::vector<std::string> frames;  // routing id, then the empty delimiter if the client sent one
-  std::string identity;             // the caller's user name: empty (anonymous) until ZAP exists
-};
 
 class ClientSocket {
  public:

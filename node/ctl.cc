@@ -4,13 +4,7 @@ namespace cairn::node {
 
 namespace {
 constexpr auto kReportEvery = std::chrono::seconds(2);
-constexpr std::string_view kCtl = "/ctl";
 }  // namespace
-
-bool isCtlPath(std::string_view path) {
-  return path.substr(0, kCtl.size()) == kCtl &&
-         (path.size() == kCtl.size() || path[kCtl.size()] == '/');
-}
 
 Ctl::Ctl(std::uint32_t self, std::map<std::uint32_t, std::string> members, Replica& replica,
          const store::Store& store)

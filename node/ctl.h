@@ -1,7 +1,7 @@
 #pragma once
 // Ctl: keeps /ctl describing the cluster — the leader, the members' peer endpoints, each node's
 // client and feed endpoints and applied rev — by proposing writes through the log like any
-// client, never by writing the store. Clients cannot write under /ctl (isCtlPath).
+// client, never by writing the store. Clients cannot write under /ctl (wire::isCtlPath).
 //
 // Owns: when to report what. Reads the store, proposes through the Replica.
 // Thread: the node's event loop; maintain() runs once per turn in cluster mode.
@@ -16,9 +16,6 @@
 #include "store/store.h"
 
 namespace cairn::node {
-
-// True for /ctl and every path below it.
-bool isCtlPath(std::string_view path);
 
 class Ctl {
  public:

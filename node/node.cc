@@ -158,8 +158,10 @@ int Node::run(int stopFd) {
   loop_.every(kTick, [this](Clock::time_point) {
     if (halted_.isOk()) replica_->tick();
   });
+  // A halted node falls silent on its feed, so watchers move to another node.
   loop_.every(kHeartbeatEvery, [this](Clock::time_point) {
-    feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
+    if (halted_.isOk())
+      feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
   });
   loop_.wakeBy([this] { return waiters_->earliest(); });
   loop_.atTurnEnd([this](Clock::time_point now) { endTurn(now); });
@@ -190,7 +192,11 @@ void Node::onRequest(Envelope env, std::string_view body) {
 void Node::endTurn(Clock::time_point now) {
   if (!halted_.isOk()) return;
   commit();
-  snapshotter_->step(*replica_, applier_->store());
+  if (!halted_.isOk()) return;
+  if (Status s = snapshotter_->step(*replica_, applier_->store()); !s.isOk()) {
+    halt(s);
+    return;
+  }
   if (peers_) {
     if (replica_->core().leader() != lastLeader_) {
       const bool hadLeader = lastLeader_ != 0;
@@ -234,8 +240,10 @@ void Node::commit() {
   const auto t0 = Clock::now();
   auto drained = replica_->drain(peers_.get());
   if (!drained) {
-    halt(Status(drained.status().code(),
-                "the log cannot persist writes: " + drained.status().detail()));
+    const Status& s = drained.status();
+    halt(Status(s.code(), (s.code() == Err::kCorrupt ? "the log holds what it cannot read: "
+                                                     : "the log cannot persist writes: ") +
+                              s.detail()));
     return;
   }
   if (peers_) peers_->deliver(*drained);
@@ -248,7 +256,7 @@ void Node::commit() {
   Applier::Applied applied = applier_->apply(drained->chosen);
   for (const store::Change& c : applied.changes) {
     feed_.publish(c);
-    if (ctl_ && !isCtlPath(c.path)) ctl_->userChange();
+    if (ctl_ && !wire::isCtlPath(c.path)) ctl_->userChange();
   }
   const auto now = Clock::now();
   for (const Applier::Outcome& o : applied.outcomes)
@@ -259,7 +267,7 @@ void Node::commit() {
 
 void Node::describe(wire::Reply& r) const {
   r.id = cfg_.id;
-  r.leader = replica_->core().leader();
+  r.leader = halted_.isOk() ? replica_->core().leader() : 0;  // it follows nobody any more
   if (peers_) r.dropped = static_cast<std::int64_t>(peers_->dropped());
   r.client = clientAdvertised_;
   r.events = eventsAdvertised_;

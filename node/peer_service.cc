@@ -48,7 +48,11 @@ void PeerService::drain(int max) {
 void PeerService::act(wire::NodeMessage& m) {
   switch (m.type) {
     case Type::kForward:
-      replica_.proposeForwarded(std::move(m.value));
+      if (!replica_.proposeForwarded(std::move(m.value))) {
+        ++refused_;
+        logLine("dropped a forwarded batch from node " + std::to_string(m.from) +
+                " that does not decode");
+      }
       break;
     case Type::kReadIndex:
       (void)replica_.core().readIndex(m.slot, m.from);  // not leading: the asker times out

@@ -54,7 +54,9 @@ class PeerService : public Outbox {
   bool askReadIndex(std::uint64_t ctx);
 
   // Peer messages refused (malformed, foreign, spoofed) by the transport and the core.
-  std::uint64_t dropped() const { return transport_.dropped() + replica_.core().dropped(); }
+  std::uint64_t dropped() const {
+    return transport_.dropped() + replica_.core().dropped() + refused_;
+  }
   bool verbose = false;
 
  private:
@@ -71,6 +73,7 @@ class PeerService : public Outbox {
   Stats& stats_;
   Hooks hooks_;
   bool stopped_ = false;
+  std::uint64_t refused_ = 0;  // node messages that decoded but made no sense
 };
 
 }  // namespace cairn::node

@@ -167,8 +167,12 @@ bool Replica::queued(std::uint64_t proposal) const {
   return false;
 }
 
-void Replica::proposeForwarded(std::string batch) {
+bool Replica::proposeForwarded(std::string batch) {
+  // Checked before it is proposed: a batch that does not decode would be chosen, then refused by
+  // every node's drain, and stop the whole cluster.
+  if (!wire::decodeBatch(batch)) return false;
   if (core_.role() == paxos::Core::Role::kLeader) (void)core_.propose(std::move(batch));
+  return true;
 }
 
 void Replica::append(char type, const std::string& body) {

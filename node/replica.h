@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "node/chosen.h"
 #include "node/paxos/core.h"
 #include "store/log.h"
 #include "store/store.h"
@@ -35,12 +36,6 @@ class Outbox {
   virtual ~Outbox() = default;
   virtual void send(const wire::PeerMessage& m) = 0;
   virtual void send(const wire::NodeMessage& m) = 0;
-};
-
-struct Chosen {
-  std::uint64_t slot = 0;
-  wire::Command cmd;
-  std::uint64_t proposal = 0;  // the id given to propose() when this node proposed it, else 0
 };
 
 class Replica {
@@ -72,8 +67,9 @@ class Replica {
   // True while the command is still queued here (not yet proposed or forwarded).
   bool queued(std::uint64_t proposal) const;
   // A batch forwarded by a follower: proposed as it is when this node leads, else dropped (the
-  // follower's client then times out, not knowing the outcome).
-  void proposeForwarded(std::string batch);
+  // follower's client then times out, not knowing the outcome). False, and nothing proposed, when
+  // the batch does not decode.
+  bool proposeForwarded(std::string batch);
   void step(const wire::PeerMessage& m) { core_.step(m); }
   void tick() { core_.tick(); }
 

@@ -11,15 +11,17 @@
 
 namespace cairn::node {
 
-void Snapshotter::step(Replica& replica, const store::Store& store) {
+wire::Status Snapshotter::step(Replica& replica, const store::Store& store) {
   if (auto done = poll()) {
     // A failed snapshot costs disk space, not data: the WAL still holds everything, and the next
     // interval tries again.
-    wire::Status s = done->status;
     const auto t0 = std::chrono::steady_clock::now();
-    if (s.isOk()) s = replica.finishCheckpoint(done->index);
-    if (!s.isOk()) {
-      logLine("snapshot at index " + std::to_string(done->index) + " failed: " + s.toString());
+    if (!done->status.isOk()) {
+      logLine("snapshot at index " + std::to_string(done->index) +
+              " not written: " + done->status.toString());
+    } else if (wire::Status s = replica.finishCheckpoint(done->index); !s.isOk()) {
+      return wire::Status(s.code(), "the log failed at the checkpoint of snapshot " +
+                                        std::to_string(done->index) + ": " + s.detail());
     } else if (verbose_) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - t0)
@@ -29,13 +31,15 @@ void Snapshotter::step(Replica& replica, const store::Store& store) {
     }
   }
   const std::uint64_t idx = store.appliedIndex();
-  if (busy() || idx - last_ < every_) return;
+  if (busy() || idx - last_ < every_) return wire::Status::ok();
   last_ = idx;
   if (wire::Status s = replica.beginCheckpoint(idx); !s.isOk()) {
+    // A segment that could not be opened leaves the log as it was; the next interval tries again.
     logLine("snapshot at index " + std::to_string(idx) + " not begun: " + s.toString());
-    return;
+    return wire::Status::ok();
   }
   start(store.image());
+  return wire::Status::ok();
 }
 
 wire::Status Snapshotter::adopt(const store::Image& img) {

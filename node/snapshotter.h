@@ -30,8 +30,10 @@ class Snapshotter {
   Snapshotter& operator=(const Snapshotter&) = delete;
 
   // Finishes the checkpoint of a snapshot that became durable, and begins the next one when
-  // `every` slots were applied since the last.
-  void step(Replica& replica, const store::Store& store);
+  // `every` slots were applied since the last. A snapshot that could not be written costs disk
+  // space, not data, and is only logged; an error returned means the log itself failed (the
+  // replica refuses everything from now on) and the node must halt.
+  [[nodiscard]] wire::Status step(Replica& replica, const store::Store& store);
   // Makes a snapshot received from the leader durable in dir, in place of any being written here
   // (older, and no longer wanted). The log behind it may go only once this returned OK.
   wire::Status adopt(const store::Image& img);

@@ -13,12 +13,13 @@ std::uint64_t Waiters::add(Envelope env, Action a, Clock::time_point now) {
   auto deadline = deadlines_.emplace(now + a.wait, id);
   switch (a.kind) {
     case Action::Kind::kWrite:
-      writes_.emplace(id, Write{std::move(env), std::move(a.tag), now, deadline});
+      writes_.emplace(id, Write{std::move(env), std::move(a.tag), now, a.wait, deadline});
       return id;
     case Action::Kind::kLinearRead: {
       LinearRead& r = reads_[id];
       r.env = std::move(env);
       r.req = std::move(a.request);
+      r.wait = a.wait;
       r.deadline = deadline;
       r.asked = hooks_.askReadIndex(id);
       return 0;
@@ -127,7 +128,7 @@ void Waiters::expire(Clock::time_point now) {
     const std::uint64_t id = deadlines_.begin()->second;
     deadlines_.erase(deadlines_.begin());
     if (auto w = writes_.find(id); w != writes_.end()) {
-      const std::string within = " within " + quoteDuration(kWriteTimeout);
+      const std::string within = " within " + quoteDuration(w->second.wait);
       Reply r = hooks_.withdraw(id)
                     ? Reply::error(Err::kUnavailable, "no leader with a quorum" + within +
                                                           "; the write was not applied")
@@ -138,7 +139,7 @@ void Waiters::expire(Clock::time_point now) {
     } else if (auto l = reads_.find(id); l != reads_.end()) {
       answer(l->second.env,
              Reply::error(Err::kUnavailable, "no quorum confirmed a read point within " +
-                                                 quoteDuration(kWriteTimeout) +
+                                                 quoteDuration(l->second.wait) +
                                                  " (use consistency \"local\" to read this "
                                                  "node's state)"),
              l->second.req.tag);

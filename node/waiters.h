@@ -17,7 +17,7 @@
 
 #include "node/applier.h"
 #include "node/client_service.h"
-#include "node/client_socket.h"
+#include "node/envelope.h"
 #include "node/stats.h"
 
 namespace cairn::node {
@@ -71,11 +71,13 @@ class Waiters {
     Envelope env;
     std::string tag;
     Clock::time_point start;
+    std::chrono::milliseconds wait;  // how long it may wait, as its timeout error quotes it
     Deadlines::iterator deadline;
   };
   struct LinearRead {
     Envelope env;
     wire::Request req;
+    std::chrono::milliseconds wait;
     Deadlines::iterator deadline;
     std::optional<std::uint64_t> index;  // the read point, once confirmed
     bool asked = false;

@@ -169,4 +169,10 @@ bool Glob::matches(std::string_view path) const {
   return comps && matchesComponents(*comps);
 }
 
+bool isCtlPath(std::string_view path) {
+  constexpr std::string_view kCtl = "/ctl";
+  return path.substr(0, kCtl.size()) == kCtl &&
+         (path.size() == kCtl.size() || path[kCtl.size()] == '/');
+}
+
 }  // namespace cairn::wire

@@ -26,6 +26,10 @@ std::string joinPath(const std::vector<std::string>& comps, std::size_t n);
 // "**" to make the glob of everything below `dir`.
 std::string childPath(std::string_view dir, std::string_view name);
 
+// True for /ctl and every path below it: the cluster's own files, which only nodes write
+// (PROTOCOL.md §4; clients get READONLY).
+bool isCtlPath(std::string_view path);
+
 // A compiled glob. Matching works component by component, so a walk can prune subtrees.
 class Glob {
  public:

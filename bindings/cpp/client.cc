@@ -60,6 +60,10 @@ Result<wire::Reply> Client::call(const Request& reqIn) {
   auto timeout = opts_.timeout;
   if (req.timeoutMs) timeout += std::chrono::milliseconds(*req.timeoutMs);
   const std::string body = wire::encodeRequest(req);
+  // A node whose disk failed answers IO to everything, and only to requests that never reached
+  // consensus (a write it had already handed on gets TIMEOUT): any request may go to the next
+  // node, once per other endpoint.
+  std::size_t haltedNodes = 0;
   for (int a = 0; a < attempts; ++a) {
     try {
       sock_->send(zmq::buffer(body), zmq::send_flags::none);
@@ -82,6 +86,11 @@ Result<wire::Reply> Client::call(const Request& reqIn) {
         (void)sock_->recv(m, zmq::recv_flags::none);
         auto r = wire::decodeReply(m.to_string_view());
         if (!r) return Status(Err::kBadRequest, "undecodable reply: " + r.status().detail());
+        if (r->err == Err::kIo && ++haltedNodes < opts_.endpoints.size()) {
+          failover();
+          --a;  // not an attempt of this request: that node serves nobody
+          continue;
+        }
         if (r->err != Err::kOk) return r->status();
         return r;
       }

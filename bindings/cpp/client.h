@@ -6,7 +6,8 @@
 // sends again. Only requests that are safe to repeat are resent (reads, WAIT, REV, NOP, SELF), and
 // when every attempt goes unanswered the result is UNAVAILABLE. A SET or DEL that timed out
 // returns TIMEOUT, since it may or may not have been applied, and the next call goes to the next
-// endpoint.
+// endpoint. A node that answers IO has halted (its disk failed) and applied nothing of the request:
+// every request, writes included, then goes to the next endpoint.
 //
 // Thread: a Client is used by one thread at a time (it owns one REQ socket).
 

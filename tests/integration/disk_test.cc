@@ -16,8 +16,10 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include "bindings/cpp/client.h"
+#include "tests/support/acked.h"
 #include "tests/support/node_process.h"
 
 using namespace cairn;
@@ -77,7 +79,7 @@ TEST_CASE("disk: a full disk halts the node, which acknowledges nothing it could
   SmallDisk disk(data, 8 << 20);
   INFO("mounting a tmpfs (needs root): " << disk.error());
   REQUIRE(disk.mounted());
-  std::map<std::string, std::pair<std::int64_t, std::string>> acked;
+  test::AckedWrites acked;
   const std::string value(1024, 'v');
   std::string inFlight;
   {
@@ -134,16 +136,9 @@ TEST_CASE("disk: a full disk halts the node, which acknowledges nothing it could
   o.endpoints = {n.client()};
   client::Client c(o);
   CHECK(c.get("/before")->value == "full");
-  std::int64_t maxRev = 0;
-  for (const auto& [path, rv] : acked) {
-    auto f = c.get(path);
-    REQUIRE(f.isOk());
-    INFO(path);
-    CHECK(f->rev == rv.first);
-    CHECK(f->value == rv.second);
-    maxRev = std::max(maxRev, rv.first);
-  }
+  const std::int64_t maxRev = test::checkAcknowledged(n.client(), acked);
   auto lost = c.get(inFlight);  // whole or absent, never torn
+  REQUIRE(lost.isOk());
   CHECK((lost->rev == 0 || lost->value == value));
   auto next = c.set("/after", "x", -1);
   REQUIRE(next.isOk());
@@ -153,45 +148,76 @@ TEST_CASE("disk: a full disk halts the node, which acknowledges nothing it could
 TEST_CASE("disk: a follower whose disk fills up halts while the others go on serving",
           "[integration][disk]") {
   test::TempDir d;
-  SmallDisk disk(d.path() + "/n3", 8 << 20);
-  INFO("mounting a tmpfs (needs root): " << disk.error());
-  REQUIRE(disk.mounted());
+  // Every node on a small disk of its own: whichever leads, a follower's is filled.
+  std::vector<std::unique_ptr<SmallDisk>> disks;
+  for (int i = 1; i <= 3; ++i) {
+    disks.push_back(std::make_unique<SmallDisk>(d.path() + "/n" + std::to_string(i), 8 << 20));
+    INFO("mounting a tmpfs (needs root): " << disks.back()->error());
+    REQUIRE(disks.back()->mounted());
+  }
   test::Cluster cl(d.path(), 3, {"--snapshot-every", "1000000"});
   const int leader = cl.awaitLeader();
   REQUIRE(leader != 0);
+  const int full = leader % 3 + 1;  // a follower
+  const int other = 6 - leader - full;
+  INFO("leader " << leader << ", full disk " << full);
   client::Options o;
-  o.endpoints = {cl.client(leader == 3 ? 1 : leader)};
+  o.endpoints = {cl.client(leader)};
   client::Client c(o);
   REQUIRE(c.set("/before", "full", -1).isOk());
-  disk.fill("filler", 256 << 10);
+  // A watcher and a client that both start at the node about to halt.
+  const std::string addrs = cl.client(full) + "," + cl.client(leader) + "," + cl.client(other);
+  const std::string out = d.path() + "/watch.out";
+  test::BackgroundProgram w(
+      {CAIRN_BIN, "--addr", addrs, "--timeout", "1000", "watch", "--verbose", "/w/**"}, out);
+  REQUIRE(test::eventually([&] { return w.err().find("is live") != std::string::npos; }));
+  client::Options of;
+  of.endpoints = {cl.client(full), cl.client(leader), cl.client(other)};
+  client::Client fromFull(of);
+
+  disks[static_cast<std::size_t>(full - 1)]->fill("filler", 256 << 10);
   const std::string value(1024, 'v');
-  client::Options o3;
-  o3.endpoints = {cl.client(3)};
-  client::Client c3(o3);
+  client::Options oh;
+  oh.endpoints = {cl.client(full)};
+  client::Client onlyFull(oh);
   bool halted = false;
   int written = 0;
   for (; written < 3000 && !halted; ++written) {
     REQUIRE(c.set("/k" + std::to_string(written), value, -1).isOk());
     if (written % 50 == 0) {
-      auto s = c3.self();
+      auto s = onlyFull.self();
       halted = s.isOk() && s->halted.has_value();
     }
   }
   INFO(written << " writes through the leader");
   REQUIRE(halted);
-  CHECK(c3.self()->halted->find("No space left on device") != std::string::npos);
-  CHECK(c3.get("/before").status().code() == wire::Err::kIo);
-  // Two of three still make a quorum.
+  auto self = onlyFull.self();
+  CHECK(self->halted->find("No space left on device") != std::string::npos);
+  CHECK(self->leader == 0);  // it follows nobody any more
+  CHECK(onlyFull.get("/before").status().code() == wire::Err::kIo);
+  // Two of three still make a quorum; a client that starts at the halted node moves on.
   for (int i = 0; i < 20; ++i)
-    REQUIRE(c.set("/more" + std::to_string(i), "y", -1).isOk());
-  CHECK(c.get("/more19")->value == "y");
+    REQUIRE(c.set("/w/" + std::to_string(i), "y", -1).isOk());
+  auto read = fromFull.get("/w/19");
+  REQUIRE(read.isOk());
+  CHECK(read->value == "y");
+  auto write = fromFull.set("/w/20", "z", -1);
+  INFO(write.status().toString());
+  CHECK(write.isOk());
+  // The halted node's feed fell silent: the watcher followed another node and saw every change.
+  const bool seen =
+      test::eventually([&] { return w.out().find("/w/20") != std::string::npos; }, 30000);
+  INFO("watch stderr: " << w.err());
+  CHECK(seen);
+  for (int i = 0; i <= 20; ++i)
+    CHECK(w.out().find("/w/" + std::to_string(i) + " ") != std::string::npos);
 }
 
 TEST_CASE("disk: an fdatasync that fails (EIO) halts the node, and a restart keeps what was acked",
           "[integration][disk]") {
   test::TempDir d;
   const std::string data = d.path() + "/n1";
-  std::map<std::string, std::int64_t> acked;
+  test::AckedWrites acked;
   {
     // The test-only seam of store/log.h: the 40th sync with records to write, and every later
     // one, fails with EIO. The node inherits the variable; this test process is its own.
@@ -206,7 +232,7 @@ TEST_CASE("disk: an fdatasync that fails (EIO) halts the node, and a restart kee
       const std::string path = "/k" + std::to_string(i);
       auto r = c.set(path, std::to_string(i), 0);
       if (r) {
-        acked[path] = *r;
+        acked[path] = {*r, std::to_string(i)};
       } else {
         refused = r.status();
       }
@@ -226,11 +252,6 @@ TEST_CASE("disk: an fdatasync that fails (EIO) halts the node, and a restart kee
   client::Options o;
   o.endpoints = {n.client()};
   client::Client c(o);
-  for (const auto& [path, rev] : acked) {
-    auto f = c.get(path);
-    REQUIRE(f.isOk());
-    INFO(path);
-    CHECK(f->rev == rev);
-  }
+  (void)test::checkAcknowledged(n.client(), acked);
   CHECK(c.set("/after", "x", -1).isOk());
 }

@@ -13,6 +13,7 @@
 
 #include "bindings/cpp/client.h"
 #include "store/file.h"
+#include "tests/support/acked.h"
 #include "tests/support/node_process.h"
 
 using namespace cairn;
@@ -21,7 +22,7 @@ namespace {
 
 struct Acked {
   std::mutex mu;
-  std::map<std::string, std::pair<std::int64_t, std::string>> byPath;  // path -> (rev, value)
+  test::AckedWrites byPath;
 };
 
 // Writers set unique paths until told to stop or until the node stops answering.
@@ -41,19 +42,7 @@ void writer(const std::string& ep, int id, std::atomic<bool>* stop, Acked* acked
 }
 
 void checkAllPresent(const test::NodeProcess& n, Acked& acked) {
-  client::Options o;
-  o.endpoints = {n.client()};
-  client::Client c(o);
-  std::int64_t maxRev = 0;
-  for (const auto& [path, rv] : acked.byPath) {
-    auto f = c.get(path);
-    REQUIRE(f.isOk());
-    INFO(path);
-    CHECK(f->rev == rv.first);
-    CHECK(f->value == rv.second);
-    maxRev = std::max(maxRev, rv.first);
-  }
-  CHECK(*c.rev() >= maxRev);
+  (void)test::checkAcknowledged(n.client(), acked.byPath);
 }
 
 }  // namespace

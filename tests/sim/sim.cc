@@ -332,7 +332,8 @@ class Sim {
       if (n.type == NodeMessage::Type::kSnapshot) {
         if (!installSnapshot(to, n)) return;
       } else if (n.type == NodeMessage::Type::kForward) {
-        to.replica->proposeForwarded(std::move(n.value));
+        if (!to.replica->proposeForwarded(std::move(n.value)))
+          throw Failure{"a forwarded batch does not decode"};
       }
     }
     drain(to);

@@ -208,3 +208,19 @@ TEST_CASE("client service: bytes that do not decode are answered, and counted", 
   (void)t.service.handle(std::string_view(wire::encodeRequest(r)), "");
   CHECK(t.stats.requests[static_cast<std::size_t>(Verb::kRev)] == 1);
 }
+
+TEST_CASE("client service: a halted node answers SELF and refuses everything else with why",
+          "[unit][node]") {
+  test::Rooms t;
+  (void)t.apply({setCmd("/a", "1")});
+  t.service.halt(wire::Status(Err::kIo, "node 7 halted: WAL fdatasync: No space left on device"));
+  CHECK(t.service.handle(request(Verb::kSelf), "").reply.err == Err::kOk);
+  for (Verb v : {Verb::kGet, Verb::kSet, Verb::kDel, Verb::kRev, Verb::kWait, Verb::kNop}) {
+    Action a = t.service.handle(withRev(request(v, "/a"), -1), "");
+    INFO(wire::verbName(v));
+    REQUIRE(a.kind == Kind::kReply);
+    CHECK(a.reply.err == Err::kIo);
+    CHECK(a.reply.detail.find("No space left on device") != std::string::npos);
+    CHECK(a.reply.head == 1);
+  }
+}

@@ -43,11 +43,18 @@ TEST_CASE("loop: a deadline source wakes the loop with nothing readable", "[unit
   int turns = 0;
   const auto due = Loop::Clock::now();
   loop.wakeBy([&]() -> std::optional<Loop::Clock::time_point> { return due; });
+  // A watchdog, so that a loop that does not wake fails the test instead of sleeping an hour.
+  bool watchdog = false;
+  loop.every(std::chrono::seconds(5), [&](Loop::Clock::time_point) {
+    watchdog = true;
+    loop.stop();
+  });
   loop.atTurnEnd([&](Loop::Clock::time_point now) {
     CHECK(now >= due);
     if (++turns == 3) loop.stop();
   });
-  CHECK(loop.run());  // without the source it would sleep for an hour
+  CHECK(loop.run());  // without the source it would sleep until the watchdog
+  CHECK(!watchdog);
   CHECK(turns == 3);
 }
 

@@ -242,3 +242,29 @@ TEST_CASE("waiters: parked requests time out with the head, earliest deadline fi
   CHECK(h.sent[1].reply.detail == "no matching change before the timeout");
   CHECK(!h.waiters.earliest());
 }
+
+TEST_CASE("waiters: a halted node answers every waiter, TIMEOUT only for writes that left",
+          "[unit][node]") {
+  node::ClientService::Options o;
+  o.cluster = true;
+  Harness h(o);
+  const std::uint64_t queued = h.add("queued", setReq("/a", "1"));
+  (void)h.add("left", setReq("/b", "1"));
+  h.stillHere.insert(queued);
+  (void)h.add("read", request(Verb::kGet, "/a"));
+  (void)h.add("wait", request(Verb::kWait, "/a"));
+  h.waiters.abandon(wire::Status(Err::kIo, "node 1 halted: disk"));
+  REQUIRE(h.sent.size() == 4);
+  for (const auto& s : h.sent) {
+    INFO(s.who);
+    if (s.who == "left") {
+      CHECK(s.reply.err == Err::kTimeout);
+      CHECK(s.reply.detail.find("may or may not be applied") != std::string::npos);
+    } else {
+      CHECK(s.reply.err == Err::kIo);
+      CHECK(s.reply.detail == "node 1 halted: disk");
+    }
+  }
+  CHECK(h.waiters.size() == 0);
+  CHECK(!h.waiters.earliest());
+}

@@ -55,6 +55,23 @@ Core leaderOf(std::uint32_t id, Durable d = {}) {
   return c;
 }
 
+// Node 1 leads and has chosen slots 1..6, all of them accepted and learned by node 2; its log
+// keeps only slots 5..6 (1..4 are in a snapshot).
+Core leaderCompactedTo4() {
+  Core c = leaderOf(1);
+  for (int i = 0; i < 6; ++i)
+    REQUIRE(c.propose("v" + std::to_string(i)));
+  (void)c.ready();
+  PeerMessage ok = msg(Type::kAccepted, 2, 1, Ballot{1, 1});
+  for (std::uint64_t s = 1; s <= 6; ++s)
+    ok.entries.push_back(Slot{s, Ballot{1, 1}, ""});
+  ok.learned = 6;
+  c.step(ok);
+  REQUIRE(c.learned() == 6);
+  c.compact(4);
+  return c;
+}
+
 }  // namespace
 
 TEST_CASE("paxos: an acceptor promises a higher ballot, persists it, reports its accepted values",
@@ -401,17 +418,7 @@ TEST_CASE("paxos: peer messages survive the codec", "[unit][paxos][wire]") {
 
 TEST_CASE("paxos: a peer behind the compacted log is sent a snapshot, then Learns the rest",
           "[unit][paxos]") {
-  Core c = leaderOf(1);
-  for (int i = 0; i < 6; ++i)
-    REQUIRE(c.propose("v" + std::to_string(i)));
-  (void)c.ready();
-  PeerMessage ok = msg(Type::kAccepted, 2, 1, Ballot{1, 1});
-  for (std::uint64_t s = 1; s <= 6; ++s)
-    ok.entries.push_back(Slot{s, Ballot{1, 1}, ""});
-  ok.learned = 6;
-  c.step(ok);
-  REQUIRE(c.learned() == 6);
-  c.compact(4);  // slots 1..4 are in a snapshot now
+  Core c = leaderCompactedTo4();
   (void)c.ready();
   c.step(msg(Type::kAccepted, 3, 1, Ballot{1, 1}));  // node 3 has learned nothing
   Ready r;
@@ -667,17 +674,7 @@ TEST_CASE("paxos: a higher-ballot Probe or ProbeOk makes no one step down or pro
 
 TEST_CASE("paxos: a new term keeps what the leader knows of each peer's log and restarts the rest",
           "[unit][paxos]") {
-  Core c = leaderOf(1);
-  for (int i = 0; i < 6; ++i)
-    REQUIRE(c.propose("v" + std::to_string(i)));
-  (void)c.ready();
-  PeerMessage ok = msg(Type::kAccepted, 2, 1, Ballot{1, 1});
-  for (std::uint64_t s = 1; s <= 6; ++s)
-    ok.entries.push_back(Slot{s, Ballot{1, 1}, ""});
-  ok.learned = 6;
-  c.step(ok);  // node 2 has learned all six
-  REQUIRE(c.learned() == 6);
-  c.compact(4);
+  Core c = leaderCompactedTo4();                     // node 2 has learned all six
   c.step(msg(Type::kAccepted, 3, 1, Ballot{1, 1}));  // node 3 has learned nothing
   Ready r;
   bool asked = false;

@@ -1,0 +1,16 @@
+#pragma once
+// Chosen: one command the log has chosen, as the Replica hands it to the Applier.
+
+#include <cstdint>
+
+#include "wire/command.h"
+
+namespace cairn::node {
+
+struct Chosen {
+  std::uint64_t slot = 0;  // its log position (the commands of one batch share their slot)
+  wire::Command cmd;
+  std::uint64_t proposal = 0;  // the id given to propose() when this node proposed it, else 0
+};
+
+}  // namespace cairn::node
