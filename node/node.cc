@@ -237,7 +237,6 @@ void Node::halt(const Status& why) {
 }
 
 void Node::commit() {
-  const auto t0 = Clock::now();
   auto drained = replica_->drain(peers_.get());
   if (!drained) {
     const Status& s = drained.status();
@@ -246,6 +245,7 @@ void Node::commit() {
                               s.detail()));
     return;
   }
+  if (drained->synced) stats_.syncLatency.record(*drained->synced);
   if (peers_) peers_->deliver(*drained);
   for (const auto& rs : drained->readsLost) {
     if (rs.from == replica_->core().id()) waiters_->readPointLost(rs.ctx);
@@ -261,7 +261,6 @@ void Node::commit() {
   const auto now = Clock::now();
   for (const Applier::Outcome& o : applied.outcomes)
     waiters_->applied(o, now);
-  stats_.drainLatency.record(now - t0);
   stats_.batchSize.add(drained->chosen.size());
 }
 
@@ -272,6 +271,7 @@ void Node::describe(wire::Reply& r) const {
   r.client = clientAdvertised_;
   r.events = eventsAdvertised_;
   if (!halted_.isOk()) r.halted = halted_.detail();
+  r.stats = stats_.counters();
 }
 
 }  // namespace cairn::node

@@ -235,7 +235,9 @@ wire::Result<Replica::Drained> Replica::drain(Outbox* early) {
   // The durability rule: everything above is on disk before any other message of these Readies
   // leaves.
   if (write) {
+    const auto t0 = std::chrono::steady_clock::now();
     if (Status s = sync(); !s.isOk()) return s;
+    out.synced = std::chrono::steady_clock::now() - t0;
   }
   for (paxos::Ready& r : readies) {
     for (auto& m : r.send)

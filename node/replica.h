@@ -14,9 +14,11 @@
 // the snapshot is durable, finishCheckpoint(S) records 'C' and deletes the older segments.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,6 +79,7 @@ class Replica {
     std::vector<Chosen> chosen;
     std::vector<wire::PeerMessage> send;
     std::vector<wire::NodeMessage> forward;  // batches for the leader, when drain had no outbox
+    std::optional<std::chrono::nanoseconds> synced;  // how long the log's sync took, if it ran
     std::vector<std::uint64_t> refused;   // proposals this node cannot order now (not the leader)
     std::vector<paxos::ReadState> reads;  // confirmed read points (see Core::readIndex)
     std::vector<paxos::ReadState> readsLost;  // read points the core gave up on

@@ -30,4 +30,34 @@ std::uint64_t Histogram::quantile(double q) const {
   return std::uint64_t{1} << (kBuckets - 1);
 }
 
+std::vector<wire::Counter> Stats::counters() const {
+  std::vector<wire::Counter> out;
+  auto add = [&](std::string name, std::uint64_t v) {
+    out.push_back(wire::Counter{std::move(name), static_cast<std::int64_t>(v)});
+  };
+  for (std::size_t v = 0; v < kVerbs; ++v) {
+    if (requests[v] > 0) {
+      add(std::string("requests.") + wire::verbName(static_cast<wire::Verb>(v)), requests[v]);
+    }
+  }
+  add("requests.undecodable", undecodable);
+  for (const auto& [err, n] : replies)
+    add(std::string("replies.") + (err == wire::Err::kOk ? "OK" : wire::errName(err)), n);
+  add("replies.dropped", repliesDropped);
+  auto histogram = [&](const std::string& name, const Histogram& h) {
+    add(name + ".count", h.count());
+    add(name + ".p50", h.quantile(0.5));
+    add(name + ".p99", h.quantile(0.99));
+    add(name + ".last", h.last());
+  };
+  histogram("commit_us", commitLatency);
+  histogram("sync_us", syncLatency);
+  histogram("batch", batchSize);
+  add("leader_changes", leaderChanges);
+  add("feed_drops", feedDrops);
+  add("snapshots_sent", snapshotsSent);
+  add("snapshots_installed", snapshotsInstalled);
+  return out;
+}
+
 }  // namespace cairn::node

@@ -1,12 +1,13 @@
 #pragma once
-// Stats: the node's counters. Every room bumps the ones of its subject; SELF reads them today and
-// a metrics endpoint will read them later. Plain numbers, no locks: they live on the node's
-// event loop thread like everything they count.
+// Stats: the node's counters. Every room bumps the ones of its subject; SELF reports them (key
+// "stats", PROTOCOL.md §7) and a metrics endpoint will read them later. Plain numbers, no locks:
+// they live on the node's event loop thread like everything they count.
 
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <vector>
 
 #include "wire/message.h"
 #include "wire/status.h"
@@ -40,15 +41,21 @@ struct Stats {
   std::map<wire::Err, std::uint64_t> replies;    // replies sent, by error code (kOk included)
   std::uint64_t repliesDropped = 0;              // replies the client socket could not take
   Histogram commitLatency;  // us from a write's arrival to its reply, for writes proposed here
-  Histogram drainLatency;   // us per drain of the log that chose or persisted something
+  Histogram syncLatency;    // us per sync of the log (write + fdatasync), group commit included
   Histogram batchSize;      // commands chosen per drain that chose any
   std::uint64_t leaderChanges = 0;
-  std::uint64_t feedDrops = 0;      // events or heartbeats the feed socket refused
+  // Events or heartbeats the feed socket refused with an error. (A subscriber at its high-water
+  // mark loses messages silently: the feed's claims let it see that, this counter cannot.)
+  std::uint64_t feedDrops = 0;
   std::uint64_t snapshotsSent = 0;  // to followers
   std::uint64_t snapshotsInstalled = 0;
 
   void countRequest(wire::Verb v) { ++requests[static_cast<std::size_t>(v)]; }
   void countReply(wire::Err e) { ++replies[e]; }
+
+  // Every counter by name, for SELF: "requests.GET", "replies.REV_MISMATCH" (counts above 0
+  // only), "commit_us.p50", "sync_us.p99", "sync_us.last", "batch.p50", "leader_changes", ...
+  std::vector<wire::Counter> counters() const;
 };
 
 }  // namespace cairn::node

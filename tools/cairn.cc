@@ -100,6 +100,17 @@ std::string jsonStr(const std::string& s) {
   return o + "\"";
 }
 
+// SELF's counters as a JSON member: ,"stats":{"name":value,...} (nothing when absent).
+std::string statsJson(const cairn::wire::Reply& r) {
+  if (!r.stats) return "";
+  std::string out = ",\"stats\":{";
+  for (std::size_t i = 0; i < r.stats->size(); ++i) {
+    const cairn::wire::Counter& c = (*r.stats)[i];
+    out += (i ? "," : "") + jsonStr(c.name) + ":" + std::to_string(c.value);
+  }
+  return out + "}";
+}
+
 std::string base64(const std::string& s) {
   static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string o;
@@ -392,7 +403,7 @@ int run(Args& a) {
           ",\"client\":" + jsonStr(r->client.value_or("")) + ",\"events\":" +
           jsonStr(r->events.value_or("")) + ",\"version\":" + jsonStr(r->version.value_or("")) +
           ",\"rev\":" + num(r->rev.value_or(0)) +
-          (r->halted ? ",\"halted\":" + jsonStr(*r->halted) : std::string()) + "}");
+          (r->halted ? ",\"halted\":" + jsonStr(*r->halted) : std::string()) + statsJson(*r) + "}");
     } else {
       out("id " + num(r->id.value_or(0)) + "\nleader " + num(r->leader.value_or(0)) + "\nclient " +
           r->client.value_or("") + "\nevents " + r->events.value_or("") + "\nversion " +

@@ -266,6 +266,33 @@ std::string encodeRequest(const Request& r) {
   return std::string(buf.data(), buf.size());
 }
 
+// A msgpack map of string -> int, held as a vector of T with a name and a value member (the
+// prefixes of the feed's claims, SELF's counters).
+template <class T, std::string T::*Name, std::int64_t T::*Value>
+void packNamedInts(Packer& p, const std::vector<T>& v) {
+  p.pack_map(static_cast<std::uint32_t>(v.size()));
+  for (const T& x : v) {
+    packStr(p, x.*Name);
+    p.pack_int64(x.*Value);
+  }
+}
+
+template <class T, std::string T::*Name, std::int64_t T::*Value>
+bool getNamedInts(const msgpack::object& o, std::vector<T>* out) {
+  if (o.type != msgpack::type::MAP) return false;
+  out->resize(o.via.map.size);
+  for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (!getStr(kv.key, &((*out)[i].*Name)) || !getInt(kv.val, &((*out)[i].*Value))) return false;
+  }
+  return true;
+}
+
+constexpr auto packPrefixRevs = packNamedInts<PrefixRev, &PrefixRev::prefix, &PrefixRev::rev>;
+constexpr auto getPrefixRevs = getNamedInts<PrefixRev, &PrefixRev::prefix, &PrefixRev::rev>;
+constexpr auto packCounters = packNamedInts<Counter, &Counter::name, &Counter::value>;
+constexpr auto getCounters = getNamedInts<Counter, &Counter::name, &Counter::value>;
+
 std::string encodeReply(const Reply& r) {
   msgpack::sbuffer buf;
   Packer p(buf);
@@ -275,7 +302,7 @@ std::string encodeReply(const Reply& r) {
                     (r.len ? 1 : 0) + (r.dir ? 1 : 0) + (r.entries ? 1 : 0) + (r.next ? 1 : 0) +
                     (r.head ? 1 : 0) + (r.id ? 1 : 0) + (r.leader ? 1 : 0) + (r.dropped ? 1 : 0) +
                     (r.client ? 1 : 0) + (r.events ? 1 : 0) + (r.version ? 1 : 0) +
-                    (r.halted ? 1 : 0);
+                    (r.halted ? 1 : 0) + (r.stats ? 1 : 0);
   p.pack_map(n);
   if (failed) {
     packKey(p, "err");
@@ -349,6 +376,10 @@ std::string encodeReply(const Reply& r) {
   optStr("events", r.events);
   optStr("version", r.version);
   optStr("halted", r.halted);
+  if (r.stats) {
+    packKey(p, "stats");
+    packCounters(p, *r.stats);
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -426,6 +457,7 @@ Result<Reply> decodeReply(std::string_view bytes) {
     if (k == "events") return getOpt(getStr, v, &r.events);
     if (k == "version") return getOpt(getStr, v, &r.version);
     if (k == "halted") return getOpt(getStr, v, &r.halted);
+    if (k == "stats") return getCounters(v, &r.stats.emplace());
     if (k == "dir") return getOpt(getBool, v, &r.dir);
     if (k == "entries") {
       if (v.type != msgpack::type::ARRAY) return false;
@@ -444,28 +476,6 @@ Result<Reply> decodeReply(std::string_view bytes) {
   }
   return r;
 }
-
-namespace {
-
-void packPrefixRevs(Packer& p, const std::vector<PrefixRev>& v) {
-  p.pack_map(static_cast<std::uint32_t>(v.size()));
-  for (const auto& pr : v) {
-    packStr(p, pr.prefix);
-    p.pack_int64(pr.rev);
-  }
-}
-
-bool getPrefixRevs(const msgpack::object& o, std::vector<PrefixRev>* out) {
-  if (o.type != msgpack::type::MAP) return false;
-  out->resize(o.via.map.size);
-  for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
-    const auto& kv = o.via.map.ptr[i];
-    if (!getStr(kv.key, &(*out)[i].prefix) || !getInt(kv.val, &(*out)[i].rev)) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::string encodeEvent(const Event& e) {
   msgpack::sbuffer buf;

@@ -53,6 +53,13 @@ struct Entry {
   std::optional<std::string> op;  // CHANGES: "set" or "del" (with path, rev, value)
 };
 
+// One of a node's counters, as SELF reports them (PROTOCOL.md §7, SELF).
+struct Counter {
+  std::string name;
+  std::int64_t value = 0;
+  bool operator==(const Counter& o) const { return name == o.name && value == o.value; }
+};
+
 // A reply: one msgpack map with string keys. Absent optionals are absent keys.
 struct Reply {
   Err err = Err::kOk;
@@ -75,6 +82,7 @@ struct Reply {
   std::optional<std::string> version;
   // SELF: why this node stopped serving (its disk failed); absent while it serves.
   std::optional<std::string> halted;
+  std::optional<std::vector<Counter>> stats;  // SELF: the node's counters
 
   static Reply error(Err e, std::string detail) {
     Reply r;

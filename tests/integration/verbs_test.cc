@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "bindings/cpp/client.h"
 #include "tests/support/node_process.h"
 
@@ -231,4 +233,29 @@ TEST_CASE("verbs: CHANGES pages through the history of a glob, then TOO_LATE pas
   q.verb = wire::Verb::kChanges;
   q.path = "/feed/**";
   CHECK(c.call(q).status().code() == Err::kMissingArg);  // rev is required
+}
+
+TEST_CASE("verbs: SELF reports the node's counters", "[integration]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  auto c = connect(n);
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(c.set("/s/" + std::to_string(i), "v", -1).isOk());
+  CHECK(c.set("/s/0", "v", 0).status().code() == Err::kRevMismatch);
+  CHECK(c.get("/s/1").isOk());
+  auto self = c.self();
+  REQUIRE(self.isOk());
+  REQUIRE(self->stats);
+  std::map<std::string, std::int64_t> s;
+  for (const auto& counter : *self->stats)
+    s[counter.name] = counter.value;
+  CHECK(s["requests.SET"] == 6);
+  CHECK(s["requests.GET"] == 1);
+  CHECK(s["replies.REV_MISMATCH"] == 1);
+  CHECK(s["replies.OK"] >= 6);
+  CHECK(s["commit_us.count"] == 6);  // the failed compare-and-set is chosen and answered too
+  CHECK(s["sync_us.count"] >= 6);    // lockstep writes: one fdatasync each, at least
+  CHECK(s["sync_us.p50"] > 0);
+  CHECK(s["batch.count"] >= 6);
+  CHECK(s.count("leader_changes") == 1);
 }

@@ -268,3 +268,16 @@ TEST_CASE("commands survive a round trip and reject damage", "[unit][wire]") {
   CHECK(decodeCommand("\x94\x09\xa1/\x01\xc4\x00").status().code() == Err::kCorrupt);  // op 9
   CHECK(decodeCommand("\xc1").status().code() == Err::kCorrupt);
 }
+
+TEST_CASE("a SELF reply carries halted and the counters", "[unit][wire]") {
+  Reply r;
+  r.id = 3;
+  r.halted = "WAL fdatasync: Input/output error";
+  r.stats = std::vector<Counter>{{"requests.GET", 7}, {"sync_us.p99", 255}};
+  auto d = decodeReply(encodeReply(r));
+  REQUIRE(d.isOk());
+  CHECK(d->halted == r.halted);
+  REQUIRE(d->stats);
+  CHECK(*d->stats == *r.stats);
+  CHECK(!decodeReply(encodeReply(Reply()))->stats);
+}
