@@ -1,0 +1,248 @@
+// The Core's roles and its leader's work: elections (probe, prepare, taking office, stepping
+// down), proposing and the heartbeats that carry accepts and commits, catch-up of followers, and
+// read points. core.cc holds the acceptor and learner, step() and the output.
+#include "node/paxos/core.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace cairn::paxos {
+
+using Type = PeerMessage::Type;
+
+// ---- roles ------------------------------------------------------------------------------------
+
+void Core::becomeFollower(std::uint32_t leader) {
+  dropReads();
+  role_ = Role::kFollower;
+  leader_ = leader;
+  probing_ = false;
+  probeOks_.clear();
+  promises_.clear();
+  pending_.clear();
+  outAccepts_.clear();
+  for (auto& [id, peer] : peers_)
+    peer.catchingUp = false;
+  resetElectionTimer();
+}
+
+void Core::startProbe() {
+  probing_ = true;
+  probeBallot_ = nextBallot();
+  probeOks_ = {cfg_.id};
+  resetElectionTimer();
+  if (probeOks_.size() >= quorum()) {
+    startPrepare();
+    return;
+  }
+  PeerMessage p;
+  p.type = Type::kProbe;
+  p.ballot = probeBallot_;
+  p.learned = learned_;
+  broadcast(p);
+}
+
+void Core::startPrepare() {
+  // Prepare with the ballot a quorum just said yes to, unless something higher came along since.
+  const Ballot b = probing_ && probeBallot_ > promised_ ? probeBallot_ : nextBallot();
+  probing_ = false;
+  probeOks_.clear();
+  role_ = Role::kCandidate;
+  leader_ = 0;
+  persistPromise(b);
+  from_ = learned_ + 1;
+  promises_.clear();
+  promises_[cfg_.id] = acceptedFrom(from_);
+  resetElectionTimer();
+  if (promises_.size() >= quorum()) {
+    becomeLeader();
+    return;
+  }
+  PeerMessage p;
+  p.type = Type::kPrepare;
+  p.ballot = promised_;
+  p.slot = from_;
+  broadcast(p);
+}
+
+void Core::becomeLeader() {
+  role_ = Role::kLeader;
+  leader_ = cfg_.id;
+  heartbeatElapsed_ = 0;
+  electionElapsed_ = 0;
+  for (auto& [id, peer] : peers_) {
+    peer.lastAck = now_;  // a promise is a sign of life
+    peer.round = 0;
+  }
+  // For each open slot, the value with the highest ballot among the promises; no-ops for holes.
+  std::map<std::uint64_t, Slot> best;
+  for (auto& [from, entries] : promises_) {
+    for (Slot& s : entries) {
+      auto it = best.find(s.slot);
+      if (it == best.end() || it->second.ballot < s.ballot) best[s.slot] = s;
+    }
+  }
+  promises_.clear();
+  std::uint64_t last = learned_;
+  if (!best.empty()) last = std::max(last, best.rbegin()->first);
+  pending_.clear();
+  nextSlot_ = learned_ + 1;
+  for (std::uint64_t s = learned_ + 1; s <= last; ++s) {
+    auto it = best.find(s);
+    proposeAt(s, it == best.end() ? std::string() : std::move(it->second.value));
+  }
+  nextSlot_ = last + 1;
+  recoveryEnd_ = last;
+  learnedAtHeartbeat_ = learned_;
+  dropReads();
+  roundDone_ = readRound_;
+  // Announce leadership at once: with the re-proposals (sent by ready()), or with a heartbeat.
+  if (outAccepts_.empty()) {
+    heartbeat();
+  } else {
+    heartbeatElapsed_ = 0;
+  }
+}
+
+// ---- proposing --------------------------------------------------------------------------------
+
+bool Core::propose(std::string value) {
+  if (role_ != Role::kLeader) return false;
+  if (pending_.size() >= cfg_.window) return false;
+  proposeAt(nextSlot_++, std::move(value));
+  return true;
+}
+
+void Core::proposeAt(std::uint64_t slot, std::string value) {
+  if (slot <= learned_) return;
+  acceptLocal(slot, promised_, value);
+  Pending& p = pending_[slot];
+  p.acks = {cfg_.id};
+  p.sentTick = now_;
+  outAccepts_.push_back(Slot{slot, promised_, std::move(value)});
+  if (p.acks.size() >= quorum()) {
+    pending_.erase(slot);
+    markChosen(slot);
+    advanceLearned();
+  }
+}
+
+void Core::flushAccepts() {
+  // New values go out at once; so does a commit that moved with nothing new to carry it, so
+  // followers apply (and publish) a write as soon as it is chosen, not at the next heartbeat.
+  if (outAccepts_.empty() && !(role_ == Role::kLeader && learned_ > commitSent_)) return;
+  if (role_ == Role::kLeader) {
+    PeerMessage p;
+    p.type = Type::kAccept;
+    p.ballot = promised_;
+    p.commit = learned_;
+    commitSent_ = learned_;
+    p.slot = readRound_;
+    p.entries = std::move(outAccepts_);
+    broadcast(p);
+  }
+  outAccepts_.clear();
+}
+
+void Core::heartbeat() {
+  heartbeatElapsed_ = 0;
+  for (const auto& [m, peer] : peers_) {
+    PeerMessage p;
+    p.type = Type::kAccept;
+    p.to = m;
+    p.ballot = promised_;
+    p.commit = learned_;
+    commitSent_ = learned_;
+    p.slot = readRound_;
+    // Resend what this peer has not acknowledged and was sent at least a heartbeat ago.
+    for (auto& [slot, pend] : pending_) {
+      if (pend.acks.count(m) ||
+          now_ - pend.sentTick < static_cast<std::uint64_t>(cfg_.heartbeatTicks)) {
+        continue;
+      }
+      auto it = log_.find(slot);
+      if (it != log_.end()) p.entries.push_back(Slot{slot, promised_, it->second.value});
+    }
+    send(std::move(p));
+    // A peer whose chosen prefix has not caught up with ours of one heartbeat ago missed
+    // something that no retransmission of ours will bring: send it chosen values.
+    if (peer.learned < learnedAtHeartbeat_) sendLearn(m, peer.learned);
+  }
+  learnedAtHeartbeat_ = learned_;
+}
+
+void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
+  if (after < compacted_) {
+    // What the peer misses is only in our snapshot now. Sending one is costly: at most once per
+    // two election timeouts per peer.
+    Peer& peer = peers_.at(to);
+    if (!peer.snapshotSentAt ||
+        now_ - *peer.snapshotSentAt >= static_cast<std::uint64_t>(2 * cfg_.electionTicks)) {
+      peer.snapshotSentAt = now_;
+      peer.catchingUp = true;
+      out_.snapshotTo.push_back(to);
+    }
+    return;
+  }
+  PeerMessage p;
+  p.type = Type::kLearn;
+  p.to = to;
+  p.ballot = promised_;
+  p.commit = learned_;
+  for (auto it = log_.upper_bound(after); it != log_.end() && it->first <= learned_; ++it) {
+    if (p.entries.size() >= cfg_.learnBatch) break;
+    p.entries.push_back(Slot{it->first, it->second.ballot, it->second.value});
+  }
+  if (p.entries.empty()) return;
+  peers_.at(to).catchingUp = true;
+  send(std::move(p));
+}
+
+// ---- linearizable reads -------------------------------------------------------------------------
+
+bool Core::readIndex(std::uint64_t ctx, std::uint32_t from) {
+  if (role_ != Role::kLeader) return false;
+  PendingRead r;
+  r.state = ReadState{ctx, from, std::max(learned_, recoveryEnd_)};
+  // A round already in flight may have started before this request: wait for the next one.
+  r.round = readRound_ + 1;
+  reads_.push_back(r);
+  if (roundDone_ == readRound_) startReadRound();
+  return true;
+}
+
+void Core::startReadRound() {
+  ++readRound_;
+  heartbeat();  // carries the round number to every peer now
+  confirmReads();
+}
+
+void Core::confirmReads() {
+  if (role_ != Role::kLeader || roundDone_ == readRound_) return;
+  std::size_t acks = 1;
+  for (const auto& [id, peer] : peers_) {
+    if (peer.round >= readRound_) ++acks;
+  }
+  if (acks < quorum()) return;
+  roundDone_ = readRound_;
+  bool waiting = false;
+  std::vector<PendingRead> rest;
+  for (auto& r : reads_) {
+    if (r.round <= roundDone_) {
+      out_.reads.push_back(r.state);
+    } else {
+      rest.push_back(r);
+      waiting = true;
+    }
+  }
+  reads_.swap(rest);
+  if (waiting) startReadRound();
+}
+
+void Core::dropReads() {
+  for (auto& r : reads_)
+    out_.readsLost.push_back(r.state);
+  reads_.clear();
+}
+
+}  // namespace cairn::paxos
