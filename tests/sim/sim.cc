@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "node/applier.h"
 #include "node/paxos/core.h"
 #include "node/replica.h"
 #include "store/memory_log.h"
@@ -76,8 +77,10 @@ struct SimNode {
   // step, as cairnd's snapshot thread does. A crash loses it.
   std::string cut;
   std::uint64_t cutSlot = 0;
-  // The state machine, rebuilt from the snapshot and the log after each restart.
-  std::unique_ptr<cairn::store::Store> store;
+  // The state machine, rebuilt from the snapshot and the log after each restart: the node's own
+  // Applier, the only writer of its store.
+  std::unique_ptr<cairn::node::Applier> applier;
+  const cairn::store::Store& store() const { return applier->store(); }
   std::uint64_t applied = 0;
   int group = 0;  // partition side
 };
@@ -151,8 +154,8 @@ class Sim {
                     " cannot recover its log: " + o.status().toString()};
     }
     nd.replica = std::move(o->replica);
-    nd.store = std::move(o->store);
-    nd.applied = nd.store->appliedIndex();
+    nd.applier = std::make_unique<cairn::node::Applier>(std::move(o->store));
+    nd.applied = nd.store().appliedIndex();
     nd.armed = SyncFault::kNone;
     nd.up = true;
     nd.stopped = false;
@@ -168,7 +171,7 @@ class Sim {
     nd.up = false;
     nd.log = nullptr;
     nd.replica.reset();
-    nd.store.reset();
+    nd.applier.reset();
     nd.cut.clear();
     nd.cutSlot = 0;
   }
@@ -238,8 +241,8 @@ class Sim {
       m.cluster = 42;
       m.from = nd.id;
       m.to = to;
-      m.slot = nd.store->appliedIndex();
-      m.value = cairn::store::encodeSnapshot(nd.store->image());
+      m.slot = nd.store().appliedIndex();
+      m.value = cairn::store::encodeSnapshot(nd.store().image());
       net_.push_back(std::move(m));
     }
     return true;
@@ -258,23 +261,20 @@ class Sim {
       throw Failure{"two values chosen for slot " + std::to_string(s.slot)};
     }
     nd.applied = s.slot;
-    bool any = false;
-    for (; *next < cmds.size() && cmds[*next].slot == s.slot; ++*next) {
-      const cairn::node::Chosen& c = cmds[*next];
-      (void)nd.store->apply(s.slot, c.cmd);
-      any = true;
-      // The node that proposed a command acknowledges it to its client once it applies it.
-      if (c.proposal != 0) {
-        auto p = proposedBy_.find(c.proposal);
-        if (p == proposedBy_.end() || p->second != nd.id) {
-          throw Failure{"node " + std::to_string(nd.id) + " claims proposal " +
-                        std::to_string(c.proposal) + " it did not make"};
-        }
-        acked_[c.proposal] = s.slot;
-        maxAcked_ = std::max(maxAcked_, s.slot);
+    std::vector<cairn::node::Chosen> slot;
+    for (; *next < cmds.size() && cmds[*next].slot == s.slot; ++*next)
+      slot.push_back(cmds[*next]);
+    if (slot.empty()) slot.push_back(cairn::node::Chosen{s.slot, Command{}, 0});  // a no-op
+    // The node that proposed a command acknowledges it to its client once it applies it.
+    for (const auto& o : nd.applier->apply(slot).outcomes) {
+      auto p = proposedBy_.find(o.proposal);
+      if (p == proposedBy_.end() || p->second != nd.id) {
+        throw Failure{"node " + std::to_string(nd.id) + " claims proposal " +
+                      std::to_string(o.proposal) + " it did not make"};
       }
+      acked_[o.proposal] = s.slot;
+      maxAcked_ = std::max(maxAcked_, s.slot);
     }
-    if (!any) (void)nd.store->apply(s.slot, Command{});  // a no-op fills the slot
     log("n%u applied slot %llu", nd.id, static_cast<unsigned long long>(s.slot));
   }
 
@@ -352,9 +352,9 @@ class Sim {
       if (Status s = nd.replica->finishCheckpoint(nd.snapshotSlot); !s.isOk()) diskFailed(nd, s);
       return;
     }
-    if (nd.store->appliedIndex() == 0) return;
-    const std::uint64_t slot = nd.store->appliedIndex();
-    std::string snap = cairn::store::encodeSnapshot(nd.store->image());
+    if (nd.store().appliedIndex() == 0) return;
+    const std::uint64_t slot = nd.store().appliedIndex();
+    std::string snap = cairn::store::encodeSnapshot(nd.store().image());
     if (rnd(2) == 0) {
       nd.cut = std::move(snap);
       nd.cutSlot = slot;
@@ -380,7 +380,7 @@ class Sim {
     nd.snapshotSlot = m.slot;
     nd.cut.clear();
     nd.cutSlot = 0;
-    nd.store = std::make_unique<cairn::store::Store>(std::move(st.value()));
+    nd.applier->install(std::move(st.value()));
     nd.applied = m.slot;
     ++snapshotsInstalled_;
     log("n%u installed a snapshot at %llu", nd.id, static_cast<unsigned long long>(m.slot));
@@ -543,7 +543,8 @@ class Sim {
       if (nd->applied != lo) continue;
       if (!ref) {
         ref = nd.get();
-      } else if (nd->store->dump() != ref->store->dump() || nd->store->rev() != ref->store->rev()) {
+      } else if (nd->store().dump() != ref->store().dump() ||
+                 nd->store().rev() != ref->store().rev()) {
         throw Failure{"stores differ at slot " + std::to_string(lo)};
       }
     }
@@ -562,7 +563,7 @@ class Sim {
       }
       if (!any) (void)replay.apply(s, Command{});
     }
-    if (ref && replay.dump() != ref->store->dump()) throw Failure{"store differs from its log"};
+    if (ref && replay.dump() != ref->store().dump()) throw Failure{"store differs from its log"};
   }
 
   // One sync in kSyncCrashOdds (drawn per drain) dies with the node inside it; in EIO seeds one
