@@ -3,10 +3,10 @@
 // identity in; one Action out: a reply now, a command to propose, a linearizable read to confirm,
 // or a wait to park. New verbs and, later, permission checks live here.
 //
-// Owns: nothing but its options; reads the store (which only the Applier writes). No sockets, no
-// clock, no log: the node turns an Action into effects (Waiters holds what waits; the Replica
-// orders writes). Thread: the node's event loop. Also serves the reads that Waiters releases later
-// (read at a rev, WAIT from history), so every reply of a read is built here.
+// Owns: its options and whether the node halted; reads the store (which only the Applier writes).
+// No sockets, no clock, no log: the node turns an Action into effects (Waiters holds what waits;
+// the Replica orders writes). Thread: the node's event loop. Also serves the reads that Waiters
+// releases later (read at a rev, WAIT from history), so every reply of a read is built here.
 
 #include <chrono>
 #include <cstdint>

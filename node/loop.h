@@ -36,8 +36,9 @@ class Loop {
   // Runs at the end of every turn, in registration order.
   void atTurnEnd(TimerFn fn);
 
-  // Polls and dispatches until stop() is called (by a handler). Returns false if polling failed
-  // for a reason other than an interrupted call.
+  // Polls and dispatches until stop() is called (by a handler), or the ZeroMQ context is
+  // terminated. Returns false if polling failed for any other reason (an interrupted call is
+  // retried).
   bool run();
   void stop() { stopped_ = true; }
 
