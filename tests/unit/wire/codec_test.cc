@@ -194,6 +194,8 @@ TEST_CASE("a reply survives a round trip", "[unit][wire]") {
   r.client = "tcp://127.0.0.1:1";
   r.events = "tcp://127.0.0.1:2";
   r.version = "0.1.0";
+  r.halted = "WAL fdatasync: Input/output error";
+  r.stats = std::vector<Counter>{{"requests.GET", 7}, {"sync_us.p99", 255}};
   auto d = decodeReply(encodeReply(r));
   REQUIRE(d.isOk());
   CHECK(d->err == Err::kRevMismatch);
@@ -212,6 +214,10 @@ TEST_CASE("a reply survives a round trip", "[unit][wire]") {
   CHECK((*d->entries)[1].value == "val");
   CHECK((*d->entries)[1].op == "set");
   CHECK(d->next == "a");
+  CHECK(d->halted == r.halted);
+  REQUIRE(d->stats);
+  CHECK(*d->stats == *r.stats);
+  CHECK(!decodeReply(encodeReply(Reply()))->stats);
   CHECK(d->head == 9);
   CHECK(d->id == 1);
   CHECK(d->leader == 2);
@@ -267,17 +273,4 @@ TEST_CASE("commands survive a round trip and reject damage", "[unit][wire]") {
   CHECK(decodeCommand(bytes.substr(0, bytes.size() - 1)).status().code() == Err::kCorrupt);
   CHECK(decodeCommand("\x94\x09\xa1/\x01\xc4\x00").status().code() == Err::kCorrupt);  // op 9
   CHECK(decodeCommand("\xc1").status().code() == Err::kCorrupt);
-}
-
-TEST_CASE("a SELF reply carries halted and the counters", "[unit][wire]") {
-  Reply r;
-  r.id = 3;
-  r.halted = "WAL fdatasync: Input/output error";
-  r.stats = std::vector<Counter>{{"requests.GET", 7}, {"sync_us.p99", 255}};
-  auto d = decodeReply(encodeReply(r));
-  REQUIRE(d.isOk());
-  CHECK(d->halted == r.halted);
-  REQUIRE(d->stats);
-  CHECK(*d->stats == *r.stats);
-  CHECK(!decodeReply(encodeReply(Reply()))->stats);
 }
