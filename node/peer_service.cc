@@ -13,7 +13,7 @@ PeerService::PeerService(zmq::context_t& ctx, std::uint32_t self,
                          Replica& replica, const store::Store& store, Stats& stats, Hooks hooks)
     : self_(self),
       cluster_(clusterId(members)),
-      transport_(ctx, self, cluster_, std::move(connectTo), std::move(bindEndpoint)),
+      transport_(ctx, self, cluster_, std::move(connectTo), std::move(bindEndpoint), stats),
       replica_(replica),
       store_(store),
       stats_(stats),

@@ -30,6 +30,20 @@ std::uint64_t Histogram::quantile(double q) const {
   return std::uint64_t{1} << (kBuckets - 1);
 }
 
+const char* refusalName(PeerRefusal r) {
+  switch (r) {
+    case PeerRefusal::kFrames:
+      return "frames";
+    case PeerRefusal::kMalformed:
+      return "malformed";
+    case PeerRefusal::kForeign:
+      return "foreign";
+    case PeerRefusal::kSpoofed:
+      return "spoofed";
+  }
+  return "?";
+}
+
 std::vector<wire::Counter> Stats::counters() const {
   std::vector<wire::Counter> out;
   auto add = [&](std::string name, std::uint64_t v) {
@@ -55,6 +69,8 @@ std::vector<wire::Counter> Stats::counters() const {
   histogram("batch", batchSize);
   add("leader_changes", leaderChanges);
   add("feed_drops", feedDrops);
+  for (std::size_t i = 0; i < peerRefused.size(); ++i)
+    add(std::string("peer_refused.") + refusalName(static_cast<PeerRefusal>(i)), peerRefused[i]);
   add("snapshots_sent", snapshotsSent);
   add("snapshots_installed", snapshotsInstalled);
   return out;

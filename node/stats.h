@@ -34,6 +34,15 @@ class Histogram {
   std::uint64_t last_ = 0;
 };
 
+// Why the peer transport refused a message.
+enum class PeerRefusal : std::uint8_t {
+  kFrames,     // not exactly one frame after the routing id
+  kMalformed,  // does not decode (bad bytes, unknown type, a field over its limit)
+  kForeign,    // another cluster's, addressed to another node, or from a non-member
+  kSpoofed,    // claims a sender other than the connection it came on
+};
+const char* refusalName(PeerRefusal r);
+
 struct Stats {
   static constexpr std::size_t kVerbs = static_cast<std::size_t>(wire::Verb::kChanges) + 1;
   std::array<std::uint64_t, kVerbs> requests{};  // decoded requests, by verb
@@ -47,6 +56,8 @@ struct Stats {
   // Events or heartbeats the feed socket refused with an error. (A subscriber at its high-water
   // mark loses messages silently: the feed's claims let it see that, this counter cannot.)
   std::uint64_t feedDrops = 0;
+  // Peer messages the transport refused, by reason (PeerRefusal), each also logged.
+  std::array<std::uint64_t, 4> peerRefused{};
   std::uint64_t snapshotsSent = 0;  // to followers
   std::uint64_t snapshotsInstalled = 0;
 

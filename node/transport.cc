@@ -1,12 +1,15 @@
 #include "node/transport.h"
 
+#include "node/log.h"
+
 #include <cerrno>
 
 namespace cairn::node {
 
 namespace {
 constexpr std::int64_t kMaxPeerMessage = 256 << 20;
-}
+constexpr auto kRefusalLogEvery = std::chrono::seconds(10);
+}  // namespace
 
 std::uint64_t clusterId(const std::map<std::uint32_t, std::string>& members) {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a over "id=endpoint," in id order
@@ -19,13 +22,28 @@ std::uint64_t clusterId(const std::map<std::uint32_t, std::string>& members) {
 }
 
 Transport::Transport(zmq::context_t& ctx, std::uint32_t self, std::uint64_t cluster,
-                     std::map<std::uint32_t, std::string> members, std::string bindEndpoint)
+                     std::map<std::uint32_t, std::string> members, std::string bindEndpoint,
+                     Stats& stats)
     : ctx_(ctx),
       self_(self),
       cluster_(cluster),
       members_(std::move(members)),
       bind_(std::move(bindEndpoint)),
-      router_(ctx_, zmq::socket_type::router) {}
+      router_(ctx_, zmq::socket_type::router),
+      stats_(stats) {}
+
+void Transport::refuse(PeerRefusal why, const std::string& routingId, const std::string& detail) {
+  ++dropped_;
+  const auto i = static_cast<std::size_t>(why);
+  ++stats_.peerRefused[i];
+  ++unlogged_[i];
+  const auto now = std::chrono::steady_clock::now();
+  if (now < nextLog_[i]) return;
+  nextLog_[i] = now + kRefusalLogEvery;
+  logLine("refused " + std::to_string(unlogged_[i]) + " peer message(s) (" + refusalName(why) +
+          "), the last from connection '" + routingId + "': " + detail);
+  unlogged_[i] = 0;
+}
 
 wire::Status Transport::start() {
   try {
@@ -75,18 +93,25 @@ void Transport::receive(std::vector<wire::PeerFrame>* out, int max) {
         if (parts.size() < 2) parts.push_back(std::move(p));
       }
       if (parts.size() != 1) {
-        ++dropped_;
+        refuse(PeerRefusal::kFrames, id.to_string(), "not one frame");
         continue;
       }
       auto m = wire::decodePeer(parts[0].to_string_view());
       if (!m) {
-        ++dropped_;
+        refuse(PeerRefusal::kMalformed, id.to_string(),
+               m.status().detail() + " (" + std::to_string(parts[0].size()) + " bytes)");
         continue;
       }
       const wire::PeerHeader& h = wire::headerOf(*m);
-      if (h.cluster != cluster_ || h.to != self_ || std::to_string(h.from) != id.to_string() ||
-          !members_.count(h.from)) {
-        ++dropped_;
+      if (h.cluster != cluster_ || h.to != self_ || !members_.count(h.from)) {
+        refuse(PeerRefusal::kForeign, id.to_string(),
+               "cluster " + std::to_string(h.cluster) + ", from node " + std::to_string(h.from) +
+                   " to node " + std::to_string(h.to));
+        continue;
+      }
+      if (std::to_string(h.from) != id.to_string()) {
+        refuse(PeerRefusal::kSpoofed, id.to_string(),
+               "claims to come from node " + std::to_string(h.from));
         continue;
       }
       out->push_back(std::move(m.value()));

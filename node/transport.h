@@ -5,8 +5,12 @@
 // Owns: those sockets. Thread: the node's event loop. Sending never blocks: a message for a peer
 // that is down or not reading is dropped, which Paxos tolerates (it retransmits what matters).
 // Receiving checks each message against the routing id it came with, so a peer cannot speak for
-// another; anything malformed, foreign or spoofed is dropped and counted, never trusted.
+// another; anything malformed, foreign or spoofed is dropped, counted by reason in Stats and
+// logged (the first of each reason at once, then at most one line per reason every 10 s with the
+// count), never trusted and never silent.
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -15,6 +19,7 @@
 
 #include <zmq.hpp>
 
+#include "node/stats.h"
 #include "wire/peer.h"
 #include "wire/status.h"
 
@@ -23,7 +28,7 @@ namespace cairn::node {
 class Transport {
  public:
   Transport(zmq::context_t& ctx, std::uint32_t self, std::uint64_t cluster,
-            std::map<std::uint32_t, std::string> members, std::string bindEndpoint);
+            std::map<std::uint32_t, std::string> members, std::string bindEndpoint, Stats& stats);
   wire::Status start();
   void send(const wire::PeerMessage& m) { send(m.to, wire::encodePeer(m)); }
   void send(const wire::NodeMessage& m) { send(m.to, wire::encodePeer(m)); }
@@ -34,6 +39,7 @@ class Transport {
 
  private:
   void send(std::uint32_t to, const std::string& body);
+  void refuse(PeerRefusal why, const std::string& routingId, const std::string& detail);
 
   zmq::context_t& ctx_;
   std::uint32_t self_;
@@ -43,6 +49,9 @@ class Transport {
   zmq::socket_t router_;
   std::map<std::uint32_t, std::unique_ptr<zmq::socket_t>> dealers_;
   std::uint64_t dropped_ = 0;
+  Stats& stats_;
+  std::array<std::chrono::steady_clock::time_point, 4> nextLog_{};
+  std::array<std::uint64_t, 4> unlogged_{};
 };
 
 // The cluster's identity: a hash of its member list, so nodes started with different lists

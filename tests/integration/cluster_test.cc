@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -386,4 +388,17 @@ TEST_CASE("cluster: garbage, strangers and impostors on the peer socket are drop
   auto self = cl.self();
   REQUIRE(self.isOk());
   CHECK(self->leader.value_or(0) != 0);
+  // Each by its reason, in SELF's counters and in the node's log: never silently.
+  std::map<std::string, std::int64_t> stats;
+  for (const auto& counter : self->stats.value_or(std::vector<wire::Counter>{}))
+    stats[counter.name] = counter.value;
+  CHECK(stats["peer_refused.malformed"] == 1);
+  CHECK(stats["peer_refused.spoofed"] == 1);
+  CHECK(stats["peer_refused.foreign"] == 1);
+  CHECK(stats["peer_refused.frames"] == 1);
+  std::ifstream f(c.node(1).logPath());
+  const std::string log((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  CHECK(log.find("(spoofed), the last from connection '3': claims to come from node 2") !=
+        std::string::npos);
+  CHECK(log.find("(malformed), the last from connection '99'") != std::string::npos);
 }
