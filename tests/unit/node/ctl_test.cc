@@ -1,0 +1,74 @@
+// Ctl: /ctl kept current through the log, and only when something changed.
+
+#include <catch2/catch.hpp>
+
+#include "node/applier.h"
+#include "node/ctl.h"
+#include "node/replica.h"
+#include "store/memory_log.h"
+
+using namespace cairn;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A node alone on a memory log, leading, with its Applier: drain() chooses what was proposed.
+struct Solo {
+  Solo() {
+    paxos::Config c;
+    c.id = 1;
+    c.members = {1};
+    node::Replica::Recovered r;
+    r.log = std::make_unique<store::MemoryLog>();
+    r.incarnation = 1;
+    auto o = node::Replica::open(c, std::move(r));
+    REQUIRE(o.isOk());
+    replica = std::move(o->replica);
+    applier = std::make_unique<node::Applier>(std::move(o->store));
+    replica->core().campaign();
+    drain();
+    REQUIRE(replica->core().role() == paxos::Core::Role::kLeader);
+  }
+  std::size_t drain() {
+    auto d = replica->drain();
+    REQUIRE(d.isOk());
+    return applier->apply(d->chosen).changes.size();
+  }
+  std::string get(const std::string& path) const {
+    const store::Store& s = applier->store();
+    auto fi = s.stat(path, s.rev());
+    return fi.exists ? *fi.value : "(none)";
+  }
+  std::unique_ptr<node::Replica> replica;
+  std::unique_ptr<node::Applier> applier;
+};
+
+}  // namespace
+
+TEST_CASE("ctl: a new leader records itself and the members once, then only what changed",
+          "[unit][node]") {
+  Solo n;
+  node::Ctl ctl(1, {{1, "tcp://p1"}}, *n.replica, n.applier->store());
+  ctl.setEndpoints("tcp://c1", "tcp://e1");
+  const auto t0 = Clock::now();
+  ctl.maintain(t0);
+  CHECK(n.drain() == 4);
+  CHECK(n.get("/ctl/leader") == "1");
+  CHECK(n.get("/ctl/members/1") == "tcp://p1");
+  CHECK(n.get("/ctl/nodes/1/client") == "tcp://c1");
+  CHECK(n.get("/ctl/nodes/1/events") == "tcp://e1");
+  CHECK(n.get("/ctl/nodes/1/applied") == "(none)");  // no user write yet
+  const std::int64_t rev = n.applier->store().rev();
+
+  ctl.maintain(t0 + std::chrono::milliseconds(10));  // still leading, nothing due
+  ctl.maintain(t0 + std::chrono::seconds(3));        // a report is due, but nothing changed
+  CHECK(n.drain() == 0);
+  CHECK(n.applier->store().rev() == rev);
+
+  ctl.userChange();  // a user write was applied: the applied rev is worth a report
+  ctl.maintain(t0 + std::chrono::seconds(4));  // not due yet
+  CHECK(n.drain() == 0);
+  ctl.maintain(t0 + std::chrono::seconds(6));
+  CHECK(n.drain() == 1);
+  CHECK(n.get("/ctl/nodes/1/applied") == std::to_string(rev));
+}
