@@ -83,34 +83,62 @@ namespace {
 // fsync then finds little left to write.
 constexpr std::size_t kWritebackChunk = 1 << 20;
 
-Status writePaced(int fd, std::string_view data) {
-  std::size_t off = 0;
-  while (off < data.size()) {
-    const std::size_t len = std::min(kWritebackChunk, data.size() - off);
-    if (Status s = writeAll(fd, data.substr(off, len)); !s.isOk()) return s;
+class PacedWriter {
+ public:
+  explicit PacedWriter(int fd) : fd_(fd) {}
+  Status append(std::string_view data) {
+    while (!data.empty()) {
+      const std::size_t n = std::min(kWritebackChunk - buf_.size(), data.size());
+      buf_.append(data.data(), n);
+      data.remove_prefix(n);
+      if (buf_.size() == kWritebackChunk) {
+        if (Status s = flush(); !s.isOk()) return s;
+      }
+    }
+    return Status::ok();
+  }
+  Status flush() {
+    if (buf_.empty()) return Status::ok();
+    if (Status s = writeAll(fd_, buf_); !s.isOk()) return s;
     // Best effort: sync_file_range only schedules and waits for writeback; durability still
     // comes from the fsync that follows.
-    (void)::sync_file_range(fd, static_cast<off_t>(off), static_cast<off_t>(len),
+    (void)::sync_file_range(fd_, static_cast<off_t>(off_), static_cast<off_t>(buf_.size()),
                             SYNC_FILE_RANGE_WRITE);
-    if (off >= kWritebackChunk) {
+    if (off_ >= kWritebackChunk) {
       (void)::sync_file_range(
-          fd, static_cast<off_t>(off - kWritebackChunk), static_cast<off_t>(kWritebackChunk),
+          fd_, static_cast<off_t>(off_ - kWritebackChunk), static_cast<off_t>(kWritebackChunk),
           SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
     }
-    off += len;
+    off_ += buf_.size();
+    buf_.clear();
+    return Status::ok();
   }
-  return Status::ok();
-}
+
+ private:
+  int fd_;
+  std::size_t off_ = 0;
+  std::string buf_;
+};
 }  // namespace
 
 Status writeFileAtomic(const std::string& dir, const std::string& name, std::string_view data) {
+  return writeFileAtomic(dir, name, [&](const Append& append) { return append(data); });
+}
+
+Status writeFileAtomic(const std::string& dir, const std::string& name,
+                       const std::function<Status(const Append& append)>& produce) {
   std::string tmp = dir + "/." + name + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ioError("open " + tmp);
-  Status s = writePaced(fd, data);
+  PacedWriter w(fd);
+  Status s = produce([&](std::string_view piece) { return w.append(piece); });
+  if (s.isOk()) s = w.flush();
   if (s.isOk() && ::fsync(fd) != 0) s = ioError("fsync " + tmp);
   ::close(fd);
-  if (!s.isOk()) return s;
+  if (!s.isOk()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
   std::string final = dir + "/" + name;
   if (::rename(tmp.c_str(), final.c_str()) != 0) return ioError("rename " + tmp);
   return syncDir(dir);

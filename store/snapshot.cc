@@ -21,7 +21,37 @@ namespace {
 constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'N', 'P'};
 constexpr int kVersion = 1;
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+// What the packer writes into: bytes go out to `append` in pieces of about kPiece, with the
+// running checksum, so a snapshot is never whole in memory while it is written.
+class Sink {
+ public:
+  static constexpr std::size_t kPiece = 1 << 20;
+  explicit Sink(const Append& append) : append_(append) {}
+  void write(const char* p, std::size_t n) {
+    buf_.append(p, n);
+    if (buf_.size() >= kPiece) flush();
+  }
+  void flush() {
+    if (!status_.isOk() || buf_.empty()) return;
+    crc_ = crc32c(buf_, crc_);
+    status_ = append_(buf_);
+    buf_.clear();
+  }
+  // Flushes, then appends the checksum of everything before it.
+  Status finish() {
+    flush();
+    if (!status_.isOk()) return status_;
+    return append_(std::string_view(reinterpret_cast<const char*>(&crc_), 4));
+  }
+
+ private:
+  const Append& append_;
+  std::string buf_;
+  std::uint32_t crc_ = 0;
+  Status status_;
+};
+
+using Packer = msgpack::packer<Sink>;
 
 void packNode(Packer& p, const std::string& name, const Node& n) {
   p.pack_array(3);
@@ -80,18 +110,25 @@ std::string snapName(std::uint64_t index) {
 
 }  // namespace
 
-std::string encodeSnapshot(const Image& img) {
-  msgpack::sbuffer buf;
-  buf.write(kMagic, sizeof kMagic);
-  Packer p(buf);
+Status streamSnapshot(const Image& img, const Append& append) {
+  Sink sink(append);
+  sink.write(kMagic, sizeof kMagic);
+  Packer p(sink);
   p.pack_array(3);
   p.pack_int(kVersion);
   p.pack_uint64(img.index);
   p.pack_int64(img.rev);
   packNode(p, "", *img.root);
-  std::uint32_t crc = crc32c(std::string_view(buf.data(), buf.size()));
-  buf.write(reinterpret_cast<const char*>(&crc), 4);
-  return std::string(buf.data(), buf.size());
+  return sink.finish();
+}
+
+std::string encodeSnapshot(const Image& img) {
+  std::string out;
+  (void)streamSnapshot(img, [&](std::string_view piece) {
+    out.append(piece);
+    return Status::ok();
+  });
+  return out;
 }
 
 wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts) {
@@ -125,7 +162,11 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts) 
 Status writeSnapshot(const Image& img, const std::string& dir) {
   if (Status st = makeDirs(dir); !st.isOk()) return st;
   std::string name = snapName(img.index);
-  if (Status st = writeFileAtomic(dir, name, encodeSnapshot(img)); !st.isOk()) return st;
+  if (Status st = writeFileAtomic(
+          dir, name, [&](const Append& append) { return streamSnapshot(img, append); });
+      !st.isOk()) {
+    return st;
+  }
   auto names = listDir(dir, "snap-", ".snap");
   if (!names) return names.status();
   for (const auto& n : *names) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "store/file.h"
 #include "store/store.h"
 #include "wire/status.h"
 
@@ -15,6 +16,9 @@ namespace cairn::store {
 // Serializes an image of the tree to bytes (what writeSnapshot stores, and what a lagging peer
 // will be sent). Reads only the image, so it may run on another thread than the store's.
 std::string encodeSnapshot(const Image& img);
+// The same bytes, handed to `append` in pieces of about 1 MiB as they are encoded (the checksum
+// last): writeSnapshot never holds a whole snapshot in memory. Stops at append's first error.
+wire::Status streamSnapshot(const Image& img, const Append& append);
 wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts);
 
 // Writes a snapshot durably, then removes older snapshot files. Thread-safe like encodeSnapshot.

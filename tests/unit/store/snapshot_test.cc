@@ -59,3 +59,38 @@ TEST_CASE("snapshot: files on disk, newest wins, older removed", "[unit][snapsho
   REQUIRE(loaded->has_value());
   CHECK((*loaded)->dump() == "/a@2=2");
 }
+
+TEST_CASE("snapshot: streamed in pieces of about 1 MiB, the same bytes, stopped by an error",
+          "[unit][snapshot]") {
+  Store s;
+  std::uint64_t i = 0;
+  for (int k = 0; k < 3000; ++k)
+    s.apply(++i, Command{Command::Op::kSet, "/d" + std::to_string(k % 7) + "/k" + std::to_string(k),
+                         -1, std::string(1024, static_cast<char>('a' + k % 26))});
+  const std::string whole = cairn::store::encodeSnapshot(s.image());
+  REQUIRE(whole.size() > 3000 * 1024);
+  std::string joined;
+  std::size_t pieces = 0, largest = 0;
+  auto st = cairn::store::streamSnapshot(s.image(), [&](std::string_view piece) {
+    joined.append(piece);
+    ++pieces;
+    largest = std::max(largest, piece.size());
+    return cairn::wire::Status::ok();
+  });
+  REQUIRE(st.isOk());
+  CHECK(joined == whole);
+  CHECK(pieces >= 3);
+  CHECK(largest < (1u << 20) + 4096);  // a piece ends with the record that passed 1 MiB
+  int calls = 0;
+  st = cairn::store::streamSnapshot(s.image(), [&](std::string_view) {
+    return ++calls == 2 ? cairn::wire::Status(Err::kIo, "disk full") : cairn::wire::Status::ok();
+  });
+  CHECK(st.code() == Err::kIo);
+  CHECK(calls == 2);  // nothing after the error
+  cairn::test::TempDir d;
+  REQUIRE(cairn::store::writeSnapshot(s.image(), d.path() + "/snap").isOk());
+  auto loaded = cairn::store::loadSnapshot(d.path() + "/snap", Store::Options());
+  REQUIRE(loaded.isOk());
+  REQUIRE(loaded->has_value());
+  CHECK((*loaded)->dump() == s.dump());
+}
