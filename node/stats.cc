@@ -55,8 +55,11 @@ std::vector<wire::Counter> Stats::counters() const {
     }
   }
   add("requests.undecodable", undecodable);
-  for (const auto& [err, n] : replies)
-    add(std::string("replies.") + (err == wire::Err::kOk ? "OK" : wire::errName(err)), n);
+  for (std::size_t e = 0; e < replies.size(); ++e) {
+    if (replies[e] == 0) continue;
+    const auto err = static_cast<wire::Err>(e);
+    add(std::string("replies.") + (err == wire::Err::kOk ? "OK" : wire::errName(err)), replies[e]);
+  }
   add("replies.dropped", repliesDropped);
   auto histogram = [&](const std::string& name, const Histogram& h) {
     add(name + ".count", h.count());

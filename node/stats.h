@@ -6,7 +6,6 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <vector>
 
 #include "wire/message.h"
@@ -47,8 +46,9 @@ struct Stats {
   static constexpr std::size_t kVerbs = static_cast<std::size_t>(wire::Verb::kChanges) + 1;
   std::array<std::uint64_t, kVerbs> requests{};  // decoded requests, by verb
   std::uint64_t undecodable = 0;                 // requests refused before a verb was known
-  std::map<wire::Err, std::uint64_t> replies;    // replies sent, by error code (kOk included)
-  std::uint64_t repliesDropped = 0;              // replies the client socket could not take
+  // Replies sent, by error code (kOk included): an array, since every reply counts one.
+  std::array<std::uint64_t, static_cast<std::size_t>(wire::Err::kOther) + 1> replies{};
+  std::uint64_t repliesDropped = 0;  // replies the client socket could not take
   Histogram commitLatency;  // us from a write's arrival to its reply, for writes proposed here
   Histogram syncLatency;    // us per sync of the log (write + fdatasync), group commit included
   Histogram batchSize;      // commands chosen per drain that chose any
@@ -62,7 +62,7 @@ struct Stats {
   std::uint64_t snapshotsInstalled = 0;
 
   void countRequest(wire::Verb v) { ++requests[static_cast<std::size_t>(v)]; }
-  void countReply(wire::Err e) { ++replies[e]; }
+  void countReply(wire::Err e) { ++replies[static_cast<std::size_t>(e)]; }
 
   // Every counter by name, for SELF: "requests.GET", "replies.REV_MISMATCH" (counts above 0
   // only), "commit_us.p50", "sync_us.p99", "sync_us.last", "batch.p50", "leader_changes", ...
