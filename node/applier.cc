@@ -2,9 +2,10 @@
 
 namespace cairn::node {
 
-Applier::Applied Applier::apply(const std::vector<Chosen>& chosen) {
+Applier::Applied Applier::apply(const Chosen* begin, const Chosen* end) {
   Applied out;
-  for (const Chosen& c : chosen) {
+  for (const Chosen* it = begin; it != end; ++it) {
+    const Chosen& c = *it;
     store::ApplyResult res = store_->apply(c.slot, c.cmd);
     if (res.change) out.changes.push_back(std::move(*res.change));
     if (c.proposal != 0) out.outcomes.push_back(Outcome{c.proposal, res.status, res.rev});

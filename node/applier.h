@@ -34,9 +34,16 @@ class Applier {
     std::vector<Outcome> outcomes;       // for the chosen commands with a proposal id
   };
   // Applies `chosen` in order.
-  Applied apply(const std::vector<Chosen>& chosen);
-  // A snapshot received from the leader, already durable, becomes the store.
-  void install(store::Store store) { *store_ = std::move(store); }
+  Applied apply(const std::vector<Chosen>& chosen) {
+    return apply(chosen.data(), chosen.data() + chosen.size());
+  }
+  Applied apply(const Chosen* begin, const Chosen* end);
+  // A snapshot received from the leader, already durable, becomes the store. Returns the store it
+  // replaces, for the caller to free where freeing a large tree costs the event loop nothing.
+  store::Store install(store::Store store) {
+    std::swap(*store_, store);
+    return store;
+  }
 
   const store::Store& store() const { return *store_; }
 

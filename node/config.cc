@@ -69,6 +69,18 @@ std::unique_ptr<CLI::App> makeApp(Config* c, std::string* cluster, std::string* 
       ->transform(cli::integer(1, 10000000))
       ->capture_default_str();
   app->add_flag("-v,--verbose", c->verbose, "log one line per request");
+  app->add_option("--snapshot-chunk", c->snapshotChunk,
+                  "bytes per chunk of a snapshot sent to a follower, 4096..8388608\n"
+                  "(smaller chunks make tests cross many chunks quickly)")
+      ->type_name("BYTES")
+      ->transform(cli::integer(4096, 8 << 20))
+      ->capture_default_str();
+  app->add_option("--snapshot-rate", c->snapshotRate,
+                  "most bytes per second one snapshot transfer to a follower\n"
+                  "may send, 0 (no limit)..10000000000")
+      ->type_name("BYTES")
+      ->transform(cli::integer(0, 10000000000))
+      ->capture_default_str();
   app->add_flag("--debug-stale-reads", c->debugStaleReads,
                 "BREAKS linearizability on purpose (reads skip the read\n"
                 "index): for proving the fault harness catches it");

@@ -16,7 +16,9 @@ struct Config {
   std::int64_t id = 1;
   std::int64_t historyRevs = 10000;
   std::int64_t maxValue = 1 << 20;
-  std::int64_t snapshotEvery = 10000;  // log records between snapshots
+  std::int64_t snapshotEvery = 10000;    // log records between snapshots
+  std::int64_t snapshotChunk = 1 << 20;  // bytes per chunk of a snapshot sent to a follower
+  std::int64_t snapshotRate = 0;         // bytes per second per snapshot transfer; 0: no limit
   // Messages queued per feed subscriber before the PUB drops that subscriber's messages.
   std::int64_t feedHwm = 10000;
   bool verbose = false;

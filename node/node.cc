@@ -82,6 +82,11 @@ Status Node::start() {
   pc.electionTicks = kElectionTicks;
   pc.heartbeatTicks = kHeartbeatTicks;
   pc.seed = static_cast<std::uint64_t>(cfg_.id) * 0x9e3779b97f4a7c15ull;
+  // Transfers and snapshot writes cut short by a crash leave hidden temporary files behind.
+  if (auto tmps = store::listDir(cfg_.dataDir + "/snap", ".snap-", ".tmp")) {
+    for (const auto& n : *tmps)
+      ::unlink((cfg_.dataDir + "/snap/" + n).c_str());
+  }
   auto opened = Replica::open(pc, cfg_.dataDir, opts);
   if (!opened) return opened.status();
   replica_ = std::move(opened->replica);
@@ -130,14 +135,35 @@ Status Node::start() {
     ph.readPoint = [this](std::uint64_t ctx, std::uint64_t index) {
       waiters_->readPoint(ctx, index);
     };
-    ph.snapshot = [this](store::Store st, std::uint64_t slot, std::uint32_t from) {
-      installSnapshot(std::move(st), slot, from);
+    ph.snapshotTo = [this](std::uint32_t peer) { sender_->want(peer, ticks_); };
+    ph.chunk = [this](wire::NodeMessage m) {
+      receiver_->chunk(std::move(m), replica_->core().learned(), replica_->core().leader());
     };
+    ph.chunkAck = [this](const wire::NodeMessage& m) { sender_->acked(m, ticks_); };
     peers_ = std::make_unique<PeerService>(ctx_, static_cast<std::uint32_t>(cfg_.id), cfg_.cluster,
                                            std::move(connectTo), cfg_.peerEndpoint, *replica_,
-                                           applier_->store(), stats_, std::move(ph));
+                                           stats_, std::move(ph));
     peers_->verbose = cfg_.verbose;
     if (Status s = peers_->start(); !s.isOk()) return s;
+    auto sendFrame = [this](std::uint32_t peer, const std::string& frame) {
+      peers_->sendFrame(peer, frame);
+    };
+    ChunkSender::Options co;
+    co.chunk = static_cast<std::uint64_t>(cfg_.snapshotChunk);
+    co.retryAfter = 100;    // ticks: 1 s without progress resends the window
+    co.giveUpAfter = 3000;  // 30 s without an ack ends the transfer
+    co.bytesPerTick = static_cast<std::uint64_t>(cfg_.snapshotRate) / 100;  // ticks of 10 ms
+    if (cfg_.snapshotRate > 0 && co.bytesPerTick == 0) co.bytesPerTick = 1;
+    sender_ = std::make_unique<SnapshotSender>(cfg_.dataDir + "/snap", peers_->header(), co, stats_,
+                                               sendFrame);
+    sender_->verbose = cfg_.verbose;
+    SnapshotReceiver::Hooks rh;
+    rh.send = sendFrame;
+    rh.installed = [this](store::Store st, const SnapshotId& id, std::uint32_t from) {
+      installSnapshot(std::move(st), id, from);
+    };
+    receiver_ = std::make_unique<SnapshotReceiver>(cfg_.dataDir + "/snap", peers_->header(), opts,
+                                                   stats_, std::move(rh));
     ctl_ = std::make_unique<Ctl>(static_cast<std::uint32_t>(cfg_.id), cfg_.cluster, *replica_,
                                  applier_->store());
     ctl_->setEndpoints(clientAdvertised_, eventsAdvertised_);
@@ -149,14 +175,21 @@ int Node::run(int stopFd) {
   loop_.onReadable(stopFd, [this] { loop_.stop(); });
   loop_.onReadable(feed_.socket(),
                    [this] { feed_.drainSubscriptions(kDrainBatch, applier_->store().rev()); });
-  if (peers_) loop_.onReadable(peers_->socket(), [this] { peers_->drain(kDrainBatch); });
+  if (peers_) {
+    loop_.onReadable(peers_->socket(), [this] { peers_->drain(kDrainBatch); });
+    loop_.onReadable(sender_->fd(), [this] { sender_->runCompletions(); });
+    loop_.onReadable(receiver_->fd(), [this] { receiver_->runCompletions(); });
+  }
   loop_.onReadable(clients_.socket(), [this] {
     clients_.drain(kDrainBatch, [this](Envelope env, std::string_view body) {
       onRequest(std::move(env), body);
     });
   });
   loop_.every(kTick, [this](Clock::time_point) {
-    if (halted_.isOk()) replica_->tick();
+    if (!halted_.isOk()) return;
+    ++ticks_;
+    replica_->tick();
+    if (sender_) sender_->tick(ticks_);
   });
   // A halted node falls silent on its feed, so watchers move to another node.
   loop_.every(kHeartbeatEvery, [this](Clock::time_point) {
@@ -193,11 +226,13 @@ void Node::endTurn(Clock::time_point now) {
   if (!halted_.isOk()) return;
   commit();
   if (!halted_.isOk()) return;
-  if (Status s = snapshotter_->step(*replica_, applier_->store()); !s.isOk()) {
+  if (Status s = snapshotter_->step(*replica_); !s.isOk()) {
     halt(s);
     return;
   }
   if (peers_) {
+    // Transfers are the leader's: a node that stopped leading ends its own.
+    if (replica_->core().role() != paxos::Core::Role::kLeader) sender_->stop();
     if (replica_->core().leader() != lastLeader_) {
       const bool hadLeader = lastLeader_ != 0;
       lastLeader_ = replica_->core().leader();
@@ -209,20 +244,22 @@ void Node::endTurn(Clock::time_point now) {
   waiters_->service(replica_->core().learned(), Clock::now());
 }
 
-void Node::installSnapshot(store::Store snapshot, std::uint64_t slot, std::uint32_t from) {
-  Status s = snapshotter_->adopt(snapshot.image());
-  if (s.isOk()) {
-    applier_->install(std::move(snapshot));
-    feed_.reset(applier_->store().rev());  // the revs it jumped over were never published
-    s = replica_->installSnapshot(slot);
+void Node::installSnapshot(store::Store snapshot, const SnapshotId& id, std::uint32_t from) {
+  if (!halted_.isOk()) return;
+  if (id.slot <= replica_->core().learned()) {  // caught up from the log meanwhile
+    receiver_->dispose(std::move(snapshot), 0);
+    return;
   }
-  if (!s.isOk()) {
+  snapshotter_->adopted(id.slot);
+  receiver_->dispose(applier_->install(std::move(snapshot)), id.slot);
+  feed_.reset(applier_->store().rev());  // the revs it jumped over were never published
+  if (Status s = replica_->installSnapshot(id.slot); !s.isOk()) {
     halt(Status(s.code(), "cannot install a snapshot: " + s.detail()));
     return;
   }
   ++stats_.snapshotsInstalled;
-  logLine("installed a snapshot from node " + std::to_string(from) + " at slot " +
-          std::to_string(slot) + ", rev " + std::to_string(applier_->store().rev()));
+  logLine("installed the " + id.describe() + " from node " + std::to_string(from) + ", rev " +
+          std::to_string(applier_->store().rev()));
 }
 
 void Node::halt(const Status& why) {
@@ -252,16 +289,34 @@ void Node::commit() {
   }
   for (std::uint64_t id : drained->refused)
     waiters_->refused(id);
-  if (drained->chosen.empty()) return;
-  Applier::Applied applied = applier_->apply(drained->chosen);
-  for (const store::Change& c : applied.changes) {
-    feed_.publish(c);
-    if (ctl_ && !wire::isCtlPath(c.path)) ctl_->userChange();
+  apply(*drained);
+}
+
+void Node::apply(const Replica::Drained& d) {
+  if (d.slots.empty()) return;
+  const std::uint64_t reached = d.slots.back().slot;  // every slot up to here is chosen
+  const Chosen* next = d.chosen.data();
+  const Chosen* end = next + d.chosen.size();
+  while (true) {
+    const std::uint64_t cut = snapshotter_->nextCut();
+    const Chosen* upTo = next;
+    while (upTo != end && upTo->slot <= cut)
+      ++upTo;
+    if (upTo != next) {
+      Applier::Applied applied = applier_->apply(next, upTo);
+      for (const store::Change& c : applied.changes) {
+        feed_.publish(c);
+        if (ctl_ && !wire::isCtlPath(c.path)) ctl_->userChange();
+      }
+      const auto now = Clock::now();
+      for (const Applier::Outcome& o : applied.outcomes)
+        waiters_->applied(o, now);
+      next = upTo;
+    }
+    if (reached < cut) break;
+    snapshotter_->begin(*replica_, applier_->store());  // the state after slot `cut` exactly
   }
-  const auto now = Clock::now();
-  for (const Applier::Outcome& o : applied.outcomes)
-    waiters_->applied(o, now);
-  stats_.batchSize.add(drained->chosen.size());
+  if (!d.chosen.empty()) stats_.batchSize.add(d.chosen.size());
 }
 
 void Node::describe(wire::Reply& r) const {

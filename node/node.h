@@ -5,8 +5,9 @@
 // The rooms (each a file pair with its own contract): Loop (the reactor), ClientSocket (the client
 // ROUTER), ClientService (what a request means), Waiters (requests waiting for a write, a read
 // point, a rev or a change), Replica (the Paxos core and its WAL), Applier (the only writer of the
-// store), PeerService (forwarding, read index, snapshots), Feed (the XPUB), Ctl (/ctl through the
-// log), Snapshotter (snapshots and log compaction), Stats (counters).
+// store), PeerService (forwarding, read index, routing snapshot transfers), SnapshotSender and
+// SnapshotReceiver (catching a follower up with a snapshot, in chunks, off the loop), Feed (the
+// XPUB), Ctl (/ctl through the log), Snapshotter (snapshots and log compaction), Stats (counters).
 //
 // One turn: ready sockets are drained (subscriptions, peers, clients: requests become proposals,
 // replies or waiters), due timers run (the core's tick, the feed's heartbeat), then commit():
@@ -30,6 +31,8 @@
 #include "node/loop.h"
 #include "node/peer_service.h"
 #include "node/replica.h"
+#include "node/snapshot_receiver.h"
+#include "node/snapshot_sender.h"
 #include "node/snapshotter.h"
 #include "node/stats.h"
 #include "node/waiters.h"
@@ -60,8 +63,10 @@ class Node {
   void commit();
   void endTurn(Clock::time_point now);
   void describe(wire::Reply& r) const;
-  // A snapshot from the leader: durable first, then the store, the feed and the log move to it.
-  void installSnapshot(store::Store snapshot, std::uint64_t slot, std::uint32_t from);
+  // Applies the chosen commands, cutting a snapshot at each slot Snapshotter::nextCut() names.
+  void apply(const Replica::Drained& d);
+  // A snapshot from the leader, already durable: the store, the feed and the log move to it.
+  void installSnapshot(store::Store snapshot, const SnapshotId& id, std::uint32_t from);
   // The disk failed: this node stops taking part and serves SELF only (PROTOCOL.md, SELF).
   void halt(const wire::Status& why);
   std::string advertise(const std::string& bound) const;
@@ -77,8 +82,11 @@ class Node {
   std::unique_ptr<Snapshotter> snapshotter_;
   std::unique_ptr<ClientService> service_;
   std::unique_ptr<Waiters> waiters_;
-  std::unique_ptr<PeerService> peers_;  // null for a node alone
-  std::unique_ptr<Ctl> ctl_;            // null for a node alone
+  std::unique_ptr<PeerService> peers_;          // null for a node alone
+  std::unique_ptr<Ctl> ctl_;                    // null for a node alone
+  std::unique_ptr<SnapshotSender> sender_;      // null for a node alone
+  std::unique_ptr<SnapshotReceiver> receiver_;  // null for a node alone
+  std::uint64_t ticks_ = 0;
   std::string clientAdvertised_;
   std::string eventsAdvertised_;
   std::string startupNote_;

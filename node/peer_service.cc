@@ -1,7 +1,6 @@
 #include "node/peer_service.h"
 
 #include "node/log.h"
-#include "store/snapshot.h"
 
 namespace cairn::node {
 
@@ -10,13 +9,11 @@ using Type = wire::NodeMessage::Type;
 PeerService::PeerService(zmq::context_t& ctx, std::uint32_t self,
                          const std::map<std::uint32_t, std::string>& members,
                          std::map<std::uint32_t, std::string> connectTo, std::string bindEndpoint,
-                         Replica& replica, const store::Store& store, Stats& stats, Hooks hooks)
+                         Replica& replica, Stats& stats, Hooks hooks)
     : self_(self),
       cluster_(clusterId(members)),
       transport_(ctx, self, cluster_, std::move(connectTo), std::move(bindEndpoint), stats),
       replica_(replica),
-      store_(store),
-      stats_(stats),
       hooks_(std::move(hooks)) {}
 
 wire::Status PeerService::start() {
@@ -60,8 +57,11 @@ void PeerService::act(wire::NodeMessage& m) {
     case Type::kReadIndexOk:
       hooks_.readPoint(m.slot, m.commit);
       break;
-    case Type::kSnapshot:
-      receiveSnapshot(m);
+    case Type::kSnapshotChunk:
+      hooks_.chunk(std::move(m));
+      break;
+    case Type::kSnapshotAck:
+      hooks_.chunkAck(m);
       break;
   }
 }
@@ -92,28 +92,7 @@ void PeerService::deliver(Replica::Drained& d) {
     transport_.send(m);
   }
   for (std::uint32_t peer : d.snapshotTo)
-    sendSnapshot(peer);
-}
-
-void PeerService::sendSnapshot(std::uint32_t peer) {
-  store::Image img = store_.image();
-  wire::NodeMessage m = to(peer, Type::kSnapshot);
-  m.ballot = replica_.core().promised();
-  m.slot = img.index;
-  m.value = store::encodeSnapshot(img);
-  transport_.send(m);
-  ++stats_.snapshotsSent;
-  if (verbose) logLine("sent a snapshot at slot " + std::to_string(img.index));
-}
-
-void PeerService::receiveSnapshot(const wire::NodeMessage& m) {
-  if (m.slot <= replica_.core().learned()) return;
-  auto st = store::decodeSnapshot(m.value, store_.options());
-  if (!st || st->appliedIndex() != m.slot) {
-    logLine("dropped a bad snapshot from node " + std::to_string(m.from));
-    return;
-  }
-  hooks_.snapshot(std::move(st.value()), m.slot, m.from);
+    hooks_.snapshotTo(peer);
 }
 
 }  // namespace cairn::node

@@ -1,12 +1,11 @@
 #pragma once
 // PeerService: what travels between nodes besides the consensus core's own messages — client
-// writes a follower forwards to the leader, read points asked of the leader and answered, and
-// snapshots sent to a follower the log can no longer catch up (and, on arrival, decoded and
-// checked before the node installs them). Membership changes will join it.
+// writes a follower forwards to the leader, and read points asked of the leader and answered —
+// and the router of snapshot transfers (their chunks and acknowledgements go to the rooms that
+// send and receive snapshots, through Hooks). Membership changes will join it.
 //
 // Owns: the peer Transport (the ROUTER and one DEALER per member). Drives the Replica with what
-// arrives; reads the store only to send it. Thread: the node's event loop. A node alone has no
-// PeerService.
+// arrives. Thread: the node's event loop. A node alone has no PeerService.
 
 #include <cstdint>
 #include <functional>
@@ -18,7 +17,6 @@
 #include "node/replica.h"
 #include "node/stats.h"
 #include "node/transport.h"
-#include "store/store.h"
 
 namespace cairn::node {
 
@@ -27,15 +25,17 @@ class PeerService : public Outbox {
   struct Hooks {
     // A read point the leader confirmed for this node's linearizable read `ctx`.
     std::function<void(std::uint64_t ctx, std::uint64_t index)> readPoint;
-    // A snapshot from `from` holding every slot up to `slot`, decoded and checked: the node
-    // makes it durable and installs it.
-    std::function<void(store::Store snapshot, std::uint64_t slot, std::uint32_t from)> snapshot;
+    // The core asks for a snapshot to be sent to `peer` (its log no longer holds what it needs).
+    std::function<void(std::uint32_t peer)> snapshotTo;
+    // A chunk of a snapshot sent to this node, and an acknowledgement of one it sent.
+    std::function<void(wire::NodeMessage m)> chunk;
+    std::function<void(const wire::NodeMessage& m)> chunkAck;
   };
   // `connectTo`: every member's peer endpoint as this node dials it.
   PeerService(zmq::context_t& ctx, std::uint32_t self,
               const std::map<std::uint32_t, std::string>& members,
               std::map<std::uint32_t, std::string> connectTo, std::string bindEndpoint,
-              Replica& replica, const store::Store& store, Stats& stats, Hooks hooks);
+              Replica& replica, Stats& stats, Hooks hooks);
   wire::Status start();
   zmq::socket_t& socket() { return transport_.router(); }
 
@@ -45,9 +45,15 @@ class PeerService : public Outbox {
   void stop() { stopped_ = true; }
   void send(const wire::PeerMessage& m) override { transport_.send(m); }
   void send(const wire::NodeMessage& m) override { transport_.send(m); }
+  // A frame already encoded (a snapshot chunk, encoded off the loop).
+  void sendFrame(std::uint32_t peer, const std::string& frame) {
+    transport_.sendFrame(peer, frame);
+  }
+  // Who this node is on the wire: its cluster and id.
+  wire::PeerHeader header() const { return wire::PeerHeader{cluster_, self_, 0}; }
   // Acts on what a drain of the Replica produced for the peers: the messages to send, the read
   // points confirmed (this node's go to Hooks::readPoint, others' back to the asker), the
-  // snapshots to send.
+  // peers that need a snapshot (to Hooks::snapshotTo).
   void deliver(Replica::Drained& d);
   // Asks the leader (or this node's core, if it leads) for a read point for read `ctx`; false
   // when no leader is known yet.
@@ -62,15 +68,11 @@ class PeerService : public Outbox {
  private:
   wire::NodeMessage to(std::uint32_t peer, wire::NodeMessage::Type type) const;
   void act(wire::NodeMessage& m);
-  void sendSnapshot(std::uint32_t peer);
-  void receiveSnapshot(const wire::NodeMessage& m);
 
   std::uint32_t self_;
   std::uint64_t cluster_;
   Transport transport_;
   Replica& replica_;
-  const store::Store& store_;
-  Stats& stats_;
   Hooks hooks_;
   bool stopped_ = false;
   std::uint64_t refused_ = 0;  // node messages that decoded but made no sense

@@ -3,6 +3,7 @@
 #include "node/log.h"
 #include "store/snapshot.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <sys/resource.h>
@@ -11,12 +12,14 @@
 
 namespace cairn::node {
 
-wire::Status Snapshotter::step(Replica& replica, const store::Store& store) {
+wire::Status Snapshotter::step(Replica& replica) {
   if (auto done = poll()) {
     // A failed snapshot costs disk space, not data: the WAL still holds everything, and the next
     // interval tries again.
     const auto t0 = std::chrono::steady_clock::now();
-    if (!done->status.isOk()) {
+    if (done->index <= adopted_) {
+      // Overtaken by a snapshot from the leader, whose install checkpointed the log past it.
+    } else if (!done->status.isOk()) {
       logLine("snapshot at index " + std::to_string(done->index) +
               " not written: " + done->status.toString());
     } else if (wire::Status s = replica.finishCheckpoint(done->index); !s.isOk()) {
@@ -30,23 +33,25 @@ wire::Status Snapshotter::step(Replica& replica, const store::Store& store) {
               std::to_string(us) + " us");
     }
   }
-  const std::uint64_t idx = store.appliedIndex();
-  if (busy() || idx - last_ < every_) return wire::Status::ok();
-  last_ = idx;
-  if (wire::Status s = replica.beginCheckpoint(idx); !s.isOk()) {
-    // A segment that could not be opened leaves the log as it was; the next interval tries again.
-    logLine("snapshot at index " + std::to_string(idx) + " not begun: " + s.toString());
-    return wire::Status::ok();
-  }
-  start(store.image());
   return wire::Status::ok();
 }
 
-wire::Status Snapshotter::adopt(const store::Image& img) {
-  abandon();
-  wire::Status s = store::writeSnapshot(img, dir_);
-  if (s.isOk()) last_ = img.index;
-  return s;
+void Snapshotter::begin(Replica& replica, const store::Store& store) {
+  last_ = nextCut();
+  if (busy()) return;
+  const std::uint64_t idx = store.appliedIndex();
+  if (idx <= adopted_) return;
+  if (wire::Status s = replica.beginCheckpoint(idx); !s.isOk()) {
+    // A segment that could not be opened leaves the log as it was; the next cut tries again.
+    logLine("snapshot at index " + std::to_string(idx) + " not begun: " + s.toString());
+    return;
+  }
+  start(store.image());
+}
+
+void Snapshotter::adopted(std::uint64_t slot) {
+  adopted_ = slot;
+  last_ = std::max(last_, slot);
 }
 
 Snapshotter::~Snapshotter() {
@@ -64,10 +69,6 @@ void Snapshotter::start(store::Image img) {
     status_ = store::writeSnapshot(img, dir_);
     done_.store(true, std::memory_order_release);
   });
-}
-
-void Snapshotter::abandon() {
-  if (thread_.joinable()) thread_.join();
 }
 
 std::optional<Snapshotter::Outcome> Snapshotter::poll() {

@@ -75,7 +75,12 @@ std::vector<wire::Counter> Stats::counters() const {
   for (std::size_t i = 0; i < peerRefused.size(); ++i)
     add(std::string("peer_refused.") + refusalName(static_cast<PeerRefusal>(i)), peerRefused[i]);
   add("snapshots_sent", snapshotsSent);
+  add("snapshot_bytes_sent", snapshotBytesSent);
+  add("snapshots_resumed", snapshotsResumed);
+  add("snapshots_abandoned", snapshotsAbandoned);
   add("snapshots_installed", snapshotsInstalled);
+  add("snapshot_bytes_received", snapshotBytesReceived);
+  add("snapshot_chunks_refused", snapshotChunksRefused);
   return out;
 }
 

@@ -58,8 +58,16 @@ struct Stats {
   std::uint64_t feedDrops = 0;
   // Peer messages the transport refused, by reason (PeerRefusal), each also logged.
   std::array<std::uint64_t, 4> peerRefused{};
-  std::uint64_t snapshotsSent = 0;  // to followers
-  std::uint64_t snapshotsInstalled = 0;
+  // Snapshot transfers (snapshot_sender.h, snapshot_receiver.h).
+  std::uint64_t snapshotsSent = 0;          // transfers to followers completed
+  std::uint64_t snapshotBytesSent = 0;      // chunk bytes sent, resends included
+  std::uint64_t snapshotsResumed = 0;       // transfers that began where an earlier one stopped
+  std::uint64_t snapshotsAbandoned = 0;     // transfers dropped: the follower stopped answering
+  std::uint64_t snapshotsInstalled = 0;     // received, checked, durable and installed here
+  std::uint64_t snapshotBytesReceived = 0;  // chunk bytes taken in order
+  // Chunks refused (bad checksum, out of bounds) or not taken (not from the leader, a full
+  // queue): each also logged, at most one line per 10 s.
+  std::uint64_t snapshotChunksRefused = 0;
 
   void countRequest(wire::Verb v) { ++requests[static_cast<std::size_t>(v)]; }
   void countReply(wire::Err e) { ++replies[static_cast<std::size_t>(e)]; }

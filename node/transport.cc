@@ -69,7 +69,7 @@ wire::Status Transport::start() {
   return wire::Status::ok();
 }
 
-void Transport::send(std::uint32_t to, const std::string& body) {
+void Transport::sendFrame(std::uint32_t to, const std::string& body) {
   auto it = dealers_.find(to);
   if (it == dealers_.end()) return;
   try {

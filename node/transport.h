@@ -30,15 +30,16 @@ class Transport {
   Transport(zmq::context_t& ctx, std::uint32_t self, std::uint64_t cluster,
             std::map<std::uint32_t, std::string> members, std::string bindEndpoint, Stats& stats);
   wire::Status start();
-  void send(const wire::PeerMessage& m) { send(m.to, wire::encodePeer(m)); }
-  void send(const wire::NodeMessage& m) { send(m.to, wire::encodePeer(m)); }
+  void send(const wire::PeerMessage& m) { sendFrame(m.to, wire::encodePeer(m)); }
+  void send(const wire::NodeMessage& m) { sendFrame(m.to, wire::encodePeer(m)); }
+  // Sends an encoded message to member `to`.
+  void sendFrame(std::uint32_t to, const std::string& body);
   // Takes up to `max` waiting messages, decoded and checked.
   void receive(std::vector<wire::PeerFrame>* out, int max);
   zmq::socket_t& router() { return router_; }
   std::uint64_t dropped() const { return dropped_; }
 
  private:
-  void send(std::uint32_t to, const std::string& body);
   void refuse(PeerRefusal why, const std::string& routingId, const std::string& detail);
 
   zmq::context_t& ctx_;

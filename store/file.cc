@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,32 +77,64 @@ Status makeDirs(const std::string& dir) {
   return Status::ok();
 }
 
+// A large file is written in chunks, and each chunk's writeback starts as it goes, waiting for
+// the one before: at most two chunks are ever in flight, so a snapshot of many megabytes never
+// lands on the disk as one burst that a WAL fdatasync of the same node would queue behind. The
+// fsync at commit then finds little left to write.
 namespace {
-// Writes a large file in chunks and starts each chunk's writeback as it goes, waiting for the one
-// before: at most two chunks are ever in flight, so a snapshot of many megabytes never lands on
-// the disk as one burst that a WAL fdatasync of the same node would queue behind. The caller's
-// fsync then finds little left to write.
 constexpr std::size_t kWritebackChunk = 1 << 20;
+}  // namespace
 
-class PacedWriter {
- public:
-  explicit PacedWriter(int fd) : fd_(fd) {}
-  Status append(std::string_view data) {
-    while (!data.empty()) {
-      const std::size_t n = std::min(kWritebackChunk - buf_.size(), data.size());
-      buf_.append(data.data(), n);
-      data.remove_prefix(n);
-      if (buf_.size() == kWritebackChunk) {
-        if (Status s = flush(); !s.isOk()) return s;
-      }
-    }
-    return Status::ok();
-  }
-  Status flush() {
-    if (buf_.empty()) return Status::ok();
+wire::Result<AtomicFile> AtomicFile::create(const std::string& dir, const std::string& name) {
+  AtomicFile f;
+  f.dir_ = dir;
+  f.name_ = name;
+  f.tmp_ = dir + "/." + name + ".tmp";
+  f.fd_ = ::open(f.tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (f.fd_ < 0) return ioError("open " + f.tmp_);
+  return f;
+}
+
+AtomicFile::AtomicFile(AtomicFile&& o) noexcept {
+  *this = std::move(o);
+}
+
+AtomicFile& AtomicFile::operator=(AtomicFile&& o) noexcept {
+  if (this == &o) return *this;
+  discard();
+  dir_ = std::move(o.dir_);
+  name_ = std::move(o.name_);
+  tmp_ = std::move(o.tmp_);
+  fd_ = o.fd_;
+  size_ = o.size_;
+  off_ = o.off_;
+  buf_ = std::move(o.buf_);
+  o.fd_ = -1;
+  return *this;
+}
+
+AtomicFile::~AtomicFile() {
+  discard();
+}
+
+void AtomicFile::discard() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(tmp_.c_str());
+  fd_ = -1;
+}
+
+Status AtomicFile::append(std::string_view data) {
+  if (fd_ < 0) return Status(Err::kIo, "append to a closed file " + tmp_);
+  size_ += data.size();
+  while (!data.empty()) {
+    const std::size_t n = std::min(kWritebackChunk - buf_.size(), data.size());
+    buf_.append(data.data(), n);
+    data.remove_prefix(n);
+    if (buf_.size() < kWritebackChunk) break;
     if (Status s = writeAll(fd_, buf_); !s.isOk()) return s;
     // Best effort: sync_file_range only schedules and waits for writeback; durability still
-    // comes from the fsync that follows.
+    // comes from the fsync at commit.
     (void)::sync_file_range(fd_, static_cast<off_t>(off_), static_cast<off_t>(buf_.size()),
                             SYNC_FILE_RANGE_WRITE);
     if (off_ >= kWritebackChunk) {
@@ -111,15 +144,29 @@ class PacedWriter {
     }
     off_ += buf_.size();
     buf_.clear();
-    return Status::ok();
   }
+  return Status::ok();
+}
 
- private:
-  int fd_;
-  std::size_t off_ = 0;
-  std::string buf_;
-};
-}  // namespace
+Status AtomicFile::commit() {
+  if (fd_ < 0) return Status(Err::kIo, "commit of a closed file " + tmp_);
+  Status s = writeAll(fd_, buf_);
+  buf_.clear();
+  if (s.isOk() && ::fsync(fd_) != 0) s = ioError("fsync " + tmp_);
+  if (!s.isOk()) {
+    discard();
+    return s;
+  }
+  ::close(fd_);
+  fd_ = -1;
+  const std::string final = dir_ + "/" + name_;
+  if (::rename(tmp_.c_str(), final.c_str()) != 0) {
+    Status r = ioError("rename " + tmp_);
+    ::unlink(tmp_.c_str());
+    return r;
+  }
+  return syncDir(dir_);
+}
 
 Status writeFileAtomic(const std::string& dir, const std::string& name, std::string_view data) {
   return writeFileAtomic(dir, name, [&](const Append& append) { return append(data); });
@@ -127,21 +174,38 @@ Status writeFileAtomic(const std::string& dir, const std::string& name, std::str
 
 Status writeFileAtomic(const std::string& dir, const std::string& name,
                        const std::function<Status(const Append& append)>& produce) {
-  std::string tmp = dir + "/." + name + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ioError("open " + tmp);
-  PacedWriter w(fd);
-  Status s = produce([&](std::string_view piece) { return w.append(piece); });
-  if (s.isOk()) s = w.flush();
-  if (s.isOk() && ::fsync(fd) != 0) s = ioError("fsync " + tmp);
-  ::close(fd);
-  if (!s.isOk()) {
-    ::unlink(tmp.c_str());
+  auto f = AtomicFile::create(dir, name);
+  if (!f) return f.status();
+  if (Status s = produce([&](std::string_view piece) { return f->append(piece); }); !s.isOk()) {
     return s;
   }
-  std::string final = dir + "/" + name;
-  if (::rename(tmp.c_str(), final.c_str()) != 0) return ioError("rename " + tmp);
-  return syncDir(dir);
+  return f->commit();
+}
+
+wire::Result<MappedFile> MappedFile::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ioError("open " + path);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    Status s = ioError("stat " + path);
+    ::close(fd);
+    return s;
+  }
+  const std::size_t n = static_cast<std::size_t>(st.st_size);
+  if (n == 0) {
+    ::close(fd);
+    return MappedFile(nullptr, 0);
+  }
+  void* p = ::mmap(nullptr, n, PROT_READ, MAP_PRIVATE, fd, 0);
+  Status err = p == MAP_FAILED ? ioError("mmap " + path) : Status::ok();
+  ::close(fd);
+  if (!err.isOk()) return err;
+  (void)::madvise(p, n, MADV_SEQUENTIAL);
+  return MappedFile(static_cast<const char*>(p), n);
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
 }
 
 wire::Result<std::vector<std::string>> listDir(const std::string& dir, std::string_view prefix,

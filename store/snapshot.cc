@@ -5,6 +5,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "store/crc32c.h"
@@ -102,13 +103,13 @@ struct Reader {
   }
 };
 
-std::string snapName(std::uint64_t index) {
+}  // namespace
+
+std::string snapshotName(std::uint64_t index) {
   char b[64];
   std::snprintf(b, sizeof b, "snap-%020" PRIu64 ".snap", index);
   return b;
 }
-
-}  // namespace
 
 Status streamSnapshot(const Image& img, const Append& append) {
   Sink sink(append);
@@ -161,29 +162,50 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts) 
 
 Status writeSnapshot(const Image& img, const std::string& dir) {
   if (Status st = makeDirs(dir); !st.isOk()) return st;
-  std::string name = snapName(img.index);
-  if (Status st = writeFileAtomic(
-          dir, name, [&](const Append& append) { return streamSnapshot(img, append); });
+  if (Status st =
+          writeFileAtomic(dir, snapshotName(img.index),
+                          [&](const Append& append) { return streamSnapshot(img, append); });
       !st.isOk()) {
     return st;
   }
-  auto names = listDir(dir, "snap-", ".snap");
-  if (!names) return names.status();
-  for (const auto& n : *names) {
-    if (n != name) ::unlink((dir + "/" + n).c_str());
-  }
+  removeOlderSnapshots(dir, img.index);
   return Status::ok();
 }
 
-wire::Result<std::optional<Store>> loadSnapshot(const std::string& dir, Store::Options opts) {
+void removeOlderSnapshots(const std::string& dir, std::uint64_t index) {
+  auto names = listDir(dir, "snap-", ".snap");
+  if (!names) return;
+  const std::string keep = snapshotName(index);
+  for (const auto& n : *names) {
+    if (n < keep) ::unlink((dir + "/" + n).c_str());  // zero-padded: names sort as their indexes
+  }
+}
+
+wire::Result<std::optional<SnapshotFile>> newestSnapshot(const std::string& dir) {
   auto names = listDir(dir, "snap-", ".snap");
   if (!names) return names.status();
-  if (names->empty()) return std::optional<Store>();
-  const std::string path = dir + "/" + names->back();
-  auto data = readFile(path);
-  if (!data) return data.status();
-  auto st = decodeSnapshot(*data, opts);
+  if (names->empty()) return std::optional<SnapshotFile>();
+  const std::string& n = names->back();
+  SnapshotFile f;
+  f.index = std::strtoull(n.c_str() + 5, nullptr, 10);
+  f.path = dir + "/" + n;
+  return std::optional<SnapshotFile>(std::move(f));
+}
+
+wire::Result<Store> loadSnapshotFile(const std::string& path, Store::Options opts) {
+  auto file = MappedFile::open(path);
+  if (!file) return file.status();
+  auto st = decodeSnapshot(file->view(), opts);
   if (!st) return Status(Err::kCorrupt, path + ": " + st.status().detail());
+  return st;
+}
+
+wire::Result<std::optional<Store>> loadSnapshot(const std::string& dir, Store::Options opts) {
+  auto f = newestSnapshot(dir);
+  if (!f) return f.status();
+  if (!f->has_value()) return std::optional<Store>();
+  auto st = loadSnapshotFile((*f)->path, opts);
+  if (!st) return st.status();
   return std::optional<Store>(std::move(st.value()));
 }
 

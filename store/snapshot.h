@@ -21,8 +21,21 @@ std::string encodeSnapshot(const Image& img);
 wire::Status streamSnapshot(const Image& img, const Append& append);
 wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts);
 
-// Writes a snapshot durably, then removes older snapshot files. Thread-safe like encodeSnapshot.
+// The file name of the snapshot at log index `index`.
+std::string snapshotName(std::uint64_t index);
+// Writes a snapshot durably, then removes older snapshot files (a newer one, received from the
+// leader meanwhile, stays). Thread-safe like encodeSnapshot.
 wire::Status writeSnapshot(const Image& img, const std::string& dir);
+// Removes the snapshot files in dir older than the one at `index`.
+void removeOlderSnapshots(const std::string& dir, std::uint64_t index);
+// The newest snapshot file in dir, if any.
+struct SnapshotFile {
+  std::uint64_t index = 0;
+  std::string path;
+};
+wire::Result<std::optional<SnapshotFile>> newestSnapshot(const std::string& dir);
+// Decodes one snapshot file (mapped, not copied to the heap).
+wire::Result<Store> loadSnapshotFile(const std::string& path, Store::Options opts);
 // Loads the newest snapshot in dir; nullopt when there is none. A damaged newest snapshot is
 // CORRUPT (the WAL behind it may already be gone).
 wire::Result<std::optional<Store>> loadSnapshot(const std::string& dir, Store::Options opts);

@@ -34,8 +34,10 @@ const char* peerTypeName(NodeMessage::Type t) {
       return "read-index";
     case NodeMessage::Type::kReadIndexOk:
       return "read-index-ok";
-    case NodeMessage::Type::kSnapshot:
-      return "snapshot";
+    case NodeMessage::Type::kSnapshotChunk:
+      return "snapshot-chunk";
+    case NodeMessage::Type::kSnapshotAck:
+      return "snapshot-ack";
   }
   return "?";
 }
@@ -124,11 +126,19 @@ std::string encodePeer(const PeerMessage& m) {
 std::string encodePeer(const NodeMessage& m) {
   msgpack::sbuffer buf;
   Packer p(buf);
-  packFrame(p, static_cast<std::uint8_t>(m.type), m, m.ballot, m.slot, m.commit, 0);
-  const bool carries =
-      m.type == NodeMessage::Type::kForward || m.type == NodeMessage::Type::kSnapshot;
-  p.pack_array(carries ? 1 : 0);
-  if (carries) packSlot(p, Slot{m.slot, Ballot{}, m.value});
+  const bool chunk =
+      m.type == NodeMessage::Type::kSnapshotChunk || m.type == NodeMessage::Type::kSnapshotAck;
+  packFrame(p, static_cast<std::uint8_t>(m.type), m, m.ballot, m.slot, m.commit,
+            chunk ? m.size : 0);
+  if (chunk) {
+    p.pack_array(1);
+    packSlot(p, Slot{m.slot, Ballot{m.fileCrc, m.crc}, m.value});
+  } else if (m.type == NodeMessage::Type::kForward) {
+    p.pack_array(1);
+    packSlot(p, Slot{m.slot, Ballot{}, m.value});
+  } else {
+    p.pack_array(0);
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -148,7 +158,9 @@ Result<PeerFrame> decodePeer(std::string_view bytes) {
       return Status(Err::kBadRequest, "peer protocol version " + std::to_string(a[0].as<int>()));
     }
     auto type = a[1].as<std::uint8_t>();
-    if (type < 1 || type > 12) return Status(Err::kBadRequest, "unknown peer message type");
+    if (type < 1 || type > 14 || type == 12) {
+      return Status(Err::kBadRequest, "unknown peer message type " + std::to_string(type));
+    }
     PeerHeader h;
     h.cluster = a[2].as<std::uint64_t>();
     h.from = a[3].as<std::uint32_t>();
@@ -174,6 +186,16 @@ Result<PeerFrame> decodePeer(std::string_view bytes) {
       m.ballot = b;
       m.slot = a[6].as<std::uint64_t>();
       m.commit = a[7].as<std::uint64_t>();
+      if (m.type == NodeMessage::Type::kSnapshotChunk ||
+          m.type == NodeMessage::Type::kSnapshotAck) {
+        if (entries.size() != 1 || entries[0].slot != m.slot ||
+            entries[0].ballot.round > 0xffffffffu) {
+          return Status(Err::kBadRequest, "snapshot chunk without its [slot, fileCrc, crc, bytes]");
+        }
+        m.size = a[8].as<std::uint64_t>();
+        m.fileCrc = static_cast<std::uint32_t>(entries[0].ballot.round);
+        m.crc = entries[0].ballot.node;
+      }
       if (!entries.empty()) m.value = std::move(entries[0].value);
       return PeerFrame(std::move(m));
     }

@@ -69,19 +69,25 @@ struct PeerMessage : PeerHeader {
 };
 
 // The nodes' own traffic around consensus: it changes no acceptor state, and the node, not the
-// core, acts on it. Same frame on the wire as a PeerMessage (PROTOCOL.md §15, types 9-12).
+// core, acts on it. Same frame on the wire as a PeerMessage (PROTOCOL.md §15, types 9-14).
 struct NodeMessage : PeerHeader {
   enum class Type : std::uint8_t {
     kForward = 9,       // a follower's batch for the leader to propose: value
     kReadIndex = 10,    // a follower asks the leader for a linearizable read point: slot = ctx
     kReadIndexOk = 11,  // the leader's answer: slot = ctx, commit = the read index
-    kSnapshot = 12,     // catch-up past a compacted log: ballot, slot, value = a snapshot
+    // 12 was a whole snapshot in one message; retired (refused) since snapshots go in chunks.
+    kSnapshotChunk = 13,  // bytes of a snapshot file: slot, size, fileCrc (the snapshot's
+                          // identity), commit = offset, value = the bytes, crc = theirs
+    kSnapshotAck = 14,    // the receiver holds [0, commit) of the snapshot slot/size/fileCrc
   };
   Type type = Type::kForward;
   Ballot ballot;
   std::uint64_t slot = 0;
   std::uint64_t commit = 0;
   std::string value;
+  std::uint64_t size = 0;     // chunk, ack: the snapshot file's length
+  std::uint32_t fileCrc = 0;  // chunk, ack: the snapshot file's checksum
+  std::uint32_t crc = 0;      // chunk: the CRC-32C of value
 };
 
 // What arrives on a peer socket: one or the other.
@@ -101,7 +107,9 @@ Result<Slot> decodeSlot(std::string_view bytes);
 // msgpack array [version, type, cluster, from, to, [round, node], slot, commit, learned,
 //                [[slot, round, node, value], ...]]
 std::string encodePeer(const PeerMessage& m);
-std::string encodePeer(const NodeMessage& m);  // entries = [[slot, 0, 0, value]] when value is set
+// A NodeMessage: forward carries entries = [[slot, 0, 0, value]]; a snapshot chunk or ack carries
+// learned = size and entries = [[slot, fileCrc, crc, value]].
+std::string encodePeer(const NodeMessage& m);
 Result<PeerFrame> decodePeer(std::string_view bytes);
 
 inline constexpr int kPeerVersion = 1;

@@ -219,7 +219,7 @@ TEST_CASE("cluster: a node that missed a compacted stretch of the log catches up
   auto lin = clientFor(c.client(3));
   CHECK(lin.get("/after")->value == "x");  // and it serves linearizable reads again
   std::string log = test::runProgram({"/bin/cat", c.node(3).logPath()}).out;
-  CHECK(log.find("installed a snapshot") != std::string::npos);
+  CHECK(log.find("installed the snapshot") != std::string::npos);
 }
 
 TEST_CASE("cluster: /ctl describes the cluster", "[integration][cluster]") {

@@ -32,6 +32,8 @@
 #include "node/applier.h"
 #include "node/paxos/core.h"
 #include "node/replica.h"
+#include "node/snapshot_transfer.h"
+#include "store/crc32c.h"
 #include "store/memory_log.h"
 #include "store/snapshot.h"
 #include "store/store.h"
@@ -54,6 +56,37 @@ using cairn::wire::PeerFrame;
 using cairn::wire::PeerMessage;
 using cairn::wire::Slot;
 using cairn::wire::Status;
+
+using cairn::node::ChunkReceiver;
+using cairn::node::ChunkSender;
+using cairn::node::SnapshotId;
+
+// A receiver's "file": the bytes of the snapshot in progress, kept in memory.
+struct MemorySink : cairn::node::ChunkSink {
+  std::string bytes;
+  Status begin(const SnapshotId&) override {
+    bytes.clear();
+    return Status::ok();
+  }
+  Status append(std::string_view b) override {
+    bytes.append(b);
+    return Status::ok();
+  }
+  Status finish(const SnapshotId&) override { return Status::ok(); }
+};
+
+// A leader's transfer to one peer, as SnapshotSender runs it: the bytes of the snapshot it began
+// with (cairnd holds that file open, even after a newer snapshot deletes it).
+struct Sending {
+  std::string bytes;
+  ChunkSender sender;
+};
+
+SnapshotId idOf(const std::string& snapshot, std::uint64_t slot) {
+  SnapshotId id{slot, snapshot.size(), 0};
+  std::memcpy(&id.crc, snapshot.data() + snapshot.size() - 4, 4);
+  return id;
+}
 
 struct Failure {
   std::string why;
@@ -82,6 +115,10 @@ struct SimNode {
   std::unique_ptr<cairn::node::Applier> applier;
   const cairn::store::Store& store() const { return applier->store(); }
   std::uint64_t applied = 0;
+  // Snapshot transfers, lost with the process: the ones it leads, and the one it receives.
+  std::map<std::uint32_t, Sending> sending;
+  ChunkReceiver receiving;
+  MemorySink received;
   int group = 0;  // partition side
 };
 
@@ -92,6 +129,11 @@ class Sim {
     // Every seed crashes nodes inside their syncs now and then; every fifth also fails syncs
     // with EIO.
     eio_ = seed % 5 == 0;
+    // Snapshots cross in small chunks, so a transfer takes many messages and meets every fault.
+    chunkOpts_.chunk = 16 + rnd(240);
+    chunkOpts_.window = 1 + rnd(4);
+    chunkOpts_.retryAfter = 20;
+    chunkOpts_.giveUpAfter = 2000;
     for (int i = 1; i <= n; ++i)
       members_.push_back(static_cast<std::uint32_t>(i));
     for (std::uint32_t id : members_) {
@@ -174,6 +216,9 @@ class Sim {
     nd.applier.reset();
     nd.cut.clear();
     nd.cutSlot = 0;
+    nd.sending.clear();
+    nd.receiving = ChunkReceiver();
+    nd.received = MemorySink();
   }
 
   // A replica reported a failed sync: only the fault this sim armed may cause one. The node must
@@ -234,16 +279,15 @@ class Sim {
     }
     for (const auto& rs : d->readsLost)
       reads_.erase(rs.ctx);
-    // Catch-up past a compacted log: send a snapshot of the store, as cairnd does.
+    // Catch-up past a compacted log: send the newest snapshot in chunks, as cairnd does.
     for (std::uint32_t to : d->snapshotTo) {
-      NodeMessage m;
-      m.type = NodeMessage::Type::kSnapshot;
-      m.cluster = 42;
-      m.from = nd.id;
-      m.to = to;
-      m.slot = nd.store().appliedIndex();
-      m.value = cairn::store::encodeSnapshot(nd.store().image());
-      net_.push_back(std::move(m));
+      if (nd.sending.count(to)) continue;  // under way
+      if (nd.snapshot.empty()) throw Failure{"a snapshot asked for, and none was ever taken"};
+      nd.sending.emplace(to, Sending{nd.snapshot, ChunkSender(idOf(nd.snapshot, nd.snapshotSlot),
+                                                              chunkOpts_, step_)});
+      log("n%u begins sending its snapshot at %llu to n%u", nd.id,
+          static_cast<unsigned long long>(nd.snapshotSlot), to);
+      pump(nd, to);
     }
     return true;
   }
@@ -328,9 +372,24 @@ class Sim {
       to.replica->step(*m);
     } else {
       NodeMessage& n = std::get<NodeMessage>(*decoded);
-      log("deliver %s n%u->n%u", cairn::wire::peerTypeName(n.type), n.from, n.to);
-      if (n.type == NodeMessage::Type::kSnapshot) {
-        if (!installSnapshot(to, n)) return;
+      log("deliver %s n%u->n%u slot=%llu commit=%llu", cairn::wire::peerTypeName(n.type), n.from,
+          n.to, static_cast<unsigned long long>(n.slot), static_cast<unsigned long long>(n.commit));
+      if (n.type == NodeMessage::Type::kSnapshotChunk) {
+        if (!receiveChunk(to, n)) return;
+      } else if (n.type == NodeMessage::Type::kSnapshotAck) {
+        auto it = to.sending.find(n.from);
+        if (it != to.sending.end()) {
+          ChunkSender& tx = it->second.sender;
+          const bool greeted = tx.greeted();
+          tx.acked(SnapshotId{n.slot, n.size, n.fileCrc}, n.commit, step_);
+          if (!greeted && tx.greeted() && tx.resumedAt() > 0 && !tx.done()) ++transfersResumed_;
+          if (it->second.sender.done()) {
+            log("n%u finished sending a snapshot to n%u", to.id, n.from);
+            to.sending.erase(it);
+          } else {
+            pump(to, n.from);
+          }
+        }
       } else if (n.type == NodeMessage::Type::kForward) {
         if (!to.replica->proposeForwarded(std::move(n.value)))
           throw Failure{"a forwarded batch does not decode"};
@@ -368,23 +427,90 @@ class Sim {
     if (Status s = nd.replica->checkpoint(slot); !s.isOk()) diskFailed(nd, s);
   }
 
-  // False when the node stopped.
-  bool installSnapshot(SimNode& nd, const NodeMessage& m) {
-    if (m.slot <= nd.replica->core().learned()) return true;
-    auto st = cairn::store::decodeSnapshot(m.value, cairn::store::Store::Options());
-    if (!st) throw Failure{"snapshot codec failed"};
-    for (std::uint64_t s = nd.applied + 1; s <= m.slot; ++s) {
+  // Puts the chunks a transfer has due on the network.
+  void pump(SimNode& nd, std::uint32_t to) {
+    Sending& t = nd.sending.at(to);
+    const SnapshotId& id = t.sender.id();
+    for (const ChunkSender::Chunk& c : t.sender.due()) {
+      NodeMessage m;
+      m.type = NodeMessage::Type::kSnapshotChunk;
+      m.cluster = 42;
+      m.from = nd.id;
+      m.to = to;
+      m.slot = id.slot;
+      m.size = id.size;
+      m.fileCrc = id.crc;
+      m.commit = c.offset;
+      m.value = t.bytes.substr(c.offset, c.length);
+      m.crc = cairn::store::crc32c(m.value);
+      net_.push_back(std::move(m));
+    }
+  }
+
+  // Resends what timed out; ends transfers whose peer went silent, and all of them once the node
+  // stops leading (as cairnd's SnapshotSender does).
+  void tickTransfers(SimNode& nd) {
+    if (nd.replica->core().role() != Core::Role::kLeader) nd.sending.clear();
+    for (auto it = nd.sending.begin(); it != nd.sending.end();) {
+      if (it->second.sender.abandoned(step_)) {
+        log("n%u gives up sending a snapshot to n%u", nd.id, it->first);
+        it = nd.sending.erase(it);
+        continue;
+      }
+      it->second.sender.tick(step_);
+      pump(nd, it->first);
+      ++it;
+    }
+  }
+
+  // A chunk arrives, filtered as SnapshotReceiver does, then through the real ChunkReceiver. False
+  // when the node stopped.
+  bool receiveChunk(SimNode& nd, const NodeMessage& m) {
+    const SnapshotId id{m.slot, m.size, m.fileCrc};
+    NodeMessage ack;
+    ack.type = NodeMessage::Type::kSnapshotAck;
+    ack.cluster = 42;
+    ack.from = nd.id;
+    ack.to = m.from;
+    ack.slot = m.slot;
+    ack.size = m.size;
+    ack.fileCrc = m.fileCrc;
+    const Core& core = nd.replica->core();
+    if (m.slot <= core.learned()) {
+      ack.commit = m.size;
+      net_.push_back(ack);
+      return true;
+    }
+    if (core.leader() != 0 && m.from != core.leader()) return true;
+    auto o = nd.receiving.receive(id, m.commit, m.value, m.crc, nd.received);
+    if (!o.error.isOk()) throw Failure{"a snapshot chunk was refused: " + o.error.toString()};
+    if (o.ack) {
+      ack.commit = *o.ack;
+      net_.push_back(ack);
+    }
+    if (!o.complete) return true;
+    return installSnapshot(nd, m.slot, std::move(nd.received.bytes));
+  }
+
+  // A snapshot received whole: durable first, then the store and the log move to it. False when
+  // the node stopped.
+  bool installSnapshot(SimNode& nd, std::uint64_t slot, std::string bytes) {
+    if (slot <= nd.replica->core().learned()) return true;
+    auto st = cairn::store::decodeSnapshot(bytes, cairn::store::Store::Options());
+    if (!st) throw Failure{"a snapshot that arrived whole does not decode"};
+    if (st->appliedIndex() != slot) throw Failure{"a snapshot's file name lies about its slot"};
+    for (std::uint64_t s = nd.applied + 1; s <= slot; ++s) {
       if (!chosen_.count(s)) throw Failure{"a snapshot covers a slot nobody chose"};
     }
-    nd.snapshot = m.value;  // durable before the replica is told
-    nd.snapshotSlot = m.slot;
+    nd.snapshot = std::move(bytes);  // durable before the replica is told
+    nd.snapshotSlot = slot;
     nd.cut.clear();
     nd.cutSlot = 0;
     nd.applier->install(std::move(st.value()));
-    nd.applied = m.slot;
+    nd.applied = slot;
     ++snapshotsInstalled_;
-    log("n%u installed a snapshot at %llu", nd.id, static_cast<unsigned long long>(m.slot));
-    if (Status s = nd.replica->installSnapshot(m.slot); !s.isOk()) {
+    log("n%u installed a snapshot at %llu", nd.id, static_cast<unsigned long long>(slot));
+    if (Status s = nd.replica->installSnapshot(slot); !s.isOk()) {
       diskFailed(nd, s);
       return false;
     }
@@ -399,7 +525,7 @@ class Sim {
     } else if (r < 75) {
       if (SimNode* nd = randomNode(true)) {
         nd->replica->tick();
-        drain(*nd);
+        if (drain(*nd)) tickTransfers(*nd);
       }
     } else if (r < 78) {  // a linearizable read at a random node
       if (SimNode* nd = randomNode(true)) {
@@ -486,7 +612,7 @@ class Sim {
       }
       for (auto& [id, nd] : nodes_) {
         nd->replica->tick();
-        drain(*nd);
+        if (drain(*nd)) tickTransfers(*nd);
       }
       if (last == 0) {
         for (auto& [id, nd] : nodes_) {
@@ -576,6 +702,7 @@ class Sim {
   int steps_;
   bool verbose_;
   bool eio_ = false;
+  ChunkSender::Options chunkOpts_;
   bool faults_ = true;  // disk faults are armed until stabilize()
   std::vector<std::uint32_t> members_;
   std::map<std::uint32_t, std::unique_ptr<SimNode>> nodes_;
@@ -598,11 +725,13 @@ class Sim {
   std::uint64_t maxAcked_ = 0;
   std::uint64_t readsConfirmed_ = 0;
   std::uint64_t snapshotsInstalled_ = 0;
+  std::uint64_t transfersResumed_ = 0;  // begun where an earlier transfer (any sender's) stopped
   std::uint64_t syncFaults_ = 0;
 
  public:
   std::uint64_t readsConfirmed() const { return readsConfirmed_; }
   std::uint64_t snapshotsInstalled() const { return snapshotsInstalled_; }
+  std::uint64_t transfersResumed() const { return transfersResumed_; }
   std::uint64_t syncFaults() const { return syncFaults_; }
 
  private:
@@ -642,7 +771,7 @@ int main(int argc, char** argv) {
     start = seed;
     seeds = 1;
   }
-  std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0, snaps = 0;
+  std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0, snaps = 0, resumed = 0;
   for (std::uint64_t s = start; s < start + seeds; ++s) {
     try {
       Sim sim(s, nodes, steps, verbose);
@@ -651,6 +780,7 @@ int main(int argc, char** argv) {
       acked += sim.ackedCount();
       reads += sim.readsConfirmed();
       snaps += sim.snapshotsInstalled();
+      resumed += sim.transfersResumed();
       ++passed;
     } catch (const Failure& f) {
       ++failed;
@@ -664,11 +794,11 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "sim: %d nodes, seeds %llu..%llu, %llu slots chosen, %llu writes acknowledged, %llu "
-      "linearizable read points checked, %llu snapshots installed\n",
+      "linearizable read points checked, %llu snapshots installed (%llu transfers resumed)\n",
       nodes, static_cast<unsigned long long>(start),
       static_cast<unsigned long long>(start + seeds - 1), static_cast<unsigned long long>(chosen),
       static_cast<unsigned long long>(acked), static_cast<unsigned long long>(reads),
-      static_cast<unsigned long long>(snaps));
+      static_cast<unsigned long long>(snaps), static_cast<unsigned long long>(resumed));
   std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
               static_cast<unsigned long long>(failed));
   return failed == 0 ? 0 : 1;

@@ -8,8 +8,9 @@ using namespace cairn::wire;
 
 TEST_CASE("peer codec: node messages round-trip and never decode as consensus messages",
           "[unit][wire]") {
-  for (auto type : {NodeMessage::Type::kForward, NodeMessage::Type::kReadIndex,
-                    NodeMessage::Type::kReadIndexOk, NodeMessage::Type::kSnapshot}) {
+  for (auto type :
+       {NodeMessage::Type::kForward, NodeMessage::Type::kReadIndex, NodeMessage::Type::kReadIndexOk,
+        NodeMessage::Type::kSnapshotChunk, NodeMessage::Type::kSnapshotAck}) {
     NodeMessage m;
     m.type = type;
     m.cluster = 9;
@@ -18,9 +19,16 @@ TEST_CASE("peer codec: node messages round-trip and never decode as consensus me
     m.ballot = Ballot{4, 3};
     m.slot = 11;
     m.commit = 12;
-    const bool carries =
-        type == NodeMessage::Type::kForward || type == NodeMessage::Type::kSnapshot;
-    if (carries) m.value = std::string("batch\0bytes", 11);
+    const bool chunk =
+        type == NodeMessage::Type::kSnapshotChunk || type == NodeMessage::Type::kSnapshotAck;
+    if (type == NodeMessage::Type::kForward || type == NodeMessage::Type::kSnapshotChunk) {
+      m.value = std::string("batch\0bytes", 11);
+    }
+    if (chunk) {
+      m.size = 1ull << 33;  // past 32 bits: snapshots may be larger than 4 GiB
+      m.fileCrc = 0xfedcba98;
+      m.crc = 0x01234567;
+    }
     auto f = decodePeer(encodePeer(m));
     REQUIRE(f.isOk());
     INFO(peerTypeName(type));
@@ -34,6 +42,9 @@ TEST_CASE("peer codec: node messages round-trip and never decode as consensus me
     CHECK(d->slot == 11);
     CHECK(d->commit == 12);
     CHECK(d->value == m.value);
+    CHECK(d->size == m.size);
+    CHECK(d->fileCrc == m.fileCrc);
+    CHECK(d->crc == m.crc);
   }
 }
 
@@ -55,6 +66,17 @@ TEST_CASE("peer codec: the frame is the one PROTOCOL.md §15 describes", "[unit]
   REQUIRE(f.isOk());
   CHECK(std::holds_alternative<PeerMessage>(*f));
   std::string bad = encodePeer(m);
-  bad[2] = 13;  // no type 13
+  bad[2] = 15;  // no type 15
   CHECK(decodePeer(bad).status().code() == Err::kBadRequest);
+  bad[2] = 12;  // the whole snapshot in one message: retired
+  CHECK(decodePeer(bad).status().code() == Err::kBadRequest);
+  bad[2] = 13;  // a snapshot chunk must carry its [slot, fileCrc, crc, bytes]: this one's slot is
+                // 0 like the frame's, but the entry's round (the file checksum) is fine too, so
+                // it decodes
+  CHECK(decodePeer(bad).isOk());
+  m.type = NodeMessage::Type::kSnapshotChunk;
+  m.slot = 5;
+  std::string noEntry = encodePeer(m);
+  noEntry[9] = 6;  // the frame's slot no longer matches its entry's
+  CHECK(decodePeer(noEntry).status().code() == Err::kBadRequest);
 }
