@@ -101,7 +101,9 @@ void SnapshotReceiver::chunk(wire::NodeMessage m, std::uint64_t learned, std::ui
     return;
   }
   worker_->post([this, m = std::move(m), id]() -> Worker::Completion {
+    const SnapshotId before = rx_.current();
     ChunkReceiver::Outcome o = rx_.receive(id, m.commit, m.value, m.crc, *sink_);
+    const bool began = rx_.current() == id && before != id;
     std::shared_ptr<store::Store> decoded;
     Status loaded;
     if (o.complete) {
@@ -116,19 +118,23 @@ void SnapshotReceiver::chunk(wire::NodeMessage m, std::uint64_t learned, std::ui
     const bool took =
         !m.value.empty() && (o.complete || (o.ack && *o.ack == m.commit + m.value.size()));
     const std::size_t taken = took ? m.value.size() : 0;
-    return [this, o, id, from = m.from, taken, loaded, decoded = std::move(decoded)]() mutable {
-      if (!o.error.isOk()) refused(o.error.toString());
-      if (o.ack) ack(from, id, *o.ack);
-      stats_.snapshotBytesReceived += taken;
-      if (!o.complete) return;
-      if (!loaded.isOk()) {
-        // Checked whole, durable, and still undecodable: a bug, not a transmission error.
-        logLine("the " + id.describe() + " from node " + std::to_string(from) +
-                " does not decode: " + loaded.toString());
-        return;
-      }
-      hooks_.installed(std::move(*decoded), id, from);
-    };
+    return
+        [this, o, id, began, from = m.from, taken, loaded, decoded = std::move(decoded)]() mutable {
+          if (began) {
+            logLine("receiving the " + id.describe() + " from node " + std::to_string(from));
+          }
+          if (!o.error.isOk()) refused(o.error.toString());
+          if (o.ack) ack(from, id, *o.ack);
+          stats_.snapshotBytesReceived += taken;
+          if (!o.complete) return;
+          if (!loaded.isOk()) {
+            // Checked whole, durable, and still undecodable: a bug, not a transmission error.
+            logLine("the " + id.describe() + " from node " + std::to_string(from) +
+                    " does not decode: " + loaded.toString());
+            return;
+          }
+          hooks_.installed(std::move(*decoded), id, from);
+        };
   });
 }
 

@@ -106,9 +106,7 @@ void SnapshotSender::want(std::uint32_t peer, std::uint64_t now) {
       Transfer& t = it->second;
       t.file = std::move(f.value());
       t.sender.emplace(t.file->id, opts_, now_);
-      if (verbose) {
-        logLine("sending the " + t.file->id.describe() + " to node " + std::to_string(peer));
-      }
+      logLine("sending the " + t.file->id.describe() + " to node " + std::to_string(peer));
       pump(peer, t);
     };
   });
@@ -161,8 +159,13 @@ void SnapshotSender::acked(const wire::NodeMessage& m, std::uint64_t now) {
             " at byte " + std::to_string(t.sender->resumedAt()));
   }
   if (t.sender->done()) {
-    ++stats_.snapshotsSent;
-    logLine("sent the " + t.file->id.describe() + " to node " + std::to_string(m.from));
+    if (t.sender->resumedAt() == t.file->id.size) {
+      // It answered the hello holding it all: it needed nothing (it caught up meanwhile).
+      if (verbose) logLine("node " + std::to_string(m.from) + " needs no snapshot any more");
+    } else {
+      ++stats_.snapshotsSent;
+      logLine("sent the " + t.file->id.describe() + " to node " + std::to_string(m.from));
+    }
     transfers_.erase(it);
     return;
   }

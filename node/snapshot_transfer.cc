@@ -15,7 +15,11 @@ std::string SnapshotId::describe() const {
 }
 
 ChunkSender::ChunkSender(SnapshotId id, Options o, std::uint64_t now)
-    : id_(id), opts_(o), budget_(o.bytesPerTick), progress_(now), heard_(now) {}
+    : id_(id),
+      opts_(o),
+      budget_(static_cast<std::int64_t>(o.bytesPerTick)),
+      progress_(now),
+      heard_(now) {}
 
 std::vector<ChunkSender::Chunk> ChunkSender::due() {
   std::vector<Chunk> out;
@@ -28,9 +32,10 @@ std::vector<ChunkSender::Chunk> ChunkSender::due() {
   while (sent_ < limit) {
     const std::uint64_t n = std::min(opts_.chunk, id_.size - sent_);
     if (opts_.bytesPerTick != 0) {
-      // A chunk larger than a whole tick's budget still goes, once the budget is untouched.
-      if (n > budget_ && budget_ < opts_.bytesPerTick) break;
-      budget_ -= std::min(budget_, n);
+      // A token bucket: a chunk goes while the budget is positive and may overdraw it, so over
+      // time no more than bytesPerTick go per tick, whatever the chunk size.
+      if (budget_ <= 0) break;
+      budget_ -= static_cast<std::int64_t>(n);
     }
     out.push_back(Chunk{sent_, n});
     sent_ += n;
@@ -64,7 +69,10 @@ void ChunkSender::acked(const SnapshotId& id, std::uint64_t next, std::uint64_t 
 }
 
 void ChunkSender::tick(std::uint64_t now) {
-  budget_ = opts_.bytesPerTick;
+  if (opts_.bytesPerTick != 0) {
+    const auto cap = static_cast<std::int64_t>(std::max(opts_.bytesPerTick, opts_.chunk));
+    budget_ = std::min(cap, budget_ + static_cast<std::int64_t>(opts_.bytesPerTick));
+  }
   if (now - progress_ < opts_.retryAfter) return;
   progress_ = now;
   if (!greeted_) {

@@ -83,7 +83,7 @@ class ChunkSender {
   std::uint64_t acked_ = 0;     // the receiver holds [0, acked_)
   std::uint64_t sent_ = 0;      // chunks below this were sent since the last rewind
   std::uint64_t last_ = 0;      // the offset the latest ack named
-  std::uint64_t budget_ = 0;    // bytes still allowed this tick (with bytesPerTick)
+  std::int64_t budget_ = 0;     // bytes allowed now (with bytesPerTick); overdrawn by one chunk
   std::uint64_t progress_ = 0;  // when acked_ last moved (or the window was last resent)
   std::uint64_t heard_ = 0;     // when any ack last came
   std::uint64_t resumedAt_ = 0;

@@ -276,30 +276,34 @@ TEST_CASE("snapshot transfer: the sender resends its window after silence and gi
 }
 
 TEST_CASE("snapshot transfer: a byte budget per tick paces the sender", "[unit][node]") {
-  SnapshotId id{7, 10000, 0};
+  SnapshotId id{7, 1000000, 0};
   ChunkSender::Options o;
   o.chunk = 1000;
-  o.window = 8;
+  o.window = 1000;
+  o.retryAfter = 1000000;
   o.bytesPerTick = 2500;
   ChunkSender tx(id, o, 0);
   REQUIRE(tx.due().size() == 1);  // the hello costs nothing
   tx.acked(id, 0, 1);
-  CHECK(tx.due().size() == 2);  // 2000 of 2500: a third chunk would pass the budget
-  CHECK(tx.due().empty());
-  tx.tick(2);
-  CHECK(tx.due().size() == 2);
-  tx.tick(3);
-  CHECK(tx.due().size() == 2);
-  tx.tick(4);
-  CHECK(tx.due().size() == 2);  // 8 chunks: the window is full now
-  tx.tick(5);
-  CHECK(tx.due().empty());
-  // A budget smaller than a chunk still lets one chunk go per tick.
+  std::uint64_t bytes = 0;
+  for (std::uint64_t now = 1; now <= 100; ++now) {
+    for (const auto& c : tx.due())
+      bytes += c.length;
+    tx.tick(now);
+  }
+  // 100 ticks of 2500 bytes, give or take the one chunk the budget may be overdrawn by.
+  CHECK(bytes >= 250000 - 1000);
+  CHECK(bytes <= 250000 + 1000);
+
+  // A budget far below the chunk size: one chunk, then none until the ticks have paid for it.
   o.bytesPerTick = 10;
   ChunkSender slow(id, o, 0);
   (void)slow.due();
   slow.acked(id, 0, 1);
   CHECK(slow.due().size() == 1);
-  slow.tick(2);
-  CHECK(slow.due().size() == 1);
+  int ticks = 0;
+  while (slow.due().empty()) {
+    slow.tick(static_cast<std::uint64_t>(++ticks));
+  }
+  CHECK(ticks == 100);  // the chunk overdrew the budget to -990; 100 ticks of 10 refill it
 }
