@@ -270,7 +270,10 @@ void Node::halt(const Status& why) {
   const Status refusal(Err::kIo, "node " + std::to_string(cfg_.id) + " halted: " + why.detail());
   service_->halt(refusal);
   waiters_->abandon(refusal);
-  if (peers_) peers_->stop();
+  if (peers_) {
+    peers_->stop();
+    sender_->stop();
+  }
 }
 
 void Node::commit() {

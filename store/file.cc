@@ -204,6 +204,12 @@ wire::Result<MappedFile> MappedFile::open(const std::string& path) {
   return MappedFile(static_cast<const char*>(p), n);
 }
 
+void MappedFile::release(std::size_t upTo) {
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t n = std::min(upTo, size_) / page * page;
+  if (n > 0) (void)::madvise(const_cast<char*>(data_), n, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
 }

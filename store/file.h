@@ -62,6 +62,8 @@ class MappedFile {
   MappedFile& operator=(MappedFile&&) = delete;
   ~MappedFile();
   std::string_view view() const { return std::string_view(data_, size_); }
+  // Drops the pages of [0, upTo) from memory (read again from the file if touched).
+  void release(std::size_t upTo);
 
  private:
   MappedFile(const char* d, std::size_t n) : data_(d), size_(n) {}

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <msgpack.hpp>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +22,7 @@ namespace {
 
 constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'N', 'P'};
 constexpr int kVersion = 1;
+constexpr std::size_t kProgressEvery = 32 << 20;
 
 // What the packer writes into: bytes go out to `append` in pieces of about kPiece, with the
 // running checksum, so a snapshot is never whole in memory while it is written.
@@ -73,6 +75,8 @@ void packNode(Packer& p, const std::string& name, const Node& n) {
 struct Reader {
   std::string_view data;
   std::size_t off = 0;
+  const Progress* progress = nullptr;
+  std::size_t reported = 0;
 
   // One node record and, for a directory, its children.
   NodeP node(std::string* name, int depth) {
@@ -83,6 +87,10 @@ struct Reader {
     const msgpack::object& o = oh.get();
     if (o.type != msgpack::type::ARRAY || o.via.array.size != 3) {
       throw std::runtime_error("bad node record");
+    }
+    if (progress && *progress && off - reported >= kProgressEvery) {
+      (*progress)(off);
+      reported = off;
     }
     const msgpack::object* a = o.via.array.ptr;
     *name = a[0].as<std::string>();
@@ -132,16 +140,23 @@ std::string encodeSnapshot(const Image& img) {
   return out;
 }
 
-wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts) {
+wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
+                                   const Progress& progress) {
   if (bytes.size() < sizeof kMagic + 4 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
     return Status(Err::kCorrupt, "not a Cairn snapshot");
   }
   std::uint32_t crc;
   std::memcpy(&crc, bytes.data() + bytes.size() - 4, 4);
   std::string_view body = bytes.substr(0, bytes.size() - 4);
-  if (crc32c(body) != crc) return Status(Err::kCorrupt, "snapshot checksum mismatch");
+  std::uint32_t sum = 0;
+  for (std::size_t at = 0; at < body.size(); at += kProgressEvery) {
+    sum = crc32c(body.substr(at, kProgressEvery), sum);
+    if (progress) progress(std::min(body.size(), at + kProgressEvery));
+  }
+  if (sum != crc) return Status(Err::kCorrupt, "snapshot checksum mismatch");
+  if (progress) progress(0);  // the decoding pass begins
   try {
-    Reader r{body, sizeof kMagic};
+    Reader r{body, sizeof kMagic, &progress};
     msgpack::object_handle oh = msgpack::unpack(body.data(), body.size(), r.off, nullptr, nullptr,
                                                 msgpack::unpack_limit(3, 0, 0, 0, 0, 2));
     const msgpack::object& h = oh.get();
@@ -195,7 +210,13 @@ wire::Result<std::optional<SnapshotFile>> newestSnapshot(const std::string& dir)
 wire::Result<Store> loadSnapshotFile(const std::string& path, Store::Options opts) {
   auto file = MappedFile::open(path);
   if (!file) return file.status();
-  auto st = decodeSnapshot(file->view(), opts);
+  // Each pass lets go of the pages it has read, so the file never sits whole in memory beside
+  // the tree decoded from it.
+  std::size_t done = 0;
+  auto st = decodeSnapshot(file->view(), opts, [&](std::size_t at) {
+    if (at > done) file->release(at);
+    done = at;
+  });
   if (!st) return Status(Err::kCorrupt, path + ": " + st.status().detail());
   return st;
 }

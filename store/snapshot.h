@@ -4,6 +4,7 @@
 // up to its index can be deleted once it is durable.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -19,7 +20,11 @@ std::string encodeSnapshot(const Image& img);
 // The same bytes, handed to `append` in pieces of about 1 MiB as they are encoded (the checksum
 // last): writeSnapshot never holds a whole snapshot in memory. Stops at append's first error.
 wire::Status streamSnapshot(const Image& img, const Append& append);
-wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts);
+// Called now and then by a decode with the offset read up to (it reads twice: the checksum
+// first, then the tree; 0 marks the start of the second pass).
+using Progress = std::function<void(std::size_t offset)>;
+wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
+                                   const Progress& progress = {});
 
 // The file name of the snapshot at log index `index`.
 std::string snapshotName(std::uint64_t index);
