@@ -97,7 +97,8 @@ TEST_CASE("replica: a checkpoint after a snapshot drops old WAL segments and kee
   std::string dump;
   wire::Ballot promised;
   {
-    auto o = node::Replica::open(solo(), d.path(), store::Store::Options());
+    // Nothing kept behind the snapshot: the checkpoint restates no chosen value.
+    auto o = node::Replica::open(solo(), d.path(), store::Store::Options(), 0);
     REQUIRE(o.isOk());
     node::Replica& r = *o->replica;
     r.core().campaign();
@@ -132,7 +133,7 @@ TEST_CASE("replica: a checkpoint begun before the snapshot keeps the writes made
   std::string dump;
   const std::string big(100000, 'v');
   {
-    auto o = node::Replica::open(solo(), d.path(), store::Store::Options());
+    auto o = node::Replica::open(solo(), d.path(), store::Store::Options(), 0);
     REQUIRE(o.isOk());
     node::Replica& r = *o->replica;
     r.core().campaign();
