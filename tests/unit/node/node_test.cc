@@ -46,6 +46,11 @@ TEST_CASE("config: flags and their errors", "[unit][node]") {
   CHECK(!node::parseArgs({"--data", "/d", "--id", "x"}).run);
   CHECK(!node::parseArgs({"--data", "/d", "--id", "0"}).run);
   CHECK(!node::parseArgs({"--data", "/d", "--max-value"}).run);
+  CHECK(node::parseArgs({"--data", "/d"}).config.logRetain == 10000);
+  auto retain = node::parseArgs({"--data", "/d", "--log-retain", "0"});
+  CHECK((retain.run && retain.config.logRetain == 0));
+  CHECK(!node::parseArgs({"--data", "/d", "--log-retain", "-1"}).run);
+  CHECK(!node::parseArgs({"--data", "/d", "--log-retain", "100000001"}).run);
   auto help = node::parseArgs({"--help"});
   CHECK(!help.run);
   CHECK(help.exitCode == 0);
