@@ -62,6 +62,12 @@ std::unique_ptr<CLI::App> makeApp(Config* c, std::string* cluster, std::string* 
       ->type_name("N")
       ->transform(cli::integer(1, 100000000))
       ->capture_default_str();
+  app->add_option("--log-retain", c->logRetain,
+                  "log slots kept behind each snapshot so a follower that far\n"
+                  "behind catches up from the log, not a snapshot, 0..100000000")
+      ->type_name("N")
+      ->transform(cli::integer(0, 100000000))
+      ->capture_default_str();
   app->add_option("--feed-hwm", c->feedHwm,
                   "feed messages queued per subscriber before the node drops\n"
                   "that subscriber's messages, 1..10000000")

@@ -19,6 +19,9 @@ struct Config {
   std::int64_t snapshotEvery = 10000;    // log records between snapshots
   std::int64_t snapshotChunk = 1 << 20;  // bytes per chunk of a snapshot sent to a follower
   std::int64_t snapshotRate = 0;         // bytes per second per snapshot transfer; 0: no limit
+  // Chosen log slots kept behind each snapshot (Replica::kRetain), so a follower that far behind
+  // catches up from the log rather than by a snapshot.
+  std::int64_t logRetain = 10000;
   // Messages queued per feed subscriber before the PUB drops that subscriber's messages.
   std::int64_t feedHwm = 10000;
   bool verbose = false;

@@ -87,7 +87,7 @@ Status Node::start() {
     for (const auto& n : *tmps)
       ::unlink((cfg_.dataDir + "/snap/" + n).c_str());
   }
-  auto opened = Replica::open(pc, cfg_.dataDir, opts);
+  auto opened = Replica::open(pc, cfg_.dataDir, opts, static_cast<std::uint64_t>(cfg_.logRetain));
   if (!opened) return opened.status();
   replica_ = std::move(opened->replica);
   applier_ = std::make_unique<Applier>(std::move(opened->store));

@@ -40,13 +40,21 @@ std::string packU64(std::uint64_t v) {
 Status readRecord(const store::WalRecord& rec, paxos::Durable* d, std::uint64_t* checkpoint) {
   if (rec.payload.empty()) return Status(Err::kCorrupt, "empty WAL record");
   const char type = rec.payload[0];
-  if (type == 'A') {  // the bulk of the log: decoded once, by the peer protocol's codec
+  if (type == 'A' || type == 'R') {  // the bulk of the log: decoded by the peer protocol's codec
     auto slot = wire::decodeSlot(std::string_view(rec.payload).substr(1));
     if (!slot) {
       return Status(Err::kCorrupt,
                     "WAL record " + std::to_string(rec.index) + ": " + slot.status().detail());
     }
-    d->accepted.push_back(std::move(slot.value()));
+    // A retained value behind the snapshot is kept as chosen; after it, a chosen value is one more
+    // accepted value (the chosen prefix marks it chosen). An accepted value behind the snapshot
+    // is not known to be chosen: the core ignores it.
+    const bool behind = slot->slot <= d->applied;
+    if (type == 'R' && behind) {
+      d->retained.push_back(std::move(slot.value()));
+    } else if (!behind) {
+      d->accepted.push_back(std::move(slot.value()));
+    }
     return Status::ok();
   }
   try {
@@ -79,11 +87,12 @@ Status readRecord(const store::WalRecord& rec, paxos::Durable* d, std::uint64_t*
 }  // namespace
 
 wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, const std::string& dataDir,
-                                            store::Store::Options storeOpts) {
+                                            store::Store::Options storeOpts, std::uint64_t retain) {
   if (Status s = store::makeDirs(dataDir + "/snap"); !s.isOk()) return s;
   auto snap = store::loadSnapshot(dataDir + "/snap", storeOpts);
   if (!snap) return snap.status();
   Recovered r;
+  r.retain = retain;
   r.store = snap->has_value() ? std::make_unique<store::Store>(std::move(**snap))
                               : std::make_unique<store::Store>(storeOpts);
   std::string repaired;
@@ -118,17 +127,24 @@ wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, Recovered 
                                      std::to_string(checkpoint) + ", but the newest snapshot " +
                                      "holds slot " + std::to_string(applied));
   }
-  out.note = "snapshot at slot " + std::to_string(applied) + ", " + std::to_string(records.size()) +
-             " WAL records";
+  // What earlier checkpoints kept beyond this run's `retain` (it may have been larger) is let go.
+  const std::uint64_t keepAfter = applied > r.retain ? applied - r.retain : 0;
+  d.retained.erase(std::remove_if(d.retained.begin(), d.retained.end(),
+                                  [&](const wire::Slot& s) { return s.slot <= keepAfter; }),
+                   d.retained.end());
   std::uint64_t last = records.empty() ? r.log->lastIndex() : records.back().index;
-  out.replica.reset(new Replica(cfg, std::move(d), std::move(r.log), r.incarnation));
+  out.replica.reset(new Replica(cfg, std::move(d), std::move(r.log), r.incarnation, r.retain));
   out.replica->seq_ = last;
+  const paxos::Core& core = out.replica->core();
+  out.note = "snapshot at slot " + std::to_string(applied) + ", " + std::to_string(records.size()) +
+             " WAL records, " + std::to_string(applied - core.compacted()) +
+             " log slots kept behind the snapshot";
   return out;
 }
 
 Replica::Replica(const paxos::Config& cfg, paxos::Durable d, std::unique_ptr<store::Log> log,
-                 std::uint64_t incarnation)
-    : core_(cfg, std::move(d)), log_(std::move(log)), cluster_(cfg.cluster) {
+                 std::uint64_t incarnation, std::uint64_t retain)
+    : core_(cfg, std::move(d)), log_(std::move(log)), cluster_(cfg.cluster), retain_(retain) {
   batch_.origin = cfg.id;
   // Proposal ids restart with the process: the incarnation tells this run's batches from those
   // of an earlier run that may still be chosen later.
@@ -270,8 +286,13 @@ Status Replica::installSnapshot(std::uint64_t slot) {
 
 void Replica::restate(std::uint64_t slot) {
   if (!core_.promised().isZero()) append('P', packBallot(core_.promised()));
-  for (const wire::Slot& s : core_.acceptedFrom(slot + 1))
-    append('A', wire::encodeSlot(s));
+  // Every entry the core holds at a slot <= learned() is the chosen value (see Core::Core): 'R'
+  // says so, and a restart from the snapshot at `slot` keeps it to serve (an 'A' behind the
+  // snapshot it ignores). After the snapshot a chosen value needs no mark: the chosen prefix
+  // ('L') covers it. So with retain 0 the log holds no 'R' at all.
+  const std::uint64_t behind = std::min(slot, core_.learned());
+  for (const wire::Slot& s : core_.acceptedFrom(keepAfter(slot) + 1))
+    append(s.slot <= behind ? 'R' : 'A', wire::encodeSlot(s));
   append('L', packU64(core_.learned()));
 }
 
@@ -291,7 +312,7 @@ Status Replica::finishCheckpoint(std::uint64_t slot) {
   append('C', packU64(slot));
   if (Status s = sync(); !s.isOk()) return s;
   reap(log_->detachBefore(cutFirst_));
-  core_.compact(slot);
+  core_.compact(keepAfter(slot));
   return Status::ok();
 }
 

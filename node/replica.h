@@ -8,10 +8,14 @@
 // one slot, persists everything the core produced with one fdatasync (group commit), and only
 // then hands back the messages to send and the commands now chosen, in log order.
 //
-// WAL records (store/FORMAT.md): 'P' a promise, 'A' an accepted value, 'L' the chosen prefix (a
-// hint), 'C' a checkpoint. As a snapshot at slot S begins, beginCheckpoint(S) starts a new
-// segment with the state that must survive (the promise, accepted values after S, the hint); once
-// the snapshot is durable, finishCheckpoint(S) records 'C' and deletes the older segments.
+// WAL records (store/FORMAT.md): 'P' a promise, 'A' an accepted value, 'R' a chosen value kept
+// behind a snapshot, 'L' the chosen prefix (a hint), 'C' a checkpoint. As a snapshot at slot S
+// begins, beginCheckpoint(S) starts a new segment with the state that must survive (the promise,
+// the values after S - retain: as 'R' up to S, as 'A' after it, the hint); once the snapshot
+// is durable, finishCheckpoint(S) records 'C', deletes the older segments and lets the core forget
+// the slots up to S - retain. The `retain` slots kept behind each snapshot, in memory and in the
+// WAL across restarts, let a follower that far behind catch up from the log: a snapshot of a large
+// store costs far more to send and install.
 
 #include <atomic>
 #include <chrono>
@@ -43,10 +47,12 @@ class Outbox {
 class Replica {
  public:
   struct Opened;
+  // Log slots kept behind each snapshot, unless the caller says otherwise (cairnd: --log-retain).
+  static constexpr std::uint64_t kRetain = 10000;
   // Recovers `dataDir` (DIR/snap, DIR/wal): the newest snapshot becomes the store, the WAL the
-  // core's durable state.
+  // core's durable state. `retain`: see Recovered::retain.
   static wire::Result<Opened> open(const paxos::Config& cfg, const std::string& dataDir,
-                                   store::Store::Options storeOpts);
+                                   store::Store::Options storeOpts, std::uint64_t retain = kRetain);
   // What a replica recovers from, when the caller brought the log and the store itself (tests,
   // the simulation): the records that survived in `log`, oldest first, and the store from the
   // newest durable snapshot (or an empty one).
@@ -57,6 +63,9 @@ class Replica {
     // Tells this run's batches from an earlier run's (wire::Batch); 0 draws a random one. The
     // simulation passes a seeded one, so that a seed replays byte for byte.
     std::uint64_t incarnation = 0;
+    // Chosen log slots kept behind each snapshot (0: none, every lagging peer past the snapshot
+    // needs one). What a restart finds of them is served again.
+    std::uint64_t retain = kRetain;
   };
   static wire::Result<Opened> open(const paxos::Config& cfg, Recovered r);
 
@@ -103,9 +112,10 @@ class Replica {
   wire::Result<Drained> drain(Outbox* early = nullptr);
 
   // Called as a snapshot of the store at `slot` begins: later records go to a fresh segment that
-  // opens with the promise, the accepted values after `slot` and the chosen prefix as they stand
+  // opens with the promise, the values after `slot - retain` and the chosen prefix as they stand
   // now, so that finishCheckpoint(slot), once the snapshot is durable, drops every older segment
-  // without copying the values accepted while the snapshot was written.
+  // without copying the values accepted while the snapshot was written, and compacts the core's
+  // log up to `slot - retain`.
   wire::Status beginCheckpoint(std::uint64_t slot);
   wire::Status finishCheckpoint(std::uint64_t slot);
   // Both steps back to back: compacts the WAL and the core at a snapshot of `slot` that is
@@ -123,7 +133,7 @@ class Replica {
 
  private:
   Replica(const paxos::Config& cfg, paxos::Durable d, std::unique_ptr<store::Log> log,
-          std::uint64_t incarnation);
+          std::uint64_t incarnation, std::uint64_t retain);
   void append(char type, const std::string& body);
   // Syncs the log; the first failure sticks (see drain()).
   wire::Status sync();
@@ -133,8 +143,11 @@ class Replica {
   // event loop must not wait for. One deletion at a time; files that arrive meanwhile wait for the
   // next checkpoint.
   void reap(std::vector<std::string> paths);
-  // Appends the promise, the accepted values after `slot` and the chosen prefix.
+  // Appends what a checkpoint at `slot` keeps: the promise, the values the core holds after
+  // keepAfter(slot) and the chosen prefix.
   void restate(std::uint64_t slot);
+  // The slot a checkpoint at `slot` keeps the log after: slot - retain, at least 0.
+  std::uint64_t keepAfter(std::uint64_t slot) const { return slot > retain_ ? slot - retain_ : 0; }
 
   paxos::Core core_;
   std::unique_ptr<store::Log> log_;
@@ -146,6 +159,7 @@ class Replica {
   std::atomic<bool> reaping_{false};
   std::uint64_t seq_ = 0;  // index of the last WAL record appended
   std::uint64_t cluster_ = 0;
+  std::uint64_t retain_ = 0;
   wire::Batch batch_;
 };
 

@@ -50,6 +50,13 @@ struct Durable {
   std::vector<Slot> accepted;  // every accepted value still kept; the highest ballot per slot wins
   std::uint64_t learned = 0;   // a chosen prefix recorded earlier (may lag the truth)
   std::uint64_t applied = 0;   // slots <= applied are already in the store (snapshot)
+  // Chosen values at slots <= applied, kept behind the snapshot so that a peer that far behind
+  // learns them from the log, not from a snapshot. Only values known to be chosen belong here
+  // (the replica's retained records, restated by a checkpoint from its chosen prefix): an accepted
+  // value at a slot <= applied is not one, as this node may have skipped that slot by installing
+  // a snapshot, and what it accepted there may have lost. The core serves the unbroken run of them
+  // that ends at `applied`; it never hands them out as chosen again (the store has them).
+  std::vector<Slot> retained;
 };
 
 // A confirmed linearizable read point: once every slot up to `index` is applied, the state
@@ -105,6 +112,9 @@ class Core {
   std::uint32_t leader() const { return leader_; }  // 0 when unknown
   const Ballot& promised() const { return promised_; }
   std::uint64_t learned() const { return learned_; }
+  // Chosen values at slots <= compacted() are gone from the log (in a snapshot only): a peer that
+  // needs them is sent a snapshot.
+  std::uint64_t compacted() const { return compacted_; }
   std::uint64_t dropped() const { return dropped_; }  // messages refused as foreign or malformed
   std::size_t inFlight() const { return pending_.size(); }
 

@@ -220,6 +220,7 @@ TEST_CASE("cli: a bad number is a usage error in cairn, cairn-bench and cairnd, 
       {"--id", "010x"},       {"--history", "x"},
       {"--max-value", "1e6"}, {"--snapshot-every", "-5"},
       {"--feed-hwm", "x"},    {"--cluster", "x=tcp://127.0.0.1:1"},
+      {"--log-retain", "-1"},
   };
   for (const auto& args : cairnd) {
     std::vector<std::string> argv = {CAIRND_BIN, "--data", d.path() + "/n", "--client", addr};

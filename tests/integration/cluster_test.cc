@@ -16,6 +16,7 @@
 #include "bindings/cpp/client.h"
 #include "node/transport.h"
 #include "store/file.h"
+#include "store/snapshot.h"
 #include "tests/support/node_process.h"
 #include "wire/peer.h"
 
@@ -190,7 +191,8 @@ TEST_CASE("cluster: without a quorum linearizable reads fail in bounded time, lo
 TEST_CASE("cluster: a node that missed a compacted stretch of the log catches up by snapshot",
           "[integration][cluster]") {
   test::TempDir d;
-  test::Cluster c(d.path(), 3, {"--snapshot-every", "20"});
+  // Nothing kept behind a snapshot: what node 3 misses is gone from every log.
+  test::Cluster c(d.path(), 3, {"--snapshot-every", "20", "--log-retain", "0"});
   REQUIRE(c.awaitLeader() > 0);
   auto cl = clientFor(c.clients());
   REQUIRE(cl.set("/early", "1", -1).isOk());
@@ -220,6 +222,66 @@ TEST_CASE("cluster: a node that missed a compacted stretch of the log catches up
   CHECK(lin.get("/after")->value == "x");  // and it serves linearizable reads again
   std::string log = test::runProgram({"/bin/cat", c.node(3).logPath()}).out;
   CHECK(log.find("installed the snapshot") != std::string::npos);
+}
+
+namespace {
+
+std::map<std::string, std::int64_t> counters(const std::string& endpoint) {
+  auto self = clientFor(endpoint).self();
+  REQUIRE(self.isOk());
+  REQUIRE(self->stats);
+  std::map<std::string, std::int64_t> s;
+  for (const auto& counter : *self->stats)
+    s[counter.name] = counter.value;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("cluster: a follower restarted behind the leader's snapshot catches up from its log",
+          "[integration][cluster]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3, {"--snapshot-every", "50", "--log-retain", "1000"});
+  const int leader = c.awaitLeader();
+  REQUIRE(leader > 0);
+  const int follower = leader % 3 + 1;
+  auto cl = clientFor(c.client(leader));
+  for (int i = 0; i < 300; ++i)
+    REQUIRE(cl.set("/r/k" + std::to_string(i), std::to_string(i), -1).isOk());
+  c.kill9(follower);
+  // The follower has applied nothing past the leader's head now.
+  auto atKill = cl.rev();
+  REQUIRE(atKill.isOk());
+  for (int i = 300; i < 400; ++i)
+    REQUIRE(cl.set("/r/k" + std::to_string(i), std::to_string(i), -1).isOk());
+  // The leader snapshots past what the follower has (in the background: poll for it), so without
+  // the log kept behind that snapshot the follower would need one.
+  const std::string snapDir = d.path() + "/n" + std::to_string(leader) + "/snap";
+  REQUIRE(test::eventually([&] {
+    auto snap = store::loadSnapshot(snapDir, store::Store::Options());
+    return snap.isOk() && snap->has_value() && (*snap)->rev() > *atKill;
+  }));
+  c.start(follower);
+  client::Options o;
+  o.endpoints = {c.client(follower)};
+  o.localReads = true;
+  client::Client local(o);
+  CHECK(test::eventually(
+      [&] {
+        auto f = local.get("/r/k399");
+        return f.isOk() && f->value == "399";
+      },
+      20000));
+  auto all = local.walk("/r/**");
+  REQUIRE(all.isOk());
+  CHECK(all->size() == 400);
+  // From the leader's log: no snapshot was sent or installed.
+  CHECK(counters(c.client(follower))["snapshots_installed"] == 0);
+  for (int i = 1; i <= 3; ++i) {
+    if (i != follower) CHECK(counters(c.client(i))["snapshots_sent"] == 0);
+  }
+  std::string log = test::runProgram({"/bin/cat", c.node(follower).logPath()}).out;
+  CHECK(log.find("installed the snapshot") == std::string::npos);
 }
 
 TEST_CASE("cluster: /ctl describes the cluster", "[integration][cluster]") {

@@ -10,10 +10,14 @@
 // later; in some seeds it is an EIO, after which the node stops until the end of the run. Any
 // crash keeps a random prefix of the records not yet synced (a torn tail).
 //
-// After every step: at most one value is chosen per slot, and every node applies chosen slots in
-// order. At the end of each seed (after healing everything): every acknowledged write is chosen,
-// every node has applied the same log, and all stores are equal. A failing seed prints itself;
-// `cairn_sim --seed S --verbose` replays it exactly.
+// Each seed keeps 0, 3 or 20 log slots behind every snapshot (Replica's retain), so restarts find
+// a log kept behind their snapshot to serve, and followers catch up from it or by a snapshot.
+//
+// After every step: at most one value is chosen per slot, every node applies chosen slots in
+// order, and what a node's log holds as chosen (what it would serve a follower) was chosen. At the
+// end of each seed (after healing everything): every acknowledged write is chosen, every node has
+// applied the same log, and all stores are equal. A failing seed prints itself; `cairn_sim --seed S
+// --verbose` replays it exactly.
 //
 //   cairn_sim [--seeds N] [--start S] [--seed S] [--nodes 3|5] [--steps K] [--verbose]
 
@@ -134,6 +138,9 @@ class Sim {
     chunkOpts_.window = 1 + rnd(4);
     chunkOpts_.retryAfter = 20;
     chunkOpts_.giveUpAfter = 2000;
+    // Drawn apart from rng_, so that the seeds that keep nothing replay as they did before.
+    static constexpr std::uint64_t kRetain[] = {0, 3, 20};
+    retain_ = kRetain[std::mt19937_64(seed)() % 3];
     for (int i = 1; i <= n; ++i)
       members_.push_back(static_cast<std::uint32_t>(i));
     for (std::uint32_t id : members_) {
@@ -190,6 +197,7 @@ class Sim {
       r.store = std::make_unique<cairn::store::Store>(std::move(st.value()));
     }
     r.incarnation = rng_() | 1;  // seeded, so that a seed replays byte for byte
+    r.retain = retain_;
     auto o = Replica::open(cfg, std::move(r));
     if (!o) {
       throw Failure{"node " + std::to_string(nd.id) +
@@ -279,6 +287,7 @@ class Sim {
     }
     for (const auto& rs : d->readsLost)
       reads_.erase(rs.ctx);
+    checkLog(nd);
     // Catch-up past a compacted log: send the newest snapshot in chunks, as cairnd does.
     for (std::uint32_t to : d->snapshotTo) {
       if (nd.sending.count(to)) continue;  // under way
@@ -290,6 +299,20 @@ class Sim {
       pump(nd, to);
     }
     return true;
+  }
+
+  // Every value the node's log holds in its chosen prefix, the log kept behind its snapshot
+  // included, is the value chosen there: it is what a Learn would send.
+  void checkLog(const SimNode& nd) {
+    const Core& c = nd.replica->core();
+    for (const Slot& s : c.acceptedFrom(c.compacted() + 1)) {
+      if (s.slot > c.learned()) break;
+      auto it = chosen_.find(s.slot);
+      if (it == chosen_.end() || it->second != s.value) {
+        throw Failure{"node " + std::to_string(nd.id) + " holds as chosen at slot " +
+                      std::to_string(s.slot) + " a value that was not chosen there"};
+      }
+    }
   }
 
   void apply(SimNode& nd, const Slot& s, const std::vector<cairn::node::Chosen>& cmds,
@@ -703,7 +726,8 @@ class Sim {
   bool verbose_;
   bool eio_ = false;
   ChunkSender::Options chunkOpts_;
-  bool faults_ = true;  // disk faults are armed until stabilize()
+  std::uint64_t retain_ = 0;  // log slots kept behind each snapshot
+  bool faults_ = true;        // disk faults are armed until stabilize()
   std::vector<std::uint32_t> members_;
   std::map<std::uint32_t, std::unique_ptr<SimNode>> nodes_;
   // What a drain sends before its fdatasync goes on the network at once.

@@ -46,6 +46,11 @@ TEST_CASE("config: flags and their errors", "[unit][node]") {
   CHECK(!node::parseArgs({"--data", "/d", "--id", "x"}).run);
   CHECK(!node::parseArgs({"--data", "/d", "--id", "0"}).run);
   CHECK(!node::parseArgs({"--data", "/d", "--max-value"}).run);
+  CHECK(node::parseArgs({"--data", "/d"}).config.logRetain == 10000);
+  auto retain = node::parseArgs({"--data", "/d", "--log-retain", "0"});
+  CHECK((retain.run && retain.config.logRetain == 0));
+  CHECK(!node::parseArgs({"--data", "/d", "--log-retain", "-1"}).run);
+  CHECK(!node::parseArgs({"--data", "/d", "--log-retain", "100000001"}).run);
   auto help = node::parseArgs({"--help"});
   CHECK(!help.run);
   CHECK(help.exitCode == 0);
@@ -97,7 +102,8 @@ TEST_CASE("replica: a checkpoint after a snapshot drops old WAL segments and kee
   std::string dump;
   wire::Ballot promised;
   {
-    auto o = node::Replica::open(solo(), d.path(), store::Store::Options());
+    // Nothing kept behind the snapshot: the checkpoint restates no chosen value.
+    auto o = node::Replica::open(solo(), d.path(), store::Store::Options(), 0);
     REQUIRE(o.isOk());
     node::Replica& r = *o->replica;
     r.core().campaign();
@@ -132,7 +138,7 @@ TEST_CASE("replica: a checkpoint begun before the snapshot keeps the writes made
   std::string dump;
   const std::string big(100000, 'v');
   {
-    auto o = node::Replica::open(solo(), d.path(), store::Store::Options());
+    auto o = node::Replica::open(solo(), d.path(), store::Store::Options(), 0);
     REQUIRE(o.isOk());
     node::Replica& r = *o->replica;
     r.core().campaign();

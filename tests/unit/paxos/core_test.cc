@@ -391,6 +391,144 @@ TEST_CASE("paxos: a restart recovers the promise and re-delivers the chosen pref
   CHECK(r.chosen[0].slot == 2);
 }
 
+namespace {
+
+// What node 1 finds at a restart after a snapshot at slot 100: chosen values kept behind it at
+// slots 60..100 (but `missing`), values accepted at 101..120 and a chosen prefix recorded up to
+// 110.
+Durable snapshotAt100(std::uint64_t missing = 0) {
+  Durable d;
+  d.promised = Ballot{1, 2};
+  d.applied = 100;
+  d.learned = 110;
+  for (std::uint64_t s = 60; s <= 120; ++s) {
+    if (s == missing) continue;
+    (s <= 100 ? d.retained : d.accepted).push_back(Slot{s, Ballot{1, 2}, "v" + std::to_string(s)});
+  }
+  return d;
+}
+
+// Node 1 leads at ballot {2, 1} with node 2's promise, and hears that node 2 has learned
+// `learned2` and node 3 `learned3`; returns the Ready of its next heartbeat.
+Ready leadAndHeartbeat(Core& c, std::uint64_t learned2, std::uint64_t learned3) {
+  c.campaign();
+  Ready r = c.ready();
+  REQUIRE(r.promised == Ballot{2, 1});
+  const PeerMessage* prepare = find(r, Type::kPrepare, 2);
+  REQUIRE(prepare);
+  CHECK(prepare->slot == c.learned() + 1);
+  PeerMessage p = msg(Type::kPromise, 2, 1, Ballot{2, 1});
+  p.slot = prepare->slot;
+  c.step(p);
+  REQUIRE(c.role() == Core::Role::kLeader);
+  (void)c.ready();
+  for (auto [id, learned] : {std::pair{2u, learned2}, std::pair{3u, learned3}}) {
+    PeerMessage ok = msg(Type::kAccepted, id, 1, Ballot{2, 1});
+    ok.learned = learned;
+    c.step(ok);
+  }
+  (void)c.ready();
+  for (int i = 0; i < 2; ++i)  // heartbeatTicks
+    c.tick();
+  return c.ready();
+}
+
+}  // namespace
+
+TEST_CASE("paxos: a restart keeps the chosen log behind its snapshot and serves it by Learn",
+          "[unit][paxos]") {
+  Core c(config(1), snapshotAt100());
+  CHECK(c.compacted() == 59);
+  CHECK(c.learned() == 110);
+  Ready r = c.ready();  // only what follows the snapshot is handed out again
+  REQUIRE(r.chosen.size() == 10);
+  CHECK(r.chosen.front().slot == 101);
+  CHECK(r.chosen.back().slot == 110);
+  // As leader, it sends node 3 (at slot 70) the slots after 70 from its log; node 2 (at 50) is
+  // behind the log kept: it needs a snapshot.
+  r = leadAndHeartbeat(c, 50, 70);
+  const PeerMessage* learn = find(r, Type::kLearn, 3);
+  REQUIRE(learn);
+  REQUIRE(learn->entries.size() == 40);
+  CHECK(learn->entries.front().slot == 71);
+  CHECK(learn->entries.front().value == "v71");
+  CHECK(learn->entries.back().slot == 110);
+  CHECK(r.snapshotTo == std::vector<std::uint32_t>{2});
+}
+
+TEST_CASE("paxos: a gap in the log kept behind the snapshot compacts everything below it",
+          "[unit][paxos]") {
+  Core c(config(1), snapshotAt100(80));
+  CHECK(c.compacted() == 80);
+  CHECK(c.learned() == 110);
+  Ready r = leadAndHeartbeat(c, 80, 70);
+  const PeerMessage* learn = find(r, Type::kLearn, 2);
+  REQUIRE(learn);
+  CHECK(learn->entries.front().slot == 81);
+  CHECK(r.snapshotTo == std::vector<std::uint32_t>{3});
+}
+
+TEST_CASE("paxos: accepted values behind the snapshot are neither kept nor served",
+          "[unit][paxos]") {
+  // They may have lost: the slot may have come in a snapshot from the leader.
+  Durable d = snapshotAt100();
+  for (Slot& s : d.retained)
+    s.value = "lost";
+  d.accepted.insert(d.accepted.begin(), d.retained.begin(), d.retained.end());
+  d.retained.clear();
+  Core c(config(1), d);
+  CHECK(c.compacted() == 100);
+  CHECK(c.acceptedFrom(1).front().slot == 101);
+}
+
+TEST_CASE("paxos: the log kept behind the snapshot counts for probes and promises",
+          "[unit][paxos]") {
+  Core c(config(1), snapshotAt100());
+  // A prober that has learned what this node compacted may lead: it gets the rest in a promise.
+  PeerMessage probe = msg(Type::kProbe, 2, 1, Ballot{2, 2});
+  probe.learned = 59;
+  c.step(probe);
+  Ready r = c.ready();
+  CHECK(find(r, Type::kProbeOk, 2));
+  PeerMessage prepare = msg(Type::kPrepare, 2, 1, Ballot{2, 2});
+  prepare.slot = 60;
+  c.step(prepare);
+  r = c.ready();
+  const PeerMessage* promise = find(r, Type::kPromise, 2);
+  REQUIRE(promise);
+  CHECK(promise->commit == 59);
+  REQUIRE(promise->entries.size() == 61);  // 60..120
+  CHECK(promise->entries.front() == Slot{60, Ballot{1, 2}, "v60"});
+  // With it, a candidate that has learned 59 leads and re-proposes the chosen values from 60 on.
+  for (std::uint64_t learned : {59, 58}) {
+    Durable cd;
+    cd.applied = learned;
+    Core cand(config(2), cd);
+    cand.campaign();
+    (void)cand.ready();
+    PeerMessage p = *promise;
+    p.ballot = cand.promised();
+    p.slot = learned + 1;
+    cand.step(p);
+    if (learned == 58) {  // the promise lacks slot 59, which it needs: it steps aside
+      CHECK(cand.role() == Core::Role::kFollower);
+      continue;
+    }
+    REQUIRE(cand.role() == Core::Role::kLeader);
+    Ready cr = cand.ready();
+    const PeerMessage* accept = find(cr, Type::kAccept, 3);
+    REQUIRE(accept);
+    REQUIRE(accept->entries.size() == 61);
+    CHECK(accept->entries.front().slot == 60);
+    CHECK(accept->entries.front().value == "v60");
+  }
+  // And a prober behind the log kept is refused.
+  probe.learned = 58;
+  probe.ballot = Ballot{3, 2};
+  c.step(probe);
+  CHECK(find(c.ready(), Type::kNack, 2));
+}
+
 TEST_CASE("paxos: peer messages survive the codec", "[unit][paxos][wire]") {
   PeerMessage m = msg(Type::kPromise, 2, 1, Ballot{7, 2});
   m.slot = 3;
