@@ -307,6 +307,9 @@ void Core::onPromise(const PeerMessage& m) {
     becomeFollower(0);
     return;
   }
+  Peer& peer = peers_.at(m.from);
+  peer.learned = std::max(peer.learned, m.learned);
+  peer.known = true;
   promises_[m.from] = m.entries;
   if (promises_.size() >= quorum()) becomeLeader();
 }
@@ -347,6 +350,7 @@ void Core::onAccepted(const PeerMessage& m) {
   Peer& peer = peers_.at(m.from);
   peer.lastAck = now_;
   peer.learned = std::max(peer.learned, m.learned);
+  peer.known = true;
   if (m.slot > peer.round) {
     peer.round = m.slot;
     confirmReads();

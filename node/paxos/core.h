@@ -204,9 +204,16 @@ class Core {
   // our terms; what describes our term with it is reset when we take office (becomeLeader) or
   // step down (becomeFollower), field by field as commented.
   struct Peer {
-    // The highest chosen prefix it reported (Accepted.learned). Kept across terms: it is a fact
-    // about the peer's log, not about our ballot.
+    // The highest chosen prefix it reported (Accepted.learned, Promise.learned). Kept across
+    // terms: it is a fact about the peer's log, not about our ballot.
     std::uint64_t learned = 0;
+    // Whether `learned` was reported at all since this node started: until then it is unknown,
+    // not 0, and the peer is sent neither learns nor a snapshot (after a full restart every peer
+    // would otherwise look as far behind as can be).
+    bool known = false;
+    // The tick of the last Learn sent to it (or of the snapshot asked for); heartbeats add a
+    // Learn to the catch-up under way only when it has gone quiet this long (see heartbeat()).
+    std::uint64_t learnSentAt = 0;
     // The tick we last asked the caller to send it a snapshot; none yet if empty. Kept across
     // terms, so a snapshot (costly) goes to a peer at most once per two election timeouts.
     std::optional<std::uint64_t> snapshotSentAt;

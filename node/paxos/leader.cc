@@ -165,8 +165,13 @@ void Core::heartbeat() {
     }
     send(std::move(p));
     // A peer whose chosen prefix has not caught up with ours of one heartbeat ago missed
-    // something that no retransmission of ours will bring: send it chosen values.
-    if (peer.learned < learnedAtHeartbeat_) sendLearn(m, peer.learned);
+    // something that no retransmission of ours will bring: send it chosen values. A catch-up
+    // under way is driven by the peer's acks (onAccepted); a heartbeat only restarts one that
+    // went quiet for an election timeout (a lost Learn or ack), instead of sending the same
+    // values again every heartbeat to a peer busy applying them.
+    const bool quiet = !peer.catchingUp ||
+                       now_ - peer.learnSentAt >= static_cast<std::uint64_t>(cfg_.electionTicks);
+    if (peer.known && peer.learned < learnedAtHeartbeat_ && quiet) sendLearn(m, peer.learned);
   }
   learnedAtHeartbeat_ = learned_;
 }
@@ -179,6 +184,7 @@ void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
     if (!peer.snapshotSentAt ||
         now_ - *peer.snapshotSentAt >= static_cast<std::uint64_t>(2 * cfg_.electionTicks)) {
       peer.snapshotSentAt = now_;
+      peer.learnSentAt = now_;
       peer.catchingUp = true;
       out_.snapshotTo.push_back(to);
     }
@@ -194,7 +200,9 @@ void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
     p.entries.push_back(Slot{it->first, it->second.ballot, it->second.value});
   }
   if (p.entries.empty()) return;
-  peers_.at(to).catchingUp = true;
+  Peer& peer = peers_.at(to);
+  peer.catchingUp = true;
+  peer.learnSentAt = now_;
   send(std::move(p));
 }
 

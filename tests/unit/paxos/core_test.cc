@@ -591,6 +591,35 @@ TEST_CASE("paxos: a peer behind the compacted log is sent a snapshot, then Learn
   CHECK(fr.chosen[1].value == "v5");
 }
 
+TEST_CASE("paxos: a leader asks no snapshot for a peer it has not heard from since it started",
+          "[unit][paxos]") {
+  // After a full restart every peer's chosen prefix is unknown, not 0: a peer that has the log
+  // must not be sent the store before it has said where it stands.
+  Core c = leaderCompactedTo4();
+  (void)c.ready();
+  PeerMessage alive = msg(Type::kAccepted, 2, 1, Ballot{1, 1});  // node 2 keeps it leading
+  alive.learned = 6;
+  for (int i = 0; i < 30; ++i) {
+    c.tick();
+    c.step(alive);
+    Ready r = c.ready();
+    CHECK(std::count(r.snapshotTo.begin(), r.snapshotTo.end(), 3u) == 0);
+    CHECK_FALSE(find(r, Type::kLearn, 3));
+  }
+  // Once it reports its prefix (here: all but the last slot), it learns the rest from the log.
+  PeerMessage ack = msg(Type::kAccepted, 3, 1, Ballot{1, 1});
+  ack.learned = c.learned() - 1;
+  c.step(ack);
+  bool learned = false;
+  for (int i = 0; i < 6 && !learned; ++i) {
+    c.tick();
+    Ready r = c.ready();
+    CHECK(r.snapshotTo.empty());
+    learned = find(r, Type::kLearn, 3) != nullptr;
+  }
+  CHECK(learned);
+}
+
 TEST_CASE("paxos: a read point waits for a quorum round that started after it", "[unit][paxos]") {
   Core c = leaderOf(1);
   REQUIRE(c.readIndex(7, 1));
