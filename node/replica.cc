@@ -36,25 +36,27 @@ std::string packU64(std::uint64_t v) {
   return std::string(buf.data(), buf.size());
 }
 
-// Applies one WAL record to the durable state being rebuilt.
-Status readRecord(const store::WalRecord& rec, paxos::Durable* d, std::uint64_t* checkpoint) {
+// What a pass over the WAL gathers. Accepted values are sorted out at the end, once the chosen
+// prefix the log recorded and the snapshot are both known (see Replica::open).
+struct Scan {
+  paxos::Durable d;
+  std::vector<wire::Slot> values;  // every 'A', in log order (less those an 'I' voids)
+  std::uint64_t maxLearned = 0;    // the highest 'L'
+  std::uint64_t checkpoint = 0;    // the highest 'C' slot
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> kept;  // 'C' records: (slot, first)
+};
+
+// Applies one WAL record to the scan.
+Status readRecord(const store::WalRecord& rec, Scan* scan) {
   if (rec.payload.empty()) return Status(Err::kCorrupt, "empty WAL record");
   const char type = rec.payload[0];
-  if (type == 'A' || type == 'R') {  // the bulk of the log: decoded by the peer protocol's codec
+  if (type == 'A') {  // the bulk of the log: decoded by the peer protocol's codec
     auto slot = wire::decodeSlot(std::string_view(rec.payload).substr(1));
     if (!slot) {
       return Status(Err::kCorrupt,
                     "WAL record " + std::to_string(rec.index) + ": " + slot.status().detail());
     }
-    // A retained value behind the snapshot is kept as chosen; after it, a chosen value is one more
-    // accepted value (the chosen prefix marks it chosen). An accepted value behind the snapshot
-    // is not known to be chosen: the core ignores it.
-    const bool behind = slot->slot <= d->applied;
-    if (type == 'R' && behind) {
-      d->retained.push_back(std::move(slot.value()));
-    } else if (!behind) {
-      d->accepted.push_back(std::move(slot.value()));
-    }
+    scan->values.push_back(std::move(slot.value()));
     return Status::ok();
   }
   try {
@@ -68,15 +70,33 @@ Status readRecord(const store::WalRecord& rec, paxos::Durable* d, std::uint64_t*
         if (o.type != msgpack::type::ARRAY || o.via.array.size != 2) break;
         wire::Ballot b{o.via.array.ptr[0].as<std::uint64_t>(),
                        o.via.array.ptr[1].as<std::uint32_t>()};
-        if (d->promised < b) d->promised = b;
+        if (scan->d.promised < b) scan->d.promised = b;
         return Status::ok();
       }
       case 'L':
-        d->learned = std::max(d->learned, o.as<std::uint64_t>());
+        scan->maxLearned = std::max(scan->maxLearned, o.as<std::uint64_t>());
         return Status::ok();
-      case 'C':
-        *checkpoint = std::max(*checkpoint, o.as<std::uint64_t>());
+      case 'C': {  // [slot, first record of its segment]; a bare slot in logs written before
+        std::uint64_t slot = 0;
+        if (o.type == msgpack::type::ARRAY && o.via.array.size == 2) {
+          slot = o.via.array.ptr[0].as<std::uint64_t>();
+          scan->kept.emplace_back(slot, o.via.array.ptr[1].as<std::uint64_t>());
+        } else {
+          slot = o.as<std::uint64_t>();
+        }
+        scan->checkpoint = std::max(scan->checkpoint, slot);
         return Status::ok();
+      }
+      case 'I': {  // a snapshot installed from the leader: what this node accepted at the slots
+                   // it skipped may have lost, and no checkpoint before it is kept any more
+        const std::uint64_t slot = o.as<std::uint64_t>();
+        auto& v = scan->values;
+        v.erase(
+            std::remove_if(v.begin(), v.end(), [&](const wire::Slot& s) { return s.slot <= slot; }),
+            v.end());
+        scan->kept.clear();
+        return Status::ok();
+      }
     }
   } catch (const std::exception& e) {
     return Status(Err::kCorrupt, "WAL record " + std::to_string(rec.index) + ": " + e.what());
@@ -110,12 +130,11 @@ wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, Recovered 
   out.store = r.store ? std::move(r.store) : std::make_unique<store::Store>();
   const std::uint64_t applied = out.store->appliedIndex();
   const std::vector<store::WalRecord>& records = r.records;
-  paxos::Durable d;
-  d.applied = applied;
-  std::uint64_t checkpoint = 0;
+  Scan scan;
   for (const auto& rec : records) {
-    if (Status s = readRecord(rec, &d, &checkpoint); !s.isOk()) return s;
+    if (Status s = readRecord(rec, &scan); !s.isOk()) return s;
   }
+  const std::uint64_t checkpoint = scan.checkpoint;
   // A log that does not begin at its first record must have been cut at a checkpoint.
   if (!records.empty() && records.front().index > 1 && checkpoint == 0) {
     return Status(Err::kCorrupt, "the WAL begins at record " +
@@ -127,14 +146,35 @@ wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, Recovered 
                                      std::to_string(checkpoint) + ", but the newest snapshot " +
                                      "holds slot " + std::to_string(applied));
   }
-  // What earlier checkpoints kept beyond this run's `retain` (it may have been larger) is let go.
+  paxos::Durable d = std::move(scan.d);
+  d.applied = applied;
+  d.learned = scan.maxLearned;
+  // Values after the snapshot are the acceptor's state. Values behind it are kept to serve
+  // lagging peers (paxos::Durable::retained) only where the log recorded them as chosen: at a
+  // slot up to the highest chosen prefix it wrote ('L'), the highest-ballot value this node holds
+  // is the chosen one (it learned the slot through an Accept in the ballot that chose it, a
+  // Learn, or its own leading, and each wrote that value before the slot was handed out; a value
+  // accepted at a higher ballot at a chosen slot is the same value). A snapshot installed from
+  // the leader is the exception, and its 'I' voids what came before it; its own 'L' follows the
+  // 'I', so it never vouches for slots the node skipped. What this run's `retain` does not ask
+  // for is let go.
+  const std::uint64_t trusted = std::min(applied, scan.maxLearned);
   const std::uint64_t keepAfter = applied > r.retain ? applied - r.retain : 0;
-  d.retained.erase(std::remove_if(d.retained.begin(), d.retained.end(),
-                                  [&](const wire::Slot& s) { return s.slot <= keepAfter; }),
-                   d.retained.end());
+  for (wire::Slot& v : scan.values) {
+    if (v.slot > applied) {
+      d.accepted.push_back(std::move(v));
+    } else if (v.slot <= trusted && v.slot > keepAfter) {
+      d.retained.push_back(std::move(v));
+    }
+  }
   std::uint64_t last = records.empty() ? r.log->lastIndex() : records.back().index;
   out.replica.reset(new Replica(cfg, std::move(d), std::move(r.log), r.incarnation, r.retain));
   out.replica->seq_ = last;
+  // The checkpoints whose segments survive, so that later ones know what they may let go.
+  const std::uint64_t first = records.empty() ? last + 1 : records.front().index;
+  for (const auto& k : scan.kept) {
+    if (k.second >= first) out.replica->kept_.push_back(k);
+  }
   const paxos::Core& core = out.replica->core();
   out.note = "snapshot at slot " + std::to_string(applied) + ", " + std::to_string(records.size()) +
              " WAL records, " + std::to_string(applied - core.compacted()) +
@@ -281,18 +321,20 @@ wire::Result<Replica::Drained> Replica::drain(Outbox* early) {
 Status Replica::installSnapshot(std::uint64_t slot) {
   if (!failed_.isOk()) return failed_;
   core_.installSnapshot(slot);
-  return checkpoint(slot);
+  cutSlot_ = 0;
+  if (Status s = log_->rotate(); !s.isOk()) return s;
+  cutFirst_ = seq_ + 1;
+  append('I', packU64(slot));  // voids what this node accepted at the slots it skipped
+  restate(slot);
+  kept_.clear();  // nothing behind an installed snapshot is kept
+  cutSlot_ = slot;
+  return finishCheckpoint(slot);
 }
 
 void Replica::restate(std::uint64_t slot) {
   if (!core_.promised().isZero()) append('P', packBallot(core_.promised()));
-  // Every entry the core holds at a slot <= learned() is the chosen value (see Core::Core): 'R'
-  // says so, and a restart from the snapshot at `slot` keeps it to serve (an 'A' behind the
-  // snapshot it ignores). After the snapshot a chosen value needs no mark: the chosen prefix
-  // ('L') covers it. So with retain 0 the log holds no 'R' at all.
-  const std::uint64_t behind = std::min(slot, core_.learned());
-  for (const wire::Slot& s : core_.acceptedFrom(keepAfter(slot) + 1))
-    append(s.slot <= behind ? 'R' : 'A', wire::encodeSlot(s));
+  for (const wire::Slot& s : core_.acceptedFrom(slot + 1))
+    append('A', wire::encodeSlot(s));
   append('L', packU64(core_.learned()));
 }
 
@@ -309,10 +351,25 @@ Status Replica::beginCheckpoint(std::uint64_t slot) {
 Status Replica::finishCheckpoint(std::uint64_t slot) {
   if (cutSlot_ != slot) return checkpoint(slot);  // another checkpoint came between
   cutSlot_ = 0;
-  append('C', packU64(slot));
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  p.pack_array(2);
+  p.pack_uint64(slot);
+  p.pack_uint64(cutFirst_);
+  append('C', std::string(buf.data(), buf.size()));
   if (Status s = sync(); !s.isOk()) return s;
-  reap(log_->detachBefore(cutFirst_));
-  core_.compact(keepAfter(slot));
+  // The log behind this snapshot is kept back to the newest checkpoint at or before
+  // slot - retain: its segments hold every value after that checkpoint's slot. Older segments go
+  // (with retain 0, all but this checkpoint's own).
+  kept_.emplace_back(slot, cutFirst_);
+  const std::uint64_t keep = keepAfter(slot);
+  for (std::size_t i = kept_.size(); i-- > 0;) {
+    if (kept_[i].first > keep) continue;
+    reap(log_->detachBefore(kept_[i].second));
+    kept_.erase(kept_.begin(), kept_.begin() + static_cast<std::ptrdiff_t>(i));
+    break;
+  }
+  core_.compact(keep);
   return Status::ok();
 }
 

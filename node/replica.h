@@ -8,18 +8,20 @@
 // one slot, persists everything the core produced with one fdatasync (group commit), and only
 // then hands back the messages to send and the commands now chosen, in log order.
 //
-// WAL records (store/FORMAT.md): 'P' a promise, 'A' an accepted value, 'R' a chosen value kept
-// behind a snapshot, 'L' the chosen prefix (a hint), 'C' a checkpoint. As a snapshot at slot S
+// WAL records (store/FORMAT.md): 'P' a promise, 'A' an accepted value, 'L' the chosen prefix (a
+// hint), 'C' a checkpoint, 'I' a snapshot installed from the leader. As a snapshot at slot S
 // begins, beginCheckpoint(S) starts a new segment with the state that must survive (the promise,
-// the values after S - retain: as 'R' up to S, as 'A' after it, the hint); once the snapshot
-// is durable, finishCheckpoint(S) records 'C', deletes the older segments and lets the core forget
-// the slots up to S - retain. The `retain` slots kept behind each snapshot, in memory and in the
-// WAL across restarts, let a follower that far behind catch up from the log: a snapshot of a large
-// store costs far more to send and install.
+// the values after S, the hint); once the snapshot is durable, finishCheckpoint(S) records 'C'
+// and deletes the segments before the newest checkpoint at or below S - retain, and lets the core
+// forget the slots up to S - retain. The `retain` slots kept behind each snapshot, in memory and
+// in the WAL across restarts (nothing is copied for it: older segments simply stay), let a
+// follower that far behind catch up from the log: a snapshot of a large store costs far more to
+// send and install.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -112,10 +114,10 @@ class Replica {
   wire::Result<Drained> drain(Outbox* early = nullptr);
 
   // Called as a snapshot of the store at `slot` begins: later records go to a fresh segment that
-  // opens with the promise, the values after `slot - retain` and the chosen prefix as they stand
-  // now, so that finishCheckpoint(slot), once the snapshot is durable, drops every older segment
-  // without copying the values accepted while the snapshot was written, and compacts the core's
-  // log up to `slot - retain`.
+  // opens with the promise, the values after `slot` and the chosen prefix as they stand now, so
+  // that finishCheckpoint(slot), once the snapshot is durable, can drop the segments the log
+  // kept behind it no longer needs without copying the values accepted while the snapshot was
+  // written, and compact the core's log up to `slot - retain`.
   wire::Status beginCheckpoint(std::uint64_t slot);
   wire::Status finishCheckpoint(std::uint64_t slot);
   // Both steps back to back: compacts the WAL and the core at a snapshot of `slot` that is
@@ -160,6 +162,8 @@ class Replica {
   std::uint64_t seq_ = 0;  // index of the last WAL record appended
   std::uint64_t cluster_ = 0;
   std::uint64_t retain_ = 0;
+  // Checkpoints whose WAL segments are kept, oldest first: (slot, first record of its segment).
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> kept_;
   wire::Batch batch_;
 };
 

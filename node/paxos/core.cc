@@ -20,17 +20,8 @@ Core::Core(Config cfg, Durable d) : cfg_(std::move(cfg)), rng_(cfg_.seed) {
   maxRound_ = promised_.round;
   compacted_ = d.applied;
   learned_ = d.applied;
-  // The log kept behind the snapshot. Each retained value is the chosen one, with the ballot our
-  // log held it in: a checkpoint restated it from our log at a slot <= learned_, and every entry
-  // there is chosen (it got there by an Accept in the ballot of a leader whose commit covered it,
-  // by our own leading with a quorum, by a Learn, or by an earlier recovery of such an entry; an
-  // installed snapshot leaves no entry below its slot). So these are entries this node held
-  // before the restart, and serving them (Learn) or reporting them (Promise) is what it did
-  // then. The highest-ballot *accepted* value the WAL holds at a slot <= applied has no such
-  // warrant: the slot may have come in a snapshot from the leader while this node had accepted
-  // a value there that lost (records from before that snapshot survive until its checkpoint is
-  // done, and a segment whose deletion failed is read again).
-  // learned_ stays at applied: the store already holds these slots.
+  // The log kept behind the snapshot: values the replica vouches for as chosen (see
+  // Durable::retained). learned_ stays at applied: the store already holds these slots.
   for (Slot& s : d.retained) {
     if (s.slot > d.applied) continue;
     auto it = log_.find(s.slot);

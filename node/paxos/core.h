@@ -52,10 +52,10 @@ struct Durable {
   std::uint64_t applied = 0;   // slots <= applied are already in the store (snapshot)
   // Chosen values at slots <= applied, kept behind the snapshot so that a peer that far behind
   // learns them from the log, not from a snapshot. Only values known to be chosen belong here
-  // (the replica's retained records, restated by a checkpoint from its chosen prefix): an accepted
-  // value at a slot <= applied is not one, as this node may have skipped that slot by installing
-  // a snapshot, and what it accepted there may have lost. The core serves the unbroken run of them
-  // that ends at `applied`; it never hands them out as chosen again (the store has them).
+  // (the replica's rules: Replica::open, store/FORMAT.md); an accepted value at a slot this node
+  // skipped by installing a snapshot is not one. The core serves the unbroken run of them that
+  // ends at `applied`, taking the highest ballot per slot; it never hands them out as chosen
+  // again (the store has them).
   std::vector<Slot> retained;
 };
 
