@@ -142,7 +142,6 @@ cairn_put() {  # cairn_put LABEL EP COUNT: sets PUT, the command of a c$CLIENTS 
 cairn_probe() {  # one write with a 500 ms timeout; prints the error on failure
   timeout --foreground 10 "$BIN/tools/cairn" --timeout 500 --addr "$(cairn_all)" set /probe/restart x 2>&1 >/dev/null
 }
-cairn_snap_sent() { cairn_stat "$1" snapshots_sent; }
 
 # --- etcd (the flags of $SHARED/etcd-cluster.sh, on the same ports, restartable per member) ------
 ETCD_CLUSTER="m1=http://127.0.0.1:22380,m2=http://127.0.0.1:22480,m3=http://127.0.0.1:22580"
@@ -180,10 +179,25 @@ etcd_probe() {
   timeout --foreground 10 env ETCDCTL_API=3 etcdctl --dial-timeout=500ms --command-timeout=500ms \
     --endpoints="$(etcd_all)" put /probe/restart x 2>&1 >/dev/null
 }
-# one snapshot sent logs "sent database snapshot to writer" and "sent database snapshot"
-etcd_snap_sent() { grep -c '"msg":"sent database snapshot"' "$DATA/m$1.log" || true; }
+# etcd's log lines about snapshots, from line FROM of member I's log on: etcd_snap I FROM WHAT
+#   sent: how many it sent (one sent logs "sent database snapshot to writer", then "sent
+#   database snapshot"), begun (sends started), sent_bytes, installed (applied), received_bytes
+etcd_snap() {
+  local lines
+  lines=$(tail -n +"$2" "$DATA/m$1.log")
+  case $3 in
+    sent) grep -c '"msg":"sent database snapshot"' <<<"$lines" || true ;;
+    begun) grep -c '"msg":"sending database snapshot"' <<<"$lines" || true ;;
+    installed) grep -c '"msg":"applied snapshot"' <<<"$lines" || true ;;
+    sent_bytes) grep '"msg":"sent database snapshot"' <<<"$lines" |
+      sed -n 's/.*"bytes":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }' ;;
+    received_bytes) grep '"msg":"received and saved database snapshot"' <<<"$lines" |
+      sed -n 's/.*"incoming-snapshot-size-bytes":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }' ;;
+  esac
+}
 
 # --- the scenario, system-neutral -----------------------------------------------------------------
+logf() { if [ "$SYS" = cairn ]; then echo "$DATA/n$1.log"; else echo "$DATA/m$1.log"; fi; }
 # A put load in the foreground (prints its RESULT line, labelled LABEL), or in the background (its
 # output to FILE, its PID in BG). `timeout --foreground` keeps it in our process group, so Ctrl-C
 # reaches it; a TERM to the timeout process is passed on to the load generator.
@@ -309,9 +323,12 @@ run_system() {
   f=$((lead % 3 + 1))
   emit catchup_leader_node "$lead"
   emit catchup_follower_node "$f"
-  local sent0 flines=0
-  sent0=$("${SYS}_snap_sent" "$lead")
-  if [ "$SYS" = etcd ]; then flines=$(wc -l <"$DATA/m$f.log"); fi
+  local sent0="" flines=0 llines=0
+  if [ "$SYS" = cairn ]; then sent0=$(cairn_stat "$lead" snapshots_sent); fi
+  if [ "$SYS" = etcd ]; then
+    flines=$(($(wc -l <"$DATA/m$f.log") + 1))
+    llines=$(($(wc -l <"$DATA/m$lead.log") + 1))
+  fi
   say "kill -9 follower $f (leader is $lead)"
   { kill -9 "${NODE_PID[$f]}"; wait "${NODE_PID[$f]}" || true; } 2>/dev/null
   unset "NODE_PID[$f]"
@@ -357,17 +374,18 @@ run_system() {
     a=$(cairn_stat "$f" snapshot_bytes_received)
     emit catchup_snapshot_bytes_received "${a:-NA}"
   else
-    emit catchup_snapshots_sent "$(($(etcd_snap_sent "$lead") - sent0))"
-    emit catchup_snapshots_installed \
-      "$(tail -n +"$((flines + 1))" "$DATA/m$f.log" | grep -c '"msg":"applied snapshot"' || true)"
+    emit catchup_snapshots_sent "$(etcd_snap "$lead" "$llines" sent)"
+    emit catchup_snapshot_bytes_sent "$(etcd_snap "$lead" "$llines" sent_bytes)"
+    emit catchup_snapshots_installed "$(etcd_snap "$f" "$flines" installed)"
+    emit catchup_snapshot_bytes_received "$(etcd_snap "$f" "$flines" received_bytes)"
   fi
   emit phase_catchup_s "$(since "$phase")"
   memory after_catchup
 
   # 4. full restart ------------------------------------------------------------------------------
   phase=$(now)
-  local lines=()  # etcd: where each member's log stood before the restart
-  if [ "$SYS" = etcd ]; then for i in 1 2 3; do lines[$i]=$(wc -l <"$DATA/m$i.log"); done; fi
+  local lines=()  # where each node's log stood before the restart
+  for i in 1 2 3; do lines[$i]=$(($(wc -l <"$(logf "$i")") + 1)); done
   say "kill -9 all three, start all three"
   kill_nodes KILL
   t0=$(now)
@@ -403,22 +421,31 @@ run_system() {
   emit restart_failed_unavailable "$unav"
   emit restart_failed_other "$other"
   for err in "${!errs[@]}"; do echo "  ${errs[$err]} x $err"; done | tee -a "$OUT/$SYS.restart-errors.txt"
-  sleep 2  # let the nodes settle, then count the snapshots sent since the restart
-  if [ "$SYS" = cairn ]; then
-    local sum=0 s
-    for i in 1 2 3; do
+  # Then until the three nodes' applied states are equal (the cluster has settled), and the
+  # snapshots sent since the restart: transfers completed, and transfers begun (from the logs; a
+  # transfer still under way counts there only).
+  local equal=NA a1 a2 a3
+  deadline2=$(($(date +%s) + CATCHUP_CAP))
+  while [ "$(date +%s)" -lt "$deadline2" ]; do
+    a1=$("${SYS}_applied" 1) a2=$("${SYS}_applied" 2) a3=$("${SYS}_applied" 3)
+    if [ -n "$a1" ] && [ "$a1" = "$a2" ] && [ "$a2" = "$a3" ]; then equal=$(since "$t0"); break; fi
+    sleep "$POLL"
+  done
+  emit restart_all_equal_s "$equal"
+  sleep 2
+  local sum=0 begun=0 s
+  for i in 1 2 3; do
+    if [ "$SYS" = cairn ]; then
       s=$(cairn_stat "$i" snapshots_sent)
-      if [ -z "$s" ] || [ "$sum" = NA ]; then sum=NA; else sum=$((sum + s)); fi
-    done
-    emit restart_snapshots_sent "$sum"  # NA: a node did not answer
-  else
-    local sum=0
-    for i in 1 2 3; do
-      sum=$((sum + $(tail -n +"$((lines[i] + 1))" "$DATA/m$i.log" |
-        grep -c '"msg":"sent database snapshot"' || true)))
-    done
-    emit restart_snapshots_sent "$sum"
-  fi
+      begun=$((begun + $(tail -n +"${lines[i]}" "$(logf "$i")" | grep -c 'sending the snapshot' || true)))
+    else
+      s=$(etcd_snap "$i" "${lines[i]}" sent)
+      begun=$((begun + $(etcd_snap "$i" "${lines[i]}" begun)))
+    fi
+    if [ -z "$s" ] || [ "$sum" = NA ]; then sum=NA; else sum=$((sum + s)); fi
+  done
+  emit restart_snapshots_sent "$sum"  # NA: a node did not answer
+  emit restart_snapshots_begun "$begun"
   emit phase_restart_s "$(since "$phase")"
 
   # 5. memory at the end ---------------------------------------------------------------------------
@@ -490,14 +517,15 @@ if mode == "system":
           f"equal to the leader {d.get('catchup_equal_s')} s after its restart "
           f"(the load ended at {d.get('catchup_load_ended_s')} s)")
     print(f"    snapshots sent by the leader: {d.get('catchup_snapshots_sent')}, installed by the follower: "
-          f"{d.get('catchup_snapshots_installed')}"
-          + (f", bytes received {fmt(d.get('catchup_snapshot_bytes_received'))}"
-             if 'catchup_snapshot_bytes_received' in d else ""))
+          f"{d.get('catchup_snapshots_installed')}, bytes sent "
+          f"{fmt(d.get('catchup_snapshot_bytes_sent'))}, received "
+          f"{fmt(d.get('catchup_snapshot_bytes_received'))}")
     print(f"  full restart: first write after {d.get('restart_first_write_s')} s, "
           f"{d.get('restart_failed_attempts')} failed attempts before it (timeout "
           f"{d.get('restart_failed_timeout')}, unavailable {d.get('restart_failed_unavailable')}, "
-          f"other {d.get('restart_failed_other')}); snapshots sent after the restart: "
-          f"{d.get('restart_snapshots_sent')}")
+          f"other {d.get('restart_failed_other')});\n    all three nodes' states equal "
+          f"{d.get('restart_all_equal_s')} s after the restart; snapshots since the restart: "
+          f"{d.get('restart_snapshots_sent')} sent, {d.get('restart_snapshots_begun')} begun")
     print(f"  phases: load {d.get('phase_load_s')} s, catch-up {d.get('phase_catchup_s')} s, "
           f"restart {d.get('phase_restart_s')} s")
 else:
