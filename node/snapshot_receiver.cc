@@ -54,7 +54,7 @@ SnapshotReceiver::SnapshotReceiver(std::string snapDir, wire::PeerHeader header,
       stats_(stats),
       hooks_(std::move(hooks)),
       sink_(std::make_unique<FileSink>(dir_)),
-      worker_(std::make_unique<Worker>()) {}
+      worker_(std::make_unique<Worker>(10)) {}  // below the loops that serve requests
 
 SnapshotReceiver::~SnapshotReceiver() {
   worker_.reset();
