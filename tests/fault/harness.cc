@@ -19,8 +19,8 @@
 // transfer to a follower that fell behind crosses many --snapshot-chunk chunks, and
 // --expect-snapshots fails a run in which no node installed one:
 //
-//   cairn_fault --seed 4 --faults kill,partition --snapshot-every 200 --snapshot-chunk 65536
-//               --ballast 20000 --expect-snapshots
+//   cairn_fault --seed 4 --faults kill,partition --snapshot-every 200 --log-retain 0
+//               --snapshot-chunk 65536 --ballast 20000 --expect-snapshots
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -75,6 +75,7 @@ struct Options {
   std::int64_t snapshotEvery = 100000000;
   std::int64_t snapshotChunk = 0;  // 0: cairnd's default
   std::int64_t snapshotRate = -1;  // -1: cairnd's default
+  std::int64_t logRetain = -1;     // -1: cairnd's default
   int ballast = 0;                 // ~1 KiB files under /ballast written before the workload
   bool expectSnapshots = false;
   int recordEveryMs = 200;  // the HistoryRecorder's period
@@ -126,6 +127,7 @@ class FaultCluster {
         args.insert(args.end(), {"--snapshot-chunk", std::to_string(o.snapshotChunk)});
       if (o.snapshotRate >= 0)
         args.insert(args.end(), {"--snapshot-rate", std::to_string(o.snapshotRate)});
+      if (o.logRetain >= 0) args.insert(args.end(), {"--log-retain", std::to_string(o.logRetain)});
       if (o.staleReads) args.push_back("--debug-stale-reads");
       args_.push_back(args);
     }
@@ -372,6 +374,12 @@ int main(int argc, char** argv) {
                  "(default: cairnd's)")
       ->type_name("BYTES")
       ->transform(cli::integer(0, 10000000000));
+  app.add_option("--log-retain", o.logRetain,
+                 "the nodes' --log-retain, log slots kept behind each snapshot\n"
+                 "(default: cairnd's; 0 makes any follower that falls behind a\n"
+                 "snapshot catch up by a transfer)")
+      ->type_name("N")
+      ->transform(cli::integer(0, 100000000));
   app.add_option("--ballast", o.ballast,
                  "files of 1 KiB written under /ballast before the workload,\n"
                  "so that snapshots are large")
