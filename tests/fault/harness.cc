@@ -12,6 +12,15 @@
 // every check passes (or, with --expect-anomaly, when one fails), 1 otherwise, 2 on a setup
 // error. The schedule is seeded; process timing is not, so a seed replays the same faults, not
 // the same interleaving.
+//
+// Snapshots are off unless --snapshot-every is given. With them on, a node that restarts from a
+// snapshot or installs one keeps its history only from there, so the history the checkers need
+// is recorded during the run (recorder.h); --ballast makes the snapshots megabytes, so a
+// transfer to a follower that fell behind crosses many --snapshot-chunk chunks, and
+// --expect-snapshots fails a run in which no node installed one:
+//
+//   cairn_fault --seed 4 --faults kill,partition --snapshot-every 200 --log-retain 0
+//               --snapshot-chunk 65536 --ballast 20000 --expect-snapshots
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -22,6 +31,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,7 +46,7 @@
 #include "bindings/cpp/watcher.h"
 #include "tests/fault/checker.h"
 #include "tests/fault/faultnet.h"
-#include "tests/support/history.h"
+#include "tests/fault/recorder.h"
 #include "tests/support/node_process.h"
 #include "wire/cli/flags.h"
 
@@ -60,6 +71,15 @@ struct Options {
   bool staleReads = false;
   bool expectAnomaly = false;
   bool verbose = false;
+  // Off unless asked: every node cuts a snapshot at each multiple of this many slots.
+  std::int64_t snapshotEvery = 100000000;
+  std::int64_t snapshotChunk = 0;  // 0: cairnd's default
+  std::int64_t snapshotRate = -1;  // -1: cairnd's default
+  std::int64_t logRetain = -1;     // -1: cairnd's default
+  int ballast = 0;                 // ~1 KiB files under /ballast written before the workload
+  bool expectSnapshots = false;
+  int recordEveryMs = 200;  // the HistoryRecorder's period
+  std::string logsTo;       // a directory to copy the nodes' logs into at the end
 };
 
 const Clock::time_point kEpoch = Clock::now();
@@ -91,11 +111,23 @@ class FaultCluster {
         via += (via.empty() ? "" : ",") + std::to_string(j) + "=" +
                net_.addLink(i, j, peerPorts[static_cast<std::size_t>(j - 1)]);
       }
-      // Snapshots are off so that every node keeps the whole history from rev 1 across restarts
-      // (the checkers read it); the history window holds the whole run.
-      std::vector<std::string> args = {
-          "--id",      std::to_string(i), "--cluster",        list,       "--peer-via", via,
-          "--history", "50000000",        "--snapshot-every", "100000000"};
+      // The history window holds the whole run; a node that restarts from a snapshot, or installs
+      // one, keeps its history only from there on (the HistoryRecorder reads it as the run goes).
+      std::vector<std::string> args = {"--id",
+                                       std::to_string(i),
+                                       "--cluster",
+                                       list,
+                                       "--peer-via",
+                                       via,
+                                       "--history",
+                                       "50000000",
+                                       "--snapshot-every",
+                                       std::to_string(o.snapshotEvery)};
+      if (o.snapshotChunk > 0)
+        args.insert(args.end(), {"--snapshot-chunk", std::to_string(o.snapshotChunk)});
+      if (o.snapshotRate >= 0)
+        args.insert(args.end(), {"--snapshot-rate", std::to_string(o.snapshotRate)});
+      if (o.logRetain >= 0) args.insert(args.end(), {"--log-retain", std::to_string(o.logRetain)});
       if (o.staleReads) args.push_back("--debug-stale-reads");
       args_.push_back(args);
     }
@@ -118,6 +150,8 @@ class FaultCluster {
   void kill9(int id) { nodes_[static_cast<std::size_t>(id - 1)].reset(); }
   bool up(int id) const { return nodes_[static_cast<std::size_t>(id - 1)] != nullptr; }
   test::NodeProcess& node(int id) { return *nodes_[static_cast<std::size_t>(id - 1)]; }
+  // The node's log, appended to by each of its runs (test::NodeProcess).
+  std::string logOf(int id) const { return dir_ + "/n" + std::to_string(id) + ".log"; }
   std::string clientOf(int id) const { return endpoints_.at(id).first; }
   std::vector<std::string> clients(int rotate) const {
     std::vector<std::string> v;
@@ -237,6 +271,58 @@ void runWatcher(int id, FaultCluster& cl, std::atomic<bool>& stop, WatchLog* out
   out->ended = true;
 }
 
+// The ballast: `o.ballast` files /ballast/<i> of 1 KiB each, outside /fault (the checkers ignore
+// them), written before the workload so that every snapshot is megabytes and a transfer crosses
+// many chunks. Many clients write at once, so the leader batches their writes into few slots.
+// False when a write still failed after retries.
+bool writeBallast(const Options& o, FaultCluster& cl) {
+  const int threads = std::min(o.ballast, 32);
+  zmq::context_t ctx(1);
+  std::atomic<int> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  std::string why;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < threads; ++t) {
+    writers.emplace_back([&, t] {
+      client::Options co;
+      co.endpoints = cl.clients(t);
+      co.timeout = std::chrono::milliseconds(3000);
+      client::Client c(co, ctx);
+      std::mt19937_64 rng(o.seed * 7919 + static_cast<std::uint64_t>(t));
+      std::string value(1024, ' ');
+      for (int i = next++; i < o.ballast && !failed; i = next++) {
+        for (auto& ch : value)
+          ch = static_cast<char>('a' + rng() % 26);
+        const std::string path = "/ballast/" + std::to_string(i);
+        wire::Status st;
+        for (int tries = 0; tries < 10; ++tries) {  // clobbers: a retry is harmless
+          st = c.set(path, value, -1).status();
+          if (st.isOk()) break;
+        }
+        if (!st.isOk()) {
+          std::lock_guard<std::mutex> g(mu);
+          why = path + ": " + st.toString();
+          failed = true;
+        }
+      }
+    });
+  }
+  for (auto& w : writers)
+    w.join();
+  if (failed) std::fprintf(stderr, "cairn_fault: cannot write the ballast: %s\n", why.c_str());
+  return !failed;
+}
+
+// How many lines of a node's log (every run of it) contain `what`.
+int countInLog(const std::string& path, const std::string& what) {
+  std::ifstream f(path);
+  int n = 0;
+  for (std::string line; std::getline(f, line);)
+    n += line.find(what) != std::string::npos;
+  return n;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -273,6 +359,43 @@ int main(int argc, char** argv) {
                "start the nodes with --debug-stale-reads (linearizability broken)");
   app.add_flag("--expect-anomaly", o.expectAnomaly, "exit 0 only if a check fails");
   app.add_flag("--verbose", o.verbose, "log every operation");
+  app.add_option("--snapshot-every", o.snapshotEvery,
+                 "the nodes' --snapshot-every (default: snapshots off)")
+      ->type_name("N")
+      ->transform(cli::integer(1, 100000000))
+      ->capture_default_str();
+  app.add_option("--snapshot-chunk", o.snapshotChunk,
+                 "the nodes' --snapshot-chunk, bytes per chunk of a transfer\n"
+                 "(default: cairnd's)")
+      ->type_name("BYTES")
+      ->transform(cli::integer(4096, 8 << 20));
+  app.add_option("--snapshot-rate", o.snapshotRate,
+                 "the nodes' --snapshot-rate, bytes per second of one transfer\n"
+                 "(default: cairnd's)")
+      ->type_name("BYTES")
+      ->transform(cli::integer(0, 10000000000));
+  app.add_option("--log-retain", o.logRetain,
+                 "the nodes' --log-retain, log slots kept behind each snapshot\n"
+                 "(default: cairnd's; 0 makes any follower that falls behind a\n"
+                 "snapshot catch up by a transfer)")
+      ->type_name("N")
+      ->transform(cli::integer(0, 100000000));
+  app.add_option("--ballast", o.ballast,
+                 "files of 1 KiB written under /ballast before the workload,\n"
+                 "so that snapshots are large")
+      ->type_name("N")
+      ->transform(cli::integer(0, 10000000))
+      ->capture_default_str();
+  app.add_option("--record-every", o.recordEveryMs,
+                 "milliseconds between the history recorder's reads (a long\n"
+                 "period shows that a lost stretch of history fails the run)")
+      ->type_name("MS")
+      ->transform(cli::integer(1, 3600000))
+      ->capture_default_str();
+  app.add_option("--logs", o.logsTo, "copy the nodes' logs into this directory at the end")
+      ->type_name("DIR");
+  app.add_flag("--expect-snapshots", o.expectSnapshots,
+               "fail unless some node installed a snapshot from another during the run");
   if (int code = cli::finish(cli::parse(&app, std::vector<std::string>(argv + 1, argv + argc), 2,
                                         "(run cairn_fault --help for the flags)"));
       code >= 0) {
@@ -306,6 +429,20 @@ int main(int argc, char** argv) {
   log("cluster of %s nodes up", std::to_string(o.nodes));
   for (int t = 0; t < 200 && cl->leader() == 0; ++t)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // readiness poll
+  if (o.ballast > 0) {
+    const auto t0 = Clock::now();
+    if (!writeBallast(o, *cl)) return 2;
+    log("%s",
+        "ballast: " + std::to_string(o.ballast) + " files of 1 KiB in " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()) +
+            " ms");
+  }
+
+  // The history of /fault, read as the run goes: a node that restarts from a snapshot, or
+  // installs one, no longer holds the changes before it.
+  fault::HistoryRecorder recorder(cl->clients(0), "/fault/**");
+  recorder.start(std::chrono::milliseconds(o.recordEveryMs));
 
   std::atomic<bool> stopClients{false}, stopWatchers{false};
   std::vector<std::vector<Op>> histories(static_cast<std::size_t>(o.clients));
@@ -407,14 +544,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cairn_fault: the healed cluster does not serve writes\n");
     return 1;
   }
-  auto read = test::historyThrough(c, "/fault/**", 1, head);
-  if (!read) {
-    std::fprintf(stderr, "cairn_fault: reading history: %s\n", read.status().toString().c_str());
-    return 1;
-  }
+  // The rest of the history, through the barrier; a range no node holds any more fails the run.
+  recorder.stop();
+  const bool recorded = recorder.finish(head, Clock::now() + std::chrono::seconds(30));
   std::vector<fault::Change> history;
-  for (const auto& ch : *read)
-    history.push_back(fault::Change{ch.rev, ch.path, ch.op, ch.value});
+  for (const auto& ch : recorder.history()) {
+    if (ch.rev <= head) history.push_back(ch);
+  }
   // Watchers catch up to the head (bounded), then stop.
   const auto watchBy = Clock::now() + std::chrono::seconds(30);
   while (Clock::now() < watchBy) {
@@ -445,18 +581,29 @@ int main(int argc, char** argv) {
     ++anomalies;
     std::printf("ANOMALY linearizability:\n%s", lin.report.c_str());
   }
-  auto writes = fault::checkWrites(history, all);
-  if (!writes.ok) {
-    ++anomalies;
-    std::printf("ANOMALY writes:\n%s", writes.report.c_str());
+  // Without the whole history the other checks cannot be exact: the run fails, loudly.
+  if (!recorded) {
+    std::printf("HARNESS FAILURE: %s\n(the writes and watchers were not checked)\n",
+                recorder.failure().c_str());
+  } else {
+    auto writes = fault::checkWrites(history, all);
+    if (!writes.ok) {
+      ++anomalies;
+      std::printf("ANOMALY writes:\n%s", writes.report.c_str());
+    }
   }
-  for (std::size_t w = 0; w < watchLogs.size(); ++w) {
+  int tooLate = 0;
+  for (std::size_t w = 0; w < watchLogs.size() && recorded; ++w) {
     auto& wl = watchLogs[w];
     // Writes whose outcome was unknown may be applied after the barrier: compare up to it.
     while (!wl.got.empty() && wl.got.back().rev > head)
       wl.got.pop_back();
     wl.complete = std::min(wl.complete.load(), head);
-    auto f = fault::checkFeed(history, 1, wl.got, wl.complete, wl.tooLate);
+    tooLate += wl.tooLate;
+    // A watcher vouched for every change through complete(), even one that then ended with
+    // TOO_LATE (every node it reached had compacted its history past the next rev it wanted):
+    // what it delivered must be exactly the history up to there.
+    auto f = fault::checkFeed(history, 1, wl.got, wl.complete, false);
     if (!f.ok || (!wl.tooLate && wl.complete < head)) {
       ++anomalies;
       std::printf("ANOMALY watcher %zu (complete to %lld of %lld%s): %s\n", w,
@@ -464,6 +611,39 @@ int main(int argc, char** argv) {
                   wl.error.empty() ? "" : (", " + wl.error).c_str(), f.report.c_str());
     }
   }
+
+  // Snapshot transfers: the live nodes' counters (each starts from 0 when its node restarts), and
+  // the whole run's from the nodes' logs (every run of a node appends to one).
+  std::map<std::string, std::int64_t> counters;
+  int live = 0;
+  for (int i = 1; i <= o.nodes; ++i) {
+    client::Options so;
+    so.endpoints = {cl->clientOf(i)};
+    so.timeout = std::chrono::milliseconds(1000);
+    client::Client sc(so);
+    auto r = sc.self();
+    if (!r) continue;
+    ++live;
+    for (const auto& counter : r->stats.value_or(std::vector<wire::Counter>{}))
+      counters[counter.name] += counter.value;
+  }
+  int installed = 0, sent = 0, resumed = 0;
+  for (int i = 1; i <= o.nodes; ++i) {
+    installed += countInLog(cl->logOf(i), "cairnd: installed the snapshot");
+    sent += countInLog(cl->logOf(i), "cairnd: sent the snapshot");
+    resumed += countInLog(cl->logOf(i), "cairnd: resuming the snapshot");
+  }
+  const bool snapshotsMissing = o.expectSnapshots && installed == 0;
+  if (!o.logsTo.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.logsTo, ec);
+    for (int i = 1; i <= o.nodes && !ec; ++i) {
+      std::filesystem::copy_file(cl->logOf(i), o.logsTo + "/n" + std::to_string(i) + ".log",
+                                 std::filesystem::copy_options::overwrite_existing, ec);
+    }
+    if (ec) std::fprintf(stderr, "cairn_fault: copying the logs: %s\n", ec.message().c_str());
+  }
+
   std::printf("cairn_fault: seed %llu, %d nodes, %.0f s, %d clients on %d keys, %d watchers\n",
               static_cast<unsigned long long>(o.seed), o.nodes, o.duration, o.clients, o.keys,
               o.watchers);
@@ -475,15 +655,38 @@ int main(int argc, char** argv) {
   }
   std::printf("); %zu checked for linearizability; history %zu changes to rev %lld\n",
               lin.opsChecked, history.size(), static_cast<long long>(head));
+  std::printf("history recorder: %s\n", recorder.summary().c_str());
   std::printf("watchers:");
   for (const auto& wl : watchLogs)
     std::printf(" %zu changes to rev %lld%s;", wl.got.size(), static_cast<long long>(wl.complete),
                 wl.tooLate ? " (TOO_LATE)" : "");
-  std::printf("\nfaults:");
+  std::printf("\nwatchers ended TOO_LATE: %d of %zu\n", tooLate, watchLogs.size());
+  for (std::size_t w = 0; w < watchLogs.size(); ++w) {
+    if (watchLogs[w].tooLate)
+      std::printf("  watcher %zu, checked through rev %lld: %s\n", w,
+                  static_cast<long long>(watchLogs[w].complete), watchLogs[w].error.c_str());
+  }
+  std::printf(
+      "snapshots (SELF, summed over the %d live nodes): snapshots_sent %lld, "
+      "snapshots_installed %lld, snapshots_resumed %lld, snapshot_bytes_received %lld, "
+      "snapshots_abandoned %lld\n",
+      live, static_cast<long long>(counters["snapshots_sent"]),
+      static_cast<long long>(counters["snapshots_installed"]),
+      static_cast<long long>(counters["snapshots_resumed"]),
+      static_cast<long long>(counters["snapshot_bytes_received"]),
+      static_cast<long long>(counters["snapshots_abandoned"]));
+  std::printf("snapshots over the whole run (the nodes' logs): %d installed, %d sent, %d resumed\n",
+              installed, sent, resumed);
+  std::printf("faults:");
   for (const auto& [k, v] : injected)
     std::printf(" %s %d;", k.c_str(), v);
   std::printf("\nanomalies: %d%s\n", anomalies, o.expectAnomaly ? " (expected at least one)" : "");
+  if (snapshotsMissing) {
+    std::printf("FAILED: --expect-snapshots, but no node installed a snapshot during the run\n");
+  }
+  if (!recorded) std::printf("FAILED: the history could not be recorded (see above)\n");
   std::fflush(stdout);
+  if (!recorded || snapshotsMissing) return 1;
   // --expect-anomaly: the broken build must be caught by the linearizability checker, and only
   // by it (the feed does not depend on how reads are served).
   if (o.expectAnomaly) return !lin.ok && anomalies == 1 ? 0 : 1;
