@@ -145,8 +145,8 @@ class Replica {
   // event loop must not wait for. One deletion at a time; files that arrive meanwhile wait for the
   // next checkpoint.
   void reap(std::vector<std::string> paths);
-  // Appends what a checkpoint at `slot` keeps: the promise, the values the core holds after
-  // keepAfter(slot) and the chosen prefix.
+  // Appends what a checkpoint at `slot` restates: the promise, the values the core holds after
+  // `slot` and the chosen prefix.
   void restate(std::uint64_t slot);
   // The slot a checkpoint at `slot` keeps the log after: slot - retain, at least 0.
   std::uint64_t keepAfter(std::uint64_t slot) const { return slot > retain_ ? slot - retain_ : 0; }

@@ -19,13 +19,15 @@ constexpr std::size_t kMaxQueued = 2 * kWindow + 2;
 constexpr auto kLogEvery = std::chrono::seconds(10);
 }  // namespace
 
-// The chunks go to "<dir>/.snap-<slot>.snap.tmp", renamed to the snapshot's own name at finish.
+// The chunks go to "<dir>/.snap-<slot>.snap.received.tmp" (not the temporary file of a snapshot
+// this node may be cutting at the same slot), renamed to the snapshot's own name at finish: the
+// two are the same bytes, so whichever rename comes last leaves the same file.
 class SnapshotReceiver::FileSink : public ChunkSink {
  public:
   explicit FileSink(std::string dir) : dir_(std::move(dir)) {}
   Status begin(const SnapshotId& id) override {
     file_.reset();
-    auto f = store::AtomicFile::create(dir_, store::snapshotName(id.slot));
+    auto f = store::AtomicFile::create(dir_, store::snapshotName(id.slot), "received");
     if (!f) return f.status();
     file_.emplace(std::move(f.value()));
     return Status::ok();
@@ -108,11 +110,15 @@ void SnapshotReceiver::chunk(wire::NodeMessage m, std::uint64_t learned, std::ui
     Status loaded;
     if (o.complete) {
       auto st = store::loadSnapshotFile(dir_ + "/" + store::snapshotName(id.slot), opts_);
-      if (st) {
-        decoded = std::make_shared<store::Store>(std::move(st.value()));
-      } else {
+      if (!st) {
         loaded = st.status();
+      } else if (st->appliedIndex() != id.slot) {
+        loaded = Status(Err::kCorrupt, "it holds slot " + std::to_string(st->appliedIndex()));
+      } else {
+        decoded = std::make_shared<store::Store>(std::move(st.value()));
       }
+      // A snapshot that will not be installed must not be acknowledged as held any more.
+      if (!loaded.isOk()) rx_.forget();
     }
     // Bytes taken in order (a duplicate or a gap is only acknowledged).
     const bool took =

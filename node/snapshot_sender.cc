@@ -113,6 +113,9 @@ void SnapshotSender::want(std::uint32_t peer, std::uint64_t now) {
 }
 
 void SnapshotSender::pump(std::uint32_t peer, Transfer& t) {
+  // Reads still waiting on the worker (a busy machine) hold back the next ones, resends included:
+  // at most a window of them queues per transfer.
+  if (t.reading > 0) return;
   for (const ChunkSender::Chunk& c : t.sender->due()) {
     wire::NodeMessage m = chunkMessage(peer, t.file->id);
     m.commit = c.offset;
@@ -121,6 +124,7 @@ void SnapshotSender::pump(std::uint32_t peer, Transfer& t) {
       send_(peer, wire::encodePeer(m));
       continue;
     }
+    ++t.reading;
     worker_.post([this, peer, gen = t.generation, file = t.file, c,
                   m = std::move(m)]() mutable -> Worker::Completion {
       Status s = readAt(file->fd, c.offset, static_cast<std::size_t>(c.length), &m.value);
@@ -132,6 +136,7 @@ void SnapshotSender::pump(std::uint32_t peer, Transfer& t) {
       return [this, peer, gen, s, c, frame = std::move(frame)]() mutable {
         auto it = transfers_.find(peer);
         if (it == transfers_.end() || it->second.generation != gen) return;
+        --it->second.reading;
         if (!s.isOk()) {
           logLine("cannot read the snapshot for node " + std::to_string(peer) + ": " +
                   s.toString());

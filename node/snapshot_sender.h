@@ -51,6 +51,7 @@ class SnapshotSender {
     std::uint64_t generation = 0;
     std::shared_ptr<File> file;
     std::optional<ChunkSender> sender;  // once the file is open
+    std::uint64_t reading = 0;          // read jobs posted and not yet completed
   };
   void pump(std::uint32_t peer, Transfer& t);
   wire::NodeMessage chunkMessage(std::uint32_t peer, const SnapshotId& id) const;

@@ -114,6 +114,8 @@ class ChunkReceiver {
                   std::uint32_t crc, ChunkSink& sink);
   // The snapshot in progress (slot 0: none).
   const SnapshotId& current() const { return id_; }
+  // The snapshot completed last could not be installed after all: stop acknowledging it as held.
+  void forget() { done_ = SnapshotId(); }
   std::uint64_t held() const { return next_; }
 
  private:

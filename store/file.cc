@@ -85,11 +85,12 @@ namespace {
 constexpr std::size_t kWritebackChunk = 1 << 20;
 }  // namespace
 
-wire::Result<AtomicFile> AtomicFile::create(const std::string& dir, const std::string& name) {
+wire::Result<AtomicFile> AtomicFile::create(const std::string& dir, const std::string& name,
+                                            const std::string& writer) {
   AtomicFile f;
   f.dir_ = dir;
   f.name_ = name;
-  f.tmp_ = dir + "/." + name + ".tmp";
+  f.tmp_ = dir + "/." + name + (writer.empty() ? "" : "." + writer) + ".tmp";
   f.fd_ = ::open(f.tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (f.fd_ < 0) return ioError("open " + f.tmp_);
   return f;

@@ -30,7 +30,10 @@ wire::Status writeFileAtomic(const std::string& dir, const std::string& name,
 // of the directory). Destroyed uncommitted, it leaves nothing behind. One thread at a time.
 class AtomicFile {
  public:
-  static wire::Result<AtomicFile> create(const std::string& dir, const std::string& name);
+  // `writer` tells apart the temporary files of writers that may make the same name at once (a
+  // snapshot cut here and the same snapshot received from the leader).
+  static wire::Result<AtomicFile> create(const std::string& dir, const std::string& name,
+                                         const std::string& writer = "");
   AtomicFile(AtomicFile&& o) noexcept;
   AtomicFile& operator=(AtomicFile&& o) noexcept;
   AtomicFile(const AtomicFile&) = delete;

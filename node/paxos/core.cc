@@ -299,7 +299,7 @@ void Core::onPromise(const PeerMessage& m) {
     return;
   }
   Peer& peer = peers_.at(m.from);
-  peer.learned = std::max(peer.learned, m.learned);
+  peer.learned = m.learned;  // the latest report: a restarted peer may have learned less
   peer.known = true;
   promises_[m.from] = m.entries;
   if (promises_.size() >= quorum()) becomeLeader();
@@ -340,7 +340,7 @@ void Core::onAccepted(const PeerMessage& m) {
   if (role_ != Role::kLeader || m.ballot != promised_) return;
   Peer& peer = peers_.at(m.from);
   peer.lastAck = now_;
-  peer.learned = std::max(peer.learned, m.learned);
+  peer.learned = m.learned;  // the latest report: a restarted peer may have learned less
   peer.known = true;
   if (m.slot > peer.round) {
     peer.round = m.slot;
@@ -360,7 +360,13 @@ void Core::onAccepted(const PeerMessage& m) {
     if (m.learned >= learned_) {
       peer.catchingUp = false;
     } else if (m.entries.empty()) {
-      sendLearn(m.from, m.learned);  // the reply to a Learn: keep the catch-up going
+      // The reply to a Learn (or a heartbeat): keep the catch-up going with the slots after the
+      // last ones sent, once the peer has learned all before the latest Learn (two in flight).
+      if (m.learned >= peer.learnBase) {
+        sendLearn(m.from, std::max(peer.learnSent, m.learned));
+      } else if (now_ - peer.learnSentAt >= static_cast<std::uint64_t>(cfg_.electionTicks)) {
+        sendLearn(m.from, m.learned);  // a Learn was lost, or the peer restarted: from its prefix
+      }
     }
   }
 }

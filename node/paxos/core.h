@@ -40,8 +40,9 @@ struct Config {
   int electionTicks = 10;              // timeouts are drawn from [electionTicks, 2*electionTicks)
   int heartbeatTicks = 2;
   std::uint64_t seed = 1;
-  std::uint64_t window = 4096;   // most slots a leader has in flight (proposed, not chosen)
-  std::size_t learnBatch = 256;  // most chosen entries per Learn message
+  std::uint64_t window = 4096;       // most slots a leader has in flight (proposed, not chosen)
+  std::size_t learnBatch = 256;      // most chosen entries per Learn message
+  std::size_t learnBytes = 1 << 20;  // and most value bytes (at least one entry goes)
 };
 
 // What a node recovers from its disk at start.
@@ -204,8 +205,9 @@ class Core {
   // our terms; what describes our term with it is reset when we take office (becomeLeader) or
   // step down (becomeFollower), field by field as commented.
   struct Peer {
-    // The highest chosen prefix it reported (Accepted.learned, Promise.learned). Kept across
-    // terms: it is a fact about the peer's log, not about our ballot.
+    // The chosen prefix it last reported (Accepted.learned, Promise.learned): the latest, not the
+    // highest (a peer that restarted may have learned less than before). Kept across terms: it
+    // is a fact about the peer's log, not about our ballot.
     std::uint64_t learned = 0;
     // Whether `learned` was reported at all since this node started: until then it is unknown,
     // not 0, and the peer is sent neither learns nor a snapshot (after a full restart every peer
@@ -214,6 +216,12 @@ class Core {
     // The tick of the last Learn sent to it (or of the snapshot asked for); heartbeats add a
     // Learn to the catch-up under way only when it has gone quiet this long (see heartbeat()).
     std::uint64_t learnSentAt = 0;
+    // The latest Learn of the catch-up under way: the slot it began after and its last slot.
+    // Learns are flow-controlled: an ack sends the slots after the last ones sent (not the same
+    // ones again) once the peer has learned everything before the latest Learn, so at most two
+    // are in flight; silence for an election timeout starts over from what it has learned.
+    std::uint64_t learnBase = 0;
+    std::uint64_t learnSent = 0;
     // The tick we last asked the caller to send it a snapshot; none yet if empty. Kept across
     // terms, so a snapshot (costly) goes to a peer at most once per two election timeouts.
     std::optional<std::uint64_t> snapshotSentAt;

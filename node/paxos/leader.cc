@@ -195,14 +195,20 @@ void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
   p.to = to;
   p.ballot = promised_;
   p.commit = learned_;
+  std::size_t bytes = 0;
   for (auto it = log_.upper_bound(after); it != log_.end() && it->first <= learned_; ++it) {
-    if (p.entries.size() >= cfg_.learnBatch) break;
+    if (p.entries.size() >= cfg_.learnBatch || (bytes >= cfg_.learnBytes && !p.entries.empty())) {
+      break;
+    }
+    bytes += it->second.value.size();
     p.entries.push_back(Slot{it->first, it->second.ballot, it->second.value});
   }
   if (p.entries.empty()) return;
   Peer& peer = peers_.at(to);
   peer.catchingUp = true;
   peer.learnSentAt = now_;
+  peer.learnBase = after;
+  peer.learnSent = p.entries.back().slot;
   send(std::move(p));
 }
 

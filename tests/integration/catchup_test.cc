@@ -95,6 +95,7 @@ TEST_CASE("catch-up: a follower restarted after missing writes learns them from 
   for (int i = 1; i <= 3; ++i) {
     INFO("node " << i);
     CHECK(counter(c.client(i), "snapshots_sent") == 0);
+    CHECK(counter(c.client(i), "snapshot_bytes_sent") == 0);  // not even begun
     CHECK(counter(c.client(i), "snapshots_installed") == 0);
   }
 }
@@ -125,6 +126,7 @@ TEST_CASE("catch-up: after kill -9 of every node the cluster restarts with no sn
     CHECK(reaches(c.client(i), h, 20000));
     CHECK(clientFor(c.client(i), true).get("/w/49")->value == "399");
     CHECK(counter(c.client(i), "snapshots_sent") == 0);
+    CHECK(counter(c.client(i), "snapshot_bytes_sent") == 0);  // not even begun
     CHECK(counter(c.client(i), "snapshots_installed") == 0);
   }
 }

@@ -868,6 +868,7 @@ TEST_CASE("paxos: a new term keeps what the leader knows of each peer's log and 
   REQUIRE(r.promised == Ballot{6, 1});
   PeerMessage p = msg(Type::kPromise, 2, 1, Ballot{6, 1});
   p.slot = 7;
+  p.learned = 6;  // a promise reports the promiser's chosen prefix
   c.step(p);
   REQUIRE(c.role() == Core::Role::kLeader);
   r = c.ready();
