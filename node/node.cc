@@ -1,6 +1,7 @@
 #include "node/node.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -118,6 +119,9 @@ Status Node::start() {
   if (!halted_.isOk()) return halted_;
   startupNote_ =
       "recovered rev " + std::to_string(applier_->store().rev()) + " from " + opened->note;
+  // Recovery read the whole WAL into memory and decoded the snapshot: give back what the heap
+  // kept of it, so the node's footprint is its state, not its recovery's peak.
+  ::malloc_trim(0);
 
   // Requests may carry a value up to the limit plus keys; larger messages still get a TOO_LARGE
   // reply up to twice the limit. Past this cap libzmq drops the connection (PROTOCOL.md, Limits).

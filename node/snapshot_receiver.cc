@@ -1,5 +1,7 @@
 #include "node/snapshot_receiver.h"
 
+#include <malloc.h>
+
 #include <optional>
 
 #include "node/log.h"
@@ -147,6 +149,7 @@ void SnapshotReceiver::chunk(wire::NodeMessage m, std::uint64_t learned, std::ui
 void SnapshotReceiver::dispose(store::Store old, std::uint64_t installed) {
   worker_->post([this, installed, old = std::make_shared<store::Store>(std::move(old))]() mutable {
     old.reset();
+    ::malloc_trim(0);  // the replaced tree's memory back to the system, not kept in the heap
     if (installed != 0) store::removeOlderSnapshots(dir_, installed);
     return Worker::Completion();
   });

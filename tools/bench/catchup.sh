@@ -25,7 +25,8 @@
 #      OUT (logs and results, default /tmp/catchup-<date>), BATCH (100000), CLIENTS (64),
 #      DOWN_OPS (100000), CATCHUP_OPS (100000), SHARED (the side-by-side harness,
 #      default ../shared/bench), ETCDLOAD (/tmp/etcdload, built from $SHARED/etcdload if
-#      missing), KEEP_DATA=1 keeps the data directories (in $OUT/data-<system>).
+#      missing), KEEP_DATA=1 keeps the data directories (in $OUT/data-<system>), CAIRN_FLAGS
+#      (extra cairnd flags, e.g. "--log-retain 0" to make the follower catch up by snapshot).
 # Needs: Cairn built (cmake --build build --target cairnd cairn cairn-bench); etcd, etcdctl and go
 # (bash $SHARED/setup.sh); jq and python3. Loopback only; every load run is bounded in count and
 # capped in time; everything started is stopped by PID on exit or Ctrl-C.
@@ -118,7 +119,8 @@ cairn_all() { echo "$(cairn_ep 1),$(cairn_ep 2),$(cairn_ep 3)"; }
 cairn_start() {  # cairn_start I: start node I on its data directory (kept across restarts)
   local i=$1
   "$BIN/node/cairnd" --data "$DATA/n$i" --id "$i" --cluster "$CAIRN_CLUSTER" \
-    --client "$(cairn_ep "$i")" --events "tcp://127.0.0.1:17${i}02" 2>>"$DATA/n$i.log" &
+    --client "$(cairn_ep "$i")" --events "tcp://127.0.0.1:17${i}02" ${CAIRN_FLAGS:-} \
+    2>>"$DATA/n$i.log" &
   NODE_PID[$i]=$!
 }
 cairn_self() { "$BIN/tools/cairn" --timeout 300 --addr "$(cairn_ep "$1")" self --json 2>/dev/null; }
