@@ -170,6 +170,11 @@ wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, Recovered 
   std::uint64_t last = records.empty() ? r.log->lastIndex() : records.back().index;
   out.replica.reset(new Replica(cfg, std::move(d), std::move(r.log), r.incarnation, r.retain));
   out.replica->seq_ = last;
+  // A snapshot beyond the chosen prefix the log recorded came from the leader, and its 'I' was
+  // lost in a crash (or the prefix hint lagged): the values this node holds behind it are not
+  // vouched for. Record that now, so that no later 'L' (written after this, in log order) can
+  // vouch for them at a later restart.
+  if (applied > scan.maxLearned) out.replica->append('I', packU64(applied));
   // The checkpoints whose segments survive, so that later ones know what they may let go.
   const std::uint64_t first = records.empty() ? last + 1 : records.front().index;
   for (const auto& k : scan.kept) {
