@@ -60,18 +60,13 @@ SnapshotReceiver::SnapshotReceiver(std::string snapDir, wire::PeerHeader header,
       sink_(std::make_unique<FileSink>(dir_)),
       worker_(std::make_unique<Worker>(10)) {}  // below the loops that serve requests
 
+// The worker goes first: it may still be writing through the sink.
 SnapshotReceiver::~SnapshotReceiver() {
   worker_.reset();
-}  // before the sink it writes
+}
 
 void SnapshotReceiver::ack(std::uint32_t peer, const SnapshotId& id, std::uint64_t next) {
-  wire::NodeMessage m;
-  static_cast<wire::PeerHeader&>(m) = header_;
-  m.to = peer;
-  m.type = Type::kSnapshotAck;
-  m.slot = id.slot;
-  m.size = id.size;
-  m.fileCrc = id.crc;
+  wire::NodeMessage m = transferMessage(Type::kSnapshotAck, header_, peer, id);
   m.commit = next;
   hooks_.send(peer, wire::encodePeer(m));
 }
@@ -90,7 +85,7 @@ void SnapshotReceiver::refused(const std::string& why) {
 }
 
 void SnapshotReceiver::chunk(wire::NodeMessage m, std::uint64_t learned, std::uint32_t leader) {
-  const SnapshotId id{m.slot, m.size, m.fileCrc};
+  const SnapshotId id = idOf(m);
   if (m.slot <= learned) {
     ack(m.from, id, m.size);  // this node already holds every slot the snapshot does
     return;

@@ -75,17 +75,6 @@ SnapshotSender::SnapshotSender(std::string snapDir, wire::PeerHeader header,
       send_(std::move(send)),
       worker_(10) {}
 
-wire::NodeMessage SnapshotSender::chunkMessage(std::uint32_t peer, const SnapshotId& id) const {
-  wire::NodeMessage m;
-  static_cast<wire::PeerHeader&>(m) = header_;
-  m.to = peer;
-  m.type = Type::kSnapshotChunk;
-  m.slot = id.slot;
-  m.size = id.size;
-  m.fileCrc = id.crc;
-  return m;
-}
-
 void SnapshotSender::want(std::uint32_t peer, std::uint64_t now) {
   now_ = now;
   if (transfers_.count(peer)) return;
@@ -117,7 +106,7 @@ void SnapshotSender::pump(std::uint32_t peer, Transfer& t) {
   // at most a window of them queues per transfer.
   if (t.reading > 0) return;
   for (const ChunkSender::Chunk& c : t.sender->due()) {
-    wire::NodeMessage m = chunkMessage(peer, t.file->id);
+    wire::NodeMessage m = transferMessage(Type::kSnapshotChunk, header_, peer, t.file->id);
     m.commit = c.offset;
     if (c.length == 0) {  // the hello
       m.crc = store::crc32c("");
@@ -155,7 +144,7 @@ void SnapshotSender::acked(const wire::NodeMessage& m, std::uint64_t now) {
   auto it = transfers_.find(m.from);
   if (it == transfers_.end() || !it->second.sender) return;
   Transfer& t = it->second;
-  const SnapshotId id{m.slot, m.size, m.fileCrc};
+  const SnapshotId id = idOf(m);
   const bool greeted = t.sender->greeted();
   t.sender->acked(id, m.commit, now);
   if (!greeted && t.sender->greeted() && t.sender->resumedAt() > 0 && !t.sender->done()) {

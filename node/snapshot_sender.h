@@ -54,7 +54,6 @@ class SnapshotSender {
     std::uint64_t reading = 0;          // read jobs posted and not yet completed
   };
   void pump(std::uint32_t peer, Transfer& t);
-  wire::NodeMessage chunkMessage(std::uint32_t peer, const SnapshotId& id) const;
 
   std::string dir_;
   wire::PeerHeader header_;

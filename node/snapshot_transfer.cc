@@ -14,6 +14,19 @@ std::string SnapshotId::describe() const {
   return "snapshot at slot " + std::to_string(slot) + " (" + std::to_string(size) + " bytes)";
 }
 
+wire::NodeMessage transferMessage(wire::NodeMessage::Type type, const wire::PeerHeader& from,
+                                  std::uint32_t to, const SnapshotId& id) {
+  wire::NodeMessage m;
+  m.cluster = from.cluster;
+  m.from = from.from;
+  m.to = to;
+  m.type = type;
+  m.slot = id.slot;
+  m.size = id.size;
+  m.fileCrc = id.crc;
+  return m;
+}
+
 ChunkSender::ChunkSender(SnapshotId id, Options o, std::uint64_t now)
     : id_(id),
       opts_(o),

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "wire/peer.h"
 #include "wire/status.h"
 
 namespace cairn::node {
@@ -36,6 +37,15 @@ struct SnapshotId {
   bool operator!=(const SnapshotId& o) const { return !(*this == o); }
   std::string describe() const;
 };
+
+// A snapshot-chunk or snapshot-ack message about `id` (PROTOCOL.md §15.1), from `from` to `to`;
+// the caller sets the offset (commit) and, for a chunk, the bytes and their crc.
+wire::NodeMessage transferMessage(wire::NodeMessage::Type type, const wire::PeerHeader& from,
+                                  std::uint32_t to, const SnapshotId& id);
+// The snapshot a chunk or ack names.
+inline SnapshotId idOf(const wire::NodeMessage& m) {
+  return SnapshotId{m.slot, m.size, m.fileCrc};
+}
 
 // The sender's side of one transfer to one peer. Called by its owner (one thread); time is in
 // whatever units the owner ticks.

@@ -404,7 +404,7 @@ class Sim {
         if (it != to.sending.end()) {
           ChunkSender& tx = it->second.sender;
           const bool greeted = tx.greeted();
-          tx.acked(SnapshotId{n.slot, n.size, n.fileCrc}, n.commit, step_);
+          tx.acked(cairn::node::idOf(n), n.commit, step_);
           if (!greeted && tx.greeted() && tx.resumedAt() > 0 && !tx.done()) ++transfersResumed_;
           if (it->second.sender.done()) {
             log("n%u finished sending a snapshot to n%u", to.id, n.from);
@@ -450,19 +450,17 @@ class Sim {
     if (Status s = nd.replica->checkpoint(slot); !s.isOk()) diskFailed(nd, s);
   }
 
+  static cairn::wire::PeerHeader header(const SimNode& nd) {
+    return cairn::wire::PeerHeader{42, nd.id, 0};
+  }
+
   // Puts the chunks a transfer has due on the network.
   void pump(SimNode& nd, std::uint32_t to) {
     Sending& t = nd.sending.at(to);
     const SnapshotId& id = t.sender.id();
     for (const ChunkSender::Chunk& c : t.sender.due()) {
-      NodeMessage m;
-      m.type = NodeMessage::Type::kSnapshotChunk;
-      m.cluster = 42;
-      m.from = nd.id;
-      m.to = to;
-      m.slot = id.slot;
-      m.size = id.size;
-      m.fileCrc = id.crc;
+      NodeMessage m =
+          cairn::node::transferMessage(NodeMessage::Type::kSnapshotChunk, header(nd), to, id);
       m.commit = c.offset;
       m.value = t.bytes.substr(c.offset, c.length);
       m.crc = cairn::store::crc32c(m.value);
@@ -489,15 +487,9 @@ class Sim {
   // A chunk arrives, filtered as SnapshotReceiver does, then through the real ChunkReceiver. False
   // when the node stopped.
   bool receiveChunk(SimNode& nd, const NodeMessage& m) {
-    const SnapshotId id{m.slot, m.size, m.fileCrc};
-    NodeMessage ack;
-    ack.type = NodeMessage::Type::kSnapshotAck;
-    ack.cluster = 42;
-    ack.from = nd.id;
-    ack.to = m.from;
-    ack.slot = m.slot;
-    ack.size = m.size;
-    ack.fileCrc = m.fileCrc;
+    const SnapshotId id = cairn::node::idOf(m);
+    NodeMessage ack =
+        cairn::node::transferMessage(NodeMessage::Type::kSnapshotAck, header(nd), m.from, id);
     const Core& core = nd.replica->core();
     if (m.slot <= core.learned()) {
       ack.commit = m.size;
