@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bindings/cpp/client.h"
 #include "store/file.h"
@@ -72,6 +73,28 @@ std::int64_t head(client::Client& c) {
   auto r = c.nop();
   REQUIRE(r.isOk());
   return *r;
+}
+
+// Waits until every directory in `dirs` has the same newest snapshot, longer than `bytes`.
+// Snapshots are cut at multiples of --snapshot-every slots, and how many slots a load fills
+// depends on how the leader batched it; so while waiting this writes one small file at a time
+// (a slot each) through `cl`, until a cut falls after the load.
+bool awaitSnapshotOver(client::Client& cl, const std::vector<std::string>& dirs,
+                       std::int64_t bytes) {
+  int nudges = 0;
+  return test::eventually(
+      [&] {
+        const std::string first = newestSnapshot(dirs.front());
+        bool ok = !first.empty() && fileSize(dirs.front() + "/snap/" + first) > bytes;
+        for (const auto& d : dirs)
+          ok = ok && newestSnapshot(d) == first;
+        if (!ok) {
+          const auto r = cl.set("/pad", std::to_string(++nudges), -1);
+          (void)r;  // a failed nudge only delays the cut
+        }
+        return ok;
+      },
+      120000);
 }
 
 }  // namespace
@@ -142,14 +165,9 @@ TEST_CASE("catch-up: a follower installs a snapshot larger than the old 64 MiB m
   c.kill9(down);
   load(c.client(leader), 21000, 4096);  // 21,000 x 4 KiB: about 86 MiB of values
   auto cl = clientFor(c.clients());
-  const std::int64_t h = head(cl);
   const std::string leaderDir = d.path() + "/n" + std::to_string(leader);
-  REQUIRE(test::eventually(
-      [&] {
-        const std::string n = newestSnapshot(leaderDir);
-        return !n.empty() && fileSize(leaderDir + "/snap/" + n) > (64 << 20);
-      },
-      60000));
+  REQUIRE(awaitSnapshotOver(cl, {leaderDir}, 64 << 20));
+  const std::int64_t h = head(cl);
   c.restart(down);
   const std::string ep = c.client(down);
   CHECK(reaches(ep, h, 120000));
@@ -180,18 +198,13 @@ TEST_CASE("catch-up: a transfer cut by the loss of its leader resumes from the n
   c.kill9(down);
   load(c.client(leader), 5000, 4096);
   auto cl = clientFor(c.clients());
-  const std::int64_t h = head(cl);
   // Both live nodes cut the same snapshot (same slot, same bytes) before the follower returns.
-  // The load ends near slot 400, so the next cut (600) is far beyond the few /ctl writes that
-  // follow: no newer snapshot replaces this one during the transfer.
+  // The next cut is 300 slots later, far beyond the few writes that follow: no newer snapshot
+  // replaces this one during the transfer.
   const std::string leaderDir = d.path() + "/n" + std::to_string(leader);
   const std::string otherDir = d.path() + "/n" + std::to_string(other);
-  REQUIRE(test::eventually(
-      [&] {
-        const std::string a = newestSnapshot(leaderDir), b = newestSnapshot(otherDir);
-        return !a.empty() && a == b && fileSize(leaderDir + "/snap/" + a) > (8 << 20);
-      },
-      60000));
+  REQUIRE(awaitSnapshotOver(cl, {leaderDir, otherDir}, 8 << 20));
+  const std::int64_t h = head(cl);
   const std::int64_t size = fileSize(leaderDir + "/snap/" + newestSnapshot(leaderDir));
   c.restart(down);
   const std::string ep = c.client(down);
