@@ -333,6 +333,20 @@ void Node::describe(wire::Reply& r) const {
   r.client = clientAdvertised_;
   r.events = eventsAdvertised_;
   if (!halted_.isOk()) r.halted = halted_.detail();
+  const paxos::Core& core = replica_->core();
+  if (!halted_.isOk()) {
+    r.role = "halted";
+  } else if (core.role() == paxos::Core::Role::kLeader) {
+    r.role = "leader";
+  } else {
+    r.role = core.role() == paxos::Core::Role::kCandidate ? "candidate" : "follower";
+  }
+  r.slot = static_cast<std::int64_t>(core.learned());  // applied as soon as learned (commit())
+  r.lag = static_cast<std::int64_t>(core.chosenHeard() - core.learned());
+  r.uptimeMs =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count();
+  r.fsyncUs = static_cast<std::int64_t>(stats_.syncLatency.last());
+  r.maxValue = cfg_.maxValue;
   r.stats = stats_.counters();
 }
 

@@ -90,6 +90,7 @@ class Node {
   std::string clientAdvertised_;
   std::string eventsAdvertised_;
   std::string startupNote_;
+  Clock::time_point started_ = Clock::now();
   std::uint32_t lastLeader_ = 0;
   wire::Status halted_;  // why the node halted; OK while it serves
 };

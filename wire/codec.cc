@@ -302,7 +302,9 @@ std::string encodeReply(const Reply& r) {
                     (r.len ? 1 : 0) + (r.dir ? 1 : 0) + (r.entries ? 1 : 0) + (r.next ? 1 : 0) +
                     (r.head ? 1 : 0) + (r.id ? 1 : 0) + (r.leader ? 1 : 0) + (r.dropped ? 1 : 0) +
                     (r.client ? 1 : 0) + (r.events ? 1 : 0) + (r.version ? 1 : 0) +
-                    (r.halted ? 1 : 0) + (r.stats ? 1 : 0);
+                    (r.halted ? 1 : 0) + (r.stats ? 1 : 0) + (r.role ? 1 : 0) + (r.slot ? 1 : 0) +
+                    (r.lag ? 1 : 0) + (r.uptimeMs ? 1 : 0) + (r.fsyncUs ? 1 : 0) +
+                    (r.maxValue ? 1 : 0);
   p.pack_map(n);
   if (failed) {
     packKey(p, "err");
@@ -376,6 +378,12 @@ std::string encodeReply(const Reply& r) {
   optStr("events", r.events);
   optStr("version", r.version);
   optStr("halted", r.halted);
+  optStr("role", r.role);
+  optInt("slot", r.slot);
+  optInt("lag", r.lag);
+  optInt("uptime_ms", r.uptimeMs);
+  optInt("fsync_us", r.fsyncUs);
+  optInt("max_value", r.maxValue);
   if (r.stats) {
     packKey(p, "stats");
     packCounters(p, *r.stats);
@@ -458,6 +466,12 @@ Result<Reply> decodeReply(std::string_view bytes) {
     if (k == "version") return getOpt(getStr, v, &r.version);
     if (k == "halted") return getOpt(getStr, v, &r.halted);
     if (k == "stats") return getCounters(v, &r.stats.emplace());
+    if (k == "role") return getOpt(getStr, v, &r.role);
+    if (k == "slot") return getOpt(getInt, v, &r.slot);
+    if (k == "lag") return getOpt(getInt, v, &r.lag);
+    if (k == "uptime_ms") return getOpt(getInt, v, &r.uptimeMs);
+    if (k == "fsync_us") return getOpt(getInt, v, &r.fsyncUs);
+    if (k == "max_value") return getOpt(getInt, v, &r.maxValue);
     if (k == "dir") return getOpt(getBool, v, &r.dir);
     if (k == "entries") {
       if (v.type != msgpack::type::ARRAY) return false;

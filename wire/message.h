@@ -83,6 +83,13 @@ struct Reply {
   // SELF: why this node stopped serving (its disk failed); absent while it serves.
   std::optional<std::string> halted;
   std::optional<std::vector<Counter>> stats;  // SELF: the node's counters
+  // SELF, the node's status (PROTOCOL.md §7, SELF):
+  std::optional<std::string> role;       // "leader", "follower", "candidate" or "halted"
+  std::optional<std::int64_t> slot;      // the log slot applied last
+  std::optional<std::int64_t> lag;       // slots known chosen, not yet applied here
+  std::optional<std::int64_t> uptimeMs;  // key "uptime_ms"
+  std::optional<std::int64_t> fsyncUs;   // key "fsync_us": the last log sync, microseconds
+  std::optional<std::int64_t> maxValue;  // key "max_value": the largest value a SET may carry
 
   static Reply error(Err e, std::string detail) {
     Reply r;

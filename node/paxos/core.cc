@@ -315,6 +315,7 @@ void Core::onAccept(const PeerMessage& m) {
   }
   if (role_ != Role::kFollower || leader_ != m.from || probing_) becomeFollower(m.from);
   electionElapsed_ = 0;
+  heardCommit_ = std::max(heardCommit_, m.commit);
   PeerMessage ack;
   ack.type = Type::kAccepted;
   ack.to = m.from;
@@ -375,6 +376,7 @@ void Core::onAccepted(const PeerMessage& m) {
 // taken whatever the Learn's ballot (a higher one has already made a candidate or leader step
 // down).
 void Core::onLearn(const PeerMessage& m) {
+  heardCommit_ = std::max(heardCommit_, m.commit);
   if (m.ballot >= promised_ && role_ == Role::kFollower && m.from == leader_) electionElapsed_ = 0;
   for (const Slot& e : m.entries) {
     if (e.slot <= learned_) continue;

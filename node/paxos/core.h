@@ -17,6 +17,7 @@
 // chosen prefix) rides on every Accept, and followers that fell behind get Learn messages.
 // A leader that hears from no quorum for an election timeout steps down.
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -113,6 +114,9 @@ class Core {
   std::uint32_t leader() const { return leader_; }  // 0 when unknown
   const Ballot& promised() const { return promised_; }
   std::uint64_t learned() const { return learned_; }
+  // The highest chosen prefix this node has heard of (its own, or a leader's commit): how far
+  // behind the cluster it is, for STATUS. Observation only; nothing is decided by it.
+  std::uint64_t chosenHeard() const { return std::max(learned_, heardCommit_); }
   // Chosen values at slots <= compacted() are gone from the log (in a snapshot only): a peer that
   // needs them is sent a snapshot.
   std::uint64_t compacted() const { return compacted_; }
@@ -179,6 +183,7 @@ class Core {
   Ballot promised_;
   std::map<std::uint64_t, Entry> log_;
   std::uint64_t learned_ = 0;
+  std::uint64_t heardCommit_ = 0;
   std::uint64_t compacted_ = 0;
   std::uint64_t maxRound_ = 0;
 

@@ -196,6 +196,12 @@ TEST_CASE("a reply survives a round trip", "[unit][wire]") {
   r.version = "0.1.0";
   r.halted = "WAL fdatasync: Input/output error";
   r.stats = std::vector<Counter>{{"requests.GET", 7}, {"sync_us.p99", 255}};
+  r.role = "follower";
+  r.slot = 41;
+  r.lag = 2;
+  r.uptimeMs = 12345;
+  r.fsyncUs = 97;
+  r.maxValue = 1 << 20;
   auto d = decodeReply(encodeReply(r));
   REQUIRE(d.isOk());
   CHECK(d->err == Err::kRevMismatch);
@@ -217,6 +223,12 @@ TEST_CASE("a reply survives a round trip", "[unit][wire]") {
   CHECK(d->halted == r.halted);
   REQUIRE(d->stats);
   CHECK(*d->stats == *r.stats);
+  CHECK(d->role == r.role);
+  CHECK(d->slot == r.slot);
+  CHECK(d->lag == r.lag);
+  CHECK(d->uptimeMs == r.uptimeMs);
+  CHECK(d->fsyncUs == r.fsyncUs);
+  CHECK(d->maxValue == r.maxValue);
   CHECK(!decodeReply(encodeReply(Reply()))->stats);
   CHECK(d->head == 9);
   CHECK(d->id == 1);
