@@ -43,6 +43,13 @@ std::optional<Action> checkLimit(const Request& req) {
   return std::nullopt;
 }
 
+std::optional<Action> checkConsistency(const Request& req) {
+  if (req.consistency && *req.consistency != "linearizable" && *req.consistency != "local") {
+    return fail(req, Err::kBadRequest, "consistency must be \"linearizable\" or \"local\"");
+  }
+  return std::nullopt;
+}
+
 std::optional<Action> checkTimeout(const Request& req) {
   if (req.timeoutMs && (*req.timeoutMs < 0 || *req.timeoutMs > kMaxWait.count())) {
     return fail(req, Err::kRange,
@@ -80,6 +87,8 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
   }
   switch (req.verb) {
     case Verb::kRev: {
+      if (auto bad = checkConsistency(req)) return *bad;
+      if (linearizable(req)) return linearRead(req);
       Reply r;
       r.rev = head();
       return replyWith(std::move(r), req.tag);
@@ -132,7 +141,8 @@ Action ClientService::write(Request& req) {
   if (req.verb == Verb::kSet) {
     if (!req.value) return fail(req, Err::kMissingArg, "missing \"value\"");
     if (req.value->size() > static_cast<std::size_t>(opts_.maxValue)) {
-      return fail(req, Err::kTooLarge, "value is larger than " + std::to_string(opts_.maxValue));
+      const Status s = wire::tooLarge(req.value->size(), static_cast<std::size_t>(opts_.maxValue));
+      return fail(req, s.code(), s.detail());
     }
     a.command.op = wire::Command::Op::kSet;
     a.command.value = std::move(*req.value);
@@ -166,7 +176,9 @@ Action ClientService::changes(const Request& req) const {
     e.value = *c.value;
     r.entries->push_back(std::move(e));
   }
-  r.head = page->complete;
+  // Asked from beyond the head: nothing in [rev, rev - 1] is missing, and "continue at head + 1"
+  // must not move backwards.
+  r.head = std::max(page->complete, *req.rev - 1);
   return replyWith(std::move(r), req.tag);
 }
 
@@ -188,6 +200,23 @@ Action ClientService::wait(Request& req) {
   return a;
 }
 
+// In a cluster a read of the head (REV included) is linearizable unless asked otherwise: it waits
+// for a read point that a quorum confirmed. A read at a given rev needs none (the past is fixed),
+// and a node alone applies every write before acknowledging it.
+bool ClientService::linearizable(const Request& req) const {
+  return opts_.cluster && req.consistency.value_or("linearizable") == "linearizable" &&
+         !opts_.staleReads;
+}
+
+Action ClientService::linearRead(Request& req) {
+  Action a;
+  a.kind = Action::Kind::kLinearRead;
+  a.tag = req.tag;
+  a.wait = kWriteTimeout;
+  a.request = std::move(req);
+  return a;
+}
+
 Action ClientService::readOrPark(Request& req) {
   if (!req.path) return fail(req, Err::kMissingArg, "missing \"path\"");
   Status valid = req.verb == Verb::kWalk ? wire::Glob::compile(*req.path).status()
@@ -196,21 +225,8 @@ Action ClientService::readOrPark(Request& req) {
   if (auto bad = checkLimit(req)) return *bad;
   if (req.rev && *req.rev < 0) return fail(req, Err::kRange, "rev must be >= 0");
   if (auto bad = checkTimeout(req)) return *bad;
-  if (req.consistency && *req.consistency != "linearizable" && *req.consistency != "local") {
-    return fail(req, Err::kBadRequest, "consistency must be \"linearizable\" or \"local\"");
-  }
-  // In a cluster a read of the head is linearizable unless asked otherwise: it waits for a read
-  // point that a quorum confirmed. A read at a given rev needs none (the past is fixed), and a
-  // node alone applies every write before acknowledging it.
-  if (opts_.cluster && !req.rev && req.consistency.value_or("linearizable") == "linearizable" &&
-      !opts_.staleReads) {
-    Action a;
-    a.kind = Action::Kind::kLinearRead;
-    a.tag = req.tag;
-    a.wait = kWriteTimeout;
-    a.request = std::move(req);
-    return a;
-  }
+  if (auto bad = checkConsistency(req)) return *bad;
+  if (!req.rev && linearizable(req)) return linearRead(req);
   const std::int64_t at = req.rev.value_or(head());
   if (at > head()) {  // a future rev: wait until it is applied
     Action a;
@@ -239,6 +255,10 @@ Reply ClientService::read(const Request& req, std::int64_t at) const {
       r.value = fi.value ? *fi.value : std::string();
       break;
     }
+    case Verb::kRev:
+      r.rev = at;
+      r.head.reset();  // REV's answer is its rev (PROTOCOL.md §7)
+      break;
     case Verb::kStat: {
       store::FileInfo fi = st.stat(*req.path, at);
       r.rev = fi.rev;

@@ -92,6 +92,8 @@ class ClientService {
 
  private:
   Action write(wire::Request& req);
+  bool linearizable(const wire::Request& req) const;
+  Action linearRead(wire::Request& req);
   Action readOrPark(wire::Request& req);
   Action changes(const wire::Request& req) const;
   Action wait(wire::Request& req);

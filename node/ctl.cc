@@ -43,11 +43,6 @@ void Ctl::maintain(Clock::time_point now) {
   if (replica_.core().leader() == 0) return;
   propose("/ctl/nodes/" + self + "/client", client_);
   propose("/ctl/nodes/" + self + "/events", events_);
-  // The applied rev is reported after user writes only, so reports never feed themselves.
-  if (userChanges_) {
-    userChanges_ = false;
-    propose("/ctl/nodes/" + self + "/applied", std::to_string(store_.rev()));
-  }
 }
 
 }  // namespace cairn::node

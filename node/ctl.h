@@ -1,7 +1,9 @@
 #pragma once
 // Ctl: keeps /ctl describing the cluster — the leader, the members' peer endpoints, each node's
-// client and feed endpoints and applied rev — by proposing writes through the log like any
-// client, never by writing the store. Clients cannot write under /ctl (wire::isCtlPath).
+// client and feed endpoints — by proposing writes through the log like any client, never by
+// writing the store. Clients cannot write under /ctl (wire::isCtlPath). Only changes are written:
+// ordinary traffic writes nothing here. Live facts (applied rev, lag, fsync latency) are each
+// node's own, answered by SELF, never sent through the log.
 //
 // Owns: when to report what. Reads the store, proposes through the Replica.
 // Thread: the node's event loop; maintain() runs once per turn in cluster mode.
@@ -24,8 +26,6 @@ class Ctl {
       const store::Store& store);
   void setEndpoints(std::string client, std::string events);
 
-  // A change outside /ctl was applied: the applied rev is worth reporting.
-  void userChange() { userChanges_ = true; }
   void maintain(Clock::time_point now);
 
  private:
@@ -38,7 +38,6 @@ class Ctl {
   std::string client_;
   std::string events_;
   bool wasLeader_ = false;
-  bool userChanges_ = false;
   Clock::time_point nextReport_;
 };
 

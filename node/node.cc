@@ -311,10 +311,8 @@ void Node::apply(const Replica::Drained& d) {
       ++upTo;
     if (upTo != next) {
       Applier::Applied applied = applier_->apply(next, upTo);
-      for (const store::Change& c : applied.changes) {
+      for (const store::Change& c : applied.changes)
         feed_.publish(c);
-        if (ctl_ && !wire::isCtlPath(c.path)) ctl_->userChange();
-      }
       const auto now = Clock::now();
       for (const Applier::Outcome& o : applied.outcomes)
         waiters_->applied(o, now);

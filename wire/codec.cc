@@ -2,6 +2,7 @@
 
 #include <msgpack.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <limits>
@@ -12,8 +13,11 @@ namespace {
 using Packer = msgpack::packer<msgpack::sbuffer>;
 
 // Limits for what a node accepts from clients: small containers (only "tag" may nest), shallow.
-msgpack::unpack_limit requestLimit(const DecodeLimits& l) {
-  return msgpack::unpack_limit(/*array=*/256, /*map=*/64, /*str=*/l.maxValue, /*bin=*/l.maxValue,
+// Strings may be as long as the message that holds them (the socket caps that): a value over the
+// value limit is refused after decoding, so the refusal can echo the request's tag.
+msgpack::unpack_limit requestLimit(const DecodeLimits& l, std::size_t messageSize) {
+  const std::size_t str = std::max(l.maxValue, messageSize);
+  return msgpack::unpack_limit(/*array=*/256, /*map=*/64, /*str=*/str, /*bin=*/str,
                                /*ext=*/1024, /*depth=*/16);
 }
 
@@ -114,6 +118,12 @@ void packBin(Packer& p, std::string_view s) {
 
 }  // namespace
 
+Status tooLarge(std::size_t size, std::size_t limit) {
+  return Status(Err::kTooLarge, "the value is " + std::to_string(size) +
+                                    " bytes; this cluster takes at most " + std::to_string(limit) +
+                                    " (cairnd --max-value)");
+}
+
 const char* verbName(Verb v) {
   switch (v) {
     case Verb::kGet:
@@ -161,7 +171,7 @@ std::optional<Verb> verbFromName(std::string_view name) {
 Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request* out) {
   *out = Request();
   msgpack::object_handle oh;
-  if (Status s = unpackOne(bytes, requestLimit(limits), &oh); !s.isOk()) return s;
+  if (Status s = unpackOne(bytes, requestLimit(limits, bytes.size()), &oh); !s.isOk()) return s;
   const msgpack::object& root = oh.get();
   if (root.type != msgpack::type::MAP) {
     return Status(Err::kBadRequest, "a request must be a msgpack map with string keys");
@@ -214,6 +224,9 @@ Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request
       out->timeoutMs = x;
     }
     // Other keys are ignored, so newer clients can talk to older nodes (PROTOCOL.md, Versioning).
+  }
+  if (out->value && out->value->size() > limits.maxValue) {
+    return tooLarge(out->value->size(), limits.maxValue);
   }
   if (!verb) return Status(Err::kMissingArg, "missing \"verb\"");
   auto vb = verbFromName(*verb);

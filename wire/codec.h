@@ -12,8 +12,11 @@
 namespace cairn::wire {
 
 struct DecodeLimits {
-  std::size_t maxValue = 1 << 20;  // largest value (and string) a request may carry
+  std::size_t maxValue = 1 << 20;  // largest value a request may carry
 };
+
+// TOO_LARGE for a value of `size` bytes over `limit`, naming both and the flag that sets it.
+Status tooLarge(std::size_t size, std::size_t limit);
 
 // Decodes a request. On failure returns the error to send back; out->tag is filled as soon as the
 // tag is known, so even an error reply can echo it.

@@ -28,6 +28,8 @@ Result<std::vector<std::string>> split(std::string_view path, CharOk ok, const c
     std::string_view c =
         path.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
     if (c.empty()) return badPath(path, "empty component (double or trailing /)");
+    // They name nothing here (paths are never resolved), so they would only mislead.
+    if (c == "." || c == "..") return badPath(path, "\".\" and \"..\" are not names");
     for (char ch : c) {
       if (!ok(ch)) return badPath(path, rule);
     }

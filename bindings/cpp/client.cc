@@ -1,5 +1,11 @@
 #include "bindings/cpp/client.h"
 
+#include <zmq.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
 #include "wire/codec.h"
 
 namespace cairn::client {
@@ -8,6 +14,45 @@ using wire::Err;
 using wire::Request;
 using wire::Verb;
 
+namespace {
+
+constexpr std::int64_t kMaxReply = std::int64_t{256} << 20;
+// Values up to this size are sent without knowing the cluster's limit: every node takes them
+// (the limit is at least 4 KiB) or answers TOO_LARGE, well under its socket cap.
+constexpr std::size_t kAskLimitAbove = 64 << 10;
+
+std::string quoteMs(std::chrono::milliseconds d) {
+  const auto ms = d.count();
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+}
+
+std::string listed(const std::vector<std::string>& eps) {
+  std::string out;
+  for (const auto& e : eps)
+    out += (out.empty() ? "" : ", ") + e;
+  return out;
+}
+
+bool isWrite(Verb v) {
+  return v == Verb::kSet || v == Verb::kDel || v == Verb::kNop;
+}
+
+}  // namespace
+
+Result<std::string> normalizeEndpoint(const std::string& endpoint) {
+  for (const char* scheme : {"tcp://", "ipc://", "inproc://"}) {
+    if (endpoint.rfind(scheme, 0) == 0 && endpoint.size() > std::strlen(scheme)) return endpoint;
+  }
+  const std::size_t colon = endpoint.rfind(':');
+  const bool hostPort = endpoint.find("://") == std::string::npos && colon != std::string::npos &&
+                        colon > 0 && colon + 1 < endpoint.size() &&
+                        endpoint.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+  if (hostPort) return "tcp://" + endpoint;
+  return Status(Err::kBadRequest, "bad endpoint \"" + endpoint +
+                                      "\": write tcp://HOST:PORT or HOST:PORT (e.g. "
+                                      "127.0.0.1:7101)");
+}
+
 std::vector<std::string> splitEndpoints(const std::string& list) {
   std::vector<std::string> out;
   std::size_t i = 0;
@@ -15,100 +60,309 @@ std::vector<std::string> splitEndpoints(const std::string& list) {
     std::size_t j = list.find(',', i);
     if (j == std::string::npos) j = list.size();
     std::string e = list.substr(i, j - i);
-    if (!e.empty()) out.push_back(e);
+    while (!e.empty() && e.front() == ' ')
+      e.erase(0, 1);
+    while (!e.empty() && e.back() == ' ')
+      e.pop_back();
+    if (!e.empty()) {
+      auto n = normalizeEndpoint(e);
+      out.push_back(n ? *n : e);  // a bad one is reported when the client tries it
+    }
     i = j + 1;
   }
   return out;
 }
 
-Client::Client(Options opts)
-    : opts_(std::move(opts)), ownCtx_(std::make_unique<zmq::context_t>(1)), ctx_(*ownCtx_) {
+struct Client::Conn {
+  std::size_t index = 0;
+  zmq::socket_t sock;
+  zmq::socket_t monitor;  // PAIR receiving the socket's DISCONNECTED events
+  bool lost = false;      // the connection dropped since it was made
+
+  // Reads pending monitor events; true once the connection dropped.
+  bool dropped() {
+    while (!lost) {
+      zmq::message_t ev;
+      if (!monitor.recv(ev, zmq::recv_flags::dontwait)) break;
+      zmq::message_t addr;
+      if (ev.more()) (void)monitor.recv(addr, zmq::recv_flags::dontwait);
+      lost = true;  // only DISCONNECTED is asked for
+    }
+    return lost;
+  }
+  // Whether a request handed to the socket now reaches a node that completed its handshake.
+  bool ready() {
+    if (dropped()) return false;
+    zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLOUT, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(0));
+    return (item.revents & ZMQ_POLLOUT) != 0;
+  }
+};
+
+Client::Client(Options opts) : Client(std::move(opts), nullptr) {}
+
+Client::Client(Options opts, zmq::context_t& ctx) : Client(std::move(opts), &ctx) {}
+
+Client::Client(Options opts, zmq::context_t* ctx) : opts_(std::move(opts)), ctx_(ctx) {
+  if (!ctx_) {
+    ownCtx_ = std::make_unique<zmq::context_t>(1);
+    ctx_ = ownCtx_.get();
+  }
   if (opts_.endpoints.empty()) opts_.endpoints.push_back("tcp://127.0.0.1:7101");
+  for (auto& e : opts_.endpoints) {
+    auto n = normalizeEndpoint(e);
+    badEndpoints_.push_back(n.isOk() ? Status::ok() : n.status());
+    if (n) e = *n;
+  }
   if (opts_.attempts < 1) opts_.attempts = 1;
-  reopen();
 }
 
-Client::Client(Options opts, zmq::context_t& ctx) : opts_(std::move(opts)), ctx_(ctx) {
-  if (opts_.endpoints.empty()) opts_.endpoints.push_back("tcp://127.0.0.1:7101");
-  if (opts_.attempts < 1) opts_.attempts = 1;
-  reopen();
-}
+Client::Client(Client&&) noexcept = default;
 
 Client::~Client() {
-  sock_.reset();
+  conn_.reset();
 }
 
-void Client::reopen() {
-  sock_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::req);
-  sock_->set(zmq::sockopt::linger, 0);
-  sock_->set(zmq::sockopt::maxmsgsize, std::int64_t{256} << 20);
-  sock_->connect(opts_.endpoints[current_]);
+std::string Client::endpoint() const {
+  return answered_ ? opts_.endpoints[*answered_] : std::string();
 }
 
-void Client::failover() {
-  current_ = (current_ + 1) % opts_.endpoints.size();
-  reopen();
+std::unique_ptr<Client::Conn> Client::open(std::size_t index, std::string* why) {
+  static std::atomic<std::uint64_t> monitors{0};
+  auto c = std::make_unique<Conn>();
+  c->index = index;
+  c->sock = zmq::socket_t(*ctx_, zmq::socket_type::req);
+  c->sock.set(zmq::sockopt::linger, 0);
+  c->sock.set(zmq::sockopt::immediate, 1);
+  c->sock.set(zmq::sockopt::maxmsgsize, kMaxReply);
+  const std::string mon = "inproc://cairn-client-monitor-" + std::to_string(++monitors);
+  if (zmq_socket_monitor(c->sock.handle(), mon.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+    *why = "cannot monitor a socket: " + std::string(zmq_strerror(zmq_errno()));
+    return nullptr;
+  }
+  c->monitor = zmq::socket_t(*ctx_, zmq::socket_type::pair);
+  c->monitor.set(zmq::sockopt::linger, 0);
+  c->monitor.connect(mon);
+  try {
+    c->sock.connect(opts_.endpoints[index]);
+  } catch (const zmq::error_t& e) {
+    badEndpoints_[index] =
+        Status(Err::kBadRequest, "bad endpoint \"" + opts_.endpoints[index] + "\": " + e.what());
+    return nullptr;
+  }
+  return c;
+}
+
+Client::Conn* Client::connection(const std::vector<bool>& skip, std::string* why) {
+  if (conn_ && !skip[conn_->index] && conn_->ready()) return conn_.get();
+  conn_.reset();
+  // Every candidate at once: a dead node costs nothing while another completes its handshake.
+  std::vector<std::unique_ptr<Conn>> tries;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < opts_.endpoints.size(); ++i) {
+    if (skip[i] || !badEndpoints_[i].isOk()) continue;
+    names.push_back(opts_.endpoints[i]);
+    if (auto c = open(i, why)) tries.push_back(std::move(c));
+  }
+  std::vector<std::string> bad;
+  for (const auto& s : badEndpoints_) {
+    if (!s.isOk()) bad.push_back(s.detail());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + opts_.connectTimeout;
+  while (!tries.empty()) {
+    std::vector<zmq::pollitem_t> items;
+    for (auto& c : tries)
+      items.push_back({c->sock.handle(), 0, ZMQ_POLLOUT, 0});
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() < 0) left = std::chrono::milliseconds(0);
+    try {
+      zmq::poll(items.data(), items.size(), left);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      throw;
+    }
+    std::optional<std::size_t> pick;
+    for (std::size_t k = 0; k < tries.size(); ++k) {
+      if (!(items[k].revents & ZMQ_POLLOUT)) continue;
+      if (!pick || tries[k]->index == answered_) pick = k;
+    }
+    if (pick) {
+      conn_ = std::move(tries[*pick]);
+      leaderChecked_ = false;  // a new node: the leader may be elsewhere
+      return conn_.get();
+    }
+    if (left.count() == 0) break;
+  }
+  if (names.empty() && !bad.empty()) {
+    *why = listed(bad);
+  } else {
+    *why = "no node answered at " + listed(names) + " within " + quoteMs(opts_.connectTimeout) +
+           " (is cairnd running? is --addr/CAIRN_ADDR right?)";
+    if (!bad.empty()) *why += "; " + listed(bad);
+  }
+  return nullptr;
+}
+
+Client::Sent Client::exchange(Conn& c, const std::string& body, std::chrono::milliseconds timeout,
+                              zmq::message_t* reply) {
+  c.sock.send(zmq::buffer(body), zmq::send_flags::none);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    zmq::pollitem_t items[] = {{c.sock.handle(), 0, ZMQ_POLLIN, 0},
+                               {c.monitor.handle(), 0, ZMQ_POLLIN, 0}};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() < 0) left = std::chrono::milliseconds(0);
+    try {
+      zmq::poll(items, 2, left);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      throw;
+    }
+    if (items[0].revents & ZMQ_POLLIN) {
+      (void)c.sock.recv(*reply, zmq::recv_flags::none);
+      return Sent::kReply;
+    }
+    if ((items[1].revents & ZMQ_POLLIN) && c.dropped()) return Sent::kLost;
+    if (left.count() == 0) return Sent::kTimeout;
+  }
+}
+
+void Client::findLeader() {
+  Request q;
+  q.verb = Verb::kSelf;
+  auto self = send(q);
+  leaderChecked_ = true;  // after the SELF: a failover inside it would have cleared it
+  if (!self || !conn_) return;
+  if (self->maxValue) maxValue_ = *self->maxValue;
+  const std::int64_t leader = self->leader.value_or(0);
+  if (leader == 0 || leader == self->id.value_or(0)) return;
+  Request g;
+  g.verb = Verb::kGet;
+  g.path = "/ctl/nodes/" + std::to_string(leader) + "/client";
+  g.consistency = "local";
+  auto where = send(g);
+  if (!where || !where->value || where->value->empty()) return;
+  auto ep = normalizeEndpoint(*where->value);
+  if (!ep) return;
+  for (std::size_t i = 0; i < opts_.endpoints.size(); ++i) {
+    if (opts_.endpoints[i] != *ep || !badEndpoints_[i].isOk()) continue;
+    std::string why;
+    auto c = open(i, &why);
+    if (!c) return;
+    // The leader completes its handshake as fast as the node in use; wait no longer than a
+    // connect would. Not reachable: stay where we are, that node forwards.
+    const auto deadline = std::chrono::steady_clock::now() + opts_.connectTimeout;
+    while (!c->ready() && std::chrono::steady_clock::now() < deadline) {
+      zmq::pollitem_t item{c->sock.handle(), 0, ZMQ_POLLOUT, 0};
+      try {
+        zmq::poll(&item, 1, std::chrono::milliseconds(10));
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) throw;
+      }
+    }
+    if (!c->ready()) return;
+    conn_ = std::move(c);
+    answered_ = i;
+    leaderChecked_ = true;
+    return;
+  }
 }
 
 Result<wire::Reply> Client::call(const Request& reqIn) {
   Request req = reqIn;
   const bool isRead = req.verb == Verb::kGet || req.verb == Verb::kStat ||
-                      req.verb == Verb::kGetdir || req.verb == Verb::kWalk;
+                      req.verb == Verb::kGetdir || req.verb == Verb::kWalk ||
+                      req.verb == Verb::kRev;
   if (isRead && opts_.localReads && !req.consistency) req.consistency = "local";
-  const bool repeatable = req.verb != Verb::kSet && req.verb != Verb::kDel;
-  const int attempts = repeatable ? opts_.attempts : 1;
+  if (req.verb == Verb::kSet && req.value) {
+    if (!maxValue_ && req.value->size() > kAskLimitAbove) {
+      Request q;
+      q.verb = Verb::kSelf;
+      auto self = send(q);
+      if (!self) return self.status();
+      if (self->maxValue) maxValue_ = *self->maxValue;
+    }
+    if (maxValue_ && req.value->size() > static_cast<std::size_t>(*maxValue_)) {
+      return Status(Err::kTooLarge, "the value is " + std::to_string(req.value->size()) +
+                                        " bytes; this cluster takes at most " +
+                                        std::to_string(*maxValue_) +
+                                        " (cairnd --max-value); nothing was sent");
+    }
+  }
+  if (isWrite(req.verb) && opts_.preferLeader && opts_.endpoints.size() > 1 && !leaderChecked_) {
+    findLeader();
+  }
+  return send(req);
+}
+
+Result<wire::Reply> Client::send(const Request& req) {
+  const bool repeatable = !isWrite(req.verb);
   auto timeout = opts_.timeout;
   if (req.timeoutMs) timeout += std::chrono::milliseconds(*req.timeoutMs);
   const std::string body = wire::encodeRequest(req);
-  // A node whose disk failed answers IO to everything, and only to requests that never reached
-  // consensus (a write it had already handed on gets TIMEOUT): any request may go to the next
-  // node, once per other endpoint.
-  std::size_t haltedNodes = 0;
-  for (int a = 0; a < attempts; ++a) {
+  std::vector<bool> skip(opts_.endpoints.size(), false);
+  std::vector<std::string> silent;  // nodes that took the request and did not answer
+  int sent = 0;
+  while (true) {
+    std::string why;
+    Conn* c = nullptr;
     try {
-      sock_->send(zmq::buffer(body), zmq::send_flags::none);
-      zmq::pollitem_t item{sock_->handle(), 0, ZMQ_POLLIN, 0};
-      auto deadline = std::chrono::steady_clock::now() + timeout;
-      while (true) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() < 0) left = std::chrono::milliseconds(0);
-        try {
-          zmq::poll(&item, 1, left);
-        } catch (const zmq::error_t& e) {
-          if (e.num() == EINTR) continue;
-          throw;
-        }
-        break;
-      }
-      if (item.revents & ZMQ_POLLIN) {
-        zmq::message_t m;
-        (void)sock_->recv(m, zmq::recv_flags::none);
-        auto r = wire::decodeReply(m.to_string_view());
-        if (!r) return Status(Err::kBadRequest, "undecodable reply: " + r.status().detail());
-        if (r->err == Err::kIo && ++haltedNodes < opts_.endpoints.size()) {
-          failover();
-          --a;  // not an attempt of this request: that node serves nobody
-          continue;
-        }
-        if (r->err != Err::kOk) return r->status();
-        return r;
-      }
+      c = connection(skip, &why);
     } catch (const zmq::error_t& e) {
-      failover();
       return Status(Err::kUnavailable, std::string("socket error: ") + e.what());
     }
-    failover();  // Lazy Pirate: a REQ socket that missed its reply cannot be reused
+    if (!c && repeatable && sent < opts_.attempts && !silent.empty()) {
+      // Every node was tried; one that did not answer in time may still: again, from the top.
+      std::fill(skip.begin(), skip.end(), false);
+      silent.clear();
+      continue;
+    }
+    if (!c) {
+      if (!silent.empty()) why = "no reply from " + listed(silent) + "; " + why;
+      return Status(Err::kUnavailable, why);
+    }
+    const std::size_t at = c->index;
+    zmq::message_t m;
+    Sent got;
+    try {
+      got = exchange(*c, body, timeout, &m);
+    } catch (const zmq::error_t& e) {
+      conn_.reset();
+      return Status(Err::kUnavailable, std::string("socket error: ") + e.what());
+    }
+    ++sent;
+    if (got == Sent::kReply) {
+      auto r = wire::decodeReply(m.to_string_view());
+      if (!r) return Status(Err::kBadRequest, "undecodable reply: " + r.status().detail());
+      if (r->err == Err::kIo) {
+        // A halted node applied nothing of it and serves nobody: the next node, not an attempt.
+        --sent;
+        skip[at] = true;
+        conn_.reset();
+        if (std::find(skip.begin(), skip.end(), false) != skip.end()) continue;
+      }
+      answered_ = at;
+      if (r->err != Err::kOk) return r->status();
+      return r;
+    }
+    // Lazy Pirate: a REQ socket that missed its reply cannot be reused.
+    conn_.reset();
+    skip[at] = true;
+    const std::string& ep = opts_.endpoints[at];
+    const std::string what = got == Sent::kLost
+                                 ? "the connection to " + ep + " was lost before the reply"
+                                 : "no reply from " + ep + " within " + quoteMs(timeout);
+    if (!repeatable) {
+      return Status(Err::kTimeout, what + "; the write may or may not have been applied");
+    }
+    silent.push_back(ep);
+    if (sent >= opts_.attempts) {
+      return Status(Err::kUnavailable,
+                    what + " (" + std::to_string(sent) + " attempt" + (sent == 1 ? "" : "s") + ")");
+    }
   }
-  // A write's outcome is unknown (TIMEOUT); a repeatable request simply found no node
-  // (UNAVAILABLE).
-  if (!repeatable) {
-    return Status(Err::kTimeout, "no reply within " + std::to_string(timeout.count()) +
-                                     " ms; the write may or may not have been applied");
-  }
-  return Status(Err::kUnavailable, "no reply from " + std::to_string(opts_.endpoints.size()) +
-                                       " endpoint(s) within " + std::to_string(timeout.count()) +
-                                       " ms, " + std::to_string(attempts) + " attempts");
 }
 
 Result<File> Client::get(const std::string& path, std::optional<std::int64_t> rev) {
@@ -240,7 +494,9 @@ Result<std::vector<Change>> Client::changes(const std::string& glob, std::int64_
 Result<wire::Reply> Client::self() {
   Request q;
   q.verb = Verb::kSelf;
-  return call(q);
+  auto r = call(q);
+  if (r && r->maxValue) maxValue_ = *r->maxValue;
+  return r;
 }
 
 }  // namespace cairn::client

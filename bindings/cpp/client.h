@@ -1,15 +1,28 @@
 #pragma once
 // The C++ client library: every verb of the client protocol over a ZeroMQ REQ socket.
 //
-// Reliability is the zguide's Lazy Pirate: a request that gets no reply within the timeout closes
-// the socket (a REQ socket that missed a reply is stuck), opens a new one to the next endpoint and
-// sends again. Only requests that are safe to repeat are resent (reads, WAIT, REV, NOP, SELF), and
-// when every attempt goes unanswered the result is UNAVAILABLE. A SET or DEL that timed out
-// returns TIMEOUT, since it may or may not have been applied, and the next call goes to the next
-// endpoint. A node that answers IO has halted (its disk failed) and applied nothing of the request:
-// every request, writes included, then goes to the next endpoint.
+// Failover does not depend on which node died. Sockets run with ZMQ_IMMEDIATE, so a request is
+// only ever handed to a connection that completed its handshake: when the node in use is gone,
+// the client opens connections to every other endpoint at once and sends to the first that
+// completes (the one that answered last, or the leader for writes, when it is among them). A
+// request that could not be handed to any node within `connectTimeout` provably never left:
+// UNAVAILABLE, "no node answered at ...", for writes too.
 //
-// Thread: a Client is used by one thread at a time (it owns one REQ socket).
+// Once sent, a request is the zguide's Lazy Pirate: no reply within the timeout, or the
+// connection lost before the reply (a socket monitor sees the node die at once), closes the
+// socket — a REQ socket that missed a reply is stuck — and a request that is safe to repeat
+// (reads, WAIT, CHANGES, REV, SELF) goes to the next node, up to `attempts` sends. A SET, DEL or
+// NOP that left and got no reply returns TIMEOUT: it may or may not have been applied (retries
+// become safe with exactly-once writes, a later protocol version). A node that answers IO has
+// halted (its disk failed) and applied nothing of the request: every request, writes included,
+// then goes to the next node.
+//
+// Writes go to the leader once it is known (a SELF, then /ctl/nodes/ID/client read locally on the
+// same node), sparing the cluster a forwarding hop; any node would accept them. A value over the
+// cluster's limit (SELF's max_value) is refused before it is sent: over the node's socket cap the
+// connection would be dropped with no reply at all.
+//
+// Thread: a Client is used by one thread at a time (it owns its sockets).
 
 #include <chrono>
 #include <cstdint>
@@ -29,14 +42,21 @@ using wire::Result;
 using wire::Status;
 
 struct Options {
-  std::vector<std::string> endpoints;       // client endpoints of the nodes, tried in turn
-  std::chrono::milliseconds timeout{5000};  // per attempt
-  int attempts = 3;                         // per repeatable request
-  bool localReads = false;  // read the node's own state, which may trail (consistency "local")
+  std::vector<std::string> endpoints;       // client endpoints of the nodes (HOST:PORT is tcp://)
+  std::chrono::milliseconds timeout{5000};  // how long a request that left waits for its reply
+  // How long to wait for any node to accept a connection before a request is UNAVAILABLE.
+  std::chrono::milliseconds connectTimeout{1000};
+  int attempts = 3;          // sends per repeatable request, each to another node when there is one
+  bool localReads = false;   // read the node's own state, which may trail (consistency "local")
+  bool preferLeader = true;  // send writes to the leader once known
 };
 
-// Splits "tcp://a:1,tcp://b:2" into endpoints.
+// Splits "tcp://a:1,b:2" into endpoints, each normalized (normalizeEndpoint) when it can be.
 std::vector<std::string> splitEndpoints(const std::string& list);
+
+// "HOST:PORT" becomes "tcp://HOST:PORT"; tcp://, ipc:// and inproc:// endpoints are kept.
+// Anything else is BAD_REQUEST, saying what an endpoint looks like.
+Result<std::string> normalizeEndpoint(const std::string& endpoint);
 
 struct File {
   std::string value;
@@ -64,7 +84,7 @@ class Client {
   Client(Options opts, zmq::context_t& ctx);
   ~Client();
   Client(const Client&) = delete;
-  Client(Client&&) = default;  // the context it uses lives on the heap (or outside): a move is safe
+  Client(Client&&) noexcept;  // the context it uses lives on the heap (or outside): a move is safe
   Client& operator=(const Client&) = delete;
 
   // Sends one request and returns its reply; an error reply comes back as its Status.
@@ -95,18 +115,35 @@ class Client {
   Result<std::vector<Change>> changes(const std::string& glob, std::int64_t rev,
                                       std::int64_t* complete, std::int64_t limit = 1000);
 
-  const std::string& endpoint() const { return opts_.endpoints[current_]; }
+  // The endpoint of the node that answered last ("" before any did).
+  std::string endpoint() const;
 
  private:
-  void reopen();
-  void failover();
+  struct Conn;  // one REQ socket to one endpoint, with the monitor that sees it drop
+  Client(Options opts, zmq::context_t* ctx);
+  enum class Sent { kReply, kLost, kTimeout };
+
+  // A connection that can take a request now, to an endpoint not in `skip`: the current one if
+  // it still can, else the first of the others to complete its handshake. Null when none did
+  // within connectTimeout; *why then says what was tried.
+  Conn* connection(const std::vector<bool>& skip, std::string* why);
+  std::unique_ptr<Conn> open(std::size_t index, std::string* why);
+  Sent exchange(Conn& c, const std::string& body, std::chrono::milliseconds timeout,
+                zmq::message_t* reply);
+  // Moves to the leader's endpoint when this node is not the leader and the leader's endpoint is
+  // one of ours. Once per connection: a failover looks again.
+  void findLeader();
+  Result<wire::Reply> send(const wire::Request& req);
   Result<std::vector<wire::Entry>> pages(wire::Request req, std::int64_t* head);
 
   Options opts_;
+  std::vector<Status> badEndpoints_;  // per endpoint: why it cannot be used (ok if it can)
   std::unique_ptr<zmq::context_t> ownCtx_;
-  zmq::context_t& ctx_;
-  std::unique_ptr<zmq::socket_t> sock_;
-  std::size_t current_ = 0;
+  zmq::context_t* ctx_;
+  std::unique_ptr<Conn> conn_;
+  std::optional<std::size_t> answered_;  // the endpoint that answered last
+  bool leaderChecked_ = false;
+  std::optional<std::int64_t> maxValue_;  // the cluster's value limit, once a SELF told it
 };
 
 }  // namespace cairn::client

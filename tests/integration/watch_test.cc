@@ -264,6 +264,9 @@ TEST_CASE("watch: the node a watcher follows is killed and restarted", "[integra
   const std::string out = d.path() + "/watch.out";
   // The watcher knows this one node only: it must find it again after the restart.
   test::BackgroundProgram w(watchArgs(cl.client(follower), 1), out);
+  // Live before the kill: a watcher that first reached the node after its restart would have
+  // nothing to notice.
+  REQUIRE(test::eventually([&] { return w.err().find("is live") != std::string::npos; }));
   std::int64_t head = 0;
   {
     Writers writers(cl.client(leader), 600, 0);

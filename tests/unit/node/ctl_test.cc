@@ -57,7 +57,6 @@ TEST_CASE("ctl: a new leader records itself and the members once, then only what
   CHECK(n.get("/ctl/members/1") == "tcp://p1");
   CHECK(n.get("/ctl/nodes/1/client") == "tcp://c1");
   CHECK(n.get("/ctl/nodes/1/events") == "tcp://e1");
-  CHECK(n.get("/ctl/nodes/1/applied") == "(none)");  // no user write yet
   const std::int64_t rev = n.applier->store().rev();
 
   ctl.maintain(t0 + std::chrono::milliseconds(10));  // still leading, nothing due
@@ -65,10 +64,25 @@ TEST_CASE("ctl: a new leader records itself and the members once, then only what
   CHECK(n.drain() == 0);
   CHECK(n.applier->store().rev() == rev);
 
-  ctl.userChange();  // a user write was applied: the applied rev is worth a report
-  ctl.maintain(t0 + std::chrono::seconds(4));  // not due yet
-  CHECK(n.drain() == 0);
-  ctl.maintain(t0 + std::chrono::seconds(6));
+  // User writes are no reason to write /ctl: it holds no applied revs any more (SELF does).
+  wire::Command user;
+  user.op = wire::Command::Op::kSet;
+  user.path = "/user/x";
+  user.rev = -1;
+  user.value = "1";
+  n.replica->propose(std::move(user), 0);
   CHECK(n.drain() == 1);
-  CHECK(n.get("/ctl/nodes/1/applied") == std::to_string(rev));
+  ctl.maintain(t0 + std::chrono::seconds(6));
+  ctl.maintain(t0 + std::chrono::seconds(9));
+  CHECK(n.drain() == 0);
+  CHECK(n.applier->store().rev() == rev + 1);
+  CHECK(n.get("/ctl/nodes/1/applied") == "(none)");
+
+  // A changed endpoint is written, once.
+  ctl.setEndpoints("tcp://c1b", "tcp://e1");
+  ctl.maintain(t0 + std::chrono::seconds(12));
+  CHECK(n.drain() == 1);
+  CHECK(n.get("/ctl/nodes/1/client") == "tcp://c1b");
+  ctl.maintain(t0 + std::chrono::seconds(15));
+  CHECK(n.drain() == 0);
 }

@@ -164,6 +164,22 @@ TEST_CASE("a value over the limit is TOO_LARGE", "[unit][wire]") {
   CHECK(decode(encodeRequest(r), &d, l).isOk());
 }
 
+TEST_CASE("TOO_LARGE echoes the tag and names the size, the limit and the flag", "[unit][wire]") {
+  Request r;
+  r.verb = Verb::kSet;
+  r.path = "/a";
+  r.rev = -1;
+  r.value = std::string(5000, 'x');  // far over the limit, and placed before the tag
+  r.tag = "\x07";                    // msgpack 7
+  Request d;
+  DecodeLimits l;
+  l.maxValue = 100;
+  const Status s = decode(encodeRequest(r), &d, l);
+  CHECK(s.code() == Err::kTooLarge);
+  CHECK(d.tag == r.tag);
+  CHECK(s.detail() == "the value is 5000 bytes; this cluster takes at most 100 (cairnd --max-value)");
+}
+
 TEST_CASE("an error after the tag is read still echoes the tag", "[unit][wire]") {
   std::string bytes =
       "\x82\xa4verb\xa4"

@@ -31,7 +31,13 @@ TEST_CASE("paths: valid and invalid", "[unit][wire]") {
       {"/é", false, 0},
       {"/a\x01", false, 0},
       {"/ctl", true, 1},
-      {"/.", true, 1},  // "." is an ordinary name here: paths are never normalised
+      // Paths are never resolved, so "." and ".." would name nothing: refused, not normalised.
+      {"/.", false, 0},
+      {"/..", false, 0},
+      {"/dot/./x", false, 0},
+      {"/a/../b", false, 0},
+      {"/a/..", false, 0},
+      {"/.a/..b/...", true, 3},  // names that merely start with dots are fine
   };
   for (const auto& c : cases) {
     INFO(c.path);
