@@ -21,9 +21,11 @@ msgpack::unpack_limit requestLimit(const DecodeLimits& l, std::size_t messageSiz
                                /*ext=*/1024, /*depth=*/16);
 }
 
-// Limits for what a client accepts from a node: pages of entries, large values.
+// Limits for what a client accepts from a node: pages of entries, large values, and maps as long
+// as a node makes them (SELF's counters, the feed's per-prefix claims: one per subscribed prefix).
 msgpack::unpack_limit replyLimit() {
-  return msgpack::unpack_limit(/*array=*/1 << 20, /*map=*/64, /*str=*/64 << 20, /*bin=*/64 << 20,
+  return msgpack::unpack_limit(/*array=*/1 << 20, /*map=*/1 << 20, /*str=*/64 << 20,
+                               /*bin=*/64 << 20,
                                /*ext=*/1 << 20, /*depth=*/16);
 }
 

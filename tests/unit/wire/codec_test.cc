@@ -302,3 +302,21 @@ TEST_CASE("commands survive a round trip and reject damage", "[unit][wire]") {
   CHECK(decodeCommand("\x94\x09\xa1/\x01\xc4\x00").status().code() == Err::kCorrupt);  // op 9
   CHECK(decodeCommand("\xc1").status().code() == Err::kCorrupt);
 }
+
+TEST_CASE("a heartbeat and SELF's counters decode with hundreds of entries", "[unit][wire]") {
+  // One claim per subscribed prefix, one counter per statistic: no small map cap may cut a
+  // watcher off from a node that serves many prefixes.
+  Heartbeat hb{42, 3, 99, 5, 2, {}};
+  for (int i = 0; i < 500; ++i)
+    hb.last.push_back({"/p" + std::to_string(i) + "/", i});
+  auto h = decodeHeartbeat(encodeHeartbeat(hb));
+  REQUIRE(h.isOk());
+  CHECK(h->last == hb.last);
+  Reply r;
+  r.stats.emplace();
+  for (int i = 0; i < 300; ++i)
+    r.stats->push_back({"counter." + std::to_string(i), i});
+  auto d = decodeReply(encodeReply(r));
+  REQUIRE(d.isOk());
+  CHECK(*d->stats == *r.stats);
+}
