@@ -61,6 +61,11 @@ void Waiters::refused(std::uint64_t proposal) {
 }
 
 void Waiters::leaderChanged() {
+  // A read point asked of the old leader may never come (it died with the request): ask the new
+  // one. An answer that still comes from the old one is as good (it confirmed with a quorum).
+  for (auto& [id, r] : reads_) {
+    if (!r.index) r.asked = false;
+  }
   for (auto it = writes_.begin(); it != writes_.end();) {
     if (hooks_.queued(it->first)) {  // never left this node: it goes to the new leader
       ++it;

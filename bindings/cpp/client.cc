@@ -20,6 +20,7 @@ constexpr std::int64_t kMaxReply = std::int64_t{256} << 20;
 // Values up to this size are sent without knowing the cluster's limit: every node takes them
 // (the limit is at least 4 KiB) or answers TOO_LARGE, well under its socket cap.
 constexpr std::size_t kAskLimitAbove = 64 << 10;
+constexpr std::chrono::milliseconds kLeaderConnect{100};
 
 std::string quoteMs(std::chrono::milliseconds d) {
   const auto ms = d.count();
@@ -229,31 +230,34 @@ Client::Sent Client::exchange(Conn& c, const std::string& body, std::chrono::mil
   }
 }
 
-void Client::findLeader() {
+Status Client::findLeader() {
   Request q;
   q.verb = Verb::kSelf;
   auto self = send(q);
   leaderChecked_ = true;  // after the SELF: a failover inside it would have cleared it
-  if (!self || !conn_) return;
+  if (!self) return self.status();
+  if (!conn_) return Status::ok();
   if (self->maxValue) maxValue_ = *self->maxValue;
   const std::int64_t leader = self->leader.value_or(0);
-  if (leader == 0 || leader == self->id.value_or(0)) return;
+  if (leader == 0 || leader == self->id.value_or(0)) return Status::ok();
   Request g;
   g.verb = Verb::kGet;
   g.path = "/ctl/nodes/" + std::to_string(leader) + "/client";
   g.consistency = "local";
   auto where = send(g);
-  if (!where || !where->value || where->value->empty()) return;
+  if (!where || !where->value || where->value->empty()) return Status::ok();
   auto ep = normalizeEndpoint(*where->value);
-  if (!ep) return;
+  if (!ep) return Status::ok();
   for (std::size_t i = 0; i < opts_.endpoints.size(); ++i) {
     if (opts_.endpoints[i] != *ep || !badEndpoints_[i].isOk()) continue;
     std::string why;
     auto c = open(i, &why);
-    if (!c) return;
-    // The leader completes its handshake as fast as the node in use; wait no longer than a
-    // connect would. Not reachable: stay where we are, that node forwards.
-    const auto deadline = std::chrono::steady_clock::now() + opts_.connectTimeout;
+    if (!c) return Status::ok();
+    // Only a leader that completes its handshake at once is worth it (a node that still names a
+    // dead leader must not cost every write a connect timeout): otherwise stay, this node
+    // forwards.
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::min(opts_.connectTimeout, kLeaderConnect);
     while (!c->ready() && std::chrono::steady_clock::now() < deadline) {
       zmq::pollitem_t item{c->sock.handle(), 0, ZMQ_POLLOUT, 0};
       try {
@@ -262,12 +266,13 @@ void Client::findLeader() {
         if (e.num() != EINTR) throw;
       }
     }
-    if (!c->ready()) return;
+    if (!c->ready()) return Status::ok();
     conn_ = std::move(c);
     answered_ = i;
     leaderChecked_ = true;
-    return;
+    return Status::ok();
   }
+  return Status::ok();
 }
 
 Result<wire::Reply> Client::call(const Request& reqIn) {
@@ -292,7 +297,8 @@ Result<wire::Reply> Client::call(const Request& reqIn) {
     }
   }
   if (isWrite(req.verb) && opts_.preferLeader && opts_.endpoints.size() > 1 && !leaderChecked_) {
-    findLeader();
+    // A SELF no node answered means the write cannot be sent either: say so now, once.
+    if (Status s = findLeader(); s.code() == Err::kUnavailable) return s;
   }
   return send(req);
 }

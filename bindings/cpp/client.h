@@ -132,7 +132,7 @@ class Client {
                 zmq::message_t* reply);
   // Moves to the leader's endpoint when this node is not the leader and the leader's endpoint is
   // one of ours. Once per connection: a failover looks again.
-  void findLeader();
+  Status findLeader();
   Result<wire::Reply> send(const wire::Request& req);
   Result<std::vector<wire::Entry>> pages(wire::Request req, std::int64_t* head);
 

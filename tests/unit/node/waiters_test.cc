@@ -177,6 +177,25 @@ TEST_CASE("waiters: a linearizable read waits until the chosen prefix reaches it
   CHECK(h.sent[0].reply.head == 2);
 }
 
+TEST_CASE("waiters: a read point asked of a leader that is replaced is asked of the next",
+          "[unit][node]") {
+  node::ClientService::Options o;
+  o.cluster = true;
+  Harness h(o);
+  (void)h.add("r1", request(Verb::kRev, ""));
+  REQUIRE(h.asked.size() == 1);
+  h.waiters.service(0, h.t0);
+  CHECK(h.asked.size() == 1);  // asked and not lost
+  h.waiters.leaderChanged();   // the leader died with the request
+  h.waiters.service(0, h.t0);
+  REQUIRE(h.asked.size() == 2);
+  h.waiters.readPoint(h.asked.back(), 0);
+  h.waiters.service(0, h.t0);
+  REQUIRE(h.sent.size() == 1);
+  CHECK(h.sent[0].reply.err == Err::kOk);
+  CHECK(h.sent[0].reply.rev == 0);
+}
+
 TEST_CASE("waiters: a linearizable read without a read point in time is UNAVAILABLE",
           "[unit][node]") {
   node::ClientService::Options o;
