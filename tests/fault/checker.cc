@@ -57,6 +57,8 @@ bool step(const Op& op, const State& s, State* next) {
       }
       return op.err == "REV_MISMATCH" && pass != 1;
     }
+    case OpKind::kRev:
+      return true;  // never placed: relevant() leaves it out
     case OpKind::kDel: {
       if (ok || unknown) {
         if (!s.exists || casPasses(s, op.cond) == 0) return false;
@@ -76,6 +78,7 @@ bool step(const Op& op, const State& s, State* next) {
 // An operation the model has a say in: reads that succeeded, writes that succeeded, failed in
 // the model's own way, or may have.
 bool relevant(const Op& op) {
+  if (op.kind == OpKind::kRev) return false;  // a global property: checkRevs
   if (op.outcome == Outcome::kOk) return true;
   if (op.kind == OpKind::kGet) return false;  // a read without a result constrains nothing
   if (op.outcome == Outcome::kUnknown) return true;
@@ -95,12 +98,17 @@ std::string describe(const Op& op) {
     case OpKind::kDel:
       o << "DEL " << op.key << " cond " << op.cond;
       break;
+    case OpKind::kRev:
+      o << "REV";
+      break;
   }
   o << " -> ";
   if (op.outcome == Outcome::kUnknown) {
     o << "unknown";
   } else if (op.outcome == Outcome::kFail) {
     o << op.err;
+  } else if (op.kind == OpKind::kRev) {
+    o << "head " << op.rev;
   } else if (op.kind == OpKind::kGet) {
     o << (op.rev == 0 ? std::string("absent") : "\"" + op.got + "\" rev " + std::to_string(op.rev));
   } else {
@@ -356,6 +364,38 @@ FeedResult checkFeed(const std::vector<Change>& history, std::int64_t from,
   return r;
 }
 
+FeedResult checkRevs(const std::vector<Op>& history) {
+  std::vector<const Op*> writes, revs;
+  for (const auto& op : history) {
+    if (op.outcome != Outcome::kOk) continue;
+    if (op.kind == OpKind::kRev) revs.push_back(&op);
+    if (op.kind == OpKind::kSet || op.kind == OpKind::kDel) writes.push_back(&op);
+  }
+  std::sort(writes.begin(), writes.end(),
+            [](const Op* a, const Op* b) { return a->complete < b->complete; });
+  std::sort(revs.begin(), revs.end(),
+            [](const Op* a, const Op* b) { return a->invoke < b->invoke; });
+  FeedResult r;
+  std::ostringstream o;
+  std::size_t w = 0;
+  const Op* highest = nullptr;  // the acknowledged write with the highest rev so far
+  int shown = 0;
+  for (const Op* rv : revs) {
+    for (; w < writes.size() && writes[w]->complete < rv->invoke; ++w) {
+      if (!highest || writes[w]->rev > highest->rev) highest = writes[w];
+    }
+    if (highest && rv->rev < highest->rev) {
+      r.ok = false;
+      if (shown++ < 5) {
+        o << "stale REV: " << describe(*rv) << " after " << describe(*highest)
+          << " was acknowledged\n";
+      }
+    }
+  }
+  r.report = o.str();
+  return r;
+}
+
 FeedResult checkWrites(const std::vector<Change>& history, const std::vector<Op>& ops) {
   FeedResult r;
   std::unordered_map<std::int64_t, const Change*> at;
@@ -365,7 +405,7 @@ FeedResult checkWrites(const std::vector<Change>& history, const std::vector<Op>
   std::ostringstream o;
   for (const auto& op : ops) {
     if (op.kind == OpKind::kSet) written.insert(op.key + '\0' + op.value);
-    if (op.outcome != Outcome::kOk || op.kind == OpKind::kGet) continue;
+    if (op.outcome != Outcome::kOk || op.kind == OpKind::kGet || op.kind == OpKind::kRev) continue;
     auto it = at.find(op.rev);
     const bool isSet = op.kind == OpKind::kSet;
     if (it == at.end() || it->second->path != op.key || it->second->op != (isSet ? "set" : "del") ||

@@ -19,7 +19,7 @@
 
 namespace cairn::fault {
 
-enum class OpKind { kGet, kSet, kDel };
+enum class OpKind { kGet, kSet, kDel, kRev };
 enum class Outcome { kOk, kFail, kUnknown };
 
 struct Op {
@@ -32,7 +32,8 @@ struct Op {
   std::int64_t complete = std::numeric_limits<std::int64_t>::max();  // unknown: never
   Outcome outcome = Outcome::kUnknown;
   std::string err;       // kFail: the error name (REV_MISMATCH, NOENT, UNAVAILABLE, ...)
-  std::int64_t rev = 0;  // SET/DEL ok: the new rev; GET ok: the file's rev (0: absent)
+  std::int64_t rev = 0;  // SET/DEL ok: the new rev; GET ok: the file's rev (0: absent); REV ok:
+                         // the head rev
   std::string got;       // GET ok: the value
 };
 
@@ -66,6 +67,11 @@ struct FeedResult {
 // `complete`, in order, each once — or, if it ended with TOO_LATE, a gap-free prefix of them.
 FeedResult checkFeed(const std::vector<Change>& history, std::int64_t from,
                      const std::vector<Change>& got, std::int64_t complete, bool tooLate);
+
+// REV is linearizable: a REV that succeeded reports a head at least the rev of every write
+// acknowledged before the REV was invoked (the head never goes back on what a client was told).
+// REV operations are checked here only; the per-key checks ignore them.
+FeedResult checkRevs(const std::vector<Op>& history);
 
 // Every acknowledged write is in the history at its rev with its value, and every change in the
 // history was written by some operation of the run (no phantom writes); `history` covers every

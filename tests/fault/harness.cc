@@ -201,7 +201,10 @@ void runClient(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& st
     op.client = id;
     op.key = "/fault/k" + std::to_string(rng() % static_cast<std::uint64_t>(o.keys));
     const int dice = static_cast<int>(rng() % 100);
-    op.kind = dice < 40 ? OpKind::kGet : dice < 90 ? OpKind::kSet : OpKind::kDel;
+    op.kind = dice < 35   ? OpKind::kGet
+              : dice < 40 ? OpKind::kRev
+              : dice < 90 ? OpKind::kSet
+                          : OpKind::kDel;
     if (op.kind == OpKind::kSet) {
       op.value = "c" + std::to_string(id) + "-" + std::to_string(n++);
       op.cond = dice < 65 ? -1 : dice < 80 ? seen[op.key] : 0;
@@ -210,7 +213,12 @@ void runClient(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& st
     }
     op.invoke = nowNs();
     wire::Status st;
-    if (op.kind == OpKind::kGet) {
+    if (op.kind == OpKind::kRev) {
+      op.key.clear();
+      auto r = c.rev();
+      st = r.status();
+      if (r) op.rev = *r;
+    } else if (op.kind == OpKind::kGet) {
       auto r = c.get(op.key);
       st = r.status();
       if (r) {
@@ -581,6 +589,11 @@ int main(int argc, char** argv) {
     ++anomalies;
     std::printf("ANOMALY linearizability:\n%s", lin.report.c_str());
   }
+  auto revs = fault::checkRevs(all);
+  if (!revs.ok) {
+    ++anomalies;
+    std::printf("ANOMALY REV:\n%s", revs.report.c_str());
+  }
   // Without the whole history the other checks cannot be exact: the run fails, loudly.
   if (!recorded) {
     std::printf("HARNESS FAILURE: %s\n(the writes and watchers were not checked)\n",
@@ -688,7 +701,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   if (!recorded || snapshotsMissing) return 1;
   // --expect-anomaly: the broken build must be caught by the linearizability checker, and only
-  // by it (the feed does not depend on how reads are served).
-  if (o.expectAnomaly) return !lin.ok && anomalies == 1 ? 0 : 1;
+  // by the read checks (REV is a read too; the feed does not depend on how reads are served).
+  if (o.expectAnomaly) return !lin.ok && anomalies == (revs.ok ? 1 : 2) ? 0 : 1;
   return anomalies == 0 ? 0 : 1;
 }

@@ -145,3 +145,43 @@ TEST_CASE("write check: acknowledged writes are in the history, nothing else is"
   CHECK_FALSE(checkWrites({{1, "/k", "set", "z"}}, ops).ok);                         // changed
   CHECK_FALSE(checkWrites({{1, "/k", "set", "a"}, {2, "/k", "set", "q"}}, ops).ok);  // phantom
 }
+
+namespace {
+
+Op rev(int client, std::int64_t t0, std::int64_t t1, std::int64_t head) {
+  Op o;
+  o.client = client;
+  o.kind = OpKind::kRev;
+  o.invoke = t0;
+  o.complete = t1;
+  o.outcome = Outcome::kOk;
+  o.rev = head;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("REV: a head below a write acknowledged before the REV began is rejected",
+          "[unit][fault]") {
+  // Client 1's write was acknowledged at 20 with rev 7; client 2 asked REV at 30 and heard 6.
+  std::vector<Op> h = {set(1, "a", -1, 10, 20, 7), rev(2, 30, 40, 6)};
+  auto r = checkRevs(h);
+  CHECK(!r.ok);
+  CHECK(r.report.find("stale REV") != std::string::npos);
+  CHECK(r.report.find("head 6") != std::string::npos);
+  // The per-key check does not see REV at all.
+  CHECK(checkLinearizable(h).ok);
+}
+
+TEST_CASE("REV: overlapping a write, either head is fine; after it, at least its rev",
+          "[unit][fault]") {
+  std::vector<Op> h = {set(1, "a", -1, 10, 50, 7),  // acknowledged at 50
+                       rev(2, 30, 40, 6),           // began before: may miss it
+                       rev(3, 45, 60, 7),           // overlaps: may see it
+                       rev(2, 55, 70, 9),           // later writes (not ours) moved the head
+                       set(1, "b", -1, 80, 90, 0, "UNAVAILABLE"),  // failed: constrains nothing
+                       rev(3, 95, 99, 9)};
+  CHECK(checkRevs(h).ok);
+  h.push_back(rev(4, 100, 110, 6));  // after the rev-7 write was acknowledged
+  CHECK(!checkRevs(h).ok);
+}
