@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +30,7 @@ using cairn::wire::Status;
 constexpr int kExitOk = 0;
 constexpr int kExitMismatch = 1;
 constexpr int kExitError = 2;
+constexpr int kExitNoSuchFile = 3;
 constexpr int kExitUsage = 127;
 
 // A usage error found after parsing, in the words CLI11's own errors use.
@@ -36,11 +39,6 @@ int usage(const std::string& why, const std::string& cmd = "") {
                cmd.empty() ? "" : (cmd + " ").c_str(),
                cmd.empty() ? "lists the commands and flags" : "describes it");
   return kExitUsage;
-}
-
-int fail(const Status& s) {
-  std::fprintf(stderr, "cairn: %s\n", s.toString().c_str());
-  return s.code() == Err::kRevMismatch ? kExitMismatch : kExitError;
 }
 
 bool validUtf8(const std::string& s) {
@@ -177,12 +175,55 @@ struct Args {
   std::optional<std::string> value;  // set, add: the VALUE, when not from stdin
 };
 
+std::string explain(const Args&, const Status& s) {
+  return s.toString();
+}
+
+int fail(const Args& a, const Status& s) {
+  std::fprintf(stderr, "cairn: %s\n", explain(a, s).c_str());
+  switch (s.code()) {
+    case Err::kRevMismatch:
+      return kExitMismatch;
+    case Err::kNoEnt:
+      return kExitNoSuchFile;
+    default:
+      return kExitError;
+  }
+}
+
+int noSuchFile(const Args& a, std::int64_t head) {
+  if (a.json) out("{\"path\":" + jsonStr(a.arg) + ",\"exists\":false,\"head\":" + num(head) + "}");
+  if (!a.json) std::fprintf(stderr, "cairn: no such file: %s\n", a.arg.c_str());
+  return kExitNoSuchFile;
+}
+
 void printChange(const Args& a, const cairn::client::Change& c) {
   if (a.json) {
     out("{\"rev\":" + num(c.rev) + ",\"path\":" + jsonStr(c.path) + ",\"op\":" + jsonStr(c.op) +
         "," + jsonValue(c.value) + "}");
   } else {
     out(num(c.rev) + " " + c.op + " " + c.path + (c.op == "set" ? " " + c.value : ""));
+  }
+}
+
+// A glob without ? or * matches one path only, as a file: named after a directory, it matches
+// nothing below it and a watch of it stays silent for ever. Says so once, as a hint: when no node
+// answers within a second the check is skipped, and the command carries on either way.
+void warnIfDirectory(const Args& a) {
+  if (a.arg.find_first_of("?*") != std::string::npos) return;
+  try {
+    cairn::client::Options o;
+    o.endpoints = cairn::client::splitEndpoints(a.addr);
+    o.timeout = std::chrono::milliseconds(std::min<std::int64_t>(a.timeoutMs, 1000));
+    o.attempts = static_cast<int>(std::max<std::size_t>(o.endpoints.size(), 1));
+    o.localReads = true;  // a hint needs no quorum
+    cairn::client::Client c(o);
+    auto s = c.stat(a.arg);
+    if (!s || !s->dir) return;
+    std::fprintf(stderr, "cairn: %s matches only the file %s; did you mean '%s'?\n", a.arg.c_str(),
+                 a.arg.c_str(), cairn::wire::childPath(a.arg, "**").c_str());
+  } catch (const std::exception&) {
+    // No hint; the command itself reports what is wrong with the endpoints.
   }
 }
 
@@ -210,6 +251,7 @@ int watch(const Args& a, bool relay) {
       return kExitError;
     }
   }
+  warnIfDirectory(a);
   cairn::client::WatchOptions wo;
   wo.endpoints = cairn::client::splitEndpoints(a.addr);
   wo.glob = a.arg;
@@ -250,7 +292,7 @@ int watch(const Args& a, bool relay) {
                      static_cast<long long>(st.gaps));
       }
     }
-    if (!n) return fail(n.status());
+    if (!n) return fail(a, n.status());
     if (*n) {
       const auto& notice = **n;
       if (notice.kind == cairn::client::Notice::Kind::kChange) {
@@ -292,17 +334,26 @@ int run(Args& a) {
 
   if (cmd == "get") {
     auto f = c.get(a.arg, a.rev);
-    if (!f) return fail(f.status());
+    if (!f) return fail(a, f.status());
+    if (f->rev == 0) return noSuchFile(a, f->head);  // the node's answer for a missing file
     if (a.json) {
-      out("{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(f->rev) + "," + jsonValue(f->value) +
-          ",\"head\":" + num(f->head) + "}");
+      out("{\"path\":" + jsonStr(a.arg) + ",\"exists\":true,\"rev\":" + num(f->rev) + "," +
+          jsonValue(f->value) + ",\"head\":" + num(f->head) + "}");
     } else {
       std::fwrite(f->value.data(), 1, f->value.size(), stdout);
+      // Exactly the bytes for scripts and pipes; on a terminal the prompt starts on its own line.
+      if (::isatty(1) && (f->value.empty() || f->value.back() != '\n')) std::fputc('\n', stdout);
     }
     return kExitOk;
   }
   if (cmd == "set" || cmd == "add") {
     std::string value;
+    if (!a.value && ::isatty(0)) {  // not a pipe: someone is about to type, maybe unawares
+      std::fprintf(stderr,
+                   "cairn: reading the value of %s from standard input; end it with Ctrl-D at the "
+                   "start of a line (Ctrl-C cancels)\n",
+                   a.arg.c_str());
+    }
     if (a.value) {
       value = *a.value;
     } else if (!readStdin(&value)) {
@@ -311,19 +362,19 @@ int run(Args& a) {
     }
     std::int64_t rev = cmd == "add" ? 0 : a.rev.value_or(-1);
     auto r = c.set(a.arg, value, rev);
-    if (!r) return fail(r.status());
+    if (!r) return fail(a, r.status());
     out(a.json ? "{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
   }
   if (cmd == "del") {
     auto r = c.del(a.arg, a.rev.value_or(-1));
-    if (!r) return fail(r.status());
+    if (!r) return fail(a, r.status());
     out(a.json ? "{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
   }
   if (cmd == "ls") {
     auto es = c.getdir(a.arg.empty() ? "/" : a.arg, a.rev);
-    if (!es) return fail(es.status());
+    if (!es) return fail(a, es.status());
     for (const auto& e : *es) {
       const bool dir = e.dir.value_or(false);
       out(a.json ? "{\"name\":" + jsonStr(e.name) + ",\"rev\":" + num(e.rev) +
@@ -334,7 +385,7 @@ int run(Args& a) {
   }
   if (cmd == "find") {
     auto es = c.walk(a.arg, a.rev);
-    if (!es) return fail(es.status());
+    if (!es) return fail(a, es.status());
     for (const auto& e : *es) {
       out(a.json ? "{\"path\":" + jsonStr(e.path) + ",\"rev\":" + num(e.rev) + "," +
                        jsonValue(e.value.value_or("")) + "}"
@@ -347,14 +398,14 @@ int run(Args& a) {
     while (root.size() > 1 && root.back() == '/')  // a trailing / is forgiven here
       root.pop_back();
     auto es = c.walk(cairn::wire::childPath(root, "**"), a.rev);
-    if (!es) return fail(es.status());
+    if (!es) return fail(a, es.status());
     auto base = cairn::wire::splitPath(root);  // valid: the node accepted the glob
-    if (!base) return fail(base.status());
+    if (!base) return fail(a, base.status());
     out(root);
     std::vector<std::string> prev;  // components of the previous path below root
     for (const auto& e : *es) {
       auto all = cairn::wire::splitPath(e.path);
-      if (!all) return fail(all.status());
+      if (!all) return fail(a, all.status());
       if (all->size() <= base->size()) continue;  // not below root: "/a/**" never yields one
       std::vector<std::string> comps(all->begin() + static_cast<std::ptrdiff_t>(base->size()),
                                      all->end());
@@ -377,13 +428,12 @@ int run(Args& a) {
   }
   if (cmd == "stat") {
     auto s = c.stat(a.arg, a.rev);
-    if (!s) return fail(s.status());
+    if (!s) return fail(a, s.status());
+    if (s->rev == 0 && !s->dir) return noSuchFile(a, s->head);
     if (a.json) {
-      out("{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(s->rev) + ",\"len\":" + num(s->len) +
-          ",\"dir\":" + (s->dir ? "true" : "false") + ",\"head\":" + num(s->head) + "}");
-    } else if (s->rev == 0 && !s->dir) {
-      std::fprintf(stderr, "cairn: %s does not exist\n", a.arg.c_str());
-      return kExitError;
+      out("{\"path\":" + jsonStr(a.arg) + ",\"exists\":true,\"rev\":" + num(s->rev) +
+          ",\"len\":" + num(s->len) + ",\"dir\":" + (s->dir ? "true" : "false") +
+          ",\"head\":" + num(s->head) + "}");
     } else {
       out(std::string(s->dir ? "dir" : "file") + " rev=" + num(s->rev) + " len=" + num(s->len));
     }
@@ -391,13 +441,13 @@ int run(Args& a) {
   }
   if (cmd == "rev") {
     auto r = c.rev();
-    if (!r) return fail(r.status());
+    if (!r) return fail(a, r.status());
     out(a.json ? "{\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
   }
   if (cmd == "self") {
     auto r = c.self();
-    if (!r) return fail(r.status());
+    if (!r) return fail(a, r.status());
     if (a.json) {
       out("{\"id\":" + num(r->id.value_or(0)) + ",\"leader\":" + num(r->leader.value_or(0)) +
           ",\"client\":" + jsonStr(r->client.value_or("")) + ",\"events\":" +
@@ -413,12 +463,13 @@ int run(Args& a) {
     return kExitOk;
   }
   if (cmd == "wait") {
+    warnIfDirectory(a);
     std::int64_t from;
     if (a.rev) {
       from = *a.rev;
     } else {
       auto r = c.rev();
-      if (!r) return fail(r.status());
+      if (!r) return fail(a, r.status());
       from = *r + 1;
     }
     while (true) {
@@ -426,7 +477,7 @@ int run(Args& a) {
       if (!ch) {
         Err e = ch.status().code();
         if (e == Err::kTimeout || e == Err::kUnavailable) continue;  // ask again, same rev
-        return fail(ch.status());
+        return fail(a, ch.status());
       }
       printChange(a, *ch);
       return kExitOk;
@@ -526,7 +577,10 @@ constexpr const char* kRevWrite = "only if the file is at rev <= R (compare-and-
 constexpr const char* kRevFrom = "from revision R (default: the next one)";
 
 const Command kCommands[] = {
-    {"get", "P", kRev | kJson | kLocal, "print a file's value (--rev: as of revision R)", kRevRead},
+    {"get", "P", kRev | kJson | kLocal,
+     "print a file's value (--rev: as of revision R), and a newline\n"
+     "after it on a terminal; exit 3 if there is no such file",
+     kRevRead},
     {"set", "V", kRev | kJson,
      "write a file (VALUE or stdin); --rev R: only if the file is at rev <= R", kRevWrite},
     {"add", "V", kJson, "create a file that must not exist yet", ""},
@@ -536,7 +590,10 @@ const Command kCommands[] = {
     {"find", "G", kRev | kJson | kLocal,
      "list files matching a glob (? * within a component, ** across)", kRevRead},
     {"tree", "p", kRev | kJson | kLocal, "print the tree below PATH (default /)", kRevRead},
-    {"stat", "P", kRev | kJson | kLocal, "print a file's or directory's rev and length", kRevRead},
+    {"stat", "P", kRev | kJson | kLocal,
+     "print a file's or directory's rev and length; exit 3 if there is\n"
+     "no such file",
+     kRevRead},
     {"rev", "", kJson | kLocal, "print the current revision", ""},
     {"wait", "G", kRev | kJson,
      "wait for the first change matching GLOB at or after --rev (default:\n"
@@ -568,7 +625,7 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(30);
   app.footer(
       "'cairn help COMMAND' or 'cairn COMMAND --help' describes one command.\n"
-      "exit codes: 0 ok, 1 rev mismatch, 2 other errors, 127 usage");
+      "exit codes: 0 ok, 1 rev mismatch, 2 other errors, 3 no such file, 127 usage");
   addFlags(&app, &a, ~0u,
            "revision R: reads as of R; set and del only if the file is at\n"
            "rev <= R; wait, watch and feed from R");
