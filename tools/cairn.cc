@@ -175,8 +175,85 @@ struct Args {
   std::optional<std::string> value;  // set, add: the VALUE, when not from stdin
 };
 
-std::string explain(const Args&, const Status& s) {
-  return s.toString();
+// The number that follows `key` in `text` ("file is at rev 7, ..." after "at rev "), or -1.
+std::int64_t numberAfter(const std::string& text, const std::string& key) {
+  const auto p = text.find(key);
+  if (p == std::string::npos) return -1;
+  std::int64_t v = -1;
+  for (std::size_t i = p + key.size();
+       i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i)
+    v = (v < 0 ? 0 : v * 10) + (text[i] - '0');
+  return v;
+}
+
+void replaceAll(std::string* s, const std::string& from, const std::string& to) {
+  for (auto p = s->find(from); p != std::string::npos; p = s->find(from, p + to.size()))
+    s->replace(p, from.size(), to);
+}
+
+// An error in the CLI's words: what happened, the protocol's code name in parentheses (scripts
+// and docs match it), and what to do when there is something to do. The node's details speak the
+// protocol (GETDIR, "request has 0", consistency "local"); the command and its PATH say more.
+std::string explain(const Args& a, const Status& s) {
+  const std::string code = cairn::wire::errName(s.code());
+  const std::string& d = s.detail();
+  const std::string& p = a.arg;
+  const bool write = a.cmd == "set" || a.cmd == "add" || a.cmd == "del";
+  switch (s.code()) {
+    case Err::kIsDir:
+      if (a.cmd == "get" || write) {
+        return p + " is a directory (ISDIR); " +
+               (write ? std::string("only files are ") + (a.cmd == "del" ? "deleted" : "written") +
+                            "; list it with: cairn ls " + p
+                      : "list it with: cairn ls " + p);
+      }
+      break;
+    case Err::kRevMismatch: {
+      const std::int64_t at = numberAfter(d, "at rev ");
+      if (a.cmd == "add" || (a.cmd == "set" && a.rev == 0)) {
+        return p + " already exists" + (at > 0 ? " at rev " + num(at) : "") +
+               " (REV_MISMATCH); cairn set " + p + " VALUE replaces it";
+      }
+      if (write && a.rev) {
+        return p + " changed after rev " + num(*a.rev) +
+               (at > 0 ? ": it is at rev " + num(at) + " now" : "") + " (REV_MISMATCH); nothing " +
+               (a.cmd == "del" ? "deleted" : "written") + ": read it again (cairn stat " + p +
+               ") and retry with its rev";
+      }
+      break;
+    }
+    case Err::kNoEnt:
+      if (a.cmd == "del") return "no such file: " + p + " (NOENT)";
+      if (a.cmd == "ls") return "no such directory: " + p + " (NOENT)";
+      break;
+    case Err::kNotDir:
+      if (a.cmd == "ls") return p + " is a file (NOTDIR); print it with: cairn get " + p;
+      if (write) {
+        return d + ", so " + p +
+               (a.cmd == "del" ? " does not exist" : " cannot be created below it") + " (NOTDIR)";
+      }
+      break;
+    case Err::kTimeout:
+      if (write) {
+        return d + " (TIMEOUT); read " + p + " (cairn get " + p + ") before trying again";
+      }
+      break;
+    case Err::kUnavailable:
+      if (d.rfind("no reply from", 0) == 0) {  // the library found no node, not a node's answer
+        return d + " (UNAVAILABLE); is a node running at " +
+               (a.addr.empty() ? std::string("tcp://127.0.0.1:7101") : a.addr) +
+               "? (--addr or CAIRN_ADDR names the nodes)";
+      }
+      break;
+    default:
+      break;
+  }
+  // Otherwise the node's or the library's detail, with the protocol's words made the CLI's.
+  std::string m = d;
+  replaceAll(&m, "(use GETDIR)", "(list it with: cairn ls)");
+  replaceAll(&m, "use consistency \"local\"", "use --local");
+  replaceAll(&m, "rev must be", "--rev must be");
+  return m.empty() ? code : m + " (" + code + ")";
 }
 
 int fail(const Args& a, const Status& s) {

@@ -434,3 +434,63 @@ TEST_CASE("cli: watch of a directory's path warns once that it matches only a fi
   r = cairn({"watch", "--rev", "1", "--until", "2", "/nothing/yet"});  // may be created later
   CHECK(r.err.empty());
 }
+
+TEST_CASE("cli: errors say what happened in the CLI's words and keep the code's name",
+          "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/config/a", "1"}).code == 0);  // rev 1
+  REQUIRE(cairn({"set", "/config/a", "2"}).code == 0);  // rev 2
+  auto r = cairn({"get", "/config"});
+  CHECK(r.code == 2);
+  CHECK(r.err == "cairn: /config is a directory (ISDIR); list it with: cairn ls /config\n");
+  r = cairn({"add", "/config/a", "x"});
+  CHECK(r.code == 1);
+  CHECK(r.err ==
+        "cairn: /config/a already exists at rev 2 (REV_MISMATCH); cairn set /config/a "
+        "VALUE replaces it\n");
+  r = cairn({"set", "--rev", "1", "/config/a", "x"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("/config/a changed after rev 1: it is at rev 2 now (REV_MISMATCH)") !=
+        std::string::npos);
+  r = cairn({"del", "--rev", "1", "/config/a"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("it is at rev 2 now (REV_MISMATCH); nothing deleted") != std::string::npos);
+  r = cairn({"set", "/config", "x"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("/config is a directory (ISDIR)") != std::string::npos);
+  r = cairn({"del", "/config/nope"});
+  CHECK(r.code == 3);
+  CHECK(r.err == "cairn: no such file: /config/nope (NOENT)\n");
+  r = cairn({"ls", "/config/a"});
+  CHECK(r.code == 2);
+  CHECK(r.err == "cairn: /config/a is a file (NOTDIR); print it with: cairn get /config/a\n");
+  r = test::runProgram({CAIRN_BIN, "--addr", "tcp://127.0.0.1:1", "--timeout", "100", "rev"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("(UNAVAILABLE); is a node running at tcp://127.0.0.1:1?") != std::string::npos);
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"get", "/config"}, {"add", "/config/a", "x"}}) {
+    r = cairn(args);  // the protocol's words stay out
+    CHECK(r.err.find("GETDIR") == std::string::npos);
+    CHECK(r.err.find("request has") == std::string::npos);
+  }
+}
+
+TEST_CASE("cli: a read that finds no quorum suggests --local", "[integration][cli]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3);
+  REQUIRE(c.awaitLeader() > 0);
+  const std::string one = c.client(1);
+  REQUIRE(test::runProgram({CAIRN_BIN, "--addr", one, "set", "/a", "1"}).code == 0);
+  c.kill9(2);
+  c.kill9(3);
+  auto r = test::runProgram({CAIRN_BIN, "--addr", one, "--timeout", "8000", "get", "/a"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("UNAVAILABLE") != std::string::npos);
+  CHECK(r.err.find("use --local") != std::string::npos);
+  CHECK(r.err.find("consistency") == std::string::npos);
+  r = test::runProgram({CAIRN_BIN, "--addr", one, "get", "--local", "/a"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "1");
+}
