@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bindings/cpp/client.h"
@@ -109,6 +110,45 @@ std::string statsJson(const cairn::wire::Reply& r) {
   return out + "}";
 }
 
+// SELF's status as JSON members, each only when the node sent it (older nodes do not).
+std::string statusJson(const cairn::wire::Reply& r) {
+  std::string o;
+  if (r.role) o += ",\"role\":" + jsonStr(*r.role);
+  if (r.slot) o += ",\"slot\":" + std::to_string(*r.slot);
+  if (r.lag) o += ",\"lag\":" + std::to_string(*r.lag);
+  if (r.uptimeMs) o += ",\"uptime_ms\":" + std::to_string(*r.uptimeMs);
+  if (r.fsyncUs) o += ",\"fsync_us\":" + std::to_string(*r.fsyncUs);
+  if (r.maxValue) o += ",\"max_value\":" + std::to_string(*r.maxValue);
+  return o;
+}
+
+// A duration for people: 42s, 12m05s, 3h04m, 2d03h.
+std::string duration(std::int64_t ms) {
+  const std::int64_t s = ms / 1000;
+  char b[64];
+  if (s < 60) {
+    std::snprintf(b, sizeof b, "%llds", static_cast<long long>(s));
+  } else if (s < 3600) {
+    std::snprintf(b, sizeof b, "%lldm%02llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
+  } else if (s < 86400) {
+    std::snprintf(b, sizeof b, "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s % 3600 / 60));
+  } else {
+    std::snprintf(b, sizeof b, "%lldd%02lldh", static_cast<long long>(s / 86400),
+                  static_cast<long long>(s % 86400 / 3600));
+  }
+  return b;
+}
+
+// Microseconds for people: 87us, 1.25ms.
+std::string micros(std::int64_t us) {
+  if (us < 1000) return std::to_string(us) + "us";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2fms", static_cast<double>(us) / 1000.0);
+  return b;
+}
+
 std::string base64(const std::string& s) {
   static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string o;
@@ -173,6 +213,7 @@ struct Args {
   std::string cmd;                   // the command
   std::string arg;                   // its PATH or GLOB ("" when an optional one is absent)
   std::optional<std::string> value;  // set, add: the VALUE, when not from stdin
+  bool timeoutSet = false;           // --timeout was given (status has its own default)
 };
 
 // The number that follows `key` in `text` ("file is at rev 7, ..." after "at rev "), or -1.
@@ -401,7 +442,181 @@ int watch(const Args& a, bool relay) {
   }
 }
 
+// status: every node asked directly, since live facts never travel through the log (DESIGN §2).
+struct NodeStatus {
+  std::string endpoint;
+  std::int64_t id = 0;                     // from /ctl, or the node's own answer; 0: unknown
+  std::optional<cairn::wire::Reply> self;  // the node's SELF; absent when it did not answer
+  std::string error;                       // why it did not
+  std::vector<cairn::wire::Entry> ctl;     // kCtlClients as this node sees it
+};
+
+constexpr std::int64_t kStatusTimeoutMs = 1000;  // per node, unless --timeout says otherwise
+constexpr const char* kCtlClients = "/ctl/nodes/*/client";
+
+// The id in /ctl/nodes/ID/client, or 0.
+std::int64_t ctlId(const std::string& path) {
+  auto comps = cairn::wire::splitPath(path);
+  std::int64_t id = 0;
+  if (!comps || comps->size() != 4 || !cairn::cli::parseInt((*comps)[2], 1, INT64_MAX, &id))
+    return 0;
+  return id;
+}
+
+// Asks one node for SELF and, when `discover`, for the client endpoints /ctl lists. One attempt,
+// one endpoint: a node that does not answer within `timeout` is down, not retried elsewhere.
+void probe(NodeStatus* n, std::chrono::milliseconds timeout, bool discover) {
+  try {
+    cairn::client::Options o;
+    o.endpoints = {n->endpoint};
+    o.timeout = timeout;
+    o.attempts = 1;
+    o.localReads = true;  // what this node knows: a cluster without a quorum still has a status
+    cairn::client::Client c(o);
+    auto r = c.self();
+    if (!r) {
+      n->error = r.status().code() == Err::kUnavailable
+                     ? "no answer within " + std::to_string(timeout.count()) + " ms"
+                     : r.status().toString();
+      return;
+    }
+    n->self = std::move(*r);
+    if (n->self->id) n->id = *n->self->id;
+    if (!discover) return;
+    if (auto w = c.walk(kCtlClients)) n->ctl = std::move(*w);
+  } catch (const std::exception& e) {  // an endpoint ZeroMQ cannot parse, for one
+    n->error = std::string("cannot ask it: ") + e.what();
+  }
+}
+
+// Probes nodes[from..] at once, one thread and one client each: a dead node costs one timeout,
+// however many there are.
+void probeAll(std::vector<NodeStatus>& nodes, std::size_t from, std::chrono::milliseconds timeout,
+              bool discover) {
+  std::vector<std::thread> threads;
+  for (std::size_t i = from; i < nodes.size(); ++i)
+    threads.emplace_back(probe, &nodes[i], timeout, discover);
+  for (auto& t : threads)
+    t.join();
+}
+
+std::string roleOf(const NodeStatus& n) {
+  if (!n.self) return "down";
+  if (n.self->halted) return "halted";
+  return n.self->role.value_or("up");  // a node older than the role field
+}
+
+int status(const Args& a) {
+  const std::chrono::milliseconds timeout(a.timeoutSet ? a.timeoutMs : kStatusTimeoutMs);
+  std::vector<NodeStatus> nodes;
+  auto has = [&nodes](const std::string& ep) {
+    return std::any_of(nodes.begin(), nodes.end(),
+                       [&ep](const NodeStatus& n) { return n.endpoint == ep; });
+  };
+  std::vector<std::string> given = cairn::client::splitEndpoints(a.addr);
+  if (given.empty()) given.push_back("tcp://127.0.0.1:7101");  // the client library's default
+  for (const std::string& ep : given) {
+    if (!has(ep)) nodes.push_back(NodeStatus{ep, 0, std::nullopt, "", {}});
+  }
+  probeAll(nodes, 0, timeout, true);
+
+  // The members /ctl lists, each at the endpoint written last among every answer (a node that
+  // trails may still list an endpoint its member has since left).
+  std::map<std::int64_t, std::pair<std::int64_t, std::string>> listed;  // id -> rev, endpoint
+  for (const NodeStatus& n : nodes) {
+    for (const cairn::wire::Entry& e : n.ctl) {
+      const std::int64_t id = ctlId(e.path);
+      if (id == 0 || !e.value || e.value->empty()) continue;
+      auto it = listed.find(id);
+      if (it == listed.end() || e.rev > it->second.first) listed[id] = {e.rev, *e.value};
+    }
+  }
+  const std::size_t first = nodes.size();
+  for (const auto& [id, at] : listed) {
+    const std::string& ep = at.second;
+    auto same = std::find_if(nodes.begin(), nodes.end(),
+                             [&ep](const NodeStatus& n) { return n.endpoint == ep; });
+    if (same != nodes.end()) {
+      if (same->id == 0) same->id = id;
+      continue;
+    }
+    const bool answered = std::any_of(nodes.begin(), nodes.end(), [id = id](const NodeStatus& n) {
+      return n.self && n.id == id;  // reached at an address spelled otherwise in --addr
+    });
+    if (!answered) nodes.push_back(NodeStatus{ep, id, std::nullopt, "", {}});
+  }
+  probeAll(nodes, first, timeout, false);
+
+  // One row per node: a node that answered under two spellings of its address keeps the first.
+  std::vector<NodeStatus> rows;
+  for (NodeStatus& n : nodes) {
+    const bool dup = n.self && n.id != 0 && std::any_of(rows.begin(), rows.end(), [&n](auto& r) {
+                       return r.self && r.id == n.id;
+                     });
+    if (!dup) rows.push_back(std::move(n));
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const NodeStatus& x, const NodeStatus& y) {
+    return (x.id == 0 ? INT64_MAX : x.id) < (y.id == 0 ? INT64_MAX : y.id);
+  });
+
+  auto dash = [](const std::optional<std::int64_t>& v, std::string (*f)(std::int64_t)) {
+    return v ? f(*v) : std::string("-");
+  };
+  std::vector<std::vector<std::string>> table = {
+      {"ENDPOINT", "ID", "ROLE", "LEADER", "REV", "LAG", "UPTIME", "FSYNC"}};
+  bool healthy = true;
+  for (const NodeStatus& n : rows) {
+    const std::string id = n.id ? num(n.id) : "-";
+    if (!n.self) {
+      healthy = false;
+      std::fprintf(stderr, "cairn: %s%s is down: %s\n", n.endpoint.c_str(),
+                   n.id ? (" (node " + id + ")").c_str() : "", n.error.c_str());
+      if (a.json) {
+        out("{\"endpoint\":" + jsonStr(n.endpoint) + ",\"up\":false" +
+            (n.id ? ",\"id\":" + id : std::string()) + ",\"error\":" + jsonStr(n.error) + "}");
+      }
+      table.push_back({n.endpoint, id, "down", "-", "-", "-", "-", "-"});
+      continue;
+    }
+    const cairn::wire::Reply& r = *n.self;
+    if (r.halted) {
+      healthy = false;
+      std::fprintf(
+          stderr,
+          "cairn: node %s (%s) has halted: %s; fix the cause (see its log) and restart it\n",
+          id.c_str(), n.endpoint.c_str(), r.halted->c_str());
+    }
+    if (a.json) {
+      out("{\"endpoint\":" + jsonStr(n.endpoint) + ",\"up\":true,\"id\":" + num(n.id) +
+          ",\"leader\":" + num(r.leader.value_or(0)) + ",\"rev\":" + num(r.rev.value_or(0)) +
+          statusJson(r) + ",\"client\":" + jsonStr(r.client.value_or("")) + ",\"events\":" +
+          jsonStr(r.events.value_or("")) + ",\"version\":" + jsonStr(r.version.value_or("")) +
+          (r.halted ? ",\"halted\":" + jsonStr(*r.halted) : std::string()) + "}");
+    }
+    table.push_back({n.endpoint, id, roleOf(n),
+                     r.leader.value_or(0) ? num(*r.leader) : std::string("-"), dash(r.rev, num),
+                     dash(r.lag, num), dash(r.uptimeMs, duration), dash(r.fsyncUs, micros)});
+  }
+  if (!a.json) {
+    std::vector<std::size_t> width(table[0].size(), 0);
+    for (const auto& row : table) {
+      for (std::size_t i = 0; i < row.size(); ++i)
+        width[i] = std::max(width[i], row[i].size());
+    }
+    for (const auto& row : table) {
+      std::string line;
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        line += row[i];
+        if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+      }
+      out(line);
+    }
+  }
+  return healthy ? kExitOk : kExitError;
+}
+
 int run(Args& a) {
+  if (a.cmd == "status") return status(a);  // one client per node, not this one
   cairn::client::Options opts;
   opts.endpoints = cairn::client::splitEndpoints(a.addr);
   opts.timeout = std::chrono::milliseconds(a.timeoutMs);
@@ -529,13 +744,21 @@ int run(Args& a) {
       out("{\"id\":" + num(r->id.value_or(0)) + ",\"leader\":" + num(r->leader.value_or(0)) +
           ",\"client\":" + jsonStr(r->client.value_or("")) + ",\"events\":" +
           jsonStr(r->events.value_or("")) + ",\"version\":" + jsonStr(r->version.value_or("")) +
-          ",\"rev\":" + num(r->rev.value_or(0)) +
+          ",\"rev\":" + num(r->rev.value_or(0)) + statusJson(*r) +
           (r->halted ? ",\"halted\":" + jsonStr(*r->halted) : std::string()) + statsJson(*r) + "}");
     } else {
-      out("id " + num(r->id.value_or(0)) + "\nleader " + num(r->leader.value_or(0)) + "\nclient " +
-          r->client.value_or("") + "\nevents " + r->events.value_or("") + "\nversion " +
-          r->version.value_or("") + "\nrev " + num(r->rev.value_or(0)) +
-          (r->halted ? "\nhalted " + *r->halted : std::string()));
+      std::string text = "id " + num(r->id.value_or(0)) + "\nleader " + num(r->leader.value_or(0)) +
+                         "\nclient " + r->client.value_or("") + "\nevents " +
+                         r->events.value_or("") + "\nversion " + r->version.value_or("") +
+                         "\nrev " + num(r->rev.value_or(0));
+      if (r->role) text += "\nrole " + *r->role;
+      if (r->slot) text += "\nslot " + num(*r->slot);
+      if (r->lag) text += "\nlag " + num(*r->lag);
+      if (r->uptimeMs) text += "\nuptime " + duration(*r->uptimeMs);
+      if (r->fsyncUs) text += "\nfsync " + micros(*r->fsyncUs);
+      if (r->maxValue) text += "\nmax_value " + num(*r->maxValue);
+      if (r->halted) text += "\nhalted " + *r->halted;
+      out(text);
     }
     return kExitOk;
   }
@@ -599,9 +822,12 @@ void addFlags(CLI::App* app, Args* a, unsigned which, const std::string& revWhat
                   "not answer (default $CAIRN_ADDR, else tcp://127.0.0.1:7101)")
       ->type_name("ENDPOINTS")
       ->transform(cairn::cli::nonEmpty("ENDPOINTS"));
-  app->add_option("--timeout", a->timeoutMs, "per-request timeout in milliseconds")
+  app->add_option("--timeout", a->timeoutMs,
+                  "per-request timeout in milliseconds (status: per node, default\n" +
+                      std::to_string(kStatusTimeoutMs) + ")")
       ->type_name("MS")
       ->transform(cairn::cli::integer(1, INT64_MAX))
+      ->each([a](const std::string&) { a->timeoutSet = true; })
       ->default_str(std::to_string(a->timeoutMs));
   if (which & kRev) {
     app->add_option_function<std::int64_t>(
@@ -687,7 +913,16 @@ const Command kCommands[] = {
      "messages: --push EP to a PULL stage, or --pub EP re-published on a\n"
      "PUB; connects to EP, or binds it with --bind",
      kRevFrom},
-    {"self", "", kJson, "print the node's id, endpoints and version", ""},
+    {"self", "", kJson,
+     "print the node's id, endpoints, version, role, applied slot, lag,\n"
+     "uptime, last fsync and value limit",
+     ""},
+    {"status", "", kJson,
+     "ask every node (each of --addr, and every member /ctl lists) for\n"
+     "its role, leader, rev, lag, uptime and last fsync: one row per\n"
+     "node, \"down\" for one that does not answer within --timeout;\n"
+     "exit 0 when every node answered and none has halted, else 2",
+     ""},
     {"help", "C", 0, "print the help of COMMAND, or this list", ""},
 };
 
@@ -702,7 +937,8 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(30);
   app.footer(
       "'cairn help COMMAND' or 'cairn COMMAND --help' describes one command.\n"
-      "exit codes: 0 ok, 1 rev mismatch, 2 other errors, 3 no such file, 127 usage");
+      "exit codes: 0 ok, 1 rev mismatch, 2 other errors (status: a node down\n"
+      "or halted), 3 no such file, 127 usage");
   addFlags(&app, &a, ~0u,
            "revision R: reads as of R; set and del only if the file is at\n"
            "rev <= R; wait, watch and feed from R");

@@ -494,3 +494,24 @@ TEST_CASE("cli: a read that finds no quorum suggests --local", "[integration][cl
   CHECK(r.code == 0);
   CHECK(r.out == "1");
 }
+
+TEST_CASE("cli: self prints the node's role, slot, lag, uptime, fsync and value limit",
+          "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1", {"--max-value", "4096"});
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/a", "1"}).code == 0);
+  auto r = cairn({"self"});
+  CHECK(r.code == 0);
+  for (const char* line :
+       {"\nrole leader\n", "\nslot ", "\nlag 0\n", "\nuptime ", "\nfsync ", "\nmax_value 4096\n"}) {
+    INFO(r.out);
+    CHECK(r.out.find(line) != std::string::npos);
+  }
+  r = cairn({"self", "--json"});
+  for (const char* key : {"\"role\":\"leader\"", "\"slot\":", "\"lag\":0,",
+                          "\"uptime_ms\":", "\"fsync_us\":", "\"max_value\":4096"}) {
+    INFO(r.out);
+    CHECK(r.out.find(key) != std::string::npos);
+  }
+}
