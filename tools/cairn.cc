@@ -141,8 +141,9 @@ std::string duration(std::int64_t ms) {
   return b;
 }
 
-// Microseconds for people: 87us, 1.25ms.
+// Microseconds for people: 87us, 1.25ms; "-" for 0 (SELF's fsync_us before the first sync).
 std::string micros(std::int64_t us) {
+  if (us <= 0) return "-";
   if (us < 1000) return std::to_string(us) + "us";
   char b[32];
   std::snprintf(b, sizeof b, "%.2fms", static_cast<double>(us) / 1000.0);
