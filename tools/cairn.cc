@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bindings/cpp/client.h"
@@ -28,6 +31,7 @@ using cairn::wire::Status;
 constexpr int kExitOk = 0;
 constexpr int kExitMismatch = 1;
 constexpr int kExitError = 2;
+constexpr int kExitNoSuchFile = 3;
 constexpr int kExitUsage = 127;
 
 // A usage error found after parsing, in the words CLI11's own errors use.
@@ -36,11 +40,6 @@ int usage(const std::string& why, const std::string& cmd = "") {
                cmd.empty() ? "" : (cmd + " ").c_str(),
                cmd.empty() ? "lists the commands and flags" : "describes it");
   return kExitUsage;
-}
-
-int fail(const Status& s) {
-  std::fprintf(stderr, "cairn: %s\n", s.toString().c_str());
-  return s.code() == Err::kRevMismatch ? kExitMismatch : kExitError;
 }
 
 bool validUtf8(const std::string& s) {
@@ -111,6 +110,46 @@ std::string statsJson(const cairn::wire::Reply& r) {
   return out + "}";
 }
 
+// SELF's status as JSON members, each only when the node sent it (older nodes do not).
+std::string statusJson(const cairn::wire::Reply& r) {
+  std::string o;
+  if (r.role) o += ",\"role\":" + jsonStr(*r.role);
+  if (r.slot) o += ",\"slot\":" + std::to_string(*r.slot);
+  if (r.lag) o += ",\"lag\":" + std::to_string(*r.lag);
+  if (r.uptimeMs) o += ",\"uptime_ms\":" + std::to_string(*r.uptimeMs);
+  if (r.fsyncUs) o += ",\"fsync_us\":" + std::to_string(*r.fsyncUs);
+  if (r.maxValue) o += ",\"max_value\":" + std::to_string(*r.maxValue);
+  return o;
+}
+
+// A duration for people: 42s, 12m05s, 3h04m, 2d03h.
+std::string duration(std::int64_t ms) {
+  const std::int64_t s = ms / 1000;
+  char b[64];
+  if (s < 60) {
+    std::snprintf(b, sizeof b, "%llds", static_cast<long long>(s));
+  } else if (s < 3600) {
+    std::snprintf(b, sizeof b, "%lldm%02llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
+  } else if (s < 86400) {
+    std::snprintf(b, sizeof b, "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s % 3600 / 60));
+  } else {
+    std::snprintf(b, sizeof b, "%lldd%02lldh", static_cast<long long>(s / 86400),
+                  static_cast<long long>(s % 86400 / 3600));
+  }
+  return b;
+}
+
+// Microseconds for people: 87us, 1.25ms; "-" for 0 (SELF's fsync_us before the first sync).
+std::string micros(std::int64_t us) {
+  if (us <= 0) return "-";
+  if (us < 1000) return std::to_string(us) + "us";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2fms", static_cast<double>(us) / 1000.0);
+  return b;
+}
+
 std::string base64(const std::string& s) {
   static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string o;
@@ -175,7 +214,107 @@ struct Args {
   std::string cmd;                   // the command
   std::string arg;                   // its PATH or GLOB ("" when an optional one is absent)
   std::optional<std::string> value;  // set, add: the VALUE, when not from stdin
+  bool timeoutSet = false;           // --timeout was given (status has its own default)
 };
+
+// The number that follows `key` in `text` ("file is at rev 7, ..." after "at rev "), or -1.
+std::int64_t numberAfter(const std::string& text, const std::string& key) {
+  const auto p = text.find(key);
+  if (p == std::string::npos) return -1;
+  std::int64_t v = -1;
+  for (std::size_t i = p + key.size();
+       i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i)
+    v = (v < 0 ? 0 : v * 10) + (text[i] - '0');
+  return v;
+}
+
+void replaceAll(std::string* s, const std::string& from, const std::string& to) {
+  for (auto p = s->find(from); p != std::string::npos; p = s->find(from, p + to.size()))
+    s->replace(p, from.size(), to);
+}
+
+// An error in the CLI's words: what happened, the protocol's code name in parentheses (scripts
+// and docs match it), and what to do when there is something to do. The node's details speak the
+// protocol (GETDIR, "request has 0", consistency "local"); the command and its PATH say more.
+std::string explain(const Args& a, const Status& s) {
+  const std::string code = cairn::wire::errName(s.code());
+  const std::string& d = s.detail();
+  const std::string& p = a.arg;
+  const bool write = a.cmd == "set" || a.cmd == "add" || a.cmd == "del";
+  switch (s.code()) {
+    case Err::kIsDir:
+      if (a.cmd == "get" || write) {
+        return p + " is a directory (ISDIR); " +
+               (write ? std::string("only files are ") + (a.cmd == "del" ? "deleted" : "written") +
+                            "; list it with: cairn ls " + p
+                      : "list it with: cairn ls " + p);
+      }
+      break;
+    case Err::kRevMismatch: {
+      const std::int64_t at = numberAfter(d, "at rev ");
+      if (a.cmd == "add" || (a.cmd == "set" && a.rev == 0)) {
+        return p + " already exists" + (at > 0 ? " at rev " + num(at) : "") +
+               " (REV_MISMATCH); cairn set " + p + " VALUE replaces it";
+      }
+      if (write && a.rev) {
+        return p + " changed after rev " + num(*a.rev) +
+               (at > 0 ? ": it is at rev " + num(at) + " now" : "") + " (REV_MISMATCH); nothing " +
+               (a.cmd == "del" ? "deleted" : "written") + ": read it again (cairn stat " + p +
+               ") and retry with its rev";
+      }
+      break;
+    }
+    case Err::kNoEnt:
+      if (a.cmd == "del") return "no such file: " + p + " (NOENT)";
+      if (a.cmd == "ls") return "no such directory: " + p + " (NOENT)";
+      break;
+    case Err::kNotDir:
+      if (a.cmd == "ls") return p + " is a file (NOTDIR); print it with: cairn get " + p;
+      if (write) {
+        return d + ", so " + p +
+               (a.cmd == "del" ? " does not exist" : " cannot be created below it") + " (NOTDIR)";
+      }
+      break;
+    case Err::kTimeout:
+      if (write) {
+        return d + " (TIMEOUT); read " + p + " (cairn get " + p + ") before trying again";
+      }
+      break;
+    case Err::kUnavailable:
+      if (d.rfind("no reply from", 0) == 0) {  // the library found no node, not a node's answer
+        return d + " (UNAVAILABLE); is a node running at " +
+               (a.addr.empty() ? std::string("tcp://127.0.0.1:7101") : a.addr) +
+               "? (--addr or CAIRN_ADDR names the nodes)";
+      }
+      break;
+    default:
+      break;
+  }
+  // Otherwise the node's or the library's detail, with the protocol's words made the CLI's.
+  std::string m = d;
+  replaceAll(&m, "(use GETDIR)", "(list it with: cairn ls)");
+  replaceAll(&m, "use consistency \"local\"", "use --local");
+  replaceAll(&m, "rev must be", "--rev must be");
+  return m.empty() ? code : m + " (" + code + ")";
+}
+
+int fail(const Args& a, const Status& s) {
+  std::fprintf(stderr, "cairn: %s\n", explain(a, s).c_str());
+  switch (s.code()) {
+    case Err::kRevMismatch:
+      return kExitMismatch;
+    case Err::kNoEnt:
+      return kExitNoSuchFile;
+    default:
+      return kExitError;
+  }
+}
+
+int noSuchFile(const Args& a, std::int64_t head) {
+  if (a.json) out("{\"path\":" + jsonStr(a.arg) + ",\"exists\":false,\"head\":" + num(head) + "}");
+  if (!a.json) std::fprintf(stderr, "cairn: no such file: %s\n", a.arg.c_str());
+  return kExitNoSuchFile;
+}
 
 void printChange(const Args& a, const cairn::client::Change& c) {
   if (a.json) {
@@ -183,6 +322,27 @@ void printChange(const Args& a, const cairn::client::Change& c) {
         "," + jsonValue(c.value) + "}");
   } else {
     out(num(c.rev) + " " + c.op + " " + c.path + (c.op == "set" ? " " + c.value : ""));
+  }
+}
+
+// A glob without ? or * matches one path only, as a file: named after a directory, it matches
+// nothing below it and a watch of it stays silent for ever. Says so once, as a hint: when no node
+// answers within a second the check is skipped, and the command carries on either way.
+void warnIfDirectory(const Args& a) {
+  if (a.arg.find_first_of("?*") != std::string::npos) return;
+  try {
+    cairn::client::Options o;
+    o.endpoints = cairn::client::splitEndpoints(a.addr);
+    o.timeout = std::chrono::milliseconds(std::min<std::int64_t>(a.timeoutMs, 1000));
+    o.attempts = static_cast<int>(std::max<std::size_t>(o.endpoints.size(), 1));
+    o.localReads = true;  // a hint needs no quorum
+    cairn::client::Client c(o);
+    auto s = c.stat(a.arg);
+    if (!s || !s->dir) return;
+    std::fprintf(stderr, "cairn: %s matches only the file %s; did you mean '%s'?\n", a.arg.c_str(),
+                 a.arg.c_str(), cairn::wire::childPath(a.arg, "**").c_str());
+  } catch (const std::exception&) {
+    // No hint; the command itself reports what is wrong with the endpoints.
   }
 }
 
@@ -210,6 +370,7 @@ int watch(const Args& a, bool relay) {
       return kExitError;
     }
   }
+  warnIfDirectory(a);
   cairn::client::WatchOptions wo;
   wo.endpoints = cairn::client::splitEndpoints(a.addr);
   wo.glob = a.arg;
@@ -250,7 +411,7 @@ int watch(const Args& a, bool relay) {
                      static_cast<long long>(st.gaps));
       }
     }
-    if (!n) return fail(n.status());
+    if (!n) return fail(a, n.status());
     if (*n) {
       const auto& notice = **n;
       if (notice.kind == cairn::client::Notice::Kind::kChange) {
@@ -282,7 +443,181 @@ int watch(const Args& a, bool relay) {
   }
 }
 
+// status: every node asked directly, since live facts never travel through the log (DESIGN §2).
+struct NodeStatus {
+  std::string endpoint;
+  std::int64_t id = 0;                     // from /ctl, or the node's own answer; 0: unknown
+  std::optional<cairn::wire::Reply> self;  // the node's SELF; absent when it did not answer
+  std::string error;                       // why it did not
+  std::vector<cairn::wire::Entry> ctl;     // kCtlClients as this node sees it
+};
+
+constexpr std::int64_t kStatusTimeoutMs = 1000;  // per node, unless --timeout says otherwise
+constexpr const char* kCtlClients = "/ctl/nodes/*/client";
+
+// The id in /ctl/nodes/ID/client, or 0.
+std::int64_t ctlId(const std::string& path) {
+  auto comps = cairn::wire::splitPath(path);
+  std::int64_t id = 0;
+  if (!comps || comps->size() != 4 || !cairn::cli::parseInt((*comps)[2], 1, INT64_MAX, &id))
+    return 0;
+  return id;
+}
+
+// Asks one node for SELF and, when `discover`, for the client endpoints /ctl lists. One attempt,
+// one endpoint: a node that does not answer within `timeout` is down, not retried elsewhere.
+void probe(NodeStatus* n, std::chrono::milliseconds timeout, bool discover) {
+  try {
+    cairn::client::Options o;
+    o.endpoints = {n->endpoint};
+    o.timeout = timeout;
+    o.attempts = 1;
+    o.localReads = true;  // what this node knows: a cluster without a quorum still has a status
+    cairn::client::Client c(o);
+    auto r = c.self();
+    if (!r) {
+      n->error = r.status().code() == Err::kUnavailable
+                     ? "no answer within " + std::to_string(timeout.count()) + " ms"
+                     : r.status().toString();
+      return;
+    }
+    n->self = std::move(*r);
+    if (n->self->id) n->id = *n->self->id;
+    if (!discover) return;
+    if (auto w = c.walk(kCtlClients)) n->ctl = std::move(*w);
+  } catch (const std::exception& e) {  // an endpoint ZeroMQ cannot parse, for one
+    n->error = std::string("cannot ask it: ") + e.what();
+  }
+}
+
+// Probes nodes[from..] at once, one thread and one client each: a dead node costs one timeout,
+// however many there are.
+void probeAll(std::vector<NodeStatus>& nodes, std::size_t from, std::chrono::milliseconds timeout,
+              bool discover) {
+  std::vector<std::thread> threads;
+  for (std::size_t i = from; i < nodes.size(); ++i)
+    threads.emplace_back(probe, &nodes[i], timeout, discover);
+  for (auto& t : threads)
+    t.join();
+}
+
+std::string roleOf(const NodeStatus& n) {
+  if (!n.self) return "down";
+  if (n.self->halted) return "halted";
+  return n.self->role.value_or("up");  // a node older than the role field
+}
+
+int status(const Args& a) {
+  const std::chrono::milliseconds timeout(a.timeoutSet ? a.timeoutMs : kStatusTimeoutMs);
+  std::vector<NodeStatus> nodes;
+  auto has = [&nodes](const std::string& ep) {
+    return std::any_of(nodes.begin(), nodes.end(),
+                       [&ep](const NodeStatus& n) { return n.endpoint == ep; });
+  };
+  std::vector<std::string> given = cairn::client::splitEndpoints(a.addr);
+  if (given.empty()) given.push_back("tcp://127.0.0.1:7101");  // the client library's default
+  for (const std::string& ep : given) {
+    if (!has(ep)) nodes.push_back(NodeStatus{ep, 0, std::nullopt, "", {}});
+  }
+  probeAll(nodes, 0, timeout, true);
+
+  // The members /ctl lists, each at the endpoint written last among every answer (a node that
+  // trails may still list an endpoint its member has since left).
+  std::map<std::int64_t, std::pair<std::int64_t, std::string>> listed;  // id -> rev, endpoint
+  for (const NodeStatus& n : nodes) {
+    for (const cairn::wire::Entry& e : n.ctl) {
+      const std::int64_t id = ctlId(e.path);
+      if (id == 0 || !e.value || e.value->empty()) continue;
+      auto it = listed.find(id);
+      if (it == listed.end() || e.rev > it->second.first) listed[id] = {e.rev, *e.value};
+    }
+  }
+  const std::size_t first = nodes.size();
+  for (const auto& [id, at] : listed) {
+    const std::string& ep = at.second;
+    auto same = std::find_if(nodes.begin(), nodes.end(),
+                             [&ep](const NodeStatus& n) { return n.endpoint == ep; });
+    if (same != nodes.end()) {
+      if (same->id == 0) same->id = id;
+      continue;
+    }
+    const bool answered = std::any_of(nodes.begin(), nodes.end(), [id = id](const NodeStatus& n) {
+      return n.self && n.id == id;  // reached at an address spelled otherwise in --addr
+    });
+    if (!answered) nodes.push_back(NodeStatus{ep, id, std::nullopt, "", {}});
+  }
+  probeAll(nodes, first, timeout, false);
+
+  // One row per node: a node that answered under two spellings of its address keeps the first.
+  std::vector<NodeStatus> rows;
+  for (NodeStatus& n : nodes) {
+    const bool dup = n.self && n.id != 0 && std::any_of(rows.begin(), rows.end(), [&n](auto& r) {
+                       return r.self && r.id == n.id;
+                     });
+    if (!dup) rows.push_back(std::move(n));
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const NodeStatus& x, const NodeStatus& y) {
+    return (x.id == 0 ? INT64_MAX : x.id) < (y.id == 0 ? INT64_MAX : y.id);
+  });
+
+  auto dash = [](const std::optional<std::int64_t>& v, std::string (*f)(std::int64_t)) {
+    return v ? f(*v) : std::string("-");
+  };
+  std::vector<std::vector<std::string>> table = {
+      {"ENDPOINT", "ID", "ROLE", "LEADER", "REV", "LAG", "UPTIME", "FSYNC"}};
+  bool healthy = true;
+  for (const NodeStatus& n : rows) {
+    const std::string id = n.id ? num(n.id) : "-";
+    if (!n.self) {
+      healthy = false;
+      std::fprintf(stderr, "cairn: %s%s is down: %s\n", n.endpoint.c_str(),
+                   n.id ? (" (node " + id + ")").c_str() : "", n.error.c_str());
+      if (a.json) {
+        out("{\"endpoint\":" + jsonStr(n.endpoint) + ",\"up\":false" +
+            (n.id ? ",\"id\":" + id : std::string()) + ",\"error\":" + jsonStr(n.error) + "}");
+      }
+      table.push_back({n.endpoint, id, "down", "-", "-", "-", "-", "-"});
+      continue;
+    }
+    const cairn::wire::Reply& r = *n.self;
+    if (r.halted) {
+      healthy = false;
+      std::fprintf(
+          stderr,
+          "cairn: node %s (%s) has halted: %s; fix the cause (see its log) and restart it\n",
+          id.c_str(), n.endpoint.c_str(), r.halted->c_str());
+    }
+    if (a.json) {
+      out("{\"endpoint\":" + jsonStr(n.endpoint) + ",\"up\":true,\"id\":" + num(n.id) +
+          ",\"leader\":" + num(r.leader.value_or(0)) + ",\"rev\":" + num(r.rev.value_or(0)) +
+          statusJson(r) + ",\"client\":" + jsonStr(r.client.value_or("")) + ",\"events\":" +
+          jsonStr(r.events.value_or("")) + ",\"version\":" + jsonStr(r.version.value_or("")) +
+          (r.halted ? ",\"halted\":" + jsonStr(*r.halted) : std::string()) + "}");
+    }
+    table.push_back({n.endpoint, id, roleOf(n),
+                     r.leader.value_or(0) ? num(*r.leader) : std::string("-"), dash(r.rev, num),
+                     dash(r.lag, num), dash(r.uptimeMs, duration), dash(r.fsyncUs, micros)});
+  }
+  if (!a.json) {
+    std::vector<std::size_t> width(table[0].size(), 0);
+    for (const auto& row : table) {
+      for (std::size_t i = 0; i < row.size(); ++i)
+        width[i] = std::max(width[i], row[i].size());
+    }
+    for (const auto& row : table) {
+      std::string line;
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        line += row[i];
+        if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+      }
+      out(line);
+    }
+  }
+  return healthy ? kExitOk : kExitError;
+}
+
 int run(Args& a) {
+  if (a.cmd == "status") return status(a);  // one client per node, not this one
   cairn::client::Options opts;
   opts.endpoints = cairn::client::splitEndpoints(a.addr);
   opts.timeout = std::chrono::milliseconds(a.timeoutMs);
@@ -292,17 +627,26 @@ int run(Args& a) {
 
   if (cmd == "get") {
     auto f = c.get(a.arg, a.rev);
-    if (!f) return fail(f.status());
+    if (!f) return fail(a, f.status());
+    if (f->rev == 0) return noSuchFile(a, f->head);  // the node's answer for a missing file
     if (a.json) {
-      out("{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(f->rev) + "," + jsonValue(f->value) +
-          ",\"head\":" + num(f->head) + "}");
+      out("{\"path\":" + jsonStr(a.arg) + ",\"exists\":true,\"rev\":" + num(f->rev) + "," +
+          jsonValue(f->value) + ",\"head\":" + num(f->head) + "}");
     } else {
       std::fwrite(f->value.data(), 1, f->value.size(), stdout);
+      // Exactly the bytes for scripts and pipes; on a terminal the prompt starts on its own line.
+      if (::isatty(1) && (f->value.empty() || f->value.back() != '\n')) std::fputc('\n', stdout);
     }
     return kExitOk;
   }
   if (cmd == "set" || cmd == "add") {
     std::string value;
+    if (!a.value && ::isatty(0)) {  // not a pipe: someone is about to type, maybe unawares
+      std::fprintf(stderr,
+                   "cairn: reading the value of %s from standard input; end it with Ctrl-D at the "
+                   "start of a line (Ctrl-C cancels)\n",
+                   a.arg.c_str());
+    }
     if (a.value) {
       value = *a.value;
     } else if (!readStdin(&value)) {
@@ -311,19 +655,19 @@ int run(Args& a) {
     }
     std::int64_t rev = cmd == "add" ? 0 : a.rev.value_or(-1);
     auto r = c.set(a.arg, value, rev);
-    if (!r) return fail(r.status());
+    if (!r) return fail(a, r.status());
     out(a.json ? "{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
   }
   if (cmd == "del") {
     auto r = c.del(a.arg, a.rev.value_or(-1));
-    if (!r) return fail(r.status());
+    if (!r) return fail(a, r.status());
     out(a.json ? "{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
   }
   if (cmd == "ls") {
     auto es = c.getdir(a.arg.empty() ? "/" : a.arg, a.rev);
-    if (!es) return fail(es.status());
+    if (!es) return fail(a, es.status());
     for (const auto& e : *es) {
       const bool dir = e.dir.value_or(false);
       out(a.json ? "{\"name\":" + jsonStr(e.name) + ",\"rev\":" + num(e.rev) +
@@ -334,7 +678,7 @@ int run(Args& a) {
   }
   if (cmd == "find") {
     auto es = c.walk(a.arg, a.rev);
-    if (!es) return fail(es.status());
+    if (!es) return fail(a, es.status());
     for (const auto& e : *es) {
       out(a.json ? "{\"path\":" + jsonStr(e.path) + ",\"rev\":" + num(e.rev) + "," +
                        jsonValue(e.value.value_or("")) + "}"
@@ -347,14 +691,14 @@ int run(Args& a) {
     while (root.size() > 1 && root.back() == '/')  // a trailing / is forgiven here
       root.pop_back();
     auto es = c.walk(cairn::wire::childPath(root, "**"), a.rev);
-    if (!es) return fail(es.status());
+    if (!es) return fail(a, es.status());
     auto base = cairn::wire::splitPath(root);  // valid: the node accepted the glob
-    if (!base) return fail(base.status());
+    if (!base) return fail(a, base.status());
     out(root);
     std::vector<std::string> prev;  // components of the previous path below root
     for (const auto& e : *es) {
       auto all = cairn::wire::splitPath(e.path);
-      if (!all) return fail(all.status());
+      if (!all) return fail(a, all.status());
       if (all->size() <= base->size()) continue;  // not below root: "/a/**" never yields one
       std::vector<std::string> comps(all->begin() + static_cast<std::ptrdiff_t>(base->size()),
                                      all->end());
@@ -377,13 +721,12 @@ int run(Args& a) {
   }
   if (cmd == "stat") {
     auto s = c.stat(a.arg, a.rev);
-    if (!s) return fail(s.status());
+    if (!s) return fail(a, s.status());
+    if (s->rev == 0 && !s->dir) return noSuchFile(a, s->head);
     if (a.json) {
-      out("{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(s->rev) + ",\"len\":" + num(s->len) +
-          ",\"dir\":" + (s->dir ? "true" : "false") + ",\"head\":" + num(s->head) + "}");
-    } else if (s->rev == 0 && !s->dir) {
-      std::fprintf(stderr, "cairn: %s does not exist\n", a.arg.c_str());
-      return kExitError;
+      out("{\"path\":" + jsonStr(a.arg) + ",\"exists\":true,\"rev\":" + num(s->rev) +
+          ",\"len\":" + num(s->len) + ",\"dir\":" + (s->dir ? "true" : "false") +
+          ",\"head\":" + num(s->head) + "}");
     } else {
       out(std::string(s->dir ? "dir" : "file") + " rev=" + num(s->rev) + " len=" + num(s->len));
     }
@@ -391,34 +734,43 @@ int run(Args& a) {
   }
   if (cmd == "rev") {
     auto r = c.rev();
-    if (!r) return fail(r.status());
+    if (!r) return fail(a, r.status());
     out(a.json ? "{\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
   }
   if (cmd == "self") {
     auto r = c.self();
-    if (!r) return fail(r.status());
+    if (!r) return fail(a, r.status());
     if (a.json) {
       out("{\"id\":" + num(r->id.value_or(0)) + ",\"leader\":" + num(r->leader.value_or(0)) +
           ",\"client\":" + jsonStr(r->client.value_or("")) + ",\"events\":" +
           jsonStr(r->events.value_or("")) + ",\"version\":" + jsonStr(r->version.value_or("")) +
-          ",\"rev\":" + num(r->rev.value_or(0)) +
+          ",\"rev\":" + num(r->rev.value_or(0)) + statusJson(*r) +
           (r->halted ? ",\"halted\":" + jsonStr(*r->halted) : std::string()) + statsJson(*r) + "}");
     } else {
-      out("id " + num(r->id.value_or(0)) + "\nleader " + num(r->leader.value_or(0)) + "\nclient " +
-          r->client.value_or("") + "\nevents " + r->events.value_or("") + "\nversion " +
-          r->version.value_or("") + "\nrev " + num(r->rev.value_or(0)) +
-          (r->halted ? "\nhalted " + *r->halted : std::string()));
+      std::string text = "id " + num(r->id.value_or(0)) + "\nleader " + num(r->leader.value_or(0)) +
+                         "\nclient " + r->client.value_or("") + "\nevents " +
+                         r->events.value_or("") + "\nversion " + r->version.value_or("") +
+                         "\nrev " + num(r->rev.value_or(0));
+      if (r->role) text += "\nrole " + *r->role;
+      if (r->slot) text += "\nslot " + num(*r->slot);
+      if (r->lag) text += "\nlag " + num(*r->lag);
+      if (r->uptimeMs) text += "\nuptime " + duration(*r->uptimeMs);
+      if (r->fsyncUs) text += "\nfsync " + micros(*r->fsyncUs);
+      if (r->maxValue) text += "\nmax_value " + num(*r->maxValue);
+      if (r->halted) text += "\nhalted " + *r->halted;
+      out(text);
     }
     return kExitOk;
   }
   if (cmd == "wait") {
+    warnIfDirectory(a);
     std::int64_t from;
     if (a.rev) {
       from = *a.rev;
     } else {
       auto r = c.rev();
-      if (!r) return fail(r.status());
+      if (!r) return fail(a, r.status());
       from = *r + 1;
     }
     while (true) {
@@ -426,7 +778,7 @@ int run(Args& a) {
       if (!ch) {
         Err e = ch.status().code();
         if (e == Err::kTimeout || e == Err::kUnavailable) continue;  // ask again, same rev
-        return fail(ch.status());
+        return fail(a, ch.status());
       }
       printChange(a, *ch);
       return kExitOk;
@@ -471,9 +823,12 @@ void addFlags(CLI::App* app, Args* a, unsigned which, const std::string& revWhat
                   "not answer (default $CAIRN_ADDR, else tcp://127.0.0.1:7101)")
       ->type_name("ENDPOINTS")
       ->transform(cairn::cli::nonEmpty("ENDPOINTS"));
-  app->add_option("--timeout", a->timeoutMs, "per-request timeout in milliseconds")
+  app->add_option("--timeout", a->timeoutMs,
+                  "per-request timeout in milliseconds (status: per node, default\n" +
+                      std::to_string(kStatusTimeoutMs) + ")")
       ->type_name("MS")
       ->transform(cairn::cli::integer(1, INT64_MAX))
+      ->each([a](const std::string&) { a->timeoutSet = true; })
       ->default_str(std::to_string(a->timeoutMs));
   if (which & kRev) {
     app->add_option_function<std::int64_t>(
@@ -526,7 +881,10 @@ constexpr const char* kRevWrite = "only if the file is at rev <= R (compare-and-
 constexpr const char* kRevFrom = "from revision R (default: the next one)";
 
 const Command kCommands[] = {
-    {"get", "P", kRev | kJson | kLocal, "print a file's value (--rev: as of revision R)", kRevRead},
+    {"get", "P", kRev | kJson | kLocal,
+     "print a file's value (--rev: as of revision R), and a newline\n"
+     "after it on a terminal; exit 3 if there is no such file",
+     kRevRead},
     {"set", "V", kRev | kJson,
      "write a file (VALUE or stdin); --rev R: only if the file is at rev <= R", kRevWrite},
     {"add", "V", kJson, "create a file that must not exist yet", ""},
@@ -536,7 +894,10 @@ const Command kCommands[] = {
     {"find", "G", kRev | kJson | kLocal,
      "list files matching a glob (? * within a component, ** across)", kRevRead},
     {"tree", "p", kRev | kJson | kLocal, "print the tree below PATH (default /)", kRevRead},
-    {"stat", "P", kRev | kJson | kLocal, "print a file's or directory's rev and length", kRevRead},
+    {"stat", "P", kRev | kJson | kLocal,
+     "print a file's or directory's rev and length; exit 3 if there is\n"
+     "no such file",
+     kRevRead},
     {"rev", "", kJson | kLocal, "print the current revision", ""},
     {"wait", "G", kRev | kJson,
      "wait for the first change matching GLOB at or after --rev (default:\n"
@@ -553,7 +914,16 @@ const Command kCommands[] = {
      "messages: --push EP to a PULL stage, or --pub EP re-published on a\n"
      "PUB; connects to EP, or binds it with --bind",
      kRevFrom},
-    {"self", "", kJson, "print the node's id, endpoints and version", ""},
+    {"self", "", kJson,
+     "print the node's id, endpoints, version, role, applied slot, lag,\n"
+     "uptime, last fsync and value limit",
+     ""},
+    {"status", "", kJson,
+     "ask every node (each of --addr, and every member /ctl lists) for\n"
+     "its role, leader, rev, lag, uptime and last fsync: one row per\n"
+     "node, \"down\" for one that does not answer within --timeout;\n"
+     "exit 0 when every node answered and none has halted, else 2",
+     ""},
     {"help", "C", 0, "print the help of COMMAND, or this list", ""},
 };
 
@@ -568,7 +938,8 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(30);
   app.footer(
       "'cairn help COMMAND' or 'cairn COMMAND --help' describes one command.\n"
-      "exit codes: 0 ok, 1 rev mismatch, 2 other errors, 127 usage");
+      "exit codes: 0 ok, 1 rev mismatch, 2 other errors (status: a node down\n"
+      "or halted), 3 no such file, 127 usage");
   addFlags(&app, &a, ~0u,
            "revision R: reads as of R; set and del only if the file is at\n"
            "rev <= R; wait, watch and feed from R");

@@ -44,20 +44,42 @@ case "$cmd" in
     build build
     mkdir -p build/data
     # Three nodes on loopback: node i serves clients on 7i01, its feed on 7i02, peers on 7i00.
+    # Each node's output goes to build/data/ni.log; this shell reports a node that exits, keeps the
+    # others running, and ends on Ctrl-C (stopping them) or when none is left.
     CLUSTER="1=tcp://127.0.0.1:7100,2=tcp://127.0.0.1:7200,3=tcp://127.0.0.1:7300"
-    pids=()
+    declare -A node_of=()  # pid -> node number, for the nodes still running
     for i in 1 2 3; do
+      echo "== $(date '+%F %T') starting node $i" >>"build/data/n$i.log"
       build/node/cairnd --data "build/data/n$i" --id "$i" --cluster "$CLUSTER" \
-        --client "tcp://127.0.0.1:7${i}01" --events "tcp://127.0.0.1:7${i}02" "${@:2}" &
-      pids+=($!)
+        --client "tcp://127.0.0.1:7${i}01" --events "tcp://127.0.0.1:7${i}02" "${@:2}" \
+        >>"build/data/n$i.log" 2>&1 &
+      node_of[$!]=$i
     done
-    trap 'kill "${pids[@]}" 2>/dev/null; wait; echo "== cluster stopped"; exit 0' INT TERM
-    echo "== a 3-node cluster is starting (data in build/data/n1..n3); in another shell try:"
-    echo "     export PATH=$ROOT/build/tools:\$PATH"
+    trap 'kill "${!node_of[@]}" 2>/dev/null; wait; echo "== cluster stopped"; exit 0' INT TERM
+    echo "== a 3-node cluster is starting (data in build/data/n1..n3, logs in build/data/n1.log..n3.log)"
+    echo "   cairnd is $ROOT/build/node/cairnd (cairnd --help); in another shell try:"
+    echo "     export PATH=$ROOT/build/tools:$ROOT/build/node:\$PATH"
     echo "     export CAIRN_ADDR=tcp://127.0.0.1:7101,tcp://127.0.0.1:7201,tcp://127.0.0.1:7301"
+    echo "     cairn status"
     echo "     cairn set /config/db/url postgres://db1 && cairn get /config/db/url"
     echo "     cairn watch '/config/**'"
-    wait
+    echo "   Ctrl-C stops the cluster."
+    while [ ${#node_of[@]} -gt 0 ]; do
+      pid="" st=0
+      # (bash's own "Killed" notice is silenced: the line below says it with the node's number)
+      { wait -n -p pid "${!node_of[@]}"; } 2>/dev/null || st=$?
+      [ -n "$pid" ] || continue  # interrupted without an exit (the trap handles Ctrl-C)
+      i=${node_of[$pid]}
+      unset "node_of[$pid]"
+      how="exited with status $st"
+      [ "$st" -gt 128 ] && how="was killed by SIG$(kill -l $((st - 128)))"
+      left="the others keep running"
+      [ ${#node_of[@]} -eq 0 ] && left="no node is left"
+      echo "== node $i (pid $pid) $how; $left; its log: build/data/n$i.log, which ends:" >&2
+      tail -n 5 "build/data/n$i.log" | sed 's/^/     /' >&2
+    done
+    echo "== every node has exited; the logs are in build/data/n1.log..n3.log" >&2
+    exit 1
     ;;
   test)
     install_deps

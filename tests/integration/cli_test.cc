@@ -1,8 +1,18 @@
 // The cairn command-line tool against a real cairnd: output, --json and exit codes.
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
+#include <csignal>
+#include <cstdlib>
 #include <memory>
+#include <stdexcept>
 
 #include "tests/support/node_process.h"
 
@@ -19,6 +29,72 @@ struct Cli {
   }
 };
 
+// Runs a program with its stdin and stdout on a pseudo-terminal, as someone at a terminal would
+// (stderr goes to a pipe), and types `typed` into it. The terminal neither echoes nor turns "\n"
+// into "\r\n", so RunResult::out holds exactly what the program wrote to it.
+test::RunResult runOnTerminal(const std::vector<std::string>& argv, const std::string& typed) {
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0)
+    throw std::runtime_error("no pseudo-terminal");
+  int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
+  int err[2];
+  if (slave < 0 || ::pipe(err) != 0) throw std::runtime_error("no pseudo-terminal");
+  termios t{};
+  ::tcgetattr(slave, &t);
+  t.c_lflag &= ~static_cast<tcflag_t>(ECHO);  // canonical input stays on: Ctrl-D ends a read
+  t.c_oflag &= ~static_cast<tcflag_t>(OPOST);
+  ::tcsetattr(slave, TCSANOW, &t);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::dup2(slave, 0);
+    ::dup2(slave, 1);
+    ::dup2(err[1], 2);
+    for (int fd : {master, slave, err[0], err[1]})
+      ::close(fd);
+    std::vector<char*> av;
+    for (const auto& a : argv)
+      av.push_back(const_cast<char*>(a.c_str()));
+    av.push_back(nullptr);
+    ::execv(av[0], av.data());
+    _exit(126);
+  }
+  ::close(slave);
+  ::close(err[1]);
+  if (!typed.empty() && ::write(master, typed.data(), typed.size()) < 0)
+    throw std::runtime_error("typing failed");
+  test::RunResult r;
+  bool ttyOpen = true, errOpen = true;  // the master reads EIO once the program has exited
+  while (ttyOpen || errOpen) {
+    pollfd fds[2] = {{ttyOpen ? master : -1, POLLIN, 0}, {errOpen ? err[0] : -1, POLLIN, 0}};
+    ::poll(fds, 2, -1);
+    char buf[4096];
+    if (fds[0].revents) {
+      ssize_t k = ::read(master, buf, sizeof buf);
+      if (k <= 0) ttyOpen = false;
+      if (k > 0) r.out.append(buf, static_cast<std::size_t>(k));
+    }
+    if (fds[1].revents) {
+      ssize_t k = ::read(err[0], buf, sizeof buf);
+      if (k <= 0) errOpen = false;
+      if (k > 0) r.err.append(buf, static_cast<std::size_t>(k));
+    }
+  }
+  ::close(master);
+  ::close(err[0]);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1))
+    ++n;
+  return n;
+}
+
 }  // namespace
 
 TEST_CASE("cli: every command", "[integration][cli]") {
@@ -32,6 +108,7 @@ TEST_CASE("cli: every command", "[integration][cli]") {
   r = cairn({"add", "/config/name"}, "from stdin\n");  // value from stdin, bytes kept exactly
   CHECK(r.code == 0);
   CHECK(r.out == "2\n");
+  CHECK(r.err.empty());  // stdin is a pipe: no word about typing the value
   r = cairn({"add", "/config/name", "again"});
   CHECK(r.code == 1);  // rev mismatch
   CHECK(r.err.find("REV_MISMATCH") != std::string::npos);
@@ -40,7 +117,8 @@ TEST_CASE("cli: every command", "[integration][cli]") {
   CHECK(r.out == "from stdin\n");
   r = cairn({"get", "--json", "/config/db/url"});
   CHECK(r.out ==
-        "{\"path\":\"/config/db/url\",\"rev\":1,\"value\":\"postgres://db1\",\"head\":2}\n");
+        "{\"path\":\"/config/db/url\",\"exists\":true,\"rev\":1,\"value\":\"postgres://db1\","
+        "\"head\":2}\n");
   r = cairn({"set", "--rev", "1", "/config/name", "x"});
   CHECK(r.code == 1);
   r = cairn({"set", "--rev", "2", "/config/name", "x"});
@@ -65,9 +143,10 @@ TEST_CASE("cli: every command", "[integration][cli]") {
   r = cairn({"stat", "/config/name"});
   CHECK(r.out == "file rev=3 len=1\n");
   r = cairn({"stat", "--json", "/config"});
-  CHECK(r.out == "{\"path\":\"/config\",\"rev\":3,\"len\":2,\"dir\":true,\"head\":3}\n");
+  CHECK(r.out ==
+        "{\"path\":\"/config\",\"exists\":true,\"rev\":3,\"len\":2,\"dir\":true,\"head\":3}\n");
   r = cairn({"stat", "/nope"});
-  CHECK(r.code == 2);
+  CHECK(r.code == 3);
   r = cairn({"rev"});
   CHECK(r.out == "3\n");
   r = cairn({"wait", "--rev", "2", "/config/**"});
@@ -79,7 +158,7 @@ TEST_CASE("cli: every command", "[integration][cli]") {
   CHECK(r.code == 0);
   CHECK(r.out == "4\n");
   r = cairn({"del", "/config/name"});
-  CHECK(r.code == 2);
+  CHECK(r.code == 3);  // no such file
   CHECK(r.err.find("NOENT") != std::string::npos);
   r = cairn({"self", "--json"});
   CHECK(r.out.find("\"events\":\"" + n.events() + "\"") != std::string::npos);
@@ -261,4 +340,178 @@ TEST_CASE("cli: --version prints the version and the commit", "[integration][cli
     CHECK(r.out == name + " " CAIRN_VERSION " (commit " CAIRN_COMMIT ")\n");
   }
   CHECK(std::string(CAIRN_COMMIT) != "");
+}
+
+TEST_CASE("cli: get of a missing file prints nothing, says no such file and exits 3",
+          "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/a", "1"}).code == 0);  // rev 1
+  auto r = cairn({"get", "/nope"});
+  CHECK(r.code == 3);
+  CHECK(r.out.empty());
+  CHECK(r.err == "cairn: no such file: /nope\n");
+  r = cairn({"get", "--json", "/nope"});
+  CHECK(r.code == 3);
+  CHECK(r.out == "{\"path\":\"/nope\",\"exists\":false,\"head\":1}\n");
+  REQUIRE(cairn({"set", "/b", "2"}).code == 0);      // rev 2
+  r = cairn({"get", "--json", "--rev", "1", "/b"});  // before it was written
+  CHECK(r.code == 3);
+  CHECK(r.out == "{\"path\":\"/b\",\"exists\":false,\"head\":1}\n");
+  r = cairn({"stat", "/nope"});
+  CHECK(r.code == 3);
+  CHECK(r.out.empty());
+  CHECK(r.err == "cairn: no such file: /nope\n");
+  r = cairn({"stat", "--json", "/nope"});
+  CHECK(r.code == 3);
+  CHECK(r.out == "{\"path\":\"/nope\",\"exists\":false,\"head\":2}\n");
+  r = cairn({"get", "/a"});  // and one that exists, to be sure
+  CHECK(r.code == 0);
+  CHECK(r.out == "1");
+  auto help = test::runProgram({CAIRN_BIN, "--help"});
+  CHECK(help.out.find("3 no such file") != std::string::npos);
+}
+
+TEST_CASE("cli: get writes exactly the value's bytes to a pipe, and ends the line on a terminal",
+          "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/a", "no newline"}).code == 0);
+  REQUIRE(cairn({"set", "/b", "one newline\n"}).code == 0);
+  auto r = cairn({"get", "/a"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "no newline");
+  CHECK(cairn({"get", "/b"}).out == "one newline\n");
+  r = runOnTerminal({CAIRN_BIN, "--addr", n.client(), "get", "/a"}, "");
+  CHECK(r.code == 0);
+  CHECK(r.out == "no newline\n");
+  r = runOnTerminal({CAIRN_BIN, "--addr", n.client(), "get", "/b"}, "");
+  CHECK(r.out == "one newline\n");  // a value that ends its line is not given a second newline
+}
+
+TEST_CASE("cli: set without a VALUE tells a terminal it reads stdin until Ctrl-D",
+          "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  auto r = runOnTerminal({CAIRN_BIN, "--addr", n.client(), "set", "/typed"}, "hello\n\x04");
+  CHECK(r.code == 0);
+  CHECK(r.out == "1\n");
+  CHECK(r.err.find("reading the value of /typed from standard input") != std::string::npos);
+  CHECK(r.err.find("Ctrl-D") != std::string::npos);
+  CHECK(cairn({"get", "/typed"}).out == "hello\n");
+  r = cairn({"set", "/piped"}, "bytes");  // from a pipe: not a word
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  r = runOnTerminal({CAIRN_BIN, "--addr", n.client(), "set", "/given", "v"}, "");
+  CHECK(r.err.empty());  // a VALUE argument: nothing is read
+}
+
+TEST_CASE("cli: watch of a directory's path warns once that it matches only a file, and watches",
+          "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/config/a", "1"}).code == 0);
+  REQUIRE(cairn({"set", "/config/b", "2"}).code == 0);
+  const std::string warning =
+      "cairn: /config matches only the file /config; did you mean '/config/**'?\n";
+  // --until ends the watch once it is complete to rev 2: it went on after the warning.
+  auto r = cairn({"watch", "--rev", "1", "--until", "2", "/config"});
+  CHECK(r.code == 0);
+  CHECK(r.out.empty());
+  CHECK(r.err == warning);
+  CHECK(count(r.err, "did you mean") == 1);
+  r = cairn({"watch", "--rev", "1", "--until", "2", "/config/**"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "1 set /config/a 1\n2 set /config/b 2\n");
+  CHECK(r.err.empty());
+  r = cairn({"watch", "--rev", "1", "--until", "2", "/config/a"});  // a file: as meant
+  CHECK(r.out == "1 set /config/a 1\n");
+  CHECK(r.err.empty());
+  r = cairn({"watch", "--rev", "1", "--until", "2", "/nothing/yet"});  // may be created later
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("cli: errors say what happened in the CLI's words and keep the code's name",
+          "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/config/a", "1"}).code == 0);  // rev 1
+  REQUIRE(cairn({"set", "/config/a", "2"}).code == 0);  // rev 2
+  auto r = cairn({"get", "/config"});
+  CHECK(r.code == 2);
+  CHECK(r.err == "cairn: /config is a directory (ISDIR); list it with: cairn ls /config\n");
+  r = cairn({"add", "/config/a", "x"});
+  CHECK(r.code == 1);
+  CHECK(r.err ==
+        "cairn: /config/a already exists at rev 2 (REV_MISMATCH); cairn set /config/a "
+        "VALUE replaces it\n");
+  r = cairn({"set", "--rev", "1", "/config/a", "x"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("/config/a changed after rev 1: it is at rev 2 now (REV_MISMATCH)") !=
+        std::string::npos);
+  r = cairn({"del", "--rev", "1", "/config/a"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("it is at rev 2 now (REV_MISMATCH); nothing deleted") != std::string::npos);
+  r = cairn({"set", "/config", "x"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("/config is a directory (ISDIR)") != std::string::npos);
+  r = cairn({"del", "/config/nope"});
+  CHECK(r.code == 3);
+  CHECK(r.err == "cairn: no such file: /config/nope (NOENT)\n");
+  r = cairn({"ls", "/config/a"});
+  CHECK(r.code == 2);
+  CHECK(r.err == "cairn: /config/a is a file (NOTDIR); print it with: cairn get /config/a\n");
+  r = test::runProgram({CAIRN_BIN, "--addr", "tcp://127.0.0.1:1", "--timeout", "100", "rev"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("(UNAVAILABLE); is a node running at tcp://127.0.0.1:1?") != std::string::npos);
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"get", "/config"}, {"add", "/config/a", "x"}}) {
+    r = cairn(args);  // the protocol's words stay out
+    CHECK(r.err.find("GETDIR") == std::string::npos);
+    CHECK(r.err.find("request has") == std::string::npos);
+  }
+}
+
+TEST_CASE("cli: a read that finds no quorum suggests --local", "[integration][cli]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3);
+  REQUIRE(c.awaitLeader() > 0);
+  const std::string one = c.client(1);
+  REQUIRE(test::runProgram({CAIRN_BIN, "--addr", one, "set", "/a", "1"}).code == 0);
+  c.kill9(2);
+  c.kill9(3);
+  auto r = test::runProgram({CAIRN_BIN, "--addr", one, "--timeout", "8000", "get", "/a"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("UNAVAILABLE") != std::string::npos);
+  CHECK(r.err.find("use --local") != std::string::npos);
+  CHECK(r.err.find("consistency") == std::string::npos);
+  r = test::runProgram({CAIRN_BIN, "--addr", one, "get", "--local", "/a"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "1");
+}
+
+TEST_CASE("cli: self prints the node's role, slot, lag, uptime, fsync and value limit",
+          "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1", {"--max-value", "4096"});
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/a", "1"}).code == 0);
+  auto r = cairn({"self"});
+  CHECK(r.code == 0);
+  for (const char* line :
+       {"\nrole leader\n", "\nslot ", "\nlag 0\n", "\nuptime ", "\nfsync ", "\nmax_value 4096\n"}) {
+    INFO(r.out);
+    CHECK(r.out.find(line) != std::string::npos);
+  }
+  r = cairn({"self", "--json"});
+  for (const char* key : {"\"role\":\"leader\"", "\"slot\":", "\"lag\":0,",
+                          "\"uptime_ms\":", "\"fsync_us\":", "\"max_value\":4096"}) {
+    INFO(r.out);
+    CHECK(r.out.find(key) != std::string::npos);
+  }
 }
