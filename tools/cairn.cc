@@ -280,13 +280,6 @@ std::string explain(const Args& a, const Status& s) {
         return d + " (TIMEOUT); read " + p + " (cairn get " + p + ") before trying again";
       }
       break;
-    case Err::kUnavailable:
-      if (d.rfind("no reply from", 0) == 0) {  // the library found no node, not a node's answer
-        return d + " (UNAVAILABLE); is a node running at " +
-               (a.addr.empty() ? std::string("tcp://127.0.0.1:7101") : a.addr) +
-               "? (--addr or CAIRN_ADDR names the nodes)";
-      }
-      break;
     default:
       break;
   }
