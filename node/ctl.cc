@@ -43,6 +43,16 @@ void Ctl::maintain(Clock::time_point now) {
   if (replica_.core().leader() == 0) return;
   propose("/ctl/nodes/" + self + "/client", client_);
   propose("/ctl/nodes/" + self + "/events", events_);
+  // Written by earlier versions on every user write; stale forever now: remove it once.
+  const std::string stale = "/ctl/nodes/" + self + "/applied";
+  if (store_.stat(stale, store_.rev()).exists && !staleRemoved_) {
+    staleRemoved_ = true;
+    wire::Command del;
+    del.op = wire::Command::Op::kDel;
+    del.path = stale;
+    del.rev = -1;
+    replica_.propose(std::move(del), 0);
+  }
 }
 
 }  // namespace cairn::node

@@ -38,6 +38,7 @@ class Ctl {
   std::string client_;
   std::string events_;
   bool wasLeader_ = false;
+  bool staleRemoved_ = false;
   Clock::time_point nextReport_;
 };
 

@@ -304,6 +304,10 @@ Result<wire::Reply> Client::call(const Request& reqIn) {
 }
 
 Result<wire::Reply> Client::send(const Request& req) {
+  if (std::none_of(badEndpoints_.begin(), badEndpoints_.end(),
+                   [](const Status& s) { return s.isOk(); })) {
+    return badEndpoints_.front();  // not one endpoint a socket could connect to
+  }
   const bool repeatable = !isWrite(req.verb);
   auto timeout = opts_.timeout;
   if (req.timeoutMs) timeout += std::chrono::milliseconds(*req.timeoutMs);

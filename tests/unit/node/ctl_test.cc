@@ -78,6 +78,18 @@ TEST_CASE("ctl: a new leader records itself and the members once, then only what
   CHECK(n.applier->store().rev() == rev + 1);
   CHECK(n.get("/ctl/nodes/1/applied") == "(none)");
 
+  // An applied rev an earlier version left in /ctl is removed, once.
+  wire::Command old;
+  old.op = wire::Command::Op::kSet;
+  old.path = "/ctl/nodes/1/applied";
+  old.rev = -1;
+  old.value = "7";
+  n.replica->propose(std::move(old), 0);
+  CHECK(n.drain() == 1);
+  ctl.maintain(t0 + std::chrono::seconds(10));
+  CHECK(n.drain() == 1);
+  CHECK(n.get("/ctl/nodes/1/applied") == "(none)");
+
   // A changed endpoint is written, once.
   ctl.setEndpoints("tcp://c1b", "tcp://e1");
   ctl.maintain(t0 + std::chrono::seconds(12));
