@@ -85,6 +85,10 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
   if (!halted_.isOk() && req.verb != Verb::kSelf) {
     return replyWith(errorAt(halted_, head()), req.tag);
   }
+  if (req.path && req.verb != Verb::kDel) {
+    if (Status s = wire::checkNoDotNames(*req.path); !s.isOk())
+      return fail(req, s.code(), s.detail());
+  }
   switch (req.verb) {
     case Verb::kRev: {
       if (auto bad = checkConsistency(req)) return *bad;

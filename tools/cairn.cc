@@ -464,6 +464,7 @@ void probe(NodeStatus* n, std::chrono::milliseconds timeout, bool discover) {
     cairn::client::Options o;
     o.endpoints = {n->endpoint};
     o.timeout = timeout;
+    o.connectTimeout = timeout;  // one wait, the one the message quotes
     o.attempts = 1;
     o.localReads = true;  // what this node knows: a cluster without a quorum still has a status
     cairn::client::Client c(o);
@@ -590,6 +591,15 @@ int status(const Args& a) {
     table.push_back({n.endpoint, id, roleOf(n),
                      r.leader.value_or(0) ? num(*r.leader) : std::string("-"), dash(r.rev, num),
                      dash(r.lag, num), dash(r.uptimeMs, duration), dash(r.fsyncUs, micros)});
+  }
+  const bool led = std::any_of(rows.begin(), rows.end(), [](const NodeStatus& n) {
+    return n.self && !n.self->halted && n.self->role == std::string("leader");
+  });
+  if (!led) {
+    healthy = false;
+    std::fprintf(stderr,
+                 "cairn: no node leads: writes and linearizable reads wait (is a majority "
+                 "of the members up and connected?)\n");
   }
   if (!a.json) {
     std::vector<std::size_t> width(table[0].size(), 0);
@@ -915,7 +925,8 @@ const Command kCommands[] = {
      "ask every node (each of --addr, and every member /ctl lists) for\n"
      "its role, leader, rev, lag, uptime and last fsync: one row per\n"
      "node, \"down\" for one that does not answer within --timeout;\n"
-     "exit 0 when every node answered and none has halted, else 2",
+     "exit 0 when every node answered, none has halted and one leads,\n"
+     "else 2",
      ""},
     {"help", "C", 0, "print the help of COMMAND, or this list", ""},
 };

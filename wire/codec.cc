@@ -13,8 +13,9 @@ namespace {
 using Packer = msgpack::packer<msgpack::sbuffer>;
 
 // Limits for what a node accepts from clients: small containers (only "tag" may nest), shallow.
-// Strings may be as long as the message that holds them (the socket caps that): a value over the
-// value limit is refused after decoding, so the refusal can echo the request's tag.
+// Strings may be as long as the message that holds them (the socket caps that): a SET's value
+// over the value limit is refused by the node after decoding (ClientService), with the request's
+// tag.
 msgpack::unpack_limit requestLimit(const DecodeLimits& l, std::size_t messageSize) {
   const std::size_t str = std::max(l.maxValue, messageSize);
   return msgpack::unpack_limit(/*array=*/256, /*map=*/64, /*str=*/str, /*bin=*/str,
@@ -226,9 +227,6 @@ Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request
       out->timeoutMs = x;
     }
     // Other keys are ignored, so newer clients can talk to older nodes (PROTOCOL.md, Versioning).
-  }
-  if (out->value && out->value->size() > limits.maxValue) {
-    return tooLarge(out->value->size(), limits.maxValue);
   }
   if (!verb) return Status(Err::kMissingArg, "missing \"verb\"");
   auto vb = verbFromName(*verb);

@@ -12,7 +12,9 @@
 namespace cairn::wire {
 
 struct DecodeLimits {
-  std::size_t maxValue = 1 << 20;  // largest value a request may carry
+  // Strings up to this length, or the message's, decode; what a value may hold is the node's
+  // rule (TOO_LARGE from ClientService, which can then echo the tag).
+  std::size_t maxValue = 1 << 20;
 };
 
 // TOO_LARGE for a value of `size` bytes over `limit`, naming both and the flag that sets it.

@@ -28,8 +28,6 @@ Result<std::vector<std::string>> split(std::string_view path, CharOk ok, const c
     std::string_view c =
         path.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
     if (c.empty()) return badPath(path, "empty component (double or trailing /)");
-    // They name nothing here (paths are never resolved), so they would only mislead.
-    if (c == "." || c == "..") return badPath(path, "\".\" and \"..\" are not names");
     for (char ch : c) {
       if (!ok(ch)) return badPath(path, rule);
     }
@@ -41,6 +39,18 @@ Result<std::vector<std::string>> split(std::string_view path, CharOk ok, const c
 }
 
 }  // namespace
+
+Status checkNoDotNames(std::string_view path) {
+  std::size_t i = 0;
+  while (i < path.size()) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    const std::string_view c = path.substr(i, j - i);
+    if (c == "." || c == "..") return badPath(path, "\".\" and \"..\" are not names");
+    i = j + 1;
+  }
+  return Status::ok();
+}
 
 Result<std::vector<std::string>> splitPath(std::string_view path) {
   return split(path, isNameChar, "components may hold only A-Z a-z 0-9 . _ -");

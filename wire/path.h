@@ -30,6 +30,11 @@ std::string childPath(std::string_view dir, std::string_view name);
 // (PROTOCOL.md §4; clients get READONLY).
 bool isCtlPath(std::string_view path);
 
+// BAD_PATH if a component is "." or "..": paths are never resolved, so such names would only
+// mislead. Requests are held to it (except DEL, so that a file an earlier version let through can
+// be removed); the store is not, so a log written before the rule replays unchanged.
+Status checkNoDotNames(std::string_view path);
+
 // A compiled glob. Matching works component by component, so a walk can prune subtrees.
 class Glob {
  public:

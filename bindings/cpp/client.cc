@@ -17,9 +17,10 @@ using wire::Verb;
 namespace {
 
 constexpr std::int64_t kMaxReply = std::int64_t{256} << 20;
-// Values up to this size are sent without knowing the cluster's limit: every node takes them
-// (the limit is at least 4 KiB) or answers TOO_LARGE, well under its socket cap.
-constexpr std::size_t kAskLimitAbove = 64 << 10;
+// A request this small is sent without knowing the cluster's limit: a node reads any message up
+// to twice its value limit plus 64 KiB (PROTOCOL.md §10) and answers TOO_LARGE; a larger request
+// could overflow a small limit's socket cap and lose the connection instead of getting a reply.
+constexpr std::size_t kAskLimitAbove = 48 << 10;
 constexpr std::chrono::milliseconds kLeaderConnect{100};
 
 std::string quoteMs(std::chrono::milliseconds d) {
@@ -34,21 +35,25 @@ std::string listed(const std::vector<std::string>& eps) {
   return out;
 }
 
+// A write's outcome is unknown once it may have left: it is never sent twice. (NOP goes through
+// the log too, but changes nothing: it may be repeated.)
 bool isWrite(Verb v) {
-  return v == Verb::kSet || v == Verb::kDel || v == Verb::kNop;
+  return v == Verb::kSet || v == Verb::kDel;
 }
 
 }  // namespace
 
 Result<std::string> normalizeEndpoint(const std::string& endpoint) {
-  for (const char* scheme : {"tcp://", "ipc://", "inproc://"}) {
+  for (const char* scheme : {"ipc://", "inproc://"}) {
     if (endpoint.rfind(scheme, 0) == 0 && endpoint.size() > std::strlen(scheme)) return endpoint;
   }
-  const std::size_t colon = endpoint.rfind(':');
-  const bool hostPort = endpoint.find("://") == std::string::npos && colon != std::string::npos &&
-                        colon > 0 && colon + 1 < endpoint.size() &&
-                        endpoint.find_first_not_of("0123456789", colon + 1) == std::string::npos;
-  if (hostPort) return "tcp://" + endpoint;
+  const std::string tcp = "tcp://";
+  const std::string hostPort = endpoint.rfind(tcp, 0) == 0 ? endpoint.substr(tcp.size()) : endpoint;
+  const std::size_t colon = hostPort.rfind(':');
+  const bool ok = hostPort.find("://") == std::string::npos && colon != std::string::npos &&
+                  colon > 0 && colon + 1 < hostPort.size() &&
+                  hostPort.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+  if (ok) return tcp + hostPort;
   return Status(Err::kBadRequest, "bad endpoint \"" + endpoint +
                                       "\": write tcp://HOST:PORT or HOST:PORT (e.g. "
                                       "127.0.0.1:7101)");
@@ -98,7 +103,23 @@ struct Client::Conn {
     zmq::poll(&item, 1, std::chrono::milliseconds(0));
     return (item.revents & ZMQ_POLLOUT) != 0;
   }
+  // Chosen while writable: a drop seen before (a connection that came back during the probe) is
+  // history, not a loss of the connection the request will use.
+  void chosen() {
+    (void)dropped();
+    lost = false;
+  }
 };
+
+namespace {
+
+// Polls `tries` for writability until `deadline`; the index of the one to use (the one at
+// `preferred` if it is among those ready), or nullopt.
+std::optional<std::size_t> firstWritable(const std::vector<std::unique_ptr<Client::Conn>>& tries,
+                                         std::optional<std::size_t> preferred,
+                                         std::chrono::steady_clock::time_point deadline);
+
+}  // namespace
 
 Client::Client(Options opts) : Client(std::move(opts), nullptr) {}
 
@@ -154,22 +175,11 @@ std::unique_ptr<Client::Conn> Client::open(std::size_t index, std::string* why) 
   return c;
 }
 
-Client::Conn* Client::connection(const std::vector<bool>& skip, std::string* why) {
-  if (conn_ && !skip[conn_->index] && conn_->ready()) return conn_.get();
-  conn_.reset();
-  // Every candidate at once: a dead node costs nothing while another completes its handshake.
-  std::vector<std::unique_ptr<Conn>> tries;
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < opts_.endpoints.size(); ++i) {
-    if (skip[i] || !badEndpoints_[i].isOk()) continue;
-    names.push_back(opts_.endpoints[i]);
-    if (auto c = open(i, why)) tries.push_back(std::move(c));
-  }
-  std::vector<std::string> bad;
-  for (const auto& s : badEndpoints_) {
-    if (!s.isOk()) bad.push_back(s.detail());
-  }
-  const auto deadline = std::chrono::steady_clock::now() + opts_.connectTimeout;
+namespace {
+
+std::optional<std::size_t> firstWritable(const std::vector<std::unique_ptr<Client::Conn>>& tries,
+                                         std::optional<std::size_t> preferred,
+                                         std::chrono::steady_clock::time_point deadline) {
   while (!tries.empty()) {
     std::vector<zmq::pollitem_t> items;
     for (auto& c : tries)
@@ -186,16 +196,43 @@ Client::Conn* Client::connection(const std::vector<bool>& skip, std::string* why
     std::optional<std::size_t> pick;
     for (std::size_t k = 0; k < tries.size(); ++k) {
       if (!(items[k].revents & ZMQ_POLLOUT)) continue;
-      if (!pick || tries[k]->index == answered_) pick = k;
+      if (!pick || tries[k]->index == preferred) pick = k;
     }
-    if (pick) {
-      conn_ = std::move(tries[*pick]);
-      leaderChecked_ = false;  // a new node: the leader may be elsewhere
-      return conn_.get();
-    }
-    if (left.count() == 0) break;
+    if (pick || left.count() == 0) return pick;
   }
-  if (names.empty() && !bad.empty()) {
+  return std::nullopt;
+}
+
+}  // namespace
+
+Client::Conn* Client::connection(const std::vector<bool>& skip, std::string* why) {
+  if (conn_ && !skip[conn_->index] && conn_->ready()) return conn_.get();
+  conn_.reset();
+  // Every candidate at once: a dead node costs nothing while another completes its handshake.
+  std::vector<std::unique_ptr<Conn>> tries;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < opts_.endpoints.size(); ++i) {
+    if (skip[i] || !badEndpoints_[i].isOk()) continue;
+    if (auto c = open(i, why)) {
+      names.push_back(opts_.endpoints[i]);
+      tries.push_back(std::move(c));
+    }
+  }
+  const auto pick =
+      firstWritable(tries, answered_, std::chrono::steady_clock::now() + opts_.connectTimeout);
+  if (pick) {
+    conn_ = std::move(tries[*pick]);
+    conn_->chosen();
+    leaderChecked_ = false;  // a new node: the leader may be elsewhere
+    return conn_.get();
+  }
+  std::vector<std::string> bad;
+  for (const auto& s : badEndpoints_) {
+    if (!s.isOk()) bad.push_back(s.detail());
+  }
+  if (names.empty() && bad.empty()) {
+    *why = "no other node to try";
+  } else if (names.empty()) {
     *why = listed(bad);
   } else {
     *why = "no node answered at " + listed(names) + " within " + quoteMs(opts_.connectTimeout) +
@@ -207,7 +244,9 @@ Client::Conn* Client::connection(const std::vector<bool>& skip, std::string* why
 
 Client::Sent Client::exchange(Conn& c, const std::string& body, std::chrono::milliseconds timeout,
                               zmq::message_t* reply) {
-  c.sock.send(zmq::buffer(body), zmq::send_flags::none);
+  // Never blocks: a connection that dropped since it was found ready takes nothing (EAGAIN), and
+  // the request provably never left.
+  if (!c.sock.send(zmq::buffer(body), zmq::send_flags::dontwait)) return Sent::kNotSent;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     zmq::pollitem_t items[] = {{c.sock.handle(), 0, ZMQ_POLLIN, 0},
@@ -236,10 +275,9 @@ Status Client::findLeader() {
   auto self = send(q);
   leaderChecked_ = true;  // after the SELF: a failover inside it would have cleared it
   if (!self) return self.status();
-  if (!conn_) return Status::ok();
   if (self->maxValue) maxValue_ = *self->maxValue;
   const std::int64_t leader = self->leader.value_or(0);
-  if (leader == 0 || leader == self->id.value_or(0)) return Status::ok();
+  if (!conn_ || leader == 0 || leader == self->id.value_or(0)) return Status::ok();
   Request g;
   g.verb = Verb::kGet;
   g.path = "/ctl/nodes/" + std::to_string(leader) + "/client";
@@ -250,26 +288,22 @@ Status Client::findLeader() {
   if (!ep) return Status::ok();
   for (std::size_t i = 0; i < opts_.endpoints.size(); ++i) {
     if (opts_.endpoints[i] != *ep || !badEndpoints_[i].isOk()) continue;
-    std::string why;
-    auto c = open(i, &why);
-    if (!c) return Status::ok();
     // Only a leader that completes its handshake at once is worth it (a node that still names a
     // dead leader must not cost every write a connect timeout): otherwise stay, this node
     // forwards.
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::min(opts_.connectTimeout, kLeaderConnect);
-    while (!c->ready() && std::chrono::steady_clock::now() < deadline) {
-      zmq::pollitem_t item{c->sock.handle(), 0, ZMQ_POLLOUT, 0};
-      try {
-        zmq::poll(&item, 1, std::chrono::milliseconds(10));
-      } catch (const zmq::error_t& e) {
-        if (e.num() != EINTR) throw;
-      }
+    try {
+      std::string why;
+      std::vector<std::unique_ptr<Conn>> tries;
+      if (auto c = open(i, &why)) tries.push_back(std::move(c));
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::min(opts_.connectTimeout, kLeaderConnect);
+      if (!firstWritable(tries, i, deadline)) return Status::ok();
+      conn_ = std::move(tries.front());
+      conn_->chosen();
+      answered_ = i;
+    } catch (const zmq::error_t&) {
+      // (no socket to the leader: stay where we are)
     }
-    if (!c->ready()) return Status::ok();
-    conn_ = std::move(c);
-    answered_ = i;
-    leaderChecked_ = true;
     return Status::ok();
   }
   return Status::ok();
@@ -282,7 +316,7 @@ Result<wire::Reply> Client::call(const Request& reqIn) {
                       req.verb == Verb::kRev;
   if (isRead && opts_.localReads && !req.consistency) req.consistency = "local";
   if (req.verb == Verb::kSet && req.value) {
-    if (!maxValue_ && req.value->size() > kAskLimitAbove) {
+    if (!maxValue_ && req.value->size() + req.path.value_or("").size() > kAskLimitAbove) {
       Request q;
       q.verb = Verb::kSelf;
       auto self = send(q);
@@ -296,7 +330,8 @@ Result<wire::Reply> Client::call(const Request& reqIn) {
                                         " (cairnd --max-value); nothing was sent");
     }
   }
-  if (isWrite(req.verb) && opts_.preferLeader && opts_.endpoints.size() > 1 && !leaderChecked_) {
+  if ((isWrite(req.verb) || req.verb == Verb::kNop) && opts_.preferLeader &&
+      opts_.endpoints.size() > 1 && !leaderChecked_) {
     // A SELF no node answered means the write cannot be sent either: say so now, once.
     if (Status s = findLeader(); s.code() == Err::kUnavailable) return s;
   }
@@ -304,74 +339,88 @@ Result<wire::Reply> Client::call(const Request& reqIn) {
 }
 
 Result<wire::Reply> Client::send(const Request& req) {
-  if (std::none_of(badEndpoints_.begin(), badEndpoints_.end(),
-                   [](const Status& s) { return s.isOk(); })) {
-    return badEndpoints_.front();  // not one endpoint a socket could connect to
-  }
+  auto usable = [&] {
+    return std::any_of(badEndpoints_.begin(), badEndpoints_.end(),
+                       [](const Status& s) { return s.isOk(); });
+  };
+  if (badEndpoints_.empty()) return Status(Err::kBadRequest, "no endpoints (a moved-from client)");
+  if (!usable()) return badEndpoints_.front();  // not one endpoint a socket could connect to
   const bool repeatable = !isWrite(req.verb);
   auto timeout = opts_.timeout;
   if (req.timeoutMs) timeout += std::chrono::milliseconds(*req.timeoutMs);
   const std::string body = wire::encodeRequest(req);
   std::vector<bool> skip(opts_.endpoints.size(), false);
   std::vector<std::string> silent;  // nodes that took the request and did not answer
+  std::optional<Status> halted;     // a node that answered IO: why, if no other node answers
   int sent = 0;
-  while (true) {
-    std::string why;
-    Conn* c = nullptr;
-    try {
-      c = connection(skip, &why);
-    } catch (const zmq::error_t& e) {
-      return Status(Err::kUnavailable, std::string("socket error: ") + e.what());
-    }
-    if (!c && repeatable && sent < opts_.attempts && !silent.empty()) {
-      // Every node was tried; one that did not answer in time may still: again, from the top.
-      std::fill(skip.begin(), skip.end(), false);
-      silent.clear();
-      continue;
-    }
-    if (!c) {
-      if (!silent.empty()) why = "no reply from " + listed(silent) + "; " + why;
-      return Status(Err::kUnavailable, why);
-    }
-    const std::size_t at = c->index;
-    zmq::message_t m;
-    Sent got;
-    try {
-      got = exchange(*c, body, timeout, &m);
-    } catch (const zmq::error_t& e) {
-      conn_.reset();
-      return Status(Err::kUnavailable, std::string("socket error: ") + e.what());
-    }
-    ++sent;
-    if (got == Sent::kReply) {
-      auto r = wire::decodeReply(m.to_string_view());
-      if (!r) return Status(Err::kBadRequest, "undecodable reply: " + r.status().detail());
-      if (r->err == Err::kIo) {
-        // A halted node applied nothing of it and serves nobody: the next node, not an attempt.
-        --sent;
+  bool inFlight = false;  // the request may have reached a node that has not answered
+  try {
+    while (true) {
+      std::string why;
+      Conn* c = connection(skip, &why);
+      if (!c && repeatable && sent < opts_.attempts && !silent.empty()) {
+        // Every node was tried; one that did not answer in time may still: again, from the top.
+        std::fill(skip.begin(), skip.end(), false);
+        silent.clear();
+        continue;
+      }
+      if (!c) {
+        if (!usable()) return badEndpoints_.front();
+        if (halted) return Status(halted->code(), halted->detail() + "; and " + why);
+        if (!silent.empty()) why = "no reply from " + listed(silent) + "; " + why;
+        return Status(Err::kUnavailable, why);
+      }
+      const std::size_t at = c->index;
+      zmq::message_t m;
+      inFlight = true;
+      const Sent got = exchange(*c, body, timeout, &m);
+      if (got == Sent::kNotSent) {  // the connection dropped before the request left
+        inFlight = false;
         skip[at] = true;
         conn_.reset();
-        if (std::find(skip.begin(), skip.end(), false) != skip.end()) continue;
+        continue;
       }
-      answered_ = at;
-      if (r->err != Err::kOk) return r->status();
-      return r;
+      ++sent;
+      if (got == Sent::kReply) {
+        inFlight = false;
+        auto r = wire::decodeReply(m.to_string_view());
+        if (!r) return Status(Err::kBadRequest, "undecodable reply: " + r.status().detail());
+        if (r->err == Err::kIo) {
+          // A halted node applied nothing of it and serves nobody: the next node, not an attempt.
+          --sent;
+          skip[at] = true;
+          conn_.reset();
+          halted = r->status();
+          continue;
+        }
+        answered_ = at;
+        if (r->err != Err::kOk) return r->status();
+        return r;
+      }
+      // Lazy Pirate: a REQ socket that missed its reply cannot be reused.
+      conn_.reset();
+      skip[at] = true;
+      const std::string& ep = opts_.endpoints[at];
+      const std::string what = got == Sent::kLost
+                                   ? "the connection to " + ep + " was lost before the reply"
+                                   : "no reply from " + ep + " within " + quoteMs(timeout);
+      if (!repeatable) {
+        return Status(Err::kTimeout, what + "; the write may or may not have been applied");
+      }
+      inFlight = false;
+      silent.push_back(ep);
+      if (sent >= opts_.attempts) {
+        return Status(Err::kUnavailable, what + " (" + std::to_string(sent) + " attempt" +
+                                             (sent == 1 ? "" : "s") + ")");
+      }
     }
-    // Lazy Pirate: a REQ socket that missed its reply cannot be reused.
+  } catch (const zmq::error_t& e) {
     conn_.reset();
-    skip[at] = true;
-    const std::string& ep = opts_.endpoints[at];
-    const std::string what = got == Sent::kLost
-                                 ? "the connection to " + ep + " was lost before the reply"
-                                 : "no reply from " + ep + " within " + quoteMs(timeout);
-    if (!repeatable) {
-      return Status(Err::kTimeout, what + "; the write may or may not have been applied");
+    if (inFlight && !repeatable) {
+      return Status(Err::kTimeout, std::string("socket error after the write was sent: ") +
+                                       e.what() + "; the write may or may not have been applied");
     }
-    silent.push_back(ep);
-    if (sent >= opts_.attempts) {
-      return Status(Err::kUnavailable,
-                    what + " (" + std::to_string(sent) + " attempt" + (sent == 1 ? "" : "s") + ")");
-    }
+    return Status(Err::kUnavailable, std::string("socket error: ") + e.what());
   }
 }
 

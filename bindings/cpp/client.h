@@ -11,8 +11,8 @@
 // Once sent, a request is the zguide's Lazy Pirate: no reply within the timeout, or the
 // connection lost before the reply (a socket monitor sees the node die at once), closes the
 // socket — a REQ socket that missed a reply is stuck — and a request that is safe to repeat
-// (reads, WAIT, CHANGES, REV, SELF) goes to the next node, up to `attempts` sends. A SET, DEL or
-// NOP that left and got no reply returns TIMEOUT: it may or may not have been applied (retries
+// (reads, WAIT, CHANGES, REV, SELF, NOP) goes to the next node, up to `attempts` sends. A SET or
+// DEL that left and got no reply returns TIMEOUT: it may or may not have been applied (retries
 // become safe with exactly-once writes, a later protocol version). A node that answers IO has
 // halted (its disk failed) and applied nothing of the request: every request, writes included,
 // then goes to the next node.
@@ -118,10 +118,12 @@ class Client {
   // The endpoint of the node that answered last ("" before any did).
   std::string endpoint() const;
 
- private:
+ public:
   struct Conn;  // one REQ socket to one endpoint, with the monitor that sees it drop
+
+ private:
   Client(Options opts, zmq::context_t* ctx);
-  enum class Sent { kReply, kLost, kTimeout };
+  enum class Sent { kNotSent, kReply, kLost, kTimeout };
 
   // A connection that can take a request now, to an endpoint not in `skip`: the current one if
   // it still can, else the first of the others to complete its handshake. Null when none did

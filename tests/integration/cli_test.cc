@@ -517,3 +517,21 @@ TEST_CASE("cli: self prints the node's role, slot, lag, uptime, fsync and value 
     CHECK(r.out.find(key) != std::string::npos);
   }
 }
+
+TEST_CASE("cli: . and .. are refused as path names, not resolved", "[integration][cli]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"set", "/dot/./x", "1"},
+        std::vector<std::string>{"get", "/a/../b"}, std::vector<std::string>{"find", "/a/./**"}}) {
+    INFO(args[0] << " " << args[1]);
+    auto r = cairn(args);
+    CHECK(r.code == 2);
+    CHECK(r.err.find("\".\" and \"..\" are not names (BAD_PATH)") != std::string::npos);
+  }
+  CHECK(cairn({"ls", "/"}).out.empty());                // nothing was created
+  auto r = cairn({"set", "/dots/.a/..b/...", "fine"});  // names that merely hold dots are names
+  CHECK(r.code == 0);
+  CHECK(cairn({"get", "/dots/.a/..b/..."}).out == "fine");
+}

@@ -86,6 +86,26 @@ TEST_CASE("client service: writes it refuses, and why", "[unit][node]") {
   CHECK(refusal(request(Verb::kDel, "/a")) == Err::kMissingArg);              // no rev
   CHECK(refusal(withRev(request(Verb::kSet, "/a"), 0)) == Err::kMissingArg);  // no value
   CHECK(refusal(withRev(request(Verb::kSet), 0)) == Err::kMissingArg);        // no path
+
+  // Over the wire: a value over the limit still decodes, so TOO_LARGE echoes the tag.
+  wire::Request big = withRev(request(Verb::kSet, "/a"), -1);
+  big.value = std::string(5000, 'x');
+  big.tag = "\xa3t-1";
+  Action a = t.service.handle(wire::encodeRequest(big), "");
+  REQUIRE(a.kind == Kind::kReply);
+  CHECK(a.reply.err == Err::kTooLarge);
+  CHECK(a.tag == big.tag);
+  CHECK(a.reply.detail ==
+        "the value is 5000 bytes; this cluster takes at most 4 (cairnd --max-value)");
+
+  // "." and "..": refused wherever a path or glob is read, but DEL may remove such a file an
+  // earlier version let in.
+  wire::Request dot = withRev(request(Verb::kSet, "/dot/./x"), -1);
+  dot.value = "1";
+  CHECK(refusal(dot) == Err::kBadPath);
+  CHECK(refusal(request(Verb::kGet, "/a/../b")) == Err::kBadPath);
+  CHECK(refusal(request(Verb::kWalk, "/a/./**")) == Err::kBadPath);
+  CHECK(t.service.handle(withRev(request(Verb::kDel, "/dot/./x"), -1), "").kind == Kind::kWrite);
 }
 
 TEST_CASE("client service: reads of the head — local at once, linearizable via a read point",

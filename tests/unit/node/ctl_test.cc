@@ -86,15 +86,17 @@ TEST_CASE("ctl: a new leader records itself and the members once, then only what
   old.value = "7";
   n.replica->propose(std::move(old), 0);
   CHECK(n.drain() == 1);
-  ctl.maintain(t0 + std::chrono::seconds(10));
+  ctl.maintain(t0 + std::chrono::seconds(12));  // the next report is due (every 2 s)
   CHECK(n.drain() == 1);
   CHECK(n.get("/ctl/nodes/1/applied") == "(none)");
+  ctl.maintain(t0 + std::chrono::seconds(15));
+  CHECK(n.drain() == 0);
 
   // A changed endpoint is written, once.
   ctl.setEndpoints("tcp://c1b", "tcp://e1");
-  ctl.maintain(t0 + std::chrono::seconds(12));
+  ctl.maintain(t0 + std::chrono::seconds(18));
   CHECK(n.drain() == 1);
   CHECK(n.get("/ctl/nodes/1/client") == "tcp://c1b");
-  ctl.maintain(t0 + std::chrono::seconds(15));
+  ctl.maintain(t0 + std::chrono::seconds(21));
   CHECK(n.drain() == 0);
 }
