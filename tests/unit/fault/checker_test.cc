@@ -173,7 +173,7 @@ TEST_CASE("REV: a head below a write acknowledged before the REV began is reject
   CHECK(checkLinearizable(h).ok);
 }
 
-TEST_CASE("REV: overlapping a write, either head is fine; after it, at least its rev",
+TEST_CASE("REV: overlapping a write either head is fine, after it at least its rev",
           "[unit][fault]") {
   std::vector<Op> h = {set(1, "a", -1, 10, 50, 7),  // acknowledged at 50
                        rev(2, 30, 40, 6),           // began before: may miss it
