@@ -189,18 +189,21 @@ TEST_CASE("catch-up: a transfer cut by the loss of its leader resumes from the n
   // Paced at 2 MB/s in 64 KiB chunks, a snapshot of 8 MiB or more takes seconds: time to lose
   // the leader in the middle.
   test::Cluster c(d.path(), 3,
-                  {"--snapshot-every", "300", "--log-retain", "0", "--snapshot-chunk", "65536",
+                  {"--snapshot-every", "200", "--log-retain", "0", "--snapshot-chunk", "65536",
                    "--snapshot-rate", "2000000"});
   const int leader = c.awaitLeader();
   REQUIRE(leader > 0);
   const int down = leader == 3 ? 2 : 3;
   const int other = 6 - leader - down;
   c.kill9(down);
-  load(c.client(leader), 5000, 4096);
+  // 320 writes of 64 KiB (20 MiB) fill at most 320 slots, however they are batched: the load ends
+  // before the second cut (400), and the first cut (200, reached by nudges if the load batched
+  // into fewer slots) holds over 8 MiB. The leader starts its transfer to the dead follower on
+  // the first cut and keeps it; the next leader must hold the same one, so no second cut may fall
+  // before the transfer is resumed (a leader change writes only a few /ctl files).
+  load(c.client(leader), 320, 65536);
   auto cl = clientFor(c.clients());
   // Both live nodes cut the same snapshot (same slot, same bytes) before the follower returns.
-  // The next cut is 300 slots later, far beyond the few writes that follow: no newer snapshot
-  // replaces this one during the transfer.
   const std::string leaderDir = d.path() + "/n" + std::to_string(leader);
   const std::string otherDir = d.path() + "/n" + std::to_string(other);
   REQUIRE(awaitSnapshotOver(cl, {leaderDir, otherDir}, 8 << 20));
