@@ -6,6 +6,7 @@
 #include "node/ctl.h"
 #include "node/replica.h"
 #include "store/memory_log.h"
+#include "tests/unit/node/rooms_support.h"
 
 using namespace cairn;
 using Clock = std::chrono::steady_clock;
@@ -65,12 +66,7 @@ TEST_CASE("ctl: a new leader records itself and the members once, then only what
   CHECK(n.applier->store().rev() == rev);
 
   // User writes are no reason to write /ctl: it holds no applied revs any more (SELF does).
-  wire::Command user;
-  user.op = wire::Command::Op::kSet;
-  user.path = "/user/x";
-  user.rev = -1;
-  user.value = "1";
-  n.replica->propose(std::move(user), 0);
+  n.replica->propose(test::setCmd("/user/x", "1"), 0);
   CHECK(n.drain() == 1);
   ctl.maintain(t0 + std::chrono::seconds(6));
   ctl.maintain(t0 + std::chrono::seconds(9));
@@ -79,12 +75,7 @@ TEST_CASE("ctl: a new leader records itself and the members once, then only what
   CHECK(n.get("/ctl/nodes/1/applied") == "(none)");
 
   // An applied rev an earlier version left in /ctl is removed, once.
-  wire::Command old;
-  old.op = wire::Command::Op::kSet;
-  old.path = "/ctl/nodes/1/applied";
-  old.rev = -1;
-  old.value = "7";
-  n.replica->propose(std::move(old), 0);
+  n.replica->propose(test::setCmd("/ctl/nodes/1/applied", "7"), 0);
   CHECK(n.drain() == 1);
   ctl.maintain(t0 + std::chrono::seconds(12));  // the next report is due (every 2 s)
   CHECK(n.drain() == 1);
