@@ -85,6 +85,16 @@ struct Client::Conn {
   zmq::socket_t monitor;  // PAIR receiving the socket's DISCONNECTED events
   bool lost = false;      // the connection dropped since it was made
 
+  Conn() = default;
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  // libzmq sends monitor events from its I/O thread with a blocking send: an event for a PAIR
+  // already closed would block that thread for good, and every other socket of the context with
+  // it (no handshake completes again). So the monitor stops before its PAIR closes.
+  ~Conn() {
+    if (sock.handle() != nullptr) (void)zmq_socket_monitor(sock.handle(), nullptr, 0);
+  }
+
   // Reads pending monitor events; true once the connection dropped.
   bool dropped() {
     while (!lost) {
