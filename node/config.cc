@@ -39,8 +39,19 @@ std::unique_ptr<CLI::App> makeApp(Config* c, std::string* cluster, std::string* 
   app->add_option("--cluster", *cluster,
                   "every member as ID=ENDPOINT, comma-separated, the same on\n"
                   "every node: 1=tcp://10.0.0.1:7100,2=tcp://10.0.0.2:7100,...\n"
-                  "(default: this node alone)")
+                  "(default: this node alone). Needed at bootstrap only: the\n"
+                  "data directory remembers its cluster")
       ->type_name("LIST");
+  app->add_option("--restore", c->restoreFile,
+                  "start a new cluster from this snapshot file (cairn snapshot\n"
+                  "save) in an empty --data; with --cluster, every member\n"
+                  "restores the same file")
+      ->type_name("FILE")
+      ->transform(cli::nonEmpty("a file"));
+  app->add_flag("--force-new-cluster", c->forceNewCluster,
+                "LAST RESORT after losing the quorum for good: this member's\n"
+                "data becomes a new cluster of this node alone, every rev\n"
+                "kept; writes only the lost members had are gone");
   app->add_option("--peer", c->peerEndpoint,
                   "where to bind for peers (default: this node's --cluster entry)")
       ->type_name("ENDPOINT");
@@ -143,7 +154,14 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
     out.message = "cairnd: " + msg + "\n" + kHint + "\n";
     return out;
   };
+  c.idGiven = app->get_option("--id")->count() > 0;
   if (auto e = parseList("--cluster", cluster, &c.cluster); !e.empty()) return fail(e);
+  if (c.forceNewCluster && !c.cluster.empty()) {
+    return fail("--force-new-cluster makes a cluster of this node alone; drop --cluster");
+  }
+  if (c.forceNewCluster && !c.restoreFile.empty()) {
+    return fail("--restore and --force-new-cluster do not go together");
+  }
   if (auto e = parseList("--peer-via", peerVia, &c.peerVia); !e.empty()) return fail(e);
   if (!c.cluster.empty()) {
     auto self = c.cluster.find(static_cast<std::uint32_t>(c.id));
@@ -151,11 +169,9 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
       return fail("--id " + std::to_string(c.id) + " is not a member of --cluster");
     }
     if (c.peerEndpoint.empty()) c.peerEndpoint = self->second;
-  } else if (!c.peerEndpoint.empty()) {
-    return fail("--peer needs --cluster");
   }
   for (const auto& [id, ep] : c.peerVia) {
-    if (!c.cluster.count(id))
+    if (!c.cluster.empty() && !c.cluster.count(id))
       return fail("--peer-via names " + std::to_string(id) + ", not a member");
   }
   out.run = true;

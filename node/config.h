@@ -14,6 +14,7 @@ struct Config {
   std::string eventsEndpoint = "tcp://127.0.0.1:7102";
   std::string advertiseHost;  // replaces a wildcard host (*, 0.0.0.0) in advertised endpoints
   std::int64_t id = 1;
+  bool idGiven = false;  // --id was on the command line (a data directory remembers its own)
   std::int64_t historyRevs = 10000;
   std::int64_t maxValue = 1 << 20;
   std::int64_t snapshotEvery = 10000;    // log records between snapshots
@@ -33,6 +34,8 @@ struct Config {
   std::map<std::uint32_t, std::string> cluster;
   std::string peerEndpoint;  // where this node binds its peer ROUTER (default: its cluster entry)
   std::map<std::uint32_t, std::string> peerVia;  // where to connect to a member, if not its entry
+  std::string restoreFile;                       // --restore: a new cluster from this snapshot file
+  bool forceNewCluster = false;  // --force-new-cluster: this member's data as a cluster of one
 };
 
 // What the parser decided: run with a config, or exit with a code after printing `message`

@@ -1,5 +1,7 @@
 #include "node/ctl.h"
 
+#include <exception>
+
 namespace cairn::node {
 
 namespace {
@@ -8,7 +10,11 @@ constexpr auto kReportEvery = std::chrono::seconds(2);
 
 Ctl::Ctl(std::uint32_t self, std::map<std::uint32_t, std::string> members, Replica& replica,
          const store::Store& store)
-    : self_(self), members_(std::move(members)), replica_(replica), store_(store) {}
+    : self_(self),
+      members_(std::move(members)),
+      lone_(members_.size() <= 1),
+      replica_(replica),
+      store_(store) {}
 
 void Ctl::setEndpoints(std::string client, std::string events) {
   client_ = std::move(client);
@@ -27,16 +33,54 @@ void Ctl::propose(const std::string& path, const std::string& value) {
   replica_.propose(std::move(cmd), 0);  // nobody waits for the reply
 }
 
+void Ctl::removeStrangers() {
+  // What /ctl says of nodes that are not members (a cluster restored from a backup, or forced
+  // down to one node) would send `cairn status` and the client looking for them.
+  auto glob = wire::Glob::compile("/ctl/**");
+  if (!glob) return;
+  auto page = store_.walk(*glob, store_.rev(), std::nullopt, 10000, 16 << 20);
+  if (!page) return;
+  for (const std::string& path : page->names) {
+    std::string_view p = path;
+    std::string_view rest;
+    for (std::string_view dir : {"/ctl/members/", "/ctl/nodes/"}) {
+      if (p.substr(0, dir.size()) == dir) rest = p.substr(dir.size());
+    }
+    if (rest.empty()) continue;
+    const std::string id(rest.substr(0, rest.find('/')));
+    std::int64_t n = 0;
+    try {
+      n = std::stoll(id);
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (n <= 0 || members_.count(static_cast<std::uint32_t>(n))) continue;
+    wire::Command del;
+    del.op = wire::Command::Op::kDel;
+    del.path = path;
+    del.rev = -1;
+    replica_.propose(std::move(del), 0);
+  }
+}
+
 void Ctl::maintain(Clock::time_point now) {
   const bool leading = replica_.core().role() == paxos::Core::Role::kLeader;
   const std::string self = std::to_string(self_);
   if (leading && !wasLeader_) {
     // One write per change of leader, not per heartbeat.
+    removeStrangers();
+    if (lone_) {
+      // Nothing new is written for a node alone; what a former cluster left must not mislead.
+      if (store_.stat("/ctl/leader", store_.rev()).exists) propose("/ctl/leader", self);
+      wasLeader_ = true;
+      return;
+    }
     propose("/ctl/leader", self);
     for (const auto& [id, ep] : members_)
       propose("/ctl/members/" + std::to_string(id), ep);
   }
   wasLeader_ = leading;
+  if (lone_) return;  // a node alone reports nothing: SELF says it all
   if (now < nextReport_) return;
   nextReport_ = now + kReportEvery;
   // Only once this node has caught up with a leader: its view of /ctl is current then.

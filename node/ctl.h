@@ -6,7 +6,7 @@
 // node's own, answered by SELF, never sent through the log.
 //
 // Owns: when to report what. Reads the store, proposes through the Replica.
-// Thread: the node's event loop; maintain() runs once per turn in cluster mode.
+// Thread: the node's event loop; maintain() runs once per turn.
 
 #include <chrono>
 #include <cstdint>
@@ -30,9 +30,11 @@ class Ctl {
 
  private:
   void propose(const std::string& path, const std::string& value);
+  void removeStrangers();
 
   std::uint32_t self_;
   std::map<std::uint32_t, std::string> members_;
+  bool lone_;  // a cluster of one: it only clears what /ctl says of other nodes
   Replica& replica_;
   const store::Store& store_;
   std::string client_;

@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "node/config.h"
+#include "node/identity.h"
 #include "node/node.h"
 
 int main(int argc, char** argv) {
@@ -50,17 +51,21 @@ int main(int argc, char** argv) {
     cairn::node::Node server(parsed.config, ctx);
     cairn::wire::Status s = server.start();
     if (!s.isOk()) {
+      if (server.wrongData()) {
+        std::fprintf(stderr, "cairnd: %s\n", s.detail().c_str());
+        return cairn::node::kExitWrongData;
+      }
       std::fprintf(stderr, "cairnd: cannot start: %s\n", s.toString().c_str());
       return 1;
     }
     std::fprintf(stderr, "cairnd: node %lld ready client=%s events=%s rev=%lld; %s\n",
-                 static_cast<long long>(parsed.config.id), server.clientEndpoint().c_str(),
+                 static_cast<long long>(server.id()), server.clientEndpoint().c_str(),
                  server.eventsEndpoint().c_str(), static_cast<long long>(server.rev()),
                  server.startupNote().c_str());
     std::fflush(stderr);
     code = server.run(sfd);
     std::fprintf(stderr, "cairnd: node %lld stopped at rev %lld\n",
-                 static_cast<long long>(parsed.config.id), static_cast<long long>(server.rev()));
+                 static_cast<long long>(server.id()), static_cast<long long>(server.rev()));
   }
   ::close(sfd);
   return code;

@@ -65,9 +65,44 @@ std::string Node::advertise(const std::string& bound) const {
   return bound.substr(0, p) + repl + bound.substr(p + host.size());
 }
 
+Status Node::adoptIdentity() {
+  IdentityRequest req;
+  req.id = static_cast<std::uint32_t>(cfg_.id);
+  req.idGiven = cfg_.idGiven;
+  req.cluster = cfg_.cluster;
+  req.peerEndpoint = cfg_.peerEndpoint;
+  req.forceNewCluster = cfg_.forceNewCluster;
+  auto d = prepareDataDir(cfg_.dataDir, req, cfg_.restoreFile, cfg_.historyRevs, &wrongData_);
+  if (!d) return d.status();
+  identity_ = d->identity;
+  identityNote_ = d->note;
+  // From here on the identity is the truth: the flags only bootstrapped it.
+  cfg_.id = identity_.node;
+  cfg_.cluster.clear();
+  if (identity_.members.size() > 1) cfg_.cluster = identity_.members;
+  if (cfg_.peerEndpoint.empty()) cfg_.peerEndpoint = identity_.members[identity_.node];
+  for (const auto& [id, ep] : cfg_.peerVia) {
+    if (!cfg_.cluster.count(id)) {
+      wrongData_ = true;
+      return Status(Err::kBadRequest,
+                    "--peer-via names " + std::to_string(id) + ", not a member of cluster " +
+                        clusterHex(identity_.cluster) + " (" + memberList(identity_.members) + ")");
+    }
+  }
+  return Status::ok();
+}
+
 Status Node::start() {
+  const bool existed = ::access(cfg_.dataDir.c_str(), F_OK) == 0;
   if (Status s = store::makeDirs(cfg_.dataDir); !s.isOk()) return s;
   if (Status s = lockDataDir(cfg_.dataDir); !s.isOk()) return s;
+  if (Status s = adoptIdentity(); !s.isOk()) {
+    if (!existed) {  // a refusal leaves no trace, not even the directory
+      ::unlink((cfg_.dataDir + "/LOCK").c_str());
+      ::rmdir(cfg_.dataDir.c_str());
+    }
+    return s;
+  }
 
   store::Store::Options opts;
   opts.historyRevs = cfg_.historyRevs;
@@ -78,8 +113,8 @@ Status Node::start() {
     pc.members.clear();
     for (const auto& [id, ep] : cfg_.cluster)
       pc.members.push_back(id);
-    pc.cluster = clusterId(cfg_.cluster);
   }
+  pc.cluster = identity_.cluster;
   pc.electionTicks = kElectionTicks;
   pc.heartbeatTicks = kHeartbeatTicks;
   pc.seed = static_cast<std::uint64_t>(cfg_.id) * 0x9e3779b97f4a7c15ull;
@@ -117,8 +152,8 @@ Status Node::start() {
   if (cfg_.cluster.empty()) replica_->core().campaign();
   commit();
   if (!halted_.isOk()) return halted_;
-  startupNote_ =
-      "recovered rev " + std::to_string(applier_->store().rev()) + " from " + opened->note;
+  startupNote_ = identityNote_ + "; recovered rev " + std::to_string(applier_->store().rev()) +
+                 " from " + opened->note;
   // Recovery read the whole WAL into memory and decoded the snapshot: give back what the heap
   // kept of it, so the node's footprint is its state, not its recovery's peak.
   ::malloc_trim(0);
@@ -144,9 +179,9 @@ Status Node::start() {
       receiver_->chunk(std::move(m), replica_->core().learned(), replica_->core().leader());
     };
     ph.chunkAck = [this](const wire::NodeMessage& m) { sender_->acked(m, ticks_); };
-    peers_ = std::make_unique<PeerService>(ctx_, static_cast<std::uint32_t>(cfg_.id), cfg_.cluster,
-                                           std::move(connectTo), cfg_.peerEndpoint, *replica_,
-                                           stats_, std::move(ph));
+    peers_ = std::make_unique<PeerService>(ctx_, static_cast<std::uint32_t>(cfg_.id),
+                                           identity_.cluster, std::move(connectTo),
+                                           cfg_.peerEndpoint, *replica_, stats_, std::move(ph));
     peers_->verbose = cfg_.verbose;
     if (Status s = peers_->start(); !s.isOk()) return s;
     auto sendFrame = [this](std::uint32_t peer, const std::string& frame) {
@@ -168,10 +203,10 @@ Status Node::start() {
     };
     receiver_ = std::make_unique<SnapshotReceiver>(cfg_.dataDir + "/snap", peers_->header(), opts,
                                                    stats_, std::move(rh));
-    ctl_ = std::make_unique<Ctl>(static_cast<std::uint32_t>(cfg_.id), cfg_.cluster, *replica_,
-                                 applier_->store());
-    ctl_->setEndpoints(clientAdvertised_, eventsAdvertised_);
   }
+  ctl_ = std::make_unique<Ctl>(static_cast<std::uint32_t>(cfg_.id), identity_.members, *replica_,
+                               applier_->store());
+  ctl_->setEndpoints(clientAdvertised_, eventsAdvertised_);
   return Status::ok();
 }
 
@@ -243,8 +278,8 @@ void Node::endTurn(Clock::time_point now) {
       ++stats_.leaderChanges;
       if (hadLeader) waiters_->leaderChanged();
     }
-    ctl_->maintain(now);
   }
+  ctl_->maintain(now);
   waiters_->service(replica_->core().learned(), Clock::now());
 }
 

@@ -28,6 +28,7 @@
 #include "node/config.h"
 #include "node/ctl.h"
 #include "node/feed.h"
+#include "node/identity.h"
 #include "node/loop.h"
 #include "node/peer_service.h"
 #include "node/replica.h"
@@ -55,7 +56,10 @@ class Node {
   const std::string& clientEndpoint() const { return clientAdvertised_; }
   const std::string& eventsEndpoint() const { return eventsAdvertised_; }
   std::int64_t rev() const { return applier_->store().rev(); }
+  std::int64_t id() const { return cfg_.id; }  // the data directory's, once started
   const std::string& startupNote() const { return startupNote_; }
+  // start() refused because the data directory belongs elsewhere (exit kExitWrongData).
+  bool wrongData() const { return wrongData_; }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -70,6 +74,8 @@ class Node {
   // The disk failed: this node stops taking part and serves SELF only (PROTOCOL.md, SELF).
   void halt(const wire::Status& why);
   std::string advertise(const std::string& bound) const;
+  // Decides (and on a first start records) which cluster and member this data directory is.
+  wire::Status adoptIdentity();
 
   Config cfg_;
   zmq::context_t& ctx_;
@@ -82,14 +88,17 @@ class Node {
   std::unique_ptr<Snapshotter> snapshotter_;
   std::unique_ptr<ClientService> service_;
   std::unique_ptr<Waiters> waiters_;
-  std::unique_ptr<PeerService> peers_;          // null for a node alone
-  std::unique_ptr<Ctl> ctl_;                    // null for a node alone
+  std::unique_ptr<PeerService> peers_;  // null for a node alone
+  std::unique_ptr<Ctl> ctl_;
   std::unique_ptr<SnapshotSender> sender_;      // null for a node alone
   std::unique_ptr<SnapshotReceiver> receiver_;  // null for a node alone
   std::uint64_t ticks_ = 0;
   std::string clientAdvertised_;
   std::string eventsAdvertised_;
   std::string startupNote_;
+  Identity identity_;
+  std::string identityNote_;
+  bool wrongData_ = false;
   Clock::time_point started_ = Clock::now();
   std::uint32_t lastLeader_ = 0;
   wire::Status halted_;  // why the node halted; OK while it serves

@@ -6,12 +6,11 @@ namespace cairn::node {
 
 using Type = wire::NodeMessage::Type;
 
-PeerService::PeerService(zmq::context_t& ctx, std::uint32_t self,
-                         const std::map<std::uint32_t, std::string>& members,
+PeerService::PeerService(zmq::context_t& ctx, std::uint32_t self, std::uint64_t cluster,
                          std::map<std::uint32_t, std::string> connectTo, std::string bindEndpoint,
                          Replica& replica, Stats& stats, Hooks hooks)
     : self_(self),
-      cluster_(clusterId(members)),
+      cluster_(cluster),
       transport_(ctx, self, cluster_, std::move(connectTo), std::move(bindEndpoint), stats),
       replica_(replica),
       hooks_(std::move(hooks)) {}

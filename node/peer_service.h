@@ -32,8 +32,7 @@ class PeerService : public Outbox {
     std::function<void(const wire::NodeMessage& m)> chunkAck;
   };
   // `connectTo`: every member's peer endpoint as this node dials it.
-  PeerService(zmq::context_t& ctx, std::uint32_t self,
-              const std::map<std::uint32_t, std::string>& members,
+  PeerService(zmq::context_t& ctx, std::uint32_t self, std::uint64_t cluster,
               std::map<std::uint32_t, std::string> connectTo, std::string bindEndpoint,
               Replica& replica, Stats& stats, Hooks hooks);
   wire::Status start();

@@ -11,16 +11,6 @@ constexpr std::int64_t kMaxPeerMessage = 256 << 20;
 constexpr auto kRefusalLogEvery = std::chrono::seconds(10);
 }  // namespace
 
-std::uint64_t clusterId(const std::map<std::uint32_t, std::string>& members) {
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a over "id=endpoint," in id order
-  for (const auto& [id, ep] : members) {
-    std::string item = std::to_string(id) + "=" + ep + ",";
-    for (unsigned char c : item)
-      h = (h ^ c) * 1099511628211ull;
-  }
-  return h;
-}
-
 Transport::Transport(zmq::context_t& ctx, std::uint32_t self, std::uint64_t cluster,
                      std::map<std::uint32_t, std::string> members, std::string bindEndpoint,
                      Stats& stats)

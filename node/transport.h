@@ -55,8 +55,4 @@ class Transport {
   std::array<std::uint64_t, 4> unlogged_{};
 };
 
-// The cluster's identity: a hash of its member list, so nodes started with different lists
-// ignore each other.
-std::uint64_t clusterId(const std::map<std::uint32_t, std::string>& members);
-
 }  // namespace cairn::node

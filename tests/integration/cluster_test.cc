@@ -14,6 +14,7 @@
 #include <zmq.hpp>
 
 #include "bindings/cpp/client.h"
+#include "node/identity.h"
 #include "node/transport.h"
 #include "store/file.h"
 #include "store/snapshot.h"
@@ -434,7 +435,7 @@ TEST_CASE("cluster: garbage, strangers and impostors on the peer socket are drop
   m.to = 1;
   m.ballot = wire::Ballot{1000000, 2};
   m.from = 2;
-  m.cluster = node::clusterId(members);
+  m.cluster = node::clusterIdOf(members);
   auto stranger = dealer("99");
   auto impostor = dealer("3");  // speaks as node 2 over node 3's connection
   const int kSent = 4;

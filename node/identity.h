@@ -1,0 +1,76 @@
+#pragma once
+// Identity: which cluster a data directory belongs to, which member it is and who the members
+// are. Chosen when the directory is first used (bootstrap, --restore, --force-new-cluster) and
+// kept in DIR/identity (store/FORMAT.md), so a restarted node needs only --data, and a node never
+// serves a cluster its data does not belong to. decide() is pure: the rules, unit-tested; load()
+// and save() are the file.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "wire/status.h"
+
+namespace cairn::node {
+
+struct Identity {
+  std::uint64_t cluster = 0;  // stamped on every peer message; others' messages are dropped
+  std::uint32_t node = 0;
+  std::map<std::uint32_t, std::string> members;  // id -> peer endpoint ("" for a lone node)
+
+  bool operator==(const Identity& o) const {
+    return cluster == o.cluster && node == o.node && members == o.members;
+  }
+};
+
+// What the command line asks for (node/config.h).
+struct IdentityRequest {
+  std::uint32_t id = 1;
+  bool idGiven = false;                          // --id was on the command line
+  std::map<std::uint32_t, std::string> cluster;  // --cluster; empty when absent
+  std::string peerEndpoint;                      // --peer (or this node's --cluster entry)
+  bool forceNewCluster = false;
+  // --restore: a digest of the snapshot file, so members restored from different files are
+  // different clusters (they would otherwise diverge, each sure of its own history).
+  std::optional<std::uint64_t> restoreDigest;
+};
+
+struct IdentityDecision {
+  Identity identity;
+  bool write = false;  // a new or changed identity: save it before anything else is written
+  std::string note;    // for the ready line: how this identity came about
+};
+
+// Why a node must not start with this data directory and these flags (exit code 3).
+inline constexpr int kExitWrongData = 3;
+
+// Decides the identity a start runs with. `onDisk`: DIR/identity; `hasData`: DIR holds a WAL or
+// a snapshot; `random`: fresh randomness for a new cluster id. An error is a refusal, and nothing
+// has been written.
+wire::Result<IdentityDecision> decideIdentity(const IdentityRequest& req,
+                                              const std::optional<Identity>& onDisk, bool hasData,
+                                              std::uint64_t random);
+
+// The cluster id of a bootstrap from this member list (the same on every member, which compute
+// it without talking).
+std::uint64_t clusterIdOf(const std::map<std::uint32_t, std::string>& members);
+// "1=tcp://a:7100,2=tcp://b:7100", as --cluster takes it.
+std::string memberList(const std::map<std::uint32_t, std::string>& members);
+std::string clusterHex(std::uint64_t cluster);
+
+// Makes ready the data directory a node is about to open, before anything else is written in it:
+// decides its identity (decideIdentity), restores `restoreFile` into it if given (a snapshot
+// file: `cairn snapshot save`, or a node's own snap/snap-*.snap), and saves the identity. A
+// refusal (`*refused` set: exit kExitWrongData) or an unreadable backup leaves the directory as
+// it was.
+wire::Result<IdentityDecision> prepareDataDir(const std::string& dir, IdentityRequest req,
+                                              const std::string& restoreFile,
+                                              std::int64_t historyRevs, bool* refused);
+
+// DIR/identity: nullopt when absent, CORRUPT when it cannot be read.
+wire::Result<std::optional<Identity>> loadIdentity(const std::string& dir);
+// Writes DIR/identity durably (a temporary file, fsync, rename, fsync of DIR).
+wire::Status saveIdentity(const std::string& dir, const Identity& id);
+
+}  // namespace cairn::node
