@@ -9,12 +9,8 @@ constexpr auto kReportEvery = std::chrono::seconds(2);
 }  // namespace
 
 Ctl::Ctl(std::uint32_t self, std::map<std::uint32_t, std::string> members, Replica& replica,
-         const store::Store& store)
-    : self_(self),
-      members_(std::move(members)),
-      lone_(members_.size() <= 1),
-      replica_(replica),
-      store_(store) {}
+         const store::Store& store, bool lone)
+    : self_(self), members_(std::move(members)), lone_(lone), replica_(replica), store_(store) {}
 
 void Ctl::setEndpoints(std::string client, std::string events) {
   client_ = std::move(client);

@@ -22,8 +22,10 @@ namespace cairn::node {
 class Ctl {
  public:
   using Clock = std::chrono::steady_clock;
+  // `lone`: a node alone, which reports nothing (SELF says it all) and only clears what a former
+  // cluster left in /ctl.
   Ctl(std::uint32_t self, std::map<std::uint32_t, std::string> members, Replica& replica,
-      const store::Store& store);
+      const store::Store& store, bool lone = false);
   void setEndpoints(std::string client, std::string events);
 
   void maintain(Clock::time_point now);

@@ -205,7 +205,7 @@ Status Node::start() {
                                                    stats_, std::move(rh));
   }
   ctl_ = std::make_unique<Ctl>(static_cast<std::uint32_t>(cfg_.id), identity_.members, *replica_,
-                               applier_->store());
+                               applier_->store(), /*lone=*/cfg_.cluster.empty());
   ctl_->setEndpoints(clientAdvertised_, eventsAdvertised_);
   return Status::ok();
 }

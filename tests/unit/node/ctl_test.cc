@@ -91,3 +91,41 @@ TEST_CASE("ctl: a new leader records itself and the members once, then only what
   ctl.maintain(t0 + std::chrono::seconds(21));
   CHECK(n.drain() == 0);
 }
+
+TEST_CASE("ctl: a node alone writes nothing, but clears what a former cluster left in /ctl",
+          "[unit][node]") {
+  Solo n;
+  {
+    node::Ctl quiet(1, {{1, ""}}, *n.replica, n.applier->store(), /*lone=*/true);
+    quiet.setEndpoints("tcp://c1", "tcp://e1");
+    quiet.maintain(Clock::now());
+    quiet.maintain(Clock::now() + std::chrono::seconds(3));
+    CHECK(n.drain() == 0);
+    CHECK(n.applier->store().rev() == 0);
+  }
+  // What a three-node cluster left behind, restored or forced down to node 1.
+  for (const auto& [path, value] :
+       std::vector<std::pair<std::string, std::string>>{{"/ctl/leader", "2"},
+                                                        {"/ctl/members/1", "tcp://p1"},
+                                                        {"/ctl/members/2", "tcp://p2"},
+                                                        {"/ctl/members/13", "tcp://p13"},
+                                                        {"/ctl/nodes/1/client", "tcp://c1"},
+                                                        {"/ctl/nodes/2/client", "tcp://c2"},
+                                                        {"/ctl/nodes/2/events", "tcp://e2"},
+                                                        {"/ctl/nodes/13/client", "tcp://c13"}}) {
+    n.replica->propose(test::setCmd(path, value), 0);
+  }
+  REQUIRE(n.drain() == 8);
+  node::Ctl ctl(1, {{1, ""}}, *n.replica, n.applier->store(), /*lone=*/true);
+  ctl.maintain(Clock::now());
+  CHECK(n.drain() == 6);  // five files of strangers, and the leader
+  CHECK(n.get("/ctl/leader") == "1");
+  CHECK(n.get("/ctl/members/1") == "tcp://p1");
+  CHECK(n.get("/ctl/nodes/1/client") == "tcp://c1");
+  for (const char* gone : {"/ctl/members/2", "/ctl/members/13", "/ctl/nodes/2/client",
+                           "/ctl/nodes/2/events", "/ctl/nodes/13/client"}) {
+    CHECK(n.get(gone) == "(none)");
+  }
+  ctl.maintain(Clock::now() + std::chrono::seconds(3));
+  CHECK(n.drain() == 0);
+}

@@ -48,7 +48,7 @@ TEST_CASE("identity: every member of a bootstrap computes the same cluster id, a
   CHECK(other->identity.cluster != a->identity.cluster);
 }
 
-TEST_CASE("identity: a lone node draws its cluster id; two lone nodes are two clusters",
+TEST_CASE("identity: a lone node draws its cluster id and two lone nodes are two clusters",
           "[identity]") {
   IdentityRequest r;
   auto a = decideIdentity(r, std::nullopt, false, 0x1234);
@@ -72,7 +72,7 @@ TEST_CASE("identity: data from before identities keeps the cluster id its member
   CHECK(l->identity.cluster == 0);  // what a lone node always used
 }
 
-TEST_CASE("identity: a restart needs only --data; a wrong --id or --cluster is refused",
+TEST_CASE("identity: a restart needs only --data, and a wrong --id or --cluster is refused",
           "[identity]") {
   Identity disk;
   disk.cluster = 0xabc;
