@@ -61,22 +61,25 @@ void Ctl::removeStrangers() {
 
 void Ctl::maintain(Clock::time_point now) {
   const bool leading = replica_.core().role() == paxos::Core::Role::kLeader;
+  if (lone_) {
+    // Nothing new is written for a node alone; what a former cluster left must not mislead.
+    if (leading && !wasLeader_) {
+      removeStrangers();
+      if (store_.stat("/ctl/leader", store_.rev()).exists)
+        propose("/ctl/leader", std::to_string(self_));
+    }
+    wasLeader_ = leading;
+    return;
+  }
   const std::string self = std::to_string(self_);
   if (leading && !wasLeader_) {
     // One write per change of leader, not per heartbeat.
     removeStrangers();
-    if (lone_) {
-      // Nothing new is written for a node alone; what a former cluster left must not mislead.
-      if (store_.stat("/ctl/leader", store_.rev()).exists) propose("/ctl/leader", self);
-      wasLeader_ = true;
-      return;
-    }
     propose("/ctl/leader", self);
     for (const auto& [id, ep] : members_)
       propose("/ctl/members/" + std::to_string(id), ep);
   }
   wasLeader_ = leading;
-  if (lone_) return;  // a node alone reports nothing: SELF says it all
   if (now < nextReport_) return;
   nextReport_ = now + kReportEvery;
   // Only once this node has caught up with a leader: its view of /ctl is current then.
