@@ -118,6 +118,8 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
       return changes(req);
     case Verb::kWait:
       return wait(req);
+    case Verb::kSnapshot:
+      return snapshot(req);
     case Verb::kGet:
     case Verb::kStat:
     case Verb::kGetdir:
@@ -200,6 +202,22 @@ Action ClientService::wait(Request& req) {
   a.glob = std::move(g.value());
   a.from = from;
   a.wait = req.timeoutMs ? std::chrono::milliseconds(*req.timeoutMs) : kDefaultWait;
+  a.request = std::move(req);
+  return a;
+}
+
+// Only the shape is checked here: which backups exist and how long they are is the Backups room's.
+Action ClientService::snapshot(Request& req) const {
+  if (req.offset && !req.slot) {
+    return fail(req, Err::kMissingArg,
+                "missing \"slot\" (the backup's, from the reply to the SNAPSHOT that began it)");
+  }
+  if (req.slot && !req.offset) return fail(req, Err::kMissingArg, "missing \"offset\"");
+  if (req.slot && *req.slot < 0) return fail(req, Err::kRange, "slot must be >= 0");
+  if (req.offset && *req.offset < 0) return fail(req, Err::kRange, "offset must be >= 0");
+  Action a;
+  a.kind = Action::Kind::kSnapshot;
+  a.tag = req.tag;
   a.request = std::move(req);
   return a;
 }

@@ -48,6 +48,7 @@ struct Action {
     kWrite,       // propose `command`; the reply comes when it is applied, or at `wait`
     kLinearRead,  // serve `request` at the head once a quorum confirmed a read point
     kPark,        // a WAIT (`glob` set) or a read at a future rev `from`: wait up to `wait`
+    kSnapshot,    // a SNAPSHOT `request`, checked: Backups begins a backup or reads a chunk
   };
   Kind kind = Kind::kReply;
   std::string tag;  // the request's tag, for the reply
@@ -97,6 +98,7 @@ class ClientService {
   Action readOrPark(wire::Request& req);
   Action changes(const wire::Request& req) const;
   Action wait(wire::Request& req);
+  Action snapshot(wire::Request& req) const;
 
   Options opts_;
   const store::Store& store_;

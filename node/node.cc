@@ -146,6 +146,12 @@ Status Node::start() {
   wh.withdraw = [this](std::uint64_t id) { return replica_->withdraw(id); };
   wh.queued = [this](std::uint64_t id) { return replica_->queued(id); };
   waiters_ = std::make_unique<Waiters>(*service_, stats_, std::move(wh));
+  Backups::Options bo;
+  bo.dir = cfg_.dataDir + "/snap";
+  backups_ =
+      std::make_unique<Backups>(bo, applier_->store(), stats_,
+                                [this](const Envelope& env, wire::Reply& r,
+                                       const std::string& tag) { clients_.send(env, r, tag); });
 
   // One member is a quorum of its own: lead now. Either way, re-apply what was chosen after the
   // snapshot.
@@ -219,6 +225,7 @@ int Node::run(int stopFd) {
     loop_.onReadable(sender_->fd(), [this] { sender_->runCompletions(); });
     loop_.onReadable(receiver_->fd(), [this] { receiver_->runCompletions(); });
   }
+  loop_.onReadable(backups_->fd(), [this] { backups_->runCompletions(); });
   loop_.onReadable(clients_.socket(), [this] {
     clients_.drain(kDrainBatch, [this](Envelope env, std::string_view body) {
       onRequest(std::move(env), body);
@@ -235,6 +242,7 @@ int Node::run(int stopFd) {
     if (halted_.isOk())
       feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
   });
+  loop_.every(std::chrono::seconds(1), [this](Clock::time_point now) { backups_->expire(now); });
   loop_.wakeBy([this] { return waiters_->earliest(); });
   loop_.atTurnEnd([this](Clock::time_point now) { endTurn(now); });
   feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
@@ -257,6 +265,9 @@ void Node::onRequest(Envelope env, std::string_view body) {
     case Action::Kind::kLinearRead:
     case Action::Kind::kPark:
       (void)waiters_->add(std::move(env), std::move(a), Clock::now());
+      return;
+    case Action::Kind::kSnapshot:
+      backups_->serve(std::move(env), a.request, a.tag, Clock::now());
       return;
   }
 }
@@ -309,6 +320,7 @@ void Node::halt(const Status& why) {
   const Status refusal(Err::kIo, "node " + std::to_string(cfg_.id) + " halted: " + why.detail());
   service_->halt(refusal);
   waiters_->abandon(refusal);
+  backups_->halt(refusal);
   if (peers_) {
     peers_->stop();
     sender_->stop();

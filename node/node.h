@@ -7,7 +7,8 @@
 // point, a rev or a change), Replica (the Paxos core and its WAL), Applier (the only writer of the
 // store), PeerService (forwarding, read index, routing snapshot transfers), SnapshotSender and
 // SnapshotReceiver (catching a follower up with a snapshot, in chunks, off the loop), Feed (the
-// XPUB), Ctl (/ctl through the log), Snapshotter (snapshots and log compaction), Stats (counters).
+// XPUB), Ctl (/ctl through the log), Snapshotter (snapshots and log compaction), Backups (the
+// backups clients download with SNAPSHOT), Stats (counters).
 //
 // One turn: ready sockets are drained (subscriptions, peers, clients: requests become proposals,
 // replies or waiters), due timers run (the core's tick, the feed's heartbeat), then commit():
@@ -23,6 +24,7 @@
 #include <zmq.hpp>
 
 #include "node/applier.h"
+#include "node/backups.h"
 #include "node/client_service.h"
 #include "node/client_socket.h"
 #include "node/config.h"
@@ -92,6 +94,7 @@ class Node {
   std::unique_ptr<Ctl> ctl_;
   std::unique_ptr<SnapshotSender> sender_;      // null for a node alone
   std::unique_ptr<SnapshotReceiver> receiver_;  // null for a node alone
+  std::unique_ptr<Backups> backups_;
   std::uint64_t ticks_ = 0;
   std::string clientAdvertised_;
   std::string eventsAdvertised_;

@@ -81,6 +81,8 @@ std::vector<wire::Counter> Stats::counters() const {
   add("snapshots_installed", snapshotsInstalled);
   add("snapshot_bytes_received", snapshotBytesReceived);
   add("snapshot_chunks_refused", snapshotChunksRefused);
+  add("backups_written", backupsWritten);
+  add("backup_bytes_sent", backupBytesSent);
   return out;
 }
 

@@ -43,7 +43,7 @@ enum class PeerRefusal : std::uint8_t {
 const char* refusalName(PeerRefusal r);
 
 struct Stats {
-  static constexpr std::size_t kVerbs = static_cast<std::size_t>(wire::Verb::kChanges) + 1;
+  static constexpr std::size_t kVerbs = static_cast<std::size_t>(wire::Verb::kSnapshot) + 1;
   std::array<std::uint64_t, kVerbs> requests{};  // decoded requests, by verb
   std::uint64_t undecodable = 0;                 // requests refused before a verb was known
   // Replies sent, by error code (kOk included): an array, since every reply counts one.
@@ -68,6 +68,9 @@ struct Stats {
   // Chunks refused (bad checksum, out of bounds) or not taken (not from the leader, a full
   // queue): each also logged, at most one line per 10 s.
   std::uint64_t snapshotChunksRefused = 0;
+  // Backups for clients (backups.h, the SNAPSHOT verb).
+  std::uint64_t backupsWritten = 0;   // backup files written (a request that joins one: none)
+  std::uint64_t backupBytesSent = 0;  // bytes of backups sent in chunk replies
 
   void countRequest(wire::Verb v) { ++requests[static_cast<std::size_t>(v)]; }
   void countReply(wire::Err e) { ++replies[static_cast<std::size_t>(e)]; }

@@ -1,10 +1,13 @@
 // cairn: the command-line client.
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +22,8 @@
 
 #include "bindings/cpp/client.h"
 #include "bindings/cpp/watcher.h"
+#include "store/file.h"
+#include "store/snapshot.h"
 #include "wire/cli/flags.h"
 #include "wire/codec.h"
 #include "wire/path.h"
@@ -619,8 +624,157 @@ int status(const Args& a) {
   return healthy ? kExitOk : kExitError;
 }
 
+// snapshot save and status: a backup file is a snapshot file (store/FORMAT.md), checked whole.
+constexpr int kExitDamaged = 1;  // snapshot status: the file is damaged or truncated
+
+std::string dirOf(const std::string& file) {
+  const auto slash = file.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : file.substr(0, slash);
+}
+
+std::int64_t countFiles(const cairn::store::Node& n) {
+  if (!n.dir) return 1;
+  std::int64_t files = 0;
+  n.children.forEach([&](const std::string&, const cairn::store::NodeP& c) {
+    files += countFiles(*c);
+    return true;
+  });
+  return files;
+}
+
+std::int64_t valueBytes(const cairn::store::Node& n) {
+  if (!n.dir) return static_cast<std::int64_t>(n.value->size());
+  std::int64_t bytes = 0;
+  n.children.forEach([&](const std::string&, const cairn::store::NodeP& c) {
+    bytes += valueBytes(*c);
+    return true;
+  });
+  return bytes;
+}
+
+// Decodes a whole snapshot file: its magic, header, tree and trailing CRC-32C.
+cairn::wire::Result<cairn::store::Store> verifySnapshot(const std::string& file) {
+  return cairn::store::loadSnapshotFile(file, cairn::store::Store::Options());
+}
+
+int snapshotStatus(const Args& a) {
+  const std::string& file = a.arg;
+  struct stat st;
+  if (::stat(file.c_str(), &st) != 0) {
+    std::fprintf(stderr, "cairn: cannot read %s: %s\n", file.c_str(), std::strerror(errno));
+    return kExitError;
+  }
+  auto store = verifySnapshot(file);
+  if (!store) {
+    const Status& s = store.status();
+    if (s.code() != Err::kCorrupt) return fail(a, s);
+    // The detail starts with the path already.
+    std::fprintf(stderr, "cairn: %s is not a whole Cairn snapshot (damaged or truncated): %s\n",
+                 file.c_str(),
+                 s.detail().rfind(file + ": ", 0) == 0 ? s.detail().substr(file.size() + 2).c_str()
+                                                       : s.detail().c_str());
+    return kExitDamaged;
+  }
+  const std::int64_t files = countFiles(*store->root());
+  const std::int64_t values = valueBytes(*store->root());
+  if (a.json) {
+    out("{\"file\":" + jsonStr(file) + ",\"rev\":" + num(store->rev()) +
+        ",\"slot\":" + num(static_cast<std::int64_t>(store->appliedIndex())) +
+        ",\"files\":" + num(files) + ",\"value_bytes\":" + num(values) +
+        ",\"bytes\":" + num(static_cast<std::int64_t>(st.st_size)) + "}");
+  } else {
+    out(file + ": rev " + num(store->rev()) + " (log slot " +
+        num(static_cast<std::int64_t>(store->appliedIndex())) + "), " + num(files) +
+        (files == 1 ? " file" : " files") + " holding " + num(values) + " bytes, " +
+        num(static_cast<std::int64_t>(st.st_size)) + " bytes in all; checksum ok");
+  }
+  return kExitOk;
+}
+
+// Downloads a backup into FILE.part, checks it whole, makes it durable, then names it FILE: a
+// FILE that exists is always a whole, checked backup.
+int snapshotSave(const Args& a, cairn::client::Client& c) {
+  const std::string& file = a.arg;
+  const std::string part = file + ".part";
+  int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    std::fprintf(stderr, "cairn: cannot create %s: %s\n", part.c_str(), std::strerror(errno));
+    return kExitError;
+  }
+  auto abandon = [&](const std::string& why) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(part.c_str());
+    std::fprintf(stderr, "cairn: %s\n", why.c_str());
+    return kExitError;
+  };
+  auto ioError = [&](const std::string& what) {
+    return Status(Err::kIo, what + " " + part + ": " + std::strerror(errno));
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  std::int64_t written = 0;
+  auto b = c.backup([&](std::int64_t offset, std::string_view bytes) -> Status {
+    if (offset == 0 && written > 0) {  // started over on another node
+      if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) return ioError("truncate");
+      written = 0;
+    }
+    if (offset != written) {
+      return Status(Err::kOther, "bytes at offset " + num(offset) + " came while " + num(written) +
+                                     " were written");
+    }
+    written += static_cast<std::int64_t>(bytes.size());
+    return cairn::store::writeAll(fd, bytes);
+  });
+  if (!b) return abandon(explain(a, b.status()) + "; nothing saved");
+  if (b->begun > 1 && a.verbose) {
+    std::fprintf(stderr, "cairn: started over on %s after: %s\n", b->endpoint.c_str(),
+                 b->why.c_str());
+  }
+  if (::fsync(fd) != 0) return abandon(ioError("fsync").detail() + "; nothing saved");
+  ::close(fd);
+  fd = -1;
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto store = verifySnapshot(part);
+  if (!store) {
+    return abandon("the backup from " + b->endpoint +
+                   " does not verify: " + store.status().detail() + "; nothing saved");
+  }
+  if (store->rev() != b->rev || static_cast<std::int64_t>(store->appliedIndex()) != b->slot ||
+      written != b->len) {
+    return abandon("the backup from " + b->endpoint + " is rev " + num(store->rev()) + " (slot " +
+                   num(static_cast<std::int64_t>(store->appliedIndex())) + ", " + num(written) +
+                   " bytes), not the rev " + num(b->rev) + " (slot " + num(b->slot) + ", " +
+                   num(b->len) + " bytes) the node announced; nothing saved");
+  }
+  if (::rename(part.c_str(), file.c_str()) != 0) {
+    return abandon("cannot rename " + part + " to " + file + ": " + std::strerror(errno) +
+                   "; nothing saved");
+  }
+  if (Status s = cairn::store::syncDir(dirOf(file)); !s.isOk()) {
+    std::fprintf(stderr, "cairn: saved %s, but its directory is not durable: %s\n", file.c_str(),
+                 s.detail().c_str());
+    return kExitError;
+  }
+  if (a.json) {
+    out("{\"file\":" + jsonStr(file) + ",\"rev\":" + num(b->rev) + ",\"slot\":" + num(b->slot) +
+        ",\"bytes\":" + num(b->len) + ",\"from\":" + jsonStr(b->endpoint) +
+        ",\"begun\":" + num(b->begun) + "}");
+  } else {
+    out("saved " + file + ": rev " + num(b->rev) + " (log slot " + num(b->slot) + "), " +
+        num(b->len) + " bytes, from " + b->endpoint);
+  }
+  if (a.verbose) {
+    char line[128];
+    std::snprintf(line, sizeof line, "cairn: downloaded %lld bytes in %.3f s\n",
+                  static_cast<long long>(b->len), secs);
+    std::fputs(line, stderr);
+  }
+  return kExitOk;
+}
+
 int run(Args& a) {
-  if (a.cmd == "status") return status(a);  // one client per node, not this one
+  if (a.cmd == "status") return status(a);                   // one client per node, not this one
+  if (a.cmd == "snapshot status") return snapshotStatus(a);  // a local file: no node
   cairn::client::Options opts;
   opts.endpoints = cairn::client::splitEndpoints(a.addr);
   opts.timeout = std::chrono::milliseconds(a.timeoutMs);
@@ -790,6 +944,7 @@ int run(Args& a) {
   if (cmd == "watch" || cmd == "feed") {
     return watch(a, cmd == "feed");
   }
+  if (cmd == "snapshot save") return snapshotSave(a, c);
   return usage("unknown command \"" + cmd + "\"");
 }
 
@@ -798,8 +953,16 @@ class Formatter : public CLI::Formatter {
  public:
   std::string make_subcommand(const CLI::App* sub) const override {
     std::string name = sub->get_name();
+    const CLI::App* args = sub;
+    if (auto subs = sub->get_subcommands({}); !subs.empty()) {  // snapshot save|status FILE
+      std::string names;
+      for (const CLI::App* s : subs)
+        names += (names.empty() ? "" : "|") + s->get_name();
+      name += " " + names;
+      args = subs.front();
+    }
     for (const CLI::Option* o :
-         sub->get_options([](const CLI::Option* o) { return o->get_positional(); }))
+         args->get_options([](const CLI::Option* o) { return o->get_positional(); }))
       name += " " + make_option_usage(o);
     std::stringstream out;
     CLI::detail::format_help(out, name, sub->get_description(), get_column_width());
@@ -942,8 +1105,9 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(30);
   app.footer(
       "'cairn help COMMAND' or 'cairn COMMAND --help' describes one command.\n"
-      "exit codes: 0 ok, 1 rev mismatch, 2 other errors (status: a node down\n"
-      "or halted), 3 no such file, 127 usage");
+      "exit codes: 0 ok, 1 rev mismatch (snapshot status: a damaged file),\n"
+      "2 other errors (status: a node down or halted), 3 no such file,\n"
+      "127 usage");
   addFlags(&app, &a, ~0u,
            "revision R: reads as of R; set and del only if the file is at\n"
            "rev <= R; wait, watch and feed from R");
@@ -974,6 +1138,30 @@ int main(int argc, char** argv) {
     }
     if (args == "C") sub->add_option("COMMAND", helpOf, "a command")->type_name("");
   }
+  // snapshot save|status FILE: two commands under one name.
+  CLI::App* snapshot =
+      app.add_subcommand("snapshot",
+                         "save FILE: download a consistent backup of one node's state (a\n"
+                         "snapshot file, checked by its CRC-32C) into FILE, atomically;\n"
+                         "status FILE: check a backup file and print its rev, log slot,\n"
+                         "files and bytes; exit 1 if it is damaged or truncated");
+  snapshot->require_subcommand(1);
+  const std::pair<const char*, const char*> kSnapshotCommands[] = {
+      {"save",
+       "download a consistent backup of one node's state into FILE: written\n"
+       "to FILE.part, checked whole (magic, header, tree, CRC-32C), synced,\n"
+       "then renamed to FILE; keeps to one node, and starts over once on\n"
+       "another if that node goes away mid-download"},
+      {"status",
+       "check a backup file whole and print its rev, log slot, number of\n"
+       "files and bytes; exit 1 if it is damaged or truncated"},
+  };
+  for (const auto& [name, about] : kSnapshotCommands) {
+    CLI::App* sub = snapshot->add_subcommand(name, about);
+    sub->callback([&a, cmd = std::string("snapshot ") + name] { a.cmd = cmd; });
+    addFlags(sub, &a, std::string(name) == "save" ? kJson | kVerbose : unsigned{kJson}, "");
+    sub->add_option("FILE", a.arg, "the backup file")->type_name("")->required();
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   cairn::cli::Outcome o = cairn::cli::parse(&app, args, kExitUsage, "");
   if (!o.run && o.code == kExitUsage) {
@@ -981,7 +1169,17 @@ int main(int argc, char** argv) {
     std::string why = o.error;
     std::string hint = "(cairn --help lists the commands and flags)";
     if (!chosen.empty()) {
-      hint = "(cairn " + chosen[0]->get_name() + " --help describes it)";
+      std::string name = chosen[0]->get_name();
+      if (auto inner = chosen[0]->get_subcommands(); !inner.empty()) {
+        name += " " + inner[0]->get_name();  // snapshot save
+      } else if (name == "snapshot" && why.find("subcommand") != std::string::npos) {
+        auto rest = chosen[0]->remaining();
+        if (rest.empty()) rest = app.remaining();
+        why = rest.empty() || rest[0].rfind("-", 0) == 0
+                  ? "snapshot needs a command: save FILE or status FILE"
+                  : "unknown snapshot command \"" + rest[0] + "\" (save FILE or status FILE)";
+      }
+      hint = "(cairn " + name + " --help describes it)";
     } else if (auto rest = app.remaining(); !rest.empty() && rest[0].rfind("-", 0) != 0) {
       why = "unknown command \"" + rest[0] + "\"";
     } else if (rest.empty()) {

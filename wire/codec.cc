@@ -151,14 +151,16 @@ const char* verbName(Verb v) {
       return "SELF";
     case Verb::kChanges:
       return "CHANGES";
+    case Verb::kSnapshot:
+      return "SNAPSHOT";
   }
   return "?";
 }
 
 std::optional<Verb> verbFromName(std::string_view name) {
-  static constexpr Verb kAll[] = {Verb::kGet,  Verb::kSet,  Verb::kDel,    Verb::kRev,
-                                  Verb::kWait, Verb::kWalk, Verb::kGetdir, Verb::kStat,
-                                  Verb::kNop,  Verb::kSelf, Verb::kChanges};
+  static constexpr Verb kAll[] = {Verb::kGet,  Verb::kSet,  Verb::kDel,     Verb::kRev,
+                                  Verb::kWait, Verb::kWalk, Verb::kGetdir,  Verb::kStat,
+                                  Verb::kNop,  Verb::kSelf, Verb::kChanges, Verb::kSnapshot};
   for (Verb v : kAll) {
     std::string_view n = verbName(v);
     if (n.size() != name.size()) continue;
@@ -225,6 +227,14 @@ Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request
       std::int64_t x = 0;
       if (!getInt(v, &x)) return wrongType(k, "an integer (milliseconds)");
       out->timeoutMs = x;
+    } else if (k == "slot") {
+      std::int64_t x = 0;
+      if (!getInt(v, &x)) return wrongType(k, "an integer");
+      out->slot = x;
+    } else if (k == "offset") {
+      std::int64_t x = 0;
+      if (!getInt(v, &x)) return wrongType(k, "an integer");
+      out->offset = x;
     }
     // Other keys are ignored, so newer clients can talk to older nodes (PROTOCOL.md, Versioning).
   }
@@ -240,7 +250,8 @@ std::string encodeRequest(const Request& r) {
   Packer p(buf);
   std::uint32_t n = 1 + (r.path ? 1 : 0) + (r.rev ? 1 : 0) + (r.value ? 1 : 0) +
                     (r.tag.empty() ? 0 : 1) + (r.after ? 1 : 0) + (r.limit ? 1 : 0) +
-                    (r.timeoutMs ? 1 : 0) + (r.consistency ? 1 : 0);
+                    (r.timeoutMs ? 1 : 0) + (r.consistency ? 1 : 0) + (r.slot ? 1 : 0) +
+                    (r.offset ? 1 : 0);
   p.pack_map(n);
   packKey(p, "verb");
   packStr(p, verbName(r.verb));
@@ -275,6 +286,14 @@ std::string encodeRequest(const Request& r) {
   if (r.consistency) {
     packKey(p, "consistency");
     packStr(p, *r.consistency);
+  }
+  if (r.slot) {
+    packKey(p, "slot");
+    p.pack_int64(*r.slot);
+  }
+  if (r.offset) {
+    packKey(p, "offset");
+    p.pack_int64(*r.offset);
   }
   return std::string(buf.data(), buf.size());
 }
@@ -317,7 +336,7 @@ std::string encodeReply(const Reply& r) {
                     (r.client ? 1 : 0) + (r.events ? 1 : 0) + (r.version ? 1 : 0) +
                     (r.halted ? 1 : 0) + (r.stats ? 1 : 0) + (r.role ? 1 : 0) + (r.slot ? 1 : 0) +
                     (r.lag ? 1 : 0) + (r.uptimeMs ? 1 : 0) + (r.fsyncUs ? 1 : 0) +
-                    (r.maxValue ? 1 : 0);
+                    (r.maxValue ? 1 : 0) + (r.offset ? 1 : 0);
   p.pack_map(n);
   if (failed) {
     packKey(p, "err");
@@ -397,6 +416,7 @@ std::string encodeReply(const Reply& r) {
   optInt("uptime_ms", r.uptimeMs);
   optInt("fsync_us", r.fsyncUs);
   optInt("max_value", r.maxValue);
+  optInt("offset", r.offset);
   if (r.stats) {
     packKey(p, "stats");
     packCounters(p, *r.stats);
@@ -485,6 +505,7 @@ Result<Reply> decodeReply(std::string_view bytes) {
     if (k == "uptime_ms") return getOpt(getInt, v, &r.uptimeMs);
     if (k == "fsync_us") return getOpt(getInt, v, &r.fsyncUs);
     if (k == "max_value") return getOpt(getInt, v, &r.maxValue);
+    if (k == "offset") return getOpt(getInt, v, &r.offset);
     if (k == "dir") return getOpt(getBool, v, &r.dir);
     if (k == "entries") {
       if (v.type != msgpack::type::ARRAY) return false;

@@ -24,6 +24,7 @@ enum class Verb : std::uint8_t {
   kNop,
   kSelf,
   kChanges,
+  kSnapshot,
 };
 
 const char* verbName(Verb v);
@@ -41,6 +42,8 @@ struct Request {
   std::optional<std::int64_t> limit;  // paging: at most this many entries
   std::optional<std::int64_t> timeoutMs;   // key "timeout": how long WAIT or a future read waits
   std::optional<std::string> consistency;  // "linearizable" (default) or "local"
+  std::optional<std::int64_t> slot;        // SNAPSHOT: the log slot that names a backup
+  std::optional<std::int64_t> offset;      // SNAPSHOT: the first byte of the backup wanted
 };
 
 // One entry of a GETDIR page (name, rev, dir) or of a WALK page (path, rev, value).
@@ -90,6 +93,7 @@ struct Reply {
   std::optional<std::int64_t> uptimeMs;  // key "uptime_ms"
   std::optional<std::int64_t> fsyncUs;   // key "fsync_us": the last log sync, microseconds
   std::optional<std::int64_t> maxValue;  // key "max_value": the largest value a SET may carry
+  std::optional<std::int64_t> offset;    // SNAPSHOT: where in the backup `value` begins
 
   static Reply error(Err e, std::string detail) {
     Reply r;

@@ -22,6 +22,9 @@ constexpr std::int64_t kMaxReply = std::int64_t{256} << 20;
 // could overflow a small limit's socket cap and lose the connection instead of getting a reply.
 constexpr std::size_t kAskLimitAbove = 48 << 10;
 constexpr std::chrono::milliseconds kLeaderConnect{100};
+// How much longer than a read the reply that begins a backup may take: it comes once the node
+// has written the whole file (at disk speed, a few GB a minute).
+constexpr std::chrono::milliseconds kBackupWrite{60000};
 
 std::string quoteMs(std::chrono::milliseconds d) {
   const auto ms = d.count();
@@ -348,7 +351,7 @@ Result<wire::Reply> Client::call(const Request& reqIn) {
   return send(req);
 }
 
-Result<wire::Reply> Client::send(const Request& req) {
+Result<wire::Reply> Client::send(const Request& req, std::chrono::milliseconds extra) {
   auto usable = [&] {
     return std::any_of(badEndpoints_.begin(), badEndpoints_.end(),
                        [](const Status& s) { return s.isOk(); });
@@ -356,10 +359,12 @@ Result<wire::Reply> Client::send(const Request& req) {
   if (badEndpoints_.empty()) return Status(Err::kBadRequest, "no endpoints (a moved-from client)");
   if (!usable()) return badEndpoints_.front();  // not one endpoint a socket could connect to
   const bool repeatable = !isWrite(req.verb);
-  auto timeout = opts_.timeout;
+  auto timeout = opts_.timeout + extra;
   if (req.timeoutMs) timeout += std::chrono::milliseconds(*req.timeoutMs);
   const std::string body = wire::encodeRequest(req);
-  std::vector<bool> skip(opts_.endpoints.size(), false);
+  const std::vector<bool> none(opts_.endpoints.size(), false);
+  const std::vector<bool>& allowed = avoid_.empty() ? none : avoid_;
+  std::vector<bool> skip = allowed;
   std::vector<std::string> silent;  // nodes that took the request and did not answer
   std::optional<Status> halted;     // a node that answered IO: why, if no other node answers
   int sent = 0;
@@ -370,7 +375,7 @@ Result<wire::Reply> Client::send(const Request& req) {
       Conn* c = connection(skip, &why);
       if (!c && repeatable && sent < opts_.attempts && !silent.empty()) {
         // Every node was tried; one that did not answer in time may still: again, from the top.
-        std::fill(skip.begin(), skip.end(), false);
+        skip = allowed;
         silent.clear();
         continue;
       }
@@ -566,6 +571,87 @@ Result<wire::Reply> Client::self() {
   auto r = call(q);
   if (r && r->maxValue) maxValue_ = *r->maxValue;
   return r;
+}
+
+}  // namespace cairn::client
+
+namespace cairn::client {
+
+Status Client::backupOnce(const BackupSink& sink, Backup* b, bool* retry) {
+  *retry = true;
+  Request q;
+  q.verb = Verb::kSnapshot;
+  const std::optional<std::size_t> before = answered_;
+  answered_.reset();  // set again by the node that answers, with the backup or an error
+  auto begun = send(q, kBackupWrite);
+  if (answered_) b->endpoint = opts_.endpoints[*answered_];
+  if (!answered_) answered_ = before;
+  if (!begun) return begun.status();
+  if (!begun->slot || !begun->len || *begun->len < 0) {
+    *retry = false;
+    return Status(Err::kOther, "the node's reply to SNAPSHOT has no slot or len");
+  }
+  const std::size_t at = *answered_;
+  b->rev = begun->rev.value_or(0);
+  b->slot = *begun->slot;
+  b->len = *begun->len;
+  // From here on, this node only: a backup lives where it was made.
+  avoid_.assign(opts_.endpoints.size(), true);
+  avoid_[at] = false;
+  std::int64_t offset = 0;
+  while (offset < b->len) {
+    q.slot = b->slot;
+    q.offset = offset;
+    auto r = send(q);
+    if (!r) return r.status();
+    const std::int64_t n = r->value ? static_cast<std::int64_t>(r->value->size()) : 0;
+    if (r->slot != b->slot || r->len != b->len || r->offset != offset || n == 0 ||
+        n > b->len - offset) {
+      *retry = false;
+      return Status(Err::kOther, b->endpoint + " answered the chunk at offset " +
+                                     std::to_string(offset) + " of the backup at slot " +
+                                     std::to_string(b->slot) + " with something else");
+    }
+    if (Status s = sink(offset, *r->value); !s.isOk()) {
+      *retry = false;
+      return s;
+    }
+    offset += n;
+  }
+  return Status::ok();
+}
+
+Result<Backup> Client::backup(const BackupSink& sink) {
+  struct Restore {
+    std::vector<bool>& avoid;
+    ~Restore() { avoid.clear(); }
+  } restore{avoid_};
+  std::vector<bool> tried(opts_.endpoints.size(), false);
+  Status first;
+  for (int begun = 1; begun <= 2; ++begun) {
+    avoid_ = tried;
+    if (std::all_of(avoid_.begin(), avoid_.end(), [](bool b) { return b; })) break;
+    Backup b;
+    b.begun = begun;
+    b.why = first.detail();
+    bool retry = false;
+    Status s = backupOnce(sink, &b, &retry);
+    if (s.isOk()) return b;
+    const Err e = s.code();
+    retry = retry &&
+            (e == Err::kTooLate || e == Err::kUnavailable || e == Err::kTimeout || e == Err::kIo);
+    // No node answered at all: another try would not reach one either.
+    if (!retry || b.endpoint.empty()) return s;
+    if (begun == 2) {
+      return Status(e, "the backup failed twice: from " + first.detail() + "; then from " +
+                           b.endpoint + ": " + s.detail());
+    }
+    first = Status(e, b.endpoint + ": " + s.detail());
+    for (std::size_t i = 0; i < opts_.endpoints.size(); ++i) {
+      if (opts_.endpoints[i] == b.endpoint) tried[i] = true;
+    }
+  }
+  return Status(first.code(), first.detail() + "; no other node to start over on");
 }
 
 }  // namespace cairn::client

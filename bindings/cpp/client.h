@@ -22,13 +22,20 @@
 // cluster's limit (SELF's max_value) is refused before it is sent: over the node's socket cap the
 // connection would be dropped with no reply at all.
 //
+// A backup (SNAPSHOT) lives on the node that made it, so backup() keeps to that node for the
+// whole download: its chunk requests never fail over. When that node goes away, or its backup
+// ends (TOO_LATE) or it cannot serve it (UNAVAILABLE, IO), the download starts over once, on
+// another node.
+//
 // Thread: a Client is used by one thread at a time (it owns its sockets).
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <zmq.hpp>
@@ -78,6 +85,21 @@ struct Change {
   std::string value;
 };
 
+// A backup downloaded with SNAPSHOT (PROTOCOL.md §7): a snapshot file of the store.
+struct Backup {
+  std::int64_t rev = 0;   // the backup's head rev
+  std::int64_t slot = 0;  // the log slot it holds every command up to
+  std::int64_t len = 0;   // its length in bytes
+  std::string endpoint;   // the node it came from
+  int begun = 0;          // backups begun: 2 when the download started over on another node
+  std::string why;        // when it started over: why the first node's download failed
+};
+
+// Receives a backup's bytes in order, each piece at its offset. Offset 0 after bytes already came
+// means the download started over (another node, another backup): drop what came before. An error
+// returned stops the download, and backup() returns it.
+using BackupSink = std::function<Status(std::int64_t offset, std::string_view bytes)>;
+
 class Client {
  public:
   explicit Client(Options opts);
@@ -115,6 +137,11 @@ class Client {
   Result<std::vector<Change>> changes(const std::string& glob, std::int64_t rev,
                                       std::int64_t* complete, std::int64_t limit = 1000);
 
+  // Begins a backup of a node's state (the one that answered last, if it still can) and hands
+  // its bytes to `sink`, chunk by chunk, all from that node; starts over once on another node
+  // (see above). The bytes are not checked here: the caller checks the file's CRC-32C.
+  Result<Backup> backup(const BackupSink& sink);
+
   // The endpoint of the node that answered last ("" before any did).
   std::string endpoint() const;
 
@@ -135,7 +162,11 @@ class Client {
   // Moves to the leader's endpoint when this node is not the leader and the leader's endpoint is
   // one of ours. Once per connection: a failover looks again.
   Status findLeader();
-  Result<wire::Reply> send(const wire::Request& req);
+  // `extra`: how much longer than the timeout to wait for the reply (a backup being written).
+  Result<wire::Reply> send(const wire::Request& req,
+                           std::chrono::milliseconds extra = std::chrono::milliseconds(0));
+  // One backup from one node; *retry says whether another node may do better.
+  Status backupOnce(const BackupSink& sink, Backup* b, bool* retry);
   Result<std::vector<wire::Entry>> pages(wire::Request req, std::int64_t* head);
 
   Options opts_;
@@ -146,6 +177,8 @@ class Client {
   std::optional<std::size_t> answered_;  // the endpoint that answered last
   bool leaderChecked_ = false;
   std::optional<std::int64_t> maxValue_;  // the cluster's value limit, once a SELF told it
+  // Endpoints send() must not use (empty: none): a backup's chunks go to its node only.
+  std::vector<bool> avoid_;
 };
 
 }  // namespace cairn::client

@@ -235,7 +235,8 @@ TEST_CASE("client service: a halted node answers SELF and refuses everything els
   (void)t.apply({setCmd("/a", "1")});
   t.service.halt(wire::Status(Err::kIo, "node 7 halted: WAL fdatasync: No space left on device"));
   CHECK(t.service.handle(request(Verb::kSelf), "").reply.err == Err::kOk);
-  for (Verb v : {Verb::kGet, Verb::kSet, Verb::kDel, Verb::kRev, Verb::kWait, Verb::kNop}) {
+  for (Verb v :
+       {Verb::kGet, Verb::kSet, Verb::kDel, Verb::kRev, Verb::kWait, Verb::kNop, Verb::kSnapshot}) {
     Action a = t.service.handle(withRev(request(v, "/a"), -1), "");
     INFO(wire::verbName(v));
     REQUIRE(a.kind == Kind::kReply);
@@ -243,4 +244,51 @@ TEST_CASE("client service: a halted node answers SELF and refuses everything els
     CHECK(a.reply.detail.find("No space left on device") != std::string::npos);
     CHECK(a.reply.head == 1);
   }
+}
+
+TEST_CASE("client service: SNAPSHOT goes to the backups, begun or a chunk, once its shape is right",
+          "[unit][node]") {
+  test::Rooms t;
+  (void)t.apply({setCmd("/a", "1")});
+  wire::Request begin = request(Verb::kSnapshot);
+  begin.tag = "\xa1t";
+  Action a = t.service.handle(begin, "");
+  REQUIRE(a.kind == Kind::kSnapshot);
+  CHECK(a.tag == "\xa1t");
+  CHECK(!a.request.slot);
+  CHECK(!a.request.offset);
+
+  wire::Request chunk = request(Verb::kSnapshot);
+  chunk.slot = 1;
+  chunk.offset = 1 << 20;
+  a = t.service.handle(chunk, "");
+  REQUIRE(a.kind == Kind::kSnapshot);
+  CHECK(a.request.slot == 1);
+  CHECK(a.request.offset == (1 << 20));
+  CHECK(t.stats.requests[static_cast<std::size_t>(Verb::kSnapshot)] == 2);
+}
+
+TEST_CASE("client service: a SNAPSHOT chunk without its slot or offset, or below 0, is refused",
+          "[unit][node]") {
+  test::Rooms t;
+  auto refusal = [&](std::optional<std::int64_t> slot, std::optional<std::int64_t> offset) {
+    wire::Request r = request(Verb::kSnapshot);
+    r.slot = slot;
+    r.offset = offset;
+    r.tag = "\x07";
+    Action a = t.service.handle(r, "");
+    REQUIRE(a.kind == Kind::kReply);
+    CHECK(a.tag == "\x07");
+    return a.reply;
+  };
+  wire::Reply r = refusal(std::nullopt, 0);
+  CHECK(r.err == Err::kMissingArg);
+  CHECK(r.detail.find("\"slot\"") != std::string::npos);
+  r = refusal(3, std::nullopt);
+  CHECK(r.err == Err::kMissingArg);
+  CHECK(r.detail == "missing \"offset\"");
+  CHECK(refusal(-1, 0).err == Err::kRange);
+  r = refusal(3, -1);
+  CHECK(r.err == Err::kRange);
+  CHECK(r.detail == "offset must be >= 0");
 }
