@@ -579,6 +579,13 @@ namespace cairn::client {
 
 Status Client::backupOnce(const BackupSink& sink, Backup* b, bool* retry) {
   *retry = true;
+  // A backup is the serving node's applied state, which on a follower may trail the cluster: a
+  // linearizable REV first makes that node apply every write acknowledged before now (with
+  // Options::localReads the node's own state is what was asked for).
+  Request fence;
+  fence.verb = Verb::kRev;
+  if (opts_.localReads) fence.consistency = "local";
+  if (auto f = send(fence); !f) return f.status();
   Request q;
   q.verb = Verb::kSnapshot;
   const std::optional<std::size_t> before = answered_;

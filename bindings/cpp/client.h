@@ -137,7 +137,8 @@ class Client {
   Result<std::vector<Change>> changes(const std::string& glob, std::int64_t rev,
                                       std::int64_t* complete, std::int64_t limit = 1000);
 
-  // Begins a backup of a node's state (the one that answered last, if it still can) and hands
+  // Asks a node for a linearizable REV (unless localReads), so its state holds every write
+  // acknowledged before the call, then begins a backup of that state on the same node and hands
   // its bytes to `sink`, chunk by chunk, all from that node; starts over once on another node
   // (see above). The bytes are not checked here: the caller checks the file's CRC-32C.
   Result<Backup> backup(const BackupSink& sink);
