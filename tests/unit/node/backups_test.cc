@@ -117,7 +117,7 @@ TEST_CASE("backups: a backup is the store's snapshot file, read in chunks", "[un
   CHECK(*names == std::vector<std::string>{".", ".."});
 }
 
-TEST_CASE("backups: a begin at a slot already backed up joins it; a third slot is UNAVAILABLE",
+TEST_CASE("backups: a begin at a slot already backed up joins it, and a third slot is UNAVAILABLE",
           "[unit][node]") {
   Fixture f;
   (void)f.rooms.apply({setCmd("/a", "1")});
