@@ -163,7 +163,7 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
     return fail("--restore and --force-new-cluster do not go together");
   }
   if (auto e = parseList("--peer-via", peerVia, &c.peerVia); !e.empty()) return fail(e);
-  if (!c.cluster.empty()) {
+  if (!c.cluster.empty() && c.idGiven) {  // without --id, the data directory's id decides
     auto self = c.cluster.find(static_cast<std::uint32_t>(c.id));
     if (self == c.cluster.end()) {
       return fail("--id " + std::to_string(c.id) + " is not a member of --cluster");

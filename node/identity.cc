@@ -2,8 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <sstream>
 
@@ -57,22 +59,40 @@ std::string clusterHex(std::uint64_t cluster) {
   return buf;
 }
 
-wire::Result<IdentityDecision> decideIdentity(const IdentityRequest& req,
-                                              const std::optional<Identity>& onDisk, bool hasData,
-                                              std::uint64_t random) {
+namespace {
+
+wire::Result<IdentityDecision> decide(const IdentityRequest& req,
+                                      const std::optional<Identity>& onDisk, bool hasData,
+                                      std::uint64_t random) {
   IdentityDecision d;
   Identity& id = d.identity;
   const bool multi = req.cluster.size() > 1;
   if (req.restoreDigest) {
-    if (onDisk || hasData) {
-      return Status(Err::kBadRequest,
-                    "--restore starts a new cluster in an empty --data directory, and this one "
-                    "already holds a node's data (use a new directory)");
-    }
     id.node = req.id;
     id.members = req.cluster.empty() ? alone(req.id, req.peerEndpoint) : req.cluster;
     id.cluster = mix(clusterIdOf(id.members), *req.restoreDigest);
+    // The identity is written before the snapshot: the same restore again, after a crash
+    // between the two or left on a restart's command line, finds its own identity and goes on.
+    if (onDisk && *onDisk == id) {
+      d.identity = id;
+      d.note = hasData ? "member " + std::to_string(id.node) + " of cluster " +
+                             clusterHex(id.cluster) + " (restored earlier; --restore ignored)"
+                       : "restored into a new cluster " + clusterHex(id.cluster);
+      d.restore = !hasData;
+      return d;
+    }
+    if (onDisk || hasData) {
+      return Status(Err::kBadRequest,
+                    "--restore starts a new cluster in an empty --data directory, and this one "
+                    "already holds a node's data");
+    }
+    if (!id.members.count(id.node)) {
+      return Status(Err::kBadRequest, "--id " + std::to_string(id.node) +
+                                          " is not a member of --cluster " +
+                                          memberList(id.members));
+    }
     d.write = true;
+    d.restore = true;
     d.note = "restored into a new cluster " + clusterHex(id.cluster);
     return d;
   }
@@ -117,16 +137,45 @@ wire::Result<IdentityDecision> decideIdentity(const IdentityRequest& req,
   id.node = req.id;
   id.members = req.cluster.empty() ? alone(req.id, req.peerEndpoint) : req.cluster;
   d.write = true;
+  if (!id.members.count(id.node)) {
+    return Status(Err::kBadRequest, "--id " + std::to_string(id.node) +
+                                        " is not a member of --cluster " + memberList(id.members));
+  }
+  if (hasData && req.cluster.empty()) {
+    // Never guess "alone" for data a member may have written: it would lead a cluster of one.
+    return Status(Err::kBadRequest,
+                  "this --data directory holds data but no identity file (written before "
+                  "cairnd 0.2, or the file was lost): start it once with the --id and --cluster "
+                  "it ran with, or, if it ran alone, with --force-new-cluster");
+  }
   if (hasData) {
     // Data written before identities existed: the id every member computes from the list, as
     // they all did then, so a cluster upgraded one node at a time keeps talking.
-    id.cluster = multi ? clusterIdOf(id.members) : 0;
+    id.cluster = clusterIdOf(id.members);
     d.note = "recorded the identity of existing data: cluster " + clusterHex(id.cluster);
   } else {
     // A bootstrap: every member computes the same id from the same list, without talking; a
     // lone node draws one.
     id.cluster = multi ? clusterIdOf(id.members) : (random == 0 ? 1 : random);
     d.note = "bootstrapped cluster " + clusterHex(id.cluster);
+  }
+  return d;
+}
+
+}  // namespace
+
+wire::Result<IdentityDecision> decideIdentity(const IdentityRequest& req,
+                                              const std::optional<Identity>& onDisk, bool hasData,
+                                              std::uint64_t random) {
+  auto d = decide(req, onDisk, hasData, random);
+  if (!d) return d;
+  for (std::uint32_t via : req.peerVia) {
+    if (!d->identity.members.count(via) || d->identity.members.size() < 2) {
+      return Status(Err::kBadRequest, "--peer-via names " + std::to_string(via) +
+                                          ", not a member of cluster " +
+                                          clusterHex(d->identity.cluster) + " (" +
+                                          memberList(d->identity.members) + ")");
+    }
   }
   return d;
 }
@@ -171,23 +220,25 @@ wire::Result<IdentityDecision> prepareDataDir(const std::string& dir, IdentityRe
     *refused = true;
     return d.status();
   }
-  if (restored) {
+  if (d->write) {
+    if (Status s = saveIdentity(dir, d->identity); !s.isOk()) return s;
+  }
+  if (restored && d->restore) {  // after the identity: see decideIdentity
     if (Status s = store::makeDirs(dir + "/snap"); !s.isOk()) return s;
     if (Status s = store::writeSnapshot(restored->image(), dir + "/snap"); !s.isOk()) return s;
     d->note += " from " + restoreFile + " at rev " + std::to_string(restored->rev()) +
                " (log slot " + std::to_string(restored->appliedIndex()) + ")";
-  }
-  if (d->write) {
-    if (Status s = saveIdentity(dir, d->identity); !s.isOk()) return s;
   }
   return d;
 }
 
 wire::Result<std::optional<Identity>> loadIdentity(const std::string& dir) {
   const std::string path = dir + "/" + kFile;
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (!f) return std::optional<Identity>();
-  std::fclose(f);
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return std::optional<Identity>();
+    return Status(Err::kIo, "cannot read " + path + ": " + std::strerror(errno));
+  }
   auto text = store::readFile(path);
   if (!text) return text.status();
   auto bad = [&](const std::string& why) {

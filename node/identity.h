@@ -2,13 +2,15 @@
 // Identity: which cluster a data directory belongs to, which member it is and who the members
 // are. Chosen when the directory is first used (bootstrap, --restore, --force-new-cluster) and
 // kept in DIR/identity (store/FORMAT.md), so a restarted node needs only --data, and a node never
-// serves a cluster its data does not belong to. decide() is pure: the rules, unit-tested; load()
-// and save() are the file.
+// serves a cluster its data does not belong to. decideIdentity() is pure: the rules,
+// unit-tested; loadIdentity() and saveIdentity() are the file; prepareDataDir() puts them
+// together before the node opens its directory.
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "wire/status.h"
 
@@ -30,6 +32,7 @@ struct IdentityRequest {
   bool idGiven = false;                          // --id was on the command line
   std::map<std::uint32_t, std::string> cluster;  // --cluster; empty when absent
   std::string peerEndpoint;                      // --peer (or this node's --cluster entry)
+  std::vector<std::uint32_t> peerVia;            // the members --peer-via names
   bool forceNewCluster = false;
   // --restore: a digest of the snapshot file, so members restored from different files are
   // different clusters (they would otherwise diverge, each sure of its own history).
@@ -38,8 +41,9 @@ struct IdentityRequest {
 
 struct IdentityDecision {
   Identity identity;
-  bool write = false;  // a new or changed identity: save it before anything else is written
-  std::string note;    // for the ready line: how this identity came about
+  bool write = false;    // a new or changed identity: save it before anything else is written
+  bool restore = false;  // --restore: write the snapshot (after the identity)
+  std::string note;      // for the ready line: how this identity came about
 };
 
 // Why a node must not start with this data directory and these flags (exit code 3).

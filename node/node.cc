@@ -72,6 +72,8 @@ Status Node::adoptIdentity() {
   req.cluster = cfg_.cluster;
   req.peerEndpoint = cfg_.peerEndpoint;
   req.forceNewCluster = cfg_.forceNewCluster;
+  for (const auto& [id, ep] : cfg_.peerVia)
+    req.peerVia.push_back(id);
   auto d = prepareDataDir(cfg_.dataDir, req, cfg_.restoreFile, cfg_.historyRevs, &wrongData_);
   if (!d) return d.status();
   identity_ = d->identity;
@@ -81,14 +83,6 @@ Status Node::adoptIdentity() {
   cfg_.cluster.clear();
   if (identity_.members.size() > 1) cfg_.cluster = identity_.members;
   if (cfg_.peerEndpoint.empty()) cfg_.peerEndpoint = identity_.members[identity_.node];
-  for (const auto& [id, ep] : cfg_.peerVia) {
-    if (!cfg_.cluster.count(id)) {
-      wrongData_ = true;
-      return Status(Err::kBadRequest,
-                    "--peer-via names " + std::to_string(id) + ", not a member of cluster " +
-                        clusterHex(identity_.cluster) + " (" + memberList(identity_.members) + ")");
-    }
-  }
   return Status::ok();
 }
 

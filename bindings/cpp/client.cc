@@ -586,6 +586,11 @@ Status Client::backupOnce(const BackupSink& sink, Backup* b, bool* retry) {
   fence.verb = Verb::kRev;
   if (opts_.localReads) fence.consistency = "local";
   if (auto f = send(fence); !f) return f.status();
+  if (answered_) {  // the begin goes to the node that answered the fence, or nowhere
+    avoid_.assign(opts_.endpoints.size(), true);
+    avoid_[*answered_] = false;
+    b->endpoint = opts_.endpoints[*answered_];  // named if it fails: the next try goes elsewhere
+  }
   Request q;
   q.verb = Verb::kSnapshot;
   const std::optional<std::size_t> before = answered_;

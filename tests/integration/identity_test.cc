@@ -168,10 +168,17 @@ TEST_CASE("identity: --restore makes a new cluster from a snapshot file, every k
     auto cl = clientFor(n.client());
     for (int i = 0; i < 130; ++i)
       REQUIRE(cl.set("/data/k" + std::to_string(i % 40), "value " + std::to_string(i), -1).isOk());
-    REQUIRE(test::eventually([&] {
-      auto s = store::newestSnapshot(d.path() + "/orig/snap");
-      return s.isOk() && s->has_value() && (*s)->index >= 100;
-    }));
+    // Writes batch into fewer log slots when the machine is busy: nudge, one slot per write,
+    // until a snapshot is cut past the load.
+    int nudges = 0;
+    REQUIRE(test::eventually(
+        [&] {
+          auto s = store::newestSnapshot(d.path() + "/orig/snap");
+          if (s.isOk() && s->has_value() && (*s)->index >= 50) return true;
+          REQUIRE(cl.set("/nudge", std::to_string(++nudges), -1).isOk());
+          return false;
+        },
+        30000));
     auto s = store::newestSnapshot(d.path() + "/orig/snap");
     fs::copy_file((*s)->path, file);
     auto st = store::loadSnapshotFile(file, {});

@@ -66,10 +66,25 @@ TEST_CASE("identity: data from before identities keeps the cluster id its member
   REQUIRE(d.isOk());
   CHECK(d->identity.cluster == node::clusterIdOf(kThree));
   CHECK(d->write);
+  // Without --cluster it might be a member's data: never guessed to be a node alone.
   IdentityRequest lone;
   auto l = decideIdentity(lone, std::nullopt, true, 999);
-  REQUIRE(l.isOk());
-  CHECK(l->identity.cluster == 0);  // what a lone node always used
+  REQUIRE_FALSE(l.isOk());
+  CHECK_THAT(l.status().detail(), Catch::Contains("--force-new-cluster"));
+}
+
+TEST_CASE("identity: --id outside --cluster, and --peer-via naming no member, are refused",
+          "[identity]") {
+  auto outside = decideIdentity(boot(4), std::nullopt, false, 1);
+  REQUIRE_FALSE(outside.isOk());
+  CHECK_THAT(outside.status().detail(), Catch::Contains("--id 4 is not a member"));
+  IdentityRequest via = boot(1);
+  via.peerVia = {9};
+  auto v = decideIdentity(via, std::nullopt, false, 1);
+  REQUIRE_FALSE(v.isOk());
+  CHECK_THAT(v.status().detail(), Catch::Contains("--peer-via names 9"));
+  via.peerVia = {2};
+  CHECK(decideIdentity(via, std::nullopt, false, 1).isOk());
 }
 
 TEST_CASE("identity: a restart needs only --data, and a wrong --id or --cluster is refused",
@@ -135,6 +150,20 @@ TEST_CASE("identity: --restore needs an empty directory and the file's digest ma
   auto full = decideIdentity(r, std::nullopt, true, 5);
   REQUIRE_FALSE(full.isOk());
   CHECK_THAT(full.status().detail(), Catch::Contains("empty --data"));
+  // A crash after the identity was written and before the snapshot: the same restore goes on,
+  // another one (or another file) does not.
+  auto again = decideIdentity(r, b->identity, false, 5);
+  REQUIRE(again.isOk());
+  CHECK(again->identity == b->identity);
+  CHECK(again->restore);
+  // ... and once restored, --restore left on the command line is a plain restart.
+  auto later = decideIdentity(r, b->identity, true, 5);
+  REQUIRE(later.isOk());
+  CHECK_FALSE(later->restore);
+  CHECK_FALSE(later->write);
+  r.restoreDigest = 42;
+  auto other = decideIdentity(r, b->identity, false, 5);
+  REQUIRE_FALSE(other.isOk());
 }
 
 TEST_CASE("identity: the file round-trips, and a damaged one is CORRUPT, not ignored",
