@@ -69,19 +69,6 @@ wire::Result<std::shared_ptr<Backups::File>> writeBackup(const store::Image& img
   return f;
 }
 
-Status readAt(int fd, std::uint64_t off, std::size_t n, std::string* out) {
-  out->resize(n);
-  std::size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::pread(fd, out->data() + got, n - got, static_cast<off_t>(off + got));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0)
-      return r == 0 ? Status(Err::kIo, "backup file shorter than written") : ioError("pread");
-    got += static_cast<std::size_t>(r);
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
 Backups::Backups(Options opts, const store::Store& store, Stats& stats, Send send)
@@ -97,8 +84,23 @@ void Backups::serve(Envelope env, const wire::Request& req, const std::string& t
                     Clock::time_point now) {
   if (!halted_.isOk()) return send(env, errorAt(halted_, store_.rev()), tag);
   if (!req.slot) return begin(std::move(env), tag, now);
+  if (const std::size_t n = held(); n >= opts_.maxReads) {
+    return send(env,
+                Reply::error(Err::kUnavailable,
+                             "this node holds " + std::to_string(n) +
+                                 " backup chunk requests, the most it holds at once: ask for "
+                                 "the next chunk once a reply came"),
+                tag);
+  }
   read(std::move(env), tag, static_cast<std::uint64_t>(*req.slot),
        static_cast<std::uint64_t>(req.offset.value_or(0)), now);
+}
+
+std::size_t Backups::held() const {
+  std::size_t n = worker_.pending();
+  for (const auto& [slot, b] : backups_)
+    n += b.waiting.size();
+  return n;
 }
 
 Reply Backups::describe(const Backup& b, std::uint64_t slot) const {
@@ -213,7 +215,7 @@ void Backups::readChunk(const Backup& b, std::uint64_t slot, Envelope env, std::
   worker_.post([this, file = b.file, r = std::move(r), env = std::move(env), tag = std::move(tag),
                 offset, n]() mutable -> Worker::Completion {
     std::string bytes;
-    Status s = readAt(file->fd, offset, n, &bytes);
+    Status s = store::readAt(file->fd, offset, n, &bytes);
     return [this, s, r = std::move(r), bytes = std::move(bytes), env = std::move(env),
             tag = std::move(tag)]() mutable {
       if (!halted_.isOk()) return send(env, errorAt(halted_, store_.rev()), tag);

@@ -1,6 +1,7 @@
 #include "node/ctl.h"
 
 #include <exception>
+#include <optional>
 
 namespace cairn::node {
 
@@ -29,34 +30,42 @@ void Ctl::propose(const std::string& path, const std::string& value) {
   replica_.propose(std::move(cmd), 0);  // nobody waits for the reply
 }
 
+void Ctl::remove(const std::string& path) {
+  wire::Command del;
+  del.op = wire::Command::Op::kDel;
+  del.path = path;
+  del.rev = -1;
+  replica_.propose(std::move(del), 0);  // nobody waits for the reply
+}
+
 void Ctl::removeStrangers() {
   // What /ctl says of nodes that are not members (a cluster restored from a backup, or forced
   // down to one node) would send `cairn status` and the client looking for them.
   auto glob = wire::Glob::compile("/ctl/**");
   if (!glob) return;
-  auto page = store_.walk(*glob, store_.rev(), std::nullopt, 10000, 16 << 20);
-  if (!page) return;
-  for (const std::string& path : page->names) {
-    std::string_view p = path;
-    std::string_view rest;
-    for (std::string_view dir : {"/ctl/members/", "/ctl/nodes/"}) {
-      if (p.substr(0, dir.size()) == dir) rest = p.substr(dir.size());
+  std::optional<std::string> after;
+  do {
+    auto page = store_.walk(*glob, store_.rev(), after, 10000, 16 << 20);
+    if (!page) return;
+    after = page->next;
+    for (const std::string& path : page->names) {
+      std::string_view p = path;
+      std::string_view rest;
+      for (std::string_view dir : {"/ctl/members/", "/ctl/nodes/"}) {
+        if (p.substr(0, dir.size()) == dir) rest = p.substr(dir.size());
+      }
+      if (rest.empty()) continue;
+      const std::string id(rest.substr(0, rest.find('/')));
+      std::int64_t n = 0;
+      try {
+        n = std::stoll(id);
+      } catch (const std::exception&) {
+        continue;
+      }
+      if (n <= 0 || members_.count(static_cast<std::uint32_t>(n))) continue;
+      remove(path);
     }
-    if (rest.empty()) continue;
-    const std::string id(rest.substr(0, rest.find('/')));
-    std::int64_t n = 0;
-    try {
-      n = std::stoll(id);
-    } catch (const std::exception&) {
-      continue;
-    }
-    if (n <= 0 || members_.count(static_cast<std::uint32_t>(n))) continue;
-    wire::Command del;
-    del.op = wire::Command::Op::kDel;
-    del.path = path;
-    del.rev = -1;
-    replica_.propose(std::move(del), 0);
-  }
+  } while (after);
 }
 
 void Ctl::maintain(Clock::time_point now) {
@@ -90,11 +99,7 @@ void Ctl::maintain(Clock::time_point now) {
   const std::string stale = "/ctl/nodes/" + self + "/applied";
   if (store_.stat(stale, store_.rev()).exists && !staleRemoved_) {
     staleRemoved_ = true;
-    wire::Command del;
-    del.op = wire::Command::Op::kDel;
-    del.path = stale;
-    del.rev = -1;
-    replica_.propose(std::move(del), 0);
+    remove(stale);
   }
 }
 

@@ -32,6 +32,8 @@ class Ctl {
 
  private:
   void propose(const std::string& path, const std::string& value);
+  void remove(const std::string& path);
+  // Deletes what /ctl says of nodes that are not members.
   void removeStrangers();
 
   std::uint32_t self_;

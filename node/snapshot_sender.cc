@@ -32,19 +32,6 @@ Status ioError(const std::string& what) {
   return Status(Err::kIo, what + ": " + std::strerror(errno));
 }
 
-Status readAt(int fd, std::uint64_t off, std::size_t n, std::string* out) {
-  out->resize(n);
-  std::size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::pread(fd, out->data() + got, n - got, static_cast<off_t>(off + got));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0)
-      return r == 0 ? Status(Err::kIo, "snapshot file shorter than it was") : ioError("pread");
-    got += static_cast<std::size_t>(r);
-  }
-  return Status::ok();
-}
-
 // Opens the newest snapshot in dir and reads its identity (the checksum is its last 4 bytes).
 wire::Result<std::shared_ptr<SnapshotSender::File>> openNewest(const std::string& dir) {
   auto newest = store::newestSnapshot(dir);
@@ -60,7 +47,7 @@ wire::Result<std::shared_ptr<SnapshotSender::File>> openNewest(const std::string
   f->id.size = static_cast<std::uint64_t>(st.st_size);
   if (f->id.size < 4) return Status(Err::kCorrupt, path + " is too short for a snapshot");
   std::string crc;
-  if (Status s = readAt(f->fd, f->id.size - 4, 4, &crc); !s.isOk()) return s;
+  if (Status s = store::readAt(f->fd, f->id.size - 4, 4, &crc); !s.isOk()) return s;
   std::memcpy(&f->id.crc, crc.data(), 4);
   return f;
 }
@@ -116,7 +103,7 @@ void SnapshotSender::pump(std::uint32_t peer, Transfer& t) {
     ++t.reading;
     worker_.post([this, peer, gen = t.generation, file = t.file, c,
                   m = std::move(m)]() mutable -> Worker::Completion {
-      Status s = readAt(file->fd, c.offset, static_cast<std::size_t>(c.length), &m.value);
+      Status s = store::readAt(file->fd, c.offset, static_cast<std::size_t>(c.length), &m.value);
       std::string frame;
       if (s.isOk()) {
         m.crc = store::crc32c(m.value);

@@ -33,6 +33,19 @@ Status writeAll(int fd, std::string_view data) {
   return Status::ok();
 }
 
+Status readAt(int fd, std::uint64_t off, std::size_t n, std::string* out) {
+  out->resize(n);
+  std::size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, out->data() + got, n - got, static_cast<off_t>(off + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return ioError("pread");
+    if (r == 0) return Status(Err::kIo, "the file ends before offset " + std::to_string(off + n));
+    got += static_cast<std::size_t>(r);
+  }
+  return Status::ok();
+}
+
 wire::Result<std::string> readFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ioError("open " + path);

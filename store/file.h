@@ -12,6 +12,8 @@
 namespace cairn::store {
 
 wire::Status writeAll(int fd, std::string_view data);
+// Reads exactly n bytes at offset off into *out; IO if the file ends first.
+wire::Status readAt(int fd, std::uint64_t off, std::size_t n, std::string* out);
 wire::Result<std::string> readFile(const std::string& path);
 // Makes a directory's entries (creations, renames, deletions) durable.
 wire::Status syncDir(const std::string& dir);

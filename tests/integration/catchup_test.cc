@@ -15,27 +15,10 @@
 #include "tests/support/node_process.h"
 
 using namespace cairn;
+using test::clientFor;
+using test::counter;
 
 namespace {
-
-client::Client clientFor(const std::string& endpoints, bool local = false) {
-  client::Options o;
-  o.endpoints = client::splitEndpoints(endpoints);
-  o.timeout = std::chrono::milliseconds(8000);
-  o.localReads = local;
-  return client::Client(o);
-}
-
-// One counter from a node's SELF, -1 when the node does not answer.
-std::int64_t counter(const std::string& endpoint, const std::string& name) {
-  auto c = clientFor(endpoint);
-  auto r = c.self();
-  if (!r || !r->stats) return -1;
-  for (const auto& ctr : *r->stats) {
-    if (ctr.name == name) return ctr.value;
-  }
-  return 0;
-}
 
 // Writes `count` files of `size` bytes under /bulk with cairn-bench (unique keys, 32 clients).
 void load(const std::string& endpoint, int count, int size) {

@@ -18,16 +18,10 @@
 #include "wire/codec.h"
 
 using namespace cairn;
+using test::clientFor;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-client::Client clientFor(const std::string& endpoints, bool local = false) {
-  client::Options o;
-  o.endpoints = client::splitEndpoints(endpoints);
-  o.localReads = local;
-  return client::Client(o);
-}
 
 struct Timed {
   test::RunResult r;
@@ -129,11 +123,7 @@ TEST_CASE("failover: with any one node killed, first, middle or last in --addr, 
     c.restart(victim);
     REQUIRE(c.awaitLeader(20000) > 0);
     const std::int64_t h = headOf(addr);
-    REQUIRE(test::eventually([&] {
-      auto local = clientFor(c.client(victim), true);
-      auto r = local.rev();
-      return r.isOk() && *r >= h;
-    }));
+    REQUIRE(test::awaitRev(c.client(victim), h));
   }
 }
 

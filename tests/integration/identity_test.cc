@@ -16,27 +16,10 @@
 #include "tests/support/node_process.h"
 
 using namespace cairn;
+using test::clientFor;
 namespace fs = std::filesystem;
 
 namespace {
-
-client::Client clientFor(const std::string& endpoints, bool local = false) {
-  client::Options o;
-  o.endpoints = client::splitEndpoints(endpoints);
-  o.localReads = local;
-  return client::Client(o);
-}
-
-// Every file under /data at `rev` (the head if absent): path -> (rev, value).
-using Files = std::map<std::string, std::pair<std::int64_t, std::string>>;
-Files filesAt(client::Client& c, std::optional<std::int64_t> rev = std::nullopt) {
-  auto w = c.walk("/data/**", rev);
-  REQUIRE(w.isOk());
-  Files out;
-  for (const auto& e : *w)
-    out[e.path] = {e.rev, e.value.value_or("")};
-  return out;
-}
 
 std::string slurp(const std::string& path) {
   auto r = store::readFile(path);
@@ -64,15 +47,12 @@ TEST_CASE("identity: a restarted member needs only --data, and rejoins its clust
   REQUIRE(head.isOk());
   // No --id, no --cluster, no --peer: the directory says who it is.
   test::NodeProcess n3(d.path() + "/n3");
+  REQUIRE(test::awaitRev(n3.client(), *head));
   auto local = clientFor(n3.client(), true);
-  REQUIRE(test::eventually([&] {
-    auto r = local.rev();
-    return r.isOk() && *r >= *head;
-  }));
   auto self = local.self();
   REQUIRE(self.isOk());
   CHECK(self->id.value_or(0) == 3);
-  CHECK(filesAt(local, *head) == filesAt(cl, *head));
+  CHECK(test::walkFiles(local, "/data/**", *head) == test::walkFiles(cl, "/data/**", *head));
 }
 
 TEST_CASE(
@@ -114,7 +94,7 @@ TEST_CASE(
 TEST_CASE("identity: --force-new-cluster serves a survivor's data alone, every rev kept",
           "[integration][identity]") {
   test::TempDir d;
-  Files before;
+  test::Files before;
   std::int64_t head = 0;
   {
     test::Cluster c(d.path(), 3);
@@ -123,11 +103,10 @@ TEST_CASE("identity: --force-new-cluster serves a survivor's data alone, every r
     for (int i = 0; i < 30; ++i)
       REQUIRE(cl.set("/data/k" + std::to_string(i), std::to_string(i * i), -1).isOk());
     REQUIRE(cl.del("/data/k7", -1).isOk());
-    before = filesAt(cl);
+    before = test::walkFiles(cl, "/data/**");
     head = *cl.rev();
     // Two of three machines are lost for good; node 1 saw every acknowledged write.
-    auto l1 = clientFor(c.client(1), true);
-    REQUIRE(test::eventually([&] { return l1.rev().isOk() && *l1.rev() >= head; }));
+    REQUIRE(test::awaitRev(c.client(1), head));
     c.kill9(2);
     c.kill9(3);
     c.kill9(1);
@@ -137,7 +116,7 @@ TEST_CASE("identity: --force-new-cluster serves a survivor's data alone, every r
   auto w = cl.set("/data/new", "after", -1);
   REQUIRE(w.isOk());
   CHECK(*w > head);
-  Files now = filesAt(cl);
+  test::Files now = test::walkFiles(cl, "/data/**");
   now.erase("/data/new");
   CHECK(now == before);
   CHECK(slurp(d.path() + "/n1/identity").find("member 2 ") == std::string::npos);
@@ -160,7 +139,7 @@ TEST_CASE("identity: --force-new-cluster serves a survivor's data alone, every r
 TEST_CASE("identity: --restore makes a new cluster from a snapshot file, every key and rev kept",
           "[integration][identity]") {
   test::TempDir d;
-  Files atSnap;
+  test::Files atSnap;
   std::int64_t snapRev = 0;
   std::string file = d.path() + "/backup.snap";
   {
@@ -184,14 +163,15 @@ TEST_CASE("identity: --restore makes a new cluster from a snapshot file, every k
     auto st = store::loadSnapshotFile(file, {});
     REQUIRE(st.isOk());
     snapRev = st->rev();
-    atSnap = filesAt(cl, snapRev);  // the original's history, at the snapshot's rev
+    atSnap =
+        test::walkFiles(cl, "/data/**", snapRev);  // the original's history, at the snapshot's rev
     REQUIRE(atSnap.size() == 40);
   }
   SECTION("one node") {
     test::NodeProcess r(d.path() + "/r1", {"--restore", file});
     auto cl = clientFor(r.client());
     CHECK(*cl.rev() == snapRev);
-    CHECK(filesAt(cl) == atSnap);
+    CHECK(test::walkFiles(cl, "/data/**") == atSnap);
     // The next write takes the next rev, and a watch from there sees it.
     auto w = cl.set("/data/next", "n", -1);
     REQUIRE(w.isOk());
@@ -219,9 +199,9 @@ TEST_CASE("identity: --restore makes a new cluster from a snapshot file, every k
     REQUIRE(w.isOk());
     CHECK(*w > snapRev);
     for (auto& n : nodes) {
+      REQUIRE(test::awaitRev(n->client(), *w));
       auto local = clientFor(n->client(), true);
-      REQUIRE(test::eventually([&] { return local.rev().isOk() && *local.rev() >= *w; }));
-      Files f = filesAt(local, snapRev);
+      test::Files f = test::walkFiles(local, "/data/**", snapRev);
       CHECK(f == atSnap);
     }
   }

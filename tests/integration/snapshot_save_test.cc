@@ -24,27 +24,12 @@
 #include "tests/support/node_process.h"
 
 using namespace cairn;
+using test::clientFor;
+using test::counter;
 
 namespace {
 
-using Files = std::map<std::string, std::pair<std::int64_t, std::string>>;  // path -> rev, value
-
-client::Client clientFor(const std::string& endpoints) {
-  client::Options o;
-  o.endpoints = client::splitEndpoints(endpoints);
-  o.timeout = std::chrono::milliseconds(8000);
-  return client::Client(o);
-}
-
-std::int64_t counter(const std::string& endpoint, const std::string& name) {
-  auto c = clientFor(endpoint);
-  auto r = c.self();
-  if (!r || !r->stats) return -1;
-  for (const auto& ctr : *r->stats) {
-    if (ctr.name == name) return ctr.value;
-  }
-  return 0;
-}
+using test::Files;
 
 std::int64_t fileSize(const std::string& path) {
   struct stat st;
@@ -93,16 +78,6 @@ Files filesOf(const store::Store& st) {
   return out;
 }
 
-// Every file of the cluster at `rev`, read with WALK.
-Files walkAt(client::Client& c, std::int64_t rev) {
-  auto es = c.walk("/**", rev);
-  REQUIRE(es.isOk());
-  Files out;
-  for (const auto& e : *es)
-    out[e.path] = {e.rev, e.value.value_or("")};
-  return out;
-}
-
 // The number after `key` in `text`, or -1 ("rev 12 (log slot 30)" after "rev ").
 std::int64_t numberAfter(const std::string& text, const std::string& key) {
   const auto p = text.find(key);
@@ -121,7 +96,7 @@ void checkAgainstCluster(const std::string& file, client::Client& c) {
   auto st = store::loadSnapshotFile(file, {});
   REQUIRE(st.isOk());
   const Files saved = filesOf(*st);
-  const Files walked = walkAt(c, st->rev());
+  const Files walked = test::walkFiles(c, "/**", st->rev());
   CHECK(saved.size() == walked.size());
   CHECK(saved == walked);
   std::printf("  backup at rev %lld, slot %llu: %zu files, %lld bytes\n",
@@ -245,14 +220,7 @@ TEST_CASE("snapshot save: a node killed mid-download makes the CLI start over on
   loadBig(c, 40, 256 << 10);  // 10 MiB: 10 chunks
   const std::int64_t head = *c.nop();
   for (int i = 1; i <= 3; ++i)  // every node holds all of it: any may serve the restart
-    REQUIRE(test::eventually([&] {
-      client::Options o;
-      o.endpoints = {cl.client(i)};
-      o.localReads = true;
-      client::Client one(o);
-      auto r = one.rev();
-      return r.isOk() && *r >= head;
-    }));
+    REQUIRE(test::awaitRev(cl.client(i), head));
 
   const std::string file = d.path() + "/backup.snap";
   const auto t0 = std::chrono::steady_clock::now();
@@ -304,14 +272,7 @@ TEST_CASE("client backup: a node that dies after the first chunk is left for ano
   loadBig(c, 40, 256 << 10);
   const std::int64_t head = *c.nop();
   for (int i = 1; i <= 3; ++i)
-    REQUIRE(test::eventually([&] {
-      client::Options o;
-      o.endpoints = {cl.client(i)};
-      o.localReads = true;
-      client::Client one(o);
-      auto r = one.rev();
-      return r.isOk() && *r >= head;
-    }));
+    REQUIRE(test::awaitRev(cl.client(i), head));
 
   auto b = clientFor(cl.clients());
   std::string bytes;
@@ -348,7 +309,7 @@ TEST_CASE("client backup: a node that dies after the first chunk is left for ano
   REQUIRE(st.isOk());
   CHECK(st->rev() == got->rev);
   CHECK(static_cast<std::int64_t>(st->appliedIndex()) == got->slot);
-  CHECK(filesOf(*st) == walkAt(c, got->rev));
+  CHECK(filesOf(*st) == test::walkFiles(c, "/**", got->rev));
 }
 
 TEST_CASE("snapshot save: the backup of an empty node is a valid file with no files",

@@ -19,6 +19,43 @@
 
 namespace cairn::test {
 
+client::Client clientFor(const std::string& endpoints, bool local) {
+  client::Options o;
+  o.endpoints = client::splitEndpoints(endpoints);
+  o.timeout = std::chrono::milliseconds(8000);
+  o.localReads = local;
+  return client::Client(o);
+}
+
+Files walkFiles(client::Client& c, const std::string& glob, std::optional<std::int64_t> rev) {
+  auto w = c.walk(glob, rev);
+  if (!w) throw std::runtime_error("WALK " + glob + ": " + w.status().toString());
+  Files out;
+  for (const auto& e : *w)
+    out[e.path] = {e.rev, e.value.value_or("")};
+  return out;
+}
+
+bool awaitRev(const std::string& endpoint, std::int64_t rev, int timeoutMs) {
+  auto local = clientFor(endpoint, true);
+  return eventually(
+      [&] {
+        auto r = local.rev();
+        return r.isOk() && *r >= rev;
+      },
+      timeoutMs);
+}
+
+std::int64_t counter(const std::string& endpoint, const std::string& name) {
+  auto c = clientFor(endpoint);
+  auto r = c.self();
+  if (!r || !r->stats) return -1;
+  for (const auto& ctr : *r->stats) {
+    if (ctr.name == name) return ctr.value;
+  }
+  return 0;
+}
+
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/cairn-test-XXXXXX";

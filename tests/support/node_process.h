@@ -5,11 +5,28 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "bindings/cpp/client.h"
+
 namespace cairn::test {
+
+// A client of the nodes at `endpoints` (comma-separated), with the long timeout tests on a busy
+// machine want; `local`: reads of each node's own state.
+client::Client clientFor(const std::string& endpoints, bool local = false);
+// Files as path -> (rev, value), to compare states.
+using Files = std::map<std::string, std::pair<std::int64_t, std::string>>;
+// Every file matching `glob` at `rev` (the head if absent), read with WALK; throws if it fails.
+Files walkFiles(client::Client& c, const std::string& glob,
+                std::optional<std::int64_t> rev = std::nullopt);
+// Whether the node at `endpoint` has applied `rev` (its own state, read locally) within timeoutMs.
+bool awaitRev(const std::string& endpoint, std::int64_t rev, int timeoutMs = 10000);
+// One counter from a node's SELF (0 if it has none), -1 when the node does not answer.
+std::int64_t counter(const std::string& endpoint, const std::string& name);
 
 // A fresh directory under $TMPDIR (or /tmp), removed by the destructor.
 class TempDir {
