@@ -37,6 +37,9 @@ namespace cairn::node {
 inline constexpr std::uint64_t kBackupChunk = 1 << 20;
 inline constexpr std::size_t kMaxBackups = 2;
 inline constexpr std::chrono::milliseconds kBackupIdle{60000};
+// Chunk requests a node holds at once (being read, or waiting for their backup to be written):
+// a client that asks for chunks without reading the replies cannot make the node queue more.
+inline constexpr std::size_t kMaxBackupReads = 16;
 
 class Backups {
  public:
@@ -48,6 +51,7 @@ class Backups {
     std::size_t max = kMaxBackups;
     Clock::duration idle = kBackupIdle;
     std::uint64_t chunk = kBackupChunk;
+    std::size_t maxReads = kMaxBackupReads;
   };
 
   Backups(Options opts, const store::Store& store, Stats& stats, Send send);
@@ -94,6 +98,9 @@ class Backups {
   void written(std::uint64_t slot, std::uint64_t generation,
                wire::Result<std::shared_ptr<File>> file);
   wire::Reply describe(const Backup& b, std::uint64_t slot) const;
+  // Requests held and not yet answered: the worker's jobs (chunk reads, backups being written)
+  // and the requests waiting for a backup to be written.
+  std::size_t held() const;
   void send(const Envelope& env, wire::Reply r, const std::string& tag);
 
   Options opts_;

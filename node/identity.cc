@@ -102,6 +102,15 @@ wire::Result<IdentityDecision> decide(const IdentityRequest& req,
                                         std::to_string(req.id) + "'s");
   }
   if (req.forceNewCluster) {
+    if (onDisk && onDisk->members.size() == 1) {
+      // Already a cluster of one (the flag left on a restart's command line): nothing to force,
+      // and a new cluster id on every restart would help nobody.
+      d.identity = *onDisk;
+      d.note = "member " + std::to_string(onDisk->node) + " of cluster " +
+               clusterHex(onDisk->cluster) + " (a cluster of one already; --force-new-cluster " +
+               "ignored)";
+      return d;
+    }
     if (!onDisk && !hasData) {
       return Status(Err::kBadRequest,
                     "--force-new-cluster keeps the data of a member, and this --data directory "

@@ -201,3 +201,29 @@ TEST_CASE("backups: a node that halts answers those waiting for a backup with wh
   REQUIRE(f.replies.size() == 2);
   CHECK(f.replies[1].reply.err == Err::kIo);
 }
+
+TEST_CASE("backups: chunk requests beyond those a node holds at once are UNAVAILABLE",
+          "[unit][node]") {
+  Fixture f;
+  (void)f.rooms.apply({setCmd("/a", std::string(20000, 'a'))});
+  f.begin("c1");
+  f.settle(1);
+  const wire::Reply r = f.replies[0].reply;
+  REQUIRE(r.err == Err::kOk);
+  // A client that asks without reading: the completions are not run, so every read is held.
+  const std::size_t asked = node::kMaxBackupReads + 4;
+  for (std::size_t i = 0; i < asked; ++i)
+    f.read("greedy", *r.slot, 0);
+  std::size_t refused = 0;
+  for (const auto& sent : f.replies) {
+    if (sent.reply.err == Err::kUnavailable) ++refused;
+  }
+  CHECK(refused == 4);
+  CHECK_THAT(f.replies.back().reply.detail, Catch::Contains("the most it holds at once"));
+  // Once answered, the next ones are taken again.
+  f.settle(1 + asked);
+  f.read("patient", *r.slot, 0);
+  f.settle(2 + asked);
+  CHECK(f.replies.back().reply.err == Err::kOk);
+  CHECK(f.replies.back().to == "patient");
+}

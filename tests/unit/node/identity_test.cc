@@ -129,6 +129,11 @@ TEST_CASE("identity: --force-new-cluster keeps the member, alone, under a new cl
   CHECK(d->identity.members == std::map<std::uint32_t, std::string>{{2, "tcp://h2:7100"}});
   CHECK(d->write);
   CHECK_THAT(d->note, Catch::Contains("FORCED"));
+  // Left on the command line of the next restart, it changes nothing.
+  auto again = decideIdentity(f, d->identity, true, 0x888);
+  REQUIRE(again.isOk());
+  CHECK(again->identity == d->identity);
+  CHECK_FALSE(again->write);
   // Nothing to keep: refused.
   auto empty = decideIdentity(f, std::nullopt, false, 0x777);
   REQUIRE_FALSE(empty.isOk());
