@@ -116,6 +116,18 @@ void Backups::begin(Envelope env, const std::string& tag, Clock::time_point now)
   auto it = backups_.find(slot);
   if (it == backups_.end()) {
     if (backups_.size() >= opts_.max) {
+      // A backup already read to the end makes room (the least recently used such): a client
+      // that backs up every few seconds must not wait for its own finished downloads to expire.
+      auto done = backups_.end();
+      for (auto b = backups_.begin(); b != backups_.end(); ++b) {
+        if (b->second.readToEnd && b->second.waiting.empty() &&
+            (done == backups_.end() || b->second.lastUsed < done->second.lastUsed)) {
+          done = b;
+        }
+      }
+      if (done != backups_.end()) backups_.erase(done);
+    }
+    if (backups_.size() >= opts_.max) {
       return send(
           env,
           Reply::error(
@@ -204,6 +216,7 @@ void Backups::read(Envelope env, const std::string& tag, std::uint64_t slot, std
                                               " bytes)"),
                 tag);
   }
+  if (b.len - offset <= opts_.chunk) b.readToEnd = true;
   readChunk(b, slot, std::move(env), tag, offset);
 }
 

@@ -88,6 +88,7 @@ class Backups {
     std::uint64_t len = 0;
     std::vector<Waiting> waiting;
     Clock::time_point lastUsed;
+    bool readToEnd = false;  // its last chunk was served: a download of it finished
   };
   void begin(Envelope env, const std::string& tag, Clock::time_point now);
   void read(Envelope env, const std::string& tag, std::uint64_t slot, std::uint64_t offset,

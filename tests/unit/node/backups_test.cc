@@ -227,3 +227,32 @@ TEST_CASE("backups: chunk requests beyond those a node holds at once are UNAVAIL
   CHECK(f.replies.back().reply.err == Err::kOk);
   CHECK(f.replies.back().to == "patient");
 }
+
+TEST_CASE("backups: a backup read to the end makes room for a new one at the cap", "[unit][node]") {
+  Fixture f;
+  (void)f.rooms.apply({setCmd("/a", "1")});
+  f.begin("c1");
+  f.settle(1);
+  const wire::Reply first = f.replies[0].reply;
+  (void)f.rooms.apply({setCmd("/a", "2")});
+  f.begin("c2");
+  f.settle(2);
+  CHECK(f.backups->size() == 2);
+  // The first is downloaded whole; the second is not.
+  (void)f.download(*first.slot, *first.len);
+  (void)f.rooms.apply({setCmd("/a", "3")});
+  const std::size_t before = f.replies.size();
+  f.begin("c3");
+  f.settle(before + 1);
+  CHECK(f.replies.back().to == "c3");
+  CHECK(f.replies.back().reply.err == Err::kOk);
+  CHECK(f.replies.back().reply.slot == 3);
+  CHECK(f.backups->size() == 2);
+  // The one made room for is gone; the unfinished one stays.
+  f.read("c1", *first.slot, 0);
+  f.settle(before + 2);
+  CHECK(f.replies.back().reply.err == Err::kTooLate);
+  f.read("c2", *f.replies[1].reply.slot, 0);
+  f.settle(before + 3);
+  CHECK(f.replies.back().reply.err == Err::kOk);
+}
