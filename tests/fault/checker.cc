@@ -425,4 +425,68 @@ FeedResult checkWrites(const std::vector<Change>& history, const std::vector<Op>
   return r;
 }
 
+FeedResult checkBackups(const std::vector<Change>& history, const std::vector<Op>& ops,
+                        const std::vector<Backup>& backups) {
+  FeedResult r;
+  std::ostringstream o;
+  // Freshness: a backup's rev is a head a client was told, as REV's is.
+  std::vector<Op> asRevs;
+  for (const Op& op : ops) {
+    if (op.kind == OpKind::kSet || op.kind == OpKind::kDel) asRevs.push_back(op);
+  }
+  for (const Backup& b : backups) {
+    Op rv;
+    rv.client = b.client;
+    rv.kind = OpKind::kRev;
+    rv.invoke = b.invoke;
+    rv.complete = b.complete;
+    rv.outcome = Outcome::kOk;
+    rv.rev = b.rev;
+    asRevs.push_back(rv);
+  }
+  if (auto fresh = checkRevs(asRevs); !fresh.ok) {
+    r.ok = false;
+    o << "a backup older than a write acknowledged before it was asked for (shown as REV):\n"
+      << fresh.report;
+  }
+  // Exactness: the history replayed up to each backup's rev.
+  std::vector<const Backup*> byRev;
+  for (const Backup& b : backups)
+    byRev.push_back(&b);
+  std::sort(byRev.begin(), byRev.end(),
+            [](const Backup* a, const Backup* b) { return a->rev < b->rev; });
+  std::map<std::string, std::pair<std::int64_t, std::string>> state;
+  std::size_t next = 0;
+  int shown = 0;
+  for (const Backup* b : byRev) {
+    for (; next < history.size() && history[next].rev <= b->rev; ++next) {
+      const Change& c = history[next];
+      if (c.op == "set") {
+        state[c.path] = {c.rev, c.value};
+      } else {
+        state.erase(c.path);
+      }
+    }
+    if (b->files == state) continue;
+    r.ok = false;
+    if (shown++ >= 3) continue;
+    o << "backup at rev " << b->rev << " by client " << b->client << " differs from the history:";
+    for (const auto& [path, f] : state) {
+      auto it = b->files.find(path);
+      if (it == b->files.end()) {
+        o << " lacks " << path << "@" << f.first << ";";
+      } else if (it->second != f) {
+        o << " " << path << " is @" << it->second.first << " \"" << it->second.second
+          << "\", the history has @" << f.first << " \"" << f.second << "\";";
+      }
+    }
+    for (const auto& [path, f] : b->files) {
+      if (!state.count(path)) o << " holds " << path << "@" << f.first << ", not in the history;";
+    }
+    o << "\n";
+  }
+  r.report = o.str();
+  return r;
+}
+
 }  // namespace cairn::fault

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,23 @@ FeedResult checkFeed(const std::vector<Change>& history, std::int64_t from,
 // acknowledged before the REV was invoked (the head never goes back on what a client was told).
 // REV operations are checked here only; the per-key checks ignore them.
 FeedResult checkRevs(const std::vector<Op>& history);
+
+// A backup (SNAPSHOT, cairn snapshot save) a client took during the run.
+struct Backup {
+  int client = 0;
+  std::int64_t invoke = 0;    // ns, when the client asked
+  std::int64_t complete = 0;  // ns, when it held the whole file
+  std::int64_t rev = 0;       // the backup's head rev
+  // The files it holds under the checked prefix: path -> (rev, value).
+  std::map<std::string, std::pair<std::int64_t, std::string>> files;
+};
+
+// Every backup holds exactly the files the history has at the backup's rev (each with its rev
+// and value, none more), and that rev is at least the rev of every write acknowledged before the
+// backup was asked for (a backup is as linearizable as REV). `history` is the store's complete
+// history of the prefix from rev 1.
+FeedResult checkBackups(const std::vector<Change>& history, const std::vector<Op>& ops,
+                        const std::vector<Backup>& backups);
 
 // Every acknowledged write is in the history at its rev with its value, and every change in the
 // history was written by some operation of the run (no phantom writes); `history` covers every

@@ -185,3 +185,48 @@ TEST_CASE("REV: overlapping a write either head is fine, after it at least its r
   h.push_back(rev(4, 100, 110, 6));  // after the rev-7 write was acknowledged
   CHECK(!checkRevs(h).ok);
 }
+
+TEST_CASE(
+    "backups: each must equal the history at its rev, and be no older than an acknowledged "
+    "write",
+    "[unit][fault]") {
+  const std::vector<Change> history = {
+      {1, "/k", "set", "a"}, {2, "/j", "set", "x"}, {3, "/k", "set", "b"}, {4, "/j", "del", ""}};
+  const std::vector<Op> ops = {set(1, "b", -1, 10, 20, 3), del(2, -1, 30, 40, 4)};
+  Backup at3;
+  at3.client = 9;
+  at3.invoke = 25;  // after the rev-3 write was acknowledged, before the rev-4 delete was
+  at3.complete = 35;
+  at3.rev = 3;
+  at3.files = {{"/k", {3, "b"}}, {"/j", {2, "x"}}};
+  Backup at4 = at3;
+  at4.invoke = 50;
+  at4.complete = 60;
+  at4.rev = 4;
+  at4.files = {{"/k", {3, "b"}}};
+  CHECK(checkBackups(history, ops, {at3, at4}).ok);
+
+  // A file the history does not have at that rev, a wrong value, a missing file: each caught.
+  Backup extra = at4;
+  extra.files["/j"] = {2, "x"};
+  auto r = checkBackups(history, ops, {extra});
+  CHECK_FALSE(r.ok);
+  CHECK(r.report.find("holds /j@2") != std::string::npos);
+  Backup wrong = at3;
+  wrong.files["/k"] = {3, "a"};
+  CHECK_FALSE(checkBackups(history, ops, {wrong}).ok);
+  Backup missing = at3;
+  missing.files.erase("/j");
+  r = checkBackups(history, ops, {missing});
+  CHECK_FALSE(r.ok);
+  CHECK(r.report.find("lacks /j@2") != std::string::npos);
+
+  // A backup asked for after the delete at rev 4 was acknowledged may not be the rev-3 state,
+  // however exact that state is.
+  Backup stale = at3;
+  stale.invoke = 50;
+  stale.complete = 60;
+  r = checkBackups(history, ops, {stale});
+  CHECK_FALSE(r.ok);
+  CHECK(r.report.find("older than a write acknowledged") != std::string::npos);
+}
