@@ -61,6 +61,13 @@ std::string clusterHex(std::uint64_t cluster) {
 
 namespace {
 
+// A node must be one of its members.
+Status memberOf(const Identity& id) {
+  if (id.members.count(id.node)) return Status::ok();
+  return Status(Err::kBadRequest, "--id " + std::to_string(id.node) +
+                                      " is not a member of --cluster " + memberList(id.members));
+}
+
 wire::Result<IdentityDecision> decide(const IdentityRequest& req,
                                       const std::optional<Identity>& onDisk, bool hasData,
                                       std::uint64_t random) {
@@ -86,11 +93,7 @@ wire::Result<IdentityDecision> decide(const IdentityRequest& req,
                     "--restore starts a new cluster in an empty --data directory, and this one "
                     "already holds a node's data");
     }
-    if (!id.members.count(id.node)) {
-      return Status(Err::kBadRequest, "--id " + std::to_string(id.node) +
-                                          " is not a member of --cluster " +
-                                          memberList(id.members));
-    }
+    if (Status s = memberOf(id); !s.isOk()) return s;
     d.write = true;
     d.restore = true;
     d.note = "restored into a new cluster " + clusterHex(id.cluster);
@@ -146,10 +149,7 @@ wire::Result<IdentityDecision> decide(const IdentityRequest& req,
   id.node = req.id;
   id.members = req.cluster.empty() ? alone(req.id, req.peerEndpoint) : req.cluster;
   d.write = true;
-  if (!id.members.count(id.node)) {
-    return Status(Err::kBadRequest, "--id " + std::to_string(id.node) +
-                                        " is not a member of --cluster " + memberList(id.members));
-  }
+  if (Status s = memberOf(id); !s.isOk()) return s;
   if (hasData && req.cluster.empty()) {
     // Never guess "alone" for data a member may have written: it would lead a cluster of one.
     return Status(Err::kBadRequest,
