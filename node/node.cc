@@ -297,7 +297,7 @@ void Node::installSnapshot(store::Store snapshot, const SnapshotId& id, std::uin
   snapshotter_->adopted(id.slot);
   receiver_->dispose(applier_->install(std::move(snapshot)), id.slot);
   feed_.reset(applier_->store().rev());  // the revs it jumped over were never published
-  if (Status s = replica_->installSnapshot(id.slot); !s.isOk()) {
+  if (Status s = replica_->installSnapshot(id.slot, applier_->store().members()); !s.isOk()) {
     halt(Status(s.code(), "cannot install a snapshot: " + s.detail()));
     return;
   }

@@ -149,6 +149,11 @@ wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, Recovered 
   paxos::Durable d = std::move(scan.d);
   d.applied = applied;
   d.learned = scan.maxLearned;
+  if (!out.store->members().empty()) {
+    auto m = wire::decodeMembership(out.store->members());
+    if (!m) return Status(Err::kCorrupt, "the snapshot's membership: " + m.status().detail());
+    d.members = std::move(m.value());
+  }
   // Values after the snapshot are the acceptor's state. Values behind it are kept to serve
   // lagging peers (paxos::Durable::retained) only where the log recorded them as chosen: at a
   // slot up to the highest chosen prefix it wrote ('L'), the highest-ballot value this node holds
@@ -307,14 +312,21 @@ wire::Result<Replica::Drained> Replica::drain(Outbox* early) {
     out.readsLost.insert(out.readsLost.end(), r.readsLost.begin(), r.readsLost.end());
     out.snapshotTo.insert(out.snapshotTo.end(), r.snapshotTo.begin(), r.snapshotTo.end());
     for (wire::Slot& s : r.chosen) {
-      if (!s.value.empty()) {  // else a no-op filled a hole
+      if (wire::isMembershipValue(s.value)) {
+        // A configuration: the store keeps it for its snapshots (one of the cluster this data
+        // belonged to before a force or restore governs nothing, and is a no-op).
+        auto m = wire::decodeMembership(s.value);
+        Chosen c{s.slot, wire::Command{}, 0, {}};
+        if (m && m->cluster == cluster_) c.members = s.value;
+        out.chosen.push_back(std::move(c));
+      } else if (!s.value.empty()) {  // else a no-op filled a hole
         auto b = wire::decodeBatch(s.value);
         if (!b)
           return Status(Err::kCorrupt,
                         "chosen slot " + std::to_string(s.slot) + ": " + b.status().detail());
         const bool mine = b->origin == batch_.origin && b->incarnation == batch_.incarnation;
         for (auto& it : b->items) {
-          out.chosen.push_back(Chosen{s.slot, std::move(it.cmd), mine ? it.id : 0});
+          out.chosen.push_back(Chosen{s.slot, std::move(it.cmd), mine ? it.id : 0, {}});
         }
       }
       out.slots.push_back(std::move(s));
@@ -323,9 +335,15 @@ wire::Result<Replica::Drained> Replica::drain(Outbox* early) {
   return out;
 }
 
-Status Replica::installSnapshot(std::uint64_t slot) {
+Status Replica::installSnapshot(std::uint64_t slot, const std::string& members) {
   if (!failed_.isOk()) return failed_;
-  core_.installSnapshot(slot);
+  std::optional<wire::Membership> m;
+  if (!members.empty()) {
+    auto d = wire::decodeMembership(members);
+    if (!d) return Status(Err::kCorrupt, "the snapshot's membership: " + d.status().detail());
+    m = std::move(d.value());
+  }
+  core_.installSnapshot(slot, m);
   cutSlot_ = 0;
   if (Status s = log_->rotate(); !s.isOk()) return s;
   cutFirst_ = seq_ + 1;

@@ -123,8 +123,9 @@ class Replica {
   // Both steps back to back: compacts the WAL and the core at a snapshot of `slot` that is
   // already durable.
   wire::Status checkpoint(std::uint64_t slot);
-  // Called once a snapshot received from the leader is durable and has become the store.
-  wire::Status installSnapshot(std::uint64_t slot);
+  // Called once a snapshot received from the leader is durable and has become the store;
+  // `members`: the store's configuration (store::Store::members()).
+  wire::Status installSnapshot(std::uint64_t slot, const std::string& members);
 
   ~Replica();  // waits for a deletion of old WAL segments in progress
   // Waits until the segments checkpoints let go so far are deleted.

@@ -22,6 +22,7 @@ namespace {
 
 constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'N', 'P'};
 constexpr int kVersion = 1;
+constexpr int kVersionMembers = 2;
 constexpr std::size_t kProgressEvery = 32 << 20;
 
 // What the packer writes into: bytes go out to `append` in pieces of about kPiece, with the
@@ -123,10 +124,15 @@ Status streamSnapshot(const Image& img, const Append& append) {
   Sink sink(append);
   sink.write(kMagic, sizeof kMagic);
   Packer p(sink);
-  p.pack_array(3);
-  p.pack_int(kVersion);
+  // Version 1 until a membership change was applied; version 2 adds the configuration.
+  p.pack_array(img.members.empty() ? 3 : 4);
+  p.pack_int(img.members.empty() ? kVersion : kVersionMembers);
   p.pack_uint64(img.index);
   p.pack_int64(img.rev);
+  if (!img.members.empty()) {
+    p.pack_bin(static_cast<std::uint32_t>(img.members.size()));
+    p.pack_bin_body(img.members.data(), static_cast<std::uint32_t>(img.members.size()));
+  }
   packNode(p, "", *img.root);
   return sink.finish();
 }
@@ -158,18 +164,22 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
   try {
     Reader r{body, sizeof kMagic, &progress};
     msgpack::object_handle oh = msgpack::unpack(body.data(), body.size(), r.off, nullptr, nullptr,
-                                                msgpack::unpack_limit(3, 0, 0, 0, 0, 2));
+                                                msgpack::unpack_limit(4, 0, 0, 1 << 20, 0, 2));
     const msgpack::object& h = oh.get();
-    if (h.type != msgpack::type::ARRAY || h.via.array.size != 3 ||
-        h.via.array.ptr[0].as<int>() != kVersion) {
-      return Status(Err::kCorrupt, "unsupported snapshot header");
-    }
+    const bool v1 = h.type == msgpack::type::ARRAY && h.via.array.size == 3 &&
+                    h.via.array.ptr[0].as<int>() == kVersion;
+    const bool v2 = h.type == msgpack::type::ARRAY && h.via.array.size == 4 &&
+                    h.via.array.ptr[0].as<int>() == kVersionMembers &&
+                    h.via.array.ptr[3].type == msgpack::type::BIN;
+    if (!v1 && !v2) return Status(Err::kCorrupt, "unsupported snapshot header");
     std::uint64_t index = h.via.array.ptr[1].as<std::uint64_t>();
     std::int64_t rev = h.via.array.ptr[2].as<std::int64_t>();
+    std::string members;
+    if (v2) members.assign(h.via.array.ptr[3].via.bin.ptr, h.via.array.ptr[3].via.bin.size);
     std::string rootName;
     NodeP root = r.node(&rootName, 0);
     if (!root->dir || r.off != body.size()) return Status(Err::kCorrupt, "malformed snapshot tree");
-    return Store(opts, std::move(root), rev, index);
+    return Store(opts, std::move(root), rev, index, std::move(members));
   } catch (const std::exception& e) {
     return Status(Err::kCorrupt, std::string("malformed snapshot: ") + e.what());
   }

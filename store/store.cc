@@ -100,8 +100,12 @@ const Node* lookup(const NodeP& root, const std::vector<std::string>& comps) {
 
 Store::Store(Options opts) : Store(opts, emptyDir(), 0, 0) {}
 
-Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex)
-    : opts_(opts), changesFrom_(rev + 1), appliedIndex_(appliedIndex) {
+Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex,
+             std::string members)
+    : opts_(opts),
+      changesFrom_(rev + 1),
+      appliedIndex_(appliedIndex),
+      members_(std::move(members)) {
   if (opts_.historyRevs < 1) opts_.historyRevs = 1;
   roots_.push_back(Version{rev, std::move(root)});
 }
@@ -115,6 +119,12 @@ void Store::push(std::int64_t rev, NodeP root, Change change) {
   while (!changes_.empty() && changes_.front().rev < roots_.front().rev)
     changes_.pop_front();
   changesFrom_ = std::max(changesFrom_, roots_.front().rev);
+}
+
+void Store::setMembers(std::uint64_t index, std::string members) {
+  assert(index >= appliedIndex_);
+  appliedIndex_ = index;
+  members_ = std::move(members);
 }
 
 ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {

@@ -65,6 +65,7 @@ struct Image {
   NodeP root;
   std::int64_t rev = 0;
   std::uint64_t index = 0;
+  std::string members;  // the cluster's configuration at `index` (see Store::members)
 };
 
 struct Page {
@@ -82,14 +83,20 @@ class Store {
   Store() : Store(Options()) {}
   explicit Store(Options opts);
   // A store whose only readable revision is `rev`, with tree `root` (used by snapshots).
-  Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex);
+  Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex,
+        std::string members = {});
 
   std::int64_t rev() const { return roots_.back().rev; }
   std::int64_t oldestRev() const { return roots_.front().rev; }
   std::uint64_t appliedIndex() const { return appliedIndex_; }
   const NodeP& root() const { return roots_.back().root; }
   const Options& options() const { return opts_; }
-  Image image() const { return Image{root(), rev(), appliedIndex_}; }
+  Image image() const { return Image{root(), rev(), appliedIndex_, members_}; }
+  // The cluster's configuration as of appliedIndex() (wire::encodeMembership), kept with the tree
+  // so that a snapshot carries it; empty until a change is applied (the bootstrap one holds).
+  const std::string& members() const { return members_; }
+  // A configuration chosen at log position `index` (>= appliedIndex()): no revision, no change.
+  void setMembers(std::uint64_t index, std::string members);
 
   // Applies a command at log position `index` (>= appliedIndex(): the commands of one batch share
   // their slot's index).
@@ -136,6 +143,7 @@ class Store {
   std::deque<Change> changes_;  // contiguous revs from changesFrom_
   std::int64_t changesFrom_ = 1;
   std::uint64_t appliedIndex_ = 0;
+  std::string members_;
 };
 
 // Finds the node at a path in a tree; nullptr when missing (or below a file).

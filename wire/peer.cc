@@ -22,6 +22,8 @@ const char* peerTypeName(PeerMessage::Type t) {
       return "probe";
     case PeerMessage::Type::kProbeOk:
       return "probe-ok";
+    case PeerMessage::Type::kTakeOver:
+      return "take-over";
   }
   return "?";
 }
@@ -158,7 +160,7 @@ Result<PeerFrame> decodePeer(std::string_view bytes) {
       return Status(Err::kBadRequest, "peer protocol version " + std::to_string(a[0].as<int>()));
     }
     auto type = a[1].as<std::uint8_t>();
-    if (type < 1 || type > 14 || type == 12) {
+    if (type < 1 || type > 15 || type == 12) {
       return Status(Err::kBadRequest, "unknown peer message type " + std::to_string(type));
     }
     PeerHeader h;
@@ -179,7 +181,8 @@ Result<PeerFrame> decodePeer(std::string_view bytes) {
       }
       entries.push_back(std::move(s));
     }
-    if (type >= static_cast<std::uint8_t>(NodeMessage::Type::kForward)) {
+    if (type >= static_cast<std::uint8_t>(NodeMessage::Type::kForward) &&
+        type <= static_cast<std::uint8_t>(NodeMessage::Type::kSnapshotAck)) {
       NodeMessage m;
       static_cast<PeerHeader&>(m) = h;
       m.type = static_cast<NodeMessage::Type>(type);

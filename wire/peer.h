@@ -59,6 +59,9 @@ struct PeerMessage : PeerHeader {
     kLearn = 6,     // catch-up: entries = chosen values, commit
     kProbe = 7,     // pre-vote: would you promise `ballot`? Nothing is persisted
     kProbeOk = 8,   // yes to a probe (a no is a Nack)
+    // 9-14 are NodeMessages.
+    kTakeOver = 15,  // a leader that leaves the voters asks a caught-up voter to prepare now:
+                     // ballot = the leader's
   };
   Type type = Type::kAccept;
   Ballot ballot;

@@ -10,12 +10,12 @@ namespace cairn::paxos {
 using Type = PeerMessage::Type;
 
 Core::Core(Config cfg, Durable d) : cfg_(std::move(cfg)), rng_(cfg_.seed) {
-  std::sort(cfg_.members.begin(), cfg_.members.end());
-  cfg_.members.erase(std::unique(cfg_.members.begin(), cfg_.members.end()), cfg_.members.end());
-  assert(isMember(cfg_.id));
-  for (std::uint32_t m : cfg_.members) {
-    if (m != cfg_.id) peers_[m] = Peer{};
-  }
+  wire::Membership base = cfg_.bootstrap.members.empty()
+                              ? wire::votersOnly(cfg_.cluster, cfg_.members)
+                              : cfg_.bootstrap;
+  if (d.members && d.members->cluster == cfg_.cluster) base = *d.members;
+  cfgs_[d.applied] = makeCfg(std::move(base));
+  cfgChanged_ = true;
   promised_ = d.promised;
   maxRound_ = promised_.round;
   compacted_ = d.applied;
@@ -50,11 +50,117 @@ Core::Core(Config cfg, Durable d) : cfg_(std::move(cfg)), rng_(cfg_.seed) {
     e.chosen = true;
   }
   advanceLearned();
+  settle();
   resetElectionTimer();
 }
 
-bool Core::isMember(std::uint32_t id) const {
-  return std::binary_search(cfg_.members.begin(), cfg_.members.end(), id);
+// ---- configurations ---------------------------------------------------------------------------
+
+Core::Cfg Core::makeCfg(wire::Membership m) {
+  Cfg c;
+  c.voters = m.voters();
+  c.quorum = c.voters.size() / 2 + 1;
+  c.m = std::move(m);
+  return c;
+}
+
+const Core::Cfg& Core::cfgFor(std::uint64_t slot) const {
+  auto it = cfgs_.lower_bound(slot);  // the first at or after slot: governs only later ones
+  if (it != cfgs_.begin()) --it;
+  return it->second;
+}
+
+bool Core::majorityOfEach(const std::function<bool(std::uint32_t)>& acked) const {
+  for (auto it = cfgs_.begin(); it != cfgs_.end(); ++it) {
+    auto next = std::next(it);
+    if (next != cfgs_.end() && next->first <= learned_) continue;  // superseded before the prefix
+    std::size_t n = 0;
+    for (std::uint32_t v : it->second.voters)
+      n += (v == cfg_.id ? role_ == Role::kLeader : acked(v)) ? 1 : 0;
+    if (n < it->second.quorum) return false;
+  }
+  return true;
+}
+
+void Core::noteMembership(std::uint64_t slot, const std::string& value) {
+  if (!wire::isMembershipValue(value)) return;
+  auto m = wire::decodeMembership(value);
+  // Proposals are checked; a chosen value that does not decode changes nothing. Nor does one of
+  // the cluster this data belonged to before it was forced or restored into a new one.
+  // A change proposed against a configuration that another change has since replaced, and
+  // re-proposed by a later leader, changes nothing (wire::follows).
+  if (!m || m->cluster != cfg_.cluster || !wire::follows(cfgFor(slot).m, *m)) return;
+  cfgs_[slot] = makeCfg(std::move(m.value()));
+  cfgChanged_ = true;
+}
+
+void Core::settle() {
+  if (!cfgChanged_) return;
+  cfgChanged_ = false;
+  // Keep the newest configuration at or before the chosen prefix, and what follows it.
+  auto keep = cfgs_.upper_bound(learned_);
+  if (keep != cfgs_.begin()) --keep;
+  cfgs_.erase(cfgs_.begin(), keep);
+  std::set<std::uint32_t> named;
+  for (const auto& [slot, c] : cfgs_) {
+    for (const wire::Member& m : c.m.members) {
+      if (m.id != cfg_.id) named.insert(m.id);
+    }
+  }
+  for (std::uint32_t id : named) {
+    leaving_.erase(id);
+    auto [it, added] = peers_.try_emplace(id);
+    if (added) it->second.lastAck = now_;
+  }
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    if (named.count(it->first)) {
+      ++it;
+    } else if (role_ == Role::kLeader && !leaving_.count(it->first)) {
+      // Told of the change by the commits it is still sent, for a few election timeouts.
+      leaving_[it->first] = now_ + static_cast<std::uint64_t>(5 * cfg_.electionTicks);
+      ++it;
+    } else if (role_ != Role::kLeader || now_ >= leaving_[it->first]) {
+      leaving_.erase(it->first);
+      it = peers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  handOver();
+}
+
+bool Core::handingOver() const {
+  return role_ == Role::kLeader && !cfgFor(learned_ + 1).votes(cfg_.id);
+}
+
+void Core::handOver() {
+  if (!handingOver()) return;
+  // A chosen change left this leader out. It goes on leading (proposing nothing new) until a voter
+  // of the configuration now in effect has learned all it has: it may be the only node that holds
+  // what the others miss (its log, its snapshot). That voter then campaigns at once, instead of
+  // after an election timeout.
+  const Cfg& now = cfgFor(learned_ + 1);
+  std::uint32_t best = 0;
+  for (std::uint32_t v : now.voters) {
+    auto it = peers_.find(v);
+    if (it != peers_.end() && it->second.known && it->second.learned >= learned_) best = v;
+  }
+  if (best == 0) return;
+  flushAccepts();  // the commit that tells them first
+  PeerMessage t;
+  t.type = Type::kTakeOver;
+  t.to = best;
+  t.ballot = promised_;
+  t.commit = learned_;
+  send(std::move(t));
+  becomeFollower(0);
+}
+
+std::optional<std::uint64_t> Core::peerLearned(std::uint32_t id) const {
+  if (role_ != Role::kLeader) return std::nullopt;
+  auto it = peers_.find(id);
+  if (it == peers_.end() || !it->second.known) return std::nullopt;
+  return it->second.learned;
 }
 
 void Core::resetElectionTimer() {
@@ -121,9 +227,11 @@ void Core::advanceLearned() {
     auto it = log_.find(learned_ + 1);
     if (it == log_.end() || !it->second.chosen) break;
     ++learned_;
+    noteMembership(learned_, it->second.value);
     out_.chosen.push_back(Slot{learned_, it->second.ballot, it->second.value});
     moved = true;
   }
+  if (moved) cfgChanged_ = true;  // older configurations may be forgotten now
   if (moved) out_.learned = learned_;
 }
 
@@ -135,8 +243,14 @@ std::vector<Slot> Core::acceptedFrom(std::uint64_t from) const {
   return out;
 }
 
-void Core::installSnapshot(std::uint64_t slot) {
+void Core::installSnapshot(std::uint64_t slot, const std::optional<wire::Membership>& members) {
   if (slot <= learned_) return;
+  if (members && members->cluster == cfg_.cluster) {
+    cfgs_[slot] = makeCfg(*members);
+  } else {
+    cfgs_[slot] = cfgFor(learned_ + 1);  // no change was ever chosen: still the bootstrap one
+  }
+  cfgChanged_ = true;
   learned_ = slot;
   compacted_ = std::max(compacted_, slot);
   log_.erase(log_.begin(), log_.upper_bound(slot));
@@ -150,6 +264,7 @@ void Core::installSnapshot(std::uint64_t slot) {
     ack.learned = learned_;
     send(std::move(ack));
   }
+  settle();
 }
 
 void Core::compact(std::uint64_t upTo) {
@@ -168,22 +283,33 @@ void Core::tick() {
     // so that it stops claiming to lead while the others may have moved on.
     if (++electionElapsed_ >= cfg_.electionTicks) {
       electionElapsed_ = 0;
-      std::size_t live = 1;
-      for (const auto& [id, peer] : peers_) {
-        if (now_ - peer.lastAck < static_cast<std::uint64_t>(cfg_.electionTicks)) ++live;
-      }
-      if (live < quorum()) becomeFollower(0);
+      const bool live = majorityOfEach([&](std::uint32_t id) {
+        auto it = peers_.find(id);
+        return it != peers_.end() &&
+               now_ - it->second.lastAck < static_cast<std::uint64_t>(cfg_.electionTicks);
+      });
+      if (!live) becomeFollower(0);
     }
+    if (!leaving_.empty()) cfgChanged_ = true;  // some may be let go now
+    settle();
+    handOver();
     return;
   }
   if (++electionElapsed_ >= electionTimeout_) {
     leader_ = 0;
-    startProbe();
+    // Only a voter campaigns: a learner, or a node a change removed, waits to be told.
+    if (cfgFor(learned_ + 1).votes(cfg_.id)) {
+      startProbe();
+    } else {
+      resetElectionTimer();
+    }
   }
+  settle();
 }
 
 void Core::campaign() {
-  if (role_ != Role::kLeader) startPrepare();
+  if (role_ != Role::kLeader && cfgFor(learned_ + 1).votes(cfg_.id)) startPrepare();
+  settle();
 }
 
 // ---- messages ---------------------------------------------------------------------------------
@@ -202,7 +328,10 @@ bool claimsBallot(Type t) {
 }  // namespace
 
 void Core::step(const PeerMessage& m) {
-  if (m.cluster != cfg_.cluster || m.to != cfg_.id || !isMember(m.from) || m.from == cfg_.id) {
+  // Any node of the cluster may speak: who counts towards a quorum is decided per message. A node
+  // this one has not heard of may be a member a change made that it has not learned yet: a node
+  // that joins follows a leader it does not know, and one far behind promises to one.
+  if (m.cluster != cfg_.cluster || m.to != cfg_.id || m.from == 0 || m.from == cfg_.id) {
     ++dropped_;
     return;
   }
@@ -242,7 +371,12 @@ void Core::step(const PeerMessage& m) {
     case Type::kLearn:
       onLearn(m);
       break;
+    case Type::kTakeOver:
+      onTakeOver(m);
+      break;
   }
+  settle();
+  handOver();
 }
 
 // The pre-vote, at the acceptor: it promises nothing, so a refused or forgotten probe costs no one
@@ -252,10 +386,21 @@ void Core::onProbe(const PeerMessage& m) {
   // was cut off cannot depose a leader the rest of the cluster still hears.
   // A prober that has not learned what this node has compacted away could not lead safely (its
   // promises would lack those chosen values): no.
-  if (m.ballot > promised_ && !hasLiveLeader() && m.learned >= compacted_) {
+  // A node that is no voter here (a learner, or one a change removed) is not helped to lead,
+  // unless it has learned more than this node: then it may know of a change that made it one.
+  if (m.ballot > promised_ && !hasLiveLeader() && m.learned >= compacted_ &&
+      (latestMembership().isVoter(m.from) || m.learned > learned_)) {
     reply(m, Type::kProbeOk, m.ballot);
   } else {
     reply(m, Type::kNack, promised_);
+    // A voter behind what this node compacted can only catch up from this node's snapshot, which
+    // only a leader sends. If this node is no voter (a change removed it, or it learns only), no
+    // timeout of its own would make it lead: it campaigns now, and hands over once a voter has
+    // caught up (handOver()).
+    if (m.learned < compacted_ && role_ == Role::kFollower && !probing_ && !hasLiveLeader() &&
+        !cfgFor(learned_ + 1).votes(cfg_.id)) {
+      startProbe();
+    }
   }
 }
 
@@ -263,7 +408,7 @@ void Core::onProbe(const PeerMessage& m) {
 void Core::onProbeOk(const PeerMessage& m) {
   if (!probing_ || m.ballot != probeBallot_) return;
   probeOks_.insert(m.from);
-  if (probeOks_.size() >= quorum()) startPrepare();
+  if (cfgFor(learned_ + 1).majority(probeOks_.begin(), probeOks_.end())) startPrepare();
 }
 
 // Phase 1b, at the acceptor. A promise is never broken: a ballot below it is refused. Otherwise the
@@ -298,11 +443,51 @@ void Core::onPromise(const PeerMessage& m) {
     becomeFollower(0);
     return;
   }
-  Peer& peer = peers_.at(m.from);
-  peer.learned = m.learned;  // the latest report: a restarted peer may have learned less
-  peer.known = true;
+  auto pit = peers_.find(m.from);
+  if (pit == peers_.end()) return;
+  pit->second.learned = m.learned;  // the latest report: a restarted peer may have learned less
+  pit->second.known = true;
   promises_[m.from] = m.entries;
-  if (promises_.size() >= quorum()) becomeLeader();
+  if (promisedEnough()) becomeLeader();
+}
+
+// Whether the promises gathered let this candidate lead: a majority of the configuration in effect
+// after its chosen prefix, and of every configuration among the values it would re-propose (what
+// was chosen under one of them is then reported by one of its voters). Asks the voters of such a
+// configuration that it has not asked yet.
+bool Core::promisedEnough() {
+  std::vector<std::uint32_t> from;
+  for (const auto& [id, entries] : promises_)
+    from.push_back(id);
+  if (!cfgFor(from_).majority(from.begin(), from.end())) return false;
+  std::map<std::uint64_t, const Slot*> best;
+  for (const auto& [id, entries] : promises_) {
+    for (const Slot& s : entries) {
+      auto it = best.find(s.slot);
+      if (it == best.end() || it->second->ballot < s.ballot) best[s.slot] = &s;
+    }
+  }
+  bool enough = true;
+  wire::Membership cur = cfgFor(from_).m;
+  for (const auto& [slot, s] : best) {
+    if (!wire::isMembershipValue(s->value)) continue;
+    auto m = wire::decodeMembership(s->value);
+    if (!m || !wire::follows(cur, *m)) continue;  // a change that would change nothing
+    cur = *m;
+    const Cfg c = makeCfg(std::move(m.value()));
+    if (!c.majority(from.begin(), from.end())) enough = false;
+    for (std::uint32_t v : c.voters) {
+      if (v == cfg_.id || peers_.count(v)) continue;
+      peers_[v] = Peer{};
+      PeerMessage p;
+      p.type = Type::kPrepare;
+      p.to = v;
+      p.ballot = promised_;
+      p.slot = from_;
+      send(std::move(p));
+    }
+  }
+  return enough;
 }
 
 // Phase 2b, at the acceptor. A ballot below our promise is refused. Otherwise the ballot is our
@@ -315,7 +500,6 @@ void Core::onAccept(const PeerMessage& m) {
   }
   if (role_ != Role::kFollower || leader_ != m.from || probing_) becomeFollower(m.from);
   electionElapsed_ = 0;
-  heardCommit_ = std::max(heardCommit_, m.commit);
   PeerMessage ack;
   ack.type = Type::kAccepted;
   ack.to = m.from;
@@ -325,21 +509,36 @@ void Core::onAccept(const PeerMessage& m) {
     acceptLocal(e.slot, m.ballot, e.value);
     ack.entries.push_back(Slot{e.slot, m.ballot, std::string()});
   }
-  // Every slot up to the leader's commit is chosen, in the leader's ballot: our entry there is the
-  // chosen value if we accepted it in that ballot.
-  for (auto it = log_.upper_bound(learned_); it != log_.end() && it->first <= m.commit; ++it) {
-    if (it->second.ballot == m.ballot) it->second.chosen = true;
-  }
-  advanceLearned();
+  learnCommit(m.ballot, m.commit);
   ack.learned = learned_;
   send(std::move(ack));
+}
+
+void Core::learnCommit(const Ballot& ballot, std::uint64_t commit) {
+  heardCommit_ = std::max(heardCommit_, commit);
+  // Every slot up to the leader's commit is chosen, in the leader's ballot: our entry there is the
+  // chosen value if we accepted it in that ballot.
+  for (auto it = log_.upper_bound(learned_); it != log_.end() && it->first <= commit; ++it) {
+    if (it->second.ballot == ballot) it->second.chosen = true;
+  }
+  advanceLearned();
+}
+
+// The leader leaves the voters and asks this node to lead in its place: prepare now rather than
+// wait out an election timeout, if the commit it sends makes this node a voter.
+void Core::onTakeOver(const PeerMessage& m) {
+  if (m.ballot < promised_ || role_ != Role::kFollower) return;
+  learnCommit(m.ballot, m.commit);
+  if (cfgFor(learned_ + 1).votes(cfg_.id)) startPrepare();
 }
 
 // Phase 2b, at the leader. Only acceptances in our ballot count: a value a quorum has accepted in
 // one ballot is chosen.
 void Core::onAccepted(const PeerMessage& m) {
   if (role_ != Role::kLeader || m.ballot != promised_) return;
-  Peer& peer = peers_.at(m.from);
+  auto pit = peers_.find(m.from);
+  if (pit == peers_.end()) return;
+  Peer& peer = pit->second;
   peer.lastAck = now_;
   peer.learned = m.learned;  // the latest report: a restarted peer may have learned less
   peer.known = true;
@@ -351,7 +550,7 @@ void Core::onAccepted(const PeerMessage& m) {
     auto it = pending_.find(e.slot);
     if (it == pending_.end()) continue;
     it->second.acks.insert(m.from);
-    if (it->second.acks.size() >= quorum()) {
+    if (cfgFor(e.slot).majority(it->second.acks.begin(), it->second.acks.end())) {
       pending_.erase(it);
       markChosen(e.slot);
     }

@@ -16,9 +16,26 @@
 // chosen when a quorum has accepted it in the leader's ballot; the leader's commit index (its
 // chosen prefix) rides on every Accept, and followers that fell behind get Learn messages.
 // A leader that hears from no quorum for an election timeout steps down.
+//
+// Membership. The configuration (wire::Membership: voters and learners) is itself a value in the
+// log: one chosen at slot c governs the slots after c. Every other node a configuration names is
+// a peer (learners are sent everything, and their acks count for nothing). The rules, and why they
+// keep one value per slot (PROTOCOL.md, "Membership changes"):
+//  - a slot's quorum is a majority of the voters of the configuration in effect there: the one
+//    chosen last before it, or, for a leader, the one it proposed there in its ballot;
+//  - a candidate prepares every slot after its chosen prefix; it leads only with a majority of the
+//    configuration in effect after that prefix AND of every configuration among the values it must
+//    re-propose (the highest-ballot ones its promisers report), so whatever was chosen under any
+//    of them is reported to it;
+//  - a leader proposes one change at a time, only once what it re-proposed on taking office is
+//    chosen, and each change alters one member (wire::checkChange);
+//  - only a voter of the configuration after its chosen prefix probes or prepares; a leader that a
+//    chosen change leaves out proposes nothing new, and once a voter has learned all it has,
+//    hands over to it (kTakeOver: campaign now) and steps down.
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -26,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "wire/membership.h"
 #include "wire/peer.h"
 
 namespace cairn::paxos {
@@ -36,9 +54,12 @@ using wire::Slot;
 
 struct Config {
   std::uint32_t id = 1;
-  std::vector<std::uint32_t> members;  // every voting member, this one included
-  std::uint64_t cluster = 0;           // messages for other clusters are dropped
-  int electionTicks = 10;              // timeouts are drawn from [electionTicks, 2*electionTicks)
+  // The configuration before any change in the log: `bootstrap` when it names members, else the
+  // voters `members` (tests and the simulation).
+  std::vector<std::uint32_t> members;
+  wire::Membership bootstrap;
+  std::uint64_t cluster = 0;  // messages for other clusters are dropped
+  int electionTicks = 10;     // timeouts are drawn from [electionTicks, 2*electionTicks)
   int heartbeatTicks = 2;
   std::uint64_t seed = 1;
   std::uint64_t window = 4096;       // most slots a leader has in flight (proposed, not chosen)
@@ -59,6 +80,8 @@ struct Durable {
   // ends at `applied`, taking the highest ballot per slot; it never hands them out as chosen
   // again (the store has them).
   std::vector<Slot> retained;
+  // The configuration in effect after `applied` (the snapshot's); nullopt: the bootstrap one.
+  std::optional<wire::Membership> members;
 };
 
 // A confirmed linearizable read point: once every slot up to `index` is applied, the state
@@ -105,6 +128,12 @@ class Core {
   // quorum that it still leads by a heartbeat round sent after the request, and then reports it in
   // Ready::reads. False when this node does not lead.
   bool readIndex(std::uint64_t ctx, std::uint32_t from);
+  // Proposes the configuration `next` at the next slot and returns that slot; the change takes
+  // effect once that slot is chosen with it. NOT_LEADER when this node does not lead; UNAVAILABLE
+  // while another change is under way, before this leader's re-proposals are chosen, or with the
+  // window full (retry); BAD_REQUEST when `next` is not one change from the configuration now
+  // (wire::checkChange).
+  wire::Result<std::uint64_t> proposeMembership(const wire::Membership& next);
 
   Ready ready();
   bool hasReady() const;
@@ -121,13 +150,24 @@ class Core {
   // needs them is sent a snapshot.
   std::uint64_t compacted() const { return compacted_; }
   std::uint64_t dropped() const { return dropped_; }  // messages refused as foreign or malformed
+  // The configuration in effect after the chosen prefix.
+  const wire::Membership& membership() const { return cfgFor(learned_ + 1).m; }
+  // The newest configuration this node knows: a leader's change under way, else membership().
+  const wire::Membership& latestMembership() const { return cfgs_.rbegin()->second.m; }
+  // Whether a change is under way (proposed by this leader, not yet chosen).
+  bool changing() const { return cfgs_.rbegin()->first > learned_; }
+  // What this leader last heard of a peer's chosen prefix; nullopt when it has not (or it does
+  // not lead).
+  std::optional<std::uint64_t> peerLearned(std::uint32_t id) const;
   std::size_t inFlight() const { return pending_.size(); }
 
   // Forgets chosen entries at slots <= upTo (they are in a durable snapshot).
   void compact(std::uint64_t upTo);
   // Every slot <= `slot` is in a snapshot this node has just installed (and made durable): it
   // counts them as learned, and asks its leader for what follows.
-  void installSnapshot(std::uint64_t slot);
+  // `members`: the configuration in effect after `slot` (the snapshot's; nullopt: the bootstrap
+  // one, no change having been chosen).
+  void installSnapshot(std::uint64_t slot, const std::optional<wire::Membership>& members);
   // Every value this acceptor holds at slots >= from, with its ballot (what a checkpoint of the
   // durable state must keep).
   std::vector<Slot> acceptedFrom(std::uint64_t from) const;
@@ -143,8 +183,40 @@ class Core {
     std::uint64_t sentTick = 0;
   };
 
-  std::size_t quorum() const { return cfg_.members.size() / 2 + 1; }
-  bool isMember(std::uint32_t id) const;
+  // A configuration with what quorums need of it at hand.
+  struct Cfg {
+    wire::Membership m;
+    std::vector<std::uint32_t> voters;  // ascending
+    std::size_t quorum = 1;
+    bool votes(std::uint32_t id) const {
+      return std::binary_search(voters.begin(), voters.end(), id);
+    }
+    // Whether the ids in [begin, end) hold a majority of the voters.
+    template <typename It>
+    bool majority(It begin, It end) const {
+      std::size_t n = 0;
+      for (It i = begin; i != end; ++i)
+        n += votes(*i) ? 1 : 0;
+      return n >= quorum;
+    }
+  };
+  static Cfg makeCfg(wire::Membership m);
+  // The configuration in effect at `slot`: the newest one at a slot before it.
+  const Cfg& cfgFor(std::uint64_t slot) const;
+  // The configurations in effect at the slots after the chosen prefix (one, or two while a change
+  // is under way): a leader's quorum for a read or to stay in office is a majority of each.
+  bool majorityOfEach(const std::function<bool(std::uint32_t)>& acked) const;
+  // Notes a configuration at `slot` (chosen, or proposed there by this leader).
+  void noteMembership(std::uint64_t slot, const std::string& value);
+  // What follows a change of configuration, once the handler that caused it is done: forgets
+  // configurations behind the chosen prefix, brings peers_ in line, and a leader that the chosen
+  // configuration leaves out hands over.
+  void settle();
+  // Whether this node leads, and the configuration in effect leaves it out.
+  bool handingOver() const;
+  // Hands leadership to a caught-up voter, once there is one (see the rules above).
+  void handOver();
+  bool promisedEnough();
   void send(PeerMessage m);
   // Sends a copy of `proto` to every other member.
   void broadcast(const PeerMessage& proto);
@@ -173,6 +245,10 @@ class Core {
   void onAccept(const PeerMessage& m);
   void onAccepted(const PeerMessage& m);
   void onLearn(const PeerMessage& m);
+  void onTakeOver(const PeerMessage& m);
+  // Every slot up to `commit` whose value we accepted in `ballot` is chosen (the leader of
+  // `ballot` says so).
+  void learnCommit(const Ballot& ballot, std::uint64_t commit);
 
   Config cfg_;
   std::mt19937_64 rng_;
@@ -239,7 +315,14 @@ class Core {
     // it has learned our chosen prefix. False when we step down.
     bool catchingUp = false;
   };
-  std::map<std::uint32_t, Peer> peers_;  // every other member, in id order
+  std::map<std::uint32_t, Peer> peers_;  // every other node a configuration names, in id order
+  // Configurations by the slot that holds them (each governs the slots after it): the one in
+  // effect after the chosen prefix, and while leading the one proposed after it, if any.
+  std::map<std::uint64_t, Cfg> cfgs_;
+  bool cfgChanged_ = false;  // settle() has work to do
+  // Peers a chosen configuration left out, kept a while (to the tick given) so that they hear
+  // of it.
+  std::map<std::uint32_t, std::uint64_t> leaving_;
   std::uint64_t learnedAtHeartbeat_ = 0;
   std::uint64_t commitSent_ = 0;   // the highest commit index sent to the followers
   std::uint64_t recoveryEnd_ = 0;  // the last slot re-proposed on taking office

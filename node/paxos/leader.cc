@@ -23,6 +23,10 @@ void Core::becomeFollower(std::uint32_t leader) {
   outAccepts_.clear();
   for (auto& [id, peer] : peers_)
     peer.catchingUp = false;
+  // What this node proposed in its ballot is no configuration of anyone's now.
+  cfgs_.erase(cfgs_.upper_bound(learned_), cfgs_.end());
+  leaving_.clear();
+  cfgChanged_ = true;
   resetElectionTimer();
 }
 
@@ -31,7 +35,7 @@ void Core::startProbe() {
   probeBallot_ = nextBallot();
   probeOks_ = {cfg_.id};
   resetElectionTimer();
-  if (probeOks_.size() >= quorum()) {
+  if (cfgFor(learned_ + 1).majority(probeOks_.begin(), probeOks_.end())) {
     startPrepare();
     return;
   }
@@ -54,7 +58,7 @@ void Core::startPrepare() {
   promises_.clear();
   promises_[cfg_.id] = acceptedFrom(from_);
   resetElectionTimer();
-  if (promises_.size() >= quorum()) {
+  if (promisedEnough()) {
     becomeLeader();
     return;
   }
@@ -89,7 +93,10 @@ void Core::becomeLeader() {
   nextSlot_ = learned_ + 1;
   for (std::uint64_t s = learned_ + 1; s <= last; ++s) {
     auto it = best.find(s);
-    proposeAt(s, it == best.end() ? std::string() : std::move(it->second.value));
+    std::string value = it == best.end() ? std::string() : std::move(it->second.value);
+    // A configuration re-proposed here governs, in this ballot, the slots after it.
+    noteMembership(s, value);
+    proposeAt(s, std::move(value));
   }
   nextSlot_ = last + 1;
   recoveryEnd_ = last;
@@ -107,20 +114,40 @@ void Core::becomeLeader() {
 // ---- proposing --------------------------------------------------------------------------------
 
 bool Core::propose(std::string value) {
-  if (role_ != Role::kLeader) return false;
+  if (role_ != Role::kLeader || handingOver()) return false;
   if (pending_.size() >= cfg_.window) return false;
   proposeAt(nextSlot_++, std::move(value));
   return true;
+}
+
+wire::Result<std::uint64_t> Core::proposeMembership(const wire::Membership& next) {
+  if (role_ != Role::kLeader) return wire::Status(wire::Err::kNotLeader, "not the leader");
+  if (changing()) {
+    return wire::Status(wire::Err::kUnavailable, "another membership change is under way");
+  }
+  if (learned_ < recoveryEnd_) {
+    return wire::Status(wire::Err::kUnavailable, "the new leader is still recovering the log");
+  }
+  if (pending_.size() >= cfg_.window) return wire::Status(wire::Err::kUnavailable, "window full");
+  if (wire::Status s = wire::checkChange(membership(), next); !s.isOk()) return s;
+  const std::uint64_t slot = nextSlot_++;
+  const std::string value = wire::encodeMembership(next);
+  noteMembership(slot, value);
+  proposeAt(slot, value);
+  settle();
+  return slot;
 }
 
 void Core::proposeAt(std::uint64_t slot, std::string value) {
   if (slot <= learned_) return;
   acceptLocal(slot, promised_, value);
   Pending& p = pending_[slot];
-  p.acks = {cfg_.id};
+  p.acks.clear();
+  const Cfg& c = cfgFor(slot);
+  if (c.votes(cfg_.id)) p.acks.insert(cfg_.id);
   p.sentTick = now_;
   outAccepts_.push_back(Slot{slot, promised_, std::move(value)});
-  if (p.acks.size() >= quorum()) {
+  if (c.majority(p.acks.begin(), p.acks.end())) {
     pending_.erase(slot);
     markChosen(slot);
     advanceLearned();
@@ -233,11 +260,11 @@ void Core::startReadRound() {
 
 void Core::confirmReads() {
   if (role_ != Role::kLeader || roundDone_ == readRound_) return;
-  std::size_t acks = 1;
-  for (const auto& [id, peer] : peers_) {
-    if (peer.round >= readRound_) ++acks;
-  }
-  if (acks < quorum()) return;
+  const bool confirmed = majorityOfEach([&](std::uint32_t id) {
+    auto it = peers_.find(id);
+    return it != peers_.end() && it->second.round >= readRound_;
+  });
+  if (!confirmed) return;
   roundDone_ = readRound_;
   bool waiting = false;
   std::vector<PendingRead> rest;

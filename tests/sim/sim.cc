@@ -13,10 +13,18 @@
 // Each seed keeps 0, 3 or 20 log slots behind every snapshot (Replica's retain), so restarts find
 // a log kept behind their snapshot to serve, and followers catch up from it or by a snapshot.
 //
+// Membership changes: now and then the leader is asked to add a learner (a fresh node with an
+// empty disk, the id the configuration hands out next), promote a learner, or remove a member —
+// a follower or itself (it hands over). Nodes a change removed keep running: they must not
+// disturb the others.
+//
 // After every step: at most one value is chosen per slot, every node applies chosen slots in
-// order, and what a node's log holds as chosen (what it would serve a follower) was chosen. At the
-// end of each seed (after healing everything): every acknowledged write is chosen, every node has
-// applied the same log, and all stores are equal. A failing seed prints itself; `cairn_sim --seed S
+// order, what a node's log holds as chosen (what it would serve a follower) was chosen, every
+// leader leads its own ballot and no two lead the same one, and each chosen configuration is one
+// change from the one before, so every majority of the old voters meets every majority of the
+// new. At the end of each seed (after healing everything): every acknowledged write is chosen,
+// every member of the final configuration has applied the same log, and their stores are equal. A
+// failing seed prints itself; `cairn_sim --seed S
 // --verbose` replays it exactly.
 //
 //   cairn_sim [--seeds N] [--start S] [--seed S] [--nodes 3|5] [--steps K] [--verbose]
@@ -43,6 +51,7 @@
 #include "store/store.h"
 #include "wire/cli/flags.h"
 #include "wire/command.h"
+#include "wire/membership.h"
 #include "wire/peer.h"
 
 namespace {
@@ -143,6 +152,8 @@ class Sim {
     retain_ = kRetain[std::mt19937_64(seed)() % 3];
     for (int i = 1; i <= n; ++i)
       members_.push_back(static_cast<std::uint32_t>(i));
+    configs_[0] = cairn::wire::votersOnly(42, members_);
+    everNamed_.insert(members_.begin(), members_.end());
     for (std::uint32_t id : members_) {
       auto nd = std::make_unique<SimNode>();
       nd->id = id;
@@ -324,6 +335,7 @@ class Sim {
     auto it = chosen_.find(s.slot);
     if (it == chosen_.end()) {
       chosen_[s.slot] = s.value;
+      if (cairn::wire::isMembershipValue(s.value)) checkChange(s.slot, s.value);
     } else if (it->second != s.value) {
       throw Failure{"two values chosen for slot " + std::to_string(s.slot)};
     }
@@ -331,7 +343,7 @@ class Sim {
     std::vector<cairn::node::Chosen> slot;
     for (; *next < cmds.size() && cmds[*next].slot == s.slot; ++*next)
       slot.push_back(cmds[*next]);
-    if (slot.empty()) slot.push_back(cairn::node::Chosen{s.slot, Command{}, 0});  // a no-op
+    if (slot.empty()) slot.push_back(cairn::node::Chosen{s.slot, Command{}, 0, {}});  // a no-op
     // The node that proposed a command acknowledges it to its client once it applies it.
     for (const auto& o : nd.applier->apply(slot).outcomes) {
       auto p = proposedBy_.find(o.proposal);
@@ -369,6 +381,101 @@ class Sim {
     return c;
   }
 
+  // The configuration in effect after slot `slot` of the chosen log.
+  const cairn::wire::Membership& configAfter(std::uint64_t slot) const {
+    auto it = configs_.upper_bound(slot);
+    --it;  // configs_[0] is the bootstrap configuration
+    return it->second;
+  }
+
+  // A configuration was chosen at `slot`: it must be one change from the one in effect there, and
+  // every majority of the old voters must meet every majority of the new.
+  void checkChange(std::uint64_t slot, const std::string& value) {
+    auto next = cairn::wire::decodeMembership(value);
+    if (!next) throw Failure{"a configuration chosen at " + std::to_string(slot) + " is corrupt"};
+    const cairn::wire::Membership& cur = configAfter(slot - 1);
+    if (!cairn::wire::follows(cur, *next)) {
+      ++staleChanges_;  // proposed against an older configuration: changes nothing
+      return;
+    }
+    if (Status s = cairn::wire::checkChange(cur, *next); !s.isOk()) {
+      throw Failure{"the configuration chosen at " + std::to_string(slot) +
+                    " is not one change: " + s.toString()};
+    }
+    std::set<std::uint32_t> all;
+    for (std::uint32_t v : cur.voters())
+      all.insert(v);
+    for (std::uint32_t v : next->voters())
+      all.insert(v);
+    if (cur.quorum() + next->quorum() <= all.size()) {
+      throw Failure{"the configuration chosen at " + std::to_string(slot) +
+                    " has majorities that miss the old ones"};
+    }
+    configs_[slot] = *next;
+    for (const auto& m : next->members)
+      everNamed_.insert(m.id);
+    ++changesChosen_;
+    log("configuration chosen at %llu: %zu members, %zu voters",
+        static_cast<unsigned long long>(slot), next->members.size(), next->voters().size());
+  }
+
+  // Leaders lead their own ballots (a ballot names its node), so no two lead the same one.
+  void checkLeaders() {
+    for (auto& [id, nd] : nodes_) {
+      if (!nd->up || nd->replica->core().role() != Core::Role::kLeader) continue;
+      if (nd->replica->core().promised().node != id) {
+        throw Failure{"node " + std::to_string(id) + " leads another's ballot"};
+      }
+    }
+  }
+
+  // Asks the leader, if there is one, for a random membership change.
+  void changeMembership() {
+    SimNode* leader = nullptr;
+    for (auto& [id, nd] : nodes_) {
+      if (nd->up && nd->replica->core().role() == Core::Role::kLeader) leader = nd.get();
+    }
+    if (!leader) return;
+    const cairn::wire::Membership& cur = leader->replica->core().membership();
+    cairn::wire::Membership next = cur;
+    next.version = cur.version + 1;
+    std::vector<std::uint32_t> learners;
+    for (const auto& m : cur.members) {
+      if (!m.voter) learners.push_back(m.id);
+    }
+    const std::uint64_t r = rnd(3);
+    if (r == 0 && cur.members.size() < 7) {
+      const std::uint32_t id = cur.nextId;
+      // An id handed out by a change that was never chosen belongs to a node that never joined:
+      // a fresh one takes it.
+      if (everNamed_.count(id)) return;
+      next.members.push_back(cairn::wire::Member{id, false, {}, {}, {}});
+      next.nextId = id + 1;
+      auto nd = std::make_unique<SimNode>();
+      nd->id = id;
+      nodes_[id] = std::move(nd);
+      start(*nodes_[id]);
+      log("n%u joins (fresh)", id);
+    } else if (r == 1 && !learners.empty()) {
+      const std::uint32_t id = learners[rnd(learners.size())];
+      for (auto& m : next.members) {
+        if (m.id == id) m.voter = true;
+      }
+    } else if (cur.voters().size() > 2) {
+      const std::uint32_t id = cur.members[rnd(cur.members.size())].id;
+      next.members.erase(std::remove_if(next.members.begin(), next.members.end(),
+                                        [&](const auto& m) { return m.id == id; }),
+                         next.members.end());
+    } else {
+      return;
+    }
+    auto slot = leader->replica->core().proposeMembership(next);
+    log("n%u proposes a configuration of %zu members: %s", leader->id, next.members.size(),
+        slot ? ("slot " + std::to_string(*slot)).c_str() : slot.status().toString().c_str());
+    if (slot) ++changesProposed_;
+    drain(*leader);
+  }
+
   SimNode* randomNode(bool up) {
     std::vector<SimNode*> c;
     for (auto& [id, nd] : nodes_) {
@@ -382,6 +489,7 @@ class Sim {
     net_[i] = std::move(net_.back());
     net_.pop_back();
     const cairn::wire::PeerHeader& h = cairn::wire::headerOf(f);
+    if (!nodes_.count(h.to)) return;  // a node that does not exist (yet)
     SimNode& to = *nodes_.at(h.to);
     SimNode& from = *nodes_.at(h.from);
     if (!to.up || to.group != from.group) return;  // lost
@@ -525,7 +633,7 @@ class Sim {
     nd.applied = slot;
     ++snapshotsInstalled_;
     log("n%u installed a snapshot at %llu", nd.id, static_cast<unsigned long long>(slot));
-    if (Status s = nd.replica->installSnapshot(slot); !s.isOk()) {
+    if (Status s = nd.replica->installSnapshot(slot, nd.store().members()); !s.isOk()) {
       diskFailed(nd, s);
       return false;
     }
@@ -534,6 +642,7 @@ class Sim {
 
   void chaosStep() {
     ++step_;
+    if (rnd(kChangeOdds) == 0) changeMembership();
     std::uint64_t r = rnd(100);
     if (r < 55) {
       if (!net_.empty()) deliver(rnd(net_.size()));
@@ -592,6 +701,15 @@ class Sim {
       log("heal");
     }
     if (net_.size() > 20000) net_.erase(net_.begin(), net_.begin() + 10000);  // a lossy network
+    checkLeaders();
+  }
+
+  // The members of the newest configuration chosen: the nodes that must converge.
+  std::vector<SimNode*> finalMembers() {
+    std::vector<SimNode*> out;
+    for (const auto& m : configs_.rbegin()->second.members)
+      out.push_back(nodes_.at(m.id).get());
+    return out;
   }
 
   // Heal everything, restart every node (its disk repaired), and require progress: a final
@@ -645,10 +763,14 @@ class Sim {
       if (last != 0 && acked_.count(last)) {
         std::uint64_t want = acked_[last];
         bool all = true;
-        for (auto& [id, nd] : nodes_)
+        for (SimNode* nd : finalMembers())
           all = all && nd->applied >= want;
-        if (all) return;
+        // A change chosen meanwhile may have named other members: one more write, which they
+        // must apply too.
+        if (all && configs_.rbegin()->first < want) return;
+        if (all) last = 0;
       }
+      checkLeaders();
     }
     std::string state;
     for (auto& [id, nd] : nodes_) {
@@ -677,13 +799,13 @@ class Sim {
     }
     // Equal stores at equal applied slots.
     std::uint64_t lo = UINT64_MAX;
-    for (auto& [id, nd] : nodes_)
+    for (SimNode* nd : finalMembers())
       lo = std::min(lo, nd->applied);
     const SimNode* ref = nullptr;
-    for (auto& [id, nd] : nodes_) {
+    for (SimNode* nd : finalMembers()) {
       if (nd->applied != lo) continue;
       if (!ref) {
-        ref = nd.get();
+        ref = nd;
       } else if (nd->store().dump() != ref->store().dump() ||
                  nd->store().rev() != ref->store().rev()) {
         throw Failure{"stores differ at slot " + std::to_string(lo)};
@@ -694,7 +816,7 @@ class Sim {
     for (std::uint64_t s = 1; s <= lo; ++s) {
       const std::string& v = chosen_.at(s);
       bool any = false;
-      if (!v.empty()) {
+      if (!v.empty() && !cairn::wire::isMembershipValue(v)) {
         auto b = cairn::wire::decodeBatch(v);
         if (!b) throw Failure{"undecodable batch at slot " + std::to_string(s)};
         for (const auto& item : b->items) {
@@ -711,6 +833,8 @@ class Sim {
   // in kSyncEioOdds fails and stops the node.
   static constexpr std::uint64_t kSyncCrashOdds = 200;
   static constexpr std::uint64_t kSyncEioOdds = 1000;
+  // One step in kChangeOdds asks the leader for a membership change.
+  static constexpr std::uint64_t kChangeOdds = 150;
 
   std::uint64_t seed_;
   std::mt19937_64 rng_;
@@ -743,8 +867,16 @@ class Sim {
   std::uint64_t snapshotsInstalled_ = 0;
   std::uint64_t transfersResumed_ = 0;  // begun where an earlier transfer (any sender's) stopped
   std::uint64_t syncFaults_ = 0;
+  // Chosen configurations by the slot that holds them; 0: the bootstrap one.
+  std::map<std::uint64_t, cairn::wire::Membership> configs_;
+  std::set<std::uint32_t> everNamed_;  // every id a chosen configuration named
+  std::uint64_t changesProposed_ = 0;
+  std::uint64_t changesChosen_ = 0;
+  std::uint64_t staleChanges_ = 0;  // chosen, but proposed against a replaced configuration
 
  public:
+  std::uint64_t changesProposed() const { return changesProposed_; }
+  std::uint64_t changesChosen() const { return changesChosen_; }
   std::uint64_t readsConfirmed() const { return readsConfirmed_; }
   std::uint64_t snapshotsInstalled() const { return snapshotsInstalled_; }
   std::uint64_t transfersResumed() const { return transfersResumed_; }
@@ -787,7 +919,8 @@ int main(int argc, char** argv) {
     start = seed;
     seeds = 1;
   }
-  std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0, snaps = 0, resumed = 0;
+  std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0, snaps = 0, resumed = 0,
+                changes = 0, changesAsked = 0;
   for (std::uint64_t s = start; s < start + seeds; ++s) {
     try {
       Sim sim(s, nodes, steps, verbose);
@@ -797,6 +930,8 @@ int main(int argc, char** argv) {
       reads += sim.readsConfirmed();
       snaps += sim.snapshotsInstalled();
       resumed += sim.transfersResumed();
+      changes += sim.changesChosen();
+      changesAsked += sim.changesProposed();
       ++passed;
     } catch (const Failure& f) {
       ++failed;
@@ -810,11 +945,13 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "sim: %d nodes, seeds %llu..%llu, %llu slots chosen, %llu writes acknowledged, %llu "
-      "linearizable read points checked, %llu snapshots installed (%llu transfers resumed)\n",
+      "linearizable read points checked, %llu snapshots installed (%llu transfers resumed), "
+      "%llu membership changes chosen of %llu proposed\n",
       nodes, static_cast<unsigned long long>(start),
       static_cast<unsigned long long>(start + seeds - 1), static_cast<unsigned long long>(chosen),
       static_cast<unsigned long long>(acked), static_cast<unsigned long long>(reads),
-      static_cast<unsigned long long>(snaps), static_cast<unsigned long long>(resumed));
+      static_cast<unsigned long long>(snaps), static_cast<unsigned long long>(resumed),
+      static_cast<unsigned long long>(changes), static_cast<unsigned long long>(changesAsked));
   std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
               static_cast<unsigned long long>(failed));
   return failed == 0 ? 0 : 1;

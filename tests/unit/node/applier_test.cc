@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/unit/node/rooms_support.h"
+#include "wire/membership.h"
 
 using namespace cairn;
 using test::delCmd;
@@ -73,4 +74,23 @@ TEST_CASE("stats: a histogram's quantiles to within a power of two", "[unit][nod
   CHECK(h.quantile(0.99) == 127);
   CHECK(h.quantile(1.0) == 8191);
   CHECK(h.last() == 0);
+}
+
+TEST_CASE("applier: a configuration is kept only when it follows the one held", "[unit][node]") {
+  test::Rooms t;
+  wire::Membership boot = wire::votersOnly(9, {1, 2, 3});
+  wire::Membership add = boot;
+  add.version = 1;
+  add.members.push_back(wire::Member{4, false, "tcp://p4", "", ""});
+  add.nextId = 5;
+  wire::Membership stale = boot;  // also version 1: proposed against the bootstrap one
+  stale.version = 1;
+  stale.members.pop_back();
+  std::vector<node::Chosen> log = {node::Chosen{1, {}, 0, wire::encodeMembership(add)},
+                                   node::Chosen{2, {}, 0, wire::encodeMembership(stale)}};
+  auto a = t.applier.apply(log);
+  CHECK(a.changes.empty());
+  CHECK(t.applier.store().appliedIndex() == 2);
+  CHECK(t.applier.store().members() == wire::encodeMembership(add));
+  CHECK(t.applier.store().rev() == 0);
 }

@@ -265,7 +265,7 @@ TEST_CASE(
   const std::string snap = store::encodeSnapshot(other.image());
   // A crash after the snapshot became durable and before the replica heard of it, or after.
   std::vector<store::WalRecord> before = m.log->survivors(0);
-  REQUIRE(m.replica->installSnapshot(3).isOk());
+  REQUIRE(m.replica->installSnapshot(3, {}).isOk());
   std::vector<store::WalRecord> after = m.log->survivors(0);
   for (const auto& disk : {before, after}) {
     MemReplica r = openMem(2, {1, 2, 3}, disk, 2, 10, snap);

@@ -47,7 +47,7 @@ struct Rooms {
     std::vector<node::Chosen> chosen;
     for (std::size_t i = 0; i < cmds.size(); ++i) {
       chosen.push_back(
-          node::Chosen{++slot, std::move(cmds[i]), i < proposals.size() ? proposals[i] : 0});
+          node::Chosen{++slot, std::move(cmds[i]), i < proposals.size() ? proposals[i] : 0, {}});
     }
     return applier.apply(chosen);
   }

@@ -321,10 +321,10 @@ TEST_CASE("paxos: a single member leads and chooses alone", "[unit][paxos]") {
   CHECK(r.send.empty());
 }
 
-TEST_CASE("paxos: messages from strangers or other clusters are dropped and counted",
+TEST_CASE("paxos: messages from no node or other clusters are dropped and counted",
           "[unit][paxos]") {
   Core c(config(2), Durable{});
-  PeerMessage p = msg(Type::kPrepare, 9, 2, Ballot{9, 9});  // not a member
+  PeerMessage p = msg(Type::kPrepare, 0, 2, Ballot{9, 9});  // from no node
   c.step(p);
   p = msg(Type::kPrepare, 3, 2, Ballot{9, 3});
   p.cluster = 1;  // another cluster
@@ -572,7 +572,7 @@ TEST_CASE("paxos: a peer behind the compacted log is sent a snapshot, then Learn
   Core f(config(3), Durable{});
   f.step(msg(Type::kAccept, 1, 3, Ballot{1, 1}));
   (void)f.ready();
-  f.installSnapshot(4);
+  f.installSnapshot(4, std::nullopt);
   Ready fr = f.ready();
   CHECK(f.learned() == 4);
   CHECK(fr.learned == 4u);

@@ -29,6 +29,22 @@ TEST_CASE("snapshot: the tree, revisions and index survive", "[unit][snapshot]")
   CHECK(r.rev == 5);
 }
 
+TEST_CASE("snapshot: the cluster's configuration travels with the tree", "[unit][snapshot]") {
+  Store s;
+  s.apply(1, Command{Command::Op::kSet, "/a", -1, "1"});
+  auto plain = cairn::store::decodeSnapshot(cairn::store::encodeSnapshot(s.image()), {});
+  REQUIRE(plain.isOk());
+  CHECK(plain->members().empty());  // none applied: the version 1 header, as before
+  s.setMembers(2, "configuration bytes");
+  CHECK(s.appliedIndex() == 2);
+  CHECK(s.rev() == 1);  // no revision
+  auto d = cairn::store::decodeSnapshot(cairn::store::encodeSnapshot(s.image()), {});
+  REQUIRE(d.isOk());
+  CHECK(d->members() == "configuration bytes");
+  CHECK(d->appliedIndex() == 2);
+  CHECK(d->dump() == s.dump());
+}
+
 TEST_CASE("snapshot: damage is CORRUPT", "[unit][snapshot]") {
   Store s;
   s.apply(1, Command{Command::Op::kSet, "/a", -1, "value"});

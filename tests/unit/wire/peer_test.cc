@@ -66,7 +66,7 @@ TEST_CASE("peer codec: the frame is the one PROTOCOL.md §15 describes", "[unit]
   REQUIRE(f.isOk());
   CHECK(std::holds_alternative<PeerMessage>(*f));
   std::string bad = encodePeer(m);
-  bad[2] = 15;  // no type 15
+  bad[2] = 16;  // no type 16
   CHECK(decodePeer(bad).status().code() == Err::kBadRequest);
   bad[2] = 12;  // the whole snapshot in one message: retired
   CHECK(decodePeer(bad).status().code() == Err::kBadRequest);

@@ -1,0 +1,269 @@
+// The consensus core's membership changes: configurations in the log, learners, one change at a
+// time, the candidate's chain of configurations, and a leader that removes itself.
+#include <catch2/catch.hpp>
+
+#include "node/paxos/core.h"
+#include "wire/membership.h"
+
+namespace {
+
+using cairn::paxos::Config;
+using cairn::paxos::Core;
+using cairn::paxos::Durable;
+using cairn::paxos::Ready;
+using cairn::wire::Ballot;
+using cairn::wire::Err;
+using cairn::wire::Member;
+using cairn::wire::Membership;
+using cairn::wire::PeerMessage;
+using cairn::wire::Slot;
+using Type = PeerMessage::Type;
+
+constexpr std::uint64_t kCluster = 77;
+
+Config config(std::uint32_t id) {
+  Config c;
+  c.id = id;
+  c.members = {1, 2, 3};
+  c.cluster = kCluster;
+  c.electionTicks = 10;
+  c.heartbeatTicks = 2;
+  c.seed = id;
+  return c;
+}
+
+PeerMessage msg(Type t, std::uint32_t from, std::uint32_t to, Ballot b) {
+  PeerMessage m;
+  m.type = t;
+  m.cluster = kCluster;
+  m.from = from;
+  m.to = to;
+  m.ballot = b;
+  return m;
+}
+
+// An Accepted of `slots` from `from` to leader 1 in ballot {1, 1}.
+PeerMessage acked(std::uint32_t from, std::vector<std::uint64_t> slots, std::uint64_t learned) {
+  PeerMessage ok = msg(Type::kAccepted, from, 1, Ballot{1, 1});
+  for (std::uint64_t s : slots)
+    ok.entries.push_back(Slot{s, Ballot{1, 1}, ""});
+  ok.learned = learned;
+  return ok;
+}
+
+Core leader() {
+  Core c(config(1), Durable{});
+  c.campaign();
+  (void)c.ready();
+  PeerMessage p = msg(Type::kPromise, 2, 1, Ballot{1, 1});
+  p.slot = 1;
+  c.step(p);
+  REQUIRE(c.role() == Core::Role::kLeader);
+  (void)c.ready();
+  return c;
+}
+
+Membership with(Membership m, Member add) {
+  m.version += 1;
+  m.members.push_back(add);
+  m.nextId = std::max(m.nextId, add.id + 1);
+  return m;
+}
+
+Membership promoted(Membership m, std::uint32_t id) {
+  m.version += 1;
+  for (auto& e : m.members) {
+    if (e.id == id) e.voter = true;
+  }
+  return m;
+}
+
+Membership without(Membership m, std::uint32_t id) {
+  m.version += 1;
+  m.members.erase(std::remove_if(m.members.begin(), m.members.end(),
+                                 [&](const Member& e) { return e.id == id; }),
+                  m.members.end());
+  return m;
+}
+
+const Member kLearner4{4, false, "tcp://p4", "tcp://c4", "tcp://e4"};
+
+bool sentTo(const Ready& r, Type t, std::uint32_t to) {
+  for (const auto& m : r.send) {
+    if (m.type == t && m.to == to) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("paxos: a learner is sent the log, and its acks count for nothing", "[unit][paxos]") {
+  Core c = leader();
+  auto slot = c.proposeMembership(with(c.membership(), kLearner4));
+  REQUIRE(slot.isOk());
+  CHECK(*slot == 1);
+  CHECK(c.changing());
+  Ready r = c.ready();
+  CHECK(sentTo(r, Type::kAccept, 4));  // the learner hears it too
+  // The learner's ack alone adds nothing: the change needs a majority of {1, 2, 3}.
+  c.step(acked(4, {1}, 0));
+  CHECK(c.learned() == 0);
+  c.step(acked(2, {1}, 0));
+  REQUIRE(c.learned() == 1);
+  CHECK(!c.changing());
+  REQUIRE(c.membership().find(4));
+  CHECK(!c.membership().isVoter(4));
+  // A write after it: leader and learner are not a majority of {1, 2, 3}.
+  REQUIRE(c.propose("w"));
+  (void)c.ready();
+  c.step(acked(4, {2}, 1));
+  CHECK(c.learned() == 1);
+  c.step(acked(3, {2}, 1));
+  CHECK(c.learned() == 2);
+}
+
+TEST_CASE("paxos: a promoted learner counts in the quorums after the change", "[unit][paxos]") {
+  Core c = leader();
+  REQUIRE(c.proposeMembership(with(c.membership(), kLearner4)).isOk());
+  c.step(acked(2, {1}, 0));
+  REQUIRE(c.learned() == 1);
+  auto slot = c.proposeMembership(promoted(c.membership(), 4));
+  REQUIRE(slot.isOk());
+  CHECK(*slot == 2);
+  // A write proposed while the promotion is under way is governed by it: {1, 2, 3, 4} needs 3.
+  REQUIRE(c.propose("w"));
+  (void)c.ready();
+  c.step(acked(2, {2, 3}, 1));
+  CHECK(c.learned() == 2);  // the promotion, by {1, 2} of {1, 2, 3}
+  CHECK(c.membership().isVoter(4));
+  CHECK(c.membership().quorum() == 3);
+  c.step(acked(4, {3}, 2));  // the write: {1, 2, 4}
+  CHECK(c.learned() == 3);
+}
+
+TEST_CASE("paxos: one membership change at a time, each one change, from the leader only",
+          "[unit][paxos]") {
+  Core follower(config(2), Durable{});
+  Membership m = cairn::wire::votersOnly(kCluster, {1, 2, 3});
+  CHECK(follower.proposeMembership(with(m, kLearner4)).status().code() == Err::kNotLeader);
+
+  Core c = leader();
+  const Membership cur = c.membership();
+  // Two members at once, a new voter, a version that does not follow, another cluster's.
+  CHECK(c.proposeMembership(with(with(cur, kLearner4), Member{5, false, {}, {}, {}}))
+            .status()
+            .code() == Err::kBadRequest);
+  CHECK(c.proposeMembership(with(cur, Member{4, true, {}, {}, {}})).status().code() ==
+        Err::kBadRequest);
+  Membership skip = with(cur, kLearner4);
+  skip.version += 1;
+  CHECK(c.proposeMembership(skip).status().code() == Err::kBadRequest);
+  Membership other = with(cur, kLearner4);
+  other.cluster = 1;
+  CHECK(c.proposeMembership(other).status().code() == Err::kBadRequest);
+  CHECK(c.proposeMembership(without(without(cur, 2), 3)).status().code() == Err::kBadRequest);
+  // One under way: the next waits.
+  REQUIRE(c.proposeMembership(with(cur, kLearner4)).isOk());
+  CHECK(c.proposeMembership(without(cur, 3)).status().code() == Err::kUnavailable);
+}
+
+TEST_CASE("paxos: a leader that removes itself hands over once a voter has caught up",
+          "[unit][paxos]") {
+  Core c = leader();
+  auto slot = c.proposeMembership(without(c.membership(), 1));
+  REQUIRE(slot.isOk());
+  (void)c.ready();
+  // Chosen by {1, 2} of {1, 2, 3}; node 2 has not learned it yet.
+  c.step(acked(2, {1}, 0));
+  REQUIRE(c.learned() == 1);
+  CHECK(!c.membership().has(1));
+  // Still leading (node 1 alone holds what 2 and 3 miss), proposing nothing new.
+  CHECK(c.role() == Core::Role::kLeader);
+  CHECK(!c.propose("w"));
+  Ready r = c.ready();
+  CHECK(!sentTo(r, Type::kTakeOver, 2));
+  // Node 3 reports it has learned everything: it is asked to take over, and 1 steps down.
+  c.step(acked(3, {}, 1));
+  r = c.ready();
+  CHECK(sentTo(r, Type::kTakeOver, 3));
+  CHECK(c.role() == Core::Role::kFollower);
+  // A node no configuration names as a voter never campaigns.
+  for (int i = 0; i < 100; ++i)
+    c.tick();
+  r = c.ready();
+  CHECK(!sentTo(r, Type::kProbe, 2));
+  CHECK(!sentTo(r, Type::kPrepare, 2));
+  CHECK(c.role() == Core::Role::kFollower);
+}
+
+TEST_CASE("paxos: a take-over makes a caught-up voter prepare at once", "[unit][paxos]") {
+  Core c(config(3), Durable{});
+  PeerMessage a = msg(Type::kAccept, 1, 3, Ballot{1, 1});
+  a.entries.push_back(Slot{
+      1, Ballot{1, 1},
+      cairn::wire::encodeMembership(without(cairn::wire::votersOnly(kCluster, {1, 2, 3}), 1))});
+  c.step(a);
+  (void)c.ready();
+  PeerMessage t = msg(Type::kTakeOver, 1, 3, Ballot{1, 1});
+  t.commit = 1;  // the change is chosen: 3 votes in {2, 3}
+  c.step(t);
+  CHECK(c.learned() == 1);
+  CHECK(c.role() == Core::Role::kCandidate);
+  Ready r = c.ready();
+  CHECK(sentTo(r, Type::kPrepare, 2));
+}
+
+TEST_CASE("paxos: a candidate needs a majority of every configuration it would re-propose",
+          "[unit][paxos]") {
+  // Node 1 knows nothing chosen. Node 2 reports two changes accepted at slots 1 and 2: learner 4
+  // added, then promoted. Promises from {1, 2} are a majority of {1, 2, 3}, not of {1, 2, 3, 4}.
+  Core c(config(1), Durable{});
+  c.campaign();
+  (void)c.ready();
+  const Membership boot = cairn::wire::votersOnly(kCluster, {1, 2, 3});
+  const Membership added = with(boot, kLearner4);
+  const Membership four = promoted(added, 4);
+  PeerMessage p = msg(Type::kPromise, 2, 1, Ballot{1, 1});
+  p.slot = 1;
+  p.entries = {Slot{1, Ballot{0, 2}, cairn::wire::encodeMembership(added)},
+               Slot{2, Ballot{0, 2}, cairn::wire::encodeMembership(four)}};
+  c.step(p);
+  CHECK(c.role() == Core::Role::kCandidate);
+  Ready r = c.ready();
+  CHECK(sentTo(r, Type::kPrepare, 4));  // a voter of a configuration it had not heard of
+  PeerMessage p4 = msg(Type::kPromise, 4, 1, Ballot{1, 1});
+  p4.slot = 1;
+  c.step(p4);
+  REQUIRE(c.role() == Core::Role::kLeader);
+  // It re-proposes both, and the write after them is governed by {1, 2, 3, 4}.
+  CHECK(c.latestMembership() == four);
+}
+
+TEST_CASE("paxos: a change proposed against a replaced configuration changes nothing",
+          "[unit][paxos]") {
+  // Slot 1 holds a change chosen; slot 2 a stale one (also version 1) a later leader re-proposed.
+  Core c(config(2), Durable{});
+  const Membership boot = cairn::wire::votersOnly(kCluster, {1, 2, 3});
+  PeerMessage a = msg(Type::kAccept, 1, 2, Ballot{1, 1});
+  a.entries = {Slot{1, Ballot{1, 1}, cairn::wire::encodeMembership(with(boot, kLearner4))},
+               Slot{2, Ballot{1, 1}, cairn::wire::encodeMembership(without(boot, 3))}};
+  a.commit = 2;
+  c.step(a);
+  REQUIRE(c.learned() == 2);
+  CHECK(c.membership() == with(boot, kLearner4));
+}
+
+TEST_CASE("paxos: a snapshot brings its configuration; another cluster's is ignored",
+          "[unit][paxos]") {
+  Core c(config(2), Durable{});
+  const Membership boot = cairn::wire::votersOnly(kCluster, {1, 2, 3});
+  c.installSnapshot(10, with(boot, kLearner4));
+  CHECK(c.membership() == with(boot, kLearner4));
+  Membership foreign = without(boot, 3);
+  foreign.cluster = 5;
+  Durable d;
+  d.applied = 3;
+  d.members = foreign;
+  Core fresh(config(2), d);
+  CHECK(fresh.membership() == boot);
+}
