@@ -120,6 +120,11 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
       return wait(req);
     case Verb::kSnapshot:
       return snapshot(req);
+    case Verb::kMembers:
+    case Verb::kJoin:
+    case Verb::kPromote:
+    case Verb::kRemove:
+      return members(req);
     case Verb::kGet:
     case Verb::kStat:
     case Verb::kGetdir:
@@ -217,6 +222,27 @@ Action ClientService::snapshot(Request& req) const {
   if (req.offset && *req.offset < 0) return fail(req, Err::kRange, "offset must be >= 0");
   Action a;
   a.kind = Action::Kind::kSnapshot;
+  a.tag = req.tag;
+  a.request = std::move(req);
+  return a;
+}
+
+// Only the shape is checked here: what the configuration allows is the Members room's.
+Action ClientService::members(Request& req) const {
+  if (req.verb == Verb::kJoin) {
+    if (!req.peer || req.peer->empty()) {
+      return fail(req, Err::kMissingArg, "missing \"peer\" (the joining node's peer endpoint)");
+    }
+    if (req.peer->find("://") == std::string::npos) {
+      return fail(req, Err::kBadRequest,
+                  "peer endpoint \"" + *req.peer + "\" is not an endpoint like tcp://host:port");
+    }
+  } else if (req.verb != Verb::kMembers) {
+    if (!req.id) return fail(req, Err::kMissingArg, "missing \"id\" (the member's)");
+    if (*req.id < 1) return fail(req, Err::kRange, "id must be >= 1");
+  }
+  Action a;
+  a.kind = Action::Kind::kMembers;
   a.tag = req.tag;
   a.request = std::move(req);
   return a;

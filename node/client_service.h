@@ -49,6 +49,7 @@ struct Action {
     kLinearRead,  // serve `request` at the head once a quorum confirmed a read point
     kPark,        // a WAIT (`glob` set) or a read at a future rev `from`: wait up to `wait`
     kSnapshot,    // a SNAPSHOT `request`, checked: Backups begins a backup or reads a chunk
+    kMembers,     // MEMBERS, JOIN, PROMOTE or REMOVE `request`, checked: for the Members room
   };
   Kind kind = Kind::kReply;
   std::string tag;  // the request's tag, for the reply
@@ -99,6 +100,7 @@ class ClientService {
   Action changes(const wire::Request& req) const;
   Action wait(wire::Request& req);
   Action snapshot(wire::Request& req) const;
+  Action members(wire::Request& req) const;
 
   Options opts_;
   const store::Store& store_;

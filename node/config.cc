@@ -52,6 +52,16 @@ std::unique_ptr<CLI::App> makeApp(Config* c, std::string* cluster, std::string* 
                 "LAST RESORT after losing the quorum for good: this member's\n"
                 "data becomes a new cluster of this node alone, every rev\n"
                 "kept; writes only the lost members had are gone");
+  app->add_option("--join", c->join,
+                  "join the running cluster this member's client endpoint belongs\n"
+                  "to: an empty --data, with --peer (and --client, --events);\n"
+                  "the node gets the next free id (or --id) and starts as a\n"
+                  "learner, a voter once it has caught up")
+      ->type_name("ENDPOINT")
+      ->transform(cli::nonEmpty("an endpoint"));
+  app->add_flag("--learner", c->learner,
+                "with --join: stay a learner for good (serves reads and the feed,\n"
+                "never votes), like a ZooKeeper observer");
   app->add_option("--peer", c->peerEndpoint,
                   "where to bind for peers (default: this node's --cluster entry)")
       ->type_name("ENDPOINT");
@@ -162,6 +172,16 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
   if (c.forceNewCluster && !c.restoreFile.empty()) {
     return fail("--restore and --force-new-cluster do not go together");
   }
+  if (!c.join.empty()) {
+    if (!c.cluster.empty()) return fail("--join asks the cluster for its members; drop --cluster");
+    if (!c.restoreFile.empty() || c.forceNewCluster) {
+      return fail("--join does not go with --restore or --force-new-cluster");
+    }
+    if (c.peerEndpoint.empty()) {
+      return fail("--join needs --peer: the endpoint the other members reach this node at");
+    }
+  }
+  if (c.learner && c.join.empty()) return fail("--learner goes with --join");
   if (auto e = parseList("--peer-via", peerVia, &c.peerVia); !e.empty()) return fail(e);
   if (!c.cluster.empty() && c.idGiven) {  // without --id, the data directory's id decides
     auto self = c.cluster.find(static_cast<std::uint32_t>(c.id));

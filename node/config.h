@@ -36,6 +36,8 @@ struct Config {
   std::map<std::uint32_t, std::string> peerVia;  // where to connect to a member, if not its entry
   std::string restoreFile;                       // --restore: a new cluster from this snapshot file
   bool forceNewCluster = false;  // --force-new-cluster: this member's data as a cluster of one
+  std::string join;              // --join: a member's client endpoint; this node asks to join
+  bool learner = false;          // --learner: join as a learner for good (an observer)
 };
 
 // What the parser decided: run with a config, or exit with a code after printing `message`

@@ -38,6 +38,15 @@ void Ctl::remove(const std::string& path) {
   replica_.propose(std::move(del), 0);  // nobody waits for the reply
 }
 
+std::map<std::uint32_t, std::string> Ctl::current() const {
+  std::map<std::uint32_t, std::string> out;
+  for (const wire::Member& m : replica_.core().membership().members) {
+    auto boot = members_.find(m.id);
+    out[m.id] = !m.peer.empty() || boot == members_.end() ? m.peer : boot->second;
+  }
+  return out;
+}
+
 void Ctl::removeStrangers() {
   // What /ctl says of nodes that are not members (a cluster restored from a backup, or forced
   // down to one node) would send `cairn status` and the client looking for them.
@@ -62,7 +71,7 @@ void Ctl::removeStrangers() {
       } catch (const std::exception&) {
         continue;
       }
-      if (n <= 0 || members_.count(static_cast<std::uint32_t>(n))) continue;
+      if (n <= 0 || replica_.core().membership().has(static_cast<std::uint32_t>(n))) continue;
       remove(path);
     }
   } while (after);
@@ -81,11 +90,13 @@ void Ctl::maintain(Clock::time_point now) {
     return;
   }
   const std::string self = std::to_string(self_);
-  if (leading && !wasLeader_) {
-    // One write per change of leader, not per heartbeat.
+  if (leading && !wasLeader_) propose("/ctl/leader", self);  // one write per change of leader
+  const std::uint64_t version = replica_.core().membership().version;
+  if (leading && (!wasLeader_ || version != mirrored_)) {
+    // Once per leader and per configuration, not per heartbeat.
+    mirrored_ = version;
     removeStrangers();
-    propose("/ctl/leader", self);
-    for (const auto& [id, ep] : members_)
+    for (const auto& [id, ep] : current())
       propose("/ctl/members/" + std::to_string(id), ep);
   }
   wasLeader_ = leading;

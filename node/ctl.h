@@ -1,5 +1,6 @@
 #pragma once
-// Ctl: keeps /ctl describing the cluster — the leader, the members' peer endpoints, each node's
+// Ctl: keeps /ctl describing the cluster — the leader, the members' peer endpoints (the
+// configuration the log has chosen: /ctl/members mirrors it after each change), each node's
 // client and feed endpoints — by proposing writes through the log like any client, never by
 // writing the store. Clients cannot write under /ctl (wire::isCtlPath). Only changes are written:
 // ordinary traffic writes nothing here. Live facts (applied rev, lag, fsync latency) are each
@@ -35,6 +36,9 @@ class Ctl {
   void remove(const std::string& path);
   // Deletes what /ctl says of nodes that are not members.
   void removeStrangers();
+  // The members now (id -> peer endpoint): the configuration chosen, endpoints from the
+  // bootstrap list where it names none.
+  std::map<std::uint32_t, std::string> current() const;
 
   std::uint32_t self_;
   std::map<std::uint32_t, std::string> members_;
@@ -44,6 +48,7 @@ class Ctl {
   std::string client_;
   std::string events_;
   bool wasLeader_ = false;
+  std::uint64_t mirrored_ = UINT64_MAX;  // the configuration version /ctl/members was last set to
   bool staleRemoved_ = false;
   Clock::time_point nextReport_;
 };

@@ -74,6 +74,18 @@ wire::Result<IdentityDecision> decide(const IdentityRequest& req,
   IdentityDecision d;
   Identity& id = d.identity;
   const bool multi = req.cluster.size() > 1;
+  if (req.joined) {
+    if (onDisk || hasData) {
+      return Status(Err::kBadRequest,
+                    "--join takes an empty --data directory, and this one already holds a "
+                    "node's data");
+    }
+    id = *req.joined;
+    d.write = true;
+    d.note = "joined cluster " + clusterHex(id.cluster) + " as node " + std::to_string(id.node) +
+             " (configuration " + std::to_string(id.joined) + ")";
+    return d;
+  }
   if (req.restoreDigest) {
     id.node = req.id;
     id.members = req.cluster.empty() ? alone(req.id, req.peerEndpoint) : req.cluster;
@@ -286,13 +298,24 @@ wire::Result<std::optional<Identity>> loadIdentity(const std::string& dir) {
         if (ep.empty()) return bad("a member line is \"member ID ENDPOINT\": \"" + line + "\"");
         id.members[static_cast<std::uint32_t>(n)] = ep == "-" ? "" : ep;
       }
+    } else if (key == "joined") {
+      if (!(ls >> id.joined)) return bad("a joined line is \"joined VERSION\": \"" + line + "\"");
+    } else if (key == "peer") {
+      long long n = 0;
+      std::string ep;
+      if (!(ls >> n >> ep) || n < 1 || n > 0xffffffffLL) {
+        return bad("a peer line is \"peer ID ENDPOINT\": \"" + line + "\"");
+      }
+      id.peers[static_cast<std::uint32_t>(n)] = ep;
     } else {
       return bad("unknown line \"" + line + "\"");
     }
   }
   if (!haveCluster || !haveNode || id.members.empty())
     return bad("cluster, node or members missing");
-  if (!id.members.count(id.node)) return bad("node " + std::to_string(id.node) + " is no member");
+  if (id.joined == 0 && !id.members.count(id.node)) {
+    return bad("node " + std::to_string(id.node) + " is no member");
+  }
   return std::optional<Identity>(std::move(id));
 }
 
@@ -303,6 +326,9 @@ Status saveIdentity(const std::string& dir, const Identity& id) {
   text += "node " + std::to_string(id.node) + "\n";
   for (const auto& [n, ep] : id.members)
     text += "member " + std::to_string(n) + " " + (ep.empty() ? "-" : ep) + "\n";
+  if (id.joined != 0) text += "joined " + std::to_string(id.joined) + "\n";
+  for (const auto& [n, ep] : id.peers)
+    text += "peer " + std::to_string(n) + " " + ep + "\n";
   return store::writeFileAtomic(dir, kFile, text);
 }
 

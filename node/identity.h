@@ -19,10 +19,17 @@ namespace cairn::node {
 struct Identity {
   std::uint64_t cluster = 0;  // stamped on every peer message; others' messages are dropped
   std::uint32_t node = 0;
-  std::map<std::uint32_t, std::string> members;  // id -> peer endpoint ("" for a lone node)
+  // The cluster's first configuration: id -> peer endpoint ("" for a lone node). Every member's
+  // log starts from it, a node that joined later included.
+  std::map<std::uint32_t, std::string> members;
+  // A node that joined: the configuration version that took it in (0 for a bootstrap member), and
+  // the members' peer endpoints then, to reach them before it has learned the log.
+  std::uint64_t joined = 0;
+  std::map<std::uint32_t, std::string> peers;
 
   bool operator==(const Identity& o) const {
-    return cluster == o.cluster && node == o.node && members == o.members;
+    return cluster == o.cluster && node == o.node && members == o.members && joined == o.joined &&
+           peers == o.peers;
   }
 };
 
@@ -37,6 +44,8 @@ struct IdentityRequest {
   // --restore: a digest of the snapshot file, so members restored from different files are
   // different clusters (they would otherwise diverge, each sure of its own history).
   std::optional<std::uint64_t> restoreDigest;
+  // --join: what the cluster answered (node/join.h); the directory must hold no data.
+  std::optional<Identity> joined;
 };
 
 struct IdentityDecision {

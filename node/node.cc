@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "node/join.h"
 #include "node/log.h"
 #include "store/file.h"
 
@@ -74,15 +75,58 @@ Status Node::adoptIdentity() {
   req.forceNewCluster = cfg_.forceNewCluster;
   for (const auto& [id, ep] : cfg_.peerVia)
     req.peerVia.push_back(id);
+  if (!cfg_.join.empty()) {
+    if (Status s = joinCluster(&req); !s.isOk()) return s;
+  }
   auto d = prepareDataDir(cfg_.dataDir, req, cfg_.restoreFile, cfg_.historyRevs, &wrongData_);
   if (!d) return d.status();
   identity_ = d->identity;
-  identityNote_ = d->note;
+  identityNote_ += d->note;
   // From here on the identity is the truth: the flags only bootstrapped it.
   cfg_.id = identity_.node;
   cfg_.cluster.clear();
-  if (identity_.members.size() > 1) cfg_.cluster = identity_.members;
+  if (identity_.members.size() > 1 || identity_.joined != 0) cfg_.cluster = identity_.members;
   if (cfg_.peerEndpoint.empty()) cfg_.peerEndpoint = identity_.members[identity_.node];
+  return Status::ok();
+}
+
+Status Node::joinCluster(IdentityRequest* req) {
+  if (auto held = loadIdentity(cfg_.dataDir); held && *held) {
+    // A restart with --join still on its command line: the same cluster, or a mistake.
+    auto there = clusterAt(ctx_, cfg_.join);
+    if (there && *there != (*held)->cluster) {
+      wrongData_ = true;
+      return Status(Err::kBadRequest, "this --data directory belongs to cluster " +
+                                          clusterHex((*held)->cluster) + " (node " +
+                                          std::to_string((*held)->node) + "), and " + cfg_.join +
+                                          " is cluster " + clusterHex(*there) +
+                                          ": a node joins with an empty --data directory");
+    }
+    identityNote_ = "--join ignored: this directory is node " + std::to_string((*held)->node) +
+                    " of cluster " + clusterHex((*held)->cluster) + " already; ";
+    return Status::ok();
+  }
+  JoinRequest j;
+  j.endpoint = cfg_.join;
+  if (cfg_.idGiven) j.id = static_cast<std::uint32_t>(cfg_.id);
+  j.peer = cfg_.peerEndpoint;
+  // Endpoints with a port of their own are known before they are bound; /ctl has them later.
+  auto known = [&](const std::string& ep) {
+    const std::string port = ep.substr(ep.rfind(':') + 1);
+    const bool numbered =
+        !port.empty() && port != "0" && port.find_first_not_of("0123456789") == std::string::npos;
+    return numbered ? advertise(ep) : std::string();
+  };
+  j.client = known(cfg_.clientEndpoint);
+  j.events = known(cfg_.eventsEndpoint);
+  j.observer = cfg_.learner;
+  bool refused = false;
+  auto id = cairn::node::joinCluster(ctx_, j, &refused);
+  if (!id) {
+    wrongData_ = refused;
+    return id.status();
+  }
+  req->joined = std::move(id.value());
   return Status::ok();
 }
 
@@ -109,6 +153,11 @@ Status Node::start() {
       pc.members.push_back(id);
   }
   pc.cluster = identity_.cluster;
+  pc.bootstrap = wire::votersOnly(identity_.cluster, pc.members);
+  for (wire::Member& m : pc.bootstrap.members) {
+    auto ep = identity_.members.find(m.id);
+    if (ep != identity_.members.end()) m.peer = ep->second;
+  }
   pc.electionTicks = kElectionTicks;
   pc.heartbeatTicks = kHeartbeatTicks;
   pc.seed = static_cast<std::uint64_t>(cfg_.id) * 0x9e3779b97f4a7c15ull;
@@ -168,6 +217,8 @@ Status Node::start() {
 
   if (!cfg_.cluster.empty()) {
     auto connectTo = cfg_.cluster;
+    for (const auto& [id, ep] : identity_.peers)
+      connectTo[id] = ep;
     for (const auto& [id, ep] : cfg_.peerVia)
       connectTo[id] = ep;  // parseArgs checked that every id is a member
     PeerService::Hooks ph;
@@ -207,7 +258,84 @@ Status Node::start() {
   ctl_ = std::make_unique<Ctl>(static_cast<std::uint32_t>(cfg_.id), identity_.members, *replica_,
                                applier_->store(), /*lone=*/cfg_.cluster.empty());
   ctl_->setEndpoints(clientAdvertised_, eventsAdvertised_);
+  Members::Options mo;
+  mo.bootstrap = identity_.members;
+  Members::Hooks mh;
+  mh.send = [this](const Envelope& env, wire::Reply& r, const std::string& tag) {
+    clients_.send(env, r, tag);
+  };
+  mh.clientOf = [this](std::uint32_t id) { return clientOf(id); };
+  mh.complete = [this](wire::MemberInfo& m) {
+    // Endpoints a configuration does not name (the bootstrap members') are in /ctl.
+    const store::Store& st = applier_->store();
+    for (auto [name, field] : {std::pair{"client", &m.client}, std::pair{"events", &m.events}}) {
+      if (!field->empty()) continue;
+      store::FileInfo fi = st.stat("/ctl/nodes/" + std::to_string(m.id) + "/" + name, st.rev());
+      if (fi.exists && !fi.dir) *field = std::string(*fi.value);
+    }
+  };
+  mh.log = [](const std::string& line) { logLine(line); };
+  members_ =
+      std::make_unique<Members>(static_cast<std::uint32_t>(cfg_.id), mo, *replica_, std::move(mh));
+  // A member a change removed stays removed: it must not vote or serve again.
+  const wire::Membership& m = replica_->core().membership();
+  const auto self = static_cast<std::uint32_t>(cfg_.id);
+  wasMember_ = m.has(self);
+  if (!wasMember_ && m.version >= identity_.joined) {
+    wrongData_ = true;
+    return Status(Err::kBadRequest,
+                  "node " + std::to_string(self) + " was removed from cluster " +
+                      clusterHex(identity_.cluster) + " (configuration " +
+                      std::to_string(m.version) +
+                      "): it may not vote or serve again. To bring this machine back, empty its "
+                      "--data directory and start it with --join");
+  }
   return Status::ok();
+}
+
+std::string Node::clientOf(std::uint32_t id) const {
+  if (const wire::Member* m = replica_->core().membership().find(id); m && !m->client.empty()) {
+    return m->client;
+  }
+  const store::Store& st = applier_->store();
+  store::FileInfo fi = st.stat("/ctl/nodes/" + std::to_string(id) + "/client", st.rev());
+  return fi.exists && !fi.dir ? std::string(*fi.value) : std::string();
+}
+
+void Node::followMembership() {
+  const paxos::Core& core = replica_->core();
+  const wire::Membership& latest = core.latestMembership();
+  if (peers_ && latest.version != peersVersion_) {
+    peersVersion_ = latest.version;
+    std::map<std::uint32_t, std::string> eps;
+    for (const wire::Membership* m : {&core.membership(), &latest}) {
+      for (const wire::Member& e : m->members) {
+        if (!e.peer.empty()) eps[e.id] = e.peer;
+      }
+    }
+    for (const auto& [id, ep] : cfg_.peerVia) {
+      if (eps.count(id)) eps[id] = ep;
+    }
+    if (Status s = peers_->addPeers(eps); !s.isOk()) logLine(s.toString());
+  }
+  const auto self = static_cast<std::uint32_t>(cfg_.id);
+  const wire::Membership& m = core.membership();
+  if (m.has(self)) {
+    wasMember_ = true;
+  } else if (wasMember_ && removed_.empty()) {
+    removed_ = "node " + std::to_string(self) + " was removed from the cluster (configuration " +
+               std::to_string(m.version) + "); ask another node";
+    removedLeading_ = core.role() == paxos::Core::Role::kLeader;
+    logLine("REMOVED: " + removed_ + ". It serves no client and no longer votes.");
+  }
+  // Done when nobody needs its log: a follower's, the leader has; a leader hands over only to a
+  // voter that has learned all it has. (A leader that lost office before it could hand over may
+  // hold what the others miss: it stays until another node leads.)
+  if (!removed_.empty() && core.role() != paxos::Core::Role::kLeader &&
+      (!removedLeading_ || core.handedOver() || (core.leader() != 0 && core.leader() != self))) {
+    logLine("removed from the cluster: this node exits");
+    loop_.stop();
+  }
 }
 
 int Node::run(int stopFd) {
@@ -241,11 +369,21 @@ int Node::run(int stopFd) {
   loop_.atTurnEnd([this](Clock::time_point now) { endTurn(now); });
   feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
   const bool polled = loop_.run();
+  if (halted_.isOk()) {
+    if (Status s = replica_->flush(); !s.isOk())
+      logLine("cannot sync the log on the way out: " + s.toString());
+  }
   return polled && halted_.isOk() ? 0 : 1;
 }
 
 void Node::onRequest(Envelope env, std::string_view body) {
   Action a = service_->handle(body, env.identity);
+  if (!removed_.empty() && a.kind != Action::Kind::kReply &&
+      !(a.kind == Action::Kind::kMembers && a.request.verb == wire::Verb::kMembers)) {
+    wire::Reply r = wire::Reply::error(Err::kUnavailable, removed_);
+    clients_.send(env, r, a.tag);
+    return;
+  }
   switch (a.kind) {
     case Action::Kind::kReply:
       clients_.send(env, a.reply, a.tag);
@@ -262,6 +400,17 @@ void Node::onRequest(Envelope env, std::string_view body) {
       return;
     case Action::Kind::kSnapshot:
       backups_->serve(std::move(env), a.request, a.tag, Clock::now());
+      return;
+    case Action::Kind::kMembers:
+      if (a.request.verb == wire::Verb::kJoin && !peers_) {
+        wire::Reply r = wire::Reply::error(
+            Err::kBadRequest,
+            "this node runs alone, with no peer endpoint: nodes can join a cluster started with "
+            "--cluster, or a node restarted with --peer");
+        clients_.send(env, r, a.tag);
+        return;
+      }
+      members_->handle(std::move(env), a.request, Clock::now());
       return;
   }
 }
@@ -285,6 +434,8 @@ void Node::endTurn(Clock::time_point now) {
     }
   }
   ctl_->maintain(now);
+  members_->maintain(now);
+  followMembership();
   waiters_->service(replica_->core().learned(), Clock::now());
 }
 
@@ -375,8 +526,12 @@ void Node::describe(wire::Reply& r) const {
   const paxos::Core& core = replica_->core();
   if (!halted_.isOk()) {
     r.role = "halted";
+  } else if (!removed_.empty()) {
+    r.role = "removed";
   } else if (core.role() == paxos::Core::Role::kLeader) {
     r.role = "leader";
+  } else if (!core.membership().isVoter(static_cast<std::uint32_t>(cfg_.id))) {
+    r.role = "learner";  // a member that follows the log and never votes (or not one yet)
   } else {
     r.role = core.role() == paxos::Core::Role::kCandidate ? "candidate" : "follower";
   }

@@ -32,6 +32,7 @@
 #include "node/feed.h"
 #include "node/identity.h"
 #include "node/loop.h"
+#include "node/members.h"
 #include "node/peer_service.h"
 #include "node/replica.h"
 #include "node/snapshot_receiver.h"
@@ -78,6 +79,12 @@ class Node {
   std::string advertise(const std::string& bound) const;
   // Decides (and on a first start records) which cluster and member this data directory is.
   wire::Status adoptIdentity();
+  // --join: asks the cluster to take this node in, before the data directory is touched.
+  wire::Status joinCluster(IdentityRequest* req);
+  // After each commit: connects to the members a change named, and notices this node's removal.
+  void followMembership();
+  // A node's client endpoint, from the configuration or /ctl ("" when unknown).
+  std::string clientOf(std::uint32_t id) const;
 
   Config cfg_;
   zmq::context_t& ctx_;
@@ -95,6 +102,7 @@ class Node {
   std::unique_ptr<SnapshotSender> sender_;      // null for a node alone
   std::unique_ptr<SnapshotReceiver> receiver_;  // null for a node alone
   std::unique_ptr<Backups> backups_;
+  std::unique_ptr<Members> members_;
   std::uint64_t ticks_ = 0;
   std::string clientAdvertised_;
   std::string eventsAdvertised_;
@@ -104,7 +112,12 @@ class Node {
   bool wrongData_ = false;
   Clock::time_point started_ = Clock::now();
   std::uint32_t lastLeader_ = 0;
-  wire::Status halted_;  // why the node halted; OK while it serves
+  wire::Status halted_;                      // why the node halted; OK while it serves
+  std::uint64_t peersVersion_ = UINT64_MAX;  // the configuration the transport was last told of
+  bool wasMember_ = false;                   // a configuration this node learned named it
+  // A chosen change removed this node: it serves no client, and exits once the others lead.
+  std::string removed_;
+  bool removedLeading_ = false;  // it led when it learned of its removal
 };
 
 }  // namespace cairn::node

@@ -36,6 +36,10 @@ class PeerService : public Outbox {
               std::map<std::uint32_t, std::string> connectTo, std::string bindEndpoint,
               Replica& replica, Stats& stats, Hooks hooks);
   wire::Status start();
+  // Connects to nodes a membership change named (Transport::addPeers).
+  wire::Status addPeers(const std::map<std::uint32_t, std::string>& peers) {
+    return transport_.addPeers(peers);
+  }
   zmq::socket_t& socket() { return transport_.router(); }
 
   // Takes up to `max` waiting peer messages and acts on each (or, once stopped, drops them).

@@ -127,6 +127,10 @@ class Replica {
   // `members`: the store's configuration (store::Store::members()).
   wire::Status installSnapshot(std::uint64_t slot, const std::string& members);
 
+  // Makes durable what the log holds in memory (the chosen prefix hints drain() lets wait for the
+  // next sync): a node that stops cleanly restarts knowing all it had learned.
+  wire::Status flush() { return log_->buffered() > 0 ? sync() : failed_; }
+
   ~Replica();  // waits for a deletion of old WAL segments in progress
   // Waits until the segments checkpoints let go so far are deleted.
   void finishDeletions();

@@ -41,8 +41,20 @@ wire::Status Transport::start() {
     router_.set(zmq::sockopt::linger, 0);
     router_.set(zmq::sockopt::rcvhwm, 100000);
     router_.bind(bind_);
-    for (const auto& [id, ep] : members_) {
-      if (id == self_) continue;
+  } catch (const zmq::error_t& e) {
+    return wire::Status(wire::Err::kIo, "cannot bind peer endpoint " + bind_ + ": " + e.what());
+  }
+  auto first = std::move(members_);
+  members_.clear();
+  return addPeers(first);
+}
+
+wire::Status Transport::addPeers(const std::map<std::uint32_t, std::string>& peers) {
+  for (const auto& [id, ep] : peers) {
+    if (id == self_ || ep.empty()) continue;
+    auto known = members_.find(id);
+    if (known != members_.end() && known->second == ep) continue;
+    try {
       auto d = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
       d->set(zmq::sockopt::routing_id, std::to_string(self_));
       d->set(zmq::sockopt::linger, 0);
@@ -52,9 +64,11 @@ wire::Status Transport::start() {
       d->set(zmq::sockopt::reconnect_ivl_max, 1000);
       d->connect(ep);
       dealers_[id] = std::move(d);
+      members_[id] = ep;
+    } catch (const zmq::error_t& e) {
+      return wire::Status(wire::Err::kIo, "cannot connect to node " + std::to_string(id) + " at " +
+                                              ep + ": " + e.what());
     }
-  } catch (const zmq::error_t& e) {
-    return wire::Status(wire::Err::kIo, "cannot bind peer endpoint " + bind_ + ": " + e.what());
   }
   return wire::Status::ok();
 }
@@ -93,7 +107,8 @@ void Transport::receive(std::vector<wire::PeerFrame>* out, int max) {
         continue;
       }
       const wire::PeerHeader& h = wire::headerOf(*m);
-      if (h.cluster != cluster_ || h.to != self_ || !members_.count(h.from)) {
+      // Any node of the cluster: one that joined may speak before this node has learned of it.
+      if (h.cluster != cluster_ || h.to != self_ || h.from == 0) {
         refuse(PeerRefusal::kForeign, id.to_string(),
                "cluster " + std::to_string(h.cluster) + ", from node " + std::to_string(h.from) +
                    " to node " + std::to_string(h.to));

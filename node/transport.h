@@ -30,6 +30,9 @@ class Transport {
   Transport(zmq::context_t& ctx, std::uint32_t self, std::uint64_t cluster,
             std::map<std::uint32_t, std::string> members, std::string bindEndpoint, Stats& stats);
   wire::Status start();
+  // Connects to nodes not connected yet, or whose endpoint changed (a membership change named
+  // them). Nodes that left stay connected: a DEALER to a node that is gone costs nothing.
+  wire::Status addPeers(const std::map<std::uint32_t, std::string>& peers);
   void send(const wire::PeerMessage& m) { sendFrame(m.to, wire::encodePeer(m)); }
   void send(const wire::NodeMessage& m) { sendFrame(m.to, wire::encodePeer(m)); }
   // Sends an encoded message to member `to`.

@@ -30,6 +30,7 @@ std::uint64_t Waiters::add(Envelope env, Action a, Clock::time_point now) {
       return 0;
     case Action::Kind::kReply:
     case Action::Kind::kSnapshot:  // Backups' (node.cc routes it there)
+    case Action::Kind::kMembers:   // Members' (node.cc routes it there)
       break;
   }
   deadlines_.erase(deadline);

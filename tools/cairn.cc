@@ -772,6 +772,79 @@ int snapshotSave(const Args& a, cairn::client::Client& c) {
   return kExitOk;
 }
 
+// cairn members [promote|remove ID]: the configuration, or one change to it (the leader's).
+int members(Args& a, cairn::client::Client& c) {
+  if (a.cmd != "members") {
+    std::int64_t id = 0;
+    try {
+      std::size_t used = 0;
+      id = std::stoll(a.arg, &used);
+      if (used != a.arg.size() || id < 1) throw std::invalid_argument("");
+    } catch (const std::exception&) {
+      return usage("a member id is a number >= 1, not \"" + a.arg + "\"", a.cmd);
+    }
+    cairn::wire::Request q;
+    q.verb = a.cmd == "members promote" ? cairn::wire::Verb::kPromote : cairn::wire::Verb::kRemove;
+    q.id = id;
+    auto r = c.leaderCall(q);
+    if (!r) return fail(a, r.status());
+    const bool promote = a.cmd == "members promote";
+    if (a.json) {
+      out("{\"id\":" + num(id) + ",\"" + (promote ? "promoted" : "removed") +
+          "\":true,\"config\":" + num(r->config.value_or(0)) + "}");
+    } else {
+      out("node " + num(id) + " " + (promote ? "promoted to voter" : "removed") +
+          " (configuration " + num(r->config.value_or(0)) + ")");
+    }
+    return kExitOk;
+  }
+  auto r = c.members();
+  if (!r) return fail(a, r.status());
+  const std::int64_t leader = r->leader.value_or(0);
+  const std::vector<cairn::wire::MemberInfo> list =
+      r->members.value_or(std::vector<cairn::wire::MemberInfo>{});
+  std::int64_t head = 0;
+  for (const auto& m : list) {
+    if (m.id == leader && m.learned) head = *m.learned;
+  }
+  std::vector<std::vector<std::string>> table = {
+      {"ID", "ROLE", "LEADER", "PEER", "CLIENT", "EVENTS", "LEARNED", "LAG"}};
+  for (const auto& m : list) {
+    const std::string learned = m.learned ? num(*m.learned) : "-";
+    const std::string lag = m.learned && head > 0 ? num(head - *m.learned) : "-";
+    if (a.json) {
+      out("{\"id\":" + num(m.id) + ",\"role\":" + jsonStr(m.role) +
+          ",\"leader\":" + (m.id == leader ? "true" : "false") + ",\"peer\":" + jsonStr(m.peer) +
+          ",\"client\":" + jsonStr(m.client) + ",\"events\":" + jsonStr(m.events) +
+          (m.learned ? ",\"learned\":" + num(*m.learned) + ",\"lag\":" + lag : std::string()) +
+          ",\"config\":" + num(r->config.value_or(0)) + "}");
+    }
+    table.push_back({num(m.id), m.role, m.id == leader ? "*" : "", m.peer.empty() ? "-" : m.peer,
+                     m.client.empty() ? "-" : m.client, m.events.empty() ? "-" : m.events, learned,
+                     lag});
+  }
+  if (!a.json) {
+    std::vector<std::size_t> width(table[0].size(), 0);
+    for (const auto& row : table) {
+      for (std::size_t i = 0; i < row.size(); ++i)
+        width[i] = std::max(width[i], row[i].size());
+    }
+    for (const auto& row : table) {
+      std::string line;
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        line += row[i];
+        if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+      }
+      while (!line.empty() && line.back() == ' ')
+        line.pop_back();
+      out(line);
+    }
+    out("configuration " + num(r->config.value_or(0)) + " of cluster " + r->cluster.value_or("?") +
+        (leader ? "" : "; no leader known now: LEARNED and LAG are the leader's to tell"));
+  }
+  return kExitOk;
+}
+
 int run(Args& a) {
   if (a.cmd == "status") return status(a);                   // one client per node, not this one
   if (a.cmd == "snapshot status") return snapshotStatus(a);  // a local file: no node
@@ -945,6 +1018,7 @@ int run(Args& a) {
     return watch(a, cmd == "feed");
   }
   if (cmd == "snapshot save") return snapshotSave(a, c);
+  if (cmd.rfind("members", 0) == 0) return members(a, c);
   return usage("unknown command \"" + cmd + "\"");
 }
 
@@ -1161,6 +1235,32 @@ int main(int argc, char** argv) {
     sub->callback([&a, cmd = std::string("snapshot ") + name] { a.cmd = cmd; });
     addFlags(sub, &a, std::string(name) == "save" ? kJson | kVerbose : unsigned{kJson}, "");
     sub->add_option("FILE", a.arg, "the backup file")->type_name("")->required();
+  }
+  // members [promote|remove ID]: the list, or one change to it.
+  CLI::App* membersCmd =
+      app.add_subcommand("members",
+                         "list the members: id, role (voter, learner, observer), the leader,\n"
+                         "peer, client and feed endpoints, and how far each has learned;\n"
+                         "promote ID: make a learner a voter; remove ID: retire a member\n"
+                         "(the leader too: it hands over first)");
+  membersCmd->require_subcommand(0, 1);
+  membersCmd->callback([&a] {
+    if (a.cmd.empty()) a.cmd = "members";
+  });
+  addFlags(membersCmd, &a, kJson, "");
+  const std::pair<const char*, const char*> kMemberCommands[] = {
+      {"promote",
+       "make learner ID a voter (the leader does so by itself once a\n"
+       "learner has caught up, unless it joined with --learner)"},
+      {"remove",
+       "retire member ID: it stops voting and serving, and exits; the\n"
+       "leader hands over first when it is the one removed"},
+  };
+  for (const auto& [name, about] : kMemberCommands) {
+    CLI::App* sub = membersCmd->add_subcommand(name, about);
+    sub->callback([&a, cmd = std::string("members ") + name] { a.cmd = cmd; });
+    addFlags(sub, &a, kJson, "");
+    sub->add_option("ID", a.arg, "the member's id")->type_name("")->required();
   }
   std::vector<std::string> args(argv + 1, argv + argc);
   cairn::cli::Outcome o = cairn::cli::parse(&app, args, kExitUsage, "");

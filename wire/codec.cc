@@ -153,14 +153,23 @@ const char* verbName(Verb v) {
       return "CHANGES";
     case Verb::kSnapshot:
       return "SNAPSHOT";
+    case Verb::kMembers:
+      return "MEMBERS";
+    case Verb::kJoin:
+      return "JOIN";
+    case Verb::kPromote:
+      return "PROMOTE";
+    case Verb::kRemove:
+      return "REMOVE";
   }
   return "?";
 }
 
 std::optional<Verb> verbFromName(std::string_view name) {
-  static constexpr Verb kAll[] = {Verb::kGet,  Verb::kSet,  Verb::kDel,     Verb::kRev,
-                                  Verb::kWait, Verb::kWalk, Verb::kGetdir,  Verb::kStat,
-                                  Verb::kNop,  Verb::kSelf, Verb::kChanges, Verb::kSnapshot};
+  static constexpr Verb kAll[] = {Verb::kGet,     Verb::kSet,  Verb::kDel,     Verb::kRev,
+                                  Verb::kWait,    Verb::kWalk, Verb::kGetdir,  Verb::kStat,
+                                  Verb::kNop,     Verb::kSelf, Verb::kChanges, Verb::kSnapshot,
+                                  Verb::kMembers, Verb::kJoin, Verb::kPromote, Verb::kRemove};
   for (Verb v : kAll) {
     std::string_view n = verbName(v);
     if (n.size() != name.size()) continue;
@@ -235,6 +244,18 @@ Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request
       std::int64_t x = 0;
       if (!getInt(v, &x)) return wrongType(k, "an integer");
       out->offset = x;
+    } else if (k == "id") {
+      std::int64_t x = 0;
+      if (!getInt(v, &x)) return wrongType(k, "an integer");
+      out->id = x;
+    } else if (k == "peer" || k == "client" || k == "events") {
+      std::string s;
+      if (!getStr(v, &s)) return wrongType(k, "a string");
+      (k == "peer" ? out->peer : k == "client" ? out->client : out->events) = std::move(s);
+    } else if (k == "observer") {
+      bool b = false;
+      if (!getBool(v, &b)) return wrongType(k, "a boolean");
+      out->observer = b;
     }
     // Other keys are ignored, so newer clients can talk to older nodes (PROTOCOL.md, Versioning).
   }
@@ -251,7 +272,8 @@ std::string encodeRequest(const Request& r) {
   std::uint32_t n = 1 + (r.path ? 1 : 0) + (r.rev ? 1 : 0) + (r.value ? 1 : 0) +
                     (r.tag.empty() ? 0 : 1) + (r.after ? 1 : 0) + (r.limit ? 1 : 0) +
                     (r.timeoutMs ? 1 : 0) + (r.consistency ? 1 : 0) + (r.slot ? 1 : 0) +
-                    (r.offset ? 1 : 0);
+                    (r.offset ? 1 : 0) + (r.id ? 1 : 0) + (r.peer ? 1 : 0) + (r.client ? 1 : 0) +
+                    (r.events ? 1 : 0) + (r.observer ? 1 : 0);
   p.pack_map(n);
   packKey(p, "verb");
   packStr(p, verbName(r.verb));
@@ -295,6 +317,21 @@ std::string encodeRequest(const Request& r) {
     packKey(p, "offset");
     p.pack_int64(*r.offset);
   }
+  if (r.id) {
+    packKey(p, "id");
+    p.pack_int64(*r.id);
+  }
+  for (const auto& [key, val] : {std::pair{"peer", &r.peer}, std::pair{"client", &r.client},
+                                 std::pair{"events", &r.events}}) {
+    if (*val) {
+      packKey(p, key);
+      packStr(p, **val);
+    }
+  }
+  if (r.observer) {
+    packKey(p, "observer");
+    p.pack(*r.observer);
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -336,7 +373,8 @@ std::string encodeReply(const Reply& r) {
                     (r.client ? 1 : 0) + (r.events ? 1 : 0) + (r.version ? 1 : 0) +
                     (r.halted ? 1 : 0) + (r.stats ? 1 : 0) + (r.role ? 1 : 0) + (r.slot ? 1 : 0) +
                     (r.lag ? 1 : 0) + (r.uptimeMs ? 1 : 0) + (r.fsyncUs ? 1 : 0) +
-                    (r.maxValue ? 1 : 0) + (r.offset ? 1 : 0);
+                    (r.maxValue ? 1 : 0) + (r.offset ? 1 : 0) + (r.members ? 1 : 0) +
+                    (r.bootstrap ? 1 : 0) + (r.cluster ? 1 : 0) + (r.config ? 1 : 0);
   p.pack_map(n);
   if (failed) {
     packKey(p, "err");
@@ -421,6 +459,31 @@ std::string encodeReply(const Reply& r) {
     packKey(p, "stats");
     packCounters(p, *r.stats);
   }
+  for (const auto& [key, list] :
+       {std::pair{"members", &r.members}, std::pair{"bootstrap", &r.bootstrap}}) {
+    if (!*list) continue;
+    packKey(p, key);
+    p.pack_array(static_cast<std::uint32_t>((*list)->size()));
+    for (const MemberInfo& m : **list) {
+      p.pack_map(m.learned ? 6 : 5);
+      packKey(p, "id");
+      p.pack_int64(m.id);
+      packKey(p, "role");
+      packStr(p, m.role);
+      packKey(p, "peer");
+      packStr(p, m.peer);
+      packKey(p, "client");
+      packStr(p, m.client);
+      packKey(p, "events");
+      packStr(p, m.events);
+      if (m.learned) {
+        packKey(p, "learned");
+        p.pack_int64(*m.learned);
+      }
+    }
+  }
+  optStr("cluster", r.cluster);
+  optInt("config", r.config);
   return std::string(buf.data(), buf.size());
 }
 
@@ -456,6 +519,20 @@ bool getOpt(bool (*get)(const msgpack::object&, T*), const msgpack::object& v,
   if (!get(v, &x)) return false;
   *out = std::move(x);
   return true;
+}
+
+bool decodeMember(const msgpack::object& o, MemberInfo* m) {
+  return forEachField(o, "member",
+                      [&](std::string_view k, const msgpack::object& v) {
+                        if (k == "id") return getInt(v, &m->id);
+                        if (k == "role") return getStr(v, &m->role);
+                        if (k == "peer") return getStr(v, &m->peer);
+                        if (k == "client") return getStr(v, &m->client);
+                        if (k == "events") return getStr(v, &m->events);
+                        if (k == "learned") return getOpt(getInt, v, &m->learned);
+                        return true;
+                      })
+      .isOk();
 }
 
 bool decodeEntry(const msgpack::object& o, Entry* e) {
@@ -506,6 +583,16 @@ Result<Reply> decodeReply(std::string_view bytes) {
     if (k == "fsync_us") return getOpt(getInt, v, &r.fsyncUs);
     if (k == "max_value") return getOpt(getInt, v, &r.maxValue);
     if (k == "offset") return getOpt(getInt, v, &r.offset);
+    if (k == "cluster") return getOpt(getStr, v, &r.cluster);
+    if (k == "config") return getOpt(getInt, v, &r.config);
+    if (k == "members" || k == "bootstrap") {
+      if (v.type != msgpack::type::ARRAY) return false;
+      auto& list = (k == "members" ? r.members : r.bootstrap).emplace(v.via.array.size);
+      for (std::uint32_t j = 0; j < v.via.array.size; ++j) {
+        if (!decodeMember(v.via.array.ptr[j], &list[j])) return false;
+      }
+      return true;
+    }
     if (k == "dir") return getOpt(getBool, v, &r.dir);
     if (k == "entries") {
       if (v.type != msgpack::type::ARRAY) return false;

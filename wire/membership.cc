@@ -35,7 +35,7 @@ Membership votersOnly(std::uint64_t cluster, const std::vector<std::uint32_t>& i
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   for (std::uint32_t id : sorted) {
-    m.members.push_back(Member{id, true, {}, {}, {}});
+    m.members.push_back(Member{id, true, {}, {}, {}, false});
     m.nextId = std::max(m.nextId, id + 1);
   }
   return m;
@@ -52,7 +52,7 @@ std::string encodeMembership(const Membership& m) {
   p.pack_uint32(m.nextId);
   p.pack_array(static_cast<std::uint32_t>(m.members.size()));
   for (const Member& e : m.members) {
-    p.pack_array(5);
+    p.pack_array(6);
     p.pack_uint32(e.id);
     if (e.voter) {
       p.pack_true();
@@ -62,6 +62,11 @@ std::string encodeMembership(const Membership& m) {
     for (const std::string* s : {&e.peer, &e.client, &e.events}) {
       p.pack_str(static_cast<std::uint32_t>(s->size()));
       p.pack_str_body(s->data(), static_cast<std::uint32_t>(s->size()));
+    }
+    if (e.observer) {
+      p.pack_true();
+    } else {
+      p.pack_false();
     }
   }
   return std::string(buf.data(), buf.size());
@@ -92,8 +97,8 @@ Result<Membership> decodeMembership(std::string_view v) {
     const msgpack::object& list = o.via.array.ptr[4];
     for (std::uint32_t i = 0; i < list.via.array.size; ++i) {
       const msgpack::object& e = list.via.array.ptr[i];
-      if (e.type != msgpack::type::ARRAY || e.via.array.size != 5) {
-        return Status(Err::kCorrupt, "membership: a member is not a 5-element array");
+      if (e.type != msgpack::type::ARRAY || e.via.array.size != 6) {
+        return Status(Err::kCorrupt, "membership: a member is not a 6-element array");
       }
       Member mb;
       mb.id = e.via.array.ptr[0].as<std::uint32_t>();
@@ -101,6 +106,7 @@ Result<Membership> decodeMembership(std::string_view v) {
       mb.peer = e.via.array.ptr[2].as<std::string>();
       mb.client = e.via.array.ptr[3].as<std::string>();
       mb.events = e.via.array.ptr[4].as<std::string>();
+      mb.observer = e.via.array.ptr[5].as<bool>();
       if (mb.id == 0 || (!m.members.empty() && m.members.back().id >= mb.id) || mb.id >= m.nextId) {
         return Status(Err::kCorrupt, "membership: ids not unique, ascending and below nextId");
       }
@@ -134,7 +140,7 @@ Status checkChange(const Membership& cur, const Membership& next) {
       changed = m.id;
     } else if (!(*was == m)) {
       if (was->voter || !m.voter || was->peer != m.peer || was->client != m.client ||
-          was->events != m.events) {
+          was->events != m.events || was->observer != m.observer) {
         return Status(Err::kBadRequest,
                       "member " + std::to_string(m.id) + " may only be promoted to voter");
       }

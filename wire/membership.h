@@ -19,9 +19,12 @@ struct Member {
   std::string peer;    // its peer endpoint (what the others connect to)
   std::string client;  // its client endpoint, for `cairn members` and clients that join
   std::string events;  // its feed endpoint
+  // A learner for good (cairnd --learner: read scaling, feed fan-out), which the leader does not
+  // promote once it has caught up; `cairn members promote` still can.
+  bool observer = false;
   bool operator==(const Member& o) const {
     return id == o.id && voter == o.voter && peer == o.peer && client == o.client &&
-           events == o.events;
+           events == o.events && observer == o.observer;
   }
 };
 
@@ -55,7 +58,8 @@ struct Membership {
 Membership votersOnly(std::uint64_t cluster, const std::vector<std::uint32_t>& ids);
 
 // A slot value: msgpack
-//   [ "cairn-members", cluster, version, nextId, [[id, voter, peer, client, events], ...] ].
+//   [ "cairn-members", cluster, version, nextId,
+//     [[id, voter, peer, client, events, observer], ...] ].
 // Batches of commands are 3-element arrays, so the two never look alike.
 std::string encodeMembership(const Membership& m);
 // Whether a slot value is a configuration (cheap: the first bytes only).

@@ -25,6 +25,10 @@ enum class Verb : std::uint8_t {
   kSelf,
   kChanges,
   kSnapshot,
+  kMembers,  // the configuration, as this node knows it (the leader adds each member's progress)
+  kJoin,     // a new node asks to join as a learner (the leader only)
+  kPromote,  // a learner becomes a voter (the leader only)
+  kRemove,   // a member leaves (the leader only)
 };
 
 const char* verbName(Verb v);
@@ -44,6 +48,25 @@ struct Request {
   std::optional<std::string> consistency;  // "linearizable" (default) or "local"
   std::optional<std::int64_t> slot;        // SNAPSHOT: the log slot that names a backup
   std::optional<std::int64_t> offset;      // SNAPSHOT: the first byte of the backup wanted
+  std::optional<std::int64_t> id;          // JOIN (the id wanted), PROMOTE, REMOVE: a member
+  std::optional<std::string> peer;         // JOIN: the new node's endpoints
+  std::optional<std::string> client;
+  std::optional<std::string> events;
+  std::optional<bool> observer;  // JOIN: stay a learner for good (cairnd --learner)
+};
+
+// One member of the configuration (MEMBERS, JOIN), or of the bootstrap one (JOIN, id and peer).
+struct MemberInfo {
+  std::int64_t id = 0;
+  std::string role;  // "voter", "learner" or "observer" (a learner for good)
+  std::string peer;
+  std::string client;
+  std::string events;
+  std::optional<std::int64_t> learned;  // MEMBERS answered by the leader: its chosen prefix
+  bool operator==(const MemberInfo& o) const {
+    return id == o.id && role == o.role && peer == o.peer && client == o.client &&
+           events == o.events && learned == o.learned;
+  }
 };
 
 // One entry of a GETDIR page (name, rev, dir) or of a WALK page (path, rev, value).
@@ -94,6 +117,10 @@ struct Reply {
   std::optional<std::int64_t> fsyncUs;   // key "fsync_us": the last log sync, microseconds
   std::optional<std::int64_t> maxValue;  // key "max_value": the largest value a SET may carry
   std::optional<std::int64_t> offset;    // SNAPSHOT: where in the backup `value` begins
+  std::optional<std::vector<MemberInfo>> members;    // MEMBERS, JOIN: the configuration
+  std::optional<std::vector<MemberInfo>> bootstrap;  // JOIN: the cluster's first configuration
+  std::optional<std::string> cluster;                // MEMBERS, JOIN: the cluster id, 16 hex
+  std::optional<std::int64_t> config;  // MEMBERS, JOIN, PROMOTE, REMOVE: the version it holds
 
   static Reply error(Err e, std::string detail) {
     Reply r;

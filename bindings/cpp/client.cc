@@ -39,9 +39,10 @@ std::string listed(const std::vector<std::string>& eps) {
 }
 
 // A write's outcome is unknown once it may have left: it is never sent twice. (NOP goes through
-// the log too, but changes nothing: it may be repeated.)
+// the log too, but changes nothing: it may be repeated.) Membership changes are writes too.
 bool isWrite(Verb v) {
-  return v == Verb::kSet || v == Verb::kDel;
+  return v == Verb::kSet || v == Verb::kDel || v == Verb::kJoin || v == Verb::kPromote ||
+         v == Verb::kRemove;
 }
 
 }  // namespace
@@ -160,6 +161,49 @@ Client::~Client() {
 
 std::string Client::endpoint() const {
   return answered_ ? opts_.endpoints[*answered_] : std::string();
+}
+
+Result<wire::Reply> Client::leaderCall(const wire::Request& req) {
+  lastError_.reset();
+  auto r = call(req);
+  // At most two hops: the node asked names the leader, which may have just lost office.
+  for (int hop = 0; hop < 2 && !r && r.status().code() == Err::kNotLeader; ++hop) {
+    if (!lastError_ || !lastError_->client || lastError_->client->empty()) break;
+    Options o = opts_;
+    o.endpoints = {*lastError_->client};
+    Client there(std::move(o), *ctx_);
+    r = there.call(req);
+    lastError_ = there.lastError_;
+  }
+  // A leader whose endpoint nobody knows yet may be one of ours: ask each in turn.
+  for (std::size_t i = 0; i < opts_.endpoints.size() && !r && r.status().code() == Err::kNotLeader;
+       ++i) {
+    Options o = opts_;
+    o.endpoints = {opts_.endpoints[i]};
+    o.attempts = 1;
+    Client there(std::move(o), *ctx_);
+    auto again = there.call(req);
+    if (again || again.status().code() != Err::kUnavailable) r = std::move(again);
+  }
+  return r;
+}
+
+Result<wire::Reply> Client::members() {
+  wire::Request q;
+  q.verb = Verb::kMembers;
+  auto r = call(q);
+  if (!r || r->leader.value_or(0) == 0 || !r->members) return r;
+  // The leader's answer says how far each member has learned.
+  for (const auto& m : *r->members) {
+    if (m.id != *r->leader || m.client.empty() || m.learned) continue;
+    Options o = opts_;
+    o.endpoints = {m.client};
+    o.attempts = 1;
+    Client there(std::move(o), *ctx_);
+    auto l = there.call(q);
+    if (l && l->leader == r->leader) return l;
+  }
+  return r;
 }
 
 std::unique_ptr<Client::Conn> Client::open(std::size_t index, std::string* why) {
@@ -409,7 +453,10 @@ Result<wire::Reply> Client::send(const Request& req, std::chrono::milliseconds e
           continue;
         }
         answered_ = at;
-        if (r->err != Err::kOk) return r->status();
+        if (r->err != Err::kOk) {
+          lastError_ = *r;
+          return r->status();
+        }
         return r;
       }
       // Lazy Pirate: a REQ socket that missed its reply cannot be reused.

@@ -143,6 +143,13 @@ class Client {
   // (see above). The bytes are not checked here: the caller checks the file's CRC-32C.
   Result<Backup> backup(const BackupSink& sink);
 
+  // A membership change (JOIN, PROMOTE, REMOVE) or MEMBERS, sent on to the leader when a node
+  // answers NOT_LEADER with the leader's client endpoint (even one not among `endpoints`). The
+  // reply; an error reply comes back as its Status.
+  Result<wire::Reply> leaderCall(const wire::Request& req);
+  // The configuration (MEMBERS), from the leader when one is known: with each member's progress.
+  Result<wire::Reply> members();
+
   // The endpoint of the node that answered last ("" before any did).
   std::string endpoint() const;
 
@@ -175,7 +182,8 @@ class Client {
   std::unique_ptr<zmq::context_t> ownCtx_;
   zmq::context_t* ctx_;
   std::unique_ptr<Conn> conn_;
-  std::optional<std::size_t> answered_;  // the endpoint that answered last
+  std::optional<std::size_t> answered_;   // the endpoint that answered last
+  std::optional<wire::Reply> lastError_;  // the last error reply a node sent
   bool leaderChecked_ = false;
   std::optional<std::int64_t> maxValue_;  // the cluster's value limit, once a SELF told it
   // Endpoints send() must not use (empty: none): a backup's chunks go to its node only.

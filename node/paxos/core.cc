@@ -153,6 +153,7 @@ void Core::handOver() {
   t.ballot = promised_;
   t.commit = learned_;
   send(std::move(t));
+  handedOver_ = true;
   becomeFollower(0);
 }
 
@@ -393,6 +394,12 @@ void Core::onProbe(const PeerMessage& m) {
     reply(m, Type::kProbeOk, m.ballot);
   } else {
     reply(m, Type::kNack, promised_);
+    // A node no configuration here names, which knows less: one a change removed, restarted from
+    // a log that had not recorded its removal. The log tells it (a Learn is taken from anyone).
+    if (!latestMembership().has(m.from) && m.learned < learned_ && m.learned >= compacted_) {
+      PeerMessage l = learnFrom(m.from, m.learned);
+      if (!l.entries.empty()) send(std::move(l));
+    }
     // A voter behind what this node compacted can only catch up from this node's snapshot, which
     // only a leader sends. If this node is no voter (a change removed it, or it learns only), no
     // timeout of its own would make it lead: it campaigns now, and hands over once a voter has

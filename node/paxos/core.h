@@ -154,6 +154,9 @@ class Core {
   const wire::Membership& membership() const { return cfgFor(learned_ + 1).m; }
   // The newest configuration this node knows: a leader's change under way, else membership().
   const wire::Membership& latestMembership() const { return cfgs_.rbegin()->second.m; }
+  // Whether this node, as a leader a change removed, has handed over to a voter that had learned
+  // all it had: nobody needs it any more.
+  bool handedOver() const { return handedOver_; }
   // Whether a change is under way (proposed by this leader, not yet chosen).
   bool changing() const { return cfgs_.rbegin()->first > learned_; }
   // What this leader last heard of a peer's chosen prefix; nullopt when it has not (or it does
@@ -236,6 +239,8 @@ class Core {
   void proposeAt(std::uint64_t slot, std::string value);
   void heartbeat();
   void sendLearn(std::uint32_t to, std::uint64_t after);
+  // A Learn of the chosen values after `after` (as many as one Learn carries).
+  PeerMessage learnFrom(std::uint32_t to, std::uint64_t after) const;
   void flushAccepts();
 
   void onProbe(const PeerMessage& m);
@@ -320,6 +325,7 @@ class Core {
   // effect after the chosen prefix, and while leading the one proposed after it, if any.
   std::map<std::uint64_t, Cfg> cfgs_;
   bool cfgChanged_ = false;  // settle() has work to do
+  bool handedOver_ = false;
   // Peers a chosen configuration left out, kept a while (to the tick given) so that they hear
   // of it.
   std::map<std::uint32_t, std::uint64_t> leaving_;

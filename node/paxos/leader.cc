@@ -125,6 +125,9 @@ wire::Result<std::uint64_t> Core::proposeMembership(const wire::Membership& next
   if (changing()) {
     return wire::Status(wire::Err::kUnavailable, "another membership change is under way");
   }
+  if (handingOver()) {
+    return wire::Status(wire::Err::kUnavailable, "this leader was removed and is handing over");
+  }
   if (learned_ < recoveryEnd_) {
     return wire::Status(wire::Err::kUnavailable, "the new leader is still recovering the log");
   }
@@ -203,6 +206,23 @@ void Core::heartbeat() {
   learnedAtHeartbeat_ = learned_;
 }
 
+PeerMessage Core::learnFrom(std::uint32_t to, std::uint64_t after) const {
+  PeerMessage p;
+  p.type = Type::kLearn;
+  p.to = to;
+  p.ballot = promised_;
+  p.commit = learned_;
+  std::size_t bytes = 0;
+  for (auto it = log_.upper_bound(after); it != log_.end() && it->first <= learned_; ++it) {
+    if (p.entries.size() >= cfg_.learnBatch || (bytes >= cfg_.learnBytes && !p.entries.empty())) {
+      break;
+    }
+    bytes += it->second.value.size();
+    p.entries.push_back(Slot{it->first, it->second.ballot, it->second.value});
+  }
+  return p;
+}
+
 void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
   if (after < compacted_) {
     // What the peer misses is only in our snapshot now. Sending one is costly: at most once per
@@ -217,19 +237,7 @@ void Core::sendLearn(std::uint32_t to, std::uint64_t after) {
     }
     return;
   }
-  PeerMessage p;
-  p.type = Type::kLearn;
-  p.to = to;
-  p.ballot = promised_;
-  p.commit = learned_;
-  std::size_t bytes = 0;
-  for (auto it = log_.upper_bound(after); it != log_.end() && it->first <= learned_; ++it) {
-    if (p.entries.size() >= cfg_.learnBatch || (bytes >= cfg_.learnBytes && !p.entries.empty())) {
-      break;
-    }
-    bytes += it->second.value.size();
-    p.entries.push_back(Slot{it->first, it->second.ballot, it->second.value});
-  }
+  PeerMessage p = learnFrom(to, after);
   if (p.entries.empty()) return;
   Peer& peer = peers_.at(to);
   peer.catchingUp = true;

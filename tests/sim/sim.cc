@@ -449,7 +449,7 @@ class Sim {
       // An id handed out by a change that was never chosen belongs to a node that never joined:
       // a fresh one takes it.
       if (everNamed_.count(id)) return;
-      next.members.push_back(cairn::wire::Member{id, false, {}, {}, {}});
+      next.members.push_back(cairn::wire::Member{id, false, {}, {}, {}, false});
       next.nextId = id + 1;
       auto nd = std::make_unique<SimNode>();
       nd->id = id;

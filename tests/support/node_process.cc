@@ -161,6 +161,21 @@ void NodeProcess::reap(int sig) {
   pid_ = -1;
 }
 
+int NodeProcess::awaitExit(int timeoutMs) {
+  int code = -1;
+  eventually(
+      [&] {
+        if (pid_ <= 0) return true;
+        int st = 0;
+        if (::waitpid(pid_, &st, WNOHANG) != pid_) return false;
+        pid_ = -1;
+        code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        return true;
+      },
+      timeoutMs);
+  return code;
+}
+
 void NodeProcess::kill9() {
   reap(SIGKILL);
 }

@@ -58,6 +58,9 @@ class NodeProcess {
   void kill9();
   // SIGTERM and wait; returns the exit status as from waitpid.
   int terminate();
+  // Waits for the process to exit by itself: its exit code, or -1 if it still runs after timeoutMs
+  // (or was killed by a signal).
+  int awaitExit(int timeoutMs);
   // SIGSTOP / SIGCONT: a process that stalls (a long GC pause, a stuck disk, a laptop lid).
   void pause();
   void resume();

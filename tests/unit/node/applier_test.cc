@@ -81,7 +81,7 @@ TEST_CASE("applier: a configuration is kept only when it follows the one held", 
   wire::Membership boot = wire::votersOnly(9, {1, 2, 3});
   wire::Membership add = boot;
   add.version = 1;
-  add.members.push_back(wire::Member{4, false, "tcp://p4", "", ""});
+  add.members.push_back(wire::Member{4, false, "tcp://p4", "", "", false});
   add.nextId = 5;
   wire::Membership stale = boot;  // also version 1: proposed against the bootstrap one
   stale.version = 1;

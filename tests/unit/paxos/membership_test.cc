@@ -86,7 +86,7 @@ Membership without(Membership m, std::uint32_t id) {
   return m;
 }
 
-const Member kLearner4{4, false, "tcp://p4", "tcp://c4", "tcp://e4"};
+const Member kLearner4{4, false, "tcp://p4", "tcp://c4", "tcp://e4", false};
 
 bool sentTo(const Ready& r, Type t, std::uint32_t to) {
   for (const auto& m : r.send) {
@@ -150,10 +150,10 @@ TEST_CASE("paxos: one membership change at a time, each one change, from the lea
   Core c = leader();
   const Membership cur = c.membership();
   // Two members at once, a new voter, a version that does not follow, another cluster's.
-  CHECK(c.proposeMembership(with(with(cur, kLearner4), Member{5, false, {}, {}, {}}))
+  CHECK(c.proposeMembership(with(with(cur, kLearner4), Member{5, false, {}, {}, {}, false}))
             .status()
             .code() == Err::kBadRequest);
-  CHECK(c.proposeMembership(with(cur, Member{4, true, {}, {}, {}})).status().code() ==
+  CHECK(c.proposeMembership(with(cur, Member{4, true, {}, {}, {}, false})).status().code() ==
         Err::kBadRequest);
   Membership skip = with(cur, kLearner4);
   skip.version += 1;
@@ -266,4 +266,25 @@ TEST_CASE("paxos: a snapshot brings its configuration; another cluster's is igno
   d.members = foreign;
   Core fresh(config(2), d);
   CHECK(fresh.membership() == boot);
+}
+
+TEST_CASE("paxos: a removed node that probes is sent the log that removed it", "[unit][paxos]") {
+  Core c = leader();
+  REQUIRE(c.proposeMembership(without(c.membership(), 3)).isOk());
+  (void)c.ready();
+  c.step(acked(2, {1}, 0));
+  REQUIRE(c.learned() == 1);
+  (void)c.ready();
+  // Node 3 restarted from a log that had not recorded its removal, and campaigns.
+  PeerMessage probe = msg(Type::kProbe, 3, 1, Ballot{5, 3});
+  c.step(probe);
+  Ready r = c.ready();
+  CHECK(sentTo(r, Type::kNack, 3));
+  const PeerMessage* learn = nullptr;
+  for (const auto& m : r.send) {
+    if (m.type == Type::kLearn && m.to == 3) learn = &m;
+  }
+  REQUIRE(learn);
+  REQUIRE(learn->entries.size() == 1);
+  CHECK(cairn::wire::isMembershipValue(learn->entries[0].value));
 }

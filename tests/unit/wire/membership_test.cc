@@ -25,7 +25,7 @@ TEST_CASE("membership: a log value that round-trips and is told from a batch",
           "[unit][wire][membership]") {
   Membership m = three();
   m.version = 4;
-  m.members.push_back(Member{7, false, "tcp://p", "tcp://c", "tcp://e"});
+  m.members.push_back(Member{7, false, "tcp://p", "tcp://c", "tcp://e", true});
   m.nextId = 8;
   const std::string v = encodeMembership(m);
   REQUIRE(isMembershipValue(v));
@@ -62,7 +62,7 @@ TEST_CASE("membership: one change at a time", "[unit][wire][membership]") {
     return n;
   };
   Membership add = next();
-  add.members.push_back(Member{4, false, "tcp://p4", "", ""});
+  add.members.push_back(Member{4, false, "tcp://p4", "", "", false});
   add.nextId = 5;
   CHECK(checkChange(cur, add).isOk());
   CHECK(cairn::wire::follows(cur, add));
@@ -96,7 +96,7 @@ TEST_CASE("membership: one change at a time", "[unit][wire][membership]") {
   reused.nextId = 5;
   Membership back = reused;
   back.version += 1;
-  back.members.push_back(Member{4, false, "", "", ""});  // id 4 was handed out already
+  back.members.push_back(Member{4, false, "", "", "", false});  // id 4 was handed out already
   CHECK(checkChange(reused, back).code() == Err::kBadRequest);
 
   Membership moved = next();

@@ -1,0 +1,282 @@
+// Membership changes on real processes: nodes join (learners, promoted once caught up), members
+// leave (the leader too), a dead machine is replaced by a fresh one, a learner never makes a
+// quorum, and joins that must not happen are refused before anything is written.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bindings/cpp/client.h"
+#include "tests/support/node_process.h"
+
+using namespace cairn;
+using test::clientFor;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string peerEp() {
+  return "tcp://127.0.0.1:" + std::to_string(test::freePort());
+}
+
+// A node that joins the cluster through `via` (a member's client endpoint).
+std::unique_ptr<test::NodeProcess> join(const std::string& dir, const std::string& via,
+                                        std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"--join", via, "--peer", peerEp()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return std::make_unique<test::NodeProcess>(dir, args);
+}
+
+// The configuration as the leader reports it.
+std::vector<wire::MemberInfo> members(client::Client& c) {
+  auto r = c.members();
+  if (!r || !r->members) return {};
+  return *r->members;
+}
+
+std::string roles(const std::vector<wire::MemberInfo>& ms) {
+  std::string s;
+  for (const auto& m : ms)
+    s += (s.empty() ? "" : " ") + std::to_string(m.id) + ":" + m.role;
+  return s;
+}
+
+// Writes /w/N for N = 1, 2, ... until stopped, keeping the acknowledged ones; a write that failed
+// or timed out is not acknowledged (and not retried).
+class Writer {
+ public:
+  explicit Writer(std::string endpoints) : eps_(std::move(endpoints)) {
+    th_ = std::thread([this] {
+      auto c = clientFor(eps_);
+      for (int i = 1; !stop_; ++i) {
+        auto r = c.set("/w/" + std::to_string(i), "v" + std::to_string(i), -1);
+        std::lock_guard<std::mutex> l(mu_);
+        if (r)
+          acked_.push_back(i);
+        else
+          ++failed_;
+      }
+    });
+  }
+  ~Writer() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (th_.joinable()) th_.join();
+  }
+  std::vector<int> acked() {
+    std::lock_guard<std::mutex> l(mu_);
+    return acked_;
+  }
+  std::size_t count() {
+    std::lock_guard<std::mutex> l(mu_);
+    return acked_.size();
+  }
+
+ private:
+  std::string eps_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<int> acked_;
+  int failed_ = 0;
+  std::thread th_;
+};
+
+// Every acknowledged write is in the state a linearizable read of `c` sees.
+void checkAcked(client::Client& c, const std::vector<int>& acked) {
+  test::Files f = test::walkFiles(c, "/w/*");
+  for (int i : acked) {
+    auto it = f.find("/w/" + std::to_string(i));
+    REQUIRE(it != f.end());
+    CHECK(it->second.second == "v" + std::to_string(i));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("membership: 3 -> 5 while a writer runs, then 5 -> 3 (the leader removed too)",
+          "[integration][membership]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3);
+  REQUIRE(c.awaitLeader() > 0);
+  Writer w(c.clients());
+  REQUIRE(test::eventually([&] { return w.count() >= 20; }, 20000));
+
+  auto n4 = join(d.path() + "/n4", c.client(2));
+  auto n5 = join(d.path() + "/n5", c.client(3));
+  auto cl = clientFor(c.clients() + "," + n4->client() + "," + n5->client());
+  // Both catch up and the leader promotes them: five voters.
+  REQUIRE(test::eventually(
+      [&] { return roles(members(cl)) == "1:voter 2:voter 3:voter 4:voter 5:voter"; }, 30000));
+  const std::size_t before = w.count();
+  REQUIRE(test::eventually([&] { return w.count() >= before + 20; }, 20000));
+
+  // Remove the leader and one other of the first three.
+  const int leader = c.awaitLeader();
+  REQUIRE(leader > 0);
+  const int other = leader % 3 + 1;
+  for (int id : {other, leader}) {
+    wire::Request q;
+    q.verb = wire::Verb::kRemove;
+    q.id = id;
+    auto r = cl.leaderCall(q);
+    REQUIRE(r.isOk());
+    // The removed node says so and exits by itself, with 0.
+    CHECK(c.node(id).awaitExit(20000) == 0);
+  }
+  const int third = 6 - leader - other;
+  auto rest = clientFor(c.client(third) + "," + n4->client() + "," + n5->client());
+  REQUIRE(test::eventually(
+      [&] { return roles(members(rest)) == std::to_string(third) + ":voter 4:voter 5:voter"; },
+      20000));
+  const std::size_t mid = w.count();
+  // The writer, which knew only the first three, goes on through the one left.
+  REQUIRE(test::eventually([&] { return w.count() >= mid + 20; }, 30000));
+  w.stop();
+  checkAcked(rest, w.acked());
+  // Every remaining member holds the same files at the same rev.
+  auto head = rest.rev();
+  REQUIRE(head.isOk());
+  test::Files ref;
+  for (const std::string& ep : {c.client(third), n4->client(), n5->client()}) {
+    REQUIRE(test::awaitRev(ep, *head));
+    auto local = clientFor(ep, true);
+    test::Files f = test::walkFiles(local, "/w/*", *head);
+    if (ref.empty()) ref = f;
+    CHECK(f == ref);
+  }
+  // A removed member restarted is refused: it may not vote or serve again.
+  test::RunResult again =
+      test::runProgram({CAIRND_BIN, "--data", d.path() + "/n" + std::to_string(other), "--client",
+                        "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*"});
+  INFO(again.err);
+  CHECK(again.code == 3);
+  CHECK(again.err.find("was removed from cluster") != std::string::npos);
+}
+
+TEST_CASE("membership: a kill -9'd member is replaced by a fresh node",
+          "[integration][membership]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3);
+  REQUIRE(c.awaitLeader() > 0);
+  auto cl = clientFor(c.clients());
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(cl.set("/data/k" + std::to_string(i), std::string(1000, 'a' + i % 26), -1).isOk());
+  const int dead = c.awaitLeader() % 3 + 1;  // a follower
+  c.kill9(dead);
+  auto two = clientFor(c.clients());
+  wire::Request q;
+  q.verb = wire::Verb::kRemove;
+  q.id = dead;
+  auto removed = two.leaderCall(q);
+  INFO(removed.status().toString());
+  REQUIRE(removed.isOk());
+  auto n4 = join(d.path() + "/n4", c.clients().substr(0, c.clients().find(',')));
+  auto all = clientFor(c.clients() + "," + n4->client());
+  REQUIRE(test::eventually(
+      [&] {
+        return members(all).size() == 3 && roles(members(all)).find("4:voter") != std::string::npos;
+      },
+      30000));
+  REQUIRE(all.set("/data/after", "replaced", -1).isOk());
+  auto head = all.rev();
+  REQUIRE(head.isOk());
+  REQUIRE(test::awaitRev(n4->client(), *head));
+  auto local = clientFor(n4->client(), true);
+  CHECK(test::walkFiles(local, "/data/**", *head) == test::walkFiles(all, "/data/**", *head));
+  // Now any one of the three may die: the new member counts.
+  const int leader = c.awaitLeader();
+  for (int id = 1; id <= 3; ++id) {
+    if (id != dead && id != leader) c.kill9(id);
+  }
+  auto live = clientFor(c.clients() + "," + n4->client());
+  CHECK(live.set("/data/last", "two of three", -1).isOk());
+}
+
+TEST_CASE("membership: a learner never makes a quorum; an observer stays a learner",
+          "[integration][membership]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3);
+  REQUIRE(c.awaitLeader() > 0);
+  auto cl = clientFor(c.clients());
+  REQUIRE(cl.set("/a", "1", -1).isOk());
+  auto n4 = join(d.path() + "/n4", c.client(1), {"--learner"});
+  REQUIRE(test::eventually(
+      [&] { return roles(members(cl)) == "1:voter 2:voter 3:voter 4:observer"; }, 20000));
+  auto head = cl.rev();
+  REQUIRE(head.isOk());
+  REQUIRE(test::awaitRev(n4->client(), *head));
+  // It serves reads, linearizable ones included (through the leader), and takes writes.
+  auto viaLearner = clientFor(n4->client());
+  auto f = viaLearner.get("/a");
+  REQUIRE(f.isOk());
+  CHECK(f->value == "1");
+  REQUIRE(viaLearner.set("/b", "2", -1).isOk());
+  // An observer is never promoted by itself; promoted by hand, it votes.
+  CHECK(roles(members(cl)) == "1:voter 2:voter 3:voter 4:observer");
+  // Two of the three voters die: the learner does not make a quorum with the third.
+  const int leader = c.awaitLeader();
+  for (int id = 1; id <= 3; ++id) {
+    if (id != leader) c.kill9(id);
+  }
+  client::Options o;
+  o.endpoints = {n4->client()};
+  o.timeout = std::chrono::milliseconds(3000);
+  client::Client shortWait(o);
+  auto w = shortWait.set("/c", "3", -1);
+  REQUIRE(!w.isOk());
+  CHECK((w.status().code() == wire::Err::kUnavailable || w.status().code() == wire::Err::kTimeout));
+  auto local = clientFor(n4->client(), true);
+  auto g = local.get("/c");
+  REQUIRE(g.isOk());
+  CHECK(g->rev == 0);
+}
+
+TEST_CASE("membership: joins that must not happen are refused, and write nothing",
+          "[integration][membership]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3);
+  REQUIRE(c.awaitLeader() > 0);
+  auto run = [&](const std::string& dir, std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        CAIRND_BIN, "--data",           dir, "--client", "tcp://127.0.0.1:*",
+        "--events", "tcp://127.0.0.1:*"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::runProgram(args);
+  };
+  const std::string fresh = d.path() + "/fresh";
+  // An id that is a member's.
+  auto taken = run(fresh, {"--join", c.client(1), "--id", "2", "--peer", peerEp()});
+  CHECK(taken.code == 3);
+  CHECK(taken.err.find("id 2 is taken") != std::string::npos);
+  CHECK(!fs::exists(fresh));
+  // A peer endpoint that is a member's.
+  auto same = run(fresh, {"--join", c.client(1), "--peer", c.peer(3)});
+  CHECK(same.code == 3);
+  CHECK(same.err.find("is member 3's") != std::string::npos);
+  CHECK(!fs::exists(fresh));
+  // Nobody answers.
+  const std::string nobody = "tcp://127.0.0.1:" + std::to_string(test::freePort());
+  auto silent = run(fresh, {"--join", nobody, "--peer", peerEp()});
+  CHECK(silent.code == 1);
+  CHECK(silent.err.find(nobody) != std::string::npos);
+  CHECK(!fs::exists(fresh));
+  // A directory that holds another cluster's data.
+  {
+    test::NodeProcess alone(d.path() + "/other");
+    alone.kill9();
+  }
+  auto foreign = run(d.path() + "/other", {"--join", c.client(1), "--peer", peerEp()});
+  CHECK(foreign.code == 3);
+  CHECK(foreign.err.find("belongs to cluster") != std::string::npos);
+  // Usage errors: --join with --cluster, without --peer; --learner without --join.
+  CHECK(run(fresh, {"--join", c.client(1)}).code == 2);
+  CHECK(run(fresh, {"--learner"}).code == 2);
+  // None of this changed the cluster.
+  auto cl = clientFor(c.clients());
+  CHECK(roles(members(cl)) == "1:voter 2:voter 3:voter");
+}
