@@ -66,9 +66,9 @@ std::unique_ptr<CLI::App> makeApp(Config* c, std::string* cluster, std::string* 
                   "where to bind for peers (default: this node's --cluster entry)")
       ->type_name("ENDPOINT");
   app->add_option("--peer-via", *peerVia,
-                  "ID=ENDPOINT,...: reach those members through these endpoints\n"
-                  "instead of their --cluster entries (a proxy, a NAT); the\n"
-                  "member list itself stays the same on every node")
+                  "ID=ENDPOINT,...: reach those nodes through these endpoints\n"
+                  "instead of the ones their configuration names (a proxy, a\n"
+                  "NAT); an ID may be a node that joins later")
       ->type_name("LIST");
   app->add_option("--history", c->historyRevs, "past revisions kept readable, 1..100000000")
       ->type_name("N")
@@ -189,10 +189,6 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
       return fail("--id " + std::to_string(c.id) + " is not a member of --cluster");
     }
     if (c.peerEndpoint.empty()) c.peerEndpoint = self->second;
-  }
-  for (const auto& [id, ep] : c.peerVia) {
-    if (!c.cluster.empty() && !c.cluster.count(id))
-      return fail("--peer-via names " + std::to_string(id) + ", not a member");
   }
   out.run = true;
   return out;

@@ -33,8 +33,9 @@ struct Config {
   // node alone.
   std::map<std::uint32_t, std::string> cluster;
   std::string peerEndpoint;  // where this node binds its peer ROUTER (default: its cluster entry)
-  std::map<std::uint32_t, std::string> peerVia;  // where to connect to a member, if not its entry
-  std::string restoreFile;                       // --restore: a new cluster from this snapshot file
+  // Where to connect to a node, if not where its configuration says (it may join later).
+  std::map<std::uint32_t, std::string> peerVia;
+  std::string restoreFile;       // --restore: a new cluster from this snapshot file
   bool forceNewCluster = false;  // --force-new-cluster: this member's data as a cluster of one
   std::string join;              // --join: a member's client endpoint; this node asks to join
   bool learner = false;          // --learner: join as a learner for good (an observer)

@@ -188,17 +188,7 @@ wire::Result<IdentityDecision> decide(const IdentityRequest& req,
 wire::Result<IdentityDecision> decideIdentity(const IdentityRequest& req,
                                               const std::optional<Identity>& onDisk, bool hasData,
                                               std::uint64_t random) {
-  auto d = decide(req, onDisk, hasData, random);
-  if (!d) return d;
-  for (std::uint32_t via : req.peerVia) {
-    if (!d->identity.members.count(via) || d->identity.members.size() < 2) {
-      return Status(Err::kBadRequest, "--peer-via names " + std::to_string(via) +
-                                          ", not a member of cluster " +
-                                          clusterHex(d->identity.cluster) + " (" +
-                                          memberList(d->identity.members) + ")");
-    }
-  }
-  return d;
+  return decide(req, onDisk, hasData, random);
 }
 
 wire::Result<IdentityDecision> prepareDataDir(const std::string& dir, IdentityRequest req,

@@ -39,7 +39,6 @@ struct IdentityRequest {
   bool idGiven = false;                          // --id was on the command line
   std::map<std::uint32_t, std::string> cluster;  // --cluster; empty when absent
   std::string peerEndpoint;                      // --peer (or this node's --cluster entry)
-  std::vector<std::uint32_t> peerVia;            // the members --peer-via names
   bool forceNewCluster = false;
   // --restore: a digest of the snapshot file, so members restored from different files are
   // different clusters (they would otherwise diverge, each sure of its own history).

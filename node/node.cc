@@ -73,8 +73,6 @@ Status Node::adoptIdentity() {
   req.cluster = cfg_.cluster;
   req.peerEndpoint = cfg_.peerEndpoint;
   req.forceNewCluster = cfg_.forceNewCluster;
-  for (const auto& [id, ep] : cfg_.peerVia)
-    req.peerVia.push_back(id);
   if (!cfg_.join.empty()) {
     if (Status s = joinCluster(&req); !s.isOk()) return s;
   }
@@ -219,8 +217,9 @@ Status Node::start() {
     auto connectTo = cfg_.cluster;
     for (const auto& [id, ep] : identity_.peers)
       connectTo[id] = ep;
-    for (const auto& [id, ep] : cfg_.peerVia)
-      connectTo[id] = ep;  // parseArgs checked that every id is a member
+    for (const auto& [id, ep] : cfg_.peerVia) {
+      if (connectTo.count(id)) connectTo[id] = ep;  // the others when a change names them
+    }
     PeerService::Hooks ph;
     ph.readPoint = [this](std::uint64_t ctx, std::uint64_t index) {
       waiters_->readPoint(ctx, index);

@@ -73,18 +73,10 @@ TEST_CASE("identity: data from before identities keeps the cluster id its member
   CHECK_THAT(l.status().detail(), Catch::Contains("--force-new-cluster"));
 }
 
-TEST_CASE("identity: --id outside --cluster, and --peer-via naming no member, are refused",
-          "[identity]") {
+TEST_CASE("identity: --id outside --cluster is refused", "[identity]") {
   auto outside = decideIdentity(boot(4), std::nullopt, false, 1);
   REQUIRE_FALSE(outside.isOk());
   CHECK_THAT(outside.status().detail(), Catch::Contains("--id 4 is not a member"));
-  IdentityRequest via = boot(1);
-  via.peerVia = {9};
-  auto v = decideIdentity(via, std::nullopt, false, 1);
-  REQUIRE_FALSE(v.isOk());
-  CHECK_THAT(v.status().detail(), Catch::Contains("--peer-via names 9"));
-  via.peerVia = {2};
-  CHECK(decideIdentity(via, std::nullopt, false, 1).isOk());
 }
 
 TEST_CASE("identity: a restart needs only --data, and a wrong --id or --cluster is refused",
