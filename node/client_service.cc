@@ -237,6 +237,13 @@ Action ClientService::members(Request& req) const {
       return fail(req, Err::kBadRequest,
                   "peer endpoint \"" + *req.peer + "\" is not an endpoint like tcp://host:port");
     }
+    for (const char* wild : {"://*:", "://0.0.0.0:", "://[::]:"}) {
+      if (req.peer->find(wild) != std::string::npos) {
+        return fail(req, Err::kBadRequest,
+                    "peer endpoint \"" + *req.peer +
+                        "\" names no host the others can reach: give the joining node's address");
+      }
+    }
   } else if (req.verb != Verb::kMembers) {
     if (!req.id) return fail(req, Err::kMissingArg, "missing \"id\" (the member's)");
     if (*req.id < 1) return fail(req, Err::kRange, "id must be >= 1");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of the static build (CAIRN_STATIC): the binaries need no shared library, and a 3-node
-# cluster of them serves, loses a node, gets it back with --data alone, and restores a backup into
-# a new node. Usage: tools/static-smoke.sh BUILD_DIR (tools/dev.sh static runs it).
+# cluster of them serves, loses a node, gets it back with --data alone, takes in a node that
+# joins, and restores a backup into a new node. Usage: tools/static-smoke.sh BUILD_DIR (tools/dev.sh static runs it).
 set -euo pipefail
 BUILD=${1:?usage: tools/static-smoke.sh BUILD_DIR}
 CAIRND=$BUILD/node/cairnd
@@ -63,8 +63,19 @@ for _ in $(seq 1 100); do
 done
 [ "$("$CAIRN" --addr "$(client 1)" --local get /smoke/b)" = two ] || fail "node 1 did not catch up"
 
+# A fifth static node joins the running cluster and becomes a voter once caught up.
+start 5 --join "$(client 2)" --peer "$(peer 5)"
+ready 5
+[ "$("$CAIRN" --addr "$(client 5)" get /smoke/b)" = two ] || fail "the joined node lacks /smoke/b"
+for _ in $(seq 1 100); do
+  "$CAIRN" members --json | grep -q '"id":5,"role":"voter"' && break
+  sleep 0.1
+done
+"$CAIRN" members --json | grep -q '"id":5,"role":"voter"' || fail "node 5 was not made a voter"
+
 "$CAIRN" snapshot save "$DIR/backup.cairn" || fail "snapshot save"
 start 4 --restore "$DIR/backup.cairn"
 ready 4
 [ "$("$CAIRN" --addr "$(client 4)" get /smoke/a)" = one ] || fail "restored node lacks /smoke/a"
-echo "static smoke: ok (3 static nodes, a kill, a restart with --data alone, a backup restored)"
+echo "static smoke: ok (3 static nodes, a kill, a restart with --data alone, a node joined," \
+  "a backup restored)"

@@ -273,6 +273,20 @@ TEST_CASE("membership: joins that must not happen are refused, and write nothing
   auto foreign = run(d.path() + "/other", {"--join", c.client(1), "--peer", peerEp()});
   CHECK(foreign.code == 3);
   CHECK(foreign.err.find("belongs to cluster") != std::string::npos);
+  // A peer endpoint the others cannot reach.
+  auto wild = run(fresh, {"--join", c.client(1), "--peer",
+                          "tcp://0.0.0.0:" + std::to_string(test::freePort())});
+  CHECK(wild.code == 3);
+  CHECK(wild.err.find("names no host") != std::string::npos);
+  CHECK(!fs::exists(fresh));
+  // A node that runs alone takes no members.
+  {
+    test::NodeProcess lone(d.path() + "/lone");
+    auto intoLone = run(fresh, {"--join", lone.client(), "--peer", peerEp()});
+    CHECK(intoLone.code == 3);
+    CHECK(intoLone.err.find("runs alone") != std::string::npos);
+    CHECK(!fs::exists(fresh));
+  }
   // Usage errors: --join with --cluster, without --peer; --learner without --join.
   CHECK(run(fresh, {"--join", c.client(1)}).code == 2);
   CHECK(run(fresh, {"--learner"}).code == 2);
