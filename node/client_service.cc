@@ -85,6 +85,9 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
   if (!halted_.isOk() && req.verb != Verb::kSelf) {
     return replyWith(errorAt(halted_, head()), req.tag);
   }
+  if (!removed_.isOk() && req.verb != Verb::kSelf && req.verb != Verb::kMembers) {
+    return replyWith(Reply::error(removed_.code(), removed_.detail()), req.tag);
+  }
   if (req.path && req.verb != Verb::kDel) {
     if (Status s = wire::checkNoDotNames(*req.path); !s.isOk())
       return fail(req, s.code(), s.detail());

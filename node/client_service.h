@@ -91,6 +91,8 @@ class ClientService {
   // The node can no longer persist anything: from now on every request but SELF is answered
   // with `why`.
   void halt(wire::Status why) { halted_ = std::move(why); }
+  // A change removed this node: every request but SELF and MEMBERS is answered `why`.
+  void removed(wire::Status why) { removed_ = std::move(why); }
 
  private:
   Action write(wire::Request& req);
@@ -108,6 +110,7 @@ class ClientService {
   Describe describe_;
   wire::DecodeLimits limits_;
   wire::Status halted_;
+  wire::Status removed_;
 };
 
 }  // namespace cairn::node

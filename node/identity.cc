@@ -191,20 +191,23 @@ wire::Result<IdentityDecision> decideIdentity(const IdentityRequest& req,
   return decide(req, onDisk, hasData, random);
 }
 
-wire::Result<IdentityDecision> prepareDataDir(const std::string& dir, IdentityRequest req,
-                                              const std::string& restoreFile,
-                                              std::int64_t historyRevs, bool* refused) {
-  *refused = false;
-  auto onDisk = loadIdentity(dir);
-  if (!onDisk) return onDisk.status();
+bool holdsData(const std::string& dir) {
   auto holds = [](const std::string& sub, const char* prefix, const char* suffix) {
     struct stat st;
     if (::stat(sub.c_str(), &st) != 0) return false;  // not made yet: nothing in it
     auto names = store::listDir(sub, prefix, suffix);
     return !names || !names->empty();  // unreadable counts as holding data: never overwrite it
   };
-  const bool hasData =
-      holds(dir + "/snap", "snap-", ".snap") || holds(dir + "/wal", "wal-", ".log");
+  return holds(dir + "/snap", "snap-", ".snap") || holds(dir + "/wal", "wal-", ".log");
+}
+
+wire::Result<IdentityDecision> prepareDataDir(const std::string& dir, IdentityRequest req,
+                                              const std::string& restoreFile,
+                                              std::int64_t historyRevs, bool* refused) {
+  *refused = false;
+  auto onDisk = loadIdentity(dir);
+  if (!onDisk) return onDisk.status();
+  const bool hasData = holdsData(dir);
   std::optional<store::Store> restored;
   if (!restoreFile.empty()) {
     // The whole file is decoded (checksum and structure) before anything is written.

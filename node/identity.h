@@ -80,6 +80,9 @@ wire::Result<IdentityDecision> prepareDataDir(const std::string& dir, IdentityRe
                                               const std::string& restoreFile,
                                               std::int64_t historyRevs, bool* refused);
 
+// Whether DIR holds a WAL or a snapshot (an unreadable one counts).
+bool holdsData(const std::string& dir);
+
 // DIR/identity: nullopt when absent, CORRUPT when it cannot be read.
 wire::Result<std::optional<Identity>> loadIdentity(const std::string& dir);
 // Writes DIR/identity durably (a temporary file, fsync, rename, fsync of DIR).

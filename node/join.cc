@@ -28,7 +28,11 @@ wire::Result<std::uint64_t> clusterAt(zmq::context_t& ctx, const std::string& en
                                         " does not say which cluster it belongs to (is "
                                         "it an older cairnd?)");
   }
-  return std::stoull(*r->cluster, nullptr, 16);
+  try {
+    return std::stoull(*r->cluster, nullptr, 16);
+  } catch (const std::exception&) {
+    return Status(Err::kBadRequest, endpoint + " answered with a cluster id that is not hex");
+  }
 }
 
 wire::Result<Identity> joinCluster(zmq::context_t& ctx, const JoinRequest& req, bool* refused) {
@@ -61,7 +65,11 @@ wire::Result<Identity> joinCluster(zmq::context_t& ctx, const JoinRequest& req, 
       }
       Identity id;
       id.node = static_cast<std::uint32_t>(*r->id);
-      id.cluster = std::stoull(*r->cluster, nullptr, 16);
+      try {
+        id.cluster = std::stoull(*r->cluster, nullptr, 16);
+      } catch (const std::exception&) {
+        return Status(Err::kBadRequest, at + " answered JOIN with a cluster id that is not hex");
+      }
       for (const auto& m : *r->bootstrap)
         id.members[static_cast<std::uint32_t>(m.id)] = m.peer;
       for (const auto& m : *r->members) {

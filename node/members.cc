@@ -52,7 +52,7 @@ wire::Result<wire::Membership> Members::next(const Request& req, std::uint32_t* 
     }
     std::uint32_t id = cur.nextId;
     if (req.id) {
-      if (*req.id < 1 || *req.id > 0xffffffffLL) return Status(Err::kRange, "id must be >= 1");
+      if (*req.id < 1 || *req.id > 65535) return Status(Err::kRange, "id must be 1..65535");
       id = static_cast<std::uint32_t>(*req.id);
       if (cur.has(id)) {
         return Status(Err::kBadRequest, "id " + std::to_string(id) + " is taken: node " +
@@ -138,6 +138,7 @@ void Members::handle(Envelope env, const Request& req, Clock::time_point now) {
                   req.tag,
                   req.verb,
                   m.id,
+                  m,
                   core.learned(),
                   core.membership().version,
                   now};
@@ -160,15 +161,21 @@ void Members::handle(Envelope env, const Request& req, Clock::time_point now) {
   hooks_.log(std::string(wire::verbName(req.verb)) + " node " + std::to_string(member) +
              ": configuration " + std::to_string(n->version) + " proposed at slot " +
              std::to_string(*slot));
-  pending_.push_back(
-      Pending{std::move(env), req.tag, req.verb, member, *slot, n->version, now + opts_.timeout});
+  const wire::Member* joining = n->find(member);
+  pending_.push_back(Pending{std::move(env), req.tag, req.verb, member,
+                             joining ? *joining : wire::Member{}, *slot, n->version,
+                             now + opts_.timeout});
 }
 
 bool Members::holds(const Pending& p, const wire::Membership& m) {
   if (m.version < p.version) return false;
   switch (p.verb) {
-    case Verb::kJoin:
-      return m.has(p.member);
+    case Verb::kJoin: {
+      // Its id, with its endpoints: a JOIN another leader chose may have handed the id out.
+      const wire::Member* got = m.find(p.member);
+      return got && got->peer == p.joining.peer && got->client == p.joining.client &&
+             got->events == p.joining.events;
+    }
     case Verb::kPromote:
       return m.isVoter(p.member);
     default:

@@ -63,6 +63,7 @@ class Members {
     std::string tag;
     wire::Verb verb = wire::Verb::kNop;
     std::uint32_t member = 0;
+    wire::Member joining;  // JOIN: the member it asked to be (another node may get its id)
     std::uint64_t slot = 0;
     std::uint64_t version = 0;  // of the configuration proposed
     Clock::time_point deadline;

@@ -84,11 +84,25 @@ Status Node::adoptIdentity() {
   cfg_.id = identity_.node;
   cfg_.cluster.clear();
   if (identity_.members.size() > 1 || identity_.joined != 0) cfg_.cluster = identity_.members;
-  if (cfg_.peerEndpoint.empty()) cfg_.peerEndpoint = identity_.members[identity_.node];
+  if (cfg_.peerEndpoint.empty()) {
+    // A bootstrap member is in the first configuration; a node that joined, in the one it joined.
+    for (const auto* eps : {&identity_.members, &identity_.peers}) {
+      auto self = eps->find(identity_.node);
+      if (self != eps->end()) cfg_.peerEndpoint = self->second;
+    }
+  }
   return Status::ok();
 }
 
 Status Node::joinCluster(IdentityRequest* req) {
+  if (auto held = loadIdentity(cfg_.dataDir); held && !*held && holdsData(cfg_.dataDir)) {
+    // Refused before the cluster is asked: a JOIN chosen for a node that then does not start
+    // would leave a learner nobody runs.
+    wrongData_ = true;
+    return Status(Err::kBadRequest,
+                  "--join takes an empty --data directory, and this one already holds a node's "
+                  "data");
+  }
   if (auto held = loadIdentity(cfg_.dataDir); held && *held) {
     // A restart with --join still on its command line: the same cluster, or a mistake.
     auto there = clusterAt(ctx_, cfg_.join);
@@ -304,8 +318,10 @@ std::string Node::clientOf(std::uint32_t id) const {
 void Node::followMembership() {
   const paxos::Core& core = replica_->core();
   const wire::Membership& latest = core.latestMembership();
-  if (peers_ && latest.version != peersVersion_) {
-    peersVersion_ = latest.version;
+  // Keyed on the configurations themselves: two leaders may propose different ones of a version.
+  if (peers_ && (latest != peersLatest_ || core.membership() != peersChosen_)) {
+    peersLatest_ = latest;
+    peersChosen_ = core.membership();
     std::map<std::uint32_t, std::string> eps;
     for (const wire::Membership* m : {&core.membership(), &latest}) {
       for (const wire::Member& e : m->members) {
@@ -321,17 +337,17 @@ void Node::followMembership() {
   const wire::Membership& m = core.membership();
   if (m.has(self)) {
     wasMember_ = true;
-  } else if (wasMember_ && removed_.empty()) {
+  } else if ((wasMember_ || m.version >= identity_.joined) && removed_.empty()) {
+    // (A node that joined and was removed before it learned its own join was a member too.)
     removed_ = "node " + std::to_string(self) + " was removed from the cluster (configuration " +
                std::to_string(m.version) + "); ask another node";
-    removedLeading_ = core.role() == paxos::Core::Role::kLeader;
+    service_->removed(Status(Err::kUnavailable, removed_));
     logLine("REMOVED: " + removed_ + ". It serves no client and no longer votes.");
   }
-  // Done when nobody needs its log: a follower's, the leader has; a leader hands over only to a
-  // voter that has learned all it has. (A leader that lost office before it could hand over may
-  // hold what the others miss: it stays until another node leads.)
-  if (!removed_.empty() && core.role() != paxos::Core::Role::kLeader &&
-      (!removedLeading_ || core.handedOver() || (core.leader() != 0 && core.leader() != self))) {
+  // Done once it does not lead: every value chosen is held by a majority of the configuration it
+  // was chosen under, and consecutive configurations overlap, so the voters left recover the log
+  // without it. A leader leaves once it has handed over (its take-over flushed as it closes).
+  if (!removed_.empty() && core.role() != paxos::Core::Role::kLeader) {
     logLine("removed from the cluster: this node exits");
     loop_.stop();
   }
@@ -355,6 +371,8 @@ int Node::run(int stopFd) {
   loop_.every(kTick, [this](Clock::time_point) {
     if (!halted_.isOk()) return;
     ++ticks_;
+    // Answers that come back over our DEALERs do not wake the loop (it polls the ROUTER).
+    if (peers_) peers_->drain(kDrainBatch);
     replica_->tick();
     if (sender_) sender_->tick(ticks_);
   });
@@ -377,12 +395,6 @@ int Node::run(int stopFd) {
 
 void Node::onRequest(Envelope env, std::string_view body) {
   Action a = service_->handle(body, env.identity);
-  if (!removed_.empty() && a.kind != Action::Kind::kReply &&
-      !(a.kind == Action::Kind::kMembers && a.request.verb == wire::Verb::kMembers)) {
-    wire::Reply r = wire::Reply::error(Err::kUnavailable, removed_);
-    clients_.send(env, r, a.tag);
-    return;
-  }
   switch (a.kind) {
     case Action::Kind::kReply:
       clients_.send(env, a.reply, a.tag);

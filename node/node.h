@@ -112,12 +112,13 @@ class Node {
   bool wrongData_ = false;
   Clock::time_point started_ = Clock::now();
   std::uint32_t lastLeader_ = 0;
-  wire::Status halted_;                      // why the node halted; OK while it serves
-  std::uint64_t peersVersion_ = UINT64_MAX;  // the configuration the transport was last told of
-  bool wasMember_ = false;                   // a configuration this node learned named it
+  wire::Status halted_;  // why the node halted; OK while it serves
+  // The configurations the transport was last told of (the one chosen, and the newest).
+  wire::Membership peersLatest_;
+  wire::Membership peersChosen_;
+  bool wasMember_ = false;  // a configuration this node learned named it
   // A chosen change removed this node: it serves no client, and exits once the others lead.
   std::string removed_;
-  bool removedLeading_ = false;  // it led when it learned of its removal
 };
 
 }  // namespace cairn::node

@@ -31,6 +31,7 @@ wire::NodeMessage PeerService::to(std::uint32_t peer, Type type) const {
 void PeerService::drain(int max) {
   std::vector<wire::PeerFrame> msgs;
   transport_.receive(&msgs, max);
+  transport_.receiveReplies(&msgs, max);
   for (auto& f : msgs) {
     if (stopped_) return;  // the node halted, maybe on the message before
     if (auto* m = std::get_if<wire::PeerMessage>(&f)) {

@@ -57,7 +57,8 @@ wire::Status Transport::addPeers(const std::map<std::uint32_t, std::string>& pee
     try {
       auto d = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
       d->set(zmq::sockopt::routing_id, std::to_string(self_));
-      d->set(zmq::sockopt::linger, 0);
+      // What is queued when the node stops may go for a moment: a removed leader's take-over.
+      d->set(zmq::sockopt::linger, 200);
       d->set(zmq::sockopt::sndhwm, 100000);
       d->set(zmq::sockopt::immediate, 1);  // no queueing for a peer that is not connected
       d->set(zmq::sockopt::reconnect_ivl, 50);
@@ -74,13 +75,67 @@ wire::Status Transport::addPeers(const std::map<std::uint32_t, std::string>& pee
 }
 
 void Transport::sendFrame(std::uint32_t to, const std::string& body) {
-  auto it = dealers_.find(to);
-  if (it == dealers_.end()) return;
   try {
-    (void)it->second->send(zmq::buffer(body), zmq::send_flags::dontwait);
+    auto it = dealers_.find(to);
+    if (it != dealers_.end()) {
+      (void)it->second->send(zmq::buffer(body), zmq::send_flags::dontwait);
+      return;
+    }
+    // A node this one has no endpoint for (a member a change added that it has not learned of
+    // yet): the answer goes back over the connection that node opened to our ROUTER, if any
+    // (a ROUTER drops a message for a routing id it does not know).
+    const std::string rid = std::to_string(to);
+    if (router_.send(zmq::buffer(rid), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      (void)router_.send(zmq::buffer(body), zmq::send_flags::dontwait);
+    }
   } catch (const zmq::error_t&) {
     // Dropped: the peer is unreachable right now.
   }
+}
+
+void Transport::receiveReplies(std::vector<wire::PeerFrame>* out, int max) {
+  for (auto& [id, dealer] : dealers_) {
+    for (int n = 0; n < max; ++n) {
+      zmq::message_t body;
+      try {
+        if (!dealer->recv(body, zmq::recv_flags::dontwait)) break;
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EAGAIN || e.num() == EINTR) break;
+        throw;
+      }
+      if (body.more()) {  // a DEALER's peer sends one frame per message
+        zmq::message_t rest;
+        while (body.more() && dealer->recv(rest, zmq::recv_flags::dontwait))
+          body.move(rest);
+        refuse(PeerRefusal::kFrames, std::to_string(id), "not one frame");
+        continue;
+      }
+      check(body.to_string_view(), std::to_string(id), out);
+    }
+  }
+}
+
+void Transport::check(std::string_view body, const std::string& from,
+                      std::vector<wire::PeerFrame>* out) {
+  auto m = wire::decodePeer(body);
+  if (!m) {
+    refuse(PeerRefusal::kMalformed, from,
+           m.status().detail() + " (" + std::to_string(body.size()) + " bytes)");
+    return;
+  }
+  const wire::PeerHeader& h = wire::headerOf(*m);
+  // Any node of the cluster: one that joined may speak before this node has learned of it.
+  if (h.cluster != cluster_ || h.to != self_ || h.from == 0) {
+    refuse(PeerRefusal::kForeign, from,
+           "cluster " + std::to_string(h.cluster) + ", from node " + std::to_string(h.from) +
+               " to node " + std::to_string(h.to));
+    return;
+  }
+  if (std::to_string(h.from) != from) {
+    refuse(PeerRefusal::kSpoofed, from, "claims to come from node " + std::to_string(h.from));
+    return;
+  }
+  out->push_back(std::move(m.value()));
 }
 
 void Transport::receive(std::vector<wire::PeerFrame>* out, int max) {
@@ -100,26 +155,7 @@ void Transport::receive(std::vector<wire::PeerFrame>* out, int max) {
         refuse(PeerRefusal::kFrames, id.to_string(), "not one frame");
         continue;
       }
-      auto m = wire::decodePeer(parts[0].to_string_view());
-      if (!m) {
-        refuse(PeerRefusal::kMalformed, id.to_string(),
-               m.status().detail() + " (" + std::to_string(parts[0].size()) + " bytes)");
-        continue;
-      }
-      const wire::PeerHeader& h = wire::headerOf(*m);
-      // Any node of the cluster: one that joined may speak before this node has learned of it.
-      if (h.cluster != cluster_ || h.to != self_ || h.from == 0) {
-        refuse(PeerRefusal::kForeign, id.to_string(),
-               "cluster " + std::to_string(h.cluster) + ", from node " + std::to_string(h.from) +
-                   " to node " + std::to_string(h.to));
-        continue;
-      }
-      if (std::to_string(h.from) != id.to_string()) {
-        refuse(PeerRefusal::kSpoofed, id.to_string(),
-               "claims to come from node " + std::to_string(h.from));
-        continue;
-      }
-      out->push_back(std::move(m.value()));
+      check(parts[0].to_string_view(), id.to_string(), out);
     } catch (const zmq::error_t& e) {
       if (e.num() == EAGAIN || e.num() == EINTR) return;
       throw;

@@ -1,6 +1,8 @@
 #pragma once
 // The peer transport: one ROUTER bound on this node's peer endpoint, and one DEALER connected to
 // every other member with this node's id as routing id. A message is one frame (wire/peer.h).
+// A node with no endpoint for a sender (one a change added that it has not learned of) answers
+// over the ROUTER, to the connection that sender opened; such answers arrive on our DEALERs.
 //
 // Owns: those sockets. Thread: the node's event loop. Sending never blocks: a message for a peer
 // that is down or not reading is dropped, which Paxos tolerates (it retransmits what matters).
@@ -15,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <zmq.hpp>
@@ -39,11 +42,17 @@ class Transport {
   void sendFrame(std::uint32_t to, const std::string& body);
   // Takes up to `max` waiting messages, decoded and checked.
   void receive(std::vector<wire::PeerFrame>* out, int max);
+  // Takes up to `max` messages per peer that came back over our own DEALERs: the answers of a
+  // node that has no endpoint for this one (see sendFrame).
+  void receiveReplies(std::vector<wire::PeerFrame>* out, int max);
   zmq::socket_t& router() { return router_; }
   std::uint64_t dropped() const { return dropped_; }
 
  private:
   void refuse(PeerRefusal why, const std::string& routingId, const std::string& detail);
+  // Decodes one message that came from node `from` (a routing id, or the DEALER's peer) and
+  // keeps it if it is ours, refusing (and counting) anything else.
+  void check(std::string_view body, const std::string& from, std::vector<wire::PeerFrame>* out);
 
   zmq::context_t& ctx_;
   std::uint32_t self_;

@@ -68,10 +68,10 @@ start 5 --join "$(client 2)" --peer "$(peer 5)"
 ready 5
 [ "$("$CAIRN" --addr "$(client 5)" get /smoke/b)" = two ] || fail "the joined node lacks /smoke/b"
 for _ in $(seq 1 100); do
-  "$CAIRN" members --json | grep -q '"id":5,"role":"voter"' && break
+  "$CAIRN" members --json | grep -q '"id":4,"role":"voter"' && break
   sleep 0.1
 done
-"$CAIRN" members --json | grep -q '"id":5,"role":"voter"' || fail "node 5 was not made a voter"
+"$CAIRN" members --json | grep -q '"id":4,"role":"voter"' || fail "the joined node (id 4) was not made a voter"
 
 "$CAIRN" snapshot save "$DIR/backup.cairn" || fail "snapshot save"
 start 4 --restore "$DIR/backup.cairn"

@@ -127,6 +127,12 @@ Status checkChange(const Membership& cur, const Membership& next) {
                                         " does not follow " + std::to_string(cur.version));
   }
   if (next.nextId < cur.nextId) return Status(Err::kBadRequest, "member ids are never reused");
+  for (std::size_t i = 0; i < next.members.size(); ++i) {
+    if (next.members[i].id == 0 || next.members[i].id >= next.nextId ||
+        (i > 0 && next.members[i - 1].id >= next.members[i].id)) {
+      return Status(Err::kBadRequest, "member ids must be unique, ascending, and below nextId");
+    }
+  }
   int differ = 0;
   std::uint32_t changed = 0;
   for (const Member& m : next.members) {

@@ -153,14 +153,16 @@ void Core::handOver() {
   t.ballot = promised_;
   t.commit = learned_;
   send(std::move(t));
-  handedOver_ = true;
   becomeFollower(0);
 }
 
 std::optional<std::uint64_t> Core::peerLearned(std::uint32_t id) const {
   if (role_ != Role::kLeader) return std::nullopt;
   auto it = peers_.find(id);
-  if (it == peers_.end() || !it->second.known) return std::nullopt;
+  if (it == peers_.end() || !it->second.known ||
+      now_ - it->second.lastAck >= static_cast<std::uint64_t>(cfg_.electionTicks)) {
+    return std::nullopt;
+  }
   return it->second.learned;
 }
 

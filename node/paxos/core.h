@@ -154,13 +154,10 @@ class Core {
   const wire::Membership& membership() const { return cfgFor(learned_ + 1).m; }
   // The newest configuration this node knows: a leader's change under way, else membership().
   const wire::Membership& latestMembership() const { return cfgs_.rbegin()->second.m; }
-  // Whether this node, as a leader a change removed, has handed over to a voter that had learned
-  // all it had: nobody needs it any more.
-  bool handedOver() const { return handedOver_; }
   // Whether a change is under way (proposed by this leader, not yet chosen).
   bool changing() const { return cfgs_.rbegin()->first > learned_; }
-  // What this leader last heard of a peer's chosen prefix; nullopt when it has not (or it does
-  // not lead).
+  // What this leader last heard of a peer's chosen prefix; nullopt when it has not within an
+  // election timeout (or it does not lead).
   std::optional<std::uint64_t> peerLearned(std::uint32_t id) const;
   std::size_t inFlight() const { return pending_.size(); }
 
@@ -325,7 +322,6 @@ class Core {
   // effect after the chosen prefix, and while leading the one proposed after it, if any.
   std::map<std::uint64_t, Cfg> cfgs_;
   bool cfgChanged_ = false;  // settle() has work to do
-  bool handedOver_ = false;
   // Peers a chosen configuration left out, kept a while (to the tick given) so that they hear
   // of it.
   std::map<std::uint32_t, std::uint64_t> leaving_;

@@ -14,6 +14,13 @@ using Type = PeerMessage::Type;
 
 void Core::becomeFollower(std::uint32_t leader) {
   dropReads();
+  if (role_ == Role::kLeader) {
+    // Slots this leader counted as chosen out of order, past its chosen prefix, were counted with
+    // its own configurations there; one of those may never be chosen. Only the prefix is certain:
+    // the values stay accepted, and the next leader decides the rest.
+    for (auto it = log_.upper_bound(learned_); it != log_.end(); ++it)
+      it->second.chosen = false;
+  }
   role_ = Role::kFollower;
   leader_ = leader;
   probing_ = false;
