@@ -11,7 +11,8 @@ struct Chosen {
   std::uint64_t slot = 0;  // its log position (the commands of one batch share their slot)
   wire::Command cmd;
   std::uint64_t proposal = 0;  // the id given to propose() when this node proposed it, else 0
-  // A configuration chosen at this slot (wire::encodeMembership; `cmd` is then a no-op).
+  // A configuration chosen at this slot that took effect (wire::encodeMembership; `cmd` is then a
+  // no-op), for the store to keep with its snapshots.
   std::string members;
 };
 

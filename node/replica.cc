@@ -313,11 +313,12 @@ wire::Result<Replica::Drained> Replica::drain(Outbox* early) {
     out.snapshotTo.insert(out.snapshotTo.end(), r.snapshotTo.begin(), r.snapshotTo.end());
     for (wire::Slot& s : r.chosen) {
       if (wire::isMembershipValue(s.value)) {
-        // A configuration: the store keeps it for its snapshots (one of the cluster this data
-        // belonged to before a force or restore governs nothing, and is a no-op).
-        auto m = wire::decodeMembership(s.value);
+        // A configuration: the store keeps it for its snapshots, if it took effect (the core
+        // says: otherwise a no-op).
         Chosen c{s.slot, wire::Command{}, 0, {}};
-        if (m && m->cluster == cluster_) c.members = s.value;
+        if (std::find(r.configs.begin(), r.configs.end(), s.slot) != r.configs.end()) {
+          c.members = s.value;
+        }
         out.chosen.push_back(std::move(c));
       } else if (!s.value.empty()) {  // else a no-op filled a hole
         auto b = wire::decodeBatch(s.value);

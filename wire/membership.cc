@@ -119,6 +119,13 @@ Result<Membership> decodeMembership(std::string_view v) {
   }
 }
 
+std::optional<Membership> takesEffect(const Membership& cur, std::string_view value) {
+  if (!isMembershipValue(value)) return std::nullopt;
+  auto m = decodeMembership(value);
+  if (!m || !follows(cur, *m)) return std::nullopt;
+  return std::move(m.value());
+}
+
 Status checkChange(const Membership& cur, const Membership& next) {
   if (next.voters().empty()) return Status(Err::kBadRequest, "the last voter cannot be removed");
   if (next.cluster != cur.cluster) return Status(Err::kBadRequest, "another cluster's members");

@@ -79,4 +79,9 @@ inline bool follows(const Membership& cur, const Membership& next) {
   return next.cluster == cur.cluster && next.version == cur.version + 1;
 }
 
+// The configuration a slot value makes, chosen where `cur` is in effect: nullopt when the value is
+// no configuration, does not decode, or does not follow `cur` (a stale change, another cluster's).
+// The one rule the core applies wherever a configuration may take effect.
+std::optional<Membership> takesEffect(const Membership& cur, std::string_view value);
+
 }  // namespace cairn::wire

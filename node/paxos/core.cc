@@ -82,16 +82,16 @@ bool Core::majorityOfEach(const std::function<bool(std::uint32_t)>& acked) const
   return true;
 }
 
-void Core::noteMembership(std::uint64_t slot, const std::string& value) {
-  if (!wire::isMembershipValue(value)) return;
-  auto m = wire::decodeMembership(value);
+bool Core::noteMembership(std::uint64_t slot, const std::string& value) {
   // Proposals are checked; a chosen value that does not decode changes nothing. Nor does one of
-  // the cluster this data belonged to before it was forced or restored into a new one.
-  // A change proposed against a configuration that another change has since replaced, and
-  // re-proposed by a later leader, changes nothing (wire::follows).
-  if (!m || m->cluster != cfg_.cluster || !wire::follows(cfgFor(slot).m, *m)) return;
-  cfgs_[slot] = makeCfg(std::move(m.value()));
+  // the cluster this data belonged to before it was forced or restored into a new one, nor a
+  // change proposed against a configuration another change has since replaced (re-proposed by a
+  // later leader).
+  auto m = wire::takesEffect(cfgFor(slot).m, value);
+  if (!m) return false;
+  cfgs_[slot] = makeCfg(std::move(*m));
   cfgChanged_ = true;
+  return true;
 }
 
 void Core::settle() {
@@ -230,7 +230,7 @@ void Core::advanceLearned() {
     auto it = log_.find(learned_ + 1);
     if (it == log_.end() || !it->second.chosen) break;
     ++learned_;
-    noteMembership(learned_, it->second.value);
+    if (noteMembership(learned_, it->second.value)) out_.configs.push_back(learned_);
     out_.chosen.push_back(Slot{learned_, it->second.ballot, it->second.value});
     moved = true;
   }
@@ -479,11 +479,10 @@ bool Core::promisedEnough() {
   bool enough = true;
   wire::Membership cur = cfgFor(from_).m;
   for (const auto& [slot, s] : best) {
-    if (!wire::isMembershipValue(s->value)) continue;
-    auto m = wire::decodeMembership(s->value);
-    if (!m || !wire::follows(cur, *m)) continue;  // a change that would change nothing
+    auto m = wire::takesEffect(cur, s->value);
+    if (!m) continue;  // no configuration, or one that would change nothing
     cur = *m;
-    const Cfg c = makeCfg(std::move(m.value()));
+    const Cfg c = makeCfg(std::move(*m));
     if (!c.majority(from.begin(), from.end())) enough = false;
     for (std::uint32_t v : c.voters) {
       if (v == cfg_.id || peers_.count(v)) continue;

@@ -97,7 +97,10 @@ struct Ready {
   std::vector<Slot> accepted;            // persist before sending
   std::optional<std::uint64_t> learned;  // may be persisted lazily (a hint for recovery)
   std::vector<PeerMessage> send;
-  std::vector<Slot> chosen;          // newly chosen, contiguous, in slot order: apply these
+  std::vector<Slot> chosen;  // newly chosen, contiguous, in slot order: apply these
+  // The slots among `chosen` whose configuration took effect (a chosen configuration that does
+  // not follow the one in effect changes nothing: apply it as a no-op).
+  std::vector<std::uint64_t> configs;
   std::vector<ReadState> reads;      // read points confirmed by a quorum
   std::vector<ReadState> readsLost;  // read points abandoned (this node stopped leading)
   // Peers that need a snapshot: the slots they miss are compacted away here. The caller sends
@@ -106,7 +109,7 @@ struct Ready {
 
   bool empty() const {
     return !promised && accepted.empty() && !learned && send.empty() && chosen.empty() &&
-           reads.empty() && readsLost.empty() && snapshotTo.empty();
+           configs.empty() && reads.empty() && readsLost.empty() && snapshotTo.empty();
   }
 };
 
@@ -207,7 +210,8 @@ class Core {
   // is under way): a leader's quorum for a read or to stay in office is a majority of each.
   bool majorityOfEach(const std::function<bool(std::uint32_t)>& acked) const;
   // Notes a configuration at `slot` (chosen, or proposed there by this leader).
-  void noteMembership(std::uint64_t slot, const std::string& value);
+  // Whether it took effect (wire::takesEffect).
+  bool noteMembership(std::uint64_t slot, const std::string& value);
   // What follows a change of configuration, once the handler that caused it is done: forgets
   // configurations behind the chosen prefix, brings peers_ in line, and a leader that the chosen
   // configuration leaves out hands over.

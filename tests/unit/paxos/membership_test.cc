@@ -268,6 +268,8 @@ TEST_CASE("paxos: a change proposed against a replaced configuration changes not
   c.step(a);
   REQUIRE(c.learned() == 2);
   CHECK(c.membership() == with(boot, kLearner4));
+  Ready r = c.ready();
+  CHECK(r.configs == std::vector<std::uint64_t>{1});  // slot 2 is applied as a no-op
 }
 
 TEST_CASE("paxos: a snapshot brings its configuration; another cluster's is ignored",
