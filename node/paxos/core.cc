@@ -129,6 +129,21 @@ void Core::settle() {
   handOver();
 }
 
+bool Core::mayCampaign() const {
+  // A voter of the configuration after the chosen prefix, or of one this node accepted after it
+  // (in its log, chained as a candidate would re-propose them): the voters of a change that was
+  // chosen but whose commit they never heard would otherwise all wait for one another.
+  wire::Membership cur = cfgFor(learned_ + 1).m;
+  if (cur.isVoter(cfg_.id)) return true;
+  for (auto it = log_.upper_bound(learned_); it != log_.end(); ++it) {
+    if (auto m = wire::takesEffect(cur, it->second.value)) {
+      cur = std::move(*m);
+      if (cur.isVoter(cfg_.id)) return true;
+    }
+  }
+  return false;
+}
+
 bool Core::handingOver() const {
   return role_ == Role::kLeader && !cfgFor(learned_ + 1).votes(cfg_.id);
 }
@@ -301,17 +316,19 @@ void Core::tick() {
   if (++electionElapsed_ >= electionTimeout_) {
     leader_ = 0;
     // Only a voter campaigns: a learner, or a node a change removed, waits to be told.
-    if (cfgFor(learned_ + 1).votes(cfg_.id)) {
+    if (mayCampaign()) {
       startProbe();
     } else {
-      resetElectionTimer();
+      // A campaign this non-voter began (see onProbe) that got nowhere ends here: the next voter
+      // that needs it may start another.
+      becomeFollower(0);
     }
   }
   settle();
 }
 
 void Core::campaign() {
-  if (role_ != Role::kLeader && cfgFor(learned_ + 1).votes(cfg_.id)) startPrepare();
+  if (role_ != Role::kLeader && mayCampaign()) startPrepare();
   settle();
 }
 
@@ -537,7 +554,7 @@ void Core::learnCommit(const Ballot& ballot, std::uint64_t commit) {
 void Core::onTakeOver(const PeerMessage& m) {
   if (m.ballot < promised_ || role_ != Role::kFollower) return;
   learnCommit(m.ballot, m.commit);
-  if (cfgFor(learned_ + 1).votes(cfg_.id)) startPrepare();
+  if (mayCampaign()) startPrepare();
 }
 
 // Phase 2b, at the leader. Only acceptances in our ballot count: a value a quorum has accepted in

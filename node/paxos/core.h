@@ -29,8 +29,9 @@
 //    of them is reported to it;
 //  - a leader proposes one change at a time, only once what it re-proposed on taking office is
 //    chosen, and each change alters one member (wire::checkChange);
-//  - only a voter of the configuration after its chosen prefix probes or prepares; a leader that a
-//    chosen change leaves out proposes nothing new, and once a voter has learned all it has,
+//  - only a voter probes or prepares on its own: of the configuration after its chosen prefix, or
+//    of one it accepted after that (as Raft uses the newest configuration in its log); a leader
+//    that a chosen change leaves out proposes nothing new, and once a voter has learned all it has,
 //    hands over to it (kTakeOver: campaign now) and steps down.
 
 #include <algorithm>
@@ -218,6 +219,8 @@ class Core {
   void settle();
   // Whether this node leads, and the configuration in effect leaves it out.
   bool handingOver() const;
+  // Whether this node may probe or prepare on its own (see the definition).
+  bool mayCampaign() const;
   // Hands leadership to a caught-up voter, once there is one (see the rules above).
   void handOver();
   bool promisedEnough();

@@ -778,7 +778,10 @@ class Sim {
       state += " n" + std::to_string(id) + "{role=" + std::to_string(static_cast<int>(c.role())) +
                " learned=" + std::to_string(c.learned()) +
                " applied=" + std::to_string(nd->applied) +
-               " inflight=" + std::to_string(c.inFlight()) + "}";
+               " inflight=" + std::to_string(c.inFlight()) +
+               " config=" + std::to_string(c.membership().version) +
+               (c.membership().isVoter(id) ? " voter" : " non-voter") +
+               " compacted=" + std::to_string(c.compacted()) + "}";
     }
     throw Failure{"no progress after healing: the cluster did not converge:" + state};
   }
