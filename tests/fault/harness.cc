@@ -44,6 +44,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -298,15 +299,38 @@ client::Client memberClient(FaultCluster& cl) {
   return client::Client(co);
 }
 
+// A removed node takes its history with it, and the members left may hold theirs only from a later
+// snapshot: the recorder reads through the head before a REMOVE (every rev after it is on every
+// member). Its thread is stopped for that and started again. A range it cannot read any more
+// fails the run at the end, as always (HistoryRecorder::failure).
+void catchUp(fault::HistoryRecorder& recorder, FaultCluster& cl, const Options& o) {
+  client::Options co;
+  co.endpoints = cl.memberClients();
+  co.timeout = std::chrono::milliseconds(2000);
+  client::Client c(co);
+  auto head = c.rev();
+  if (!head) {
+    log("  the recorder was not caught up (no REV: %s)", head.status().toString());
+    return;
+  }
+  const auto t0 = Clock::now();
+  recorder.stop();
+  const bool ok = recorder.finish(*head, Clock::now() + std::chrono::seconds(30));
+  recorder.start(std::chrono::milliseconds(o.recordEveryMs));
+  log("  %s", "the recorder read through rev " + std::to_string(*head) + " in " +
+                  std::to_string(msSince(t0)) + " ms" + (ok ? "" : ": " + recorder.failure()));
+}
+
 // One membership fault, healed before it returns: REMOVE a follower ("replace-follower") or the
 // leader ("remove-leader", which hands over first), wait for the removed process to exit by
 // itself (or kill it past kExitWaitMs), then JOIN a fresh node (the next spare id, a new data
 // directory) through a member, and wait until the leader has promoted it to voter: the cluster
 // keeps its size. `pick` chooses the follower and the member joined through, apart from the
 // schedule's generator (the leader, which these choices depend on, is a matter of timing).
-// False, with ml->failure set, when a step did not complete within its bound.
+// `beforeRemove` runs once the node to remove is chosen, right before its REMOVE. False, with
+// ml->failure set, when a step did not complete within its bound.
 bool changeMembers(FaultCluster& cl, const std::string& kind, std::mt19937_64& pick,
-                   MemberLog* ml) {
+                   const std::function<void()>& beforeRemove, MemberLog* ml) {
   int leader = 0;
   const auto l0 = Clock::now();
   while (leader == 0 && msSince(l0) < kLeaderWaitMs) {
@@ -328,6 +352,7 @@ bool changeMembers(FaultCluster& cl, const std::string& kind, std::mt19937_64& p
   log("fault: %s",
       kind + " node " + std::to_string(victim) + " (leader " + std::to_string(leader) + ")");
 
+  beforeRemove();
   // REMOVE, asked again while it is not chosen; a TIMEOUT may have been chosen after all, which
   // MEMBERS (or a NOENT to the next try) tells.
   const auto t0 = Clock::now();
@@ -809,7 +834,8 @@ int main(int argc, char** argv) {
     const std::string kind = kinds[rng() % kinds.size()];
     if (kind == "replace-follower" || kind == "remove-leader") {
       ++injected[kind];
-      if (!changeMembers(*cl, kind, memberPick, &memberLog)) {
+      if (!changeMembers(
+              *cl, kind, memberPick, [&] { catchUp(recorder, *cl, o); }, &memberLog)) {
         log("membership change failed: %s", memberLog.failure);
         break;  // the workload stops and is checked; the run fails
       }
