@@ -224,6 +224,33 @@ class FaultCluster {
   }
   FaultNet& net() { return net_; }
 
+  // The members whose process ended though the harness did not stop it (a crash, an abort), each
+  // with the line of its log that says why when there is one; "" when every member runs. Each is
+  // told once: it is down from then on.
+  std::string crashed() {
+    std::string out;
+    for (int id : members_) {
+      if (!up(id)) continue;
+      const int code = node(id).awaitExit(0);
+      if (node(id).pid() > 0) continue;  // still running
+      std::ifstream f(logOf(id));
+      std::string why, last;
+      for (std::string line; std::getline(f, line);) {
+        if (why.empty() && (line.find("runtime error") != std::string::npos ||
+                            line.find("Sanitizer") != std::string::npos ||
+                            line.find("terminate called") != std::string::npos)) {
+          why = line;
+        }
+        if (!line.empty()) last = line;
+      }
+      out += (out.empty() ? "" : "; ") + std::string("node ") + std::to_string(id) + " exited (" +
+             (code >= 0 ? "code " + std::to_string(code) : std::string("a signal")) +
+             "), its log " + logOf(id) + ": " + (why.empty() ? last : why);
+      kill9(id);  // reaped already: only the slot goes
+    }
+    return out;
+  }
+
   // The leader every reachable member names, 0 if none.
   int leader() {
     for (int i : members_) {
@@ -836,6 +863,7 @@ int main(int argc, char** argv) {
       ++injected[kind];
       if (!changeMembers(
               *cl, kind, memberPick, [&] { catchUp(recorder, *cl, o); }, &memberLog)) {
+        if (std::string dead = cl->crashed(); !dead.empty()) memberLog.failure += "; " + dead;
         log("membership change failed: %s", memberLog.failure);
         break;  // the workload stops and is checked; the run fails
       }
@@ -908,7 +936,14 @@ int main(int argc, char** argv) {
     if (r) head = *r;
   }
   if (head == 0) {
-    std::fprintf(stderr, "cairn_fault: the healed cluster does not serve writes\n");
+    const std::string dead = cl->crashed();
+    std::fprintf(stderr, "cairn_fault: the healed cluster does not serve writes%s\n",
+                 dead.empty() ? "" : ("; " + dead).c_str());
+    if (!memberLog.failure.empty())
+      std::fprintf(stderr, "cairn_fault: membership: %s\n", memberLog.failure.c_str());
+    stopWatchers = true;  // a thread still joinable at the return would abort the harness
+    for (auto& t : threads)
+      t.join();
     return 1;
   }
   // The rest of the history, through the barrier; a range no node holds any more fails the run.
