@@ -6,12 +6,23 @@
 //   cairn_fault --debug-stale-reads --faults partition --expect-anomaly   # the checker can fail:
 //       nodes started with a flag that answers linearizable reads locally must be caught
 //
-// Faults (--faults, comma-separated; default all): kill (kill -9 and restart, of the leader or a
-// follower), stop (SIGSTOP then SIGCONT), partition (the leader isolated, or a random minority,
-// through FaultNet's TCP proxies on every peer link), delay (every peer link slowed). Exit 0 when
-// every check passes (or, with --expect-anomaly, when one fails), 1 otherwise, 2 on a setup
-// error. The schedule is seeded; process timing is not, so a seed replays the same faults, not
-// the same interleaving.
+// Faults (--faults, comma-separated; default kill,stop,partition,delay): kill (kill -9 and
+// restart, of the leader or a follower), stop (SIGSTOP then SIGCONT), partition (the leader
+// isolated, or a random minority, through FaultNet's TCP proxies on every peer link), delay
+// (every peer link slowed), member (membership changes through the log: a follower removed and
+// replaced by a fresh node, or the leader removed, which hands over and exits, and a fresh node
+// joined in its place; each waits until the newcomer is a voter, so the cluster keeps its size).
+// Exit 0 when every check passes (or, with --expect-anomaly, when one fails), 1 otherwise, 2 on a
+// setup error. The schedule is seeded; process timing is not, so a seed replays the same faults,
+// not the same interleaving.
+//
+// Membership faults need ids, ports and proxies for the nodes that join, set up at the start:
+// --member-changes of them (then the member faults stop). The workload's clients know every
+// id's endpoint from the start and fail over to whichever answer. A step of a change that does
+// not complete within its bound (REMOVE chosen, the newcomer ready, then a voter) fails the run,
+// as does --expect-members when a run completed no replace-follower or no remove-leader:
+//
+//   cairn_fault --seed 5 --duration 40 --faults member,kill,partition --expect-members
 //
 // Snapshots are off unless --snapshot-every is given. With them on, a node that restarts from a
 // snapshot or installs one keeps its history only from there, so the history the checkers need
@@ -33,6 +44,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -79,6 +91,8 @@ struct Options {
   std::int64_t logRetain = -1;     // -1: cairnd's default
   int ballast = 0;                 // ~1 KiB files under /ballast written before the workload
   bool expectSnapshots = false;
+  int memberChanges = 4;  // --faults member: the most changes a run makes (spare ids set up)
+  bool expectMembers = false;
   int recordEveryMs = 200;  // the HistoryRecorder's period
   std::string logsTo;       // a directory to copy the nodes' logs into at the end
 };
@@ -94,36 +108,51 @@ void log(const char* fmt, const std::string& s) {
   std::fputc('\n', stderr);
 }
 
-// The cluster: nodes reach each other only through FaultNet.
+// The cluster: nodes reach each other only through FaultNet. Ids 1..o.nodes are the bootstrap
+// members; with --faults member, the next `spare` ids are kept for nodes that join later (a
+// membership fault gives each joiner a fresh id, as cairnd never reuses one). FaultNet takes its
+// links before it starts, so a spare id's peer port, its proxies to and from every other id, and
+// its client and feed ports are all set up here, and every node is given --peer-via entries for
+// every id from its first start on (cairnd uses an entry once a configuration names that id).
+//
+// Thread: the nemesis (main) thread starts, kills, removes and joins nodes; the workers only read
+// the client endpoints, which are fixed once the constructor returns.
 class FaultCluster {
  public:
-  FaultCluster(const std::string& dir, const Options& o) : dir_(dir), o_(o) {
+  FaultCluster(const std::string& dir, const Options& o, int spare)
+      : dir_(dir), o_(o), ids_(o.nodes + spare) {
     std::vector<int> peerPorts;
     std::string list;
-    for (int i = 1; i <= o.nodes; ++i) {
+    for (int i = 1; i <= ids_; ++i) {
       peerPorts.push_back(test::freePort());
-      list += (i > 1 ? "," : "") + std::to_string(i) +
-              "=tcp://127.0.0.1:" + std::to_string(peerPorts.back());
+      if (i <= o.nodes) {
+        list += (i > 1 ? "," : "") + std::to_string(i) +
+                "=tcp://127.0.0.1:" + std::to_string(peerPorts.back());
+      }
     }
-    for (int i = 1; i <= o.nodes; ++i) {
+    for (int i = 1; i <= ids_; ++i) {
       std::string via;
-      for (int j = 1; j <= o.nodes; ++j) {
+      for (int j = 1; j <= ids_; ++j) {
         if (j == i) continue;
         via += (via.empty() ? "" : ",") + std::to_string(j) + "=" +
                net_.addLink(i, j, peerPorts[static_cast<std::size_t>(j - 1)]);
       }
+      // A bootstrap member is named by --cluster; a spare binds its own --peer (its restarts
+      // too: the data directory knows the id, not where to listen) and joins at its first start.
+      std::vector<std::string> args;
+      if (i <= o.nodes) {
+        args = {"--id", std::to_string(i), "--cluster", list};
+      } else {
+        args = {"--peer",
+                "tcp://127.0.0.1:" + std::to_string(peerPorts[static_cast<std::size_t>(i - 1)])};
+        // Fixed ports, so that clients started before it joined find it.
+        endpoints_[i] = {"tcp://127.0.0.1:" + std::to_string(test::freePort()),
+                         "tcp://127.0.0.1:" + std::to_string(test::freePort())};
+      }
       // The history window holds the whole run; a node that restarts from a snapshot, or installs
       // one, keeps its history only from there on (the HistoryRecorder reads it as the run goes).
-      std::vector<std::string> args = {"--id",
-                                       std::to_string(i),
-                                       "--cluster",
-                                       list,
-                                       "--peer-via",
-                                       via,
-                                       "--history",
-                                       "50000000",
-                                       "--snapshot-every",
-                                       std::to_string(o.snapshotEvery)};
+      args.insert(args.end(), {"--peer-via", via, "--history", "50000000", "--snapshot-every",
+                               std::to_string(o.snapshotEvery)});
       if (o.snapshotChunk > 0)
         args.insert(args.end(), {"--snapshot-chunk", std::to_string(o.snapshotChunk)});
       if (o.snapshotRate >= 0)
@@ -133,38 +162,98 @@ class FaultCluster {
       args_.push_back(args);
     }
     net_.start();
-    nodes_.resize(static_cast<std::size_t>(o.nodes));
-    for (int i = 1; i <= o.nodes; ++i)
+    nodes_.resize(static_cast<std::size_t>(ids_));
+    for (int i = 1; i <= o.nodes; ++i) {
+      members_.push_back(i);
       start(i);
+    }
   }
 
-  void start(int id) {
-    auto& slot = nodes_[static_cast<std::size_t>(id - 1)];
-    std::vector<std::string> args = args_[static_cast<std::size_t>(id - 1)];
-    if (endpoints_.count(id)) {  // a restart keeps its endpoints, so clients find it again
-      args.insert(args.end(),
-                  {"--client", endpoints_[id].first, "--events", endpoints_[id].second});
-    }
-    slot = std::make_unique<test::NodeProcess>(dir_ + "/n" + std::to_string(id), args);
-    endpoints_[id] = {slot->client(), slot->events()};
+  // Starts member `id`, or restarts it on the endpoints it had, so clients find it again.
+  void start(int id) { launch(id, {}); }
+  // Starts the next spare id as a fresh node (a new data directory) that joins the cluster through
+  // member `through`, and returns its id; it is a member from here on. Throws what
+  // test::NodeProcess throws (not ready within 20 s, or it exited: a JOIN refused).
+  int join(int through) {
+    const int id = joined_ + o_.nodes + 1;
+    ++joined_;
+    launch(id, {"--join", clientOf(through), "--id", std::to_string(id)});
+    members_.push_back(id);
+    return id;
   }
+  // Member `id` left the configuration and its process is gone: it is never picked or restarted.
+  void removed(int id) {
+    nodes_[static_cast<std::size_t>(id - 1)].reset();
+    members_.erase(std::find(members_.begin(), members_.end(), id));
+  }
+  // Spare ids that have not joined yet.
+  int spareLeft() const { return ids_ - o_.nodes - joined_; }
+  // The current members, bootstrap members first, then joiners in the order they joined.
+  const std::vector<int>& members() const { return members_; }
+  // Every id that has had a process (its log exists).
+  std::vector<int> started() const {
+    std::vector<int> v;
+    for (int i = 1; i <= o_.nodes + joined_; ++i)
+      v.push_back(i);
+    return v;
+  }
+
   void kill9(int id) { nodes_[static_cast<std::size_t>(id - 1)].reset(); }
   bool up(int id) const { return nodes_[static_cast<std::size_t>(id - 1)] != nullptr; }
   test::NodeProcess& node(int id) { return *nodes_[static_cast<std::size_t>(id - 1)]; }
   // The node's log, appended to by each of its runs (test::NodeProcess).
   std::string logOf(int id) const { return dir_ + "/n" + std::to_string(id) + ".log"; }
   std::string clientOf(int id) const { return endpoints_.at(id).first; }
+  // Every id's client endpoint: the bootstrap members' from the one `rotate` picks on, then the
+  // spares' (a spare's before it joins, a removed node's after it left: the client library fails
+  // over to the endpoints that answer, so a worker follows the membership without being told).
   std::vector<std::string> clients(int rotate) const {
     std::vector<std::string> v;
     for (int i = 0; i < o_.nodes; ++i)
       v.push_back(clientOf((i + rotate) % o_.nodes + 1));
+    for (int i = o_.nodes + 1; i <= ids_; ++i)
+      v.push_back(clientOf(i));
+    return v;
+  }
+  // The current members' client endpoints (for membership requests).
+  std::vector<std::string> memberClients() const {
+    std::vector<std::string> v;
+    for (int id : members_)
+      v.push_back(clientOf(id));
     return v;
   }
   FaultNet& net() { return net_; }
 
-  // The leader every reachable node names, 0 if none.
+  // The members whose process ended though the harness did not stop it (a crash, an abort), each
+  // with the line of its log that says why when there is one; "" when every member runs. Each is
+  // told once: it is down from then on.
+  std::string crashed() {
+    std::string out;
+    for (int id : members_) {
+      if (!up(id)) continue;
+      const int code = node(id).awaitExit(0);
+      if (node(id).pid() > 0) continue;  // still running
+      std::ifstream f(logOf(id));
+      std::string why, last;
+      for (std::string line; std::getline(f, line);) {
+        if (why.empty() && (line.find("runtime error") != std::string::npos ||
+                            line.find("Sanitizer") != std::string::npos ||
+                            line.find("terminate called") != std::string::npos)) {
+          why = line;
+        }
+        if (!line.empty()) last = line;
+      }
+      out += (out.empty() ? "" : "; ") + std::string("node ") + std::to_string(id) + " exited (" +
+             (code >= 0 ? "code " + std::to_string(code) : std::string("a signal")) +
+             "), its log " + logOf(id) + ": " + (why.empty() ? last : why);
+      kill9(id);  // reaped already: only the slot goes
+    }
+    return out;
+  }
+
+  // The leader every reachable member names, 0 if none.
   int leader() {
-    for (int i = 1; i <= o_.nodes; ++i) {
+    for (int i : members_) {
       if (!up(i)) continue;
       client::Options co;
       co.endpoints = {clientOf(i)};
@@ -178,13 +267,215 @@ class FaultCluster {
   }
 
  private:
+  void launch(int id, const std::vector<std::string>& extra) {
+    auto& slot = nodes_[static_cast<std::size_t>(id - 1)];
+    std::vector<std::string> args = args_[static_cast<std::size_t>(id - 1)];
+    args.insert(args.end(), extra.begin(), extra.end());
+    if (endpoints_.count(id)) {
+      args.insert(args.end(),
+                  {"--client", endpoints_[id].first, "--events", endpoints_[id].second});
+    }
+    slot = std::make_unique<test::NodeProcess>(dir_ + "/n" + std::to_string(id), args);
+    if (!endpoints_.count(id)) endpoints_[id] = {slot->client(), slot->events()};
+  }
+
   std::string dir_;
   Options o_;
+  int ids_;         // bootstrap members and spares
+  int joined_ = 0;  // spares that have joined
   FaultNet net_;
-  std::vector<std::vector<std::string>> args_;
-  std::vector<std::unique_ptr<test::NodeProcess>> nodes_;
-  std::map<int, std::pair<std::string, std::string>> endpoints_;
+  std::vector<std::vector<std::string>> args_;             // per id
+  std::vector<std::unique_ptr<test::NodeProcess>> nodes_;  // per id: null when down or gone
+  std::vector<int> members_;
+  std::map<int, std::pair<std::string, std::string>> endpoints_;  // client, events
 };
+
+// What the membership faults did: for the log, the summary and --expect-members.
+struct MemberLog {
+  std::map<std::string, int> done;      // changes completed, by kind
+  std::vector<std::int64_t> toVoterMs;  // per join: from its start to "voter" in MEMBERS
+  std::vector<std::int64_t> exitMs;     // per removal: from the REMOVE's reply to the exit
+  int killed = 0;                       // removed nodes that had not exited within the bound
+  int skipped = 0;                      // no leader to remove or to ask
+  std::string failure;                  // a change that did not complete: the run fails
+};
+
+// The bounds of a membership change's steps. A step past its bound fails the run (a cluster that
+// cannot change its members is a finding), except a removed node that does not exit: killed.
+constexpr int kLeaderWaitMs = 10000;  // a leader to remove, or to ask
+constexpr int kRemoveWaitMs = 30000;  // REMOVE, retried until it is chosen
+constexpr int kExitWaitMs = 20000;    // the removed process exits by itself
+constexpr int kVoterWaitMs = 60000;   // the joiner caught up and promoted
+// cairnd answers a change it could not get chosen within 10 s with TIMEOUT (PROTOCOL.md, JOIN):
+// the harness waits a little longer for the reply.
+constexpr int kChangeReplyMs = 12000;
+
+std::int64_t msSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+std::string seconds(int ms) {
+  return std::to_string(ms / 1000) + " s";
+}
+
+// A client for membership requests (sent on to the leader), through the current members.
+client::Client memberClient(FaultCluster& cl) {
+  client::Options co;
+  co.endpoints = cl.memberClients();
+  co.timeout = std::chrono::milliseconds(kChangeReplyMs);
+  co.attempts = 1;
+  return client::Client(co);
+}
+
+// A removed node takes its history with it, and the members left may hold theirs only from a later
+// snapshot: the recorder reads through the head before a REMOVE (every rev after it is on every
+// member). Its thread is stopped for that and started again. A range it cannot read any more
+// fails the run at the end, as always (HistoryRecorder::failure).
+void catchUp(fault::HistoryRecorder& recorder, FaultCluster& cl, const Options& o) {
+  client::Options co;
+  co.endpoints = cl.memberClients();
+  co.timeout = std::chrono::milliseconds(2000);
+  client::Client c(co);
+  auto head = c.rev();
+  if (!head) {
+    log("  the recorder was not caught up (no REV: %s)", head.status().toString());
+    return;
+  }
+  const auto t0 = Clock::now();
+  recorder.stop();
+  const bool ok = recorder.finish(*head, Clock::now() + std::chrono::seconds(30));
+  recorder.start(std::chrono::milliseconds(o.recordEveryMs));
+  log("  %s", "the recorder read through rev " + std::to_string(*head) + " in " +
+                  std::to_string(msSince(t0)) + " ms" + (ok ? "" : ": " + recorder.failure()));
+}
+
+// One membership fault, healed before it returns: REMOVE a follower ("replace-follower") or the
+// leader ("remove-leader", which hands over first), wait for the removed process to exit by
+// itself (or kill it past kExitWaitMs), then JOIN a fresh node (the next spare id, a new data
+// directory) through a member, and wait until the leader has promoted it to voter: the cluster
+// keeps its size. `pick` chooses the follower and the member joined through, apart from the
+// schedule's generator (the leader, which these choices depend on, is a matter of timing).
+// `beforeRemove` runs once the node to remove is chosen, right before its REMOVE. False, with
+// ml->failure set, when a step did not complete within its bound.
+bool changeMembers(FaultCluster& cl, const std::string& kind, std::mt19937_64& pick,
+                   const std::function<void()>& beforeRemove, MemberLog* ml) {
+  int leader = 0;
+  const auto l0 = Clock::now();
+  while (leader == 0 && msSince(l0) < kLeaderWaitMs) {
+    leader = cl.leader();
+    if (leader == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));  // election
+  }
+  if (leader == 0) {
+    ++ml->skipped;
+    log("fault: %s", kind + " skipped: no leader within " + seconds(kLeaderWaitMs));
+    return true;
+  }
+  int victim = leader;
+  if (kind == "replace-follower") {
+    std::vector<int> followers;
+    for (int id : cl.members())
+      if (id != leader) followers.push_back(id);
+    victim = followers[pick() % followers.size()];
+  }
+  log("fault: %s",
+      kind + " node " + std::to_string(victim) + " (leader " + std::to_string(leader) + ")");
+
+  beforeRemove();
+  // REMOVE, asked again while it is not chosen; a TIMEOUT may have been chosen after all, which
+  // MEMBERS (or a NOENT to the next try) tells.
+  const auto t0 = Clock::now();
+  std::string lastError;
+  std::int64_t config = 0;
+  auto mc = memberClient(cl);
+  for (int tries = 0;; ++tries) {
+    wire::Request q;
+    q.verb = wire::Verb::kRemove;
+    q.id = victim;
+    auto r = mc.leaderCall(q);
+    if (r) {
+      config = r->config.value_or(0);
+      break;
+    }
+    lastError = r.status().toString();
+    if (tries > 0 && r.status().code() == wire::Err::kNoEnt) break;
+    auto m = mc.members();
+    if (m && m->members &&
+        std::none_of(m->members->begin(), m->members->end(),
+                     [&](const wire::MemberInfo& e) { return e.id == victim; })) {
+      config = m->config.value_or(0);
+      break;
+    }
+    if (msSince(t0) > kRemoveWaitMs) {
+      ml->failure = "REMOVE of node " + std::to_string(victim) + " (" + kind +
+                    ") was not chosen within " + seconds(kRemoveWaitMs) +
+                    "; last answer: " + lastError;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // between tries
+  }
+  const auto removedAt = Clock::now();
+  const int code = cl.node(victim).awaitExit(kExitWaitMs);
+  std::string exit;
+  if (code == 0) {
+    ml->exitMs.push_back(msSince(removedAt));
+    exit = "it exited by itself (0) " + std::to_string(ml->exitMs.back()) + " ms later";
+  } else if (cl.node(victim).pid() > 0) {
+    ++ml->killed;
+    cl.kill9(victim);
+    exit = "it had not exited " + seconds(kExitWaitMs) + " later: killed";
+  } else {
+    ml->failure = "node " + std::to_string(victim) + ", removed (" + kind + "), exited with " +
+                  (code > 0 ? "code " + std::to_string(code) : std::string("a signal")) +
+                  ", not 0: see " + cl.logOf(victim);
+    return false;
+  }
+  cl.removed(victim);
+  log("  %s", "node " + std::to_string(victim) + " removed (configuration " +
+                  std::to_string(config) + ") in " + std::to_string(msSince(t0)) + " ms; " + exit +
+                  (lastError.empty() ? "" : "; an earlier try: " + lastError));
+
+  // JOIN a fresh node in its place, through any member.
+  const auto& ms = cl.members();
+  const int through = ms[pick() % ms.size()];
+  const auto j0 = Clock::now();
+  int id = 0;
+  try {
+    id = cl.join(through);
+  } catch (const std::exception& e) {
+    ml->failure = "a fresh node did not join through node " + std::to_string(through) + " (" +
+                  kind + "): " + e.what();
+    return false;
+  }
+  const std::int64_t readyMs = msSince(j0);
+  std::string roles;
+  auto asker = memberClient(cl);
+  while (true) {
+    auto m = asker.members();
+    roles.clear();
+    bool voter = false;
+    if (m && m->members) {
+      for (const auto& e : *m->members) {
+        roles += (roles.empty() ? "" : " ") + std::to_string(e.id) + ":" + e.role;
+        voter = voter || (e.id == id && e.role == "voter");
+      }
+    } else if (!m) {
+      roles = m.status().toString();
+    }
+    if (voter) break;
+    if (msSince(j0) > kVoterWaitMs) {
+      ml->failure = "node " + std::to_string(id) + " joined (" + kind + ", ready in " +
+                    std::to_string(readyMs) + " ms) but was not a voter " + seconds(kVoterWaitMs) +
+                    " later; MEMBERS: " + roles;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // catch-up poll
+  }
+  ml->toVoterMs.push_back(msSince(j0));
+  ++ml->done[kind];
+  log("  %s", "node " + std::to_string(id) + " joined through node " + std::to_string(through) +
+                  ": ready in " + std::to_string(readyMs) + " ms, a voter " +
+                  std::to_string(ml->toVoterMs.back()) + " ms after it started; members " + roles);
+  return true;
+}
 
 // One client: random operations on a few keys, every invocation and completion recorded.
 void runClient(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& stop,
@@ -410,7 +701,8 @@ int main(int argc, char** argv) {
            auto list = client::splitEndpoints(v);  // a comma-separated list, empties dropped
            o.faults = std::set<std::string>(list.begin(), list.end());
          },
-         "comma-separated: kill, stop, partition, delay, none (default: all)")
+         "comma-separated: kill, stop, partition, delay, member, none\n"
+         "(default: kill,stop,partition,delay)")
       ->type_name("LIST");
   app.add_flag("--debug-stale-reads", o.staleReads,
                "start the nodes with --debug-stale-reads (linearizability broken)");
@@ -453,19 +745,33 @@ int main(int argc, char** argv) {
       ->type_name("DIR");
   app.add_flag("--expect-snapshots", o.expectSnapshots,
                "fail unless some node installed a snapshot from another during the run");
+  app.add_option("--member-changes", o.memberChanges,
+                 "with --faults member: the most membership changes in a run,\n"
+                 "each a fresh id whose ports and proxies are set up at the start")
+      ->type_name("N")
+      ->transform(cli::integer(1, 64))
+      ->capture_default_str();
+  app.add_flag("--expect-members", o.expectMembers,
+               "fail unless both membership faults (replace-follower and\n"
+               "remove-leader) completed during the run");
   if (int code = cli::finish(cli::parse(&app, std::vector<std::string>(argv + 1, argv + argc), 2,
                                         "(run cairn_fault --help for the flags)"));
       code >= 0) {
     return code;
   }
   for (const auto& f : o.faults) {
-    if (f != "kill" && f != "stop" && f != "partition" && f != "delay" && f != "none") {
+    if (f != "kill" && f != "stop" && f != "partition" && f != "delay" && f != "member" &&
+        f != "none") {
       std::fprintf(stderr, "cairn_fault: unknown fault %s\n", f.c_str());
       return 2;
     }
   }
   if (o.nodes < 3 || o.clients < 1 || o.keys < 1 || o.duration <= 0) {
     std::fprintf(stderr, "cairn_fault: bad options\n");
+    return 2;
+  }
+  if (o.expectMembers && !o.faults.count("member")) {
+    std::fprintf(stderr, "cairn_fault: --expect-members needs --faults member\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -478,7 +784,8 @@ int main(int argc, char** argv) {
   test::TempDir dir;
   std::unique_ptr<FaultCluster> cl;
   try {
-    cl = std::make_unique<FaultCluster>(dir.path(), o);
+    cl = std::make_unique<FaultCluster>(dir.path(), o,
+                                        o.faults.count("member") ? o.memberChanges : 0);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cairn_fault: cannot start the cluster: %s\n", e.what());
     return 2;
@@ -525,7 +832,11 @@ int main(int argc, char** argv) {
     if (f == "stop") kinds.insert(kinds.end(), {"stop-leader", "stop-follower"});
     if (f == "partition") kinds.insert(kinds.end(), {"isolate-leader", "partition-minority"});
     if (f == "delay") kinds.push_back("delay");
+    if (f == "member") kinds.insert(kinds.end(), {"replace-follower", "remove-leader"});
   }
+  // The membership faults' own choices, so that the schedule's draws do not depend on them.
+  std::mt19937_64 memberPick(o.seed * 2654435761u + 17);
+  MemberLog memberLog;
   std::map<std::string, int> injected;
   const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(o.duration));
@@ -536,18 +847,43 @@ int main(int argc, char** argv) {
   };
   while (Clock::now() < end) {
     pause(500, 2000);
+    if (o.faults.count("member") && cl->spareLeft() == 0 &&
+        std::find(kinds.begin(), kinds.end(), "remove-leader") != kinds.end()) {
+      kinds.erase(std::remove_if(kinds.begin(), kinds.end(),
+                                 [](const std::string& k) {
+                                   return k == "replace-follower" || k == "remove-leader";
+                                 }),
+                  kinds.end());
+      log("%s", "membership faults end: every spare id (--member-changes " +
+                    std::to_string(o.memberChanges) + ") has joined");
+    }
     if (kinds.empty() || Clock::now() >= end) continue;
     const std::string kind = kinds[rng() % kinds.size()];
+    if (kind == "replace-follower" || kind == "remove-leader") {
+      ++injected[kind];
+      if (!changeMembers(
+              *cl, kind, memberPick, [&] { catchUp(recorder, *cl, o); }, &memberLog)) {
+        if (std::string dead = cl->crashed(); !dead.empty()) memberLog.failure += "; " + dead;
+        log("membership change failed: %s", memberLog.failure);
+        break;  // the workload stops and is checked; the run fails
+      }
+      log("healed: %s", kind);
+      continue;
+    }
     const int leader = cl->leader();
+    const std::vector<int>& ms = cl->members();
+    const int size = static_cast<int>(ms.size());
     int victim = leader;
     if (kind.find("follower") != std::string::npos || kind == "partition-minority" || victim == 0) {
       do {
-        victim = 1 + static_cast<int>(rng() % static_cast<unsigned>(o.nodes));
-      } while (kind.find("follower") != std::string::npos && victim == leader && o.nodes > 1);
+        victim = ms[rng() % static_cast<unsigned>(size)];
+      } while (kind.find("follower") != std::string::npos && victim == leader && size > 1);
     }
     std::vector<int> minority = {victim};
     if (kind == "partition-minority" && o.nodes == 5) {
-      minority.push_back(victim % o.nodes + 1);  // 2 of 5
+      // 2 of 5: the member after the victim
+      const auto at = std::find(ms.begin(), ms.end(), victim) - ms.begin();
+      minority.push_back(ms[static_cast<std::size_t>(at + 1) % ms.size()]);
     }
     log("fault: %s",
         kind + " node " + std::to_string(victim) +
@@ -573,7 +909,7 @@ int main(int argc, char** argv) {
       cl->net().healAll();
     } else {
       for (int m : minority) {
-        for (int j = 1; j <= o.nodes; ++j) {
+        for (int j : cl->members()) {
           if (std::find(minority.begin(), minority.end(), j) == minority.end()) {
             cl->net().cut(m, j, true);
           }
@@ -600,7 +936,14 @@ int main(int argc, char** argv) {
     if (r) head = *r;
   }
   if (head == 0) {
-    std::fprintf(stderr, "cairn_fault: the healed cluster does not serve writes\n");
+    const std::string dead = cl->crashed();
+    std::fprintf(stderr, "cairn_fault: the healed cluster does not serve writes%s\n",
+                 dead.empty() ? "" : ("; " + dead).c_str());
+    if (!memberLog.failure.empty())
+      std::fprintf(stderr, "cairn_fault: membership: %s\n", memberLog.failure.c_str());
+    stopWatchers = true;  // a thread still joinable at the return would abort the harness
+    for (auto& t : threads)
+      t.join();
     return 1;
   }
   // The rest of the history, through the barrier; a range no node holds any more fails the run.
@@ -697,7 +1040,7 @@ int main(int argc, char** argv) {
   // the whole run's from the nodes' logs (every run of a node appends to one).
   std::map<std::string, std::int64_t> counters;
   int live = 0;
-  for (int i = 1; i <= o.nodes; ++i) {
+  for (int i : cl->members()) {
     client::Options so;
     so.endpoints = {cl->clientOf(i)};
     so.timeout = std::chrono::milliseconds(1000);
@@ -709,7 +1052,7 @@ int main(int argc, char** argv) {
       counters[counter.name] += counter.value;
   }
   int installed = 0, sent = 0, resumed = 0;
-  for (int i = 1; i <= o.nodes; ++i) {
+  for (int i : cl->started()) {
     installed += countInLog(cl->logOf(i), "cairnd: installed the snapshot");
     sent += countInLog(cl->logOf(i), "cairnd: sent the snapshot");
     resumed += countInLog(cl->logOf(i), "cairnd: resuming the snapshot");
@@ -718,7 +1061,8 @@ int main(int argc, char** argv) {
   if (!o.logsTo.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.logsTo, ec);
-    for (int i = 1; i <= o.nodes && !ec; ++i) {
+    for (int i : cl->started()) {
+      if (ec) break;
       std::filesystem::copy_file(cl->logOf(i), o.logsTo + "/n" + std::to_string(i) + ".log",
                                  std::filesystem::copy_options::overwrite_existing, ec);
     }
@@ -761,13 +1105,39 @@ int main(int argc, char** argv) {
   std::printf("faults:");
   for (const auto& [k, v] : injected)
     std::printf(" %s %d;", k.c_str(), v);
-  std::printf("\nanomalies: %d%s\n", anomalies, o.expectAnomaly ? " (expected at least one)" : "");
+  std::printf("\n");
+  const bool membersMissing = o.expectMembers && (memberLog.done["replace-follower"] == 0 ||
+                                                  memberLog.done["remove-leader"] == 0);
+  if (o.faults.count("member")) {
+    std::string voter, exits, now;
+    for (auto ms : memberLog.toVoterMs)
+      voter += (voter.empty() ? "" : ", ") + std::to_string(ms);
+    for (auto ms : memberLog.exitMs)
+      exits += (exits.empty() ? "" : ", ") + std::to_string(ms);
+    for (int id : cl->members())
+      now += (now.empty() ? "" : " ") + std::to_string(id);
+    std::printf(
+        "membership changes: %d replace-follower, %d remove-leader done, %d skipped (no leader); "
+        "join to voter (ms): %s; removed node exits (ms after REMOVE): %s; killed after %s: %d; "
+        "members at the end: %s\n",
+        memberLog.done["replace-follower"], memberLog.done["remove-leader"], memberLog.skipped,
+        voter.empty() ? "none" : voter.c_str(), exits.empty() ? "none" : exits.c_str(),
+        seconds(kExitWaitMs).c_str(), memberLog.killed, now.c_str());
+  }
+  std::printf("anomalies: %d%s\n", anomalies, o.expectAnomaly ? " (expected at least one)" : "");
+  if (!memberLog.failure.empty())
+    std::printf("FAILED: membership: %s\n", memberLog.failure.c_str());
+  if (membersMissing) {
+    std::printf(
+        "FAILED: --expect-members, but a membership fault (replace-follower, remove-leader) never "
+        "completed\n");
+  }
   if (snapshotsMissing) {
     std::printf("FAILED: --expect-snapshots, but no node installed a snapshot during the run\n");
   }
   if (!recorded) std::printf("FAILED: the history could not be recorded (see above)\n");
   std::fflush(stdout);
-  if (!recorded || snapshotsMissing) return 1;
+  if (!recorded || snapshotsMissing || membersMissing || !memberLog.failure.empty()) return 1;
   // --expect-anomaly: the broken build must be caught by the linearizability checker, and only
   // by the read checks (REV and a backup's fence are reads too; the feed does not depend on how
   // reads are served).
