@@ -372,7 +372,7 @@ int Node::run(int stopFd) {
     if (!halted_.isOk()) return;
     ++ticks_;
     // Answers that come back over our DEALERs do not wake the loop (it polls the ROUTER).
-    if (peers_) peers_->drain(kDrainBatch);
+    if (peers_) peers_->drainReplies(kDrainBatch);
     replica_->tick();
     if (sender_) sender_->tick(ticks_);
   });

@@ -31,7 +31,16 @@ wire::NodeMessage PeerService::to(std::uint32_t peer, Type type) const {
 void PeerService::drain(int max) {
   std::vector<wire::PeerFrame> msgs;
   transport_.receive(&msgs, max);
+  handle(msgs);
+}
+
+void PeerService::drainReplies(int max) {
+  std::vector<wire::PeerFrame> msgs;
   transport_.receiveReplies(&msgs, max);
+  handle(msgs);
+}
+
+void PeerService::handle(std::vector<wire::PeerFrame>& msgs) {
   for (auto& f : msgs) {
     if (stopped_) return;  // the node halted, maybe on the message before
     if (auto* m = std::get_if<wire::PeerMessage>(&f)) {

@@ -36,6 +36,9 @@ class PeerService : public Outbox {
               std::map<std::uint32_t, std::string> connectTo, std::string bindEndpoint,
               Replica& replica, Stats& stats, Hooks hooks);
   wire::Status start();
+  // The answers that came back over our DEALERs (Transport::receiveReplies): rare, so polled on
+  // the tick rather than on every wake-up (each poll of a socket is a system call).
+  void drainReplies(int max);
   // Connects to nodes a membership change named (Transport::addPeers).
   wire::Status addPeers(const std::map<std::uint32_t, std::string>& peers) {
     return transport_.addPeers(peers);
@@ -71,6 +74,7 @@ class PeerService : public Outbox {
  private:
   wire::NodeMessage to(std::uint32_t peer, wire::NodeMessage::Type type) const;
   void act(wire::NodeMessage& m);
+  void handle(std::vector<wire::PeerFrame>& msgs);
 
   std::uint32_t self_;
   std::uint64_t cluster_;
