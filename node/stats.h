@@ -43,7 +43,7 @@ enum class PeerRefusal : std::uint8_t {
 const char* refusalName(PeerRefusal r);
 
 struct Stats {
-  static constexpr std::size_t kVerbs = static_cast<std::size_t>(wire::Verb::kSnapshot) + 1;
+  static constexpr std::size_t kVerbs = static_cast<std::size_t>(wire::Verb::kLast) + 1;
   std::array<std::uint64_t, kVerbs> requests{};  // decoded requests, by verb
   std::uint64_t undecodable = 0;                 // requests refused before a verb was known
   // Replies sent, by error code (kOk included): an array, since every reply counts one.

@@ -29,6 +29,7 @@ enum class Verb : std::uint8_t {
   kJoin,     // a new node asks to join as a learner (the leader only)
   kPromote,  // a learner becomes a voter (the leader only)
   kRemove,   // a member leaves (the leader only)
+  kLast = kRemove,  // the last verb: arrays indexed by verb take kLast + 1
 };
 
 const char* verbName(Verb v);

@@ -17,6 +17,8 @@ HistoryRecorder::HistoryRecorder(std::vector<std::string> endpoints, std::string
     o.endpoints = {ep};
     // A stopped node must not hold up the round: one short attempt, then the next node.
     o.timeout = std::chrono::milliseconds(500);
+    // A node not started yet (an id set aside for a node that joins later) must not either.
+    o.connectTimeout = std::chrono::milliseconds(200);
     o.attempts = 1;
     clients_.push_back(std::make_unique<client::Client>(o));
   }

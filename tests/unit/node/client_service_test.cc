@@ -292,3 +292,18 @@ TEST_CASE("client service: a SNAPSHOT chunk without its slot or offset, or below
   CHECK(r.err == Err::kRange);
   CHECK(r.detail == "offset must be >= 0");
 }
+
+TEST_CASE("client service: every verb is counted, membership verbs included", "[unit][node]") {
+  test::Rooms t;
+  for (wire::Verb v :
+       {wire::Verb::kMembers, wire::Verb::kJoin, wire::Verb::kPromote, wire::Verb::kRemove}) {
+    wire::Request q;
+    q.verb = v;
+    (void)t.service.handle(std::move(q), "");
+  }
+  for (wire::Verb v :
+       {wire::Verb::kMembers, wire::Verb::kJoin, wire::Verb::kPromote, wire::Verb::kRemove}) {
+    CHECK(t.stats.requests[static_cast<std::size_t>(v)] == 1);
+  }
+  CHECK(t.stats.undecodable == 0);
+}
