@@ -197,7 +197,7 @@ TEST_CASE("membership: a kill -9'd member is replaced by a fresh node",
   CHECK(live.set("/data/last", "two of three", -1).isOk());
 }
 
-TEST_CASE("membership: a learner never makes a quorum; an observer stays a learner",
+TEST_CASE("membership: a learner never makes a quorum, and an observer stays a learner",
           "[integration][membership]") {
   test::TempDir d;
   test::Cluster c(d.path(), 3);

@@ -272,7 +272,7 @@ TEST_CASE("paxos: a change proposed against a replaced configuration changes not
   CHECK(r.configs == std::vector<std::uint64_t>{1});  // slot 2 is applied as a no-op
 }
 
-TEST_CASE("paxos: a snapshot brings its configuration; another cluster's is ignored",
+TEST_CASE("paxos: a snapshot brings its configuration, and another cluster's is ignored",
           "[unit][paxos]") {
   Core c(config(2), Durable{});
   const Membership boot = cairn::wire::votersOnly(kCluster, {1, 2, 3});
