@@ -250,9 +250,11 @@ TEST_CASE("watch: a watcher stopped past the feed's high-water mark loses nothin
   const std::int64_t head = settle(cl.clients());
   auto got = finish(w, out, head);
   checkSame(got, history(cl.client(leader), "/a/**", 1, head));
-  // The watcher noticed the loss and filled it from history (else the test proved nothing).
+  // The watcher noticed the loss and filled it from history (else the test proved nothing): by a
+  // break in the feed's chains, or, when it was stopped longer than the heartbeat timeout (a
+  // loaded machine writes the 2,000 changes slower), by the missing heartbeats.
   INFO(w.err());
-  CHECK(countOf(w.err(), "feed lost events (") > 0);
+  CHECK(countOf(w.err(), "feed lost events (") + countOf(w.err(), "no heartbeat for") > 0);
 }
 
 TEST_CASE("watch: the node a watcher follows is killed and restarted", "[integration][watch]") {
