@@ -149,7 +149,9 @@ bool Core::handingOver() const {
 }
 
 void Core::handOver() {
-  if (!handingOver()) return;
+  // Not before what it re-proposed on taking office is chosen: until then its chosen prefix, and
+  // so the configuration it would hand over in, may be older than the log it recovered.
+  if (!handingOver() || learned_ < recoveryEnd_) return;
   // A chosen change left this leader out. It goes on leading (proposing nothing new) until a voter
   // of the configuration now in effect has learned all it has: it may be the only node that holds
   // what the others miss (its log, its snapshot). That voter then campaigns at once, instead of
@@ -306,7 +308,9 @@ void Core::tick() {
         return it != peers_.end() &&
                now_ - it->second.lastAck < static_cast<std::uint64_t>(cfg_.electionTicks);
       });
-      if (!live) becomeFollower(0);
+      // A leader that a change removed stays until it has handed over: the voters of the new
+      // configuration may not know yet that they are (a higher ballot still deposes it).
+      if (!live && !handingOver()) becomeFollower(0);
     }
     if (!leaving_.empty()) cfgChanged_ = true;  // some may be let go now
     settle();
