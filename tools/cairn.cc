@@ -500,6 +500,25 @@ void probeAll(std::vector<NodeStatus>& nodes, std::size_t from, std::chrono::mil
     t.join();
 }
 
+// Prints rows in columns two spaces apart, each as wide as its widest cell (no trailing blanks).
+void printTable(const std::vector<std::vector<std::string>>& table) {
+  std::vector<std::size_t> width(table[0].size(), 0);
+  for (const auto& row : table) {
+    for (std::size_t i = 0; i < row.size(); ++i)
+      width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : table) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
+    out(line);
+  }
+}
+
 std::string roleOf(const NodeStatus& n) {
   if (!n.self) return "down";
   if (n.self->halted) return "halted";
@@ -606,21 +625,7 @@ int status(const Args& a) {
                  "cairn: no node leads: writes and linearizable reads wait (is a majority "
                  "of the members up and connected?)\n");
   }
-  if (!a.json) {
-    std::vector<std::size_t> width(table[0].size(), 0);
-    for (const auto& row : table) {
-      for (std::size_t i = 0; i < row.size(); ++i)
-        width[i] = std::max(width[i], row[i].size());
-    }
-    for (const auto& row : table) {
-      std::string line;
-      for (std::size_t i = 0; i < row.size(); ++i) {
-        line += row[i];
-        if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-      }
-      out(line);
-    }
-  }
+  if (!a.json) printTable(table);
   return healthy ? kExitOk : kExitError;
 }
 
@@ -824,21 +829,7 @@ int members(Args& a, cairn::client::Client& c) {
                      lag});
   }
   if (!a.json) {
-    std::vector<std::size_t> width(table[0].size(), 0);
-    for (const auto& row : table) {
-      for (std::size_t i = 0; i < row.size(); ++i)
-        width[i] = std::max(width[i], row[i].size());
-    }
-    for (const auto& row : table) {
-      std::string line;
-      for (std::size_t i = 0; i < row.size(); ++i) {
-        line += row[i];
-        if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-      }
-      while (!line.empty() && line.back() == ' ')
-        line.pop_back();
-      out(line);
-    }
+    printTable(table);
     out("configuration " + num(r->config.value_or(0)) + " of cluster " + r->cluster.value_or("?") +
         (leader ? "" : "; no leader known now: LEARNED and LAG are the leader's to tell"));
   }
