@@ -104,8 +104,12 @@ std::string field(const std::string& line, const std::string& key) {
 NodeProcess::NodeProcess(std::string dataDir, std::vector<std::string> extra)
     : dataDir_(std::move(dataDir)) {
   log_ = dataDir_ + ".log";
-  std::vector<std::string> args = {CAIRND_BIN,          "--data",   dataDir_,           "--client",
-                                   "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*"};
+  // Ports from freePort(), not `*`: the OS hands out `*` ports from the range it also uses for
+  // outgoing connections, so a port a killed node held could be taken by another test's client
+  // before the node is restarted on it.
+  const auto loopback = [] { return "tcp://127.0.0.1:" + std::to_string(freePort()); };
+  std::vector<std::string> args = {CAIRND_BIN, "--data",   dataDir_,  "--client",
+                                   loopback(), "--events", loopback()};
   args.insert(args.end(), extra.begin(), extra.end());
   // The log is appended to across restarts: look only at what this process writes.
   std::error_code ec;

@@ -1,5 +1,5 @@
 #pragma once
-// Test support: a real cairnd process on 127.0.0.1 with OS-chosen ports and its own temporary
+// Test support: a real cairnd process on 127.0.0.1 on ports from freePort() and its own temporary
 // data directory. Readiness is the "ready" line the node prints once its sockets are bound,
 // polled for in its log file; nothing sleeps for a fixed time.
 
@@ -74,9 +74,10 @@ class NodeProcess {
   pid_t pid_ = -1;
 };
 
-// A TCP port on 127.0.0.1 that is free now, for the few endpoints that must be known before a
-// process starts (a cluster's peer endpoints). It comes from 20000..29999, below the range the
-// OS hands out for `*` binds, and is spread by process id, so parallel tests rarely collide.
+// A TCP port on 127.0.0.1 that is free now, for every endpoint a test node binds. It comes from
+// 20000..29999, below the range the OS hands out for `*` binds and outgoing connections (so a
+// restarted node finds its old port still free), and is spread by process id, so parallel tests
+// rarely collide.
 int freePort();
 
 // A cluster of cairnd processes on 127.0.0.1, each with its own data directory under `dir`.
