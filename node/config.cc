@@ -63,7 +63,8 @@ std::unique_ptr<CLI::App> makeApp(Config* c, std::string* cluster, std::string* 
                 "with --join: stay a learner for good (serves reads and the feed,\n"
                 "never votes), like a ZooKeeper observer");
   app->add_option("--peer", c->peerEndpoint,
-                  "where to bind for peers (default: this node's --cluster entry)")
+                  "where to bind for peers (default: this node's --cluster entry);\n"
+                  "a node alone given one lets nodes --join it from then on")
       ->type_name("ENDPOINT");
   app->add_option("--peer-via", *peerVia,
                   "ID=ENDPOINT,...: reach those nodes through these endpoints\n"

@@ -83,7 +83,12 @@ Status Node::adoptIdentity() {
   // From here on the identity is the truth: the flags only bootstrapped it.
   cfg_.id = identity_.node;
   cfg_.cluster.clear();
-  if (identity_.members.size() > 1 || identity_.joined != 0) cfg_.cluster = identity_.members;
+  // A node runs the peer protocol once it has a peer endpoint, alone too: nodes can join it then.
+  const auto self = identity_.members.find(identity_.node);
+  const bool reachable = self != identity_.members.end() && !self->second.empty();
+  if (identity_.members.size() > 1 || identity_.joined != 0 || reachable) {
+    cfg_.cluster = identity_.members;
+  }
   if (cfg_.peerEndpoint.empty()) {
     // A bootstrap member is in the first configuration; a node that joined, in the one it joined.
     for (const auto* eps : {&identity_.members, &identity_.peers}) {
@@ -208,9 +213,10 @@ Status Node::start() {
                                 [this](const Envelope& env, wire::Reply& r,
                                        const std::string& tag) { clients_.send(env, r, tag); });
 
-  // One member is a quorum of its own: lead now. Either way, re-apply what was chosen after the
+  // The only voter is a quorum of its own: lead now. Either way, re-apply what was chosen after the
   // snapshot.
-  if (cfg_.cluster.empty()) replica_->core().campaign();
+  const auto voters = replica_->core().membership().voters();
+  if (voters.size() == 1 && voters.front() == pc.id) replica_->core().campaign();
   commit();
   if (!halted_.isOk()) return halted_;
   startupNote_ = identityNote_ + "; recovered rev " + std::to_string(applier_->store().rev()) +

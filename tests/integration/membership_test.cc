@@ -301,7 +301,7 @@ TEST_CASE("membership: joins that must not happen are refused, and write nothing
   CHECK(wild.code == 3);
   CHECK(wild.err.find("names no host") != std::string::npos);
   CHECK(!fs::exists(fresh));
-  // A node that runs alone takes no members.
+  // A node that runs alone, with no peer endpoint, takes no members.
   {
     test::NodeProcess lone(d.path() + "/lone");
     auto intoLone = run(fresh, {"--join", lone.client(), "--peer", peerEp()});
@@ -363,4 +363,53 @@ TEST_CASE(
   auto f = local.get("/before");
   REQUIRE(f.isOk());
   CHECK(f->value == "1");
+}
+
+TEST_CASE(
+    "membership: a node that ran alone grows to three once it has a peer endpoint, and so does a "
+    "node restored from a backup",
+    "[integration][membership]") {
+  test::TempDir d;
+  auto n1 = std::make_unique<test::NodeProcess>(d.path() + "/n1");
+  {
+    auto cl = clientFor(n1->client());
+    for (int i = 0; i < 20; ++i)
+      REQUIRE(cl.set("/alone/" + std::to_string(i), std::to_string(i), -1).isOk());
+  }
+  REQUIRE(n1->terminate() == 0);
+  // Restarted with --peer: still a cluster of one, with the files it had, and now joinable.
+  n1 = std::make_unique<test::NodeProcess>(d.path() + "/n1",
+                                           std::vector<std::string>{"--peer", peerEp()});
+  auto n2 = join(d.path() + "/n2", n1->client());
+  auto n3 = join(d.path() + "/n3", n2->client());
+  auto all = clientFor(n1->client() + "," + n2->client() + "," + n3->client());
+  REQUIRE(
+      test::eventually([&] { return roles(members(all)) == "1:voter 2:voter 3:voter"; }, 30000));
+  // Node 1 is no longer needed for a quorum: the other two serve without it.
+  n1->kill9();
+  auto two = clientFor(n2->client() + "," + n3->client());
+  // A write under way when node 1 died may end in "may or may not be applied"; this one may be
+  // repeated.
+  REQUIRE(test::eventually([&] { return two.set("/grown", "yes", -1).isOk(); }, 20000));
+  test::Files f = test::walkFiles(two, "/alone/*");
+  CHECK(f.size() == 20);
+  CHECK(f["/alone/7"].second == "7");
+
+  // A backup restored into a new cluster of one, with --peer, takes members the same way.
+  const std::string backup = d.path() + "/backup.cairn";
+  test::RunResult saved =
+      test::runProgram({CAIRN_BIN, "--addr", n2->client(), "snapshot", "save", backup});
+  INFO(saved.err);
+  REQUIRE(saved.code == 0);
+  test::NodeProcess r1(d.path() + "/r1", {"--restore", backup, "--peer", peerEp()});
+  auto r2 = join(d.path() + "/r2", r1.client());
+  auto restored = clientFor(r1.client() + "," + r2->client());
+  REQUIRE(test::eventually([&] { return roles(members(restored)) == "1:voter 2:voter"; }, 30000));
+  REQUIRE(restored.set("/restored", "yes", -1).isOk());
+  auto head = restored.rev();
+  REQUIRE(head.isOk());
+  REQUIRE(test::awaitRev(r2->client(), *head));
+  auto local = clientFor(r2->client(), true);
+  CHECK(test::walkFiles(local, "/alone/*", *head).size() == 20);
+  CHECK(test::walkFiles(local, "/grown", *head).size() == 1);
 }

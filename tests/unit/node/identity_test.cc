@@ -60,6 +60,37 @@ TEST_CASE("identity: a lone node draws its cluster id and two lone nodes are two
   CHECK(a->identity.members == std::map<std::uint32_t, std::string>{{1, ""}});
 }
 
+TEST_CASE("identity: a lone node restarted with --peer records the endpoint, and only then",
+          "[identity]") {
+  IdentityRequest r;
+  auto first = decideIdentity(r, std::nullopt, false, 0x1234);
+  REQUIRE(first.isOk());
+  r.idGiven = false;
+  r.peerEndpoint = "tcp://h1:7100";
+  auto again = decideIdentity(r, first->identity, true, 0x9999);
+  REQUIRE(again.isOk());
+  CHECK(again->write);
+  CHECK(again->identity.cluster == 0x1234);  // the same cluster, now reachable
+  CHECK(again->identity.members == std::map<std::uint32_t, std::string>{{1, "tcp://h1:7100"}});
+  // Once recorded, a different --peer does not rewrite it (other nodes may know it by then).
+  r.peerEndpoint = "tcp://h9:7100";
+  auto later = decideIdentity(r, again->identity, true, 0x9999);
+  REQUIRE(later.isOk());
+  CHECK(!later->write);
+  CHECK(later->identity.members.at(1) == "tcp://h1:7100");
+  // A member of a larger cluster is never rewritten this way.
+  IdentityRequest member;
+  member.peerEndpoint = "tcp://h9:7100";
+  Identity three;
+  three.cluster = 7;
+  three.node = 1;
+  three.members = kThree;
+  auto m = decideIdentity(member, three, true, 1);
+  REQUIRE(m.isOk());
+  CHECK(!m->write);
+  CHECK(m->identity.members == kThree);
+}
+
 TEST_CASE("identity: data from before identities keeps the cluster id its members computed",
           "[identity]") {
   auto d = decideIdentity(boot(2), std::nullopt, true, 999);
