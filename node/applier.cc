@@ -11,8 +11,10 @@ Applier::Applied Applier::apply(const Chosen* begin, const Chosen* end) {
       continue;
     }
     store::ApplyResult res = store_->apply(c.slot, c.cmd);
-    if (res.change) out.changes.push_back(std::move(*res.change));
-    if (c.proposal != 0) out.outcomes.push_back(Outcome{c.proposal, res.status, res.rev});
+    for (store::Change& ch : res.changes)
+      out.changes.push_back(std::move(ch));
+    if (c.proposal != 0)
+      out.outcomes.push_back(Outcome{c.proposal, res.status, res.rev, res.lease});
   }
   return out;
 }

@@ -4,8 +4,9 @@
 // Owns: the Store. Called by: the node's event loop, with each drain's chosen commands in log
 // order, and when a snapshot from the leader replaces the store. Deterministic: the outcome
 // depends only on the store and the commands, never on a clock or on which node runs it, so every
-// replica that applies the same log holds the same tree at the same revs. (Time-driven features —
-// leases — will read the time the leader wrote into the log, never this node's clock.)
+// replica that applies the same log holds the same tree at the same revs, and the same leases: a
+// lease ends when a REVOKE is applied, which the leader proposes when one expires by its clock
+// (node/leases.h) — an Applier never looks at a clock.
 // Everyone else reads the store through store(), between applies: the Store object lives as long as
 // the Applier (a snapshot replaces its contents in place), so a reference to it stays valid.
 
@@ -26,12 +27,14 @@ class Applier {
   // What became of one command this node proposed.
   struct Outcome {
     std::uint64_t proposal = 0;
-    wire::Status status;   // OK, or why the command changed nothing (REV_MISMATCH, ISDIR, ...)
-    std::int64_t rev = 0;  // the new rev on success; the head otherwise
+    wire::Status status;      // OK, or why the command changed nothing (REV_MISMATCH, ISDIR, ...)
+    std::int64_t rev = 0;     // the new rev on success; the head otherwise
+    std::uint64_t lease = 0;  // a GRANT: the new lease
   };
   struct Applied {
-    std::vector<store::Change> changes;  // in rev order, one per successful SET or DEL
-    std::vector<Outcome> outcomes;       // for the chosen commands with a proposal id
+    // In rev order: one per successful SET or DEL, one per file a REVOKE deleted (at one rev).
+    std::vector<store::Change> changes;
+    std::vector<Outcome> outcomes;  // for the chosen commands with a proposal id
   };
   // Applies `chosen` in order.
   Applied apply(const std::vector<Chosen>& chosen) {

@@ -364,19 +364,32 @@ Reply ClientService::read(const Request& req, std::int64_t at) const {
 
 std::optional<Reply> ClientService::tryWait(const wire::Glob& glob, std::int64_t* from) const {
   const store::Store& st = store_;
-  auto found = st.firstChange(glob, *from);
+  auto found = st.firstChanges(glob, *from);
   if (!found) return errorAt(found.status(), st.rev());
-  if (!found->has_value()) {
+  if (found->empty()) {
     *from = std::max(*from, st.rev() + 1);  // nothing up to the head matched
     return std::nullopt;
   }
-  const store::Change& c = **found;
+  const store::Change& c = found->front();
   Reply r;
   r.rev = c.rev;
   r.path = c.path;
   r.op = c.opName();
   r.value = *c.value;
   r.head = st.rev();
+  if (found->size() > 1) {
+    // Several matching changes share the rev (a lease's end): all of them, so that a WAIT loop
+    // from rev + 1 misses none.
+    r.entries.emplace();
+    for (const store::Change& m : *found) {
+      wire::Entry e;
+      e.path = m.path;
+      e.rev = m.rev;
+      e.op = m.opName();
+      e.value = *m.value;
+      r.entries->push_back(std::move(e));
+    }
+  }
   return r;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "store/crc32c.h"
 #include "store/file.h"
@@ -23,6 +24,7 @@ namespace {
 constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'N', 'P'};
 constexpr int kVersion = 1;
 constexpr int kVersionMembers = 2;
+constexpr int kVersionLeases = 3;
 constexpr std::size_t kProgressEvery = 32 << 20;
 
 // What the packer writes into: bytes go out to `append` in pieces of about kPiece, with the
@@ -58,7 +60,7 @@ class Sink {
 using Packer = msgpack::packer<Sink>;
 
 void packNode(Packer& p, const std::string& name, const Node& n) {
-  p.pack_array(3);
+  p.pack_array(!n.dir && n.lease != 0 ? 4 : 3);
   p.pack(name);
   p.pack_int64(n.rev);
   if (n.dir) {
@@ -70,6 +72,7 @@ void packNode(Packer& p, const std::string& name, const Node& n) {
   } else {
     p.pack_bin(static_cast<std::uint32_t>(n.value->size()));
     p.pack_bin_body(n.value->data(), static_cast<std::uint32_t>(n.value->size()));
+    if (n.lease != 0) p.pack_uint64(n.lease);
   }
 }
 
@@ -84,9 +87,9 @@ struct Reader {
     if (depth > static_cast<int>(wire::kMaxPathLen)) throw std::runtime_error("tree too deep");
     msgpack::object_handle oh =
         msgpack::unpack(data.data(), data.size(), off, nullptr, nullptr,
-                        msgpack::unpack_limit(3, 0, wire::kMaxPathLen, 1u << 30, 0, 2));
+                        msgpack::unpack_limit(4, 0, wire::kMaxPathLen, 1u << 30, 0, 2));
     const msgpack::object& o = oh.get();
-    if (o.type != msgpack::type::ARRAY || o.via.array.size != 3) {
+    if (o.type != msgpack::type::ARRAY || o.via.array.size < 3 || o.via.array.size > 4) {
       throw std::runtime_error("bad node record");
     }
     if (progress && *progress && off - reported >= kProgressEvery) {
@@ -99,8 +102,10 @@ struct Reader {
     n->rev = a[1].as<std::int64_t>();
     if (a[2].type == msgpack::type::BIN) {
       n->value = std::make_shared<const std::string>(a[2].via.bin.ptr, a[2].via.bin.size);
+      if (o.via.array.size == 4) n->lease = a[3].as<std::uint64_t>();
       return n;
     }
+    if (o.via.array.size != 3) throw std::runtime_error("bad directory record");
     n->dir = true;
     std::uint64_t count = a[2].as<std::uint64_t>();
     for (std::uint64_t i = 0; i < count; ++i) {
@@ -124,14 +129,26 @@ Status streamSnapshot(const Image& img, const Append& append) {
   Sink sink(append);
   sink.write(kMagic, sizeof kMagic);
   Packer p(sink);
-  // Version 1 until a membership change was applied; version 2 adds the configuration.
-  p.pack_array(img.members.empty() ? 3 : 4);
-  p.pack_int(img.members.empty() ? kVersion : kVersionMembers);
+  // Version 1 until a membership change was applied; version 2 adds the configuration; version 3,
+  // once a lease was ever granted, the leases.
+  const bool leases = img.nextLease > 1;
+  const int version = leases ? kVersionLeases : img.members.empty() ? kVersion : kVersionMembers;
+  p.pack_array(version == kVersion ? 3 : version == kVersionMembers ? 4 : 6);
+  p.pack_int(version);
   p.pack_uint64(img.index);
   p.pack_int64(img.rev);
-  if (!img.members.empty()) {
+  if (version != kVersion) {
     p.pack_bin(static_cast<std::uint32_t>(img.members.size()));
     p.pack_bin_body(img.members.data(), static_cast<std::uint32_t>(img.members.size()));
+  }
+  if (leases) {
+    p.pack_uint64(img.nextLease);
+    p.pack_array(static_cast<std::uint32_t>(img.leases.size()));
+    for (const auto& [id, ttl] : img.leases) {
+      p.pack_array(2);
+      p.pack_uint64(id);
+      p.pack_int64(ttl);
+    }
   }
   packNode(p, "", *img.root);
   return sink.finish();
@@ -163,23 +180,44 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
   if (progress) progress(0);  // the decoding pass begins
   try {
     Reader r{body, sizeof kMagic, &progress};
-    msgpack::object_handle oh = msgpack::unpack(body.data(), body.size(), r.off, nullptr, nullptr,
-                                                msgpack::unpack_limit(4, 0, 0, 1 << 20, 0, 2));
+    msgpack::object_handle oh =
+        msgpack::unpack(body.data(), body.size(), r.off, nullptr, nullptr,
+                        msgpack::unpack_limit(1 << 24, 0, 0, 1 << 20, 0, 3));
     const msgpack::object& h = oh.get();
-    const bool v1 = h.type == msgpack::type::ARRAY && h.via.array.size == 3 &&
-                    h.via.array.ptr[0].as<int>() == kVersion;
-    const bool v2 = h.type == msgpack::type::ARRAY && h.via.array.size == 4 &&
-                    h.via.array.ptr[0].as<int>() == kVersionMembers &&
-                    h.via.array.ptr[3].type == msgpack::type::BIN;
-    if (!v1 && !v2) return Status(Err::kCorrupt, "unsupported snapshot header");
-    std::uint64_t index = h.via.array.ptr[1].as<std::uint64_t>();
-    std::int64_t rev = h.via.array.ptr[2].as<std::int64_t>();
+    if (h.type != msgpack::type::ARRAY || h.via.array.size < 3) {
+      return Status(Err::kCorrupt, "unsupported snapshot header");
+    }
+    const msgpack::object* a = h.via.array.ptr;
+    const int version = a[0].as<int>();
+    const std::uint32_t n = h.via.array.size;
+    const bool v1 = version == kVersion && n == 3;
+    const bool v2 = version == kVersionMembers && n == 4 && a[3].type == msgpack::type::BIN;
+    const bool v3 = version == kVersionLeases && n == 6 && a[3].type == msgpack::type::BIN &&
+                    a[5].type == msgpack::type::ARRAY;
+    if (!v1 && !v2 && !v3) return Status(Err::kCorrupt, "unsupported snapshot header");
+    std::uint64_t index = a[1].as<std::uint64_t>();
+    std::int64_t rev = a[2].as<std::int64_t>();
     std::string members;
-    if (v2) members.assign(h.via.array.ptr[3].via.bin.ptr, h.via.array.ptr[3].via.bin.size);
+    if (!v1) members.assign(a[3].via.bin.ptr, a[3].via.bin.size);
+    std::map<std::uint64_t, std::int64_t> leases;
+    std::uint64_t nextLease = 1;
+    if (v3) {
+      nextLease = a[4].as<std::uint64_t>();
+      const msgpack::object_array& ls = a[5].via.array;
+      for (std::uint32_t i = 0; i < ls.size; ++i) {
+        if (ls.ptr[i].type != msgpack::type::ARRAY || ls.ptr[i].via.array.size != 2) {
+          return Status(Err::kCorrupt, "malformed snapshot lease");
+        }
+        const auto id = ls.ptr[i].via.array.ptr[0].as<std::uint64_t>();
+        if (id == 0 || id >= nextLease) return Status(Err::kCorrupt, "malformed snapshot lease");
+        leases[id] = ls.ptr[i].via.array.ptr[1].as<std::int64_t>();
+      }
+    }
     std::string rootName;
     NodeP root = r.node(&rootName, 0);
     if (!root->dir || r.off != body.size()) return Status(Err::kCorrupt, "malformed snapshot tree");
-    return Store(opts, std::move(root), rev, index, std::move(members));
+    return Store(opts, std::move(root), rev, index, std::move(members), std::move(leases),
+                 nextLease);
   } catch (const std::exception& e) {
     return Status(Err::kCorrupt, std::string("malformed snapshot: ") + e.what());
   }

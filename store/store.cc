@@ -16,10 +16,19 @@ NodeP emptyDir() {
   return n;
 }
 
-NodeP makeFile(Bytes value, std::int64_t rev) {
+// The root once its last file is gone.
+NodeP emptyRoot(std::int64_t rev) {
+  auto n = std::make_shared<Node>();
+  n->dir = true;
+  n->rev = rev;
+  return n;
+}
+
+NodeP makeFile(Bytes value, std::int64_t rev, std::uint64_t lease) {
   auto n = std::make_shared<Node>();
   n->rev = rev;
   n->value = std::move(value);
+  n->lease = lease;
   return n;
 }
 
@@ -101,18 +110,60 @@ const Node* lookup(const NodeP& root, const std::vector<std::string>& comps) {
 Store::Store(Options opts) : Store(opts, emptyDir(), 0, 0) {}
 
 Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex,
-             std::string members)
+             std::string members, std::map<std::uint64_t, std::int64_t> leases,
+             std::uint64_t nextLease)
     : opts_(opts),
       changesFrom_(rev + 1),
       appliedIndex_(appliedIndex),
-      members_(std::move(members)) {
+      members_(std::move(members)),
+      nextLease_(nextLease) {
   if (opts_.historyRevs < 1) opts_.historyRevs = 1;
+  for (const auto& [id, ttl] : leases)
+    leases_[id].ttl = ttl;
+  // The leases' files: every file of the tree that names a lease.
+  std::vector<std::string> cur;
+  auto rec = [&](auto& self, const Node& d) -> void {
+    d.children.forEach([&](const std::string& name, const NodeP& c) {
+      cur.push_back(name);
+      if (c->dir) {
+        self(self, *c);
+      } else if (c->lease != 0) {
+        auto l = leases_.find(c->lease);
+        if (l != leases_.end()) l->second.files.insert(wire::joinPath(cur, cur.size()));
+      }
+      cur.pop_back();
+      return true;
+    });
+  };
+  if (!leases_.empty()) rec(rec, *root);
   roots_.push_back(Version{rev, std::move(root)});
 }
 
-void Store::push(std::int64_t rev, NodeP root, Change change) {
+Image Store::image() const {
+  Image img{root(), rev(), appliedIndex_, members_, {}, nextLease_};
+  for (const auto& [id, l] : leases_)
+    img.leases[id] = l.ttl;
+  return img;
+}
+
+const Lease* Store::lease(std::uint64_t id) const {
+  auto it = leases_.find(id);
+  return it == leases_.end() ? nullptr : &it->second;
+}
+
+void Store::relink(const std::string& path, std::uint64_t was, std::uint64_t now) {
+  if (was == now) return;
+  if (was != 0) {
+    auto it = leases_.find(was);
+    if (it != leases_.end()) it->second.files.erase(path);
+  }
+  if (now != 0) leases_.at(now).files.insert(path);
+}
+
+void Store::push(std::int64_t rev, NodeP root, std::vector<Change> changes) {
   roots_.push_back(Version{rev, std::move(root)});
-  changes_.push_back(std::move(change));
+  for (Change& c : changes)
+    changes_.push_back(std::move(c));
   while (static_cast<std::int64_t>(roots_.size()) > opts_.historyRevs)
     roots_.pop_front();
   // A change is kept while the root it produced is: WAIT from the oldest readable rev works.
@@ -133,6 +184,8 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
   ApplyResult res;
   res.rev = rev();
   if (c.op == wire::Command::Op::kNop) return res;
+  if (c.op == wire::Command::Op::kGrant) return grant(c);
+  if (c.op == wire::Command::Op::kRevoke) return revoke(c);
   auto comps = wire::splitPath(c.path);
   if (!comps) {
     res.status = comps.status();
@@ -147,12 +200,28 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
   ch.rev = next;
   ch.path = c.path;
   NodeP newRoot;
+  const std::uint64_t had = target ? target->lease : 0;
   if (c.op == wire::Command::Op::kSet) {
     res.status = casCheck(c.rev, have);
     if (!res.status.isOk()) return res;
+    if (c.lease != 0) {
+      const Lease* l = lease(c.lease);
+      if (!l) {
+        res.status = Status(Err::kNoEnt, "lease " + std::to_string(c.lease) +
+                                             " does not exist (it ended, or was never granted)");
+        return res;
+      }
+      if (had != c.lease && l->files.size() >= kMaxLeaseFiles) {
+        res.status = Status(Err::kTooLarge, "lease " + std::to_string(c.lease) + " keeps " +
+                                                std::to_string(kMaxLeaseFiles) +
+                                                " files already, the most one lease may keep");
+        return res;
+      }
+    }
     ch.op = Change::Op::kSet;
     ch.value = std::make_shared<const std::string>(c.value);
-    newRoot = setIn(root().get(), *comps, 0, makeFile(ch.value, next), next);
+    newRoot = setIn(root().get(), *comps, 0, makeFile(ch.value, next, c.lease), next);
+    relink(c.path, had, c.lease);
   } else {
     if (!target) {
       res.status = Status(Err::kNoEnt, c.path + " does not exist");
@@ -163,16 +232,56 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
     ch.op = Change::Op::kDel;
     ch.value = std::make_shared<const std::string>();
     newRoot = delIn(*root(), *comps, 0, next);
-    if (!newRoot) {
-      auto r = std::make_shared<Node>();
-      r->dir = true;
-      r->rev = next;
-      newRoot = std::move(r);
-    }
+    if (!newRoot) newRoot = emptyRoot(next);
+    relink(c.path, had, 0);
   }
   res.rev = next;
-  res.change = ch;
-  push(next, std::move(newRoot), std::move(ch));
+  res.changes.push_back(ch);
+  push(next, std::move(newRoot), {std::move(ch)});
+  return res;
+}
+
+ApplyResult Store::grant(const wire::Command& c) {
+  ApplyResult res;
+  res.rev = rev();
+  if (c.ttl <= 0) {
+    res.status = Status(Err::kBadRequest, "a lease needs a positive ttl");
+    return res;
+  }
+  res.lease = nextLease_++;
+  leases_[res.lease].ttl = c.ttl;
+  return res;
+}
+
+ApplyResult Store::revoke(const wire::Command& c) {
+  ApplyResult res;
+  res.rev = rev();
+  auto it = leases_.find(c.lease);
+  if (it == leases_.end()) {
+    res.status = Status(Err::kNoEnt, "lease " + std::to_string(c.lease) +
+                                         " does not exist (it ended, or was never granted)");
+    return res;
+  }
+  const std::set<std::string> files = std::move(it->second.files);
+  leases_.erase(it);
+  if (files.empty()) return res;  // nothing to delete: no rev
+  const std::int64_t next = rev() + 1;
+  NodeP newRoot = root();
+  auto value = std::make_shared<const std::string>();
+  for (const std::string& path : files) {
+    auto comps = wire::splitPath(path);
+    assert(comps && lookup(newRoot, *comps));
+    newRoot = delIn(*newRoot, *comps, 0, next);
+    if (!newRoot) newRoot = emptyRoot(next);
+    Change ch;
+    ch.rev = next;
+    ch.path = path;
+    ch.op = Change::Op::kDel;
+    ch.value = value;
+    res.changes.push_back(std::move(ch));
+  }
+  res.rev = next;
+  push(next, std::move(newRoot), res.changes);
   return res;
 }
 
@@ -208,6 +317,7 @@ FileInfo Store::stat(std::string_view path, std::int64_t r) const {
   } else {
     fi.value = n->value;
     fi.len = static_cast<std::int64_t>(n->value->size());
+    fi.lease = n->lease;
   }
   return fi;
 }
@@ -315,12 +425,14 @@ wire::Result<Store::ChangePage> Store::changes(const wire::Glob& glob, std::int6
   page.complete = rev();
   if (changes_.empty() || from > changes_.back().rev) return page;
   std::size_t bytes = 0;
-  for (std::size_t i = static_cast<std::size_t>(from - changes_.front().rev); i < changes_.size();
-       ++i) {
-    const Change& c = changes_[i];
+  auto first = std::lower_bound(changes_.begin(), changes_.end(), from,
+                                [](const Change& c, std::int64_t r) { return c.rev < r; });
+  for (auto it = first; it != changes_.end(); ++it) {
+    const Change& c = *it;
     if (!glob.matches(c.path)) continue;
-    if (page.changes.size() == limit || (bytes >= maxBytes && !page.changes.empty())) {
-      page.complete = page.changes.back().rev;
+    const bool full = page.changes.size() >= limit || bytes >= maxBytes;
+    if (full && !page.changes.empty() && c.rev != page.changes.back().rev) {
+      page.complete = page.changes.back().rev;  // a page ends between revs, never inside one
       break;
     }
     page.changes.push_back(c);
@@ -329,12 +441,11 @@ wire::Result<Store::ChangePage> Store::changes(const wire::Glob& glob, std::int6
   return page;
 }
 
-wire::Result<std::optional<Change>> Store::firstChange(const wire::Glob& glob,
-                                                       std::int64_t from) const {
+wire::Result<std::vector<Change>> Store::firstChanges(const wire::Glob& glob,
+                                                      std::int64_t from) const {
   auto page = changes(glob, from, 1, SIZE_MAX);
   if (!page) return page.status();
-  if (page->changes.empty()) return std::optional<Change>();
-  return std::optional<Change>(std::move(page->changes.front()));
+  return std::move(page->changes);
 }
 
 std::string Store::dump(std::int64_t r) const {

@@ -11,8 +11,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,8 +35,9 @@ using Bytes = std::shared_ptr<const std::string>;
 struct Node {
   std::int64_t rev = 0;
   bool dir = false;
-  Bytes value;           // files
-  PMap<NodeP> children;  // directories
+  Bytes value;              // files
+  PMap<NodeP> children;     // directories
+  std::uint64_t lease = 0;  // files: the lease whose end deletes it (0: none)
 };
 
 struct Change {
@@ -47,16 +50,28 @@ struct Change {
 
 struct ApplyResult {
   wire::Status status;
-  std::int64_t rev = 0;          // the new rev on success; the head rev otherwise
-  std::optional<Change> change;  // set on a successful SET or DEL
+  std::int64_t rev = 0;         // the new rev on success; the head rev otherwise
+  std::vector<Change> changes;  // a successful SET or DEL: one; a REVOKE: one per file it deleted
+  std::uint64_t lease = 0;      // a GRANT: the new lease's id
 };
+
+// A lease in the replicated state: its time to live and the files it keeps. When it ends (REVOKE,
+// or expiry, which the leader decides and writes into the log as a REVOKE) its files are deleted,
+// all at one rev. Replicas never expire a lease by their own clock: time is the leader's.
+struct Lease {
+  std::int64_t ttl = 0;         // ms
+  std::set<std::string> files;  // paths, in order
+};
+// The most files one lease keeps: its end is one rev, and a CHANGES page never splits a rev.
+inline constexpr std::size_t kMaxLeaseFiles = 10000;
 
 struct FileInfo {
   bool exists = false;
   bool dir = false;
-  std::int64_t rev = 0;  // 0 for a missing file
-  Bytes value;           // files only
-  std::int64_t len = 0;  // a file's byte length, or a directory's number of entries
+  std::int64_t rev = 0;     // 0 for a missing file
+  Bytes value;              // files only
+  std::int64_t len = 0;     // a file's byte length, or a directory's number of entries
+  std::uint64_t lease = 0;  // a file's lease (0: none)
 };
 
 // An immutable view of the tree at one applied log index: all a snapshot needs. Safe to read
@@ -66,6 +81,10 @@ struct Image {
   std::int64_t rev = 0;
   std::uint64_t index = 0;
   std::string members;  // the cluster's configuration at `index` (see Store::members)
+  // The leases at `index`: id -> ttl (their files are the tree's files that name them), and the
+  // id the next GRANT gets.
+  std::map<std::uint64_t, std::int64_t> leases;
+  std::uint64_t nextLease = 1;
 };
 
 struct Page {
@@ -82,16 +101,18 @@ class Store {
 
   Store() : Store(Options()) {}
   explicit Store(Options opts);
-  // A store whose only readable revision is `rev`, with tree `root` (used by snapshots).
+  // A store whose only readable revision is `rev`, with tree `root` (used by snapshots); the
+  // leases' files are found in the tree.
   Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex,
-        std::string members = {});
+        std::string members = {}, std::map<std::uint64_t, std::int64_t> leases = {},
+        std::uint64_t nextLease = 1);
 
   std::int64_t rev() const { return roots_.back().rev; }
   std::int64_t oldestRev() const { return roots_.front().rev; }
   std::uint64_t appliedIndex() const { return appliedIndex_; }
   const NodeP& root() const { return roots_.back().root; }
   const Options& options() const { return opts_; }
-  Image image() const { return Image{root(), rev(), appliedIndex_, members_}; }
+  Image image() const;
   // The cluster's configuration as of appliedIndex() (wire::encodeMembership), kept with the tree
   // so that a snapshot carries it; empty until a change is applied (the bootstrap one holds).
   const std::string& members() const { return members_; }
@@ -101,6 +122,10 @@ class Store {
   // Applies a command at log position `index` (>= appliedIndex(): the commands of one batch share
   // their slot's index).
   ApplyResult apply(std::uint64_t index, const wire::Command& c);
+
+  // The live leases, by id; nullptr for one that never existed or has ended.
+  const Lease* lease(std::uint64_t id) const;
+  const std::map<std::uint64_t, Lease>& leases() const { return leases_; }
 
   // OK when `rev` is inside the window; TOO_LATE below it; RANGE above the head.
   wire::Status checkReadable(std::int64_t rev) const;
@@ -113,9 +138,10 @@ class Store {
                           const std::optional<std::string>& after, std::size_t limit,
                           std::size_t maxBytes) const;
 
-  // The retained changes with rev >= from that match `glob`, in rev order: at most `limit` of
-  // them, and fewer once their values pass maxBytes (but at least one). `complete` is the rev up
-  // to which the page holds every matching change (the head when it was not cut short).
+  // The retained changes with rev >= from that match `glob`, in rev order (and in their order
+  // within a rev): at most `limit` of them, and fewer once their values pass maxBytes, but never
+  // part of a rev's matching changes (at least one rev's, whatever the limits). `complete` is the
+  // rev up to which the page holds every matching change (the head when it was not cut short).
   // TOO_LATE when changes at `from` are no longer retained.
   struct ChangePage {
     std::vector<Change> changes;
@@ -123,8 +149,8 @@ class Store {
   };
   wire::Result<ChangePage> changes(const wire::Glob& glob, std::int64_t from, std::size_t limit,
                                    std::size_t maxBytes) const;
-  // The first such change; nullopt when none has happened yet.
-  wire::Result<std::optional<Change>> firstChange(const wire::Glob& glob, std::int64_t from) const;
+  // The matching changes of the first rev >= from that has any; empty when none has happened yet.
+  wire::Result<std::vector<Change>> firstChanges(const wire::Glob& glob, std::int64_t from) const;
 
   // Every file at `rev` as "path@rev=value" joined by single spaces (tests and debugging).
   std::string dump(std::int64_t rev) const;
@@ -136,14 +162,21 @@ class Store {
     NodeP root;
   };
   const NodeP& rootAt(std::int64_t rev) const;
-  void push(std::int64_t rev, NodeP root, Change change);
+  void push(std::int64_t rev, NodeP root, std::vector<Change> changes);
+  ApplyResult grant(const wire::Command& c);
+  ApplyResult revoke(const wire::Command& c);
+  // Keeps leases_ in step with a file that was at `was` (lease 0: none) and is now kept by
+  // `now` (0: none, or deleted).
+  void relink(const std::string& path, std::uint64_t was, std::uint64_t now);
 
   Options opts_;
   std::deque<Version> roots_;   // contiguous revs, oldest first
-  std::deque<Change> changes_;  // contiguous revs from changesFrom_
+  std::deque<Change> changes_;  // every change of the revs from changesFrom_, in order
   std::int64_t changesFrom_ = 1;
   std::uint64_t appliedIndex_ = 0;
   std::string members_;
+  std::map<std::uint64_t, Lease> leases_;
+  std::uint64_t nextLease_ = 1;
 };
 
 // Finds the node at a path in a tree; nullptr when missing (or below a file).

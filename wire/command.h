@@ -13,18 +13,24 @@
 namespace cairn::wire {
 
 struct Command {
-  enum class Op : std::uint8_t { kNop = 0, kSet = 1, kDel = 2 };
+  // kGrant makes a lease of `ttl` ms (the store numbers it); kRevoke ends lease `lease` and deletes
+  // its files, all at one rev (`value` says why: "revoked" or "expired", for the log's reader).
+  enum class Op : std::uint8_t { kNop = 0, kSet = 1, kDel = 2, kGrant = 3, kRevoke = 4 };
   Op op = Op::kNop;
   std::string path;
   std::int64_t rev = -1;  // compare-and-set: -1 clobbers, otherwise rev >= file.rev
   std::string value;
+  std::uint64_t lease = 0;  // kSet: the lease the file is kept under (0: none); kRevoke: which
+  std::int64_t ttl = 0;     // kGrant: the lease's time to live, in ms
 
   bool operator==(const Command& o) const {
-    return op == o.op && path == o.path && rev == o.rev && value == o.value;
+    return op == o.op && path == o.path && rev == o.rev && value == o.value && lease == o.lease &&
+           ttl == o.ttl;
   }
 };
 
-// msgpack array [op, path, rev, value].
+// msgpack array [op, path, rev, value], or [op, path, rev, value, lease, ttl] when either of the
+// last two is not 0 (records written before leases existed decode unchanged).
 std::string encodeCommand(const Command& c);
 Result<Command> decodeCommand(std::string_view bytes);
 
@@ -40,7 +46,7 @@ struct Batch {
   std::vector<Item> items;
 };
 
-// msgpack array [origin, incarnation, [[id, op, path, rev, value], ...]].
+// msgpack array [origin, incarnation, [[id, op, path, rev, value (, lease, ttl)], ...]].
 std::string encodeBatch(const Batch& b);
 Result<Batch> decodeBatch(std::string_view bytes);
 

@@ -67,7 +67,7 @@ TEST_CASE("store: writes follow Doozer's rules", "[unit][store]") {
     if (st.want == Err::kOk) ++expectRev;  // a failed write consumes no revision
     CHECK(f.s.rev() == expectRev);
     CHECK(r.rev == expectRev);
-    CHECK(r.change.has_value() == (st.want == Err::kOk));
+    CHECK(r.changes.size() == (st.want == Err::kOk ? 1u : 0u));
     CHECK(f.s.dump() == st.dump);
   }
   CHECK(f.s.appliedIndex() == std::size(steps));
@@ -79,7 +79,7 @@ TEST_CASE("store: a nop changes nothing and consumes no revision", "[unit][store
   auto r = f.s.apply(++f.index, Command{});
   CHECK(r.status.isOk());
   CHECK(r.rev == 1);
-  CHECK(!r.change);
+  CHECK(r.changes.empty());
   CHECK(f.s.rev() == 1);
 }
 
@@ -185,19 +185,19 @@ TEST_CASE("store: first change from history", "[unit][store]") {
   f.set("/b/x", "2", -1);  // 2
   f.del("/a/x", -1);       // 3
   auto g = Glob::compile("/a/**");
-  auto c = f.s.firstChange(*g, 0);
+  auto c = f.s.firstChanges(*g, 0);
   REQUIRE(c.isOk());
-  REQUIRE(c->has_value());
-  CHECK((*c)->rev == 1);
-  c = f.s.firstChange(*g, 2);
-  REQUIRE(c->has_value());
-  CHECK((*c)->rev == 3);
-  CHECK((*c)->op == Change::Op::kDel);
-  CHECK(!f.s.firstChange(*g, 4)->has_value());  // not yet happened
+  REQUIRE(c->size() == 1);
+  CHECK(c->front().rev == 1);
+  c = f.s.firstChanges(*g, 2);
+  REQUIRE(c->size() == 1);
+  CHECK(c->front().rev == 3);
+  CHECK(c->front().op == Change::Op::kDel);
+  CHECK(f.s.firstChanges(*g, 4)->empty());  // not yet happened
   for (int i = 0; i < 5; ++i)
     f.set("/c", "x", -1);  // 4..8; window keeps revs 5..8
-  CHECK(f.s.firstChange(*g, 3).status().code() == Err::kTooLate);
-  CHECK(f.s.firstChange(*g, 5).isOk());
+  CHECK(f.s.firstChanges(*g, 3).status().code() == Err::kTooLate);
+  CHECK(f.s.firstChanges(*g, 5).isOk());
 }
 
 TEST_CASE("store: changes in a rev range, paged, complete up to a rev", "[unit][store]") {
