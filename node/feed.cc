@@ -53,14 +53,25 @@ void Feed::drainSubscriptions(int max, std::int64_t head) {
   }
 }
 
-void Feed::publish(const store::Change& c) {
-  wire::Event e;
-  e.rev = c.rev;
-  e.path = c.path;
-  e.op = c.opName();
-  e.value = *c.value;
-  e.prev = index_.change(c.path, c.rev);
-  send(c.path, wire::encodeEvent(e));
+void Feed::publish(const std::vector<store::Change>& changes) {
+  for (std::size_t k = 0; k < changes.size();) {
+    std::size_t end = k + 1;  // the changes of one rev are next to each other
+    while (end < changes.size() && changes[end].rev == changes[k].rev)
+      ++end;
+    for (std::size_t j = k; j < end; ++j) {
+      const store::Change& c = changes[j];
+      wire::Event e;
+      e.rev = c.rev;
+      e.path = c.path;
+      e.op = c.opName();
+      e.value = *c.value;
+      e.prev = index_.change(c.path, c.rev);
+      e.i = static_cast<std::int64_t>(j - k);
+      e.n = static_cast<std::int64_t>(end - k);
+      send(c.path, wire::encodeEvent(e));
+    }
+    k = end;
+  }
 }
 
 void Feed::heartbeat(std::int64_t head, std::int64_t id, std::int64_t leader) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -28,7 +29,8 @@ class Feed {
 
   // Takes up to `max` subscription messages; prefixes first seen are claimed from `head`.
   void drainSubscriptions(int max, std::int64_t head);
-  void publish(const store::Change& c);
+  // Publishes applied changes, in order; the changes of one rev are numbered i of n.
+  void publish(const std::vector<store::Change>& changes);
   // The history jumped to `head` without a change for each rev (a snapshot was installed).
   void reset(std::int64_t head) { index_.reset(head); }
   // `head`: every change up to it was published before. `leader`: 0 when none is known.

@@ -520,8 +520,7 @@ void Node::apply(const Replica::Drained& d) {
       ++upTo;
     if (upTo != next) {
       Applier::Applied applied = applier_->apply(next, upTo);
-      for (const store::Change& c : applied.changes)
-        feed_.publish(c);
+      feed_.publish(applied.changes);
       const auto now = Clock::now();
       for (const Applier::Outcome& o : applied.outcomes)
         waiters_->applied(o, now);

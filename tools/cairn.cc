@@ -1001,7 +1001,8 @@ int run(Args& a) {
         if (e == Err::kTimeout || e == Err::kUnavailable) continue;  // ask again, same rev
         return fail(a, ch.status());
       }
-      printChange(a, *ch);
+      for (const auto& one : *ch)
+        printChange(a, one);
       return kExitOk;
     }
   }

@@ -615,7 +615,7 @@ Result<Reply> decodeReply(std::string_view bytes) {
 std::string encodeEvent(const Event& e) {
   msgpack::sbuffer buf;
   Packer p(buf);
-  p.pack_map(5);
+  p.pack_map(e.n > 1 ? 7 : 5);
   packKey(p, "rev");
   p.pack_int64(e.rev);
   packKey(p, "path");
@@ -626,6 +626,12 @@ std::string encodeEvent(const Event& e) {
   packBin(p, e.value);
   packKey(p, "prev");
   packPrefixRevs(p, e.prev);
+  if (e.n > 1) {
+    packKey(p, "i");
+    p.pack_int64(e.i);
+    packKey(p, "n");
+    p.pack_int64(e.n);
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -637,6 +643,8 @@ Result<Event> decodeEvent(std::string_view bytes) {
     if (k == "op") return getStr(v, &e.op);
     if (k == "value") return getBytes(v, &e.value);
     if (k == "prev") return getPrefixRevs(v, &e.prev);
+    if (k == "i") return getInt(v, &e.i);
+    if (k == "n") return getInt(v, &e.n);
     return true;
   });
   if (!s.isOk()) return s;

@@ -147,8 +147,13 @@ struct Event {
   std::string op;  // "set" or "del"
   std::string value;
   // For each prefix some subscriber of this node holds that the path falls under: no change under
-  // the prefix has a rev strictly between prev and rev.
+  // the prefix lies between the one at prev and this one (prev may be this rev: an earlier change
+  // of the same rev).
   std::vector<PrefixRev> prev;
+  // Several changes at one rev (a lease's end): this is change i of n, in order (keys "i" and
+  // "n", sent only when n > 1).
+  std::int64_t i = 0;
+  std::int64_t n = 1;
 };
 
 // The feed's control topic. Paths always begin with '/', so no path can start with it.

@@ -580,8 +580,8 @@ Result<std::vector<wire::Entry>> Client::walk(const std::string& glob,
   return pages(std::move(q), head);
 }
 
-Result<Change> Client::wait(const std::string& glob, std::int64_t rev,
-                            std::chrono::milliseconds wait) {
+Result<std::vector<Change>> Client::wait(const std::string& glob, std::int64_t rev,
+                                         std::chrono::milliseconds wait) {
   Request q;
   q.verb = Verb::kWait;
   q.path = glob;
@@ -589,8 +589,15 @@ Result<Change> Client::wait(const std::string& glob, std::int64_t rev,
   q.timeoutMs = wait.count();
   auto r = call(q);
   if (!r) return r.status();
-  return Change{r->rev.value_or(0), r->path.value_or(""), r->op.value_or(""),
-                r->value.value_or("")};
+  std::vector<Change> out;
+  if (r->entries) {  // several matching changes at one rev
+    for (auto& e : *r->entries)
+      out.push_back(Change{e.rev, std::move(e.path), e.op.value_or(""), e.value.value_or("")});
+  } else {
+    out.push_back(Change{r->rev.value_or(0), r->path.value_or(""), r->op.value_or(""),
+                         r->value.value_or("")});
+  }
+  return out;
 }
 
 Result<std::vector<Change>> Client::changes(const std::string& glob, std::int64_t rev,

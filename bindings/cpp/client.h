@@ -128,9 +128,11 @@ class Client {
   Result<std::vector<wire::Entry>> walk(const std::string& glob,
                                         std::optional<std::int64_t> rev = std::nullopt,
                                         std::int64_t* head = nullptr);
-  // The first change with rev >= `rev` matching the glob; TIMEOUT if none within `wait`.
-  Result<Change> wait(const std::string& glob, std::int64_t rev,
-                      std::chrono::milliseconds wait = std::chrono::milliseconds(30000));
+  // The changes matching the glob at the first rev >= `rev` that has any (one, unless several
+  // changes share the rev, as when a lease ends), in order; TIMEOUT if none within `wait`.
+  Result<std::vector<Change>> wait(
+      const std::string& glob, std::int64_t rev,
+      std::chrono::milliseconds wait = std::chrono::milliseconds(30000));
   Result<wire::Reply> self();
   // One page of the changes matching a glob with rev >= `rev`, in rev order; *complete is the
   // rev up to which the page holds every matching change (ask again from *complete + 1).

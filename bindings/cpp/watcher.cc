@@ -134,8 +134,9 @@ void Watcher::fillOnce() {
   // The last page reaches past its last change (to the node's head); a page cut short by its
   // size ends at its last change, and so may one that happens to end at the head: ask again.
   const bool last = page->empty() || upTo > page->back().rev;
+  const std::int64_t before = complete_;  // a page holds whole revs: all of a rev, or none
   for (auto& c : *page) {
-    if (c.rev <= complete_) continue;
+    if (c.rev <= before) continue;
     complete_ = c.rev;
     Notice n;
     n.complete = c.rev;
@@ -158,6 +159,12 @@ void Watcher::onEvent(std::string_view body) {
   }
   if (e->rev <= complete_) {
     ++stats_.duplicates;
+    return;
+  }
+  if (e->n > 1) {
+    // One of several changes at its rev: history has the rev whole (a CHANGES page never splits
+    // one), so the rev is delivered at once and all of it, never a part.
+    needFill_ = true;
     return;
   }
   // Deliverable only if nothing under the prefix lies between what was delivered and this.

@@ -135,11 +135,12 @@ TEST_CASE("verbs: WAIT from history, for the future, and its timeout", "[integra
   REQUIRE(c.set("/a/y", "3", -1).isOk());  // 3
   auto w = c.wait("/a/**", 2);
   REQUIRE(w.isOk());
-  CHECK(w->rev == 3);
-  CHECK(w->path == "/a/y");
-  CHECK(w->op == "set");
-  CHECK(w->value == "3");
-  CHECK(c.wait("/b/*", 1)->rev == 2);
+  REQUIRE(w->size() == 1);
+  CHECK(w->front().rev == 3);
+  CHECK(w->front().path == "/a/y");
+  CHECK(w->front().op == "set");
+  CHECK(w->front().value == "3");
+  CHECK(c.wait("/b/*", 1)->front().rev == 2);
 
   // A WAIT for the future, answered by a write from another client.
   client::Options o;
@@ -152,9 +153,10 @@ TEST_CASE("verbs: WAIT from history, for the future, and its timeout", "[integra
   auto fut = waiter.wait("/a/**", 4, std::chrono::milliseconds(10000));
   t.join();
   REQUIRE(fut.isOk());
-  CHECK(fut->rev == 4);
-  CHECK(fut->op == "del");
-  CHECK(fut->path == "/a/x");
+  REQUIRE(fut->size() == 1);
+  CHECK(fut->front().rev == 4);
+  CHECK(fut->front().op == "del");
+  CHECK(fut->front().path == "/a/x");
 
   auto to = c.wait("/nomatch/**", 5, std::chrono::milliseconds(100));
   CHECK(to.status().code() == Err::kTimeout);

@@ -259,6 +259,15 @@ TEST_CASE("events and heartbeats survive a round trip", "[unit][wire]") {
   CHECK(d->op == "set");
   CHECK(d->value == "v");
   CHECK(d->prev == e.prev);
+  CHECK(d->i == 0);
+  CHECK(d->n == 1);
+  // One of several changes at a rev carries its place; a single change does not (the bytes below).
+  Event many{8, "/config/b", "del", "", {{"", 8}}, 2, 3};
+  auto m = decodeEvent(encodeEvent(many));
+  REQUIRE(m.isOk());
+  CHECK(m->i == 2);
+  CHECK(m->n == 3);
+  CHECK(m->prev == many.prev);
   Heartbeat hb{42, 3, 99, 5, 2, {{"/config/", 40}}};
   auto h = decodeHeartbeat(encodeHeartbeat(hb));
   REQUIRE(h.isOk());
