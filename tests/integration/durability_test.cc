@@ -164,11 +164,15 @@ TEST_CASE("durability: snapshots bound the WAL and a restart starts from them",
     for (int i = 0; i < 500; ++i) {
       REQUIRE(c.set("/s/k" + std::to_string(i % 50), std::to_string(i), -1).isOk());
     }
-    // Snapshots are written in the background: poll until the one covering index 400 is there.
-    REQUIRE(test::eventually([&] {
-      auto snaps = store::listDir(data + "/snap", "snap-", ".snap");
-      return snaps.isOk() && snaps->size() == 1 && snaps->front() >= "snap-00000000000000000400";
-    }));
+    // Snapshots are written in the background, at the lowest CPU priority (a busy machine starves
+    // them for a while): poll until the one covering index 400 is there.
+    REQUIRE(test::eventually(
+        [&] {
+          auto snaps = store::listDir(data + "/snap", "snap-", ".snap");
+          return snaps.isOk() && snaps->size() == 1 &&
+                 snaps->front() >= "snap-00000000000000000400";
+        },
+        60000));
     auto segs = store::listDir(data + "/wal", "wal-", ".log");
     REQUIRE(segs.isOk());
     CHECK(segs->size() <= 2);  // segments covered by the snapshot are gone
