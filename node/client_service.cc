@@ -128,6 +128,11 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
     case Verb::kPromote:
     case Verb::kRemove:
       return members(req);
+    case Verb::kGrant:
+    case Verb::kRevoke:
+    case Verb::kKeepalive:
+    case Verb::kLease:
+      return lease(req);
     case Verb::kGet:
     case Verb::kStat:
     case Verb::kGetdir:
@@ -160,6 +165,10 @@ Action ClientService::write(Request& req) {
     }
     a.command.op = wire::Command::Op::kSet;
     a.command.value = std::move(*req.value);
+    if (req.lease) {
+      if (*req.lease < 1) return fail(req, Err::kRange, "lease must be >= 1 (a GRANT's id)");
+      a.command.lease = static_cast<std::uint64_t>(*req.lease);
+    }
   } else {
     a.command.op = wire::Command::Op::kDel;
   }
@@ -258,6 +267,40 @@ Action ClientService::members(Request& req) const {
   return a;
 }
 
+// GRANT and REVOKE go through the log; KEEPALIVE and LEASE are for the Leases room, which keeps the
+// leader's clock.
+Action ClientService::lease(Request& req) const {
+  Action a;
+  a.tag = req.tag;
+  if (req.verb == Verb::kGrant) {
+    if (!req.ttl) return fail(req, Err::kMissingArg, "missing \"ttl\" (milliseconds)");
+    if (*req.ttl < kMinTtl.count() || *req.ttl > kMaxTtl.count()) {
+      return fail(req, Err::kRange,
+                  "ttl must be between " + quoteDuration(kMinTtl) + " and " +
+                      quoteDuration(kMaxTtl) + " (" + std::to_string(kMinTtl.count()) + ".." +
+                      std::to_string(kMaxTtl.count()) + " ms)");
+    }
+    a.kind = Action::Kind::kWrite;
+    a.wait = kWriteTimeout;
+    a.command.op = wire::Command::Op::kGrant;
+    a.command.ttl = *req.ttl;
+    return a;
+  }
+  if (!req.lease) return fail(req, Err::kMissingArg, "missing \"lease\" (a GRANT's id)");
+  if (*req.lease < 1) return fail(req, Err::kRange, "lease must be >= 1 (a GRANT's id)");
+  if (req.verb == Verb::kRevoke) {
+    a.kind = Action::Kind::kWrite;
+    a.wait = kWriteTimeout;
+    a.command.op = wire::Command::Op::kRevoke;
+    a.command.lease = static_cast<std::uint64_t>(*req.lease);
+    a.command.value = "revoked";
+    return a;
+  }
+  a.kind = Action::Kind::kLease;
+  a.request = std::move(req);
+  return a;
+}
+
 // In a cluster a read of the head (REV included) is linearizable unless asked otherwise: it waits
 // for a read point that a quorum confirmed. A read at a given rev needs none (the past is fixed),
 // and a node alone applies every write before acknowledging it.
@@ -311,6 +354,7 @@ Reply ClientService::read(const Request& req, std::int64_t at) const {
         return errorAt(Status(Err::kIsDir, *req.path + " is a directory (use GETDIR)"), at);
       r.rev = fi.rev;
       r.value = fi.value ? *fi.value : std::string();
+      if (fi.lease != 0) r.lease = static_cast<std::int64_t>(fi.lease);
       break;
     }
     case Verb::kRev:
@@ -322,6 +366,7 @@ Reply ClientService::read(const Request& req, std::int64_t at) const {
       r.rev = fi.rev;
       r.len = fi.len;
       r.dir = fi.dir;
+      if (fi.lease != 0) r.lease = static_cast<std::int64_t>(fi.lease);
       break;
     }
     case Verb::kGetdir: {

@@ -35,6 +35,10 @@ inline constexpr std::chrono::milliseconds kMaxWait{3600 * 1000};
 // TIMEOUT (a leader had it; it may still be applied); a linearizable read without a confirmed
 // read point by then is UNAVAILABLE. Below the client library's default timeout.
 inline constexpr std::chrono::milliseconds kWriteTimeout{4000};
+// A lease's ttl bounds. The least is well above an election (a new leader gives every lease a full
+// ttl anyway, so none ends because of the election).
+inline constexpr std::chrono::milliseconds kMinTtl{2000};
+inline constexpr std::chrono::milliseconds kMaxTtl{24 * 3600 * 1000};
 
 // "4 s", "30 s", "250 ms": a duration as error messages quote it.
 std::string quoteDuration(std::chrono::milliseconds d);
@@ -50,6 +54,7 @@ struct Action {
     kPark,        // a WAIT (`glob` set) or a read at a future rev `from`: wait up to `wait`
     kSnapshot,    // a SNAPSHOT `request`, checked: Backups begins a backup or reads a chunk
     kMembers,     // MEMBERS, JOIN, PROMOTE or REMOVE `request`, checked: for the Members room
+    kLease,       // KEEPALIVE or LEASE `request`, checked: for the Leases room
   };
   Kind kind = Kind::kReply;
   std::string tag;  // the request's tag, for the reply
@@ -103,6 +108,7 @@ class ClientService {
   Action wait(wire::Request& req);
   Action snapshot(wire::Request& req) const;
   Action members(wire::Request& req) const;
+  Action lease(wire::Request& req) const;
 
   Options opts_;
   const store::Store& store_;

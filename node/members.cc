@@ -4,6 +4,18 @@
 
 namespace cairn::node {
 
+wire::Reply notLeader(const std::string& what, std::uint32_t leader,
+                      const std::string& leaderClient) {
+  if (leader == 0)
+    return wire::Reply::error(wire::Err::kUnavailable, "no leader is known now; try again");
+  wire::Reply r = wire::Reply::error(wire::Err::kNotLeader,
+                                     what + " go to the leader (node " + std::to_string(leader) +
+                                         (leaderClient.empty() ? "" : " at " + leaderClient) + ")");
+  r.leader = leader;
+  if (!leaderClient.empty()) r.client = leaderClient;
+  return r;
+}
+
 using wire::Err;
 using wire::Reply;
 using wire::Request;
@@ -116,17 +128,8 @@ void Members::handle(Envelope env, const Request& req, Clock::time_point now) {
     return;
   }
   if (!leading) {
-    Reply r = Reply::error(Err::kNotLeader, "membership changes go to the leader");
-    if (core.leader() != 0) {
-      r.leader = core.leader();
-      const std::string ep = hooks_.clientOf(core.leader());
-      if (!ep.empty()) r.client = ep;
-      r.detail += " (node " + std::to_string(core.leader()) + (ep.empty() ? "" : " at " + ep) + ")";
-    } else {
-      r.err = Err::kUnavailable;
-      r.detail = "no leader is known now; try again";
-    }
-    reply(env, std::move(r), req.tag);
+    const std::string ep = core.leader() != 0 ? hooks_.clientOf(core.leader()) : "";
+    reply(env, notLeader("membership changes", core.leader(), ep), req.tag);
     return;
   }
   // A node that asks again after its JOIN timed out finds itself a member already.

@@ -203,6 +203,9 @@ Status Node::start() {
     clients_.send(env, r, tag);
   };
   wh.askReadIndex = [this](std::uint64_t ctx) { return peers_ && peers_->askReadIndex(ctx); };
+  wh.askLeadership = [this](std::uint64_t ctx) {
+    return peers_ && replica_->core().readIndex(ctx, replica_->core().id());
+  };
   wh.withdraw = [this](std::uint64_t id) { return replica_->withdraw(id); };
   wh.queued = [this](std::uint64_t id) { return replica_->queued(id); };
   waiters_ = std::make_unique<Waiters>(*service_, stats_, std::move(wh));
@@ -296,6 +299,11 @@ Status Node::start() {
   mh.log = [](const std::string& line) { logLine(line); };
   members_ =
       std::make_unique<Members>(static_cast<std::uint32_t>(cfg_.id), mo, *replica_, std::move(mh));
+  Leases::Hooks lh;
+  lh.leader = [this] { return replica_->core().leader(); };
+  lh.clientOf = [this](std::uint32_t id) { return clientOf(id); };
+  leases_ = std::make_unique<Leases>(static_cast<std::uint32_t>(cfg_.id), applier_->store(),
+                                     std::move(lh));
   // A member a change removed stays removed: it must not vote or serve again.
   const wire::Membership& m = replica_->core().membership();
   const auto self = static_cast<std::uint32_t>(cfg_.id);
@@ -388,7 +396,12 @@ int Node::run(int stopFd) {
       feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
   });
   loop_.every(std::chrono::seconds(1), [this](Clock::time_point now) { backups_->expire(now); });
-  loop_.wakeBy([this] { return waiters_->earliest(); });
+  loop_.wakeBy([this] {
+    auto w = waiters_->earliest();
+    auto l = leases_->earliest();
+    if (w && l) return std::optional<Clock::time_point>(std::min(*w, *l));
+    return w ? w : l;
+  });
   loop_.atTurnEnd([this](Clock::time_point now) { endTurn(now); });
   feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
   const bool polled = loop_.run();
@@ -418,6 +431,17 @@ void Node::onRequest(Envelope env, std::string_view body) {
     case Action::Kind::kSnapshot:
       backups_->serve(std::move(env), a.request, a.tag, Clock::now());
       return;
+    case Action::Kind::kLease: {
+      const auto now = Clock::now();
+      wire::Reply r = leases_->handle(a.request, now);
+      // A renewal leaves once a quorum confirmed this node still leads (a node alone needs none).
+      if (r.status().isOk() && a.request.verb == wire::Verb::kKeepalive && peers_) {
+        waiters_->confirm(std::move(env), std::move(r), a.tag, now);
+      } else {
+        clients_.send(env, r, a.tag);
+      }
+      return;
+    }
     case Action::Kind::kMembers:
       if (a.request.verb == wire::Verb::kJoin && !peers_) {
         wire::Reply r = wire::Reply::error(
@@ -452,6 +476,8 @@ void Node::endTurn(Clock::time_point now) {
   }
   ctl_->maintain(now);
   members_->maintain(now);
+  for (wire::Command& c : leases_->step(replica_->core().inOffice(), now))
+    replica_->propose(std::move(c), 0);  // nobody waits: the REVOKE's changes are the news
   followMembership();
   waiters_->service(replica_->core().learned(), Clock::now());
 }

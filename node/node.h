@@ -31,6 +31,7 @@
 #include "node/ctl.h"
 #include "node/feed.h"
 #include "node/identity.h"
+#include "node/leases.h"
 #include "node/loop.h"
 #include "node/members.h"
 #include "node/peer_service.h"
@@ -103,6 +104,7 @@ class Node {
   std::unique_ptr<SnapshotReceiver> receiver_;  // null for a node alone
   std::unique_ptr<Backups> backups_;
   std::unique_ptr<Members> members_;
+  std::unique_ptr<Leases> leases_;
   std::uint64_t ticks_ = 0;
   std::string clientAdvertised_;
   std::string eventsAdvertised_;

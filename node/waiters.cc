@@ -31,10 +31,26 @@ std::uint64_t Waiters::add(Envelope env, Action a, Clock::time_point now) {
     case Action::Kind::kReply:
     case Action::Kind::kSnapshot:  // Backups' (node.cc routes it there)
     case Action::Kind::kMembers:   // Members' (node.cc routes it there)
+    case Action::Kind::kLease:     // Leases' (node.cc routes it there)
       break;
   }
   deadlines_.erase(deadline);
   return 0;
+}
+
+void Waiters::confirm(Envelope env, Reply reply, std::string tag, Clock::time_point now) {
+  const std::uint64_t id = next_++;
+  if (!hooks_.askLeadership(id)) {
+    answer(env, Reply::error(Err::kNotLeader, "this node does not lead"), tag);
+    return;
+  }
+  LinearRead& r = reads_[id];
+  r.env = std::move(env);
+  r.req.tag = std::move(tag);
+  r.wait = kWriteTimeout;
+  r.deadline = deadlines_.emplace(now + r.wait, id);
+  r.asked = true;
+  r.prepared = std::move(reply);
 }
 
 void Waiters::answer(const Envelope& env, Reply r, const std::string& tag) {
@@ -47,6 +63,7 @@ void Waiters::applied(const Applier::Outcome& o, Clock::time_point now) {
   Reply r;
   if (!o.status.isOk()) r = Reply::error(o.status.code(), o.status.detail());
   r.rev = o.rev;
+  if (o.lease != 0) r.lease = static_cast<std::int64_t>(o.lease);  // a GRANT's new lease
   stats_.commitLatency.record(now - it->second.start);
   answer(it->second.env, std::move(r), it->second.tag);
   deadlines_.erase(it->second.deadline);
@@ -97,8 +114,19 @@ void Waiters::service(std::uint64_t learned, Clock::time_point now) {
   if (!parked_.empty() && servedHead_ != service_.head()) serveParked();
   for (auto it = reads_.begin(); it != reads_.end();) {
     LinearRead& r = it->second;
-    if (r.index && learned >= *r.index) {
-      answer(r.env, service_.read(r.req, service_.head()), r.req.tag);
+    if (r.index && (r.prepared || learned >= *r.index)) {
+      answer(r.env, r.prepared ? std::move(*r.prepared) : service_.read(r.req, service_.head()),
+             r.req.tag);
+      deadlines_.erase(r.deadline);
+      it = reads_.erase(it);
+      continue;
+    }
+    if (!r.asked && r.prepared) {
+      // Another node's confirmation would not do: this node's clock made the reply.
+      answer(r.env,
+             Reply::error(Err::kUnavailable,
+                          "this node stopped leading before a quorum confirmed it; ask again"),
+             r.req.tag);
       deadlines_.erase(r.deadline);
       it = reads_.erase(it);
       continue;

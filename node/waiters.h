@@ -30,6 +30,9 @@ class Waiters {
     // Asks for a read point for linearizable read `ctx`; false when no leader is known yet (it is
     // asked again on a later turn).
     std::function<bool(std::uint64_t ctx)> askReadIndex;
+    // Asks this node's core, and it only, to confirm with a quorum that it still leads (a read
+    // point for `ctx` of its own); false when it does not lead.
+    std::function<bool(std::uint64_t ctx)> askLeadership;
     // Takes back a write that has not left this node; true if it was still here.
     std::function<bool(std::uint64_t proposal)> withdraw;
     // True while a write has not left this node (a new leader will get it).
@@ -41,6 +44,11 @@ class Waiters {
   // Turns a waiting Action (kWrite, kLinearRead, kPark) into a waiter. For a write, returns the
   // proposal id to propose its command under; 0 otherwise.
   std::uint64_t add(Envelope env, Action a, Clock::time_point now);
+
+  // A reply that may leave only once a quorum confirmed, after now, that this node leads (a
+  // KEEPALIVE: the leader's clock renewed a lease). If it does not lead, or stops leading before
+  // the confirmation, the client hears NOT_LEADER or UNAVAILABLE instead, never the reply.
+  void confirm(Envelope env, wire::Reply reply, std::string tag, Clock::time_point now);
 
   // What became of this node's writes.
   void applied(const Applier::Outcome& o, Clock::time_point now);
@@ -81,6 +89,7 @@ class Waiters {
     Deadlines::iterator deadline;
     std::optional<std::uint64_t> index;  // the read point, once confirmed
     bool asked = false;
+    std::optional<wire::Reply> prepared;  // confirm(): sent as it is, once this node is confirmed
   };
   struct Parked {
     Envelope env;

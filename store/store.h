@@ -126,6 +126,7 @@ class Store {
   // The live leases, by id; nullptr for one that never existed or has ended.
   const Lease* lease(std::uint64_t id) const;
   const std::map<std::uint64_t, Lease>& leases() const { return leases_; }
+  std::uint64_t nextLease() const { return nextLease_; }  // the id the next GRANT gets
 
   // OK when `rev` is inside the window; TOO_LATE below it; RANGE above the head.
   wire::Status checkReadable(std::int64_t rev) const;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -216,10 +217,11 @@ struct Args {
   bool verbose = false;
   std::string push, pub;
   bool bind = false;
-  std::string cmd;                   // the command
-  std::string arg;                   // its PATH or GLOB ("" when an optional one is absent)
-  std::optional<std::string> value;  // set, add: the VALUE, when not from stdin
-  bool timeoutSet = false;           // --timeout was given (status has its own default)
+  std::string cmd;                    // the command
+  std::string arg;                    // its PATH or GLOB ("" when an optional one is absent)
+  std::optional<std::string> value;   // set, add: the VALUE, when not from stdin
+  std::optional<std::int64_t> lease;  // set, add: --lease ID
+  bool timeoutSet = false;            // --timeout was given (status has its own default)
 };
 
 // The number that follows `key` in `text` ("file is at rev 7, ..." after "at rev "), or -1.
@@ -777,6 +779,101 @@ int snapshotSave(const Args& a, cairn::client::Client& c) {
   return kExitOk;
 }
 
+// "10s", "1500ms", "2m", "1h", or a number of seconds: milliseconds, or -1 if it is none of these.
+std::int64_t parseTtl(const std::string& s) {
+  std::size_t digits = 0;
+  while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits])))
+    ++digits;
+  if (digits == 0 || digits > 12) return -1;
+  const std::int64_t n = std::stoll(s.substr(0, digits));
+  const std::string unit = s.substr(digits);
+  if (unit == "ms") return n;
+  if (unit.empty() || unit == "s") return n * 1000;
+  if (unit == "m") return n * 60 * 1000;
+  if (unit == "h") return n * 3600 * 1000;
+  return -1;
+}
+
+std::optional<std::uint64_t> parseLeaseId(const std::string& s) {
+  try {
+    std::size_t used = 0;
+    const std::int64_t id = std::stoll(s, &used);
+    if (used == s.size() && id >= 1) return static_cast<std::uint64_t>(id);
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+// cairn lease grant TTL | keepalive ID | revoke ID | show ID.
+int lease(Args& a, cairn::client::Client& c) {
+  if (a.cmd == "lease grant") {
+    const std::int64_t ttl = parseTtl(a.arg);
+    if (ttl < 0) return usage("a ttl is like 10s, 1500ms, 2m or 1h, not \"" + a.arg + "\"", a.cmd);
+    auto id = c.grant(std::chrono::milliseconds(ttl));
+    if (!id) return fail(a, id.status());
+    out(a.json
+            ? "{\"lease\":" + num(static_cast<std::int64_t>(*id)) + ",\"ttl_ms\":" + num(ttl) + "}"
+            : num(static_cast<std::int64_t>(*id)));
+    return kExitOk;
+  }
+  const auto id = parseLeaseId(a.arg);
+  if (!id) return usage("a lease id is a number >= 1, not \"" + a.arg + "\"", a.cmd);
+  const std::string name = "lease " + a.arg;
+  if (a.cmd == "lease revoke") {
+    auto r = c.revoke(*id);
+    if (!r) return fail(a, r.status());
+    out(a.json ? "{\"lease\":" + a.arg + ",\"revoked\":true,\"rev\":" + num(*r) + "}"
+               : name + " revoked at rev " + num(*r));
+    return kExitOk;
+  }
+  if (a.cmd == "lease show") {
+    auto r = c.lease(*id);
+    if (!r) return fail(a, r.status());
+    std::vector<std::string> files;
+    for (const auto& e : r->entries.value_or(std::vector<cairn::wire::Entry>{}))
+      files.push_back(e.path);
+    if (a.json) {
+      std::string list;
+      for (const auto& f : files)
+        list += (list.empty() ? "" : ",") + jsonStr(f);
+      out("{\"lease\":" + a.arg + ",\"ttl_ms\":" + num(r->ttl.value_or(0)) +
+          (r->remaining ? ",\"remaining_ms\":" + num(*r->remaining) : std::string()) +
+          ",\"files\":[" + list + "]}");
+      return kExitOk;
+    }
+    out(name + ": ttl " + num(r->ttl.value_or(0)) + " ms" +
+        (r->remaining ? ", " + num(*r->remaining) + " ms left" : std::string()) + ", " +
+        num(static_cast<std::int64_t>(files.size())) + " file" + (files.size() == 1 ? "" : "s"));
+    for (const auto& f : files)
+      out(f);
+    return kExitOk;
+  }
+  // keepalive: until the lease ends or Ctrl-C. A keep-alive every third of the ttl; the lease is
+  // surely alive until the send time of the last one answered plus the ttl.
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> aliveUntil;
+  while (true) {
+    const auto sent = Clock::now();
+    auto ttl = c.keepAlive(*id);
+    if (!ttl) {
+      if (ttl.status().code() == Err::kNoEnt) return fail(a, ttl.status());
+      if (aliveUntil && Clock::now() >= *aliveUntil) {
+        std::fprintf(stderr,
+                     "cairn: %s may have expired: no keep-alive answered within its ttl (%s)\n",
+                     name.c_str(), explain(a, ttl.status()).c_str());
+        return kExitError;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // another node, or a new leader
+      continue;
+    }
+    aliveUntil = sent + *ttl;
+    out(a.json ? "{\"lease\":" + a.arg + ",\"ttl_ms\":" + num(ttl->count()) + "}"
+               : name + " kept alive, ttl " + num(ttl->count()) + " ms");
+    std::fflush(stdout);
+    std::this_thread::sleep_until(sent + *ttl / 3);
+  }
+}
+
 // cairn members [promote|remove ID]: the configuration, or one change to it (the leader's).
 int members(Args& a, cairn::client::Client& c) {
   if (a.cmd != "members") {
@@ -875,7 +972,7 @@ int run(Args& a) {
       return kExitError;
     }
     std::int64_t rev = cmd == "add" ? 0 : a.rev.value_or(-1);
-    auto r = c.set(a.arg, value, rev);
+    auto r = c.set(a.arg, value, rev, static_cast<std::uint64_t>(a.lease.value_or(0)));
     if (!r) return fail(a, r.status());
     out(a.json ? "{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
@@ -1011,6 +1108,7 @@ int run(Args& a) {
   }
   if (cmd == "snapshot save") return snapshotSave(a, c);
   if (cmd.rfind("members", 0) == 0) return members(a, c);
+  if (cmd.rfind("lease ", 0) == 0) return lease(a, c);
   return usage("unknown command \"" + cmd + "\"");
 }
 
@@ -1045,6 +1143,7 @@ enum Flag : unsigned {
   kProgress = 16,
   kVerbose = 32,
   kRelay = 64,
+  kLease = 128,
 };
 
 // The flags in `which`, on `app`, all writing into `a`. The main app has every flag, so that a
@@ -1069,6 +1168,14 @@ void addFlags(CLI::App* app, Args* a, unsigned which, const std::string& revWhat
         ->transform(cairn::cli::integer(INT64_MIN, INT64_MAX));
   }
   if (which & kJson) app->add_flag("--json", a->json, "one JSON object per line");
+  if (which & kLease) {
+    app->add_option_function<std::int64_t>(
+           "--lease", [a](std::int64_t l) { a->lease = l; },
+           "keep the file under lease ID: it is deleted when the lease ends\n"
+           "(cairn lease grant)")
+        ->type_name("ID")
+        ->transform(cairn::cli::integer(1, INT64_MAX));
+  }
   if (which & kLocal) {
     app->add_flag("--local", a->local,
                   "read this node's own state (fast, may trail the cluster);\n"
@@ -1117,9 +1224,9 @@ const Command kCommands[] = {
      "print a file's value (--rev: as of revision R), and a newline\n"
      "after it on a terminal; exit 3 if there is no such file",
      kRevRead},
-    {"set", "V", kRev | kJson,
+    {"set", "V", kRev | kJson | kLease,
      "write a file (VALUE or stdin); --rev R: only if the file is at rev <= R", kRevWrite},
-    {"add", "V", kJson, "create a file that must not exist yet", ""},
+    {"add", "V", kJson | kLease, "create a file that must not exist yet", ""},
     {"del", "P", kRev | kJson, "delete a file; --rev R: only if the file is at rev <= R",
      kRevWrite},
     {"ls", "p", kRev | kJson | kLocal, "list a directory (default /)", kRevRead},
@@ -1227,6 +1334,33 @@ int main(int argc, char** argv) {
     sub->callback([&a, cmd = std::string("snapshot ") + name] { a.cmd = cmd; });
     addFlags(sub, &a, std::string(name) == "save" ? kJson | kVerbose : unsigned{kJson}, "");
     sub->add_option("FILE", a.arg, "the backup file")->type_name("")->required();
+  }
+  // lease grant TTL | keepalive ID | revoke ID | show ID.
+  CLI::App* leaseCmd =
+      app.add_subcommand("lease",
+                         "grant TTL: a new lease (prints its id); keepalive ID: keep it alive\n"
+                         "until Ctrl-C; revoke ID: end it now, deleting its files at one rev;\n"
+                         "show ID: its ttl, time left and files (set --lease ID PATH keeps a\n"
+                         "file under it)");
+  leaseCmd->require_subcommand(1);
+  const std::array<std::array<const char*, 4>, 4> kLeaseCommands = {{
+      {"grant", "TTL", "a ttl: 10s, 1500ms, 2m, 1h (from 2 s to 24 h)",
+       "grant a lease with a time to live and print its id; it ends TTL\n"
+       "after the last keep-alive the leader received"},
+      {"keepalive", "ID", "the lease's id",
+       "keep lease ID alive (a keep-alive each third of its ttl) until\n"
+       "Ctrl-C; exit 3 if it ended, 2 if no node answered within its ttl"},
+      {"revoke", "ID", "the lease's id",
+       "end lease ID now: every file it keeps is deleted at one rev"},
+      {"show", "ID", "the lease's id",
+       "print lease ID's ttl, the time it has left (as the leader counts\n"
+       "it) and its files"},
+  }};
+  for (const auto& [name, arg, argAbout, about] : kLeaseCommands) {
+    CLI::App* sub = leaseCmd->add_subcommand(name, about);
+    sub->callback([&a, cmd = std::string("lease ") + name] { a.cmd = cmd; });
+    addFlags(sub, &a, kJson, "");
+    sub->add_option(arg, a.arg, argAbout)->type_name("")->required();
   }
   // members [promote|remove ID]: the list, or one change to it.
   CLI::App* membersCmd =

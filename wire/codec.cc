@@ -161,15 +161,24 @@ const char* verbName(Verb v) {
       return "PROMOTE";
     case Verb::kRemove:
       return "REMOVE";
+    case Verb::kGrant:
+      return "GRANT";
+    case Verb::kRevoke:
+      return "REVOKE";
+    case Verb::kKeepalive:
+      return "KEEPALIVE";
+    case Verb::kLease:
+      return "LEASE";
   }
   return "?";
 }
 
 std::optional<Verb> verbFromName(std::string_view name) {
-  static constexpr Verb kAll[] = {Verb::kGet,     Verb::kSet,  Verb::kDel,     Verb::kRev,
-                                  Verb::kWait,    Verb::kWalk, Verb::kGetdir,  Verb::kStat,
-                                  Verb::kNop,     Verb::kSelf, Verb::kChanges, Verb::kSnapshot,
-                                  Verb::kMembers, Verb::kJoin, Verb::kPromote, Verb::kRemove};
+  static constexpr Verb kAll[] = {Verb::kGet,     Verb::kSet,    Verb::kDel,       Verb::kRev,
+                                  Verb::kWait,    Verb::kWalk,   Verb::kGetdir,    Verb::kStat,
+                                  Verb::kNop,     Verb::kSelf,   Verb::kChanges,   Verb::kSnapshot,
+                                  Verb::kMembers, Verb::kJoin,   Verb::kPromote,   Verb::kRemove,
+                                  Verb::kGrant,   Verb::kRevoke, Verb::kKeepalive, Verb::kLease};
   for (Verb v : kAll) {
     std::string_view n = verbName(v);
     if (n.size() != name.size()) continue;
@@ -256,6 +265,11 @@ Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request
       bool b = false;
       if (!getBool(v, &b)) return wrongType(k, "a boolean");
       out->observer = b;
+    } else if (k == "lease" || k == "ttl") {
+      std::int64_t x = 0;
+      if (!getInt(v, &x))
+        return wrongType(k, k == "ttl" ? "an integer (milliseconds)" : "an integer");
+      (k == "lease" ? out->lease : out->ttl) = x;
     }
     // Other keys are ignored, so newer clients can talk to older nodes (PROTOCOL.md, Versioning).
   }
@@ -273,7 +287,7 @@ std::string encodeRequest(const Request& r) {
                     (r.tag.empty() ? 0 : 1) + (r.after ? 1 : 0) + (r.limit ? 1 : 0) +
                     (r.timeoutMs ? 1 : 0) + (r.consistency ? 1 : 0) + (r.slot ? 1 : 0) +
                     (r.offset ? 1 : 0) + (r.id ? 1 : 0) + (r.peer ? 1 : 0) + (r.client ? 1 : 0) +
-                    (r.events ? 1 : 0) + (r.observer ? 1 : 0);
+                    (r.events ? 1 : 0) + (r.observer ? 1 : 0) + (r.lease ? 1 : 0) + (r.ttl ? 1 : 0);
   p.pack_map(n);
   packKey(p, "verb");
   packStr(p, verbName(r.verb));
@@ -332,6 +346,14 @@ std::string encodeRequest(const Request& r) {
     packKey(p, "observer");
     p.pack(*r.observer);
   }
+  if (r.lease) {
+    packKey(p, "lease");
+    p.pack_int64(*r.lease);
+  }
+  if (r.ttl) {
+    packKey(p, "ttl");
+    p.pack_int64(*r.ttl);
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -374,7 +396,8 @@ std::string encodeReply(const Reply& r) {
                     (r.halted ? 1 : 0) + (r.stats ? 1 : 0) + (r.role ? 1 : 0) + (r.slot ? 1 : 0) +
                     (r.lag ? 1 : 0) + (r.uptimeMs ? 1 : 0) + (r.fsyncUs ? 1 : 0) +
                     (r.maxValue ? 1 : 0) + (r.offset ? 1 : 0) + (r.members ? 1 : 0) +
-                    (r.bootstrap ? 1 : 0) + (r.cluster ? 1 : 0) + (r.config ? 1 : 0);
+                    (r.bootstrap ? 1 : 0) + (r.cluster ? 1 : 0) + (r.config ? 1 : 0) +
+                    (r.lease ? 1 : 0) + (r.ttl ? 1 : 0) + (r.remaining ? 1 : 0);
   p.pack_map(n);
   if (failed) {
     packKey(p, "err");
@@ -484,6 +507,9 @@ std::string encodeReply(const Reply& r) {
   }
   optStr("cluster", r.cluster);
   optInt("config", r.config);
+  optInt("lease", r.lease);
+  optInt("ttl", r.ttl);
+  optInt("remaining", r.remaining);
   return std::string(buf.data(), buf.size());
 }
 
@@ -585,6 +611,9 @@ Result<Reply> decodeReply(std::string_view bytes) {
     if (k == "offset") return getOpt(getInt, v, &r.offset);
     if (k == "cluster") return getOpt(getStr, v, &r.cluster);
     if (k == "config") return getOpt(getInt, v, &r.config);
+    if (k == "lease") return getOpt(getInt, v, &r.lease);
+    if (k == "ttl") return getOpt(getInt, v, &r.ttl);
+    if (k == "remaining") return getOpt(getInt, v, &r.remaining);
     if (k == "members" || k == "bootstrap") {
       if (v.type != msgpack::type::ARRAY) return false;
       auto& list = (k == "members" ? r.members : r.bootstrap).emplace(v.via.array.size);

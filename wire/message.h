@@ -25,11 +25,15 @@ enum class Verb : std::uint8_t {
   kSelf,
   kChanges,
   kSnapshot,
-  kMembers,  // the configuration, as this node knows it (the leader adds each member's progress)
-  kJoin,     // a new node asks to join as a learner (the leader only)
-  kPromote,  // a learner becomes a voter (the leader only)
-  kRemove,   // a member leaves (the leader only)
-  kLast = kRemove,  // the last verb: arrays indexed by verb take kLast + 1
+  kMembers,    // the configuration, as this node knows it (the leader adds each member's progress)
+  kJoin,       // a new node asks to join as a learner (the leader only)
+  kPromote,    // a learner becomes a voter (the leader only)
+  kRemove,     // a member leaves (the leader only)
+  kGrant,      // a new lease with a ttl
+  kRevoke,     // a lease ends now, and its files with it
+  kKeepalive,  // a lease's ttl starts again (the leader only)
+  kLease,      // a lease's ttl, time left and files
+  kLast = kLease,  // the last verb: arrays indexed by verb take kLast + 1
 };
 
 const char* verbName(Verb v);
@@ -54,6 +58,9 @@ struct Request {
   std::optional<std::string> client;
   std::optional<std::string> events;
   std::optional<bool> observer;  // JOIN: stay a learner for good (cairnd --learner)
+  std::optional<std::int64_t>
+      lease;                        // SET: the lease that keeps the file; REVOKE, KEEPALIVE, LEASE
+  std::optional<std::int64_t> ttl;  // GRANT: the lease's time to live, ms
 };
 
 // One member of the configuration (MEMBERS, JOIN), or of the bootstrap one (JOIN, id and peer).
@@ -121,7 +128,10 @@ struct Reply {
   std::optional<std::vector<MemberInfo>> members;    // MEMBERS, JOIN: the configuration
   std::optional<std::vector<MemberInfo>> bootstrap;  // JOIN: the cluster's first configuration
   std::optional<std::string> cluster;                // MEMBERS, JOIN: the cluster id, 16 hex
-  std::optional<std::int64_t> config;  // MEMBERS, JOIN, PROMOTE, REMOVE: the version it holds
+  std::optional<std::int64_t> config;     // MEMBERS, JOIN, PROMOTE, REMOVE: the version it holds
+  std::optional<std::int64_t> lease;      // GRANT, KEEPALIVE, LEASE; GET, STAT: the file's lease
+  std::optional<std::int64_t> ttl;        // GRANT, KEEPALIVE, LEASE: the lease's ttl, ms
+  std::optional<std::int64_t> remaining;  // LEASE from the leader: ms left by its clock
 
   static Reply error(Err e, std::string detail) {
     Reply r;

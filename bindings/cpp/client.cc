@@ -42,7 +42,7 @@ std::string listed(const std::vector<std::string>& eps) {
 // the log too, but changes nothing: it may be repeated.) Membership changes are writes too.
 bool isWrite(Verb v) {
   return v == Verb::kSet || v == Verb::kDel || v == Verb::kJoin || v == Verb::kPromote ||
-         v == Verb::kRemove;
+         v == Verb::kRemove || v == Verb::kGrant || v == Verb::kRevoke;
 }
 
 }  // namespace
@@ -506,6 +506,54 @@ Result<std::int64_t> Client::set(const std::string& path, const std::string& val
   auto r = call(q);
   if (!r) return r.status();
   return r->rev.value_or(0);
+}
+
+Result<std::int64_t> Client::set(const std::string& path, const std::string& value,
+                                 std::int64_t rev, std::uint64_t lease) {
+  Request q;
+  q.verb = Verb::kSet;
+  q.path = path;
+  q.value = value;
+  q.rev = rev;
+  if (lease != 0) q.lease = static_cast<std::int64_t>(lease);
+  auto r = call(q);
+  if (!r) return r.status();
+  return r->rev.value_or(0);
+}
+
+Result<std::uint64_t> Client::grant(std::chrono::milliseconds ttl) {
+  Request q;
+  q.verb = Verb::kGrant;
+  q.ttl = ttl.count();
+  auto r = call(q);
+  if (!r) return r.status();
+  if (!r->lease) return Status(Err::kOther, "GRANT's reply has no lease");
+  return static_cast<std::uint64_t>(*r->lease);
+}
+
+Result<std::int64_t> Client::revoke(std::uint64_t lease) {
+  Request q;
+  q.verb = Verb::kRevoke;
+  q.lease = static_cast<std::int64_t>(lease);
+  auto r = call(q);
+  if (!r) return r.status();
+  return r->rev.value_or(0);
+}
+
+Result<std::chrono::milliseconds> Client::keepAlive(std::uint64_t lease) {
+  Request q;
+  q.verb = Verb::kKeepalive;
+  q.lease = static_cast<std::int64_t>(lease);
+  auto r = leaderCall(q);
+  if (!r) return r.status();
+  return std::chrono::milliseconds(r->ttl.value_or(0));
+}
+
+Result<wire::Reply> Client::lease(std::uint64_t lease) {
+  Request q;
+  q.verb = Verb::kLease;
+  q.lease = static_cast<std::int64_t>(lease);
+  return leaderCall(q);
 }
 
 Result<std::int64_t> Client::del(const std::string& path, std::int64_t rev) {

@@ -116,7 +116,20 @@ class Client {
   // Compare-and-set: rev -1 clobbers, 0 creates only, otherwise rev >= the file's rev. Returns the
   // new revision.
   Result<std::int64_t> set(const std::string& path, const std::string& value, std::int64_t rev);
+  // The same, the file kept by lease `lease` (deleted when the lease ends; 0: no lease).
+  Result<std::int64_t> set(const std::string& path, const std::string& value, std::int64_t rev,
+                           std::uint64_t lease);
   Result<std::int64_t> del(const std::string& path, std::int64_t rev);
+
+  // Leases (PROTOCOL.md §7, GRANT). A new lease of `ttl`; its id.
+  Result<std::uint64_t> grant(std::chrono::milliseconds ttl);
+  // Ends a lease now: its files are deleted at one rev, returned (the head if it kept none).
+  Result<std::int64_t> revoke(std::uint64_t lease);
+  // KEEPALIVE, at the leader (followed from NOT_LEADER): the lease's ttl, which starts again. The
+  // lease is alive until at least the time this call was made plus that ttl (NOENT: it ended).
+  Result<std::chrono::milliseconds> keepAlive(std::uint64_t lease);
+  // LEASE: its ttl, files (entries) and, from the leader, the time left (remaining, ms).
+  Result<wire::Reply> lease(std::uint64_t lease);
   Result<std::int64_t> rev();
   Result<std::int64_t> nop();
   Result<Info> stat(const std::string& path, std::optional<std::int64_t> rev = std::nullopt);

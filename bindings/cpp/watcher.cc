@@ -135,11 +135,14 @@ void Watcher::fillOnce() {
   // size ends at its last change, and so may one that happens to end at the head: ask again.
   const bool last = page->empty() || upTo > page->back().rev;
   const std::int64_t before = complete_;  // a page holds whole revs: all of a rev, or none
-  for (auto& c : *page) {
+  for (std::size_t i = 0; i < page->size(); ++i) {
+    auto& c = (*page)[i];
     if (c.rev <= before) continue;
     complete_ = c.rev;
     Notice n;
-    n.complete = c.rev;
+    // A rev is complete with its last change (several may share it).
+    const bool more = i + 1 < page->size() && (*page)[i + 1].rev == c.rev;
+    n.complete = more ? c.rev - 1 : c.rev;
     n.change = std::move(c);
     queue_.push_back(std::move(n));
     reported_ = complete_;

@@ -45,7 +45,7 @@ struct Notice {
   Kind kind = Kind::kChange;
   Change change;  // kChange only
   // Every matching change with a rev up to `complete` has been delivered (for kChange,
-  // complete == change.rev).
+  // change.rev, or change.rev - 1 when more changes of that rev follow: they come next).
   std::int64_t complete = 0;
 };
 

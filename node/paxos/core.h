@@ -145,6 +145,9 @@ class Core {
   Role role() const { return role_; }
   std::uint32_t id() const { return cfg_.id; }
   std::uint32_t leader() const { return leader_; }  // 0 when unknown
+  // This node leads and every value it re-proposed on taking office is chosen: its chosen prefix
+  // holds everything chosen before it led.
+  bool inOffice() const { return role_ == Role::kLeader && learned_ >= recoveryEnd_; }
   const Ballot& promised() const { return promised_; }
   std::uint64_t learned() const { return learned_; }
   // The highest chosen prefix this node has heard of (its own, or a leader's commit): how far

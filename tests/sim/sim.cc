@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "node/applier.h"
+#include "node/leases.h"
 #include "node/paxos/core.h"
 #include "node/replica.h"
 #include "node/snapshot_transfer.h"
@@ -127,6 +128,8 @@ struct SimNode {
   // Applier, the only writer of its store.
   std::unique_ptr<cairn::node::Applier> applier;
   const cairn::store::Store& store() const { return applier->store(); }
+  // The leader's lease clock (cairnd's Leases room), on simulated time; lost with the process.
+  std::unique_ptr<cairn::node::Leases> leases;
   std::uint64_t applied = 0;
   // Snapshot transfers, lost with the process: the ones it leads, and the one it receives.
   std::map<std::uint32_t, Sending> sending;
@@ -185,6 +188,41 @@ class Sim {
 
   std::uint64_t rnd(std::uint64_t n) { return rng_() % n; }
 
+  // How many leases any node has seen granted (clients name ids up to one past it).
+  std::uint64_t leasesGranted() const {
+    std::uint64_t n = 0;
+    for (const auto& [id, nd] : nodes_) {
+      if (nd->applier) n = std::max(n, nd->store().nextLease() - 1);
+    }
+    return n;
+  }
+
+  // The node's lease clock on simulated time (a step is a millisecond): a leader in office proposes
+  // a REVOKE for each lease whose ttl ran out; any other node keeps no time and proposes nothing.
+  void runLeaseClock(SimNode& nd) {
+    const cairn::node::Leases::Clock::time_point now{std::chrono::milliseconds(step_)};
+    auto ends = nd.leases->step(nd.replica->core().inOffice(), now);
+    for (Command& c : ends) {
+      ++expiriesProposed_;
+      log("n%u proposes the end of lease %llu (expired)", nd.id,
+          static_cast<unsigned long long>(c.lease));
+      nd.replica->propose(std::move(c), 0);
+    }
+    if (!ends.empty()) drain(nd);
+  }
+
+  // A store's leases, to compare replicas: "id:ttl:file,file;...".
+  static std::string leaseDump(const cairn::store::Store& st) {
+    std::string out;
+    for (const auto& [id, l] : st.leases()) {
+      out += std::to_string(id) + ":" + std::to_string(l.ttl) + ":";
+      for (const auto& f : l.files)
+        out += f + ",";
+      out += ";";
+    }
+    return out + "next " + std::to_string(st.nextLease());
+  }
+
   void start(SimNode& nd) {
     Config cfg;
     cfg.id = nd.id;
@@ -216,6 +254,10 @@ class Sim {
     }
     nd.replica = std::move(o->replica);
     nd.applier = std::make_unique<cairn::node::Applier>(std::move(o->store));
+    cairn::node::Leases::Hooks lh;
+    lh.leader = [&nd] { return nd.replica->core().leader(); };
+    lh.clientOf = [](std::uint32_t) { return std::string(); };
+    nd.leases = std::make_unique<cairn::node::Leases>(nd.id, nd.store(), std::move(lh));
     nd.applied = nd.store().appliedIndex();
     nd.armed = SyncFault::kNone;
     nd.up = true;
@@ -363,6 +405,28 @@ class Sim {
     Command c;
     std::uint64_t k = rnd(8);
     c.path = "/k" + std::to_string(k);
+    switch (rnd(12)) {
+      case 4:  // a lease, ending (unless revoked first) when a leader's clock says so
+        c.op = Command::Op::kGrant;
+        c.path.clear();
+        c.ttl = 20 + static_cast<std::int64_t>(rnd(400));
+        return c;
+      case 5:
+        c.op = Command::Op::kRevoke;
+        c.path.clear();
+        c.lease = 1 + rnd(leasesGranted() + 1);
+        c.value = "revoked";
+        return c;
+      case 6:
+      case 7:  // a file kept by a lease (perhaps one that has ended: NOENT)
+        c.op = Command::Op::kSet;
+        c.rev = -1;
+        c.value = "v" + std::to_string(seq_);
+        c.lease = 1 + rnd(leasesGranted() + 1);
+        return c;
+      default:
+        break;
+    }
     switch (rnd(4)) {
       case 0:
         c.op = Command::Op::kDel;
@@ -650,6 +714,7 @@ class Sim {
       if (SimNode* nd = randomNode(true)) {
         nd->replica->tick();
         if (drain(*nd)) tickTransfers(*nd);
+        runLeaseClock(*nd);
       }
     } else if (r < 78) {  // a linearizable read at a random node
       if (SimNode* nd = randomNode(true)) {
@@ -812,6 +877,9 @@ class Sim {
       } else if (nd->store().dump() != ref->store().dump() ||
                  nd->store().rev() != ref->store().rev()) {
         throw Failure{"stores differ at slot " + std::to_string(lo)};
+      } else if (leaseDump(nd->store()) != leaseDump(ref->store())) {
+        throw Failure{"leases differ at slot " + std::to_string(lo) + ": " +
+                      leaseDump(nd->store()) + " vs " + leaseDump(ref->store())};
       }
     }
     // Replaying the chosen log from scratch gives the same store.
@@ -830,6 +898,9 @@ class Sim {
       if (!any) (void)replay.apply(s, Command{});
     }
     if (ref && replay.dump() != ref->store().dump()) throw Failure{"store differs from its log"};
+    if (ref && leaseDump(replay) != leaseDump(ref->store())) {
+      throw Failure{"leases differ from the log's"};
+    }
   }
 
   // One sync in kSyncCrashOdds (drawn per drain) dies with the node inside it; in EIO seeds one
@@ -875,10 +946,12 @@ class Sim {
   std::set<std::uint32_t> everNamed_;  // every id a chosen configuration named
   std::uint64_t changesProposed_ = 0;
   std::uint64_t changesChosen_ = 0;
+  std::uint64_t expiriesProposed_ = 0;
   std::uint64_t staleChanges_ = 0;  // chosen, but proposed against a replaced configuration
 
  public:
   std::uint64_t changesProposed() const { return changesProposed_; }
+  std::uint64_t expiriesProposed() const { return expiriesProposed_; }
   std::uint64_t changesChosen() const { return changesChosen_; }
   std::uint64_t readsConfirmed() const { return readsConfirmed_; }
   std::uint64_t snapshotsInstalled() const { return snapshotsInstalled_; }
@@ -923,7 +996,7 @@ int main(int argc, char** argv) {
     seeds = 1;
   }
   std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0, snaps = 0, resumed = 0,
-                changes = 0, changesAsked = 0;
+                changes = 0, changesAsked = 0, expiries = 0;
   for (std::uint64_t s = start; s < start + seeds; ++s) {
     try {
       Sim sim(s, nodes, steps, verbose);
@@ -935,6 +1008,7 @@ int main(int argc, char** argv) {
       resumed += sim.transfersResumed();
       changes += sim.changesChosen();
       changesAsked += sim.changesProposed();
+      expiries += sim.expiriesProposed();
       ++passed;
     } catch (const Failure& f) {
       ++failed;
@@ -949,12 +1023,14 @@ int main(int argc, char** argv) {
   std::printf(
       "sim: %d nodes, seeds %llu..%llu, %llu slots chosen, %llu writes acknowledged, %llu "
       "linearizable read points checked, %llu snapshots installed (%llu transfers resumed), "
-      "%llu membership changes chosen of %llu proposed\n",
+      "%llu membership changes chosen of %llu proposed, %llu lease expiries proposed by "
+      "leaders\n",
       nodes, static_cast<unsigned long long>(start),
       static_cast<unsigned long long>(start + seeds - 1), static_cast<unsigned long long>(chosen),
       static_cast<unsigned long long>(acked), static_cast<unsigned long long>(reads),
       static_cast<unsigned long long>(snaps), static_cast<unsigned long long>(resumed),
-      static_cast<unsigned long long>(changes), static_cast<unsigned long long>(changesAsked));
+      static_cast<unsigned long long>(changes), static_cast<unsigned long long>(changesAsked),
+      static_cast<unsigned long long>(expiries));
   std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
               static_cast<unsigned long long>(failed));
   return failed == 0 ? 0 : 1;
