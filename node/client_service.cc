@@ -16,6 +16,16 @@ std::string quoteDuration(std::chrono::milliseconds d) {
   return std::to_string(ms) + " ms";
 }
 
+Reply notLeader(const std::string& what, std::uint32_t leader, const std::string& leaderClient) {
+  if (leader == 0) return Reply::error(Err::kUnavailable, "no leader is known now; try again");
+  Reply r =
+      Reply::error(Err::kNotLeader, what + " go to the leader (node " + std::to_string(leader) +
+                                        (leaderClient.empty() ? "" : " at " + leaderClient) + ")");
+  r.leader = leader;
+  if (!leaderClient.empty()) r.client = leaderClient;
+  return r;
+}
+
 Reply errorAt(const Status& s, std::int64_t head) {
   Reply r = Reply::error(s.code(), s.detail());
   r.head = head;

@@ -46,6 +46,12 @@ std::string quoteDuration(std::chrono::milliseconds d);
 // An error reply that tells the client the head rev it was refused at.
 wire::Reply errorAt(const wire::Status& s, std::int64_t head);
 
+// The answer of a node that does not lead to a request only the leader serves: NOT_LEADER with
+// the leader's id and client endpoint (`leaderClient`, "" when unknown) for the client to ask
+// there, or UNAVAILABLE when no leader is known (`leader` 0). `what`: "membership changes", ...
+wire::Reply notLeader(const std::string& what, std::uint32_t leader,
+                      const std::string& leaderClient);
+
 struct Action {
   enum class Kind {
     kReply,       // send `reply` now

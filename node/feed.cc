@@ -68,6 +68,10 @@ void Feed::publish(const std::vector<store::Change>& changes) {
       e.prev = index_.change(c.path, c.rev);
       e.i = static_cast<std::int64_t>(j - k);
       e.n = static_cast<std::int64_t>(end - k);
+      // No claims for a rev of several changes: any subscriber that follows claims (those written
+      // before `n` existed too) takes the rev from history, whole. The index still moves on, so
+      // heartbeats' `last` stays true.
+      if (e.n > 1) e.prev.clear();
       send(c.path, wire::encodeEvent(e));
     }
     k = end;

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "node/members.h"
+#include "node/client_service.h"
 
 namespace cairn::node {
 
@@ -45,16 +45,32 @@ void Leases::renew(Live& l, std::uint64_t id, std::int64_t ttl, Clock::time_poin
   l.deadline = deadlines_.emplace(now + std::chrono::milliseconds(ttl), id);
 }
 
-std::vector<wire::Command> Leases::step(bool inOffice, Clock::time_point now) {
+std::vector<wire::Command> Leases::step(bool inOffice, std::uint64_t term, Clock::time_point now) {
   std::vector<wire::Command> out;
-  if (!inOffice) {
+  // A cluster that never granted a lease writes no term (and nothing new on disk or the wire).
+  const bool termed = store_.term() == term || store_.nextLease() == 1;
+  if (!inOffice || !termed) {
     if (inOffice_) {  // out of office: the next leader keeps the time
       live_.clear();
       deadlines_.clear();
       inOffice_ = false;
     }
+    if (!inOffice) {
+      termAsked_.reset();
+      return out;
+    }
+    // In office, its term not applied yet: propose it (again after kRetry, or for a new term).
+    if (term_ != term || !termAsked_ || now - *termAsked_ >= kRetry) {
+      term_ = term;
+      termAsked_ = now;
+      wire::Command c;
+      c.op = wire::Command::Op::kTerm;
+      c.term = term;
+      out.push_back(std::move(c));
+    }
     return out;
   }
+  termAsked_.reset();
   const auto& leases = store_.leases();
   if (!inOffice_) {  // taking office: every lease gets a full ttl from now
     inOffice_ = true;
@@ -90,6 +106,7 @@ std::vector<wire::Command> Leases::step(bool inOffice, Clock::time_point now) {
     c.op = wire::Command::Op::kRevoke;
     c.lease = id;
     c.value = "expired";
+    c.term = term;  // void if another leader's TERM is applied first
     out.push_back(std::move(c));
   }
   return out;

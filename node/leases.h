@@ -2,12 +2,15 @@
 // Leases: the leader's clock for the leases of the replicated state (store::Lease).
 //
 // Owns: each lease's deadline, on the leader only, in memory. A leader in office (its
-// re-proposals chosen, so its store holds every lease granted before it led) gives each lease a
-// full ttl from the moment it finds it — on taking office, and when a GRANT is applied — and again
-// at each KEEPALIVE. A lease whose deadline passes is ended by proposing a REVOKE through the log;
-// every replica ends it when that is applied, at the same point of the log. Followers keep and
-// expire nothing. Losing office forgets every deadline, and the next leader starts them afresh, so
-// an election never ends a lease early (etcd's lessor does the same).
+// re-proposals chosen, so its store holds every lease granted before it led) first writes its term
+// into the log (a TERM command, once the cluster has ever granted a lease); once that is applied it
+// keeps time: it gives each lease a full ttl
+// from then, from each GRANT applied, and from each KEEPALIVE. A lease whose deadline passes is
+// ended by proposing a REVOKE that carries the term; every replica applies it at the same point of
+// the log, and only if no other leader's TERM came after (store::Store::term): an expiry decided
+// by a leader that has been replaced since — a paused process, a partition — changes nothing.
+// Followers keep and expire nothing. Losing office forgets every deadline, and the next leader
+// starts them afresh, so an election never ends a lease early (etcd's lessor does the same).
 //
 // A KEEPALIVE's reply may leave only once a quorum confirmed that this node still leads (the node
 // hands it to Waiters::confirm): a deposed leader that has not noticed yet renews nothing.
@@ -46,8 +49,9 @@ class Leases {
   wire::Reply handle(const wire::Request& req, Clock::time_point now);
 
   // Each turn, after applying. `inOffice`: this node leads and its store holds everything chosen
-  // before it took office. Returns the REVOKE commands to propose now: leases past their deadline.
-  std::vector<wire::Command> step(bool inOffice, Clock::time_point now);
+  // before it took office; `term`: its ballot (wire::termOf). Returns the commands to propose now:
+  // its TERM, or the REVOKEs of leases past their deadline.
+  std::vector<wire::Command> step(bool inOffice, std::uint64_t term, Clock::time_point now);
 
   // The earliest deadline, for the loop's wake-up; nullopt when not leading or no lease.
   std::optional<Clock::time_point> earliest() const;
@@ -72,8 +76,10 @@ class Leases {
   std::uint32_t self_;
   const store::Store& store_;
   Hooks hooks_;
-  bool inOffice_ = false;
-  std::uint64_t seenNext_ = 0;  // leases with ids below this are tracked (or ended)
+  bool inOffice_ = false;  // keeping time: in office, its TERM applied
+  std::uint64_t term_ = 0;
+  std::optional<Clock::time_point> termAsked_;  // when its TERM was proposed
+  std::uint64_t seenNext_ = 0;                  // leases with ids below this are tracked (or ended)
   std::map<std::uint64_t, Live> live_;
   Deadlines deadlines_;
 };

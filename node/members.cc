@@ -1,20 +1,9 @@
 #include "node/members.h"
 
+#include "node/client_service.h"
 #include "node/identity.h"
 
 namespace cairn::node {
-
-wire::Reply notLeader(const std::string& what, std::uint32_t leader,
-                      const std::string& leaderClient) {
-  if (leader == 0)
-    return wire::Reply::error(wire::Err::kUnavailable, "no leader is known now; try again");
-  wire::Reply r = wire::Reply::error(wire::Err::kNotLeader,
-                                     what + " go to the leader (node " + std::to_string(leader) +
-                                         (leaderClient.empty() ? "" : " at " + leaderClient) + ")");
-  r.leader = leader;
-  if (!leaderClient.empty()) r.client = leaderClient;
-  return r;
-}
 
 using wire::Err;
 using wire::Reply;

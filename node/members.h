@@ -27,12 +27,6 @@
 
 namespace cairn::node {
 
-// The answer of a node that does not lead to a request only the leader serves: NOT_LEADER with
-// the leader's id and client endpoint (`leaderClient`, "" when unknown) for the client to ask
-// there, or UNAVAILABLE when no leader is known (`leader` 0). `what`: "membership changes", ...
-wire::Reply notLeader(const std::string& what, std::uint32_t leader,
-                      const std::string& leaderClient);
-
 class Members {
  public:
   using Clock = std::chrono::steady_clock;

@@ -398,6 +398,7 @@ int Node::run(int stopFd) {
   loop_.every(std::chrono::seconds(1), [this](Clock::time_point now) { backups_->expire(now); });
   loop_.wakeBy([this] {
     auto w = waiters_->earliest();
+    if (!halted_.isOk()) return w;  // a halted node keeps no time for leases
     auto l = leases_->earliest();
     if (w && l) return std::optional<Clock::time_point>(std::min(*w, *l));
     return w ? w : l;
@@ -435,7 +436,10 @@ void Node::onRequest(Envelope env, std::string_view body) {
       const auto now = Clock::now();
       wire::Reply r = leases_->handle(a.request, now);
       // A renewal leaves once a quorum confirmed this node still leads (a node alone needs none).
-      if (r.status().isOk() && a.request.verb == wire::Verb::kKeepalive && peers_) {
+      // NOENT too: a deposed leader that does not know it yet must not tell a client its lease
+      // is gone.
+      const bool leaderSaid = r.status().isOk() || r.err == wire::Err::kNoEnt;
+      if (leaderSaid && a.request.verb == wire::Verb::kKeepalive && peers_) {
         waiters_->confirm(std::move(env), std::move(r), a.tag, now);
       } else {
         clients_.send(env, r, a.tag);
@@ -476,7 +480,9 @@ void Node::endTurn(Clock::time_point now) {
   }
   ctl_->maintain(now);
   members_->maintain(now);
-  for (wire::Command& c : leases_->step(replica_->core().inOffice(), now))
+  const paxos::Core& core = replica_->core();
+  const std::uint64_t term = wire::termOf(core.promised().round, core.promised().node);
+  for (wire::Command& c : leases_->step(core.inOffice(), term, now))
     replica_->propose(std::move(c), 0);  // nobody waits: the REVOKE's changes are the news
   followMembership();
   waiters_->service(replica_->core().learned(), Clock::now());

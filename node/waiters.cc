@@ -41,7 +41,7 @@ std::uint64_t Waiters::add(Envelope env, Action a, Clock::time_point now) {
 void Waiters::confirm(Envelope env, Reply reply, std::string tag, Clock::time_point now) {
   const std::uint64_t id = next_++;
   if (!hooks_.askLeadership(id)) {
-    answer(env, Reply::error(Err::kNotLeader, "this node does not lead"), tag);
+    answer(env, Reply::error(Err::kUnavailable, "this node stopped leading; ask again"), tag);
     return;
   }
   LinearRead& r = reads_[id];
@@ -172,11 +172,13 @@ void Waiters::expire(Clock::time_point now) {
       answer(w->second.env, std::move(r), w->second.tag);
       writes_.erase(w);
     } else if (auto l = reads_.find(id); l != reads_.end()) {
+      const std::string within = quoteDuration(l->second.wait);
       answer(l->second.env,
-             Reply::error(Err::kUnavailable, "no quorum confirmed a read point within " +
-                                                 quoteDuration(l->second.wait) +
-                                                 " (use consistency \"local\" to read this "
-                                                 "node's state)"),
+             Reply::error(Err::kUnavailable,
+                          l->second.prepared
+                              ? "no quorum confirmed within " + within + " that this node leads"
+                              : "no quorum confirmed a read point within " + within +
+                                    " (use consistency \"local\" to read this node's state)"),
              l->second.req.tag);
       reads_.erase(l);
     } else if (auto p = parked_.find(id); p != parked_.end()) {

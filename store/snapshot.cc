@@ -81,6 +81,7 @@ struct Reader {
   std::size_t off = 0;
   const Progress* progress = nullptr;
   std::size_t reported = 0;
+  bool leases = false;  // a version 3 snapshot: a file's record may name its lease
 
   // One node record and, for a directory, its children.
   NodeP node(std::string* name, int depth) {
@@ -102,7 +103,10 @@ struct Reader {
     n->rev = a[1].as<std::int64_t>();
     if (a[2].type == msgpack::type::BIN) {
       n->value = std::make_shared<const std::string>(a[2].via.bin.ptr, a[2].via.bin.size);
-      if (o.via.array.size == 4) n->lease = a[3].as<std::uint64_t>();
+      if (o.via.array.size == 4) {
+        if (!leases) throw std::runtime_error("a file names a lease in a snapshot without leases");
+        n->lease = a[3].as<std::uint64_t>();
+      }
       return n;
     }
     if (o.via.array.size != 3) throw std::runtime_error("bad directory record");
@@ -130,10 +134,10 @@ Status streamSnapshot(const Image& img, const Append& append) {
   sink.write(kMagic, sizeof kMagic);
   Packer p(sink);
   // Version 1 until a membership change was applied; version 2 adds the configuration; version 3,
-  // once a lease was ever granted, the leases.
-  const bool leases = img.nextLease > 1;
+  // once a lease was ever granted or a leader wrote its term, the leases and the term.
+  const bool leases = img.nextLease > 1 || img.term != 0;
   const int version = leases ? kVersionLeases : img.members.empty() ? kVersion : kVersionMembers;
-  p.pack_array(version == kVersion ? 3 : version == kVersionMembers ? 4 : 6);
+  p.pack_array(version == kVersion ? 3 : version == kVersionMembers ? 4 : 7);
   p.pack_int(version);
   p.pack_uint64(img.index);
   p.pack_int64(img.rev);
@@ -149,6 +153,7 @@ Status streamSnapshot(const Image& img, const Append& append) {
       p.pack_uint64(id);
       p.pack_int64(ttl);
     }
+    p.pack_uint64(img.term);
   }
   packNode(p, "", *img.root);
   return sink.finish();
@@ -182,7 +187,7 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
     Reader r{body, sizeof kMagic, &progress};
     msgpack::object_handle oh =
         msgpack::unpack(body.data(), body.size(), r.off, nullptr, nullptr,
-                        msgpack::unpack_limit(1 << 24, 0, 0, 1 << 20, 0, 3));
+                        msgpack::unpack_limit(kMaxLeases + 1, 0, 0, 1 << 20, 0, 3));
     const msgpack::object& h = oh.get();
     if (h.type != msgpack::type::ARRAY || h.via.array.size < 3) {
       return Status(Err::kCorrupt, "unsupported snapshot header");
@@ -192,7 +197,7 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
     const std::uint32_t n = h.via.array.size;
     const bool v1 = version == kVersion && n == 3;
     const bool v2 = version == kVersionMembers && n == 4 && a[3].type == msgpack::type::BIN;
-    const bool v3 = version == kVersionLeases && n == 6 && a[3].type == msgpack::type::BIN &&
+    const bool v3 = version == kVersionLeases && n == 7 && a[3].type == msgpack::type::BIN &&
                     a[5].type == msgpack::type::ARRAY;
     if (!v1 && !v2 && !v3) return Status(Err::kCorrupt, "unsupported snapshot header");
     std::uint64_t index = a[1].as<std::uint64_t>();
@@ -200,24 +205,32 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
     std::string members;
     if (!v1) members.assign(a[3].via.bin.ptr, a[3].via.bin.size);
     std::map<std::uint64_t, std::int64_t> leases;
-    std::uint64_t nextLease = 1;
+    std::uint64_t nextLease = 1, term = 0;
     if (v3) {
       nextLease = a[4].as<std::uint64_t>();
+      term = a[6].as<std::uint64_t>();
+      if (nextLease < 1 || nextLease == UINT64_MAX || a[5].via.array.size > kMaxLeases) {
+        return Status(Err::kCorrupt, "malformed snapshot leases");
+      }
       const msgpack::object_array& ls = a[5].via.array;
       for (std::uint32_t i = 0; i < ls.size; ++i) {
         if (ls.ptr[i].type != msgpack::type::ARRAY || ls.ptr[i].via.array.size != 2) {
           return Status(Err::kCorrupt, "malformed snapshot lease");
         }
         const auto id = ls.ptr[i].via.array.ptr[0].as<std::uint64_t>();
-        if (id == 0 || id >= nextLease) return Status(Err::kCorrupt, "malformed snapshot lease");
-        leases[id] = ls.ptr[i].via.array.ptr[1].as<std::int64_t>();
+        const auto ttl = ls.ptr[i].via.array.ptr[1].as<std::int64_t>();
+        if (id == 0 || id >= nextLease || ttl < kMinLeaseTtl || ttl > kMaxLeaseTtl) {
+          return Status(Err::kCorrupt, "malformed snapshot lease");
+        }
+        leases[id] = ttl;
       }
     }
+    r.leases = v3;
     std::string rootName;
     NodeP root = r.node(&rootName, 0);
     if (!root->dir || r.off != body.size()) return Status(Err::kCorrupt, "malformed snapshot tree");
     return Store(opts, std::move(root), rev, index, std::move(members), std::move(leases),
-                 nextLease);
+                 nextLease, term);
   } catch (const std::exception& e) {
     return Status(Err::kCorrupt, std::string("malformed snapshot: ") + e.what());
   }

@@ -111,12 +111,13 @@ Store::Store(Options opts) : Store(opts, emptyDir(), 0, 0) {}
 
 Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex,
              std::string members, std::map<std::uint64_t, std::int64_t> leases,
-             std::uint64_t nextLease)
+             std::uint64_t nextLease, std::uint64_t term)
     : opts_(opts),
       changesFrom_(rev + 1),
       appliedIndex_(appliedIndex),
       members_(std::move(members)),
-      nextLease_(nextLease) {
+      nextLease_(nextLease),
+      term_(term) {
   if (opts_.historyRevs < 1) opts_.historyRevs = 1;
   for (const auto& [id, ttl] : leases)
     leases_[id].ttl = ttl;
@@ -140,7 +141,7 @@ Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIn
 }
 
 Image Store::image() const {
-  Image img{root(), rev(), appliedIndex_, members_, {}, nextLease_};
+  Image img{root(), rev(), appliedIndex_, members_, {}, nextLease_, term_};
   for (const auto& [id, l] : leases_)
     img.leases[id] = l.ttl;
   return img;
@@ -186,6 +187,10 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
   if (c.op == wire::Command::Op::kNop) return res;
   if (c.op == wire::Command::Op::kGrant) return grant(c);
   if (c.op == wire::Command::Op::kRevoke) return revoke(c);
+  if (c.op == wire::Command::Op::kTerm) {
+    term_ = c.term;
+    return res;
+  }
   auto comps = wire::splitPath(c.path);
   if (!comps) {
     res.status = comps.status();
@@ -244,8 +249,14 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
 ApplyResult Store::grant(const wire::Command& c) {
   ApplyResult res;
   res.rev = rev();
-  if (c.ttl <= 0) {
-    res.status = Status(Err::kBadRequest, "a lease needs a positive ttl");
+  if (c.ttl < kMinLeaseTtl || c.ttl > kMaxLeaseTtl) {  // checked by the node too; here for all
+    res.status = Status(Err::kRange, "a lease's ttl is " + std::to_string(kMinLeaseTtl) + ".." +
+                                         std::to_string(kMaxLeaseTtl) + " ms");
+    return res;
+  }
+  if (leases_.size() >= kMaxLeases) {
+    res.status = Status(Err::kTooLarge, std::to_string(kMaxLeases) +
+                                            " leases are live, the most there may be: revoke some");
     return res;
   }
   res.lease = nextLease_++;
@@ -256,6 +267,12 @@ ApplyResult Store::grant(const wire::Command& c) {
 ApplyResult Store::revoke(const wire::Command& c) {
   ApplyResult res;
   res.rev = rev();
+  if (c.term != 0 && c.term != term_) {
+    // An expiry decided by a leader another has replaced since: the new one keeps the time now.
+    res.status = Status(Err::kUnavailable, "the leader that let lease " + std::to_string(c.lease) +
+                                               " expire no longer leads");
+    return res;
+  }
   auto it = leases_.find(c.lease);
   if (it == leases_.end()) {
     res.status = Status(Err::kNoEnt, "lease " + std::to_string(c.lease) +

@@ -64,6 +64,12 @@ struct Lease {
 };
 // The most files one lease keeps: its end is one rev, and a CHANGES page never splits a rev.
 inline constexpr std::size_t kMaxLeaseFiles = 10000;
+// The most live leases (GRANT beyond: TOO_LARGE), and a lease's ttl bounds in ms (GRANT outside
+// them: RANGE). The least ttl is well above an election: a new leader gives every lease a full
+// ttl, so none ends because of the election.
+inline constexpr std::size_t kMaxLeases = 100000;
+inline constexpr std::int64_t kMinLeaseTtl = 2000;
+inline constexpr std::int64_t kMaxLeaseTtl = 24 * 3600 * 1000;
 
 struct FileInfo {
   bool exists = false;
@@ -85,6 +91,7 @@ struct Image {
   // id the next GRANT gets.
   std::map<std::uint64_t, std::int64_t> leases;
   std::uint64_t nextLease = 1;
+  std::uint64_t term = 0;  // the last leader's term written into the log (Store::term)
 };
 
 struct Page {
@@ -105,7 +112,7 @@ class Store {
   // leases' files are found in the tree.
   Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex,
         std::string members = {}, std::map<std::uint64_t, std::int64_t> leases = {},
-        std::uint64_t nextLease = 1);
+        std::uint64_t nextLease = 1, std::uint64_t term = 0);
 
   std::int64_t rev() const { return roots_.back().rev; }
   std::int64_t oldestRev() const { return roots_.front().rev; }
@@ -127,6 +134,11 @@ class Store {
   const Lease* lease(std::uint64_t id) const;
   const std::map<std::uint64_t, Lease>& leases() const { return leases_; }
   std::uint64_t nextLease() const { return nextLease_; }  // the id the next GRANT gets
+  // The term (wire::termOf) of the last leader that took office through the log (a kTerm command).
+  // A leader keeps time for leases only once its own term is applied, and an expiry it proposed
+  // takes effect only while its term is still the last: an expiry decided by a leader that has
+  // since been replaced changes nothing, wherever in the log it lands.
+  std::uint64_t term() const { return term_; }
 
   // OK when `rev` is inside the window; TOO_LATE below it; RANGE above the head.
   wire::Status checkReadable(std::int64_t rev) const;
@@ -178,6 +190,7 @@ class Store {
   std::string members_;
   std::map<std::uint64_t, Lease> leases_;
   std::uint64_t nextLease_ = 1;
+  std::uint64_t term_ = 0;
 };
 
 // Finds the node at a path in a tree; nullptr when missing (or below a file).

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +24,8 @@
 #include <vector>
 
 #include "bindings/cpp/client.h"
+#include "bindings/cpp/lease.h"
+#include "bindings/cpp/lock.h"
 #include "bindings/cpp/watcher.h"
 #include "store/file.h"
 #include "store/snapshot.h"
@@ -221,6 +225,10 @@ struct Args {
   std::string arg;                    // its PATH or GLOB ("" when an optional one is absent)
   std::optional<std::string> value;   // set, add: the VALUE, when not from stdin
   std::optional<std::int64_t> lease;  // set, add: --lease ID
+  std::string ttl = "10s";            // lock, elect: the lease's ttl
+  std::string giveUp;                 // lock, elect: --timeout (give up after), "" for never
+  std::vector<std::string> command;   // lock: the command to run holding it; elect: [VALUE]
+  bool listen = false;                // elect --listen
   bool timeoutSet = false;            // --timeout was given (status has its own default)
 };
 
@@ -934,6 +942,122 @@ int members(Args& a, cairn::client::Client& c) {
   return kExitOk;
 }
 
+volatile std::sig_atomic_t gSignal = 0;  // lock, elect: SIGINT or SIGTERM arrived
+
+// cairn lock NAME -- COMMAND and cairn elect NAME VALUE: a lease of their own (kept alive on a
+// thread), a place in the queue, then the command run holding the lock (CAIRN_LOCK_TOKEN: the
+// fencing token), or leadership held until Ctrl-C. Both leave the queue and revoke their lease on
+// the way out, also on SIGINT and SIGTERM.
+int recipe(Args& a, const cairn::client::Options& opts) {
+  using cairn::client::Lease;
+  const std::int64_t ttl = parseTtl(a.ttl);
+  if (ttl < 0) return usage("a ttl is like 10s, 1500ms, 2m or 1h, not \"" + a.ttl + "\"", a.cmd);
+  std::int64_t giveUp = 365LL * 24 * 3600 * 1000;
+  if (!a.giveUp.empty() && (giveUp = parseTtl(a.giveUp)) < 0) {
+    return usage("--timeout is like 30s, 1500ms, 2m or 1h, not \"" + a.giveUp + "\"", a.cmd);
+  }
+  if (a.cmd == "lock" && a.command.empty()) return usage("lock needs a command to run", a.cmd);
+  if (a.cmd == "elect" && !a.listen && a.command.size() != 1) {
+    return usage("elect needs NAME and VALUE (or --listen NAME)", a.cmd);
+  }
+  for (int sig : {SIGINT, SIGTERM})
+    std::signal(sig, [](int s) { gSignal = s; });
+  auto stop = [] { return gSignal != 0; };
+  cairn::client::Client c(opts);
+  if (a.listen) {  // elect --listen: each new leader's value
+    std::string shown;
+    std::int64_t from = 0;
+    while (!gSignal) {
+      auto l = cairn::client::leaderOf(c, a.arg);
+      if (l && l->key != shown) {
+        shown = l->key;
+        out(a.json ? "{\"leader\":" + jsonStr(l->key) + ",\"rev\":" + num(l->rev) + "," +
+                         jsonValue(l->value) + "}"
+                   : l->value);
+        std::fflush(stdout);
+      }
+      if (!l && l.status().code() != Err::kNoEnt) return fail(a, l.status());
+      auto head = c.rev();
+      if (!head) return fail(a, head.status());
+      from = std::max(from, *head + 1);
+      auto w = c.wait(a.arg + "/*", from, std::chrono::milliseconds(500));
+      if (w && !w->empty()) from = w->back().rev + 1;
+    }
+    return kExitOk;
+  }
+  auto lease = Lease::grant(opts, std::chrono::milliseconds(ttl));
+  if (!lease) return fail(a, lease.status());
+  cairn::client::Mutex m(c, **lease, a.arg);
+  cairn::client::Election e(c, **lease, a.arg);
+  auto token = a.cmd == "lock" ? m.lock(std::chrono::milliseconds(giveUp), stop)
+                               : e.campaign(a.command[0], std::chrono::milliseconds(giveUp), stop);
+  if (!token) {
+    if (gSignal) return 128 + gSignal;
+    return fail(a, token.status());
+  }
+  auto leave = [&] {
+    (void)(a.cmd == "lock" ? m.unlock() : e.resign());
+    (void)(*lease)->revoke();
+  };
+  if (a.cmd == "elect") {
+    out(a.json ? "{\"leader\":" +
+                     jsonStr(a.arg + "/" + num(static_cast<std::int64_t>((*lease)->id()))) +
+                     ",\"rev\":" + num(*token) + "}"
+               : "leading " + a.arg + " (term " + num(*token) + ")");
+    std::fflush(stdout);
+    while (!gSignal && (*lease)->alive())
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const bool lost = !gSignal;
+    leave();
+    if (lost) {
+      std::fprintf(stderr, "cairn: lost the leadership of %s: %s\n", a.arg.c_str(),
+                   (*lease)->lost().isOk() ? "its lease's keep-alives went unanswered"
+                                           : (*lease)->lost().toString().c_str());
+      return kExitError;
+    }
+    return kExitOk;
+  }
+  // lock: run the command holding it.
+  const std::string tokenEnv = "CAIRN_LOCK_TOKEN=" + num(*token);
+  const std::string keyEnv = "CAIRN_LOCK_KEY=" + m.key();
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::putenv(const_cast<char*>(tokenEnv.c_str()));
+    ::putenv(const_cast<char*>(keyEnv.c_str()));
+    std::vector<char*> argv;
+    for (auto& s : a.command)
+      argv.push_back(s.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "cairn: cannot run %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  if (child < 0) {
+    leave();
+    std::fprintf(stderr, "cairn: fork: %s\n", std::strerror(errno));
+    return kExitError;
+  }
+  bool lost = false, told = false;
+  int st = 0;
+  while (::waitpid(child, &st, WNOHANG) == 0) {
+    if (!told && (gSignal || !(*lease)->alive())) {
+      lost = !gSignal;
+      ::kill(child, SIGTERM);  // holding no more, or asked to stop: the command ends first
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  leave();
+  if (lost) {
+    std::fprintf(stderr,
+                 "cairn: lost the lock %s while the command ran (its lease ended); the "
+                 "command was sent SIGTERM\n",
+                 a.arg.c_str());
+    return kExitError;
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int run(Args& a) {
   if (a.cmd == "status") return status(a);                   // one client per node, not this one
   if (a.cmd == "snapshot status") return snapshotStatus(a);  // a local file: no node
@@ -941,6 +1065,7 @@ int run(Args& a) {
   opts.endpoints = cairn::client::splitEndpoints(a.addr);
   opts.timeout = std::chrono::milliseconds(a.timeoutMs);
   opts.localReads = a.local;
+  if (a.cmd == "lock" || a.cmd == "elect") return recipe(a, opts);
   cairn::client::Client c(opts);
   const std::string& cmd = a.cmd;
 
@@ -1145,6 +1270,7 @@ enum Flag : unsigned {
   kVerbose = 32,
   kRelay = 64,
   kLease = 128,
+  kGiveUp = 256,  // --timeout means "give up after" (lock, elect), not the per-request timeout
 };
 
 // The flags in `which`, on `app`, all writing into `a`. The main app has every flag, so that a
@@ -1155,13 +1281,24 @@ void addFlags(CLI::App* app, Args* a, unsigned which, const std::string& revWhat
                   "not answer (default $CAIRN_ADDR, else tcp://127.0.0.1:7101)")
       ->type_name("ENDPOINTS")
       ->transform(cairn::cli::nonEmpty("ENDPOINTS"));
-  app->add_option("--timeout", a->timeoutMs,
-                  "per-request timeout in milliseconds (status: per node, default\n" +
-                      std::to_string(kStatusTimeoutMs) + ")")
-      ->type_name("MS")
-      ->transform(cairn::cli::integer(1, INT64_MAX))
-      ->each([a](const std::string&) { a->timeoutSet = true; })
-      ->default_str(std::to_string(a->timeoutMs));
+  if (which & kGiveUp) {
+    app->add_option("--timeout", a->giveUp,
+                    "give up after this long (30s, 1500ms, 2m, 1h; default: never),\n"
+                    "leaving the queue")
+        ->type_name("DURATION");
+    app->add_option("--ttl", a->ttl,
+                    "the lease's ttl (default 10s): how long a holder that died or\n"
+                    "stalled keeps the others waiting")
+        ->type_name("DURATION");
+  } else {
+    app->add_option("--timeout", a->timeoutMs,
+                    "per-request timeout in milliseconds (status: per node, default\n" +
+                        std::to_string(kStatusTimeoutMs) + ")")
+        ->type_name("MS")
+        ->transform(cairn::cli::integer(1, INT64_MAX))
+        ->each([a](const std::string&) { a->timeoutSet = true; })
+        ->default_str(std::to_string(a->timeoutMs));
+  }
   if (which & kRev) {
     app->add_option_function<std::int64_t>(
            "-r,--rev", [a](std::int64_t r) { a->rev = r; }, revWhat)
@@ -1336,6 +1473,34 @@ int main(int argc, char** argv) {
     addFlags(sub, &a, std::string(name) == "save" ? kJson | kVerbose : unsigned{kJson}, "");
     sub->add_option("FILE", a.arg, "the backup file")->type_name("")->required();
   }
+  // lock NAME -- COMMAND; elect NAME VALUE | elect --listen NAME.
+  CLI::App* lockCmd =
+      app.add_subcommand("lock",
+                         "wait for the lock NAME (first come, first served), run COMMAND\n"
+                         "holding it with CAIRN_LOCK_TOKEN set to its fencing token (larger\n"
+                         "than every earlier holder's), release it when COMMAND exits (also\n"
+                         "on Ctrl-C or SIGTERM); exit with COMMAND's code; 2 if the lock was\n"
+                         "lost meanwhile (COMMAND is sent SIGTERM) or not taken in time");
+  lockCmd->callback([&a] { a.cmd = "lock"; });
+  addFlags(lockCmd, &a, kGiveUp, "");
+  lockCmd->add_option("NAME", a.arg, "the lock: a directory, e.g. /locks/deploy")
+      ->type_name("")
+      ->required();
+  lockCmd->add_option("COMMAND", a.command, "the command and its arguments (after --)")
+      ->type_name("");
+  CLI::App* electCmd =
+      app.add_subcommand("elect",
+                         "campaign in election NAME with VALUE: print when this one leads,\n"
+                         "hold until Ctrl-C or SIGTERM, then resign; exit 2 if the leadership\n"
+                         "was lost (its lease ended). --listen: print each new leader's value");
+  electCmd->callback([&a] { a.cmd = "elect"; });
+  addFlags(electCmd, &a, kGiveUp | kJson, "");
+  electCmd->add_flag("--listen", a.listen, "print each new leader's value, do not campaign");
+  electCmd->add_option("NAME", a.arg, "the election: a directory, e.g. /election/db")
+      ->type_name("")
+      ->required();
+  electCmd->add_option("VALUE", a.command, "what the leader publishes (its address, ...)")
+      ->type_name("");
   // lease grant TTL | keepalive ID | revoke ID | show ID.
   CLI::App* leaseCmd =
       app.add_subcommand("lease",

@@ -7,8 +7,9 @@ namespace {
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
 
-bool hasLease(const Command& c) {
-  return c.lease != 0 || c.ttl != 0;
+// How many fields a command takes: 4, 6 with a lease or ttl, 7 with a term.
+std::uint32_t fieldsOf(const Command& c) {
+  return c.term != 0 ? 7 : (c.lease != 0 || c.ttl != 0) ? 6 : 4;
 }
 
 // The fields of a command, [op, path, rev, value (, lease, ttl)], as they appear alone and in a
@@ -20,16 +21,17 @@ void packFields(Packer& p, const Command& c) {
   p.pack_int64(c.rev);
   p.pack_bin(static_cast<std::uint32_t>(c.value.size()));
   p.pack_bin_body(c.value.data(), static_cast<std::uint32_t>(c.value.size()));
-  if (hasLease(c)) {
+  if (fieldsOf(c) >= 6) {
     p.pack_uint64(c.lease);
     p.pack_int64(c.ttl);
   }
+  if (fieldsOf(c) == 7) p.pack_uint64(c.term);
 }
 
-// Reads `n` fields (4 or 6) starting at a[0]; an error names what is wrong (throws on bad ints).
+// Reads `n` fields (4, 6 or 7) starting at a[0]; an error names what is wrong (throws on bad ints).
 Status readFields(const msgpack::object* a, std::uint32_t n, Command* c) {
   auto op = a[0].as<std::uint8_t>();
-  if (op > 4) return Status(Err::kCorrupt, "unknown command op");
+  if (op > 5) return Status(Err::kCorrupt, "unknown command op");
   if (a[1].type != msgpack::type::STR || a[3].type != msgpack::type::BIN) {
     return Status(Err::kCorrupt, "command field of the wrong type");
   }
@@ -37,10 +39,11 @@ Status readFields(const msgpack::object* a, std::uint32_t n, Command* c) {
   c->path.assign(a[1].via.str.ptr, a[1].via.str.size);
   c->rev = a[2].as<std::int64_t>();
   c->value.assign(a[3].via.bin.ptr, a[3].via.bin.size);
-  if (n == 6) {
+  if (n >= 6) {
     c->lease = a[4].as<std::uint64_t>();
     c->ttl = a[5].as<std::int64_t>();
   }
+  if (n == 7) c->term = a[6].as<std::uint64_t>();
   return Status::ok();
 }
 
@@ -53,7 +56,7 @@ bool isArray(const msgpack::object& o, std::uint32_t n) {
 std::string encodeCommand(const Command& c) {
   msgpack::sbuffer buf;
   Packer p(buf);
-  p.pack_array(hasLease(c) ? 6 : 4);
+  p.pack_array(fieldsOf(c));
   packFields(p, c);
   return std::string(buf.data(), buf.size());
 }
@@ -63,10 +66,10 @@ Result<Command> decodeCommand(std::string_view bytes) {
     std::size_t off = 0;
     msgpack::object_handle oh =
         msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr,
-                        msgpack::unpack_limit(6, 0, 1 << 26, 1 << 26, 0, 2));
+                        msgpack::unpack_limit(7, 0, 1 << 26, 1 << 26, 0, 2));
     const msgpack::object& o = oh.get();
-    if (off != bytes.size() || !(isArray(o, 4) || isArray(o, 6))) {
-      return Status(Err::kCorrupt, "command is not a 4- or 6-element array");
+    if (off != bytes.size() || !(isArray(o, 4) || isArray(o, 6) || isArray(o, 7))) {
+      return Status(Err::kCorrupt, "command is not a 4-, 6- or 7-element array");
     }
     Command c;
     if (Status s = readFields(o.via.array.ptr, o.via.array.size, &c); !s.isOk()) return s;
@@ -84,7 +87,7 @@ std::string encodeBatch(const Batch& b) {
   p.pack_uint64(b.incarnation);
   p.pack_array(static_cast<std::uint32_t>(b.items.size()));
   for (const auto& it : b.items) {
-    p.pack_array(hasLease(it.cmd) ? 7 : 5);
+    p.pack_array(1 + fieldsOf(it.cmd));
     p.pack_uint64(it.id);
     packFields(p, it.cmd);
   }
@@ -107,8 +110,9 @@ Result<Batch> decodeBatch(std::string_view bytes) {
     const msgpack::object_array& items = o.via.array.ptr[2].via.array;
     b.items.resize(items.size);
     for (std::uint32_t i = 0; i < items.size; ++i) {
-      if (!isArray(items.ptr[i], 5) && !isArray(items.ptr[i], 7)) {
-        return Status(Err::kCorrupt, "batch item is not [id, op, path, rev, value (, lease, ttl)]");
+      if (!isArray(items.ptr[i], 5) && !isArray(items.ptr[i], 7) && !isArray(items.ptr[i], 8)) {
+        return Status(Err::kCorrupt,
+                      "batch item is not [id, op, path, rev, value (, lease, ttl (, term))]");
       }
       const msgpack::object* a = items.ptr[i].via.array.ptr;
       b.items[i].id = a[0].as<std::uint64_t>();

@@ -14,23 +14,32 @@ namespace cairn::wire {
 
 struct Command {
   // kGrant makes a lease of `ttl` ms (the store numbers it); kRevoke ends lease `lease` and deletes
-  // its files, all at one rev (`value` says why: "revoked" or "expired", for the log's reader).
-  enum class Op : std::uint8_t { kNop = 0, kSet = 1, kDel = 2, kGrant = 3, kRevoke = 4 };
+  // its files, all at one rev (`value` says why: "revoked" or "expired", for the log's reader). A
+  // leader in office first writes kTerm with its `term`; an expiry (a kRevoke with a `term`) takes
+  // effect only if no other leader's kTerm came after its proposer's (store/store.h, Lease).
+  enum class Op : std::uint8_t { kNop = 0, kSet = 1, kDel = 2, kGrant = 3, kRevoke = 4, kTerm = 5 };
   Op op = Op::kNop;
   std::string path;
   std::int64_t rev = -1;  // compare-and-set: -1 clobbers, otherwise rev >= file.rev
   std::string value;
   std::uint64_t lease = 0;  // kSet: the lease the file is kept under (0: none); kRevoke: which
   std::int64_t ttl = 0;     // kGrant: the lease's time to live, in ms
+  std::uint64_t term = 0;   // kTerm, and a leader's expiry kRevoke: the leader's ballot (termOf)
 
   bool operator==(const Command& o) const {
     return op == o.op && path == o.path && rev == o.rev && value == o.value && lease == o.lease &&
-           ttl == o.ttl;
+           ttl == o.ttl && term == o.term;
   }
 };
 
+// A leader's ballot (round, node id < 2^16) as one number that orders like the ballot.
+inline std::uint64_t termOf(std::uint64_t round, std::uint32_t node) {
+  return (round << 16) | (node & 0xffff);
+}
+
 // msgpack array [op, path, rev, value], or [op, path, rev, value, lease, ttl] when either of the
-// last two is not 0 (records written before leases existed decode unchanged).
+// last two is not 0, or [op, path, rev, value, lease, ttl, term] when term is not 0 (records
+// written before leases existed decode unchanged).
 std::string encodeCommand(const Command& c);
 Result<Command> decodeCommand(std::string_view bytes);
 
@@ -46,7 +55,7 @@ struct Batch {
   std::vector<Item> items;
 };
 
-// msgpack array [origin, incarnation, [[id, op, path, rev, value (, lease, ttl)], ...]].
+// msgpack array [origin, incarnation, [[id, op, path, rev, value (, lease, ttl (, term))], ...]].
 std::string encodeBatch(const Batch& b);
 Result<Batch> decodeBatch(std::string_view bytes);
 

@@ -157,8 +157,7 @@ struct Event {
   std::string op;  // "set" or "del"
   std::string value;
   // For each prefix some subscriber of this node holds that the path falls under: no change under
-  // the prefix lies between the one at prev and this one (prev may be this rev: an earlier change
-  // of the same rev).
+  // the prefix has a rev strictly between prev and rev. Empty for a rev of several changes.
   std::vector<PrefixRev> prev;
   // Several changes at one rev (a lease's end): this is change i of n, in order (keys "i" and
   // "n", sent only when n > 1).

@@ -171,6 +171,11 @@ TEST_CASE("leases: a watcher gets a lease's end whole, once, in order", "[integr
   wo.glob = "/w/**";
   wo.fromRev = *head + 1;
   client::Watcher w(wo);
+  // Live on a node's feed before anything happens (its first fill done, a heartbeat seen).
+  REQUIRE(test::eventually([&] {
+    auto n = w.next(50ms);
+    return n.isOk() && w.stats().heartbeats > 0 && w.complete() >= *head;
+  }));
   REQUIRE(cl.set("/w/before", "0", -1).isOk());
   auto at = cl.revoke(*l);
   REQUIRE(at.isOk());
@@ -195,6 +200,9 @@ TEST_CASE("leases: a watcher gets a lease's end whole, once, in order", "[integr
   CHECK(got[2].rev == *at);
   CHECK(got[3].path == "/w/after");
   CHECK(got[3].rev == *at + 1);
+  // The lease's end reached the feed as events numbered i of n, which send a watcher to history
+  // for the whole rev.
+  CHECK(w.stats().fromHistory >= 2);
 }
 
 TEST_CASE("leases: bad requests get clear errors and change nothing", "[integration][lease]") {

@@ -197,15 +197,28 @@ class Sim {
     return n;
   }
 
-  // The node's lease clock on simulated time (a step is a millisecond): a leader in office proposes
+  // The node's lease clock on simulated time (a step is 10 ms): a leader in office proposes
   // a REVOKE for each lease whose ttl ran out; any other node keeps no time and proposes nothing.
   void runLeaseClock(SimNode& nd) {
-    const cairn::node::Leases::Clock::time_point now{std::chrono::milliseconds(step_)};
-    auto ends = nd.leases->step(nd.replica->core().inOffice(), now);
+    const cairn::node::Leases::Clock::time_point now{std::chrono::milliseconds(10 * step_)};
+    const auto& core = nd.replica->core();
+    auto ends = nd.leases->step(
+        core.inOffice(), cairn::wire::termOf(core.promised().round, core.promised().node), now);
+    if (verbose_ && core.inOffice()) {
+      log("n%u in office: term %llx, store's %llx", nd.id,
+          static_cast<unsigned long long>(
+              cairn::wire::termOf(core.promised().round, core.promised().node)),
+          static_cast<unsigned long long>(nd.store().term()));
+    }
     for (Command& c : ends) {
-      ++expiriesProposed_;
-      log("n%u proposes the end of lease %llu (expired)", nd.id,
-          static_cast<unsigned long long>(c.lease));
+      if (c.op == Command::Op::kRevoke) ++expiriesProposed_;
+      if (c.op == Command::Op::kRevoke) {
+        log("n%u proposes the end of lease %llu (expired)", nd.id,
+            static_cast<unsigned long long>(c.lease));
+      } else {
+        log("n%u proposes its term %llx, to keep time for leases", nd.id,
+            static_cast<unsigned long long>(c.term));
+      }
       nd.replica->propose(std::move(c), 0);
     }
     if (!ends.empty()) drain(nd);
@@ -409,7 +422,7 @@ class Sim {
       case 4:  // a lease, ending (unless revoked first) when a leader's clock says so
         c.op = Command::Op::kGrant;
         c.path.clear();
-        c.ttl = 20 + static_cast<std::int64_t>(rnd(400));
+        c.ttl = cairn::store::kMinLeaseTtl + static_cast<std::int64_t>(rnd(3000));
         return c;
       case 5:
         c.op = Command::Op::kRevoke;
@@ -876,7 +889,9 @@ class Sim {
         ref = nd;
       } else if (nd->store().dump() != ref->store().dump() ||
                  nd->store().rev() != ref->store().rev()) {
-        throw Failure{"stores differ at slot " + std::to_string(lo)};
+        throw Failure{"stores differ at slot " + std::to_string(lo) + ": n" +
+                      std::to_string(nd->id) + " " + nd->store().dump() + " | n" +
+                      std::to_string(ref->id) + " " + ref->store().dump()};
       } else if (leaseDump(nd->store()) != leaseDump(ref->store())) {
         throw Failure{"leases differ at slot " + std::to_string(lo) + ": " +
                       leaseDump(nd->store()) + " vs " + leaseDump(ref->store())};

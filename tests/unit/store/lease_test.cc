@@ -53,17 +53,17 @@ TEST_CASE("leases: a grant takes no rev, ids are never reused, the ttl is kept",
   Fixture f;
   f.set("/a", "1", 0);
   const auto a = f.grant(5000);
-  const auto b = f.grant(2000);
+  const auto b = f.grant(3000);
   CHECK(a == 1);
   CHECK(b == 2);
   CHECK(f.s.rev() == 1);
   REQUIRE(f.s.lease(a));
   CHECK(f.s.lease(a)->ttl == 5000);
   CHECK(f.revoke(a).status.isOk());
-  CHECK(f.grant(1000) == 3);  // not 1 again
+  CHECK(f.grant(2000) == 3);  // not 1 again
   CHECK(!f.s.lease(a));
   Command bad{Command::Op::kGrant, "", -1, ""};
-  CHECK(f.s.apply(++f.index, bad).status.code() == Err::kBadRequest);  // no ttl
+  CHECK(f.s.apply(++f.index, bad).status.code() == Err::kRange);  // no ttl
 }
 
 TEST_CASE("leases: a file is kept by the lease it was last written with", "[unit][store][lease]") {
@@ -119,7 +119,7 @@ TEST_CASE("leases: the end of a lease deletes all its files at one rev", "[unit]
   CHECK(f.s.dump(before) == "/x/e/1@2=1 /x/e/3@4=3 /x/keep@1=k /y/e/2@3=2");
   // Ending it again, or a lease with no files: NOENT, and no rev either way.
   CHECK(f.revoke(l).status.code() == Err::kNoEnt);
-  const auto empty = f.grant(1000);
+  const auto empty = f.grant(2000);
   auto none = f.revoke(empty);
   CHECK(none.status.isOk());
   CHECK(none.changes.empty());
@@ -158,7 +158,7 @@ TEST_CASE("leases: a snapshot keeps them, their files and the next id", "[unit][
   Fixture f;
   const auto l = f.grant(5000);
   const auto m = f.grant(7000);
-  const auto gone = f.grant(1000);
+  const auto gone = f.grant(2000);
   f.revoke(gone);
   f.set("/a/1", "1", l);
   f.set("/a/2", "2", m);
@@ -183,6 +183,41 @@ TEST_CASE("leases: a snapshot keeps them, their files and the next id", "[unit][
   plain.apply(1, Command{Command::Op::kSet, "/a", -1, "1"});
   const std::string bytes = cairn::store::encodeSnapshot(plain.image());
   CHECK(bytes[8] == static_cast<char>(0x93));  // fixarray of 3: [1, index, rev]
+}
+
+TEST_CASE("leases: an expiry counts only while its leader's term is the last one applied",
+          "[unit][store][lease]") {
+  Fixture f;
+  const auto l = f.grant(5000);
+  f.set("/e/1", "1", l);
+  Command t1{Command::Op::kTerm, "", -1, ""};
+  t1.term = cairn::wire::termOf(4, 1);
+  f.s.apply(++f.index, t1);
+  CHECK(f.s.term() == t1.term);
+  CHECK(f.s.rev() == 1);  // a term changes no file
+  // Leader 1 decides the expiry; leader 2 takes office before it is applied.
+  Command expiry{Command::Op::kRevoke, "", -1, "expired"};
+  expiry.lease = l;
+  expiry.term = t1.term;
+  Command t2 = t1;
+  t2.term = cairn::wire::termOf(5, 2);
+  f.s.apply(++f.index, t2);
+  auto r = f.s.apply(++f.index, expiry);
+  CHECK(r.status.code() == Err::kUnavailable);
+  CHECK(r.changes.empty());
+  REQUIRE(f.s.lease(l));  // still alive: leader 2 keeps the time now
+  // Leader 2's own expiry counts; so does a client's REVOKE (no term) at any time.
+  expiry.term = t2.term;
+  CHECK(f.s.apply(++f.index, expiry).changes.size() == 1);
+  CHECK(!f.s.lease(l));
+  // The term travels in snapshots.
+  auto d = cairn::store::decodeSnapshot(cairn::store::encodeSnapshot(f.s.image()), {});
+  REQUIRE(d.isOk());
+  CHECK(d->term() == t2.term);
+  // Out-of-range ttls are refused here too, whatever a node checked before.
+  Command g{Command::Op::kGrant, "", -1, ""};
+  g.ttl = cairn::store::kMaxLeaseTtl + 1;
+  CHECK(f.s.apply(++f.index, g).status.code() == Err::kRange);
 }
 
 TEST_CASE("leases: one lease keeps at most kMaxLeaseFiles files", "[unit][store][lease]") {
