@@ -1419,7 +1419,7 @@ int main(int argc, char** argv) {
       "exit codes: 0 ok, 1 rev mismatch (snapshot status: a damaged file),\n"
       "2 other errors (status: a node down or halted), 3 no such file,\n"
       "127 usage");
-  addFlags(&app, &a, ~0u,
+  addFlags(&app, &a, ~unsigned{kGiveUp},
            "revision R: reads as of R; set and del only if the file is at\n"
            "rev <= R; wait, watch and feed from R");
   app.require_subcommand(1);

@@ -23,6 +23,14 @@ using test::clientFor;
 
 namespace {
 
+// Turns per contender: 50 (1,000 in all, as issue 14 asks); 10 under the sanitizers, whose
+// processes start several times slower (the same code runs 1,000 turns in the plain build).
+#ifdef __SANITIZE_ADDRESS__
+constexpr int kTurns = 10;
+#else
+constexpr int kTurns = 50;
+#endif
+
 std::string slurpFile(const std::string& path) {
   std::ifstream f(path);
   std::stringstream ss;
@@ -67,8 +75,9 @@ TEST_CASE(
                            tokens;
   std::vector<std::unique_ptr<test::BackgroundProgram>> contenders;
   for (int i = 0; i < 20; ++i) {
-    const std::string loop = "for k in $(seq 50); do " + cairn + " lock /locks/counter -- sh -c '" +
-                             turn + "' || exit 1; done; echo done";
+    const std::string loop = "for k in $(seq " + std::to_string(kTurns) + "); do " + cairn +
+                             " lock /locks/counter -- sh -c '" + turn +
+                             "' || exit 1; done; echo done";
     contenders.push_back(std::make_unique<test::BackgroundProgram>(
         std::vector<std::string>{"/bin/sh", "-c", loop}, d.path() + "/c" + std::to_string(i)));
   }
@@ -79,9 +88,9 @@ TEST_CASE(
   }
   auto n = cl.get("/counter");
   REQUIRE(n.isOk());
-  CHECK(n->value == "1000");
+  CHECK(n->value == std::to_string(20 * kTurns));
   const auto ts = numbers(slurpFile(tokens));
-  REQUIRE(ts.size() == 1000);
+  REQUIRE(ts.size() == 20u * kTurns);
   for (std::size_t i = 1; i < ts.size(); ++i) {
     INFO("holder " << i);
     REQUIRE(ts[i] > ts[i - 1]);
