@@ -435,15 +435,16 @@ std::optional<Reply> ClientService::tryWait(const wire::Glob& glob, std::int64_t
   if (found->size() > 1) {
     // Several matching changes share the rev (a lease's end): all of them, so that a WAIT loop
     // from rev + 1 misses none.
-    r.entries.emplace();
+    std::vector<wire::Entry> all;
     for (const store::Change& m : *found) {
       wire::Entry e;
       e.path = m.path;
       e.rev = m.rev;
       e.op = m.opName();
       e.value = *m.value;
-      r.entries->push_back(std::move(e));
+      all.push_back(std::move(e));
     }
+    r.entries = std::move(all);
   }
   return r;
 }

@@ -131,14 +131,15 @@ Reply Leases::info(std::uint64_t id, Clock::time_point now) const {
   r.lease = static_cast<std::int64_t>(id);
   r.ttl = lease->ttl;
   r.head = store_.rev();
-  r.entries.emplace();
-  r.entries->reserve(lease->files.size());
+  std::vector<wire::Entry> files;  // built apart: GCC's ASan build misjudges emplace() here
+  files.reserve(lease->files.size());
   for (const std::string& path : lease->files) {
     wire::Entry e;
     e.path = path;
     e.rev = store_.stat(path, store_.rev()).rev;
-    r.entries->push_back(std::move(e));
+    files.push_back(std::move(e));
   }
+  r.entries = std::move(files);
   if (auto it = live_.find(id); it != live_.end()) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(it->second.deadline->first - now);
