@@ -144,10 +144,10 @@ NodeProcess::NodeProcess(std::string dataDir, std::vector<std::string> extra)
         readyLine = log.substr(p, e - p);
         return true;
       },
-      20000);
+      60000);  // a node that --joins waits for the cluster's answer first (slow under ASan)
   if (!ok) {
     kill9();
-    throw std::runtime_error("cairnd was not ready within 20 s:\n" + slurp(log_));
+    throw std::runtime_error("cairnd was not ready within 60 s:\n" + slurp(log_));
   }
   client_ = field(readyLine, "client");
   events_ = field(readyLine, "events");

@@ -43,7 +43,7 @@ class TempDir {
 
 class NodeProcess {
  public:
-  // Starts cairnd on `dataDir` with extra flags; throws if it is not ready within 20 s.
+  // Starts cairnd on `dataDir` with extra flags; throws if it is not ready within 60 s.
   explicit NodeProcess(std::string dataDir, std::vector<std::string> extra = {});
   ~NodeProcess();
   NodeProcess(const NodeProcess&) = delete;
