@@ -16,6 +16,25 @@ NodeP emptyDir() {
   return n;
 }
 
+// Calls fn(path, file) for every file below directory `d`, in path order.
+template <class Fn>
+void forEachFile(const Node& d, Fn&& fn) {
+  std::vector<std::string> cur;
+  auto rec = [&](auto& self, const Node& dir) -> void {
+    dir.children.forEach([&](const std::string& name, const NodeP& c) {
+      cur.push_back(name);
+      if (c->dir) {
+        self(self, *c);
+      } else {
+        fn(wire::joinPath(cur, cur.size()), *c);
+      }
+      cur.pop_back();
+      return true;
+    });
+  };
+  rec(rec, d);
+}
+
 // The root once its last file is gone.
 NodeP emptyRoot(std::int64_t rev) {
   auto n = std::make_shared<Node>();
@@ -122,21 +141,13 @@ Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIn
   for (const auto& [id, ttl] : leases)
     leases_[id].ttl = ttl;
   // The leases' files: every file of the tree that names a lease.
-  std::vector<std::string> cur;
-  auto rec = [&](auto& self, const Node& d) -> void {
-    d.children.forEach([&](const std::string& name, const NodeP& c) {
-      cur.push_back(name);
-      if (c->dir) {
-        self(self, *c);
-      } else if (c->lease != 0) {
-        auto l = leases_.find(c->lease);
-        if (l != leases_.end()) l->second.files.insert(wire::joinPath(cur, cur.size()));
-      }
-      cur.pop_back();
-      return true;
+  if (!leases_.empty()) {
+    forEachFile(*root, [&](const std::string& path, const Node& f) {
+      if (f.lease == 0) return;
+      auto l = leases_.find(f.lease);
+      if (l != leases_.end()) l->second.files.insert(path);
     });
-  };
-  if (!leases_.empty()) rec(rec, *root);
+  }
   roots_.push_back(Version{rev, std::move(root)});
 }
 
@@ -467,21 +478,10 @@ wire::Result<std::vector<Change>> Store::firstChanges(const wire::Glob& glob,
 
 std::string Store::dump(std::int64_t r) const {
   std::string out;
-  std::vector<std::string> cur;
-  auto rec = [&](auto& self, const Node& d) -> void {
-    d.children.forEach([&](const std::string& name, const NodeP& c) {
-      cur.push_back(name);
-      if (c->dir) {
-        self(self, *c);
-      } else {
-        if (!out.empty()) out += ' ';
-        out += wire::joinPath(cur, cur.size()) + "@" + std::to_string(c->rev) + "=" + *c->value;
-      }
-      cur.pop_back();
-      return true;
-    });
-  };
-  rec(rec, *rootAt(r));
+  forEachFile(*rootAt(r), [&](const std::string& path, const Node& f) {
+    if (!out.empty()) out += ' ';
+    out += path + "@" + std::to_string(f.rev) + "=" + *f.value;
+  });
   return out;
 }
 
