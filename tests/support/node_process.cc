@@ -66,6 +66,8 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // CAIRN_KEEP_TEST_DIRS=1 leaves the nodes' data and logs behind for a post-mortem.
+  if (const char* keep = std::getenv("CAIRN_KEEP_TEST_DIRS"); keep && *keep == '1') return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
