@@ -349,6 +349,16 @@ void Node::followMembership() {
   }
   const auto self = static_cast<std::uint32_t>(cfg_.id);
   const wire::Membership& m = core.membership();
+  if (m.version != loggedConfig_) {
+    loggedConfig_ = m.version;
+    std::string voters, learners;
+    for (const wire::Member& e : m.members) {
+      std::string& list = e.voter ? voters : learners;
+      list += (list.empty() ? "" : ",") + std::to_string(e.id);
+    }
+    logLine("configuration " + std::to_string(m.version) + ": voters " + voters +
+            (learners.empty() ? "" : ", learners " + learners));
+  }
   if (m.has(self)) {
     wasMember_ = true;
   } else if ((wasMember_ || m.version >= identity_.joined) && removed_.empty()) {
@@ -475,6 +485,10 @@ void Node::endTurn(Clock::time_point now) {
       const bool hadLeader = lastLeader_ != 0;
       lastLeader_ = replica_->core().leader();
       ++stats_.leaderChanges;
+      const wire::Ballot& b = replica_->core().promised();
+      logLine(lastLeader_ != 0 ? "leader: node " + std::to_string(lastLeader_) + " (ballot " +
+                                     std::to_string(b.round) + "." + std::to_string(b.node) + ")"
+                               : "no leader known now");
       if (hadLeader) waiters_->leaderChanged();
     }
   }
