@@ -139,6 +139,15 @@ void Members::handle(Envelope env, const Request& req, Clock::time_point now) {
       }
     }
   }
+  if (req.verb == Verb::kPromote && req.id) {
+    const wire::Member* m = core.membership().find(static_cast<std::uint32_t>(*req.id));
+    if (m && !m->voter) {
+      if (Status s = caughtUp(core, m->id); !s.isOk()) {
+        reply(env, Reply::error(s.code(), s.detail()), req.tag);
+        return;
+      }
+    }
+  }
   std::uint32_t member = 0;
   auto n = next(req, &member);
   if (!n) {
@@ -202,6 +211,25 @@ void Members::answer(const Pending& p) {
   hooks_.send(p.env, r, p.tag);
 }
 
+// A learner counts in quorums only once it holds what the leader held a heartbeat ago: otherwise
+// values chosen before its promotion may be on the old voters alone, and losing those (a cluster
+// grown from one node) would leave the new quorum unable to recover them.
+Status Members::caughtUp(const paxos::Core& core, std::uint32_t id) {
+  auto l = core.peerLearned(id);
+  if (!l) {
+    return Status(Err::kUnavailable,
+                  "node " + std::to_string(id) + " has not answered the leader lately; try again");
+  }
+  if (*l < core.caughtUpMark()) {
+    return Status(Err::kUnavailable, "node " + std::to_string(id) +
+                                         " has not caught up (it has "
+                                         "learned slot " +
+                                         std::to_string(*l) + " of " +
+                                         std::to_string(core.learned()) + "); try again");
+  }
+  return Status::ok();
+}
+
 void Members::maintain(Clock::time_point now) {
   const paxos::Core& core = replica_.core();
   for (auto it = pending_.begin(); it != pending_.end();) {
@@ -225,8 +253,8 @@ void Members::maintain(Clock::time_point now) {
   const wire::Membership& m = core.membership();
   for (const wire::Member& e : m.members) {
     if (e.voter || e.observer) continue;
-    auto l = core.peerLearned(e.id);
-    if (!l || *l + opts_.promoteLag < core.learned()) continue;
+    if (!caughtUp(core, e.id).isOk()) continue;
+    const std::uint64_t l = *core.peerLearned(e.id);
     wire::Membership n = m;
     n.version = m.version + 1;
     for (wire::Member& x : n.members) {
@@ -236,7 +264,7 @@ void Members::maintain(Clock::time_point now) {
     if (!slot) return;
     promoting_ = *slot;
     hooks_.log("promoting learner " + std::to_string(e.id) + " (it has learned slot " +
-               std::to_string(*l) + " of " + std::to_string(core.learned()) + "): configuration " +
+               std::to_string(l) + " of " + std::to_string(core.learned()) + "): configuration " +
                std::to_string(n.version) + " proposed at slot " + std::to_string(*slot));
     return;
   }

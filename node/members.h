@@ -7,8 +7,9 @@
 // next configuration (wire::checkChange: one member at a time) and proposes it through the
 // Replica; the reply waits until that slot is chosen, and says whether the change took effect
 // (another leader may have chosen something else there: UNAVAILABLE, try again). While it leads,
-// it promotes a learner that has caught up (within `promoteLag` slots), unless the learner joined
-// as an observer (cairnd --learner).
+// it promotes a learner that has caught up (it has learned what the leader had learned at its
+// last heartbeat), unless the learner joined as an observer (cairnd --learner); PROMOTE by hand
+// asks the same of it.
 //
 // Owns: the membership requests waiting for their slot. Reads the core's configuration; proposes
 // through the Replica. Thread: the node's event loop.
@@ -39,8 +40,6 @@ class Members {
     std::function<void(wire::MemberInfo&)> complete;
   };
   struct Options {
-    std::uint64_t promoteLag =
-        256;  // a learner this close to the leader's chosen prefix is promoted
     std::chrono::milliseconds timeout{10000};  // a change not chosen by then: TIMEOUT
     // The cluster's first configuration (id -> peer endpoint): a joining node starts from it.
     std::map<std::uint32_t, std::string> bootstrap;
@@ -58,6 +57,8 @@ class Members {
                                                 const paxos::Core* leader);
 
  private:
+  // OK when learner `id` may be promoted; else why not (UNAVAILABLE: try again later).
+  static wire::Status caughtUp(const paxos::Core& core, std::uint32_t id);
   struct Pending {
     Envelope env;
     std::string tag;
