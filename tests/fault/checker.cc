@@ -489,4 +489,176 @@ FeedResult checkBackups(const std::vector<Change>& history, const std::vector<Op
   return r;
 }
 
+namespace {
+
+std::string ms(std::int64_t ns) {
+  std::ostringstream o;
+  o.setf(std::ios::fixed);
+  o.precision(3);
+  o << static_cast<double>(ns) / 1e6 << " ms";
+  return o.str();
+}
+
+std::string showWrite(const Section& s) {
+  switch (s.write) {
+    case Guarded::kSkipped:
+      return "no write (" + s.why + ")";
+    case Guarded::kOk:
+      return "wrote " + std::to_string(s.wrote);
+    case Guarded::kMismatch:
+      return "write of " + std::to_string(s.wrote) + " REV_MISMATCH";
+    case Guarded::kFailed:
+      return "write of " + std::to_string(s.wrote) + " failed (" + s.why + ")";
+    case Guarded::kUnknown:
+      return "write of " + std::to_string(s.wrote) + " unknown";
+  }
+  return "?";
+}
+
+std::string showSection(const Section& s) {
+  return "holder " + std::to_string(s.holder) + " (lease " + std::to_string(s.lease) + ") token " +
+         std::to_string(s.token) + " [" + ms(s.start) + ", " + ms(s.end) + "] " +
+         (s.alive ? "alive" : "LAPSED") + ", " + showWrite(s);
+}
+
+bool overlap(const Section& a, const Section& b) {
+  return a.start < b.end && b.start < a.end;
+}
+
+}  // namespace
+
+LockResult checkLocks(const std::vector<Section>& sections) {
+  LockResult r;
+  r.sections = sections.size();
+  std::vector<const Section*> all, live;
+  for (const auto& s : sections) {
+    all.push_back(&s);
+    if (s.alive) live.push_back(&s);
+  }
+  const auto byStart = [](const Section* a, const Section* b) {
+    return a->start != b->start ? a->start < b->start : a->token < b->token;
+  };
+  std::sort(all.begin(), all.end(), byStart);
+  std::sort(live.begin(), live.end(), byStart);
+  r.alive = live.size();
+  r.lapsed = r.sections - r.alive;
+  std::ostringstream o, lapsed;
+  int shown = 0;
+  for (std::size_t i = 0; i < live.size(); ++i) {
+    // Sorted by start: the sections that overlap live[i] and start later follow it at once.
+    for (std::size_t j = i + 1; j < live.size() && live[j]->start < live[i]->end; ++j) {
+      ++r.overlaps;
+      if (shown++ < 5) {
+        o << "two holders at once: " << showSection(*live[i]) << "; and " << showSection(*live[j])
+          << "\n";
+      }
+    }
+    if (i > 0 && live[i]->token <= live[i - 1]->token) {
+      ++r.inversions;
+      if (shown++ < 10) {
+        o << "fencing token not increasing: " << showSection(*live[i]) << " started after "
+          << showSection(*live[i - 1]) << "\n";
+      }
+    }
+  }
+  int shownLapsed = 0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i]->alive) continue;
+    for (std::size_t j = 0; j < all.size(); ++j) {
+      if (j == i || !overlap(*all[i], *all[j])) continue;
+      ++r.lapsedOverlaps;
+      if (shownLapsed++ < 5) {
+        lapsed << "  " << showSection(*all[i]) << " overlaps " << showSection(*all[j]) << "\n";
+      }
+      break;
+    }
+  }
+  r.ok = r.overlaps == 0 && r.inversions == 0;
+  r.report = o.str();
+  r.lapsedReport = lapsed.str();
+  return r;
+}
+
+FeedResult checkCounter(const std::vector<Section>& sections, std::int64_t finalValue) {
+  FeedResult r;
+  std::ostringstream o;
+  std::map<std::int64_t, const Section*> acked;  // value -> the section that wrote it
+  std::int64_t ok = 0, unknown = 0;
+  for (const auto& s : sections) {
+    if (s.write == Guarded::kUnknown) ++unknown;
+    if (s.write != Guarded::kOk) continue;
+    ++ok;
+    auto [it, fresh] = acked.emplace(s.wrote, &s);
+    if (!fresh) {
+      r.ok = false;
+      o << "lost update: two acknowledged increments wrote " << s.wrote << ": "
+        << showSection(*it->second) << "; and " << showSection(s) << "\n";
+    }
+    if (s.wrote > finalValue) {
+      r.ok = false;
+      o << "acknowledged increment lost: " << showSection(s) << ", but the counter ends at "
+        << finalValue << "\n";
+    }
+  }
+  if (finalValue > ok + unknown) {
+    r.ok = false;
+    o << "the counter ends at " << finalValue << ", but only " << ok
+      << " increments were acknowledged"
+      << " and " << unknown << " had an unknown outcome\n";
+  }
+  int shown = 0;
+  for (const auto& x : sections) {
+    if (!x.alive || x.write != Guarded::kMismatch) continue;
+    bool explained = false;
+    for (const auto& y : sections) {
+      if (&y == &x) continue;
+      if ((y.write == Guarded::kUnknown && y.start < x.end) ||
+          (y.write == Guarded::kOk && overlap(x, y))) {
+        explained = true;
+        break;
+      }
+    }
+    if (explained) continue;
+    r.ok = false;
+    if (shown++ < 5) {
+      o << "the counter changed under an alive holder, and no other write could have done it: "
+        << showSection(x) << "\n";
+    }
+  }
+  r.report = o.str();
+  return r;
+}
+
+LeaseResult checkLeasePromises(const std::vector<LeaseEvent>& events) {
+  LeaseResult r;
+  std::map<std::uint64_t, const LeaseEvent*> best;  // per lease: the promise that ends last
+  for (const auto& e : events) {
+    if (e.kind != LeaseSeen::kPromise) continue;
+    ++r.promises;
+    auto& b = best[e.lease];
+    if (!b || e.until > b->until) b = &e;
+  }
+  r.leases = best.size();
+  std::ostringstream o;
+  for (const auto& e : events) {
+    if (e.kind == LeaseSeen::kPromise) continue;
+    auto it = best.find(e.lease);
+    if (it == best.end() || e.answered >= it->second->until) continue;
+    ++r.checked;
+    if (e.kind != LeaseSeen::kAbsent) continue;
+    ++r.violations;
+    if (r.violations <= 5) {
+      const LeaseEvent& p = *it->second;
+      o << "lease " << e.lease << " (keeper " << e.keeper << ") ended while promised: " << e.what
+        << " sent at " << ms(e.sent) << ", answered at " << ms(e.answered)
+        << ", found it gone; but " << p.what << " sent at " << ms(p.sent) << " (answered at "
+        << ms(p.answered) << ") promised it alive until " << ms(p.until) << ", "
+        << ms(p.until - e.answered) << " after that answer\n";
+    }
+  }
+  r.ok = r.violations == 0;
+  r.report = o.str();
+  return r;
+}
+
 }  // namespace cairn::fault

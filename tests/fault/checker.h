@@ -10,7 +10,26 @@
 // effect at any point after its invocation, or never: it has no return event and needs no place
 // in the order unless something else depends on it. A definite failure other than the model's
 // own (REV_MISMATCH, NOENT) had no effect and is left out.
+//
+// Locks and leases (PROTOCOL.md §7) have checkers of their own, on what the harness's lock
+// holders and lease keepers recorded, all times on the one steady clock of the harness:
+// - checkLocks: mutual exclusion and fencing. Among the critical sections whose holder's lease was
+//   still alive() at the section's end, no two overlap in real time, and the fencing tokens
+//   strictly increase in the order the sections started. A section whose lease lapsed may overlap
+//   another (its holder was told to stop acting): those are counted and shown, not anomalies.
+// - checkCounter: the counter the holders increment by compare-and-set on the rev they read. Every
+//   acknowledged increment wrote a different value, none above the final one, and the final value
+//   is no more than the acknowledged increments plus those of unknown outcome (no lost update, no
+//   phantom). An alive holder's REV_MISMATCH is a lost race: an anomaly unless another section's
+//   write could have landed between its read and its write (one that overlaps it, or one of
+//   unknown outcome sent before it ended).
+// - checkLeasePromises: a lease answered alive (GRANT or KEEPALIVE sent at t, with ttl) is alive
+//   until t + ttl. A keeper's linearizable GET of its leased file that found it gone, answered
+//   before some promise's end (or a KEEPALIVE or a SET with the lease answered NOENT before it),
+//   proves the lease ended while promised. Observation times are answer times: sound, as the
+//   absence was true at some point before the answer.
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -95,5 +114,76 @@ FeedResult checkBackups(const std::vector<Change>& history, const std::vector<Op
 // history was written by some operation of the run (no phantom writes); `history` covers every
 // key of the run from rev 1.
 FeedResult checkWrites(const std::vector<Change>& history, const std::vector<Op>& ops);
+
+// What a lock holder's guarded write (the counter, compare-and-set on the rev it read) did.
+enum class Guarded {
+  kSkipped,   // not sent: its lease was not alive(), or the read failed
+  kOk,        // acknowledged
+  kMismatch,  // REV_MISMATCH: the counter changed after the holder read it
+  kFailed,    // another definite failure (UNAVAILABLE, ...): no effect
+  kUnknown,   // TIMEOUT: it may land, even later
+};
+
+// One critical section of a lock holder (a Mutex's lock() returned the token ... unlock()).
+struct Section {
+  int holder = 0;
+  std::uint64_t lease = 0;
+  std::int64_t token = 0;  // the fencing token lock() returned
+  std::int64_t start = 0;  // ns: when lock() returned
+  std::int64_t end = 0;    // ns: right before unlock() was called
+  bool alive = false;      // the holder's Lease::alive(), asked right after `end`
+  Guarded write = Guarded::kSkipped;
+  std::int64_t wrote = 0;  // the counter value it wrote (the value read + 1), when sent
+  std::string why;         // kSkipped, kFailed: why
+};
+
+struct LockResult {
+  bool ok = true;
+  std::size_t sections = 0;        // every section recorded
+  std::size_t alive = 0;           // those checked: the lease alive at the end
+  std::size_t overlaps = 0;        // pairs of alive sections that overlap: anomalies
+  std::size_t inversions = 0;      // alive sections whose token is not above the previous one's
+  std::size_t lapsed = 0;          // sections whose lease was not alive at the end
+  std::size_t lapsedOverlaps = 0;  // of those, the ones that overlap another section
+  std::string report;              // the anomalies (the first few of each kind)
+  std::string lapsedReport;        // the lapsed sections that overlap another (not anomalies)
+};
+
+// Mutual exclusion and fencing of the sections of one lock (see the top of this file).
+LockResult checkLocks(const std::vector<Section>& sections);
+
+// The guarded counter against the sections' writes and its value at the end (0: absent).
+FeedResult checkCounter(const std::vector<Section>& sections, std::int64_t finalValue);
+
+// What a lease keeper saw of its lease.
+enum class LeaseSeen {
+  kPromise,  // GRANT or KEEPALIVE answered: alive until `until`
+  kPresent,  // a linearizable GET found the leased file
+  kAbsent,   // the file was gone (GET rev 0), or the lease was (KEEPALIVE or SET answered NOENT)
+};
+
+struct LeaseEvent {
+  int keeper = 0;
+  std::uint64_t lease = 0;
+  LeaseSeen kind = LeaseSeen::kPromise;
+  std::int64_t sent = 0;      // ns: when the request was sent
+  std::int64_t answered = 0;  // ns: when its answer came
+  std::int64_t until = 0;     // kPromise: sent + the ttl answered
+  std::string what;           // the request, for reports: GRANT, KEEPALIVE, GET, ...
+};
+
+struct LeaseResult {
+  bool ok = true;
+  std::size_t leases = 0;      // leases with at least one promise
+  std::size_t promises = 0;    // promises answered
+  std::size_t checked = 0;     // observations answered before a promise of their lease ended
+  std::size_t violations = 0;  // of those, the ones that found the lease gone
+  std::string report;          // the first few violations
+};
+
+// No lease ended while promised: every kAbsent observation of a lease answered after every
+// promise of that lease ended (promises made after the absence included: an ended lease cannot
+// be renewed, ids are never reused).
+LeaseResult checkLeasePromises(const std::vector<LeaseEvent>& events);
 
 }  // namespace cairn::fault
