@@ -1,5 +1,6 @@
 // cairn_fault: a real cluster of cairnd processes under a seeded schedule of faults, a recorded
-// workload of colliding reads and writes, watchers, and the checkers of checker.h at the end.
+// workload of colliding reads and writes, watchers, lock holders and lease keepers, and the
+// checkers of checker.h at the end.
 //
 //   cairn_fault --seed 7 --duration 60                 # 3 nodes, 10 clients, every fault kind
 //   cairn_fault --nodes 5 --duration 1800 --seed 42    # a soak (tools/soak.sh)
@@ -23,6 +24,21 @@
 // as does --expect-members when a run completed no replace-follower or no remove-leader:
 //
 //   cairn_fault --seed 5 --duration 40 --faults member,kill,partition --expect-members
+//
+// Locks and leases (PROTOCOL.md §7), in every run unless --lock-clients 0 --keepers 0:
+// --lock-clients holders (3) loop: Lease::grant (--lock-ttl, 2 s), Mutex on /locks/fault, and in
+// the critical section a read of /locks/counter written back + 1 by compare-and-set on the rev
+// read, unless the lease is no longer alive(); then unlock and revoke. Each section is recorded
+// (holder, token, [lock() returned, unlock() called], alive() at the end, the write's outcome);
+// errors that faults cause are counted and the holder goes on. --keepers lease keepers (2) hold a
+// lease each (--keeper-ttl, 2 s) with a file by it, send KEEPALIVE every third of the ttl and GET
+// the file every 200 ms: every answered GRANT or KEEPALIVE sent at t promises the lease until
+// t + ttl, and a GET answered before then must find the file. The checkers (checker.h): no two
+// alive sections overlap, tokens increase, the counter has every acknowledged increment once, no
+// lease ended while promised. --debug-lock-lapse makes the holders let their lease go mid-section
+// and write on, claiming they held the lock: the run must fail (with --expect-anomaly):
+//
+//   cairn_fault --seed 6 --duration 10 --faults delay --debug-lock-lapse --expect-anomaly
 //
 // Snapshots are off unless --snapshot-every is given. With them on, a node that restarts from a
 // snapshot or installs one keeps its history only from there, so the history the checkers need
@@ -55,6 +71,8 @@
 #include <vector>
 
 #include "bindings/cpp/client.h"
+#include "bindings/cpp/lease.h"
+#include "bindings/cpp/lock.h"
 #include "bindings/cpp/watcher.h"
 #include "store/snapshot.h"
 #include "tests/fault/checker.h"
@@ -93,13 +111,21 @@ struct Options {
   bool expectSnapshots = false;
   int memberChanges = 4;  // --faults member: the most changes a run makes (spare ids set up)
   bool expectMembers = false;
-  int recordEveryMs = 200;  // the HistoryRecorder's period
-  std::string logsTo;       // a directory to copy the nodes' logs into at the end
+  int recordEveryMs = 200;      // the HistoryRecorder's period
+  int lockClients = 3;          // lock holders contending for /locks/fault
+  int lockTtlMs = 3000;         // their leases' ttl
+  int keepers = 2;              // lease keepers checking KEEPALIVE's promise
+  int keeperTtlMs = 2000;       // their leases' ttl (GRANT's least)
+  bool debugLockLapse = false;  // holders revoke their lease mid-section and write on regardless
+  std::string logsTo;           // a directory to copy the nodes' logs into at the end
 };
 
 const Clock::time_point kEpoch = Clock::now();
+std::int64_t nsAt(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t - kEpoch).count();
+}
 std::int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - kEpoch).count();
+  return nsAt(Clock::now());
 }
 
 void log(const char* fmt, const std::string& s) {
@@ -619,6 +645,242 @@ void runWatcher(int id, FaultCluster& cl, std::atomic<bool>& stop, WatchLog* out
   out->ended = true;
 }
 
+// The lock workload: holders take turns in a Mutex on /locks/fault, each with a Lease of its own,
+// and increment /locks/counter inside, by compare-and-set on the rev they read. Every critical
+// section is recorded (fault::Section) for checkLocks and checkCounter; the errors faults cause
+// (UNAVAILABLE, TIMEOUT, NOENT: a lease that ended while queued) are counted, and the holder backs
+// off and goes on. A holder whose lease is not alive() skips its write.
+struct LockLog {
+  std::vector<fault::Section> sections;
+  std::map<std::string, int> errors;  // "step: ERR" -> count
+};
+
+constexpr const char* kLockDir = "/locks/fault";
+constexpr const char* kCounter = "/locks/counter";
+
+void runLockHolder(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& stop,
+                   LockLog* out) {
+  client::Options co;
+  co.endpoints = cl.clients(id);
+  co.timeout = std::chrono::milliseconds(1000);
+  co.attempts = 2;
+  client::Client c(co);
+  std::mt19937_64 rng(o.seed * 9176 + static_cast<std::uint64_t>(id));
+  auto nap = [&](int lo, int hi) {
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo))));
+  };
+  auto error = [&](const std::string& step, const wire::Status& st) {
+    ++out->errors[step + ": " + wire::errName(st.code())];
+  };
+  while (!stop) {
+    auto lease = client::Lease::grant(co, std::chrono::milliseconds(o.lockTtlMs));
+    if (!lease) {
+      error("grant", lease.status());
+      nap(100, 300);  // back off: a fault is on
+      continue;
+    }
+    client::Mutex m(c, **lease, kLockDir);
+    auto token = m.lock(std::chrono::milliseconds(5000), [&] { return stop.load(); });
+    if (!token) {
+      if (!stop) error("lock", token.status());
+      if (auto st = m.unlock(); !st.isOk()) error("unlock", st);
+      if (auto st = (*lease)->revoke(); !st.isOk()) error("revoke", st);
+      nap(100, 300);
+      continue;
+    }
+    fault::Section s;
+    s.holder = id;
+    s.lease = (*lease)->id();
+    s.token = *token;
+    s.start = nowNs();
+    // The critical section: read the counter, hold it a little, write it back + 1 if the rev is
+    // still the one read. With --debug-lock-lapse the holder lets its lease go after the read
+    // (the next holder gets the lock), ignores alive() and claims it at the end: a broken client
+    // that the checkers must catch.
+    if (!(*lease)->alive()) {
+      s.why = "lease not alive before the read";
+    } else if (auto f = c.get(kCounter); !f) {
+      s.why = std::string("GET ") + wire::errName(f.status().code());
+    } else {
+      const std::int64_t read = f->rev == 0 ? 0 : std::stoll(f->value);
+      if (o.debugLockLapse) {
+        (void)(*lease)->revoke();
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the next one is in
+      } else {
+        // Hold the lock a while, now and then for long (a fault may come meanwhile): a second
+        // holder would overlap.
+        if (rng() % 10 == 0) {
+          nap(500, 1500);
+        } else {
+          nap(0, 100);
+        }
+      }
+      if (!o.debugLockLapse && !(*lease)->alive()) {
+        s.why = "lease not alive before the write";
+      } else {
+        s.wrote = read + 1;
+        // rev 0 (no counter yet) creates it only if still absent.
+        auto w = c.set(kCounter, std::to_string(s.wrote), f->rev);
+        if (w) {
+          s.write = fault::Guarded::kOk;
+        } else if (w.status().code() == wire::Err::kRevMismatch) {
+          s.write = fault::Guarded::kMismatch;
+        } else if (w.status().code() == wire::Err::kTimeout) {
+          s.write = fault::Guarded::kUnknown;
+        } else {
+          s.write = fault::Guarded::kFailed;
+          s.why = wire::errName(w.status().code());
+        }
+      }
+    }
+    s.end = nowNs();
+    s.alive = o.debugLockLapse || (*lease)->alive();  // the lie of --debug-lock-lapse
+    if (o.verbose)
+      log("lock: %s", "holder " + std::to_string(id) + " token " + std::to_string(s.token) +
+                          (s.alive ? "" : " lapsed"));
+    out->sections.push_back(std::move(s));
+    if (auto st = m.unlock(); !st.isOk()) error("unlock", st);
+    if (auto st = (*lease)->revoke(); !st.isOk()) error("revoke", st);
+    nap(0, 50);
+  }
+}
+
+// A lease keeper: grants a lease, keeps a file /leases/k<id>-<lease> by it, and sends KEEPALIVE
+// every third of the ttl. Each answered GRANT or KEEPALIVE sent at t is a promise: alive until
+// t + ttl. After every keep-alive, answered or not, and every 200 ms between them, a linearizable
+// GET of the file checks it (fault::checkLeasePromises: gone while a promise holds is a
+// violation; so is a KEEPALIVE, or the file's SET, answered NOENT). After 4-8 s a lease is
+// revoked, or (every other one) left to expire: its keep-alives stop and GETs watch for the
+// leader's expiry, which must not come before the last promise ends. Then the next lease.
+struct KeeperLog {
+  std::vector<fault::LeaseEvent> events;
+  int granted = 0, revoked = 0, expired = 0, lingering = 0, lost = 0;
+  std::int64_t maxExpiryLagNs = 0;  // from the last promise's end to the GET that saw it gone
+  std::map<std::string, int> errors;
+};
+
+void runKeeper(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& stop,
+               KeeperLog* out) {
+  client::Options co;
+  co.endpoints = cl.clients(id);
+  co.timeout = std::chrono::milliseconds(1000);
+  co.attempts = 2;
+  client::Client c(co);
+  std::mt19937_64 rng(o.seed * 6007 + static_cast<std::uint64_t>(id));
+  const std::chrono::milliseconds ttl(o.keeperTtlMs);
+  const std::int64_t ttlNs = std::int64_t(o.keeperTtlMs) * 1000000;
+  auto error = [&](const std::string& step, const wire::Status& st) {
+    ++out->errors[step + ": " + wire::errName(st.code())];
+  };
+  auto event = [&](std::uint64_t lease, fault::LeaseSeen kind, std::int64_t sent,
+                   std::int64_t until, const std::string& what) {
+    fault::LeaseEvent e;
+    e.keeper = id;
+    e.lease = lease;
+    e.kind = kind;
+    e.sent = sent;
+    e.answered = nowNs();
+    e.until = until;
+    e.what = what;
+    out->events.push_back(std::move(e));
+  };
+  // A linearizable GET of the leased file; false once it is gone.
+  auto check = [&](std::uint64_t lease, const std::string& path) {
+    const std::int64_t t = nowNs();
+    auto f = c.get(path);
+    if (!f) {
+      error("get", f.status());
+      return true;
+    }
+    event(lease, f->rev != 0 ? fault::LeaseSeen::kPresent : fault::LeaseSeen::kAbsent, t, 0, "GET");
+    return f->rev != 0;
+  };
+  auto sleepUntil = [&](Clock::time_point t) {
+    while (!stop && Clock::now() < t)
+      std::this_thread::sleep_until(std::min(t, Clock::now() + std::chrono::milliseconds(50)));
+  };
+  for (int n = 0; !stop; ++n) {
+    std::int64_t t = nowNs();
+    auto g = c.grant(ttl);
+    if (!g) {
+      error("grant", g.status());
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // back off
+      continue;
+    }
+    const std::uint64_t lease = *g;
+    ++out->granted;
+    std::int64_t until = t + ttlNs;
+    event(lease, fault::LeaseSeen::kPromise, t, until, "GRANT");
+    const std::string path = "/leases/k" + std::to_string(id) + "-" + std::to_string(lease);
+    t = nowNs();
+    auto w = c.set(path, "kept", 0, lease);
+    if (!w) {
+      if (w.status().code() == wire::Err::kNoEnt) {
+        event(lease, fault::LeaseSeen::kAbsent, t, 0, "SET with the lease -> NOENT");
+      }
+      error("set", w.status());
+      if (auto r = c.revoke(lease); !r && r.status().code() != wire::Err::kNoEnt)
+        error("revoke", r.status());
+      continue;
+    }
+    const auto lifeEnd =
+        Clock::now() + std::chrono::milliseconds(4000 + static_cast<int>(rng() % 4000));
+    auto next = Clock::now() + ttl / 3;
+    bool gone = false;
+    while (!stop && !gone && Clock::now() < lifeEnd) {
+      // A GET every 200 ms or so, a KEEPALIVE when one is due.
+      sleepUntil(std::min(next, Clock::now() + std::chrono::milliseconds(200)));
+      if (stop) break;
+      if (Clock::now() < next) {
+        gone = !check(lease, path);
+        if (gone) ++out->lost;
+        continue;
+      }
+      const auto sentAt = Clock::now();
+      t = nsAt(sentAt);
+      auto k = c.keepAlive(lease);
+      if (k) {
+        const std::int64_t promised = t + std::int64_t(k->count()) * 1000000;
+        until = std::max(until, promised);
+        event(lease, fault::LeaseSeen::kPromise, t, promised, "KEEPALIVE");
+        next = sentAt + *k / 3;
+      } else if (k.status().code() == wire::Err::kNoEnt) {
+        event(lease, fault::LeaseSeen::kAbsent, t, 0, "KEEPALIVE -> NOENT");
+        ++out->lost;
+        gone = true;
+        break;
+      } else {
+        error("keepalive", k.status());
+        next = Clock::now() + std::chrono::milliseconds(100);  // another node, a new leader
+      }
+      gone = !check(lease, path);
+      if (gone) ++out->lost;
+    }
+    if (gone || stop) continue;
+    if (n % 2 == 0) {
+      if (auto r = c.revoke(lease); r) {
+        ++out->revoked;
+      } else if (r.status().code() != wire::Err::kNoEnt) {
+        error("revoke", r.status());
+      }
+      continue;
+    }
+    // Left to expire: the file must stay until the last promise ends, then go within a while.
+    const auto giveUp = Clock::now() + ttl * 5;
+    while (!stop && Clock::now() < giveUp) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      if (!check(lease, path)) {
+        ++out->expired;
+        out->maxExpiryLagNs = std::max(out->maxExpiryLagNs, nowNs() - until);
+        gone = true;
+        break;
+      }
+    }
+    if (!gone && !stop) ++out->lingering;
+  }
+}
+
 // The ballast: `o.ballast` files /ballast/<i> of 1 KiB each, outside /fault (the checkers ignore
 // them), written before the workload so that every snapshot is megabytes and a transfer crosses
 // many chunks. Many clients write at once, so the leader batches their writes into few slots.
@@ -751,6 +1013,28 @@ int main(int argc, char** argv) {
       ->type_name("N")
       ->transform(cli::integer(1, 64))
       ->capture_default_str();
+  app.add_option("--lock-clients", o.lockClients,
+                 "lock holders taking turns in a Mutex on /locks/fault, each\n"
+                 "incrementing a guarded counter (0: no lock workload)")
+      ->transform(cli::integer(0, 100))
+      ->capture_default_str();
+  app.add_option("--lock-ttl", o.lockTtlMs, "the lock holders' lease ttl")
+      ->type_name("MS")
+      ->transform(cli::integer(2000, 86400000))
+      ->capture_default_str();
+  app.add_option("--keepers", o.keepers,
+                 "lease keepers checking that no lease ends while a\n"
+                 "KEEPALIVE's answer promises it (0: none)")
+      ->transform(cli::integer(0, 100))
+      ->capture_default_str();
+  app.add_option("--keeper-ttl", o.keeperTtlMs, "the keepers' lease ttl")
+      ->type_name("MS")
+      ->transform(cli::integer(2000, 86400000))
+      ->capture_default_str();
+  app.add_flag("--debug-lock-lapse", o.debugLockLapse,
+               "lock holders revoke their lease mid-section and write on as\n"
+               "if they held the lock (mutual exclusion broken: use with\n"
+               "--expect-anomaly)");
   app.add_flag("--expect-members", o.expectMembers,
                "fail unless both membership faults (replace-follower and\n"
                "remove-leader) completed during the run");
@@ -768,6 +1052,10 @@ int main(int argc, char** argv) {
   }
   if (o.nodes < 3 || o.clients < 1 || o.keys < 1 || o.duration <= 0) {
     std::fprintf(stderr, "cairn_fault: bad options\n");
+    return 2;
+  }
+  if (o.debugLockLapse && o.lockClients < 2) {
+    std::fprintf(stderr, "cairn_fault: --debug-lock-lapse needs --lock-clients 2 or more\n");
     return 2;
   }
   if (o.expectMembers && !o.faults.count("member")) {
@@ -823,6 +1111,17 @@ int main(int argc, char** argv) {
   }
   BackupLog backups;
   clientThreads.emplace_back(runBackups, o.clients, std::ref(*cl), std::ref(stopClients), &backups);
+  // Lock holders and lease keepers, each on its own rotation of the endpoints.
+  std::vector<LockLog> lockLogs(static_cast<std::size_t>(o.lockClients));
+  for (int h = 0; h < o.lockClients; ++h) {
+    clientThreads.emplace_back(runLockHolder, h, std::cref(o), std::ref(*cl), std::ref(stopClients),
+                               &lockLogs[static_cast<std::size_t>(h)]);
+  }
+  std::vector<KeeperLog> keeperLogs(static_cast<std::size_t>(o.keepers));
+  for (int k = 0; k < o.keepers; ++k) {
+    clientThreads.emplace_back(runKeeper, k, std::cref(o), std::ref(*cl), std::ref(stopClients),
+                               &keeperLogs[static_cast<std::size_t>(k)]);
+  }
 
   // The nemesis: a seeded schedule of faults, each healed before the next.
   std::mt19937_64 rng(o.seed);
@@ -946,6 +1245,19 @@ int main(int argc, char** argv) {
       t.join();
     return 1;
   }
+  // The guarded counter's final value: a linearizable read after every holder stopped.
+  std::int64_t counter = -1;
+  std::string counterError;
+  if (o.lockClients > 0) {
+    for (int t = 0; t < 10 && counter < 0; ++t) {
+      auto r = c.get(kCounter);
+      if (r) {
+        counter = r->rev == 0 ? 0 : std::stoll(r->value);
+      } else {
+        counterError = r.status().toString();
+      }
+    }
+  }
   // The rest of the history, through the barrier; a range no node holds any more fails the run.
   recorder.stop();
   const bool recorded = recorder.finish(head, Clock::now() + std::chrono::seconds(30));
@@ -1036,6 +1348,60 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Locks: mutual exclusion and fencing among the sections whose lease was alive at their end,
+  // the guarded counter, and the keepers' promises.
+  std::vector<fault::Section> sections;
+  std::map<std::string, int> lockErrors;
+  for (auto& l : lockLogs) {
+    sections.insert(sections.end(), l.sections.begin(), l.sections.end());
+    for (const auto& [k, v] : l.errors)
+      lockErrors[k] += v;
+  }
+  fault::LockResult locks = fault::checkLocks(sections);
+  fault::FeedResult guarded;
+  std::map<fault::Guarded, int> writes;
+  for (const auto& s : sections)
+    ++writes[s.write];
+  bool locksOk = true;
+  if (o.lockClients > 0) {
+    if (!locks.ok) {
+      ++anomalies;
+      std::printf("ANOMALY locks (%zu overlapping pairs, %zu token inversions):\n%s",
+                  locks.overlaps, locks.inversions, locks.report.c_str());
+    }
+    if (counter < 0) {
+      guarded.ok = false;
+      guarded.report = "the final value could not be read: " + counterError + "\n";
+    } else {
+      guarded = fault::checkCounter(sections, counter);
+    }
+    if (!guarded.ok) {
+      ++anomalies;
+      std::printf("ANOMALY guarded counter:\n%s", guarded.report.c_str());
+    }
+    locksOk = locks.ok && guarded.ok;
+  }
+  std::vector<fault::LeaseEvent> leaseEvents;
+  std::map<std::string, int> keeperErrors;
+  KeeperLog keepers;  // the sums
+  for (auto& k : keeperLogs) {
+    leaseEvents.insert(leaseEvents.end(), k.events.begin(), k.events.end());
+    for (const auto& [e, v] : k.errors)
+      keeperErrors[e] += v;
+    keepers.granted += k.granted;
+    keepers.revoked += k.revoked;
+    keepers.expired += k.expired;
+    keepers.lingering += k.lingering;
+    keepers.lost += k.lost;
+    keepers.maxExpiryLagNs = std::max(keepers.maxExpiryLagNs, k.maxExpiryLagNs);
+  }
+  fault::LeaseResult promises = fault::checkLeasePromises(leaseEvents);
+  if (!promises.ok) {
+    ++anomalies;
+    std::printf("ANOMALY leases (%zu ended while promised):\n%s", promises.violations,
+                promises.report.c_str());
+  }
+
   // Snapshot transfers: the live nodes' counters (each starts from 0 when its node restarts), and
   // the whole run's from the nodes' logs (every run of a node appends to one).
   std::map<std::string, std::int64_t> counters;
@@ -1102,6 +1468,37 @@ int main(int argc, char** argv) {
       static_cast<long long>(counters["snapshots_abandoned"]));
   std::printf("snapshots over the whole run (the nodes' logs): %d installed, %d sent, %d resumed\n",
               installed, sent, resumed);
+  auto errorList = [](const std::map<std::string, int>& errors) {
+    std::string out;
+    for (const auto& [k, v] : errors)
+      out += (out.empty() ? "" : ", ") + k + " " + std::to_string(v);
+    return out.empty() ? std::string("none") : out;
+  };
+  if (o.lockClients > 0) {
+    std::printf(
+        "locks: %zu acquisitions by %d holders, %zu checked (lease alive at the end), %zu lapsed "
+        "(%zu of them overlapping another section), %zu overlapping pairs, %zu token inversions; "
+        "guarded writes: ok %d, unknown %d, REV_MISMATCH %d, failed %d, skipped %d; counter %lld; "
+        "errors: %s\n",
+        locks.sections, o.lockClients, locks.alive, locks.lapsed, locks.lapsedOverlaps,
+        locks.overlaps, locks.inversions, writes[fault::Guarded::kOk],
+        writes[fault::Guarded::kUnknown], writes[fault::Guarded::kMismatch],
+        writes[fault::Guarded::kFailed], writes[fault::Guarded::kSkipped],
+        static_cast<long long>(counter), errorList(lockErrors).c_str());
+    if (locks.lapsedOverlaps > 0)
+      std::printf("lapsed sections overlapping another (not anomalies):\n%s",
+                  locks.lapsedReport.c_str());
+  }
+  if (o.keepers > 0) {
+    std::printf(
+        "leases: %zu leases, %zu promises (GRANT, KEEPALIVE), %zu observations checked under a "
+        "promise, %zu violations; keepers: %d granted, %d revoked, %d expired as left (latest %lld "
+        "ms after the last promise), %d still there %d ms after, %d ended early (keep-alives "
+        "unanswered); errors: %s\n",
+        promises.leases, promises.promises, promises.checked, promises.violations, keepers.granted,
+        keepers.revoked, keepers.expired, static_cast<long long>(keepers.maxExpiryLagNs / 1000000),
+        keepers.lingering, 5 * o.keeperTtlMs, keepers.lost, errorList(keeperErrors).c_str());
+  }
   std::printf("faults:");
   for (const auto& [k, v] : injected)
     std::printf(" %s %d;", k.c_str(), v);
@@ -1141,8 +1538,18 @@ int main(int argc, char** argv) {
   // --expect-anomaly: the broken build must be caught by the linearizability checker, and only
   // by the read checks (REV and a backup's fence are reads too; the feed does not depend on how
   // reads are served).
+  // The lock and lease checks rest on reads too (a Mutex's GETDIR, the counter's GET, a keeper's
+  // GET), so stale reads may trip them. With --debug-lock-lapse, the lock checks must fail and
+  // nothing else may.
+  if (o.expectAnomaly && o.debugLockLapse) {
+    return !locksOk && anomalies == (locks.ok ? 0 : 1) + (guarded.ok ? 0 : 1) ? 0 : 1;
+  }
   if (o.expectAnomaly) {
-    return !lin.ok && anomalies == 1 + (revs.ok ? 0 : 1) + (backupsOk ? 0 : 1) ? 0 : 1;
+    return !lin.ok && anomalies == 1 + (revs.ok ? 0 : 1) + (backupsOk ? 0 : 1) +
+                                       (locks.ok ? 0 : 1) + (guarded.ok ? 0 : 1) +
+                                       (promises.ok ? 0 : 1)
+               ? 0
+               : 1;
   }
   return anomalies == 0 ? 0 : 1;
 }
