@@ -1,6 +1,7 @@
 // Locks and elections on leases, through `cairn lock` and `cairn elect` on a real cluster: mutual
 // exclusion with increasing fencing tokens under contention, a kill -9'd holder replaced within
-// its ttl, a stalled holder fenced off by its stale token, a leader that dies replaced.
+// its ttl, a stalled holder fenced off by its stale token, a lock kept through the cluster
+// leader's kill -9, a leader that dies replaced.
 
 #include <catch2/catch.hpp>
 
@@ -178,6 +179,51 @@ TEST_CASE(
   CHECK(a.out() == "holding\nrefused\n");
   CHECK(a.err().find("lost the lock /locks/f") != std::string::npos);
   CHECK(cl.get("/fence/data")->value == "b");
+}
+
+TEST_CASE(
+    "lock: the cluster leader's kill -9 while a lock is held keeps it held, with no second "
+    "holder, until the holder lets go",
+    "[integration][lock]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3);
+  const int leader = c.awaitLeader();
+  REQUIRE(leader > 0);
+  const std::string addr = c.clients();
+  auto cl = clientFor(addr);
+  const std::string release = d.path() + "/release";
+  test::BackgroundProgram holder(
+      lockArgv(addr, {"--ttl", "2s"}, "/locks/k",
+               "echo $CAIRN_LOCK_TOKEN; while [ ! -e " + release + " ]; do sleep 0.05; done"),
+      d.path() + "/holder");
+  REQUIRE(test::eventually([&] { return !holder.out().empty(); }));
+  const auto first = numbers(holder.out());
+  REQUIRE(first.size() == 1);
+  test::BackgroundProgram waiter(
+      lockArgv(addr, {"--ttl", "2s"}, "/locks/k", "echo $CAIRN_LOCK_TOKEN"), d.path() + "/waiter");
+  REQUIRE(test::eventually([&] {
+    auto es = cl.getdir("/locks/k");
+    return es.isOk() && es->size() == 2;
+  }));
+  c.kill9(leader);
+  // Watched for three ttls from the kill: an election (up to 0.6 s), then fresh full ttls from
+  // the new leader. The lock stays with the holder, the waiter stays queued.
+  const auto until = std::chrono::steady_clock::now() + 6s;
+  while (std::chrono::steady_clock::now() < until) {
+    INFO(waiter.out() << waiter.err());
+    REQUIRE(waiter.out().empty());
+    REQUIRE(holder.wait(50) == -1);
+  }
+  auto es = cl.getdir("/locks/k");
+  REQUIRE(es.isOk());
+  CHECK(es->size() == 2);
+  // Let go: the waiter holds it next, with a larger token.
+  std::ofstream(release).put('\n');
+  CHECK(holder.wait(10000) == 0);
+  REQUIRE(waiter.wait(10000) == 0);
+  const auto second = numbers(waiter.out());
+  REQUIRE(second.size() == 1);
+  CHECK(second[0] > first[0]);
 }
 
 TEST_CASE("elect: one leads, listeners see it, and the next takes over when it dies",
