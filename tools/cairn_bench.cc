@@ -25,11 +25,16 @@
 
 #include "bindings/cpp/client.h"
 #include "bindings/cpp/watcher.h"
+#include "tools/bench_leases.h"
+#include "tools/bench_result.h"
 #include "wire/cli/flags.h"
 #include "wire/codec.h"
 
 namespace {
 
+using cairn::bench::print;
+using cairn::bench::Result;
+using cairn::bench::toResult;
 using Clock = std::chrono::steady_clock;
 
 const char* kAbout =
@@ -54,22 +59,6 @@ struct Options {
   double rate = 200;
   std::vector<std::string> watchAddrs;
 };
-
-struct Result {
-  std::string label;
-  long n = 0;
-  long errors = 0;
-  double seconds = 0;
-  std::vector<double> latMs;  // every sample, sorted at the end
-  double opsPerSec() const { return seconds > 0 ? static_cast<double>(n) / seconds : 0; }
-  double pct(double p) const {
-    if (latMs.empty()) return 0;
-    std::size_t i = static_cast<std::size_t>(p * static_cast<double>(latMs.size() - 1) + 0.5);
-    return latMs[std::min(i, latMs.size() - 1)];
-  }
-};
-
-void print(const Result& r);
 
 // A ROUTER that echoes every message back: one thread, like a node's event loop.
 class EchoServer {
@@ -277,18 +266,6 @@ struct Sample {
   std::int64_t issuedNs;
 };
 
-Result toResult(const std::string& label, std::vector<double> ms, long n, double seconds,
-                long errors) {
-  Result r;
-  r.label = label;
-  r.latMs = std::move(ms);
-  std::sort(r.latMs.begin(), r.latMs.end());
-  r.n = n;
-  r.seconds = seconds;
-  r.errors = errors;
-  return r;
-}
-
 // Plain SUB sockets on one endpoint, read by one thread; returns their samples.
 void readSubs(zmq::context_t& ctx, const std::string& endpoint, const std::string& prefix, int n,
               std::atomic<int>& live, const std::atomic<bool>& stop, std::vector<Sample>* out) {
@@ -484,23 +461,11 @@ Result runWatch(const Options& o, bool baseline) {
   return e2e;
 }
 
-void print(const Result& r) {
-  std::printf(
-      "%-28s %9ld ops %10.0f ops/s  p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms  max %7.3f ms  "
-      "errors %ld\n",
-      r.label.c_str(), r.n, r.opsPerSec(), r.pct(0.5), r.pct(0.99), r.pct(0.999),
-      r.latMs.empty() ? 0 : r.latMs.back(), r.errors);
-  std::printf(
-      "RESULT %s n=%ld ops_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f errors=%ld\n",
-      r.label.c_str(), r.n, r.opsPerSec(), r.pct(0.5), r.pct(0.99), r.pct(0.999),
-      r.latMs.empty() ? 0 : r.latMs.back(), r.errors);
-  std::fflush(stdout);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
+  cairn::bench::LeaseLoad leases;
   if (const char* env = std::getenv("CAIRN_ADDR")) o.addrs = cairn::client::splitEndpoints(env);
   CLI::App app(kAbout);
   cairn::cli::setUp(&app, "cairn-bench");
@@ -518,9 +483,13 @@ int main(int argc, char** argv) {
                  "watch: one writer paced at --rate to the first --addr endpoint, and\n"
                  "--subscribers on --watch-addr (default: the last --addr endpoint): one\n"
                  "Watcher (the C++ library) plus plain SUB sockets; latency from issuing a\n"
-                 "write, and from its acknowledgement, to the event's arrival")
+                 "write, and from its acknowledgement, to the event's arrival;\n"
+                 "lock: --clients contenders take and release one lock (the C++ Mutex,\n"
+                 "each on its own lease) for --duration s: cycles/s and handoff latency;\n"
+                 "keepalive: grants --leases leases of --ttl and keeps each alive every\n"
+                 "third of the ttl for --duration s, from --threads threads")
       ->type_name("W")
-      ->check(CLI::IsMember({"put", "get", "mixed", "echo", "watch"}))
+      ->check(CLI::IsMember({"put", "get", "mixed", "echo", "watch", "lock", "keepalive"}))
       ->capture_default_str();
   app.add_option("--clients", o.clients,
                  "concurrent clients, each its own REQ socket with one request at a\n"
@@ -569,6 +538,15 @@ int main(int argc, char** argv) {
       ->type_name("WRITES_PER_S")
       ->transform(real(0, HUGE_VAL, true))
       ->capture_default_str();
+  app.add_option("--leases", leases.leases, "keepalive: leases kept alive")
+      ->type_name("N")
+      ->transform(integer(1, 100000))
+      ->capture_default_str();
+  long ttlMs = 10000;
+  app.add_option("--ttl", ttlMs, "lock, keepalive: the leases' ttl in milliseconds")
+      ->type_name("MS")
+      ->transform(integer(2000, 86400000))
+      ->capture_default_str();
   app.add_option_function<std::string>(
          "--watch-addr",
          [&](const std::string& v) { o.watchAddrs = cairn::client::splitEndpoints(v); },
@@ -586,6 +564,16 @@ int main(int argc, char** argv) {
                  "cairn-bench: --count must be at least 1 without a --duration above 0\n"
                  "(run cairn-bench --help for the flags)\n");
     return 127;
+  }
+  if (o.workload == "lock" || o.workload == "keepalive") {
+    leases.addrs = o.addrs;
+    leases.clients = o.clients;
+    leases.threads = o.threads;
+    leases.duration = o.duration > 0 ? o.duration : 10;
+    leases.ttl = std::chrono::milliseconds(ttlMs);
+    leases.label = o.label;
+    return o.workload == "lock" ? cairn::bench::runLock(leases)
+                                : cairn::bench::runKeepalive(leases);
   }
   if (o.workload == "watch") {
     if (o.duration > 0) o.count = static_cast<long>(o.duration * o.rate);

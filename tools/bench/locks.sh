@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Locks and leases (issue 14's "Benchmark" proof), on 3 nodes on 127.0.0.1, fsync on, fresh data
+# directories, default flags:
+#   1. lock cycles  cairn-bench --workload lock with 1 and CONTENDERS contenders for DURATION s:
+#                   acquire -> release cycles/s and their latency, handoff latency (a holder
+#                   begins to release -> the next holder's lock() returns), p50/p99
+#   2. keep-alives  LEASES leases of TTL ms kept alive (each every third of its ttl): the nodes'
+#                   CPU (from /proc) and the log slots chosen per second, against the same
+#                   cluster idle for DURATION s just before
+#   3. etcd         (if etcd and go are installed, ETCD=1) etcd 3.4's lock recipe
+#                   (clientv3/concurrency.Mutex, tools/bench/etcdlock) with the same shapes, on a
+#                   3-member etcd started by ../shared/bench/etcd-cluster.sh, in the same run
+# Output: RESULT lines and `LEASES <metric> <value>` lines (also in $OUT/locks.txt).
+#
+#   bash tools/bench/locks.sh
+# Env: CONTENDERS (16), DURATION (15), LEASES (10000), TTL (10000), ETCD (1), BIN (build dir,
+#      default build/), OUT (default /tmp/locks-<date>).
+# Needs: cmake --build build --target cairnd cairn cairn-bench; jq. Everything started here is
+# stopped by PID on exit or Ctrl-C.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${BIN:-$ROOT/build}
+CONTENDERS=${CONTENDERS:-16}
+DURATION=${DURATION:-15}
+[ "$DURATION" -ge 5 ] || { echo "locks.sh: DURATION must be at least 5 (seconds)" >&2; exit 1; }
+LEASES=${LEASES:-10000}
+TTL=${TTL:-10000}
+ETCD=${ETCD:-1}
+OUT=${OUT:-/tmp/locks-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+RES=$OUT/locks.txt
+: >"$RES"
+die() { echo "locks.sh: $*" >&2; exit 1; }
+[ -x "$BIN/node/cairnd" ] && [ -x "$BIN/tools/cairn" ] && [ -x "$BIN/tools/cairn-bench" ] ||
+  die "build first: cmake --build build -j2 --target cairnd cairn cairn-bench"
+command -v jq >/dev/null || die "jq missing (apt-get install jq)"
+say() { echo "[$(date +%T)] $*"; }
+emit() { echo "LEASES $1 $2" | tee -a "$RES"; }
+
+PIDS=()
+DATA=$(mktemp -d /tmp/cairn-locks-data-XXXXXX)
+ETCD_UP=0
+SHARED=$ROOT/../shared/bench
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+  if [ "$ETCD_UP" = 1 ]; then ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop || true; fi
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; cleanup; exit 130' INT TERM
+
+CLUSTER="1=tcp://127.0.0.1:18100,2=tcp://127.0.0.1:18200,3=tcp://127.0.0.1:18300"
+ep() { echo "tcp://127.0.0.1:18${1}01"; }
+ALL="$(ep 1),$(ep 2),$(ep 3)"
+NODES=()
+for i in 1 2 3; do
+  "$BIN/node/cairnd" --data "$DATA/n$i" --id "$i" --cluster "$CLUSTER" --client "$(ep "$i")" \
+    --events "tcp://127.0.0.1:18${i}02" 2>>"$DATA/n$i.log" &
+  PIDS+=($!)
+  NODES+=($!)
+done
+cairn() { "$BIN/tools/cairn" --timeout 2000 "$@"; }
+deadline=$(( $(date +%s) + 30 ))
+until cairn --addr "$ALL" set /locks/ready yes >/dev/null 2>&1; do
+  [ "$(date +%s)" -lt "$deadline" ] || die "the cluster did not elect a leader in 30 s"
+  sleep 0.2
+done
+
+# CPU ticks (user + system) of the three nodes, and the leader's chosen log prefix.
+ticks() {
+  local t=0 p
+  for p in "${NODES[@]}"; do
+    t=$(( t + $(awk '{ print $14 + $15 }' "/proc/$p/stat") ))
+  done
+  echo "$t"
+}
+slot() { cairn --addr "$ALL" members --json | jq -s 'map(.learned // 0) | max'; }
+now() { date +%s.%N; }
+HZ=$(getconf CLK_TCK)
+# window START_TICKS START_SLOT START_TIME NAME: CPU % of one core (the three nodes together) and
+# slots chosen per second since the start.
+window() {
+  local t s e
+  t=$(ticks); s=$(slot); e=$(now)
+  emit "$4_cpu_pct" "$(awk -v a="$1" -v b="$t" -v hz="$HZ" -v t0="$3" -v t1="$e" \
+    'BEGIN { printf "%.1f", 100 * (b - a) / hz / (t1 - t0) }')"
+  emit "$4_slots_per_s" "$(awk -v a="$2" -v b="$s" -v t0="$3" -v t1="$e" \
+    'BEGIN { printf "%.2f", (b - a) / (t1 - t0) }')"
+}
+
+for c in 1 "$CONTENDERS"; do
+  say "cairn: lock, $c contender(s), $DURATION s"
+  timeout $((DURATION + 120)) "$BIN/tools/cairn-bench" --addr "$ALL" --workload lock \
+    --clients "$c" --duration "$DURATION" --label "cairn-lock-c$c" >"$OUT/cairn-lock-c$c.txt"
+  grep RESULT "$OUT/cairn-lock-c$c.txt" | tee -a "$RES"
+done
+
+say "cairn: idle for $DURATION s"
+t0=$(ticks); s0=$(slot); e0=$(now)
+sleep "$DURATION"  # the idle window measured
+window "$t0" "$s0" "$e0" idle
+
+say "cairn: $LEASES leases of $TTL ms kept alive for $DURATION s"
+"$BIN/tools/cairn-bench" --addr "$ALL" --workload keepalive --leases "$LEASES" --ttl "$TTL" \
+  --duration "$DURATION" --threads 4 --label "cairn-keepalive-l$LEASES" >"$OUT/keepalive.txt" &
+KA=$!
+PIDS+=($KA)
+until grep -q "KEEPALIVE start" "$OUT/keepalive.txt" 2>/dev/null; do
+  kill -0 "$KA" 2>/dev/null || die "cairn-bench keepalive ended early: $(cat "$OUT/keepalive.txt")"
+  sleep 0.05
+done
+t0=$(ticks); s0=$(slot); e0=$(now)
+# Measured while the keep-alives run, ending 2 s before they stop (the leases are revoked then:
+# those log writes are not the keep-alives').
+sleep $((DURATION - 2))
+kill -0 "$KA" 2>/dev/null || die "cairn-bench keepalive ended early: $(cat "$OUT/keepalive.txt")"
+window "$t0" "$s0" "$e0" keepalive
+wait "$KA" || die "the keep-alive load failed: $(cat "$OUT/keepalive.txt")"
+grep RESULT "$OUT/keepalive.txt" | tee -a "$RES"
+
+if [ "$ETCD" = 1 ] && command -v etcd >/dev/null && command -v go >/dev/null; then
+  say "etcd: building tools/bench/etcdlock"
+  mkdir -p "$DATA/gopath/src"
+  ln -sfn "$ROOT/tools/bench/etcdlock" "$DATA/gopath/src/etcdlock"
+  (cd "$DATA/gopath/src/etcdlock" &&
+    GOPATH=$DATA/gopath:/usr/share/gocode GO111MODULE=off GOFLAGS= GOCACHE=${GOCACHE:-/tmp/gocache} \
+      go build -o "$DATA/etcdlock" .)
+  ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" start
+  ETCD_UP=1
+  for c in 1 "$CONTENDERS"; do
+    say "etcd: lock, $c contender(s), $DURATION s"
+    timeout $((DURATION + 120)) "$DATA/etcdlock" --clients "$c" --duration "$DURATION" \
+      >"$OUT/etcd-lock-c$c.txt"
+    grep RESULT "$OUT/etcd-lock-c$c.txt" | tee -a "$RES"
+  done
+  ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop
+  ETCD_UP=0
+else
+  say "etcd: skipped (ETCD=$ETCD; needs etcd and go: ../shared/bench/setup.sh)"
+fi
+say "done: $RES"
