@@ -211,6 +211,14 @@ class Sim {
           static_cast<unsigned long long>(nd.store().term()));
     }
     for (Command& c : ends) {
+      // Only the leader in office decides: a TERM or an expiry names the term of the ballot it
+      // leads, and an expiry counts only under that term (a replica's clock never ends a lease).
+      if (!core.inOffice() || (c.term & 0xffff) != nd.id ||
+          c.term != cairn::wire::termOf(core.promised().round, core.promised().node)) {
+        throw Failure{"n" + std::to_string(nd.id) + " proposed a lease " +
+                      (c.op == Command::Op::kRevoke ? "expiry" : "term") +
+                      " while not the leader in office of that term"};
+      }
       if (c.op == Command::Op::kRevoke) ++expiriesProposed_;
       if (c.op == Command::Op::kRevoke) {
         log("n%u proposes the end of lease %llu (expired)", nd.id,
