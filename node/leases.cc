@@ -115,7 +115,8 @@ std::vector<wire::Command> Leases::step(bool inOffice, std::uint64_t term, Clock
 Reply Leases::keepAlive(std::uint64_t id, Clock::time_point now) {
   const store::Lease* lease = store_.lease(id);
   auto it = live_.find(id);
-  if (!lease || it == live_.end()) return noLease(id, "does not exist (it ended, or never was)");
+  if (!lease || it == live_.end())
+    return noLease(id, "does not exist (it ended, or was never granted)");
   if (it->second.ending) return noLease(id, "expired: its files are being deleted");
   renew(it->second, id, lease->ttl, now);
   Reply r;
@@ -126,7 +127,7 @@ Reply Leases::keepAlive(std::uint64_t id, Clock::time_point now) {
 
 Reply Leases::info(std::uint64_t id, Clock::time_point now) const {
   const store::Lease* lease = store_.lease(id);
-  if (!lease) return noLease(id, "does not exist (it ended, or never was)");
+  if (!lease) return noLease(id, "does not exist (it ended, or was never granted)");
   Reply r;
   r.lease = static_cast<std::int64_t>(id);
   r.ttl = lease->ttl;

@@ -956,6 +956,11 @@ int recipe(Args& a, const cairn::client::Options& opts) {
   if (!a.giveUp.empty() && (giveUp = parseTtl(a.giveUp)) < 0) {
     return usage("--timeout is like 30s, 1500ms, 2m or 1h, not \"" + a.giveUp + "\"", a.cmd);
   }
+  if (auto comps = cairn::wire::splitPath(a.arg); !comps || comps->empty()) {
+    return usage("NAME is the lock's or election's directory, a path like /locks/deploy, not \"" +
+                     a.arg + "\"",
+                 a.cmd);
+  }
   if (a.cmd == "lock" && a.command.empty()) return usage("lock needs a command to run", a.cmd);
   if (a.cmd == "elect" && !a.listen && a.command.size() != 1) {
     return usage("elect needs NAME and VALUE (or --listen NAME)", a.cmd);

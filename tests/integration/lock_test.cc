@@ -226,6 +226,44 @@ TEST_CASE(
   CHECK(second[0] > first[0]);
 }
 
+TEST_CASE("lock: wrong input is refused with a clear message, and takes nothing",
+          "[integration][lock]") {
+  test::TempDir d;
+  test::Cluster c(d.path(), 3);
+  REQUIRE(c.awaitLeader() > 0);
+  const std::string addr = c.clients();
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"lock", "/locks/a"}, 127, "lock needs a command to run"},
+      {{"lock", "locks/a", "--", "true"}, 127, "a path like /locks/deploy, not \"locks/a\""},
+      {{"lock", "/", "--", "true"}, 127, "a path like /locks/deploy, not \"/\""},
+      {{"lock", "--ttl", "soon", "/locks/a", "--", "true"}, 127, "a ttl is like 10s"},
+      {{"lock", "--timeout", "-1s", "/locks/a", "--", "true"}, 127, "--timeout is like 30s"},
+      {{"lock", "--ttl", "1s", "/locks/a", "--", "true"}, 2, "ttl must be between 2 s and"},
+      {{"elect", "/election/a"}, 127, "elect needs NAME and VALUE"},
+  };
+  for (const Case& k : cases) {
+    std::vector<std::string> argv = {CAIRN_BIN, "--addr", addr};
+    argv.insert(argv.end(), k.args.begin(), k.args.end());
+    test::RunResult r = test::runProgram(argv);
+    INFO(k.args[1] << ": " << r.err);
+    CHECK(r.code == k.code);
+    CHECK(r.err.find(k.says) != std::string::npos);
+  }
+  // Nothing was queued, and no lease was left behind.
+  auto cl = clientFor(addr);
+  CHECK(cl.getdir("/locks").status().code() == wire::Err::kNoEnt);
+  CHECK(cl.getdir("/election").status().code() == wire::Err::kNoEnt);
+  wire::Request q;
+  q.verb = wire::Verb::kLease;
+  q.lease = 1;
+  CHECK(cl.leaderCall(q).status().code() == wire::Err::kNoEnt);
+}
+
 TEST_CASE("elect: one leads, listeners see it, and the next takes over when it dies",
           "[integration][lock]") {
   test::TempDir d;
