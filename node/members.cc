@@ -211,23 +211,41 @@ void Members::answer(const Pending& p) {
   hooks_.send(p.env, r, p.tag);
 }
 
-// A learner counts in quorums only once it holds what the leader held a heartbeat ago: otherwise
-// values chosen before its promotion may be on the old voters alone, and losing those (a cluster
-// grown from one node) would leave the new quorum unable to recover them.
-Status Members::caughtUp(const paxos::Core& core, std::uint32_t id) {
+// A learner counts in quorums only once it holds everything chosen before this leader first
+// heard from it (its target), and is within kPromoteLag slots of the leader. Without the target, a
+// fresh learner holding nothing would be within the lag of a small log: the values chosen before
+// it joined would be on the old voters alone, and losing those (a cluster grown from one node)
+// would leave the new quorum unable to recover them. The target is fixed once set, so a learner
+// that keeps up with the writes reaches it however busy the cluster is.
+Status Members::caughtUp(const paxos::Core& core, std::uint32_t id) const {
   auto l = core.peerLearned(id);
-  if (!l) {
+  auto target = targets_.find(id);
+  if (!l || target == targets_.end()) {
     return Status(Err::kUnavailable,
                   "node " + std::to_string(id) + " has not answered the leader lately; try again");
   }
-  if (*l < core.caughtUpMark()) {
-    return Status(Err::kUnavailable, "node " + std::to_string(id) +
-                                         " has not caught up (it has "
-                                         "learned slot " +
-                                         std::to_string(*l) + " of " +
-                                         std::to_string(core.learned()) + "); try again");
+  const std::uint64_t need =
+      std::max(target->second, core.learned() > kPromoteLag ? core.learned() - kPromoteLag : 0);
+  if (*l < need) {
+    return Status(Err::kUnavailable,
+                  "node " + std::to_string(id) + " has not caught up (it has learned slot " +
+                      std::to_string(*l) + " of " + std::to_string(need) + " it needs); try again");
   }
   return Status::ok();
+}
+
+void Members::watchLearners(const paxos::Core& core) {
+  if (core.role() != paxos::Core::Role::kLeader) {
+    targets_.clear();
+    return;
+  }
+  for (auto it = targets_.begin(); it != targets_.end();) {
+    const wire::Member* m = core.membership().find(it->first);
+    it = m && !m->voter && core.peerLearned(it->first) ? std::next(it) : targets_.erase(it);
+  }
+  for (const wire::Member& e : core.membership().members) {
+    if (!e.voter && core.peerLearned(e.id)) targets_.try_emplace(e.id, core.learned());
+  }
 }
 
 void Members::maintain(Clock::time_point now) {
@@ -246,6 +264,7 @@ void Members::maintain(Clock::time_point now) {
       ++it;
     }
   }
+  watchLearners(core);
   // Promote a learner that caught up, one at a time.
   if (core.role() != paxos::Core::Role::kLeader || core.changing()) return;
   if (promoting_ != 0 && core.learned() < promoting_) return;

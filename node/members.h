@@ -7,12 +7,11 @@
 // next configuration (wire::checkChange: one member at a time) and proposes it through the
 // Replica; the reply waits until that slot is chosen, and says whether the change took effect
 // (another leader may have chosen something else there: UNAVAILABLE, try again). While it leads,
-// it promotes a learner that has caught up (it has learned what the leader had learned at its
-// last heartbeat), unless the learner joined as an observer (cairnd --learner); PROMOTE by hand
-// asks the same of it.
+// it promotes a learner that has caught up (see caughtUp), unless the learner joined as an
+// observer (cairnd --learner); PROMOTE by hand asks the same of it.
 //
-// Owns: the membership requests waiting for their slot. Reads the core's configuration; proposes
-// through the Replica. Thread: the node's event loop.
+// Owns: the membership requests waiting for their slot, each learner's catch-up target. Reads the
+// core's configuration; proposes through the Replica. Thread: the node's event loop.
 
 #include <chrono>
 #include <cstdint>
@@ -57,8 +56,13 @@ class Members {
                                                 const paxos::Core* leader);
 
  private:
+  // A learner this close to the leader's chosen prefix, and holding its target, is promoted.
+  static constexpr std::uint64_t kPromoteLag = 256;
   // OK when learner `id` may be promoted; else why not (UNAVAILABLE: try again later).
-  static wire::Status caughtUp(const paxos::Core& core, std::uint32_t id);
+  wire::Status caughtUp(const paxos::Core& core, std::uint32_t id) const;
+  // While leading: each learner it hears from gets a target, the chosen prefix then; a learner
+  // it stops hearing from (or that became a voter) loses it.
+  void watchLearners(const paxos::Core& core);
   struct Pending {
     Envelope env;
     std::string tag;
@@ -81,6 +85,7 @@ class Members {
   Replica& replica_;
   Hooks hooks_;
   std::vector<Pending> pending_;
+  std::map<std::uint32_t, std::uint64_t> targets_;  // learner -> slot it must have learned
   std::uint64_t promoting_ = 0;  // the slot of an automatic promotion under way, 0 when none
 };
 

@@ -118,8 +118,8 @@ class Node {
   // The configurations the transport was last told of (the one chosen, and the newest).
   wire::Membership peersLatest_;
   wire::Membership peersChosen_;
-  std::uint64_t loggedConfig_ = 0;  // the configuration version last logged
-  bool wasMember_ = false;          // a configuration this node learned named it
+  std::uint64_t loggedConfig_ = UINT64_MAX;  // the configuration version last logged
+  bool wasMember_ = false;                   // a configuration this node learned named it
   // A chosen change removed this node: it serves no client, and exits once the others lead.
   std::string removed_;
 };

@@ -166,9 +166,6 @@ class Core {
   // What this leader last heard of a peer's chosen prefix; nullopt when it has not within an
   // election timeout (or it does not lead).
   std::optional<std::uint64_t> peerLearned(std::uint32_t id) const;
-  // The chosen prefix this leader had a heartbeat before its last one: a peer that has learned
-  // that much answered a recent heartbeat holding everything it was told was chosen.
-  std::uint64_t caughtUpMark() const { return caughtUpMark_; }
   std::size_t inFlight() const { return pending_.size(); }
 
   // Forgets chosen entries at slots <= upTo (they are in a durable snapshot).
@@ -339,9 +336,8 @@ class Core {
   // of it.
   std::map<std::uint32_t, std::uint64_t> leaving_;
   std::uint64_t learnedAtHeartbeat_ = 0;
-  std::uint64_t caughtUpMark_ = 0;  // learnedAtHeartbeat_ as the last heartbeat found it
-  std::uint64_t commitSent_ = 0;    // the highest commit index sent to the followers
-  std::uint64_t recoveryEnd_ = 0;   // the last slot re-proposed on taking office
+  std::uint64_t commitSent_ = 0;   // the highest commit index sent to the followers
+  std::uint64_t recoveryEnd_ = 0;  // the last slot re-proposed on taking office
 
   // Read points: each waits for a heartbeat round (numbered, carried in Accept.slot and echoed
   // in Accepted.slot) that started after it was asked for and that a quorum acknowledged.

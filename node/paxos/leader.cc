@@ -108,7 +108,6 @@ void Core::becomeLeader() {
   nextSlot_ = last + 1;
   recoveryEnd_ = last;
   learnedAtHeartbeat_ = learned_;
-  caughtUpMark_ = learned_;
   dropReads();
   roundDone_ = readRound_;
   // Announce leadership at once: with the re-proposals (sent by ready()), or with a heartbeat.
@@ -211,7 +210,6 @@ void Core::heartbeat() {
                        now_ - peer.learnSentAt >= static_cast<std::uint64_t>(cfg_.electionTicks);
     if (peer.known && peer.learned < learnedAtHeartbeat_ && quiet) sendLearn(m, peer.learned);
   }
-  caughtUpMark_ = learnedAtHeartbeat_;
   learnedAtHeartbeat_ = learned_;
 }
 
