@@ -67,7 +67,7 @@ int runLock(const LeaseLoad& o) {
         continue;
       }
       const Clock::rep got = Clock::now().time_since_epoch().count();
-      if (const Clock::rep was = released.load(); was != 0) {
+      if (const Clock::rep was = released.load(); was != 0 && !stop) {  // within the time
         handoffs[static_cast<std::size_t>(i)].push_back(
             std::chrono::duration<double, std::milli>(Clock::duration(got - was)).count());
       }
@@ -109,6 +109,7 @@ int runKeepalive(const LeaseLoad& o) {
   std::vector<std::vector<std::uint64_t>> ids(static_cast<std::size_t>(threads));
   std::atomic<long> errors{0};
   // Grant: each thread its share.
+  const auto grantStart = Clock::now();
   {
     std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t) {
@@ -128,8 +129,17 @@ int runKeepalive(const LeaseLoad& o) {
     for (auto& th : ts)
       th.join();
   }
-  std::fprintf(stderr, "cairn-bench: %ld leases granted; keeping them alive for %.0f s\n",
-               o.leases - errors.load(), o.duration);
+  const auto granted = Clock::now();
+  if (errors > 0 || granted - grantStart > o.ttl / 2) {
+    std::fprintf(stderr,
+                 "cairn-bench: granting %ld leases took %.1f s (%ld failed): with a ttl of %lld "
+                 "ms the first would expire before their keep-alives begin; use a longer --ttl\n",
+                 o.leases, std::chrono::duration<double>(granted - grantStart).count(),
+                 errors.load(), static_cast<long long>(o.ttl.count()));
+    return 2;
+  }
+  std::fprintf(stderr, "cairn-bench: %ld leases granted; keeping them alive for %.0f s\n", o.leases,
+               o.duration);
   std::printf("KEEPALIVE start\n");
   std::fflush(stdout);
   // Keep alive: every lease once per third of the ttl, each thread pacing its share evenly.
@@ -149,8 +159,9 @@ int runKeepalive(const LeaseLoad& o) {
         auto due = start;
         for (std::size_t k = 0; Clock::now() < end; k = (k + 1) % mine.size()) {
           std::this_thread::sleep_until(due);  // pacing: a steady keep-alive rate
+          // Latency from when it was due, not sent: a sender that falls behind shows in it.
+          const auto t0 = due;
           due += gap;
-          const auto t0 = Clock::now();
           auto r = c.keepAlive(mine[k]);
           lat[static_cast<std::size_t>(t)].push_back(msSince(t0));
           if (!r) {

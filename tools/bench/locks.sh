@@ -44,10 +44,12 @@ ETCD_UP=0
 SHARED=$ROOT/../shared/bench
 cleanup() {
   local p
+  trap - EXIT
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PIDS=()
   if [ "$ETCD_UP" = 1 ]; then ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop || true; fi
+  ETCD_UP=0
   rm -rf "$DATA"
 }
 trap cleanup EXIT
@@ -56,6 +58,8 @@ trap 'echo "interrupted" >&2; cleanup; exit 130' INT TERM
 CLUSTER="1=tcp://127.0.0.1:18100,2=tcp://127.0.0.1:18200,3=tcp://127.0.0.1:18300"
 ep() { echo "tcp://127.0.0.1:18${1}01"; }
 ALL="$(ep 1),$(ep 2),$(ep 3)"
+"$BIN/tools/cairn" --timeout 500 --addr "$ALL" rev >/dev/null 2>&1 &&
+  die "something already answers at $ALL (a cluster left running?)"
 NODES=()
 for i in 1 2 3; do
   "$BIN/node/cairnd" --data "$DATA/n$i" --id "$i" --cluster "$CLUSTER" --client "$(ep "$i")" \
@@ -95,7 +99,8 @@ window() {
 for c in 1 "$CONTENDERS"; do
   say "cairn: lock, $c contender(s), $DURATION s"
   timeout $((DURATION + 120)) "$BIN/tools/cairn-bench" --addr "$ALL" --workload lock \
-    --clients "$c" --duration "$DURATION" --label "cairn-lock-c$c" >"$OUT/cairn-lock-c$c.txt"
+    --clients "$c" --duration "$DURATION" --label "cairn-lock-c$c" >"$OUT/cairn-lock-c$c.txt" ||
+    die "the lock load failed: $(cat "$OUT/cairn-lock-c$c.txt")"
   grep RESULT "$OUT/cairn-lock-c$c.txt" | tee -a "$RES"
 done
 
@@ -134,7 +139,7 @@ if [ "$ETCD" = 1 ] && command -v etcd >/dev/null && command -v go >/dev/null; th
   for c in 1 "$CONTENDERS"; do
     say "etcd: lock, $c contender(s), $DURATION s"
     timeout $((DURATION + 120)) "$DATA/etcdlock" --clients "$c" --duration "$DURATION" \
-      >"$OUT/etcd-lock-c$c.txt"
+      >"$OUT/etcd-lock-c$c.txt" || die "etcd's lock load failed: $(cat "$OUT/etcd-lock-c$c.txt")"
     grep RESULT "$OUT/etcd-lock-c$c.txt" | tee -a "$RES"
   done
   ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop

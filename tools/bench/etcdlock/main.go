@@ -106,7 +106,7 @@ func main() {
 					continue
 				}
 				got := time.Now().UnixNano()
-				if was := atomic.LoadInt64(&released); was != 0 {
+				if was := atomic.LoadInt64(&released); was != 0 && atomic.LoadInt32(&stop) == 0 {
 					handoffs[i] = append(handoffs[i], float64(got-was)/1e6)
 				}
 				atomic.StoreInt64(&released, time.Now().UnixNano())
