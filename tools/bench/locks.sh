@@ -13,7 +13,8 @@
 # Output: RESULT lines and `LEASES <metric> <value>` lines (also in $OUT/locks.txt).
 #
 #   bash tools/bench/locks.sh
-# Env: CONTENDERS (16), DURATION (15), LEASES (10000), TTL (10000), ETCD (1), BIN (build dir,
+# Env: CONTENDERS (16), DURATION (15), LEASES (10000), TTL (10000), THREADS (16: keep-alive
+#      senders, each one request at a time), ETCD (1), BIN (build dir,
 #      default build/), OUT (default /tmp/locks-<date>).
 # Needs: cmake --build build --target cairnd cairn cairn-bench; jq. Everything started here is
 # stopped by PID on exit or Ctrl-C.
@@ -25,6 +26,7 @@ DURATION=${DURATION:-15}
 [ "$DURATION" -ge 5 ] || { echo "locks.sh: DURATION must be at least 5 (seconds)" >&2; exit 1; }
 LEASES=${LEASES:-10000}
 TTL=${TTL:-10000}
+THREADS=${THREADS:-16}
 ETCD=${ETCD:-1}
 OUT=${OUT:-/tmp/locks-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
@@ -111,7 +113,7 @@ window "$t0" "$s0" "$e0" idle
 
 say "cairn: $LEASES leases of $TTL ms kept alive for $DURATION s"
 "$BIN/tools/cairn-bench" --addr "$ALL" --workload keepalive --leases "$LEASES" --ttl "$TTL" \
-  --duration "$DURATION" --threads 4 --label "cairn-keepalive-l$LEASES" >"$OUT/keepalive.txt" &
+  --duration "$DURATION" --threads "$THREADS" --label "cairn-keepalive-l$LEASES" >"$OUT/keepalive.txt" &
 KA=$!
 PIDS+=($KA)
 until grep -q "KEEPALIVE start" "$OUT/keepalive.txt" 2>/dev/null; do
