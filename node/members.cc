@@ -269,7 +269,9 @@ void Members::maintain(Clock::time_point now) {
   if (core.role() != paxos::Core::Role::kLeader || core.changing()) return;
   if (promoting_ != 0 && core.learned() < promoting_) return;
   promoting_ = 0;
-  const wire::Membership& m = core.membership();
+  // A copy: proposing may choose the change at once (a leader that is the only voter), and the
+  // core then lets go of the configuration it replaced.
+  const wire::Membership m = core.membership();
   for (const wire::Member& e : m.members) {
     if (e.voter || e.observer) continue;
     if (!caughtUp(core, e.id).isOk()) continue;
