@@ -29,42 +29,13 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 RES=$OUT/join.txt
 : >"$RES"
-die() { echo "join.sh: $*" >&2; exit 1; }
-[ -x "$BIN/node/cairnd" ] && [ -x "$BIN/tools/cairn" ] && [ -x "$BIN/tools/cairn-bench" ] ||
-  die "build first: cmake --build build -j2 --target cairnd cairn cairn-bench"
-command -v jq >/dev/null || die "jq missing (apt-get install jq)"
-
+NAME=join
+# shellcheck source=tools/bench/cluster.sh
+. "$ROOT/tools/bench/cluster.sh"
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-say() { echo "[$(date +%T)] $*"; }
 emit() { echo "JOIN $1 $2" | tee -a "$RES"; }
-
-PIDS=()
-DATA=$(mktemp -d /tmp/cairn-join-data-XXXXXX)
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  PIDS=()
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; cleanup; exit 130' INT TERM
-
-CLUSTER="1=tcp://127.0.0.1:18100,2=tcp://127.0.0.1:18200,3=tcp://127.0.0.1:18300"
-ep() { echo "tcp://127.0.0.1:18${1}01"; }
-ALL="$(ep 1),$(ep 2),$(ep 3)"
-for i in 1 2 3; do
-  "$BIN/node/cairnd" --data "$DATA/n$i" --id "$i" --cluster "$CLUSTER" --client "$(ep "$i")" \
-    --events "tcp://127.0.0.1:18${i}02" 2>>"$DATA/n$i.log" &
-  PIDS+=($!)
-done
-cairn() { "$BIN/tools/cairn" --timeout 2000 "$@"; }
-deadline=$(( $(date +%s) + 30 ))
-until cairn --addr "$ALL" set /join/ready yes >/dev/null 2>&1; do
-  [ "$(date +%s)" -lt "$deadline" ] || die "the cluster did not elect a leader in 30 s"
-  sleep 0.2
-done
+start_cluster
 
 say "loading $N keys of $VALUE bytes (c$CLIENTS)"
 t0=$(now)

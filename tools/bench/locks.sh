@@ -33,48 +33,17 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 RES=$OUT/locks.txt
 : >"$RES"
-die() { echo "locks.sh: $*" >&2; exit 1; }
-[ -x "$BIN/node/cairnd" ] && [ -x "$BIN/tools/cairn" ] && [ -x "$BIN/tools/cairn-bench" ] ||
-  die "build first: cmake --build build -j2 --target cairnd cairn cairn-bench"
-command -v jq >/dev/null || die "jq missing (apt-get install jq)"
-say() { echo "[$(date +%T)] $*"; }
-emit() { echo "LEASES $1 $2" | tee -a "$RES"; }
-
-PIDS=()
-DATA=$(mktemp -d /tmp/cairn-locks-data-XXXXXX)
+NAME=locks
 ETCD_UP=0
 SHARED=$ROOT/../shared/bench
-cleanup() {
-  local p
-  trap - EXIT
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  PIDS=()
+cleanup_extra() {
   if [ "$ETCD_UP" = 1 ]; then ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop || true; fi
   ETCD_UP=0
-  rm -rf "$DATA"
 }
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; cleanup; exit 130' INT TERM
-
-CLUSTER="1=tcp://127.0.0.1:18100,2=tcp://127.0.0.1:18200,3=tcp://127.0.0.1:18300"
-ep() { echo "tcp://127.0.0.1:18${1}01"; }
-ALL="$(ep 1),$(ep 2),$(ep 3)"
-"$BIN/tools/cairn" --timeout 500 --addr "$ALL" rev >/dev/null 2>&1 &&
-  die "something already answers at $ALL (a cluster left running?)"
-NODES=()
-for i in 1 2 3; do
-  "$BIN/node/cairnd" --data "$DATA/n$i" --id "$i" --cluster "$CLUSTER" --client "$(ep "$i")" \
-    --events "tcp://127.0.0.1:18${i}02" 2>>"$DATA/n$i.log" &
-  PIDS+=($!)
-  NODES+=($!)
-done
-cairn() { "$BIN/tools/cairn" --timeout 2000 "$@"; }
-deadline=$(( $(date +%s) + 30 ))
-until cairn --addr "$ALL" set /locks/ready yes >/dev/null 2>&1; do
-  [ "$(date +%s)" -lt "$deadline" ] || die "the cluster did not elect a leader in 30 s"
-  sleep 0.2
-done
+# shellcheck source=tools/bench/cluster.sh
+. "$ROOT/tools/bench/cluster.sh"
+emit() { echo "LEASES $1 $2" | tee -a "$RES"; }
+start_cluster
 
 # CPU ticks (user + system) of the three nodes, and the leader's chosen log prefix.
 ticks() {

@@ -1,0 +1,51 @@
+# Sourced by the benchmark scripts (join.sh, locks.sh): a fresh 3-node Cairn cluster on
+# 127.0.0.1, fsync on, default flags, in a temporary directory, stopped by PID on exit or Ctrl-C.
+# Before sourcing: NAME (the script's name, for messages) and BIN (the build directory). Gives:
+#   die MSG, say MSG          an error (exit 1) / a timestamped progress line
+#   start_cluster             starts the nodes and waits until a write succeeds; sets ALL (the
+#                             client endpoints), NODES (their PIDs), DATA (the directory)
+#   ep I                      node I's client endpoint (a 4th node may use 4)
+#   cairn ARGS...             the CLI with a 2 s timeout
+#   PIDS+=(PID)               anything else to stop on exit; cleanup_extra, if defined, runs too
+die() { echo "$NAME: $*" >&2; exit 1; }
+say() { echo "[$(date +%T)] $*"; }
+[ -x "$BIN/node/cairnd" ] && [ -x "$BIN/tools/cairn" ] && [ -x "$BIN/tools/cairn-bench" ] ||
+  die "build first: cmake --build build -j2 --target cairnd cairn cairn-bench"
+command -v jq >/dev/null || die "jq missing (apt-get install jq)"
+
+PIDS=()
+NODES=()
+DATA=$(mktemp -d "/tmp/cairn-$NAME-data-XXXXXX")
+cleanup() {
+  local p
+  trap - EXIT
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+  if declare -F cleanup_extra >/dev/null; then cleanup_extra; fi
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; cleanup; exit 130' INT TERM
+
+ep() { echo "tcp://127.0.0.1:18${1}01"; }
+ALL="$(ep 1),$(ep 2),$(ep 3)"
+cairn() { "$BIN/tools/cairn" --timeout 2000 "$@"; }
+
+start_cluster() {
+  local i deadline
+  local cluster="1=tcp://127.0.0.1:18100,2=tcp://127.0.0.1:18200,3=tcp://127.0.0.1:18300"
+  "$BIN/tools/cairn" --timeout 500 --addr "$ALL" rev >/dev/null 2>&1 &&
+    die "something already answers at $ALL (a cluster left running?)"
+  for i in 1 2 3; do
+    "$BIN/node/cairnd" --data "$DATA/n$i" --id "$i" --cluster "$cluster" --client "$(ep "$i")" \
+      --events "tcp://127.0.0.1:18${i}02" 2>>"$DATA/n$i.log" &
+    PIDS+=($!)
+    NODES+=($!)
+  done
+  deadline=$(( $(date +%s) + 30 ))
+  until cairn --addr "$ALL" set "/$NAME/ready" yes >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "the cluster did not elect a leader in 30 s"
+    sleep 0.2
+  done
+}
