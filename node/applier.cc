@@ -14,7 +14,8 @@ Applier::Applied Applier::apply(const Chosen* begin, const Chosen* end) {
     for (store::Change& ch : res.changes)
       out.changes.push_back(std::move(ch));
     if (c.proposal != 0)
-      out.outcomes.push_back(Outcome{c.proposal, res.status, res.rev, res.lease});
+      out.outcomes.push_back(Outcome{c.proposal, res.status, res.rev, res.lease, res.succeeded,
+                                     std::move(res.results)});
   }
   return out;
 }

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "node/chosen.h"
@@ -30,6 +31,8 @@ class Applier {
     wire::Status status;      // OK, or why the command changed nothing (REV_MISMATCH, ISDIR, ...)
     std::int64_t rev = 0;     // the new rev on success; the head otherwise
     std::uint64_t lease = 0;  // a GRANT: the new lease
+    std::optional<bool> succeeded;     // a TXN: which branch ran
+    std::vector<wire::Entry> results;  // a TXN: each operation's result
   };
   struct Applied {
     // In rev order: one per successful SET or DEL, one per file a REVOKE deleted (at one rev).

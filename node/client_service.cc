@@ -1,5 +1,7 @@
 #include "node/client_service.h"
 
+#include <set>
+
 #include "node/log.h"
 
 namespace cairn::node {
@@ -148,6 +150,8 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
     case Verb::kGetdir:
     case Verb::kWalk:
       return readOrPark(req);
+    case Verb::kTxn:
+      return txn(req);
   }
   return fail(req, Err::kUnknownVerb, "unknown verb");
 }
@@ -308,6 +312,68 @@ Action ClientService::lease(Request& req) const {
   }
   a.kind = Action::Kind::kLease;
   a.request = std::move(req);
+  return a;
+}
+
+// A TXN's shape, every path and its size; what the compares find and whether the writes succeed
+// is decided where it is applied (store/store.h), at one rev.
+Action ClientService::txn(Request& req) const {
+  if (!req.txn) {
+    return fail(req, Err::kMissingArg, "a TXN needs \"if\", \"then\" or \"else\" (arrays)");
+  }
+  const wire::Txn& t = *req.txn;
+  const std::size_t ops = t.compares.size() + t.then.size() + t.otherwise.size();
+  if (ops > wire::kMaxTxnOps) {
+    return fail(req, Err::kTooLarge,
+                "the transaction has " + std::to_string(ops) +
+                    " compares and operations; at most " + std::to_string(wire::kMaxTxnOps) +
+                    " are allowed");
+  }
+  std::size_t bytes = 0;
+  auto checkPath = [&](const std::string& where, const std::string& path) -> std::optional<Action> {
+    auto comps = wire::splitPath(path);
+    Status s = comps.isOk() ? wire::checkNoDotNames(path) : comps.status();
+    if (!s.isOk()) return fail(req, s.code(), where + ": " + s.detail());
+    return std::nullopt;
+  };
+  for (std::size_t i = 0; i < t.compares.size(); ++i) {
+    const wire::Compare& c = t.compares[i];
+    if (auto bad = checkPath("if[" + std::to_string(i) + "]", c.path)) return *bad;
+    bytes += c.value.size();
+  }
+  for (const auto& [name, list] : {std::pair{"then", &t.then}, std::pair{"else", &t.otherwise}}) {
+    std::set<std::string_view> written;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const wire::TxnOp& op = (*list)[i];
+      const std::string where = std::string(name) + "[" + std::to_string(i) + "]";
+      if (auto bad = checkPath(where, op.path)) return *bad;
+      bytes += op.value.size();
+      if (op.kind == wire::TxnOp::Kind::kGet) continue;
+      if (op.path == "/") {
+        return op.kind == wire::TxnOp::Kind::kDelTree
+                   ? fail(req, Err::kReadonly, where + ": / holds /ctl, which only the nodes write")
+                   : fail(req, Err::kIsDir, where + ": / is a directory");
+      }
+      if (wire::isCtlPath(op.path))
+        return fail(req, Err::kReadonly, where + ": /ctl is written only by the nodes");
+      if (!written.insert(op.path).second) {
+        return fail(req, Err::kBadRequest,
+                    where + ": " + op.path + " is written twice in one transaction");
+      }
+    }
+  }
+  if (bytes > static_cast<std::size_t>(opts_.maxValue)) {
+    return fail(req, Err::kTooLarge,
+                "the transaction's values total " + std::to_string(bytes) +
+                    " bytes; a transaction carries at most " + std::to_string(opts_.maxValue) +
+                    " (cairnd --max-value)");
+  }
+  Action a;
+  a.kind = Action::Kind::kWrite;
+  a.tag = req.tag;
+  a.wait = kWriteTimeout;
+  a.command.op = wire::Command::Op::kTxn;
+  a.command.txn = std::make_shared<const wire::Txn>(std::move(*req.txn));
   return a;
 }
 

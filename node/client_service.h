@@ -115,6 +115,7 @@ class ClientService {
   Action snapshot(wire::Request& req) const;
   Action members(wire::Request& req) const;
   Action lease(wire::Request& req) const;
+  Action txn(wire::Request& req) const;
 
   Options opts_;
   const store::Store& store_;

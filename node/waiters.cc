@@ -64,6 +64,10 @@ void Waiters::applied(const Applier::Outcome& o, Clock::time_point now) {
   if (!o.status.isOk()) r = Reply::error(o.status.code(), o.status.detail());
   r.rev = o.rev;
   if (o.lease != 0) r.lease = static_cast<std::int64_t>(o.lease);  // a GRANT's new lease
+  if (o.status.isOk() && o.succeeded) {                            // a TXN
+    r.succeeded = o.succeeded;
+    r.results = o.results;
+  }
   stats_.commitLatency.record(now - it->second.start);
   answer(it->second.env, std::move(r), it->second.tag);
   deadlines_.erase(it->second.deadline);

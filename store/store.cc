@@ -113,6 +113,36 @@ Status casCheck(std::int64_t want, std::int64_t have) {
                 "file is at rev " + std::to_string(have) + ", request has " + std::to_string(want));
 }
 
+// Whether compare `c` holds for the node at its path (null: missing).
+bool holds(const wire::Compare& c, const Node* n) {
+  using wire::Compare;
+  int order = 0;  // the path's side against the constant: <0, 0, >0
+  switch (c.target) {
+    case Compare::Target::kExists:
+      return (n != nullptr) == c.exists;
+    case Compare::Target::kRev: {
+      const std::int64_t have = n ? n->rev : 0;
+      order = have < c.rev ? -1 : have > c.rev ? 1 : 0;
+      break;
+    }
+    case Compare::Target::kValue:
+      if (!n || n->dir) return c.cmp == Compare::Cmp::kNe;  // it has no value: unequal to any
+      order = n->value->compare(c.value);
+      break;
+  }
+  switch (c.cmp) {
+    case Compare::Cmp::kEq:
+      return order == 0;
+    case Compare::Cmp::kNe:
+      return order != 0;
+    case Compare::Cmp::kLt:
+      return order < 0;
+    case Compare::Cmp::kGt:
+      return order > 0;
+  }
+  return false;
+}
+
 }  // namespace
 
 const Node* lookup(const NodeP& root, const std::vector<std::string>& comps) {
@@ -198,6 +228,13 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
   if (c.op == wire::Command::Op::kNop) return res;
   if (c.op == wire::Command::Op::kGrant) return grant(c);
   if (c.op == wire::Command::Op::kRevoke) return revoke(c);
+  if (c.op == wire::Command::Op::kTxn) {
+    if (!c.txn) {
+      res.status = Status(Err::kBadRequest, "a transaction without its operations");
+      return res;
+    }
+    return txn(*c.txn);
+  }
   if (c.op == wire::Command::Op::kTerm) {
     term_ = c.term;
     return res;
@@ -310,6 +347,161 @@ ApplyResult Store::revoke(const wire::Command& c) {
   }
   res.rev = next;
   push(next, std::move(newRoot), res.changes);
+  return res;
+}
+
+ApplyResult Store::txn(const wire::Txn& t) {
+  using wire::TxnOp;
+  ApplyResult res;
+  res.rev = rev();
+  bool ok = true;
+  for (const wire::Compare& c : t.compares) {
+    auto comps = wire::splitPath(c.path);
+    if (!comps || !holds(c, lookup(root(), *comps))) {
+      ok = false;
+      break;
+    }
+  }
+  const std::vector<TxnOp>& ops = ok ? t.then : t.otherwise;
+  const std::int64_t next = rev() + 1;
+  NodeP work = root();  // the tree as the operations so far left it; the store's, once all apply
+  std::vector<Change> changes;
+  std::set<std::string> written;
+  struct Relink {
+    std::string path;
+    std::uint64_t was, now;
+  };
+  std::vector<Relink> relinks;                   // applied only if every operation succeeds
+  std::map<std::uint64_t, std::int64_t> gained;  // lease -> files it gains in this transaction
+  auto value = std::make_shared<const std::string>();
+  std::size_t i = 0;
+  auto fail = [&](const TxnOp& op, Status s) {
+    res.status =
+        Status(s.code(), std::string(ok ? "then" : "else") + "[" + std::to_string(i) + "] (" +
+                             wire::txnOpName(op.kind) + " " + op.path + "): " + s.detail());
+    return res;
+  };
+  auto writeOnce = [&](const std::string& path) {
+    return written.insert(path).second
+               ? Status::ok()
+               : Status(Err::kBadRequest, path + " is written twice in one transaction");
+  };
+  auto deleted = [&](const std::string& path, std::uint64_t had) {
+    Change ch;
+    ch.rev = next;
+    ch.path = path;
+    ch.op = Change::Op::kDel;
+    ch.value = value;
+    changes.push_back(std::move(ch));
+    relinks.push_back(Relink{path, had, 0});
+    if (had != 0) --gained[had];
+  };
+  for (; i < ops.size(); ++i) {
+    const TxnOp& op = ops[i];
+    auto comps = wire::splitPath(op.path);
+    if (!comps) return fail(op, comps.status());
+    wire::Entry e;
+    e.op = wire::txnOpName(op.kind);
+    e.path = op.path;
+    e.rev = next;
+    switch (op.kind) {
+      case TxnOp::Kind::kGet: {
+        const Node* n = lookup(work, *comps);
+        if (n && n->dir) return fail(op, Status(Err::kIsDir, op.path + " is a directory"));
+        e.rev = n ? n->rev : 0;
+        e.value = n ? *n->value : std::string();
+        if (n && n->lease != 0) e.lease = static_cast<std::int64_t>(n->lease);
+        break;
+      }
+      case TxnOp::Kind::kSet: {
+        const Node* target = nullptr;
+        if (Status s = locateForWrite(work, *comps, &target); !s.isOk()) return fail(op, s);
+        const std::uint64_t had = target ? target->lease : 0;
+        if (Status s = casCheck(op.rev, target ? target->rev : 0); !s.isOk()) return fail(op, s);
+        if (Status s = writeOnce(op.path); !s.isOk()) return fail(op, s);
+        if (op.lease != 0) {
+          const Lease* l = lease(op.lease);
+          if (!l) {
+            return fail(op, Status(Err::kNoEnt, "lease " + std::to_string(op.lease) +
+                                                    " does not exist (it ended, or was never "
+                                                    "granted)"));
+          }
+          if (had != op.lease && static_cast<std::int64_t>(l->files.size()) + gained[op.lease] >=
+                                     static_cast<std::int64_t>(kMaxLeaseFiles)) {
+            return fail(op, Status(Err::kTooLarge, "lease " + std::to_string(op.lease) +
+                                                       " would keep more than " +
+                                                       std::to_string(kMaxLeaseFiles) + " files"));
+          }
+        }
+        Change ch;
+        ch.rev = next;
+        ch.path = op.path;
+        ch.op = Change::Op::kSet;
+        ch.value = std::make_shared<const std::string>(op.value);
+        work = setIn(work.get(), *comps, 0, makeFile(ch.value, next, op.lease), next);
+        changes.push_back(std::move(ch));
+        relinks.push_back(Relink{op.path, had, op.lease});
+        if (had != op.lease) {
+          if (had != 0) --gained[had];
+          if (op.lease != 0) ++gained[op.lease];
+        }
+        break;
+      }
+      case TxnOp::Kind::kDel: {
+        const Node* target = nullptr;
+        if (Status s = locateForWrite(work, *comps, &target); !s.isOk()) return fail(op, s);
+        if (!target) return fail(op, Status(Err::kNoEnt, op.path + " does not exist"));
+        if (Status s = casCheck(op.rev, target->rev); !s.isOk()) return fail(op, s);
+        if (Status s = writeOnce(op.path); !s.isOk()) return fail(op, s);
+        deleted(op.path, target->lease);
+        work = delIn(*work, *comps, 0, next);
+        if (!work) work = emptyRoot(next);
+        break;
+      }
+      case TxnOp::Kind::kDelTree: {
+        if (comps->empty()) {
+          return fail(op, Status(Err::kReadonly, "/ holds /ctl, which only the nodes write"));
+        }
+        const Node* n = lookup(work, *comps);
+        if (!n) return fail(op, Status(Err::kNoEnt, op.path + " does not exist"));
+        if (op.rev != -1) {
+          if (Status s = casCheck(op.rev, n->rev); !s.isOk()) return fail(op, s);
+        }
+        std::int64_t count = 0;
+        Status dup;
+        auto one = [&](const std::string& path, const Node& f) {
+          if (Status s = writeOnce(path); !s.isOk() && dup.isOk()) dup = s;
+          deleted(path, f.lease);
+          ++count;
+        };
+        if (n->dir) {
+          forEachFile(*n, [&](const std::string& rel, const Node& f) { one(op.path + rel, f); });
+        } else {
+          one(op.path, *n);
+        }
+        if (!dup.isOk()) return fail(op, dup);
+        if (changes.size() > wire::kMaxTxnChanges) break;  // refused below
+        work = delIn(*work, *comps, 0, next);
+        if (!work) work = emptyRoot(next);
+        e.len = count;
+        break;
+      }
+    }
+    if (changes.size() > wire::kMaxTxnChanges) {
+      return fail(op, Status(Err::kTooLarge, "a transaction changes at most " +
+                                                 std::to_string(wire::kMaxTxnChanges) +
+                                                 " files (a rev is delivered whole); this one "
+                                                 "would change more: delete in parts"));
+    }
+    res.results.push_back(std::move(e));
+  }
+  res.succeeded = ok;
+  if (changes.empty()) return res;  // only reads: no rev
+  for (const Relink& r : relinks)
+    relink(r.path, r.was, r.now);
+  res.rev = next;
+  res.changes = changes;
+  push(next, std::move(work), std::move(changes));
   return res;
 }
 

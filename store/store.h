@@ -21,6 +21,7 @@
 
 #include "store/pmap.h"
 #include "wire/command.h"
+#include "wire/message.h"
 #include "wire/path.h"
 #include "wire/status.h"
 
@@ -51,8 +52,12 @@ struct Change {
 struct ApplyResult {
   wire::Status status;
   std::int64_t rev = 0;         // the new rev on success; the head rev otherwise
-  std::vector<Change> changes;  // a successful SET or DEL: one; a REVOKE: one per file it deleted
+  std::vector<Change> changes;  // a successful SET or DEL: one; a REVOKE: one per file it deleted;
+                                // a TXN: one per file its branch wrote, in operation order
   std::uint64_t lease = 0;      // a GRANT: the new lease's id
+  // A TXN that applied: whether its compares held, and each operation's result, in order.
+  std::optional<bool> succeeded;
+  std::vector<wire::Entry> results;
 };
 
 // A lease in the replicated state: its time to live and the files it keeps. When it ends (REVOKE,
@@ -178,6 +183,7 @@ class Store {
   void push(std::int64_t rev, NodeP root, std::vector<Change> changes);
   ApplyResult grant(const wire::Command& c);
   ApplyResult revoke(const wire::Command& c);
+  ApplyResult txn(const wire::Txn& t);
   // Keeps leases_ in step with a file that was at `was` (lease 0: none) and is now kept by
   // `now` (0: none, or deleted).
   void relink(const std::string& path, std::uint64_t was, std::uint64_t now);

@@ -119,6 +119,193 @@ void packBin(Packer& p, std::string_view s) {
   p.pack_bin_body(s.data(), static_cast<std::uint32_t>(s.size()));
 }
 
+// "then[2]: " and the like, in front of an error about one element of a TXN.
+Status at(const std::string& where, Status s) {
+  return Status(s.code(), where + ": " + s.detail());
+}
+
+std::optional<Compare::Cmp> cmpFromName(std::string_view n) {
+  for (Compare::Cmp c :
+       {Compare::Cmp::kEq, Compare::Cmp::kNe, Compare::Cmp::kLt, Compare::Cmp::kGt})
+    if (n == compareCmpName(c)) return c;
+  if (n == "==") return Compare::Cmp::kEq;
+  return std::nullopt;
+}
+
+std::optional<TxnOp::Kind> opFromName(std::string_view n) {
+  for (TxnOp::Kind k :
+       {TxnOp::Kind::kGet, TxnOp::Kind::kSet, TxnOp::Kind::kDel, TxnOp::Kind::kDelTree}) {
+    std::string_view want = txnOpName(k);
+    bool same = want.size() == n.size();
+    for (std::size_t i = 0; i < n.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(n[i])) == want[i];
+    if (same) return k;
+  }
+  return std::nullopt;
+}
+
+// One compare of "if": {"path", and one of "rev", "value", "exists", and "cmp"}.
+Status decodeCompare(const msgpack::object& o, Compare* c) {
+  if (o.type != msgpack::type::MAP) return Status(Err::kBadRequest, "a compare must be a map");
+  std::optional<std::string> path, cmp;
+  int targets = 0;
+  for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) return Status(Err::kBadRequest, "keys must be strings");
+    std::string_view k = strOf(kv.key);
+    const msgpack::object& v = kv.val;
+    if (k == "path") {
+      if (!getStr(v, &path.emplace())) return wrongType(k, "a string");
+    } else if (k == "cmp") {
+      if (!getStr(v, &cmp.emplace())) return wrongType(k, "a string");
+    } else if (k == "rev") {
+      if (!getInt(v, &c->rev)) return wrongType(k, "an integer that fits int64");
+      c->target = Compare::Target::kRev;
+      ++targets;
+    } else if (k == "value") {
+      if (!getBytes(v, &c->value)) return wrongType(k, "bin (or str)");
+      c->target = Compare::Target::kValue;
+      ++targets;
+    } else if (k == "exists") {
+      if (!getBool(v, &c->exists)) return wrongType(k, "a boolean");
+      c->target = Compare::Target::kExists;
+      ++targets;
+    }
+  }
+  if (!path) return Status(Err::kMissingArg, "missing \"path\"");
+  c->path = std::move(*path);
+  if (targets != 1) {
+    return Status(targets == 0 ? Err::kMissingArg : Err::kBadRequest,
+                  "a compare names exactly one of \"rev\", \"value\" and \"exists\"");
+  }
+  if (cmp) {
+    auto k = cmpFromName(*cmp);
+    if (!k) {
+      return Status(Err::kBadRequest,
+                    "\"cmp\" is \"" + *cmp + "\"; it must be \"=\", \"!=\", \"<\" or \">\"");
+    }
+    c->cmp = *k;
+  }
+  if (c->target == Compare::Target::kExists && c->cmp != Compare::Cmp::kEq) {
+    return Status(Err::kBadRequest, "\"exists\" compares only with \"=\"");
+  }
+  return Status::ok();
+}
+
+// One operation of "then" or "else": {"op", "path", "rev", "value", "lease"}.
+Status decodeOp(const msgpack::object& o, TxnOp* op) {
+  if (o.type != msgpack::type::MAP) return Status(Err::kBadRequest, "an operation must be a map");
+  std::optional<std::string> name, path;
+  std::optional<std::int64_t> rev, lease;
+  std::optional<std::string> value;
+  for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) return Status(Err::kBadRequest, "keys must be strings");
+    std::string_view k = strOf(kv.key);
+    const msgpack::object& v = kv.val;
+    if (k == "op") {
+      if (!getStr(v, &name.emplace())) return wrongType(k, "a string");
+    } else if (k == "path") {
+      if (!getStr(v, &path.emplace())) return wrongType(k, "a string");
+    } else if (k == "rev" || k == "lease") {
+      std::int64_t x = 0;
+      if (!getInt(v, &x)) return wrongType(k, "an integer that fits int64");
+      (k == "rev" ? rev : lease) = x;
+    } else if (k == "value") {
+      if (!getBytes(v, &value.emplace())) return wrongType(k, "bin (or str)");
+    }
+  }
+  if (!name) return Status(Err::kMissingArg, "missing \"op\" (get, set, del or deltree)");
+  auto kind = opFromName(*name);
+  if (!kind) {
+    return Status(Err::kBadRequest,
+                  "\"op\" is \"" + *name + "\"; it must be get, set, del or deltree");
+  }
+  op->kind = *kind;
+  if (!path) return Status(Err::kMissingArg, "missing \"path\"");
+  op->path = std::move(*path);
+  if (*kind == TxnOp::Kind::kSet || *kind == TxnOp::Kind::kDel) {
+    if (!rev) return Status(Err::kMissingArg, "missing \"rev\" (-1 to clobber, 0 to create)");
+  }
+  if (*kind == TxnOp::Kind::kSet) {
+    if (!value) return Status(Err::kMissingArg, "missing \"value\"");
+    op->value = std::move(*value);
+    if (lease) {
+      if (*lease < 1) return Status(Err::kRange, "lease must be >= 1 (a GRANT's id)");
+      op->lease = static_cast<std::uint64_t>(*lease);
+    }
+  }
+  if (rev) {
+    if (*rev < -1) return Status(Err::kRange, "rev must be -1, 0 or a positive revision");
+    op->rev = *rev;
+  }
+  return Status::ok();
+}
+
+Status decodeList(const msgpack::object& v, std::string_view key, Txn* t) {
+  if (v.type != msgpack::type::ARRAY) return wrongType(key, "an array of maps");
+  const msgpack::object_array& a = v.via.array;
+  for (std::uint32_t i = 0; i < a.size; ++i) {
+    const std::string where = std::string(key) + "[" + std::to_string(i) + "]";
+    Status s;
+    if (key == "if") {
+      s = decodeCompare(a.ptr[i], &t->compares.emplace_back());
+    } else {
+      s = decodeOp(a.ptr[i], &(key == "then" ? t->then : t->otherwise).emplace_back());
+    }
+    if (!s.isOk()) return at(where, s);
+  }
+  return Status::ok();
+}
+
+void packOpList(Packer& p, std::string_view key, const std::vector<TxnOp>& ops) {
+  packKey(p, key);
+  p.pack_array(static_cast<std::uint32_t>(ops.size()));
+  for (const TxnOp& op : ops) {
+    const bool withRev = op.kind != TxnOp::Kind::kGet;
+    const bool withValue = op.kind == TxnOp::Kind::kSet;
+    p.pack_map(2 + (withRev ? 1 : 0) + (withValue ? 1 : 0) + (op.lease != 0 ? 1 : 0));
+    packKey(p, "op");
+    packStr(p, txnOpName(op.kind));
+    packKey(p, "path");
+    packStr(p, op.path);
+    if (withRev) {
+      packKey(p, "rev");
+      p.pack_int64(op.rev);
+    }
+    if (withValue) {
+      packKey(p, "value");
+      packBin(p, op.value);
+    }
+    if (op.lease != 0) {
+      packKey(p, "lease");
+      p.pack_uint64(op.lease);
+    }
+  }
+}
+
+void packTxn(Packer& p, const Txn& t) {
+  packKey(p, "if");
+  p.pack_array(static_cast<std::uint32_t>(t.compares.size()));
+  for (const Compare& c : t.compares) {
+    p.pack_map(3);
+    packKey(p, "path");
+    packStr(p, c.path);
+    packKey(p, compareTargetName(c.target));
+    if (c.target == Compare::Target::kRev) {
+      p.pack_int64(c.rev);
+    } else if (c.target == Compare::Target::kValue) {
+      packBin(p, c.value);
+    } else {
+      p.pack(c.exists);
+    }
+    packKey(p, "cmp");
+    packStr(p, compareCmpName(c.cmp));
+  }
+  packOpList(p, "then", t.then);
+  packOpList(p, "else", t.otherwise);
+}
+
 }  // namespace
 
 Status tooLarge(std::size_t size, std::size_t limit) {
@@ -169,6 +356,8 @@ const char* verbName(Verb v) {
       return "KEEPALIVE";
     case Verb::kLease:
       return "LEASE";
+    case Verb::kTxn:
+      return "TXN";
   }
   return "?";
 }
@@ -178,7 +367,8 @@ std::optional<Verb> verbFromName(std::string_view name) {
                                   Verb::kWait,    Verb::kWalk,   Verb::kGetdir,    Verb::kStat,
                                   Verb::kNop,     Verb::kSelf,   Verb::kChanges,   Verb::kSnapshot,
                                   Verb::kMembers, Verb::kJoin,   Verb::kPromote,   Verb::kRemove,
-                                  Verb::kGrant,   Verb::kRevoke, Verb::kKeepalive, Verb::kLease};
+                                  Verb::kGrant,   Verb::kRevoke, Verb::kKeepalive, Verb::kLease,
+                                  Verb::kTxn};
   for (Verb v : kAll) {
     std::string_view n = verbName(v);
     if (n.size() != name.size()) continue;
@@ -270,6 +460,9 @@ Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request
       if (!getInt(v, &x))
         return wrongType(k, k == "ttl" ? "an integer (milliseconds)" : "an integer");
       (k == "lease" ? out->lease : out->ttl) = x;
+    } else if (k == "if" || k == "then" || k == "else") {
+      if (!out->txn) out->txn.emplace();
+      if (Status s = decodeList(v, k, &*out->txn); !s.isOk()) return s;
     }
     // Other keys are ignored, so newer clients can talk to older nodes (PROTOCOL.md, Versioning).
   }
@@ -287,7 +480,8 @@ std::string encodeRequest(const Request& r) {
                     (r.tag.empty() ? 0 : 1) + (r.after ? 1 : 0) + (r.limit ? 1 : 0) +
                     (r.timeoutMs ? 1 : 0) + (r.consistency ? 1 : 0) + (r.slot ? 1 : 0) +
                     (r.offset ? 1 : 0) + (r.id ? 1 : 0) + (r.peer ? 1 : 0) + (r.client ? 1 : 0) +
-                    (r.events ? 1 : 0) + (r.observer ? 1 : 0) + (r.lease ? 1 : 0) + (r.ttl ? 1 : 0);
+                    (r.events ? 1 : 0) + (r.observer ? 1 : 0) + (r.lease ? 1 : 0) +
+                    (r.ttl ? 1 : 0) + (r.txn ? 3 : 0);
   p.pack_map(n);
   packKey(p, "verb");
   packStr(p, verbName(r.verb));
@@ -354,6 +548,7 @@ std::string encodeRequest(const Request& r) {
     packKey(p, "ttl");
     p.pack_int64(*r.ttl);
   }
+  if (r.txn) packTxn(p, *r.txn);
   return std::string(buf.data(), buf.size());
 }
 
@@ -388,16 +583,16 @@ std::string encodeReply(const Reply& r) {
   msgpack::sbuffer buf;
   Packer p(buf);
   const bool failed = r.err != Err::kOk;
-  std::uint32_t n = (failed ? 1 : 0) + (r.detail.empty() ? 0 : 1) + (r.tag.empty() ? 0 : 1) +
-                    (r.rev ? 1 : 0) + (r.path ? 1 : 0) + (r.value ? 1 : 0) + (r.op ? 1 : 0) +
-                    (r.len ? 1 : 0) + (r.dir ? 1 : 0) + (r.entries ? 1 : 0) + (r.next ? 1 : 0) +
-                    (r.head ? 1 : 0) + (r.id ? 1 : 0) + (r.leader ? 1 : 0) + (r.dropped ? 1 : 0) +
-                    (r.client ? 1 : 0) + (r.events ? 1 : 0) + (r.version ? 1 : 0) +
-                    (r.halted ? 1 : 0) + (r.stats ? 1 : 0) + (r.role ? 1 : 0) + (r.slot ? 1 : 0) +
-                    (r.lag ? 1 : 0) + (r.uptimeMs ? 1 : 0) + (r.fsyncUs ? 1 : 0) +
-                    (r.maxValue ? 1 : 0) + (r.offset ? 1 : 0) + (r.members ? 1 : 0) +
-                    (r.bootstrap ? 1 : 0) + (r.cluster ? 1 : 0) + (r.config ? 1 : 0) +
-                    (r.lease ? 1 : 0) + (r.ttl ? 1 : 0) + (r.remaining ? 1 : 0);
+  std::uint32_t n =
+      (failed ? 1 : 0) + (r.detail.empty() ? 0 : 1) + (r.tag.empty() ? 0 : 1) + (r.rev ? 1 : 0) +
+      (r.path ? 1 : 0) + (r.value ? 1 : 0) + (r.op ? 1 : 0) + (r.len ? 1 : 0) + (r.dir ? 1 : 0) +
+      (r.entries ? 1 : 0) + (r.next ? 1 : 0) + (r.head ? 1 : 0) + (r.id ? 1 : 0) +
+      (r.leader ? 1 : 0) + (r.dropped ? 1 : 0) + (r.client ? 1 : 0) + (r.events ? 1 : 0) +
+      (r.version ? 1 : 0) + (r.halted ? 1 : 0) + (r.stats ? 1 : 0) + (r.role ? 1 : 0) +
+      (r.slot ? 1 : 0) + (r.lag ? 1 : 0) + (r.uptimeMs ? 1 : 0) + (r.fsyncUs ? 1 : 0) +
+      (r.maxValue ? 1 : 0) + (r.offset ? 1 : 0) + (r.members ? 1 : 0) + (r.bootstrap ? 1 : 0) +
+      (r.cluster ? 1 : 0) + (r.config ? 1 : 0) + (r.lease ? 1 : 0) + (r.ttl ? 1 : 0) +
+      (r.remaining ? 1 : 0) + (r.succeeded ? 1 : 0) + (r.results ? 1 : 0);
   p.pack_map(n);
   if (failed) {
     packKey(p, "err");
@@ -433,11 +628,12 @@ std::string encodeReply(const Reply& r) {
     packKey(p, "dir");
     p.pack(*r.dir);
   }
-  if (r.entries) {
-    packKey(p, "entries");
-    p.pack_array(static_cast<std::uint32_t>(r.entries->size()));
-    for (const Entry& e : *r.entries) {
-      std::uint32_t en = 2 + (e.dir ? 1 : 0) + (e.value ? 1 : 0) + (e.op ? 1 : 0);
+  auto packEntries = [&](const char* key, const std::vector<Entry>& entries) {
+    packKey(p, key);
+    p.pack_array(static_cast<std::uint32_t>(entries.size()));
+    for (const Entry& e : entries) {
+      std::uint32_t en = 2 + (e.dir ? 1 : 0) + (e.value ? 1 : 0) + (e.op ? 1 : 0) +
+                         (e.len ? 1 : 0) + (e.lease ? 1 : 0);
       p.pack_map(en);
       if (!e.path.empty()) {
         packKey(p, "path");
@@ -460,8 +656,11 @@ std::string encodeReply(const Reply& r) {
         packKey(p, "op");
         packStr(p, *e.op);
       }
+      optInt("len", e.len);
+      optInt("lease", e.lease);
     }
-  }
+  };
+  if (r.entries) packEntries("entries", *r.entries);
   optStr("next", r.next);
   optInt("head", r.head);
   optInt("id", r.id);
@@ -510,6 +709,11 @@ std::string encodeReply(const Reply& r) {
   optInt("lease", r.lease);
   optInt("ttl", r.ttl);
   optInt("remaining", r.remaining);
+  if (r.succeeded) {
+    packKey(p, "succeeded");
+    p.pack(*r.succeeded);
+  }
+  if (r.results) packEntries("results", *r.results);
   return std::string(buf.data(), buf.size());
 }
 
@@ -570,6 +774,8 @@ bool decodeEntry(const msgpack::object& o, Entry* e) {
                         if (k == "dir") return getOpt(getBool, v, &e->dir);
                         if (k == "value") return getOpt(getBytes, v, &e->value);
                         if (k == "op") return getOpt(getStr, v, &e->op);
+                        if (k == "len") return getOpt(getInt, v, &e->len);
+                        if (k == "lease") return getOpt(getInt, v, &e->lease);
                         return true;
                       })
       .isOk();
@@ -623,11 +829,12 @@ Result<Reply> decodeReply(std::string_view bytes) {
       return true;
     }
     if (k == "dir") return getOpt(getBool, v, &r.dir);
-    if (k == "entries") {
+    if (k == "succeeded") return getOpt(getBool, v, &r.succeeded);
+    if (k == "entries" || k == "results") {
       if (v.type != msgpack::type::ARRAY) return false;
-      r.entries.emplace(v.via.array.size);
+      auto& list = (k == "entries" ? r.entries : r.results).emplace(v.via.array.size);
       for (std::uint32_t j = 0; j < v.via.array.size; ++j) {
-        if (!decodeEntry(v.via.array.ptr[j], &(*r.entries)[j])) return false;
+        if (!decodeEntry(v.via.array.ptr[j], &list[j])) return false;
       }
     }
     return true;

@@ -19,8 +19,10 @@ void packFields(Packer& p, const Command& c) {
   p.pack_str(static_cast<std::uint32_t>(c.path.size()));
   p.pack_str_body(c.path.data(), static_cast<std::uint32_t>(c.path.size()));
   p.pack_int64(c.rev);
-  p.pack_bin(static_cast<std::uint32_t>(c.value.size()));
-  p.pack_bin_body(c.value.data(), static_cast<std::uint32_t>(c.value.size()));
+  const std::string txn = c.op == Command::Op::kTxn && c.txn ? encodeTxn(*c.txn) : std::string();
+  const std::string& value = c.op == Command::Op::kTxn ? txn : c.value;
+  p.pack_bin(static_cast<std::uint32_t>(value.size()));
+  p.pack_bin_body(value.data(), static_cast<std::uint32_t>(value.size()));
   if (fieldsOf(c) >= 6) {
     p.pack_uint64(c.lease);
     p.pack_int64(c.ttl);
@@ -31,7 +33,7 @@ void packFields(Packer& p, const Command& c) {
 // Reads `n` fields (4, 6 or 7) starting at a[0]; an error names what is wrong (throws on bad ints).
 Status readFields(const msgpack::object* a, std::uint32_t n, Command* c) {
   auto op = a[0].as<std::uint8_t>();
-  if (op > 5) return Status(Err::kCorrupt, "unknown command op");
+  if (op > 6) return Status(Err::kCorrupt, "unknown command op");
   if (a[1].type != msgpack::type::STR || a[3].type != msgpack::type::BIN) {
     return Status(Err::kCorrupt, "command field of the wrong type");
   }
@@ -44,6 +46,12 @@ Status readFields(const msgpack::object* a, std::uint32_t n, Command* c) {
     c->ttl = a[5].as<std::int64_t>();
   }
   if (n == 7) c->term = a[6].as<std::uint64_t>();
+  if (c->op == Command::Op::kTxn) {
+    auto t = decodeTxn(c->value);
+    if (!t) return t.status();
+    c->txn = std::make_shared<const Txn>(std::move(t.value()));
+    c->value.clear();
+  }
   return Status::ok();
 }
 

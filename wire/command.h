@@ -4,11 +4,13 @@
 // store decides whether one succeeds (a failed compare-and-set consumes no revision).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "wire/status.h"
+#include "wire/txn.h"
 
 namespace cairn::wire {
 
@@ -17,7 +19,16 @@ struct Command {
   // its files, all at one rev (`value` says why: "revoked" or "expired", for the log's reader). A
   // leader in office first writes kTerm with its `term`; an expiry (a kRevoke with a `term`) takes
   // effect only if no other leader's kTerm came after its proposer's (store/store.h, Lease).
-  enum class Op : std::uint8_t { kNop = 0, kSet = 1, kDel = 2, kGrant = 3, kRevoke = 4, kTerm = 5 };
+  // kTxn carries `txn` (wire/txn.h): applied at one rev, all or nothing.
+  enum class Op : std::uint8_t {
+    kNop = 0,
+    kSet = 1,
+    kDel = 2,
+    kGrant = 3,
+    kRevoke = 4,
+    kTerm = 5,
+    kTxn = 6,
+  };
   Op op = Op::kNop;
   std::string path;
   std::int64_t rev = -1;  // compare-and-set: -1 clobbers, otherwise rev >= file.rev
@@ -25,10 +36,12 @@ struct Command {
   std::uint64_t lease = 0;  // kSet: the lease the file is kept under (0: none); kRevoke: which
   std::int64_t ttl = 0;     // kGrant: the lease's time to live, in ms
   std::uint64_t term = 0;   // kTerm, and a leader's expiry kRevoke: the leader's ballot (termOf)
+  std::shared_ptr<const Txn> txn =
+      nullptr;  // kTxn (shared: a command is copied into batches and replies)
 
   bool operator==(const Command& o) const {
     return op == o.op && path == o.path && rev == o.rev && value == o.value && lease == o.lease &&
-           ttl == o.ttl && term == o.term;
+           ttl == o.ttl && term == o.term && (txn == o.txn || (txn && o.txn && *txn == *o.txn));
   }
 };
 
@@ -39,7 +52,7 @@ inline std::uint64_t termOf(std::uint64_t round, std::uint32_t node) {
 
 // msgpack array [op, path, rev, value], or [op, path, rev, value, lease, ttl] when either of the
 // last two is not 0, or [op, path, rev, value, lease, ttl, term] when term is not 0 (records
-// written before leases existed decode unchanged).
+// written before leases existed decode unchanged). A kTxn's value is its encodeTxn bytes.
 std::string encodeCommand(const Command& c);
 Result<Command> decodeCommand(std::string_view bytes);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "wire/status.h"
+#include "wire/txn.h"
 
 namespace cairn::wire {
 
@@ -33,7 +34,8 @@ enum class Verb : std::uint8_t {
   kRevoke,     // a lease ends now, and its files with it
   kKeepalive,  // a lease's ttl starts again (the leader only)
   kLease,      // a lease's ttl, time left and files
-  kLast = kLease,  // the last verb: arrays indexed by verb take kLast + 1
+  kTxn,        // compares, then one of two lists of operations, at one rev
+  kLast = kTxn,  // the last verb: arrays indexed by verb take kLast + 1
 };
 
 const char* verbName(Verb v);
@@ -61,6 +63,8 @@ struct Request {
   std::optional<std::int64_t>
       lease;                        // SET: the lease that keeps the file; REVOKE, KEEPALIVE, LEASE
   std::optional<std::int64_t> ttl;  // GRANT: the lease's time to live, ms
+  // TXN: keys "if", "then" and "else" (present when any of them is).
+  std::optional<Txn> txn;
 };
 
 // One member of the configuration (MEMBERS, JOIN), or of the bootstrap one (JOIN, id and peer).
@@ -84,7 +88,9 @@ struct Entry {
   std::int64_t rev = 0;
   std::optional<bool> dir;
   std::optional<std::string> value;
-  std::optional<std::string> op;  // CHANGES: "set" or "del" (with path, rev, value)
+  std::optional<std::string> op;  // CHANGES: "set" or "del" (with path, rev, value); TXN results
+  std::optional<std::int64_t> len = std::nullopt;    // TXN results: files a "deltree" deleted
+  std::optional<std::int64_t> lease = std::nullopt;  // TXN results: a "get" of a file a lease keeps
 };
 
 // One of a node's counters, as SELF reports them (PROTOCOL.md §7, SELF).
@@ -132,6 +138,8 @@ struct Reply {
   std::optional<std::int64_t> lease;      // GRANT, KEEPALIVE, LEASE; GET, STAT: the file's lease
   std::optional<std::int64_t> ttl;        // GRANT, KEEPALIVE, LEASE: the lease's ttl, ms
   std::optional<std::int64_t> remaining;  // LEASE from the leader: ms left by its clock
+  std::optional<bool> succeeded;          // TXN: every compare held (the "then" branch ran)
+  std::optional<std::vector<Entry>> results;  // TXN: one per operation of the branch that ran
 
   static Reply error(Err e, std::string detail) {
     Reply r;

@@ -686,7 +686,7 @@ Status Client::backupOnce(const BackupSink& sink, Backup* b, bool* retry) {
   // Options::localReads the node's own state is what was asked for).
   Request fence;
   fence.verb = Verb::kRev;
-  if (opts_.localReads) fence.consistency = "local";
+  if (opts_.localReads) fence.consistency.emplace("local");
   if (auto f = send(fence); !f) return f.status();
   if (answered_) {  // the begin goes to the node that answered the fence, or nowhere
     avoid_.assign(opts_.endpoints.size(), true);
