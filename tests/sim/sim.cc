@@ -416,6 +416,8 @@ class Sim {
       }
       acked_[o.proposal] = s.slot;
       maxAcked_ = std::max(maxAcked_, s.slot);
+      if (o.succeeded) ++(*o.succeeded ? txnThen_ : txnElse_);
+      if (txnIds_.count(o.proposal) && !o.status.isOk()) ++txnFailed_;
     }
     log("n%u applied slot %llu", nd.id, static_cast<unsigned long long>(s.slot));
   }
@@ -426,7 +428,13 @@ class Sim {
     Command c;
     std::uint64_t k = rnd(8);
     c.path = "/k" + std::to_string(k);
-    switch (rnd(12)) {
+    switch (rnd(13)) {
+      case 8:  // a transaction over several keys: applied at one rev, or not at all
+        c.op = Command::Op::kTxn;
+        c.path.clear();
+        c.txn = std::make_shared<const cairn::wire::Txn>(newTxn());
+        txnIds_.insert(*id);
+        return c;
       case 4:  // a lease, ending (unless revoked first) when a leader's clock says so
         c.op = Command::Op::kGrant;
         c.path.clear();
@@ -464,6 +472,65 @@ class Sim {
         c.value = "v" + std::to_string(seq_);
     }
     return c;
+  }
+
+  // A transaction on /k0../k7 and the subtree /d: compares that may or may not hold, and branches
+  // of gets, compare-and-set writes (which may fail, failing it all) and subtree deletes.
+  cairn::wire::Txn newTxn() {
+    using cairn::wire::Compare;
+    using cairn::wire::TxnOp;
+    auto key = [&] {
+      const std::uint64_t k = rnd(8);
+      return (k < 4 ? "/k" : "/d/k") + std::to_string(k);
+    };
+    cairn::wire::Txn t;
+    for (std::uint64_t i = rnd(3); i > 0; --i) {
+      Compare c;
+      c.path = key();
+      switch (rnd(3)) {
+        case 0:
+          c.target = Compare::Target::kRev;
+          c.rev = static_cast<std::int64_t>(rnd(40));
+          c.cmp = static_cast<Compare::Cmp>(rnd(4));
+          break;
+        case 1:
+          c.target = Compare::Target::kExists;
+          c.exists = rnd(2) == 0;
+          break;
+        default:
+          c.target = Compare::Target::kValue;
+          c.value = "v" + std::to_string(seq_ - rnd(10));
+          c.cmp = static_cast<Compare::Cmp>(rnd(4));
+      }
+      t.compares.push_back(std::move(c));
+    }
+    for (auto* branch : {&t.then, &t.otherwise}) {
+      std::set<std::string> written;
+      for (std::uint64_t i = rnd(4); i > 0; --i) {
+        TxnOp op;
+        op.path = key();
+        switch (rnd(6)) {
+          case 0:
+            op.kind = TxnOp::Kind::kGet;
+            break;
+          case 1:
+            op.kind = TxnOp::Kind::kDel;
+            op.rev = rnd(2) ? -1 : static_cast<std::int64_t>(rnd(40));
+            break;
+          case 2:
+            op.kind = TxnOp::Kind::kDelTree;
+            op.path = "/d";
+            break;
+          default:
+            op.kind = TxnOp::Kind::kSet;
+            op.rev = rnd(3) ? -1 : static_cast<std::int64_t>(rnd(40));
+            op.value = "v" + std::to_string(seq_) + "." + std::to_string(i);
+        }
+        if (op.kind != TxnOp::Kind::kGet && !written.insert(op.path).second) continue;
+        branch->push_back(std::move(op));
+      }
+    }
+    return t;
   }
 
   // The configuration in effect after slot `slot` of the chosen log.
@@ -970,11 +1037,18 @@ class Sim {
   std::uint64_t changesProposed_ = 0;
   std::uint64_t changesChosen_ = 0;
   std::uint64_t expiriesProposed_ = 0;
+  std::set<std::uint64_t> txnIds_;  // proposals that are transactions
+  // Transactions acknowledged: the "then" branch applied, the "else" one, or neither (an
+  // operation failed, so nothing was written).
+  std::uint64_t txnThen_ = 0, txnElse_ = 0, txnFailed_ = 0;
   std::uint64_t staleChanges_ = 0;  // chosen, but proposed against a replaced configuration
 
  public:
   std::uint64_t changesProposed() const { return changesProposed_; }
   std::uint64_t expiriesProposed() const { return expiriesProposed_; }
+  std::uint64_t txnThen() const { return txnThen_; }
+  std::uint64_t txnElse() const { return txnElse_; }
+  std::uint64_t txnFailed() const { return txnFailed_; }
   std::uint64_t changesChosen() const { return changesChosen_; }
   std::uint64_t readsConfirmed() const { return readsConfirmed_; }
   std::uint64_t snapshotsInstalled() const { return snapshotsInstalled_; }
@@ -1019,7 +1093,8 @@ int main(int argc, char** argv) {
     seeds = 1;
   }
   std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0, snaps = 0, resumed = 0,
-                changes = 0, changesAsked = 0, expiries = 0;
+                changes = 0, changesAsked = 0, expiries = 0, txnThen = 0, txnElse = 0,
+                txnFailed = 0;
   for (std::uint64_t s = start; s < start + seeds; ++s) {
     try {
       Sim sim(s, nodes, steps, verbose);
@@ -1032,6 +1107,9 @@ int main(int argc, char** argv) {
       changes += sim.changesChosen();
       changesAsked += sim.changesProposed();
       expiries += sim.expiriesProposed();
+      txnThen += sim.txnThen();
+      txnElse += sim.txnElse();
+      txnFailed += sim.txnFailed();
       ++passed;
     } catch (const Failure& f) {
       ++failed;
@@ -1047,13 +1125,14 @@ int main(int argc, char** argv) {
       "sim: %d nodes, seeds %llu..%llu, %llu slots chosen, %llu writes acknowledged, %llu "
       "linearizable read points checked, %llu snapshots installed (%llu transfers resumed), "
       "%llu membership changes chosen of %llu proposed, %llu lease expiries proposed by "
-      "leaders\n",
+      "leaders, transactions acknowledged: %llu then, %llu else, %llu failed\n",
       nodes, static_cast<unsigned long long>(start),
       static_cast<unsigned long long>(start + seeds - 1), static_cast<unsigned long long>(chosen),
       static_cast<unsigned long long>(acked), static_cast<unsigned long long>(reads),
       static_cast<unsigned long long>(snaps), static_cast<unsigned long long>(resumed),
       static_cast<unsigned long long>(changes), static_cast<unsigned long long>(changesAsked),
-      static_cast<unsigned long long>(expiries));
+      static_cast<unsigned long long>(expiries), static_cast<unsigned long long>(txnThen),
+      static_cast<unsigned long long>(txnElse), static_cast<unsigned long long>(txnFailed));
   std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
               static_cast<unsigned long long>(failed));
   return failed == 0 ? 0 : 1;

@@ -1,0 +1,285 @@
+#include <catch2/catch.hpp>
+
+#include "store/store.h"
+
+using cairn::store::ApplyResult;
+using cairn::store::Store;
+using cairn::wire::Command;
+using cairn::wire::Compare;
+using cairn::wire::Err;
+using cairn::wire::Glob;
+using cairn::wire::Txn;
+using cairn::wire::TxnOp;
+
+namespace {
+
+struct Fixture {
+  Store s;
+  std::uint64_t index = 0;
+  ApplyResult set(const std::string& p, const std::string& v, std::uint64_t lease = 0) {
+    Command c{Command::Op::kSet, p, -1, v};
+    c.lease = lease;
+    return s.apply(++index, c);
+  }
+  ApplyResult txn(Txn t) {
+    Command c{Command::Op::kTxn, "", -1, ""};
+    c.txn = std::make_shared<const Txn>(std::move(t));
+    return s.apply(++index, c);
+  }
+  std::uint64_t grant() {
+    Command c{Command::Op::kGrant, "", -1, ""};
+    c.ttl = 10000;
+    return s.apply(++index, c).lease;
+  }
+};
+
+Compare revIs(const std::string& p, std::int64_t rev, Compare::Cmp cmp = Compare::Cmp::kEq) {
+  Compare c;
+  c.path = p;
+  c.target = Compare::Target::kRev;
+  c.rev = rev;
+  c.cmp = cmp;
+  return c;
+}
+Compare valueIs(const std::string& p, const std::string& v, Compare::Cmp cmp = Compare::Cmp::kEq) {
+  Compare c;
+  c.path = p;
+  c.target = Compare::Target::kValue;
+  c.value = v;
+  c.cmp = cmp;
+  return c;
+}
+Compare exists(const std::string& p, bool e) {
+  Compare c;
+  c.path = p;
+  c.target = Compare::Target::kExists;
+  c.exists = e;
+  return c;
+}
+TxnOp set(const std::string& p, const std::string& v, std::int64_t rev = -1) {
+  TxnOp o;
+  o.kind = TxnOp::Kind::kSet;
+  o.path = p;
+  o.value = v;
+  o.rev = rev;
+  return o;
+}
+TxnOp del(const std::string& p, std::int64_t rev = -1) {
+  TxnOp o;
+  o.kind = TxnOp::Kind::kDel;
+  o.path = p;
+  o.rev = rev;
+  return o;
+}
+TxnOp delTree(const std::string& p, std::int64_t rev = -1) {
+  TxnOp o;
+  o.kind = TxnOp::Kind::kDelTree;
+  o.path = p;
+  o.rev = rev;
+  return o;
+}
+TxnOp get(const std::string& p) {
+  TxnOp o;
+  o.kind = TxnOp::Kind::kGet;
+  o.path = p;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("txn: every write of the branch lands at one rev, in operation order",
+          "[unit][store][txn]") {
+  Fixture f;
+  f.set("/acct/a", "100");  // rev 1
+  f.set("/acct/b", "50");   // rev 2
+  ApplyResult r = f.txn({{valueIs("/acct/a", "100"), revIs("/acct/b", 2)},
+                         {set("/acct/a", "90", 1), set("/acct/b", "60", 2), get("/acct/a")},
+                         {get("/acct/a")}});
+  REQUIRE(r.status.isOk());
+  CHECK(r.succeeded == true);
+  CHECK(r.rev == 3);
+  CHECK(f.s.rev() == 3);
+  CHECK(f.s.dump() == "/acct/a@3=90 /acct/b@3=60");
+  CHECK(f.s.dump(2) == "/acct/a@1=100 /acct/b@2=50");  // rev 2 is still the tree before it
+  REQUIRE(r.changes.size() == 2);
+  CHECK(r.changes[0].path == "/acct/a");
+  CHECK(r.changes[1].path == "/acct/b");
+  CHECK(r.changes[0].rev == 3);
+  CHECK(r.changes[1].rev == 3);
+  REQUIRE(r.results.size() == 3);
+  CHECK(*r.results[0].op == "set");
+  CHECK(r.results[0].rev == 3);
+  CHECK(*r.results[2].op == "get");
+  CHECK(*r.results[2].value == "90");  // a read sees the writes before it in the branch
+  CHECK(r.results[2].rev == 3);
+  // CHANGES and WAIT return the rev whole.
+  auto page = f.s.changes(*Glob::compile("/acct/**"), 3, 1, SIZE_MAX);
+  REQUIRE(page);
+  CHECK(page->changes.size() == 2);
+}
+
+TEST_CASE("txn: compares choose the branch", "[unit][store][txn]") {
+  Fixture f;
+  f.set("/a", "x");  // rev 1
+  struct Case {
+    Compare c;
+    bool holds;
+  };
+  const Case cases[] = {
+      {revIs("/a", 1), true},
+      {revIs("/a", 2), false},
+      {revIs("/a", 1, Compare::Cmp::kNe), false},
+      {revIs("/a", 2, Compare::Cmp::kLt), true},
+      {revIs("/a", 1, Compare::Cmp::kLt), false},
+      {revIs("/a", 0, Compare::Cmp::kGt), true},
+      {revIs("/missing", 0), true},  // a missing file is at rev 0
+      {revIs("/", 1), true},         // a directory's rev is its last change's
+      {valueIs("/a", "x"), true},
+      {valueIs("/a", "y"), false},
+      {valueIs("/a", "y", Compare::Cmp::kNe), true},
+      {valueIs("/a", "y", Compare::Cmp::kLt), true},  // bytewise
+      {valueIs("/a", "w", Compare::Cmp::kGt), true},
+      {valueIs("/missing", ""), false},  // no value: equal to nothing
+      {valueIs("/missing", "", Compare::Cmp::kNe), true},
+      {valueIs("/", "", Compare::Cmp::kEq), false},  // nor has a directory
+      {exists("/a", true), true},
+      {exists("/a", false), false},
+      {exists("/missing", false), true},
+      {exists("/a/below", false), true},  // below a file: missing
+  };
+  for (const Case& c : cases) {
+    INFO(c.c.path << " " << cairn::wire::compareTargetName(c.c.target) << " "
+                  << cairn::wire::compareCmpName(c.c.cmp));
+    ApplyResult r = f.txn({{c.c}, {get("/a")}, {}});
+    REQUIRE(r.status.isOk());
+    CHECK(r.succeeded == c.holds);
+    CHECK(r.results.size() == (c.holds ? 1u : 0u));
+  }
+  // Every compare must hold; a branch of reads takes no rev.
+  ApplyResult r = f.txn({{revIs("/a", 1), valueIs("/a", "nope")}, {set("/a", "t")}, {get("/a")}});
+  CHECK(r.succeeded == false);
+  CHECK(r.rev == 1);
+  CHECK(f.s.rev() == 1);
+  CHECK(f.s.dump() == "/a@1=x");
+}
+
+TEST_CASE("txn: one failing operation fails it all and changes nothing", "[unit][store][txn]") {
+  Fixture f;
+  f.set("/a", "1");  // rev 1
+  f.set("/f", "2");  // rev 2
+  const std::string before = f.s.dump();
+  struct Case {
+    std::vector<TxnOp> ops;
+    Err want;
+    const char* detail;  // the start of the error's detail
+  };
+  const Case cases[] = {
+      {{set("/b", "x"), set("/a", "y", 0)}, Err::kRevMismatch, "then[1] (set /a): "},
+      {{set("/b", "x"), del("/nope")}, Err::kNoEnt, "then[1] (del /nope): "},
+      {{set("/b", "x"), set("/f/g", "y")}, Err::kNotDir, "then[1] (set /f/g): "},
+      {{set("/d/e", "x"), set("/d", "y")}, Err::kIsDir, "then[1] (set /d): "},
+      {{set("/b", "x"), del("/a", 0)}, Err::kRevMismatch, "then[1] (del /a): "},
+      {{set("/b", "x"), set("/b", "y")}, Err::kBadRequest, "then[1] (set /b): "},
+      {{delTree("/d")}, Err::kNoEnt, "then[0] (deltree /d): "},
+      {{set("/d/x", "1"), delTree("/d")}, Err::kBadRequest, "then[1] (deltree /d): "},
+      {{delTree("/", -1)}, Err::kReadonly, "then[0] (deltree /): "},
+      {{set("/b", "x"), delTree("/a", 0)}, Err::kRevMismatch, "then[1] (deltree /a): "},
+      {{get("/"), set("/b", "x")}, Err::kIsDir, "then[0] (get /): "},
+  };
+  for (const Case& c : cases) {
+    INFO(c.detail);
+    ApplyResult r = f.txn({{}, c.ops, {}});
+    CHECK(r.status.code() == c.want);
+    CHECK(r.status.detail().rfind(c.detail, 0) == 0);
+    CHECK(r.rev == 2);
+    CHECK(r.changes.empty());
+    CHECK(f.s.rev() == 2);
+    CHECK(f.s.dump() == before);
+  }
+}
+
+TEST_CASE("txn: deltree deletes a file or a whole subtree at one rev", "[unit][store][txn]") {
+  Fixture f;
+  f.set("/svc/a/1", "x");                                   // 1
+  f.set("/svc/a/2", "y");                                   // 2
+  f.set("/svc/b", "z");                                     // 3
+  f.set("/svcx", "keep");                                   // 4
+  ApplyResult r = f.txn({{}, {delTree("/svc/a", 1)}, {}});  // the subtree is at rev 2
+  CHECK(r.status.code() == Err::kRevMismatch);
+  r = f.txn({{}, {delTree("/svc", 3), set("/svc/c", "new")}, {}});
+  REQUIRE(r.status.isOk());
+  CHECK(r.rev == 5);
+  REQUIRE(r.results.size() == 2);
+  CHECK(r.results[0].len == 3);
+  REQUIRE(r.changes.size() == 4);
+  CHECK(r.changes[0].path == "/svc/a/1");
+  CHECK(r.changes[1].path == "/svc/a/2");
+  CHECK(r.changes[2].path == "/svc/b");
+  CHECK(r.changes[3].path == "/svc/c");
+  CHECK(f.s.dump() == "/svc/c@5=new /svcx@4=keep");
+  r = f.txn({{}, {delTree("/svcx")}, {}});  // a file alone
+  REQUIRE(r.status.isOk());
+  CHECK(r.results[0].len == 1);
+  CHECK(f.s.dump() == "/svc/c@5=new");
+}
+
+TEST_CASE("txn: lease links move only when it applies", "[unit][store][txn]") {
+  Fixture f;
+  const std::uint64_t l = f.grant();
+  f.set("/e/1", "x", l);  // rev 1, kept by l
+  f.set("/e/2", "y", l);  // rev 2
+  // A failing transaction that would have unlinked /e/1 and linked /n leaves the lease as it was.
+  TxnOp withLease = set("/n", "v");
+  withLease.lease = l;
+  ApplyResult r = f.txn({{}, {del("/e/1"), withLease, del("/missing")}, {}});
+  CHECK(r.status.code() == Err::kNoEnt);
+  REQUIRE(f.s.lease(l));
+  CHECK(f.s.lease(l)->files == std::set<std::string>{"/e/1", "/e/2"});
+  r = f.txn({{}, {del("/e/1"), withLease}, {}});
+  REQUIRE(r.status.isOk());
+  CHECK(f.s.lease(l)->files == std::set<std::string>{"/e/2", "/n"});
+  r = f.txn({{}, {delTree("/e")}, {}});
+  REQUIRE(r.status.isOk());
+  CHECK(f.s.lease(l)->files == std::set<std::string>{"/n"});
+  // A lease that does not exist fails the transaction.
+  TxnOp bad = set("/m", "v");
+  bad.lease = 99;
+  r = f.txn({{}, {bad}, {}});
+  CHECK(r.status.code() == Err::kNoEnt);
+}
+
+TEST_CASE("txn: a subtree delete over the change limit is refused whole", "[unit][store][txn]") {
+  Fixture f;
+  for (std::size_t i = 0; i <= cairn::wire::kMaxTxnChanges; ++i)
+    f.set("/big/" + std::to_string(i), "x");
+  const std::int64_t head = f.s.rev();
+  ApplyResult r = f.txn({{}, {delTree("/big")}, {}});
+  CHECK(r.status.code() == Err::kTooLarge);
+  CHECK(f.s.rev() == head);
+  CHECK(f.s.stat("/big/0", head).exists);
+}
+
+TEST_CASE("txn: commands round-trip through the log's encoding", "[unit][store][txn]") {
+  Txn t{{revIs("/a", 3, Compare::Cmp::kGt), valueIs("/b", std::string("\0\xff", 2)),
+         exists("/c", false)},
+        {set("/a", "v", 3), del("/b", -1), delTree("/d", 7), get("/e")},
+        {get("/a")}};
+  t.then[0].lease = 12;
+  Command c{Command::Op::kTxn, "", -1, ""};
+  c.txn = std::make_shared<const Txn>(t);
+  auto back = cairn::wire::decodeCommand(cairn::wire::encodeCommand(c));
+  REQUIRE(back);
+  REQUIRE(back->txn);
+  CHECK(*back->txn == t);
+  CHECK(*back == c);
+  cairn::wire::Batch b;
+  b.origin = 2;
+  b.items.push_back({7, c});
+  auto bb = cairn::wire::decodeBatch(cairn::wire::encodeBatch(b));
+  REQUIRE(bb);
+  CHECK(bb->items.at(0).cmd == c);
+  // A txn body that does not decode is CORRUPT, never a crash.
+  std::string bytes = cairn::wire::encodeCommand(c);
+  bytes[bytes.size() - 3] = '\xc1';  // a byte msgpack never uses
+  CHECK(!cairn::wire::decodeCommand(bytes).isOk());
+}
