@@ -167,8 +167,8 @@ struct Event {
   // For each prefix some subscriber of this node holds that the path falls under: no change under
   // the prefix has a rev strictly between prev and rev. Empty for a rev of several changes.
   std::vector<PrefixRev> prev;
-  // Several changes at one rev (a lease's end): this is change i of n, in order (keys "i" and
-  // "n", sent only when n > 1).
+  // Several changes at one rev (a transaction, a lease's end): this is change i of n, in order
+  // (keys "i" and "n", sent only when n > 1).
   std::int64_t i = 0;
   std::int64_t n = 1;
 };
