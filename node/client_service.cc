@@ -128,7 +128,7 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
     }
     case Verb::kSet:
     case Verb::kDel:
-      return write(req);
+      return withSession(req, write(req));
     case Verb::kChanges:
       return changes(req);
     case Verb::kWait:
@@ -142,6 +142,7 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
       return members(req);
     case Verb::kGrant:
     case Verb::kRevoke:
+      return withSession(req, lease(req));
     case Verb::kKeepalive:
     case Verb::kLease:
       return lease(req);
@@ -151,9 +152,23 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
     case Verb::kWalk:
       return readOrPark(req);
     case Verb::kTxn:
-      return txn(req);
+      return withSession(req, txn(req));
   }
   return fail(req, Err::kUnknownVerb, "unknown verb");
+}
+
+Action ClientService::withSession(const Request& req, Action a) const {
+  if (!req.session && !req.seq) return a;
+  if (a.kind != Action::Kind::kWrite) return a;  // refused already
+  if (!req.session) return fail(req, Err::kMissingArg, "\"seq\" without \"session\"");
+  if (!req.seq) {
+    return fail(req, Err::kMissingArg, "missing \"seq\" (the write's number in its session)");
+  }
+  if (*req.session < 1) return fail(req, Err::kRange, "session must be >= 1 (a GRANT's id)");
+  if (*req.seq < 1) return fail(req, Err::kRange, "seq must be >= 1");
+  a.command.session = static_cast<std::uint64_t>(*req.session);
+  a.command.seq = static_cast<std::uint64_t>(*req.seq);
+  return a;
 }
 
 Action ClientService::write(Request& req) {

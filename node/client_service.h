@@ -116,6 +116,8 @@ class ClientService {
   Action members(wire::Request& req) const;
   Action lease(wire::Request& req) const;
   Action txn(wire::Request& req) const;
+  // A write's session and seq (exactly-once), checked and put into its command.
+  Action withSession(const wire::Request& req, Action a) const;
 
   Options opts_;
   const store::Store& store_;

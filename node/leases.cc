@@ -112,6 +112,15 @@ std::vector<wire::Command> Leases::step(bool inOffice, std::uint64_t term, Clock
   return out;
 }
 
+void Leases::used(const std::vector<std::uint64_t>& sessions, Clock::time_point now) {
+  if (!inOffice_) return;
+  for (std::uint64_t id : sessions) {
+    auto it = live_.find(id);
+    const store::Lease* lease = store_.lease(id);
+    if (it != live_.end() && lease && !it->second.ending) renew(it->second, id, lease->ttl, now);
+  }
+}
+
 Reply Leases::keepAlive(std::uint64_t id, Clock::time_point now) {
   const store::Lease* lease = store_.lease(id);
   auto it = live_.find(id);

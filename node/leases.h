@@ -53,6 +53,10 @@ class Leases {
   // its TERM, or the REVOKEs of leases past their deadline.
   std::vector<wire::Command> step(bool inOffice, std::uint64_t term, Clock::time_point now);
 
+  // Writes under these sessions (leases, exactly-once) were applied: on the leader in office, each
+  // such lease's ttl starts again, as a KEEPALIVE would (a session in use needs none).
+  void used(const std::vector<std::uint64_t>& sessions, Clock::time_point now);
+
   // The earliest deadline, for the loop's wake-up; nullopt when not leading or no lease.
   std::optional<Clock::time_point> earliest() const;
   std::size_t tracked() const { return live_.size(); }

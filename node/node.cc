@@ -568,6 +568,7 @@ void Node::apply(const Replica::Drained& d) {
       Applier::Applied applied = applier_->apply(next, upTo);
       feed_.publish(applied.changes);
       const auto now = Clock::now();
+      if (leases_ && !applied.sessions.empty()) leases_->used(applied.sessions, now);
       for (const Applier::Outcome& o : applied.outcomes)
         waiters_->applied(o, now);
       next = upTo;

@@ -25,6 +25,7 @@ constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'N', 'P'};
 constexpr int kVersion = 1;
 constexpr int kVersionMembers = 2;
 constexpr int kVersionLeases = 3;
+constexpr int kVersionSessions = 4;
 constexpr std::size_t kProgressEvery = 32 << 20;
 
 // What the packer writes into: bytes go out to `append` in pieces of about kPiece, with the
@@ -134,10 +135,18 @@ Status streamSnapshot(const Image& img, const Append& append) {
   sink.write(kMagic, sizeof kMagic);
   Packer p(sink);
   // Version 1 until a membership change was applied; version 2 adds the configuration; version 3,
-  // once a lease was ever granted or a leader wrote its term, the leases and the term.
-  const bool leases = img.nextLease > 1 || img.term != 0;
-  const int version = leases ? kVersionLeases : img.members.empty() ? kVersion : kVersionMembers;
-  p.pack_array(version == kVersion ? 3 : version == kVersionMembers ? 4 : 7);
+  // once a lease was ever granted or a leader wrote its term, the leases and the term; version 4,
+  // once a session kept a reply, the exactly-once table too.
+  const bool sessions = img.sessions.nextAge() > 1;
+  const bool leases = sessions || img.nextLease > 1 || img.term != 0;
+  const int version = sessions              ? kVersionSessions
+                      : leases              ? kVersionLeases
+                      : img.members.empty() ? kVersion
+                                            : kVersionMembers;
+  p.pack_array(version == kVersion          ? 3
+               : version == kVersionMembers ? 4
+               : version == kVersionLeases  ? 7
+                                            : 9);
   p.pack_int(version);
   p.pack_uint64(img.index);
   p.pack_int64(img.rev);
@@ -154,6 +163,28 @@ Status streamSnapshot(const Image& img, const Append& append) {
       p.pack_int64(ttl);
     }
     p.pack_uint64(img.term);
+  }
+  if (sessions) {
+    p.pack_uint64(img.sessions.nextAge());
+    p.pack_array(static_cast<std::uint32_t>(img.sessions.all().size()));
+    for (const auto& [id, s] : img.sessions.all()) {
+      // [id, floor, bin: [[seq, age, bin: reply], ...]]: one level of nesting in the header.
+      msgpack::sbuffer rb;
+      msgpack::packer<msgpack::sbuffer> rp(rb);
+      rp.pack_array(static_cast<std::uint32_t>(s.replies.size()));
+      for (const auto& [seq, kept] : s.replies) {
+        rp.pack_array(3);
+        rp.pack_uint64(seq);
+        rp.pack_uint64(kept.age);
+        rp.pack_bin(static_cast<std::uint32_t>(kept.reply.size()));
+        rp.pack_bin_body(kept.reply.data(), static_cast<std::uint32_t>(kept.reply.size()));
+      }
+      p.pack_array(3);
+      p.pack_uint64(id);
+      p.pack_uint64(s.floor);
+      p.pack_bin(static_cast<std::uint32_t>(rb.size()));
+      p.pack_bin_body(rb.data(), static_cast<std::uint32_t>(rb.size()));
+    }
   }
   packNode(p, "", *img.root);
   return sink.finish();
@@ -187,7 +218,7 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
     Reader r{body, sizeof kMagic, &progress};
     msgpack::object_handle oh =
         msgpack::unpack(body.data(), body.size(), r.off, nullptr, nullptr,
-                        msgpack::unpack_limit(kMaxLeases + 1, 0, 0, 1 << 20, 0, 3));
+                        msgpack::unpack_limit(kMaxLeases + 1, 0, 0, 1 << 28, 0, 3));
     const msgpack::object& h = oh.get();
     if (h.type != msgpack::type::ARRAY || h.via.array.size < 3) {
       return Status(Err::kCorrupt, "unsupported snapshot header");
@@ -197,8 +228,10 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
     const std::uint32_t n = h.via.array.size;
     const bool v1 = version == kVersion && n == 3;
     const bool v2 = version == kVersionMembers && n == 4 && a[3].type == msgpack::type::BIN;
-    const bool v3 = version == kVersionLeases && n == 7 && a[3].type == msgpack::type::BIN &&
-                    a[5].type == msgpack::type::ARRAY;
+    const bool v4 = version == kVersionSessions && n == 9 && a[3].type == msgpack::type::BIN &&
+                    a[5].type == msgpack::type::ARRAY && a[8].type == msgpack::type::ARRAY;
+    const bool v3 = v4 || (version == kVersionLeases && n == 7 && a[3].type == msgpack::type::BIN &&
+                           a[5].type == msgpack::type::ARRAY);
     if (!v1 && !v2 && !v3) return Status(Err::kCorrupt, "unsupported snapshot header");
     std::uint64_t index = a[1].as<std::uint64_t>();
     std::int64_t rev = a[2].as<std::int64_t>();
@@ -225,12 +258,49 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
         leases[id] = ttl;
       }
     }
+    Sessions sessions;
+    if (v4) {
+      sessions.setNextAge(a[7].as<std::uint64_t>());
+      const msgpack::object_array& ss = a[8].via.array;
+      for (std::uint32_t i = 0; i < ss.size; ++i) {
+        const msgpack::object& e = ss.ptr[i];
+        if (e.type != msgpack::type::ARRAY || e.via.array.size != 3 ||
+            e.via.array.ptr[2].type != msgpack::type::BIN) {
+          return Status(Err::kCorrupt, "malformed snapshot session");
+        }
+        const auto id = e.via.array.ptr[0].as<std::uint64_t>();
+        if (!leases.count(id)) return Status(Err::kCorrupt, "a snapshot session without its lease");
+        Sessions::Session s;
+        s.floor = e.via.array.ptr[1].as<std::uint64_t>();
+        const msgpack::object& bin = e.via.array.ptr[2];
+        std::size_t off = 0;
+        msgpack::object_handle rh =
+            msgpack::unpack(bin.via.bin.ptr, bin.via.bin.size, off, nullptr, nullptr,
+                            msgpack::unpack_limit(Sessions::kWindow, 0, 0, 1 << 30, 0, 2));
+        const msgpack::object& rs = rh.get();
+        if (off != bin.via.bin.size || rs.type != msgpack::type::ARRAY) {
+          return Status(Err::kCorrupt, "malformed snapshot session replies");
+        }
+        for (std::uint32_t j = 0; j < rs.via.array.size; ++j) {
+          const msgpack::object& k = rs.via.array.ptr[j];
+          if (k.type != msgpack::type::ARRAY || k.via.array.size != 3 ||
+              k.via.array.ptr[2].type != msgpack::type::BIN) {
+            return Status(Err::kCorrupt, "malformed snapshot session reply");
+          }
+          Sessions::Kept kept;
+          kept.age = k.via.array.ptr[1].as<std::uint64_t>();
+          kept.reply.assign(k.via.array.ptr[2].via.bin.ptr, k.via.array.ptr[2].via.bin.size);
+          s.replies[k.via.array.ptr[0].as<std::uint64_t>()] = std::move(kept);
+        }
+        if (Status st = sessions.restore(id, std::move(s)); !st.isOk()) return st;
+      }
+    }
     r.leases = v3;
     std::string rootName;
     NodeP root = r.node(&rootName, 0);
     if (!root->dir || r.off != body.size()) return Status(Err::kCorrupt, "malformed snapshot tree");
     return Store(opts, std::move(root), rev, index, std::move(members), std::move(leases),
-                 nextLease, term);
+                 nextLease, term, std::move(sessions));
   } catch (const std::exception& e) {
     return Status(Err::kCorrupt, std::string("malformed snapshot: ") + e.what());
   }

@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cstdint>
 
+#include "wire/codec.h"
+
 namespace cairn::store {
 namespace {
 
@@ -160,13 +162,14 @@ Store::Store(Options opts) : Store(opts, emptyDir(), 0, 0) {}
 
 Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex,
              std::string members, std::map<std::uint64_t, std::int64_t> leases,
-             std::uint64_t nextLease, std::uint64_t term)
+             std::uint64_t nextLease, std::uint64_t term, Sessions sessions)
     : opts_(opts),
       changesFrom_(rev + 1),
       appliedIndex_(appliedIndex),
       members_(std::move(members)),
       nextLease_(nextLease),
-      term_(term) {
+      term_(term),
+      sessions_(std::move(sessions)) {
   if (opts_.historyRevs < 1) opts_.historyRevs = 1;
   for (const auto& [id, ttl] : leases)
     leases_[id].ttl = ttl;
@@ -182,7 +185,7 @@ Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIn
 }
 
 Image Store::image() const {
-  Image img{root(), rev(), appliedIndex_, members_, {}, nextLease_, term_};
+  Image img{root(), rev(), appliedIndex_, members_, {}, nextLease_, term_, sessions_};
   for (const auto& [id, l] : leases_)
     img.leases[id] = l.ttl;
   return img;
@@ -220,9 +223,70 @@ void Store::setMembers(std::uint64_t index, std::string members) {
   members_ = std::move(members);
 }
 
+namespace {
+
+// A result as the reply table keeps it: the client protocol's reply, without the tag.
+std::string keepReply(const ApplyResult& r) {
+  wire::Reply rep;
+  if (!r.status.isOk()) rep = wire::Reply::error(r.status.code(), r.status.detail());
+  rep.rev = r.rev;
+  if (r.lease != 0) rep.lease = static_cast<std::int64_t>(r.lease);
+  rep.succeeded = r.succeeded;
+  if (r.succeeded) rep.results = r.results;
+  return wire::encodeReply(rep);
+}
+
+ApplyResult replay(const std::string& kept) {
+  ApplyResult r;
+  r.replayed = true;
+  auto rep = wire::decodeReply(kept);
+  if (!rep) {  // cannot happen: the table holds what keepReply encoded
+    r.status = Status(Err::kCorrupt, "a kept reply does not decode: " + rep.status().detail());
+    return r;
+  }
+  r.status = rep->status();
+  r.rev = rep->rev.value_or(0);
+  r.lease = static_cast<std::uint64_t>(rep->lease.value_or(0));
+  r.succeeded = rep->succeeded;
+  if (rep->results) r.results = std::move(*rep->results);
+  return r;
+}
+
+}  // namespace
+
 ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
   assert(index >= appliedIndex_);
   appliedIndex_ = index;
+  if (c.session == 0) return applyOnce(c);
+  ApplyResult res;
+  res.rev = rev();
+  const std::string sess = "session " + std::to_string(c.session);
+  if (!lease(c.session)) {
+    res.status = Status(Err::kTooLate, sess +
+                                           " has ended (its lease expired or was revoked): "
+                                           "this write was not applied now; an earlier attempt "
+                                           "of it may have been");
+    return res;
+  }
+  const std::string* kept = nullptr;
+  switch (sessions_.seen(c.session, c.seq, &kept)) {
+    case Sessions::Seen::kApplied:
+      return replay(*kept);
+    case Sessions::Seen::kTooLate:
+      res.status = Status(Err::kTooLate, sess + " no longer keeps the reply of write " +
+                                             std::to_string(c.seq) +
+                                             ": it was not applied now; an earlier attempt of "
+                                             "it may have been");
+      return res;
+    case Sessions::Seen::kNew:
+      break;
+  }
+  res = applyOnce(c);
+  if (lease(c.session)) sessions_.record(c.session, c.seq, keepReply(res));
+  return res;
+}
+
+ApplyResult Store::applyOnce(const wire::Command& c) {
   ApplyResult res;
   res.rev = rev();
   if (c.op == wire::Command::Op::kNop) return res;
@@ -329,6 +393,7 @@ ApplyResult Store::revoke(const wire::Command& c) {
   }
   const std::set<std::string> files = std::move(it->second.files);
   leases_.erase(it);
+  sessions_.end(c.lease);
   if (files.empty()) return res;  // nothing to delete: no rev
   const std::int64_t next = rev() + 1;
   NodeP newRoot = root();

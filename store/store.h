@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "store/pmap.h"
+#include "store/sessions.h"
 #include "wire/command.h"
 #include "wire/message.h"
 #include "wire/path.h"
@@ -58,6 +59,9 @@ struct ApplyResult {
   // A TXN that applied: whether its compares held, and each operation's result, in order.
   std::optional<bool> succeeded;
   std::vector<wire::Entry> results;
+  // A write of a session (exactly-once) that was applied before: this is its first reply, and
+  // nothing changed now.
+  bool replayed = false;
 };
 
 // A lease in the replicated state: its time to live and the files it keeps. When it ends (REVOKE,
@@ -97,6 +101,7 @@ struct Image {
   std::map<std::uint64_t, std::int64_t> leases;
   std::uint64_t nextLease = 1;
   std::uint64_t term = 0;  // the last leader's term written into the log (Store::term)
+  Sessions sessions;       // the exactly-once reply table (a copy)
 };
 
 struct Page {
@@ -117,7 +122,7 @@ class Store {
   // leases' files are found in the tree.
   Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex,
         std::string members = {}, std::map<std::uint64_t, std::int64_t> leases = {},
-        std::uint64_t nextLease = 1, std::uint64_t term = 0);
+        std::uint64_t nextLease = 1, std::uint64_t term = 0, Sessions sessions = {});
 
   std::int64_t rev() const { return roots_.back().rev; }
   std::int64_t oldestRev() const { return roots_.front().rev; }
@@ -144,6 +149,8 @@ class Store {
   // takes effect only while its term is still the last: an expiry decided by a leader that has
   // since been replaced changes nothing, wherever in the log it lands.
   std::uint64_t term() const { return term_; }
+  // The exactly-once reply table (sessions.h): what a write carrying a session finds.
+  const Sessions& sessions() const { return sessions_; }
 
   // OK when `rev` is inside the window; TOO_LATE below it; RANGE above the head.
   wire::Status checkReadable(std::int64_t rev) const;
@@ -181,6 +188,8 @@ class Store {
   };
   const NodeP& rootAt(std::int64_t rev) const;
   void push(std::int64_t rev, NodeP root, std::vector<Change> changes);
+  // apply() without the exactly-once table.
+  ApplyResult applyOnce(const wire::Command& c);
   ApplyResult grant(const wire::Command& c);
   ApplyResult revoke(const wire::Command& c);
   ApplyResult txn(const wire::Txn& t);
@@ -197,6 +206,7 @@ class Store {
   std::map<std::uint64_t, Lease> leases_;
   std::uint64_t nextLease_ = 1;
   std::uint64_t term_ = 0;
+  Sessions sessions_;
 };
 
 // Finds the node at a path in a tree; nullptr when missing (or below a file).

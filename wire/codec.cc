@@ -460,6 +460,10 @@ Status decodeRequest(std::string_view bytes, const DecodeLimits& limits, Request
       if (!getInt(v, &x))
         return wrongType(k, k == "ttl" ? "an integer (milliseconds)" : "an integer");
       (k == "lease" ? out->lease : out->ttl) = x;
+    } else if (k == "session" || k == "seq") {
+      std::int64_t x = 0;
+      if (!getInt(v, &x)) return wrongType(k, "an integer");
+      (k == "session" ? out->session : out->seq) = x;
     } else if (k == "if" || k == "then" || k == "else") {
       if (!out->txn) out->txn.emplace();
       if (Status s = decodeList(v, k, &*out->txn); !s.isOk()) return s;
@@ -481,7 +485,7 @@ std::string encodeRequest(const Request& r) {
                     (r.timeoutMs ? 1 : 0) + (r.consistency ? 1 : 0) + (r.slot ? 1 : 0) +
                     (r.offset ? 1 : 0) + (r.id ? 1 : 0) + (r.peer ? 1 : 0) + (r.client ? 1 : 0) +
                     (r.events ? 1 : 0) + (r.observer ? 1 : 0) + (r.lease ? 1 : 0) +
-                    (r.ttl ? 1 : 0) + (r.txn ? 3 : 0);
+                    (r.ttl ? 1 : 0) + (r.txn ? 3 : 0) + (r.session ? 1 : 0) + (r.seq ? 1 : 0);
   p.pack_map(n);
   packKey(p, "verb");
   packStr(p, verbName(r.verb));
@@ -547,6 +551,14 @@ std::string encodeRequest(const Request& r) {
   if (r.ttl) {
     packKey(p, "ttl");
     p.pack_int64(*r.ttl);
+  }
+  if (r.session) {
+    packKey(p, "session");
+    p.pack_int64(*r.session);
+  }
+  if (r.seq) {
+    packKey(p, "seq");
+    p.pack_int64(*r.seq);
   }
   if (r.txn) packTxn(p, *r.txn);
   return std::string(buf.data(), buf.size());

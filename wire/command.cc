@@ -7,9 +7,9 @@ namespace {
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
 
-// How many fields a command takes: 4, 6 with a lease or ttl, 7 with a term.
+// How many fields a command takes: 4, 6 with a lease or ttl, 7 with a term, 9 with a session.
 std::uint32_t fieldsOf(const Command& c) {
-  return c.term != 0 ? 7 : (c.lease != 0 || c.ttl != 0) ? 6 : 4;
+  return c.session != 0 ? 9 : c.term != 0 ? 7 : (c.lease != 0 || c.ttl != 0) ? 6 : 4;
 }
 
 // The fields of a command, [op, path, rev, value (, lease, ttl)], as they appear alone and in a
@@ -27,10 +27,15 @@ void packFields(Packer& p, const Command& c) {
     p.pack_uint64(c.lease);
     p.pack_int64(c.ttl);
   }
-  if (fieldsOf(c) == 7) p.pack_uint64(c.term);
+  if (fieldsOf(c) >= 7) p.pack_uint64(c.term);
+  if (fieldsOf(c) == 9) {
+    p.pack_uint64(c.session);
+    p.pack_uint64(c.seq);
+  }
 }
 
-// Reads `n` fields (4, 6 or 7) starting at a[0]; an error names what is wrong (throws on bad ints).
+// Reads `n` fields (4, 6, 7 or 9) starting at a[0]; an error names what is wrong (throws on bad
+// ints).
 Status readFields(const msgpack::object* a, std::uint32_t n, Command* c) {
   auto op = a[0].as<std::uint8_t>();
   if (op > 6) return Status(Err::kCorrupt, "unknown command op");
@@ -45,7 +50,11 @@ Status readFields(const msgpack::object* a, std::uint32_t n, Command* c) {
     c->lease = a[4].as<std::uint64_t>();
     c->ttl = a[5].as<std::int64_t>();
   }
-  if (n == 7) c->term = a[6].as<std::uint64_t>();
+  if (n >= 7) c->term = a[6].as<std::uint64_t>();
+  if (n == 9) {
+    c->session = a[7].as<std::uint64_t>();
+    c->seq = a[8].as<std::uint64_t>();
+  }
   if (c->op == Command::Op::kTxn) {
     auto t = decodeTxn(c->value);
     if (!t) return t.status();
@@ -74,10 +83,11 @@ Result<Command> decodeCommand(std::string_view bytes) {
     std::size_t off = 0;
     msgpack::object_handle oh =
         msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr,
-                        msgpack::unpack_limit(7, 0, 1 << 26, 1 << 26, 0, 2));
+                        msgpack::unpack_limit(9, 0, 1 << 26, 1 << 26, 0, 2));
     const msgpack::object& o = oh.get();
-    if (off != bytes.size() || !(isArray(o, 4) || isArray(o, 6) || isArray(o, 7))) {
-      return Status(Err::kCorrupt, "command is not a 4-, 6- or 7-element array");
+    if (off != bytes.size() ||
+        !(isArray(o, 4) || isArray(o, 6) || isArray(o, 7) || isArray(o, 9))) {
+      return Status(Err::kCorrupt, "command is not a 4-, 6-, 7- or 9-element array");
     }
     Command c;
     if (Status s = readFields(o.via.array.ptr, o.via.array.size, &c); !s.isOk()) return s;
@@ -118,9 +128,11 @@ Result<Batch> decodeBatch(std::string_view bytes) {
     const msgpack::object_array& items = o.via.array.ptr[2].via.array;
     b.items.resize(items.size);
     for (std::uint32_t i = 0; i < items.size; ++i) {
-      if (!isArray(items.ptr[i], 5) && !isArray(items.ptr[i], 7) && !isArray(items.ptr[i], 8)) {
+      if (!isArray(items.ptr[i], 5) && !isArray(items.ptr[i], 7) && !isArray(items.ptr[i], 8) &&
+          !isArray(items.ptr[i], 10)) {
         return Status(Err::kCorrupt,
-                      "batch item is not [id, op, path, rev, value (, lease, ttl (, term))]");
+                      "batch item is not [id, op, path, rev, value (, lease, ttl (, term (, "
+                      "session, seq)))]");
       }
       const msgpack::object* a = items.ptr[i].via.array.ptr;
       b.items[i].id = a[0].as<std::uint64_t>();

@@ -36,12 +36,18 @@ struct Command {
   std::uint64_t lease = 0;  // kSet: the lease the file is kept under (0: none); kRevoke: which
   std::int64_t ttl = 0;     // kGrant: the lease's time to live, in ms
   std::uint64_t term = 0;   // kTerm, and a leader's expiry kRevoke: the leader's ballot (termOf)
-  std::shared_ptr<const Txn> txn =
-      nullptr;  // kTxn (shared: a command is copied into batches and replies)
+  // Exactly-once (PROTOCOL.md §5): the client's session (a lease id) and the write's number in it;
+  // 0: none. A write applied once under (session, seq) is never applied again: a retry gets the
+  // first reply (store/sessions.h).
+  std::uint64_t session = 0;
+  std::uint64_t seq = 0;
+  // kTxn (shared: a command is copied into batches and replies).
+  std::shared_ptr<const Txn> txn = nullptr;
 
   bool operator==(const Command& o) const {
     return op == o.op && path == o.path && rev == o.rev && value == o.value && lease == o.lease &&
-           ttl == o.ttl && term == o.term && (txn == o.txn || (txn && o.txn && *txn == *o.txn));
+           ttl == o.ttl && term == o.term && session == o.session && seq == o.seq &&
+           (txn == o.txn || (txn && o.txn && *txn == *o.txn));
   }
 };
 
@@ -52,7 +58,8 @@ inline std::uint64_t termOf(std::uint64_t round, std::uint32_t node) {
 
 // msgpack array [op, path, rev, value], or [op, path, rev, value, lease, ttl] when either of the
 // last two is not 0, or [op, path, rev, value, lease, ttl, term] when term is not 0 (records
-// written before leases existed decode unchanged). A kTxn's value is its encodeTxn bytes.
+// written before leases existed decode unchanged), or [... term, session, seq] when a session is
+// set. A kTxn's value is its encodeTxn bytes.
 std::string encodeCommand(const Command& c);
 Result<Command> decodeCommand(std::string_view bytes);
 

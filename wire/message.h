@@ -63,6 +63,10 @@ struct Request {
   std::optional<std::int64_t>
       lease;                        // SET: the lease that keeps the file; REVOKE, KEEPALIVE, LEASE
   std::optional<std::int64_t> ttl;  // GRANT: the lease's time to live, ms
+  // Exactly-once writes (SET, DEL, TXN, GRANT, REVOKE): the client's session (a lease id) and the
+  // write's number in it.
+  std::optional<std::int64_t> session;
+  std::optional<std::int64_t> seq;
   // TXN: keys "if", "then" and "else" (present when any of them is).
   std::optional<Txn> txn;
 };
