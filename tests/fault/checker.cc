@@ -343,6 +343,8 @@ FeedResult checkFeed(const std::vector<Change>& history, std::int64_t from,
   for (const auto& c : history) {
     if (c.rev >= from && (tooLate || c.rev <= complete)) want.push_back(c);
   }
+  // Change by change: a rev of several changes (a lease's end, a TXN) is several entries of both,
+  // in the order they were applied.
   std::size_t i = 0;
   while (i < got.size() && i < want.size() && got[i] == want[i])
     ++i;
@@ -352,12 +354,17 @@ FeedResult checkFeed(const std::vector<Change>& history, std::int64_t from,
       << (i < want.size() ? show(want[i]) : std::string("nothing more"));
     if (i > 0) o << " (after " << show(got[i - 1]) << ")";
     for (std::size_t k = 0; k < i; ++k) {
-      if (got[k].rev == got[i].rev) o << "; it repeats delivered change " << k;
+      if (got[k] == got[i]) o << "; it repeats delivered change " << k;
     }
     r.ok = false;
   } else if (!tooLate && i < want.size()) {
     o << "complete up to rev " << complete << " but missing " << show(want[i])
       << (i > 0 ? " (after " + show(got[i - 1]) + ")" : std::string());
+    r.ok = false;
+  } else if (tooLate && i > 0 && i < want.size() && want[i].rev == got[i - 1].rev) {
+    // Ended early, but in the middle of a rev: a rev is delivered whole or not at all.
+    o << "ended with TOO_LATE after delivering part of rev " << got[i - 1].rev << ": missing "
+      << show(want[i]) << " (after " << show(got[i - 1]) << ")";
     r.ok = false;
   }
   r.report = o.str();

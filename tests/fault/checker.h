@@ -84,7 +84,9 @@ struct FeedResult {
 // A watcher on `glob` from rev `from` delivered `got`, and reported itself complete up to
 // `complete` (or ended with TOO_LATE, `tooLate`). `history` is the store's complete history of
 // the glob from `from` on. The watcher must have delivered exactly the history's changes up to
-// `complete`, in order, each once — or, if it ended with TOO_LATE, a gap-free prefix of them.
+// `complete`, in order, each once — or, if it ended with TOO_LATE, a gap-free prefix of them that
+// does not end inside a rev. Changes are compared one by one, so a rev of several changes (a
+// lease's end, a TXN's writes) must arrive whole, in the order of the history.
 FeedResult checkFeed(const std::vector<Change>& history, std::int64_t from,
                      const std::vector<Change>& got, std::int64_t complete, bool tooLate);
 

@@ -1,6 +1,6 @@
 // cairn_fault: a real cluster of cairnd processes under a seeded schedule of faults, a recorded
-// workload of colliding reads and writes, watchers, lock holders and lease keepers, and the
-// checkers of checker.h at the end.
+// workload of colliding reads and writes, watchers, lock holders, lease keepers and a bank of
+// transactions, and the checkers of checker.h and bank_checker.h at the end.
 //
 //   cairn_fault --seed 7 --duration 60                 # 3 nodes, 10 clients, every fault kind
 //   cairn_fault --nodes 5 --duration 1800 --seed 42    # a soak (tools/soak.sh)
@@ -40,6 +40,18 @@
 //
 //   cairn_fault --seed 6 --duration 10 --faults delay --debug-lock-lapse --expect-anomaly
 //
+// The bank (bank.h, bank_checker.h), in every run unless --bank-accounts 0: --bank-accounts
+// accounts (5) under /bank/acct created at one rev by a TXN, --bank-clients transfer clients (2)
+// moving money between two of them by TXNs with compares, --bank-readers readers (2) reading every
+// account at one rev (WALK of the head, WALK at a past rev, a TXN of gets), and --bank-watchers
+// watchers (1) following /bank/**, where each transfer is a rev of two changes. The history of
+// /bank/** is recorded as the run goes, like /fault's, and replayed rev by rev: the sum never
+// changes, each transfer is applied whole at one rev or not at all, every read is the state at
+// its rev, and the revs respect real time (strict serializability). --debug-bank-split sends each
+// transfer as two SETs and claims them as one: the run must fail (with --expect-anomaly):
+//
+//   cairn_fault --seed 7 --duration 10 --faults delay --debug-bank-split --expect-anomaly
+//
 // Snapshots are off unless --snapshot-every is given. With them on, a node that restarts from a
 // snapshot or installs one keeps its history only from there, so the history the checkers need
 // is recorded during the run (recorder.h); --ballast makes the snapshots megabytes, so a
@@ -75,6 +87,7 @@
 #include "bindings/cpp/lock.h"
 #include "bindings/cpp/watcher.h"
 #include "store/snapshot.h"
+#include "tests/fault/bank.h"
 #include "tests/fault/checker.h"
 #include "tests/fault/faultnet.h"
 #include "tests/fault/recorder.h"
@@ -117,6 +130,11 @@ struct Options {
   int keepers = 2;              // lease keepers checking KEEPALIVE's promise
   int keeperTtlMs = 2000;       // their leases' ttl (GRANT's least)
   bool debugLockLapse = false;  // holders revoke their lease mid-section and write on regardless
+  int bankAccounts = 5;         // accounts under /bank/acct (0: no bank workload)
+  int bankClients = 2;          // transfer clients
+  int bankReaders = 2;          // readers of every account at one rev
+  int bankWatchers = 1;         // watchers following /bank/**
+  bool debugBankSplit = false;  // transfers as two SETs, claimed as one TXN
   std::string logsTo;           // a directory to copy the nodes' logs into at the end
 };
 
@@ -614,8 +632,9 @@ void runBackups(int id, FaultCluster& cl, std::atomic<bool>& stop, BackupLog* ou
   }
 }
 
-// What a watcher delivered. `got`, `tooLate` and `error` are read after its thread ends.
+// What a watcher of `glob` delivered. `got`, `tooLate` and `error` are read after its thread ends.
 struct WatchLog {
+  std::string glob;
   std::vector<fault::Change> got;
   std::atomic<std::int64_t> complete{0};
   std::atomic<bool> ended{false};
@@ -626,7 +645,7 @@ struct WatchLog {
 void runWatcher(int id, FaultCluster& cl, std::atomic<bool>& stop, WatchLog* out) {
   client::WatchOptions wo;
   wo.endpoints = cl.clients(id);
-  wo.glob = "/fault/**";
+  wo.glob = out->glob;
   wo.fromRev = 1;
   client::Watcher w(wo);
   while (!stop) {
@@ -1035,6 +1054,25 @@ int main(int argc, char** argv) {
                "lock holders revoke their lease mid-section and write on as\n"
                "if they held the lock (mutual exclusion broken: use with\n"
                "--expect-anomaly)");
+  app.add_option("--bank-accounts", o.bankAccounts,
+                 "accounts under /bank/acct that transfer clients move money\n"
+                 "between by TXNs (0: no bank workload)")
+      ->transform(cli::integer(0, 100))
+      ->capture_default_str();
+  app.add_option("--bank-clients", o.bankClients, "bank transfer clients")
+      ->transform(cli::integer(0, 100))
+      ->capture_default_str();
+  app.add_option("--bank-readers", o.bankReaders,
+                 "bank readers of every account at one rev (WALK, TXN)")
+      ->transform(cli::integer(0, 100))
+      ->capture_default_str();
+  app.add_option("--bank-watchers", o.bankWatchers,
+                 "watchers following /bank/** (revs of several changes)")
+      ->transform(cli::integer(0, 100))
+      ->capture_default_str();
+  app.add_flag("--debug-bank-split", o.debugBankSplit,
+               "bank transfers as two SETs instead of one TXN, claimed as\n"
+               "one (atomicity broken: use with --expect-anomaly)");
   app.add_flag("--expect-members", o.expectMembers,
                "fail unless both membership faults (replace-follower and\n"
                "remove-leader) completed during the run");
@@ -1056,6 +1094,16 @@ int main(int argc, char** argv) {
   }
   if (o.debugLockLapse && o.lockClients < 2) {
     std::fprintf(stderr, "cairn_fault: --debug-lock-lapse needs --lock-clients 2 or more\n");
+    return 2;
+  }
+  if (o.debugBankSplit && (o.bankAccounts < 2 || o.bankClients < 1)) {
+    std::fprintf(stderr,
+                 "cairn_fault: --debug-bank-split needs --bank-accounts 2 or more and "
+                 "--bank-clients 1 or more\n");
+    return 2;
+  }
+  if (o.bankAccounts == 1) {
+    std::fprintf(stderr, "cairn_fault: --bank-accounts must be 0 (off) or 2 or more\n");
     return 2;
   }
   if (o.expectMembers && !o.faults.count("member")) {
@@ -1096,11 +1144,43 @@ int main(int argc, char** argv) {
   fault::HistoryRecorder recorder(cl->clients(0), "/fault/**");
   recorder.start(std::chrono::milliseconds(o.recordEveryMs));
 
+  // The bank: its accounts created at one rev before any transfer, its history recorded as
+  // /fault's is.
+  fault::BankOptions bank;
+  bank.accounts = fault::bankAccounts(o.bankAccounts);
+  bank.split = o.debugBankSplit;
+  bank.seed = o.seed;
+  bank.now = nowNs;
+  std::int64_t bankSetupRev = 0;
+  std::unique_ptr<fault::HistoryRecorder> bankRecorder;
+  if (o.bankAccounts > 0) {
+    client::Options bo;
+    bo.endpoints = cl->clients(0);
+    bo.timeout = std::chrono::milliseconds(2000);
+    bo.attempts = 1;
+    client::Client bc(bo);
+    auto setup = fault::bankSetUp(bc, bank, 50);
+    if (!setup) {
+      std::fprintf(stderr, "cairn_fault: cannot create the bank's accounts: %s\n",
+                   setup.status().toString().c_str());
+      return 2;
+    }
+    bankSetupRev = *setup;
+    log("bank: %s", std::to_string(o.bankAccounts) + " accounts of " +
+                        std::to_string(bank.initial) + " created at rev " +
+                        std::to_string(bankSetupRev));
+    bankRecorder = std::make_unique<fault::HistoryRecorder>(cl->clients(0), "/bank/**");
+    bankRecorder->start(std::chrono::milliseconds(o.recordEveryMs));
+  }
+
   std::atomic<bool> stopClients{false}, stopWatchers{false};
   std::vector<std::vector<Op>> histories(static_cast<std::size_t>(o.clients));
-  std::vector<WatchLog> watchLogs(static_cast<std::size_t>(o.watchers));
+  const int bankWatchers = o.bankAccounts > 0 ? o.bankWatchers : 0;
+  std::vector<WatchLog> watchLogs(static_cast<std::size_t>(o.watchers + bankWatchers));
+  for (std::size_t w = 0; w < watchLogs.size(); ++w)
+    watchLogs[w].glob = static_cast<int>(w) < o.watchers ? "/fault/**" : "/bank/**";
   std::vector<std::thread> threads;
-  for (int w = 0; w < o.watchers; ++w) {
+  for (int w = 0; w < o.watchers + bankWatchers; ++w) {
     threads.emplace_back(runWatcher, w, std::ref(*cl), std::ref(stopWatchers),
                          &watchLogs[static_cast<std::size_t>(w)]);
   }
@@ -1121,6 +1201,23 @@ int main(int argc, char** argv) {
   for (int k = 0; k < o.keepers; ++k) {
     clientThreads.emplace_back(runKeeper, k, std::cref(o), std::ref(*cl), std::ref(stopClients),
                                &keeperLogs[static_cast<std::size_t>(k)]);
+  }
+  // The bank's transfer clients and readers.
+  const int bankThreads = o.bankAccounts > 0 ? o.bankClients + o.bankReaders : 0;
+  std::vector<fault::BankLog> bankLogs(static_cast<std::size_t>(bankThreads));
+  for (int b = 0; b < bankThreads; ++b) {
+    client::Options bo;
+    bo.endpoints = cl->clients(b);
+    bo.timeout = std::chrono::milliseconds(2000);
+    bo.attempts = 2;
+    fault::BankLog* out = &bankLogs[static_cast<std::size_t>(b)];
+    if (b < o.bankClients) {
+      clientThreads.emplace_back(fault::runBankTransfers, b, bo, std::cref(bank),
+                                 std::ref(stopClients), out);
+    } else {
+      clientThreads.emplace_back(fault::runBankReader, b, bo, std::cref(bank), bankSetupRev,
+                                 std::ref(stopClients), out);
+    }
   }
 
   // The nemesis: a seeded schedule of faults, each healed before the next.
@@ -1161,7 +1258,12 @@ int main(int argc, char** argv) {
     if (kind == "replace-follower" || kind == "remove-leader") {
       ++injected[kind];
       if (!changeMembers(
-              *cl, kind, memberPick, [&] { catchUp(recorder, *cl, o); }, &memberLog)) {
+              *cl, kind, memberPick,
+              [&] {
+                catchUp(recorder, *cl, o);
+                if (bankRecorder) catchUp(*bankRecorder, *cl, o);
+              },
+              &memberLog)) {
         if (std::string dead = cl->crashed(); !dead.empty()) memberLog.failure += "; " + dead;
         log("membership change failed: %s", memberLog.failure);
         break;  // the workload stops and is checked; the run fails
@@ -1265,6 +1367,15 @@ int main(int argc, char** argv) {
   for (const auto& ch : recorder.history()) {
     if (ch.rev <= head) history.push_back(ch);
   }
+  std::vector<fault::Change> bankHistory;
+  bool bankRecorded = true;
+  if (bankRecorder) {
+    bankRecorder->stop();
+    bankRecorded = bankRecorder->finish(head, Clock::now() + std::chrono::seconds(30));
+    for (const auto& ch : bankRecorder->history()) {
+      if (ch.rev <= head) bankHistory.push_back(ch);
+    }
+  }
   // Watchers catch up to the head (bounded), then stop.
   const auto watchBy = Clock::now() + std::chrono::seconds(30);
   while (Clock::now() < watchBy) {
@@ -1328,9 +1439,15 @@ int main(int argc, char** argv) {
     std::printf("backups: %zu checked, %d failed under faults%s\n", checked.size(), backups.failed,
                 backups.lastError.empty() ? "" : (" (last: " + backups.lastError + ")").c_str());
   }
+  if (!bankRecorded) {
+    std::printf("HARNESS FAILURE: %s\n(the bank and its watchers were not checked)\n",
+                bankRecorder->failure().c_str());
+  }
   int tooLate = 0;
-  for (std::size_t w = 0; w < watchLogs.size() && recorded; ++w) {
+  for (std::size_t w = 0; w < watchLogs.size(); ++w) {
     auto& wl = watchLogs[w];
+    const bool ofBank = wl.glob == "/bank/**";
+    if (!(ofBank ? bankRecorded : recorded)) continue;
     // Writes whose outcome was unknown may be applied after the barrier: compare up to it.
     while (!wl.got.empty() && wl.got.back().rev > head)
       wl.got.pop_back();
@@ -1339,12 +1456,13 @@ int main(int argc, char** argv) {
     // A watcher vouched for every change through complete(), even one that then ended with
     // TOO_LATE (every node it reached had compacted its history past the next rev it wanted):
     // what it delivered must be exactly the history up to there.
-    auto f = fault::checkFeed(history, 1, wl.got, wl.complete, false);
+    auto f = fault::checkFeed(ofBank ? bankHistory : history, 1, wl.got, wl.complete, false);
     if (!f.ok || (!wl.tooLate && wl.complete < head)) {
       ++anomalies;
-      std::printf("ANOMALY watcher %zu (complete to %lld of %lld%s): %s\n", w,
-                  static_cast<long long>(wl.complete), static_cast<long long>(head),
-                  wl.error.empty() ? "" : (", " + wl.error).c_str(), f.report.c_str());
+      std::printf("ANOMALY watcher %zu of %s (complete to %lld of %lld%s): %s\n", w,
+                  wl.glob.c_str(), static_cast<long long>(wl.complete),
+                  static_cast<long long>(head), wl.error.empty() ? "" : (", " + wl.error).c_str(),
+                  f.report.c_str());
     }
   }
 
@@ -1400,6 +1518,26 @@ int main(int argc, char** argv) {
                 promises.report.c_str());
   }
 
+  // The bank: the history of /bank/** replayed rev by rev against every transfer and read.
+  std::vector<fault::BankTransfer> transfers;
+  std::vector<fault::BankRead> bankReads;
+  std::map<std::string, int> bankErrors;
+  for (auto& b : bankLogs) {
+    transfers.insert(transfers.end(), b.transfers.begin(), b.transfers.end());
+    bankReads.insert(bankReads.end(), b.reads.begin(), b.reads.end());
+    for (const auto& [e, v] : b.errors)
+      bankErrors[e] += v;
+  }
+  fault::BankResult bankResult;
+  if (o.bankAccounts > 0 && bankRecorded) {
+    bankResult = fault::checkBank(bankHistory, head, bank.accounts, bank.initial * o.bankAccounts,
+                                  transfers, bankReads);
+    if (!bankResult.ok) {
+      ++anomalies;
+      std::printf("ANOMALY bank (%zu):\n%s", bankResult.anomalies, bankResult.report.c_str());
+    }
+  }
+
   // Snapshot transfers: the live nodes' counters (each starts from 0 when its node restarts), and
   // the whole run's from the nodes' logs (every run of a node appends to one).
   std::map<std::string, std::int64_t> counters;
@@ -1433,9 +1571,11 @@ int main(int argc, char** argv) {
     if (ec) std::fprintf(stderr, "cairn_fault: copying the logs: %s\n", ec.message().c_str());
   }
 
-  std::printf("cairn_fault: seed %llu, %d nodes, %.0f s, %d clients on %d keys, %d watchers\n",
-              static_cast<unsigned long long>(o.seed), o.nodes, o.duration, o.clients, o.keys,
-              o.watchers);
+  std::printf(
+      "cairn_fault: seed %llu, %d nodes, %.0f s, %d clients on %d keys, %d watchers of /fault/**, "
+      "%d of /bank/**\n",
+      static_cast<unsigned long long>(o.seed), o.nodes, o.duration, o.clients, o.keys, o.watchers,
+      bankWatchers);
   std::printf("operations: %zu (", all.size());
   bool first = true;
   for (const auto& [k, v] : outcomes) {
@@ -1497,6 +1637,32 @@ int main(int argc, char** argv) {
         keepers.revoked, keepers.expired, static_cast<long long>(keepers.maxExpiryLagNs / 1000000),
         keepers.lingering, 5 * o.keeperTtlMs, keepers.lost, errorList(keeperErrors).c_str());
   }
+  if (o.bankAccounts > 0) {
+    std::map<std::string, int> readsBy;
+    for (const auto& r : bankReads)
+      ++readsBy[r.how.substr(0, r.how.find(" of transfer"))];
+    std::string how;
+    for (const auto& [k, v] : readsBy)
+      how += (how.empty() ? "" : ", ") + k + " " + std::to_string(v);
+    int doomed = 0, doomedFailed = 0;  // doomed: failed whole (REV_MISMATCH), or took "else"
+    for (const auto& t : transfers) {
+      doomed += t.doomed;
+      doomedFailed += t.doomed && t.outcome == Outcome::kFail && t.err == "REV_MISMATCH";
+    }
+    std::printf(
+        "bank: %d accounts, total %lld, created at rev %lld%s; transfers %zu by %d clients: then "
+        "%zu, else %zu, failed %zu, unknown %zu (%zu of them applied); doomed %d (%d failed whole "
+        "with REV_MISMATCH); reads checked %zu (%s; and the gets of %zu else replies); revs "
+        "replayed %zu; anomalies %zu; errors: %s\n",
+        o.bankAccounts, static_cast<long long>(bank.initial * o.bankAccounts),
+        static_cast<long long>(bankSetupRev), o.debugBankSplit ? " (SPLIT: two SETs each)" : "",
+        transfers.size(), o.bankClients, bankResult.transfersThen, bankResult.transfersElse,
+        bankResult.transfersFailed, bankResult.transfersUnknown, bankResult.unknownApplied, doomed,
+        doomedFailed, bankResult.readsChecked, how.empty() ? "none" : how.c_str(),
+        bankResult.transfersElse, bankResult.revsReplayed, bankResult.anomalies,
+        errorList(bankErrors).c_str());
+    if (bankRecorder) std::printf("bank history recorder: %s\n", bankRecorder->summary().c_str());
+  }
   std::printf("faults:");
   for (const auto& [k, v] : injected)
     std::printf(" %s %d;", k.c_str(), v);
@@ -1530,9 +1696,12 @@ int main(int argc, char** argv) {
   if (snapshotsMissing) {
     std::printf("FAILED: --expect-snapshots, but no node installed a snapshot during the run\n");
   }
-  if (!recorded) std::printf("FAILED: the history could not be recorded (see above)\n");
+  if (!recorded || !bankRecorded)
+    std::printf("FAILED: the history could not be recorded (see above)\n");
   std::fflush(stdout);
-  if (!recorded || snapshotsMissing || membersMissing || !memberLog.failure.empty()) return 1;
+  if (!recorded || !bankRecorded || snapshotsMissing || membersMissing ||
+      !memberLog.failure.empty())
+    return 1;
   // --expect-anomaly: the broken build must be caught by the linearizability checker, and only
   // by the read checks (REV and a backup's fence are reads too; the feed does not depend on how
   // reads are served).
@@ -1542,10 +1711,13 @@ int main(int argc, char** argv) {
   if (o.expectAnomaly && o.debugLockLapse) {
     return !locks.ok && anomalies == 1 + (guarded.ok ? 0 : 1) ? 0 : 1;
   }
+  // With --debug-bank-split, the bank check must fail and nothing else may (the feed of /bank
+  // carries whatever revs the history has).
+  if (o.expectAnomaly && o.debugBankSplit) return !bankResult.ok && anomalies == 1 ? 0 : 1;
   if (o.expectAnomaly) {
     return !lin.ok && anomalies == 1 + (revs.ok ? 0 : 1) + (backupsOk ? 0 : 1) +
                                        (locks.ok ? 0 : 1) + (guarded.ok ? 0 : 1) +
-                                       (promises.ok ? 0 : 1)
+                                       (promises.ok ? 0 : 1) + (bankResult.ok ? 0 : 1)
                ? 0
                : 1;
   }

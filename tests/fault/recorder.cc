@@ -75,11 +75,15 @@ bool HistoryRecorder::readNode(std::size_t i, std::int64_t upTo) {
       return false;
     }
     ++pages_;
-    // The page must continue the history exactly: revs from next_ on, increasing, none past what
-    // the page claims to be complete through.
+    // The page must continue the history exactly: revs from next_ on, in order, none past what
+    // the page claims to be complete through. Several changes may share a rev (a lease's end, a
+    // TXN), each of another path; a page holds all of a rev's changes or none, so a rev never
+    // continues from one page to the next (next_ is past every rev recorded).
+    std::set<std::string> atLast;  // the paths changed at the page's last rev so far
     for (const auto& ch : *page) {
       const std::int64_t last = history_.empty() ? 0 : history_.back().rev;
-      if (ch.rev < next_ || ch.rev > complete || ch.rev <= last) {
+      if (ch.rev != last) atLast.clear();
+      if (ch.rev < next_ || ch.rev > complete || ch.rev < last || !atLast.insert(ch.path).second) {
         failure_ = node + " answered CHANGES from rev " + std::to_string(next_) +
                    " with a page complete through rev " + std::to_string(complete) +
                    " that holds rev " + std::to_string(ch.rev) + " (" + ch.op + " " + ch.path +

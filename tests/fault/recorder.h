@@ -13,7 +13,8 @@
 // only ever starts later: it restarts from its newest snapshot, or installs a newer one), and
 // that is a failure of the harness, never a gap the checkers are left to skip. So is a page that
 // does not continue the history: a rev below the one reached, or past what the page says it is
-// complete to.
+// complete to, revs out of order, or one path twice at one rev (a rev may hold several changes: a
+// lease's end, a TXN's writes; a page brings them all).
 //
 // Thread: start() runs the rounds on a thread of its own; stop() joins it, and everything else is
 // called after stop() (or before start()).

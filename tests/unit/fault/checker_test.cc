@@ -138,6 +138,38 @@ TEST_CASE("feed check: exact, duplicated, gapped, too late", "[unit][fault]") {
   CHECK_FALSE(checkFeed(h, 1, {h[1]}, 5, true).ok);
 }
 
+TEST_CASE("feed check: a rev of several changes must arrive whole, in order, each once",
+          "[unit][fault]") {
+  // Rev 4 is a TXN's two writes; rev 6 a lease's end, deleting two files.
+  std::vector<Change> h = {{2, "/b/x", "set", "1"},
+                           {4, "/b/x", "set", "2"},
+                           {4, "/b/y", "set", "3"},
+                           {6, "/b/x", "del", ""},
+                           {6, "/b/y", "del", ""}};
+  CHECK(checkFeed(h, 1, h, 6, false).ok);
+  // Complete to 4 while rev 6 is still to come.
+  CHECK(checkFeed(h, 1, {h[0], h[1], h[2]}, 4, false).ok);
+  // Part of rev 4, claiming it complete.
+  auto part = checkFeed(h, 1, {h[0], h[1]}, 4, false);
+  CHECK_FALSE(part.ok);
+  CHECK(part.report.find("missing rev 4 set /b/y=3") != std::string::npos);
+  // Its changes swapped.
+  CHECK_FALSE(checkFeed(h, 1, {h[0], h[2], h[1], h[3], h[4]}, 6, false).ok);
+  // One of them twice: the report names the repeat, not its sibling at the same rev.
+  auto twice = checkFeed(h, 1, {h[0], h[1], h[1], h[2]}, 4, false);
+  CHECK_FALSE(twice.ok);
+  CHECK(twice.report.find("repeats delivered change 1") != std::string::npos);
+  // A change the history does not have, at a rev delivered before, is not called a repeat.
+  auto foreign = checkFeed(h, 1, {h[0], h[1], {4, "/b/z", "set", "9"}}, 4, false);
+  CHECK_FALSE(foreign.ok);
+  CHECK(foreign.report.find("repeats") == std::string::npos);
+  // A watch that ended TOO_LATE may stop between revs, never inside one.
+  CHECK(checkFeed(h, 1, {h[0], h[1], h[2]}, 4, true).ok);
+  auto torn = checkFeed(h, 1, {h[0], h[1], h[2], h[3]}, 4, true);
+  CHECK_FALSE(torn.ok);
+  CHECK(torn.report.find("part of rev 6") != std::string::npos);
+}
+
 TEST_CASE("write check: acknowledged writes are in the history, nothing else is", "[unit][fault]") {
   std::vector<Op> ops = {set(1, "a", -1, 0, 10, 1), set(2, "b", -1, 0, kNever, 0)};
   CHECK(checkWrites({{1, "/k", "set", "a"}, {2, "/k", "set", "b"}}, ops).ok);

@@ -20,19 +20,26 @@ using fault::HistoryRecorder;
 
 namespace {
 
-// The history every fake node shares: a matching change at every even rev.
+// The history every fake node shares: a matching change at every even rev, and at every tenth rev
+// two more (a TXN's writes, or a lease's end: several changes at one rev).
 std::vector<Change> history(std::int64_t upTo) {
   std::vector<Change> h;
-  for (std::int64_t r = 2; r <= upTo; r += 2)
+  for (std::int64_t r = 2; r <= upTo; r += 2) {
     h.push_back(Change{r, "/fault/k" + std::to_string(r % 3), r % 4 ? "set" : "del",
                        r % 4 ? "v" + std::to_string(r) : ""});
+    if (r % 10 == 0) {
+      h.push_back(Change{r, "/fault/t/a", "set", "a" + std::to_string(r)});
+      h.push_back(Change{r, "/fault/t/b", "set", "b" + std::to_string(r)});
+    }
+  }
   return h;
 }
 
 // A node that has applied revs through `head` and holds the changes from rev `from` on, answering
 // CHANGES as a node's store does (Store::changes): TOO_LATE below `from`, pages of at most
-// `limit` changes, each complete through its last change when cut short and through the head
-// otherwise. `corrupt` slips a change past the page's complete rev into every page.
+// `limit` changes (more when the last rev has several: a page never splits a rev), each complete
+// through its last change when cut short and through the head otherwise. `corrupt` slips a change
+// past the page's complete rev into every page; `repeat` repeats each page's last change.
 class FakeNode {
  public:
   FakeNode(std::int64_t from, std::int64_t head) { hold(from, head); }
@@ -43,7 +50,8 @@ class FakeNode {
     if (!thread_.joinable()) start();
   }
   const std::string& endpoint() const { return endpoint_; }
-  std::atomic<bool> corrupt{false};
+  std::atomic<bool> corrupt{false}, repeat{false};
+  std::atomic<std::int64_t> limit{1000};  // at most this many changes a page (a rev whole)
   ~FakeNode() {
     stop_ = true;
     thread_.join();
@@ -83,7 +91,9 @@ class FakeNode {
         r.head = head;
         for (const auto& c : all) {
           if (c.rev < rev || c.rev > head) continue;
-          if (static_cast<std::int64_t>(r.entries->size()) == q.limit.value_or(1000)) {
+          if (static_cast<std::int64_t>(r.entries->size()) >=
+                  std::min<std::int64_t>(limit, q.limit.value_or(1000)) &&
+              c.rev != r.entries->back().rev) {
             r.head = r.entries->back().rev;
             break;
           }
@@ -99,6 +109,7 @@ class FakeNode {
           e.rev = *r.head + 1;
           r.entries->push_back(e);
         }
+        if (repeat && !r.entries->empty()) r.entries->push_back(r.entries->back());
       }
       sock_.send(id, zmq::send_flags::sndmore);
       sock_.send(zmq::message_t(), zmq::send_flags::sndmore);
@@ -171,6 +182,22 @@ TEST_CASE("recorder: a page that does not continue the history fails the recordi
   HistoryRecorder rec({n1.endpoint()}, "/fault/**");
   CHECK(!rec.finish(100, in(2000)));
   CHECK(rec.failure().find("does not continue the history") != std::string::npos);
+}
+
+TEST_CASE("recorder: revs of several changes are recorded whole, across short pages", "[fault]") {
+  // Pages of at most 7 changes end inside no rev: those ending at a tenth rev pass the limit.
+  FakeNode n1(1, 200);
+  n1.limit = 7;
+  HistoryRecorder rec({n1.endpoint()}, "/fault/**");
+  REQUIRE(rec.finish(200, in(5000)));
+  CHECK(rec.history() == history(200));
+  CHECK(rec.history().size() == 140);
+  // The same change twice at its rev is not a second change of that rev.
+  FakeNode n2(1, 100);
+  n2.repeat = true;
+  HistoryRecorder dup({n2.endpoint()}, "/fault/**");
+  CHECK(!dup.finish(100, in(2000)));
+  CHECK(dup.failure().find("does not continue the history") != std::string::npos);
 }
 
 TEST_CASE("recorder: the thread records as the nodes advance, and stop() ends it", "[fault]") {
