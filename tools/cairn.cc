@@ -29,12 +29,15 @@
 #include "bindings/cpp/watcher.h"
 #include "store/file.h"
 #include "store/snapshot.h"
+#include "tools/json_text.h"
 #include "wire/cli/flags.h"
 #include "wire/codec.h"
 #include "wire/path.h"
 
 namespace {
 
+using cairn::tools::jsonStr;
+using cairn::tools::jsonValue;
 using cairn::wire::Err;
 using cairn::wire::Status;
 
@@ -50,63 +53,6 @@ int usage(const std::string& why, const std::string& cmd = "") {
                cmd.empty() ? "" : (cmd + " ").c_str(),
                cmd.empty() ? "lists the commands and flags" : "describes it");
   return kExitUsage;
-}
-
-bool validUtf8(const std::string& s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    std::size_t more;
-    if (c < 0x80) {
-      more = 0;
-    } else if ((c >> 5) == 0x6) {
-      more = 1;
-    } else if ((c >> 4) == 0xe) {
-      more = 2;
-    } else if ((c >> 3) == 0x1e) {
-      more = 3;
-    } else {
-      return false;
-    }
-    if (i + more >= s.size()) return false;
-    for (std::size_t k = 1; k <= more; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    }
-    i += more + 1;
-  }
-  return true;
-}
-
-std::string jsonStr(const std::string& s) {
-  std::string o = "\"";
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        o += "\\\"";
-        break;
-      case '\\':
-        o += "\\\\";
-        break;
-      case '\n':
-        o += "\\n";
-        break;
-      case '\r':
-        o += "\\r";
-        break;
-      case '\t':
-        o += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          o += b;
-        } else {
-          o += ch;
-        }
-    }
-  }
-  return o + "\"";
 }
 
 // SELF's counters as a JSON member: ,"stats":{"name":value,...} (nothing when absent).
@@ -158,35 +104,6 @@ std::string micros(std::int64_t us) {
   char b[32];
   std::snprintf(b, sizeof b, "%.2fms", static_cast<double>(us) / 1000.0);
   return b;
-}
-
-std::string base64(const std::string& s) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string o;
-  std::size_t i = 0;
-  for (; i + 2 < s.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(s[i]) << 16) |
-                 (static_cast<unsigned char>(s[i + 1]) << 8) | static_cast<unsigned char>(s[i + 2]);
-    o += k[v >> 18];
-    o += k[(v >> 12) & 63];
-    o += k[(v >> 6) & 63];
-    o += k[v & 63];
-  }
-  if (i < s.size()) {
-    unsigned v = static_cast<unsigned char>(s[i]) << 16;
-    if (i + 1 < s.size()) v |= static_cast<unsigned char>(s[i + 1]) << 8;
-    o += k[v >> 18];
-    o += k[(v >> 12) & 63];
-    o += i + 1 < s.size() ? k[(v >> 6) & 63] : '=';
-    o += '=';
-  }
-  return o;
-}
-
-// A value as a JSON member: "value":"text" when it is UTF-8, else "value_b64":"...".
-std::string jsonValue(const std::string& v) {
-  if (validUtf8(v)) return "\"value\":" + jsonStr(v);
-  return "\"value_b64\":" + jsonStr(base64(v));
 }
 
 std::string num(std::int64_t v) {
