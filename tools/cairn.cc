@@ -30,6 +30,7 @@
 #include "store/file.h"
 #include "store/snapshot.h"
 #include "tools/json_text.h"
+#include "tools/txn_json.h"
 #include "wire/cli/flags.h"
 #include "wire/codec.h"
 #include "wire/path.h"
@@ -116,6 +117,23 @@ void out(const std::string& line) {
   std::fflush(stdout);
 }
 
+bool readFile(const std::string& path, std::string* v) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = errno;
+      ::close(fd);
+      errno = e;
+      return n == 0;
+    }
+    v->append(buf, static_cast<std::size_t>(n));
+  }
+}
+
 bool readStdin(std::string* v) {
   char buf[65536];
   while (true) {
@@ -165,6 +183,15 @@ void replaceAll(std::string* s, const std::string& from, const std::string& to) 
     s->replace(p, from.size(), to);
 }
 
+// Whether an error is about one compare or operation of a TXN, as the node names them: the node
+// applied none of it.
+bool namesTxnPart(const std::string& detail) {
+  for (const char* part : {"if[", "then[", "else["}) {
+    if (detail.rfind(part, 0) == 0) return true;
+  }
+  return false;
+}
+
 // An error in the CLI's words: what happened, the protocol's code name in parentheses (scripts
 // and docs match it), and what to do when there is something to do. The node's details speak the
 // protocol (GETDIR, "request has 0", consistency "local"); the command and its PATH say more.
@@ -173,6 +200,7 @@ std::string explain(const Args& a, const Status& s) {
   const std::string& d = s.detail();
   const std::string& p = a.arg;
   const bool write = a.cmd == "set" || a.cmd == "add" || a.cmd == "del";
+  if (a.cmd == "txn" && namesTxnPart(d)) return d + " (" + code + "); nothing was applied";
   switch (s.code()) {
     case Err::kIsDir:
       if (a.cmd == "get" || write) {
@@ -980,6 +1008,33 @@ int recipe(Args& a, const cairn::client::Options& opts) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+// cairn txn [FILE]: one transaction, as JSON in TXN's wire form (tools/txn_json.h), from FILE or
+// standard input; its outcome as one JSON object.
+int txn(const Args& a, cairn::client::Client& c) {
+  const bool fromStdin = a.arg.empty() || a.arg == "-";
+  std::string text;
+  if (fromStdin) {
+    if (::isatty(0)) {
+      std::fprintf(stderr,
+                   "cairn: reading the transaction (JSON) from standard input; end it with Ctrl-D "
+                   "at the start of a line (Ctrl-C cancels)\n");
+    }
+    if (!readStdin(&text)) {
+      std::fprintf(stderr, "cairn: reading stdin: %s\n", std::strerror(errno));
+      return kExitError;
+    }
+  } else if (!readFile(a.arg, &text)) {
+    std::fprintf(stderr, "cairn: cannot read %s: %s\n", a.arg.c_str(), std::strerror(errno));
+    return kExitError;
+  }
+  auto t = cairn::tools::parseTxnJson(text);
+  if (!t) return usage((fromStdin ? "stdin" : a.arg) + ": " + t.status().detail(), "txn");
+  auto r = c.txn(*t);
+  if (!r) return fail(a, r.status());
+  out(cairn::tools::txnReplyJson(*r));
+  return kExitOk;
+}
+
 int run(Args& a) {
   if (a.cmd == "status") return status(a);                   // one client per node, not this one
   if (a.cmd == "snapshot status") return snapshotStatus(a);  // a local file: no node
@@ -1154,6 +1209,7 @@ int run(Args& a) {
   if (cmd == "watch" || cmd == "feed") {
     return watch(a, cmd == "feed");
   }
+  if (cmd == "txn") return txn(a, c);
   if (cmd == "snapshot save") return snapshotSave(a, c);
   if (cmd.rfind("members", 0) == 0) return members(a, c);
   if (cmd.rfind("lease ", 0) == 0) return lease(a, c);
@@ -1269,7 +1325,7 @@ void addFlags(CLI::App* app, Args* a, unsigned which, const std::string& revWhat
 
 struct Command {
   const char* name;
-  const char* args;  // P: PATH, p: [PATH], G: GLOB, V: PATH [VALUE], C: [COMMAND]
+  const char* args;  // P: PATH, p: [PATH], G: GLOB, V: PATH [VALUE], C: [COMMAND], F: [FILE]
   unsigned flags;
   const char* about;
   const char* rev;  // what --rev means for it
@@ -1324,8 +1380,34 @@ const Command kCommands[] = {
      "exit 0 when every node answered, none has halted and one leads,\n"
      "else 2",
      ""},
+    {"txn", "F", kJson,
+     "apply a transaction read as JSON from FILE (or stdin): compares,\n"
+     "then one of two lists of get, set, del and deltree, at one rev,\n"
+     "all or nothing; print its outcome as one JSON object",
+     ""},
     {"help", "C", 0, "print the help of COMMAND, or this list", ""},
 };
+
+// cairn help txn: the form of a transaction.
+constexpr const char* kTxnForm =
+    "A transaction is one JSON object, in the TXN request's form:\n"
+    "  {\"if\":   [{\"path\":\"/a\", \"rev\":7, \"cmp\":\"=\"}, ...],\n"
+    "   \"then\": [{\"op\":\"set\", \"path\":\"/a\", \"rev\":7, \"value\":\"text\"}, ...],\n"
+    "   \"else\": [{\"op\":\"get\", \"path\":\"/a\"}, ...]}\n"
+    "A compare has a path and one of \"rev\" (0: missing), \"value\" (text),\n"
+    "\"value_b64\" (any bytes, base64) or \"exists\" (true, false; \"=\" only);\n"
+    "\"cmp\" is \"=\" (the default), \"!=\", \"<\" or \">\". An operation is get,\n"
+    "set, del or deltree (a file, or every file below a directory): set and\n"
+    "del need \"rev\" (-1: whatever is there, 0: create only, R: only if the\n"
+    "file is at rev <= R), set needs \"value\" or \"value_b64\" and may have a\n"
+    "\"lease\"; a deltree may have \"rev\" (the directory's).\n"
+    "If every compare holds \"then\" runs, else \"else\": all of it at one rev,\n"
+    "or nothing if one operation fails (exit 1: a rev mismatch, 3: no such\n"
+    "file, 2: other errors, 127: the JSON is not a transaction).\n"
+    "Prints {\"succeeded\":B,\"rev\":R,\"results\":[...]}: rev is the one the\n"
+    "writes share (the head rev if none ran); one result per operation that\n"
+    "ran: op, path, rev, and a get's value (none for a missing file: rev 0)\n"
+    "or a deltree's len, the files it deleted.";
 
 }  // namespace
 
@@ -1370,6 +1452,11 @@ int main(int argc, char** argv) {
           ->type_name("");
     }
     if (args == "C") sub->add_option("COMMAND", helpOf, "a command")->type_name("");
+    if (args == "F") {
+      sub->add_option("FILE", a.arg, "the transaction, as JSON (default, or -: standard input)")
+          ->type_name("");
+      sub->footer(std::string(kTxnForm) + "\n\n" + app.get_footer());
+    }
   }
   // snapshot save|status FILE: two commands under one name.
   CLI::App* snapshot =
