@@ -165,6 +165,7 @@ struct Args {
   std::vector<std::string> command;   // lock: the command to run holding it; elect: [VALUE]
   bool listen = false;                // elect --listen
   bool timeoutSet = false;            // --timeout was given (status has its own default)
+  bool recursive = false;             // del -R: the file or the whole subtree, in one TXN
 };
 
 // The number that follows `key` in `text` ("file is at rev 7, ..." after "at rev "), or -1.
@@ -183,6 +184,15 @@ void replaceAll(std::string* s, const std::string& from, const std::string& to) 
     s->replace(p, from.size(), to);
 }
 
+// del -R is a TXN of one deltree, and the node names that operation in its errors ("then[0]
+// (deltree /a): /a does not exist", "then[0]: / holds /ctl, ..."), which nobody here wrote.
+Status withoutTxnOp(const Status& s) {
+  const std::string& d = s.detail();
+  const auto colon = d.find(": ");
+  if (d.rfind("then[0]", 0) != 0 || colon == std::string::npos) return s;
+  return Status(s.code(), d.substr(colon + 2));
+}
+
 // Whether an error is about one compare or operation of a TXN, as the node names them: the node
 // applied none of it.
 bool namesTxnPart(const std::string& detail) {
@@ -195,11 +205,27 @@ bool namesTxnPart(const std::string& detail) {
 // An error in the CLI's words: what happened, the protocol's code name in parentheses (scripts
 // and docs match it), and what to do when there is something to do. The node's details speak the
 // protocol (GETDIR, "request has 0", consistency "local"); the command and its PATH say more.
-std::string explain(const Args& a, const Status& s) {
+std::string explain(const Args& a, const Status& error) {
+  const bool tree = a.cmd == "del" && a.recursive;
+  const Status s = tree ? withoutTxnOp(error) : error;
   const std::string code = cairn::wire::errName(s.code());
   const std::string& d = s.detail();
   const std::string& p = a.arg;
   const bool write = a.cmd == "set" || a.cmd == "add" || a.cmd == "del";
+  if (tree) {
+    switch (s.code()) {
+      case Err::kNoEnt:
+        return "no such file or directory: " + p + " (NOENT)";
+      case Err::kReadonly:
+      case Err::kTooLarge:
+      case Err::kBadRequest:
+        return "cannot delete " + p + ": " + d + " (" + code + ")";
+      case Err::kTimeout:
+        return d + " (TIMEOUT); read " + p + " (cairn tree " + p + ") before trying again";
+      default:
+        break;  // REV_MISMATCH and the rest: as del says them
+    }
+  }
   if (a.cmd == "txn" && namesTxnPart(d)) return d + " (" + code + "); nothing was applied";
   switch (s.code()) {
     case Err::kIsDir:
@@ -1035,6 +1061,30 @@ int txn(const Args& a, cairn::client::Client& c) {
   return kExitOk;
 }
 
+// cairn del -R PATH: the file, or every file below the directory, deleted at one rev by a TXN of
+// one deltree (--rev R: only if PATH is at rev <= R). The node refuses / (READONLY: it holds /ctl)
+// and a subtree of more files than one rev may change (TOO_LARGE).
+int delTree(const Args& a, cairn::client::Client& c) {
+  cairn::wire::Txn t;
+  cairn::wire::TxnOp& op = t.then.emplace_back();
+  op.kind = cairn::wire::TxnOp::Kind::kDelTree;
+  op.path = a.arg;
+  op.rev = a.rev.value_or(-1);
+  auto r = c.txn(t);
+  if (!r) return fail(a, r.status());
+  if (r->results.size() != 1 || !r->results[0].len) {
+    return fail(a, Status(Err::kOther,
+                          "the node's answer to a deltree has no count of the files "
+                          "it deleted"));
+  }
+  const std::int64_t files = *r->results[0].len;
+  out(a.json ? "{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(r->rev) +
+                   ",\"deleted\":" + num(files) + "}"
+             : "deleted " + a.arg + ": rev " + num(r->rev) + ", " + num(files) +
+                   (files == 1 ? " file" : " files"));
+  return kExitOk;
+}
+
 int run(Args& a) {
   if (a.cmd == "status") return status(a);                   // one client per node, not this one
   if (a.cmd == "snapshot status") return snapshotStatus(a);  // a local file: no node
@@ -1080,6 +1130,7 @@ int run(Args& a) {
     out(a.json ? "{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
   }
+  if (cmd == "del" && a.recursive) return delTree(a, c);
   if (cmd == "del") {
     auto r = c.del(a.arg, a.rev.value_or(-1));
     if (!r) return fail(a, r.status());
@@ -1249,6 +1300,7 @@ enum Flag : unsigned {
   kRelay = 64,
   kLease = 128,
   kGiveUp = 256,  // --timeout means "give up after" (lock, elect), not the per-request timeout
+  kRecursive = 512,
 };
 
 // The flags in `which`, on `app`, all writing into `a`. The main app has every flag, so that a
@@ -1284,6 +1336,11 @@ void addFlags(CLI::App* app, Args* a, unsigned which, const std::string& revWhat
         ->transform(cairn::cli::integer(INT64_MIN, INT64_MAX));
   }
   if (which & kJson) app->add_flag("--json", a->json, "one JSON object per line");
+  if (which & kRecursive) {
+    app->add_flag("-R,--recursive", a->recursive,
+                  "delete the file, or every file below the directory PATH, at one\n"
+                  "rev (one TXN); --rev R: only if PATH is at rev <= R");
+  }
   if (which & kLease) {
     app->add_option_function<std::int64_t>(
            "--lease", [a](std::int64_t l) { a->lease = l; },
@@ -1343,7 +1400,9 @@ const Command kCommands[] = {
     {"set", "V", kRev | kJson | kLease,
      "write a file (VALUE or stdin); --rev R: only if the file is at rev <= R", kRevWrite},
     {"add", "V", kJson | kLease, "create a file that must not exist yet", ""},
-    {"del", "P", kRev | kJson, "delete a file; --rev R: only if the file is at rev <= R",
+    {"del", "P", kRev | kJson | kRecursive,
+     "delete a file; --rev R: only if the file is at rev <= R; -R: a\n"
+     "directory's whole subtree at one rev (prints the rev and the count)",
      kRevWrite},
     {"ls", "p", kRev | kJson | kLocal, "list a directory (default /)", kRevRead},
     {"find", "G", kRev | kJson | kLocal,

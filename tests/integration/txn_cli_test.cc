@@ -1,5 +1,6 @@
 // Transactions from the command line and the C++ client against real cairnd processes: cairn txn
-// (JSON in, one JSON object out), and which TXNs the client sends again after a lost reply.
+// (JSON in, one JSON object out), cairn del -R (a subtree at one rev), and which TXNs the client
+// sends again after a lost reply.
 
 #include <catch2/catch.hpp>
 
@@ -143,6 +144,118 @@ TEST_CASE("txn cli: input that is not a transaction is a usage error naming wher
   CHECK(r.err.find("cannot read " + d.path() + "/missing.json: No such file") != std::string::npos);
   CHECK(cairn({"get", "/a"}).out == "1");
   CHECK(cairn({"rev"}).out == "1\n");
+}
+
+TEST_CASE("cli: del -R deletes a subtree at one rev and says how many files went",
+          "[integration][txn]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  for (const char* path : {"/t/x/1", "/t/x/2", "/t/y", "/tt", "/keep"})
+    REQUIRE(cairn({"set", path, "v"}).code == 0);  // revs 1..5
+  auto r = cairn({"del", "-R", "/t"});
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out == "deleted /t: rev 6, 3 files\n");
+  r = cairn({"get", "/t/x/1"});
+  CHECK(r.code == 3);
+  CHECK(r.err == "cairn: no such file: /t/x/1\n");
+  CHECK(cairn({"ls", "/"}).out == "keep\ntt\n");  // /tt only shares a prefix: it stays
+  CHECK(cairn({"rev"}).out == "6\n");             // one rev for the three
+  // The changes at the first rev from 6 that has any: all three, at rev 6.
+  r = cairn({"wait", "--rev", "6", "/t/**"});
+  CHECK(r.out == "6 del /t/x/1\n6 del /t/x/2\n6 del /t/y\n");
+  // A file is a subtree of one; --json; and --recursive is -R.
+  r = cairn({"del", "--recursive", "--json", "/tt"});
+  CHECK(r.code == 0);
+  CHECK(r.out == R"({"path":"/tt","rev":7,"deleted":1})"
+                 "\n");
+  // --rev compares with the directory's rev, as a compare-and-set.
+  REQUIRE(cairn({"set", "/u/a", "1"}).code == 0);  // rev 8
+  REQUIRE(cairn({"set", "/u/b", "2"}).code == 0);  // rev 9
+  r = cairn({"del", "-R", "--rev", "8", "/u"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("/u changed after rev 8: it is at rev 9 now (REV_MISMATCH); nothing deleted") !=
+        std::string::npos);
+  CHECK(cairn({"del", "-R", "--rev", "9", "/u"}).out == "deleted /u: rev 10, 2 files\n");
+}
+
+TEST_CASE("cli: del without -R keeps its meaning, -r being --rev", "[integration][txn]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/d/a", "1"}).code == 0);  // rev 1
+  REQUIRE(cairn({"set", "/d/a", "2"}).code == 0);  // rev 2
+  auto r = cairn({"del", "-r", "1", "/d/a"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("REV_MISMATCH") != std::string::npos);
+  r = cairn({"del", "/d"});  // a directory, without -R: refused as before
+  CHECK(r.code == 2);
+  CHECK(r.err.find("/d is a directory (ISDIR)") != std::string::npos);
+  r = cairn({"del", "-r", "2", "/d/a"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "3\n");
+}
+
+TEST_CASE("cli: del -R / is refused, since / holds /ctl", "[integration][txn]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/a", "1"}).code == 0);
+  auto r = cairn({"del", "-R", "/"});
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err == "cairn: cannot delete /: / holds /ctl, which only the nodes write (READONLY)\n");
+  r = cairn({"del", "-R", "/ctl"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("cannot delete /ctl: ") != std::string::npos);
+  CHECK(r.err.find("(READONLY)") != std::string::npos);
+  CHECK(cairn({"get", "/a"}).out == "1");
+}
+
+TEST_CASE("cli: del -R of a missing path is NOENT, exit 3", "[integration][txn]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  REQUIRE(cairn({"set", "/a/b", "1"}).code == 0);
+  auto r = cairn({"del", "-R", "/a/c"});
+  CHECK(r.code == 3);
+  CHECK(r.out.empty());
+  CHECK(r.err == "cairn: no such file or directory: /a/c (NOENT)\n");
+  r = cairn({"del", "-R", "/a/b/c"});  // below a file
+  CHECK(r.code == 3);
+  CHECK(cairn({"rev"}).out == "1\n");
+}
+
+TEST_CASE("cli: del -R of more files than one rev may change prints the node's TOO_LARGE",
+          "[integration][txn]") {
+  test::TempDir d;
+  test::NodeProcess n(d.path() + "/n1");
+  Cli cairn{n.client()};
+  // 10,033 files under /big, 127 per transaction (with the C++ client's txn).
+  auto c = test::clientFor(n.client());
+  for (int b = 0; b < 79; ++b) {
+    wire::Txn t;
+    for (int i = 0; i < 127; ++i) {
+      t.then.push_back(op(wire::TxnOp::Kind::kSet,
+                          "/big/d" + std::to_string(b) + "/f" + std::to_string(i), -1, "x"));
+    }
+    auto r = c.txn(t);
+    REQUIRE(r.isOk());
+    REQUIRE(r->succeeded);
+    REQUIRE(r->results.size() == 127);
+  }
+  const std::int64_t head = *c.rev();
+  auto r = cairn({"del", "-R", "/big"});
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err ==
+        "cairn: cannot delete /big: a transaction changes at most 10000 files (a rev is "
+        "delivered whole); this one would change more: delete in parts (TOO_LARGE)\n");
+  CHECK(*c.rev() == head);
+  CHECK(test::walkFiles(c, "/big/**").size() == 79 * 127);
+  r = cairn({"del", "-R", "/big/d0"});  // in parts, it goes
+  CHECK(r.out == "deleted /big/d0: rev " + std::to_string(head + 1) + ", 127 files\n");
 }
 
 TEST_CASE("client: a TXN of gets is sent again after a lost reply, one that writes is not",
