@@ -29,12 +29,16 @@
 #include "bindings/cpp/watcher.h"
 #include "store/file.h"
 #include "store/snapshot.h"
+#include "tools/json_text.h"
+#include "tools/txn_json.h"
 #include "wire/cli/flags.h"
 #include "wire/codec.h"
 #include "wire/path.h"
 
 namespace {
 
+using cairn::tools::jsonStr;
+using cairn::tools::jsonValue;
 using cairn::wire::Err;
 using cairn::wire::Status;
 
@@ -50,63 +54,6 @@ int usage(const std::string& why, const std::string& cmd = "") {
                cmd.empty() ? "" : (cmd + " ").c_str(),
                cmd.empty() ? "lists the commands and flags" : "describes it");
   return kExitUsage;
-}
-
-bool validUtf8(const std::string& s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    std::size_t more;
-    if (c < 0x80) {
-      more = 0;
-    } else if ((c >> 5) == 0x6) {
-      more = 1;
-    } else if ((c >> 4) == 0xe) {
-      more = 2;
-    } else if ((c >> 3) == 0x1e) {
-      more = 3;
-    } else {
-      return false;
-    }
-    if (i + more >= s.size()) return false;
-    for (std::size_t k = 1; k <= more; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    }
-    i += more + 1;
-  }
-  return true;
-}
-
-std::string jsonStr(const std::string& s) {
-  std::string o = "\"";
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        o += "\\\"";
-        break;
-      case '\\':
-        o += "\\\\";
-        break;
-      case '\n':
-        o += "\\n";
-        break;
-      case '\r':
-        o += "\\r";
-        break;
-      case '\t':
-        o += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          o += b;
-        } else {
-          o += ch;
-        }
-    }
-  }
-  return o + "\"";
 }
 
 // SELF's counters as a JSON member: ,"stats":{"name":value,...} (nothing when absent).
@@ -160,35 +107,6 @@ std::string micros(std::int64_t us) {
   return b;
 }
 
-std::string base64(const std::string& s) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string o;
-  std::size_t i = 0;
-  for (; i + 2 < s.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(s[i]) << 16) |
-                 (static_cast<unsigned char>(s[i + 1]) << 8) | static_cast<unsigned char>(s[i + 2]);
-    o += k[v >> 18];
-    o += k[(v >> 12) & 63];
-    o += k[(v >> 6) & 63];
-    o += k[v & 63];
-  }
-  if (i < s.size()) {
-    unsigned v = static_cast<unsigned char>(s[i]) << 16;
-    if (i + 1 < s.size()) v |= static_cast<unsigned char>(s[i + 1]) << 8;
-    o += k[v >> 18];
-    o += k[(v >> 12) & 63];
-    o += i + 1 < s.size() ? k[(v >> 6) & 63] : '=';
-    o += '=';
-  }
-  return o;
-}
-
-// A value as a JSON member: "value":"text" when it is UTF-8, else "value_b64":"...".
-std::string jsonValue(const std::string& v) {
-  if (validUtf8(v)) return "\"value\":" + jsonStr(v);
-  return "\"value_b64\":" + jsonStr(base64(v));
-}
-
 std::string num(std::int64_t v) {
   return std::to_string(v);
 }
@@ -197,6 +115,23 @@ void out(const std::string& line) {
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
+}
+
+bool readFile(const std::string& path, std::string* v) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = errno;
+      ::close(fd);
+      errno = e;
+      return n == 0;
+    }
+    v->append(buf, static_cast<std::size_t>(n));
+  }
 }
 
 bool readStdin(std::string* v) {
@@ -230,6 +165,7 @@ struct Args {
   std::vector<std::string> command;   // lock: the command to run holding it; elect: [VALUE]
   bool listen = false;                // elect --listen
   bool timeoutSet = false;            // --timeout was given (status has its own default)
+  bool recursive = false;             // del -R: the file or the whole subtree, in one TXN
 };
 
 // The number that follows `key` in `text` ("file is at rev 7, ..." after "at rev "), or -1.
@@ -248,14 +184,49 @@ void replaceAll(std::string* s, const std::string& from, const std::string& to) 
     s->replace(p, from.size(), to);
 }
 
+// del -R is a TXN of one deltree, and the node names that operation in its errors ("then[0]
+// (deltree /a): /a does not exist", "then[0]: / holds /ctl, ..."), which nobody here wrote.
+Status withoutTxnOp(const Status& s) {
+  const std::string& d = s.detail();
+  const auto colon = d.find(": ");
+  if (d.rfind("then[0]", 0) != 0 || colon == std::string::npos) return s;
+  return Status(s.code(), d.substr(colon + 2));
+}
+
+// Whether an error is about one compare or operation of a TXN, as the node names them: the node
+// applied none of it.
+bool namesTxnPart(const std::string& detail) {
+  for (const char* part : {"if[", "then[", "else["}) {
+    if (detail.rfind(part, 0) == 0) return true;
+  }
+  return false;
+}
+
 // An error in the CLI's words: what happened, the protocol's code name in parentheses (scripts
 // and docs match it), and what to do when there is something to do. The node's details speak the
 // protocol (GETDIR, "request has 0", consistency "local"); the command and its PATH say more.
-std::string explain(const Args& a, const Status& s) {
+std::string explain(const Args& a, const Status& error) {
+  const bool tree = a.cmd == "del" && a.recursive;
+  const Status s = tree ? withoutTxnOp(error) : error;
   const std::string code = cairn::wire::errName(s.code());
   const std::string& d = s.detail();
   const std::string& p = a.arg;
   const bool write = a.cmd == "set" || a.cmd == "add" || a.cmd == "del";
+  if (tree) {
+    switch (s.code()) {
+      case Err::kNoEnt:
+        return "no such file or directory: " + p + " (NOENT)";
+      case Err::kReadonly:
+      case Err::kTooLarge:
+      case Err::kBadRequest:
+        return "cannot delete " + p + ": " + d + " (" + code + ")";
+      case Err::kTimeout:
+        return d + " (TIMEOUT); read " + p + " (cairn tree " + p + ") before trying again";
+      default:
+        break;  // REV_MISMATCH and the rest: as del says them
+    }
+  }
+  if (a.cmd == "txn" && namesTxnPart(d)) return d + " (" + code + "); nothing was applied";
   switch (s.code()) {
     case Err::kIsDir:
       if (a.cmd == "get" || write) {
@@ -1063,6 +1034,57 @@ int recipe(Args& a, const cairn::client::Options& opts) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+// cairn txn [FILE]: one transaction, as JSON in TXN's wire form (tools/txn_json.h), from FILE or
+// standard input; its outcome as one JSON object.
+int txn(const Args& a, cairn::client::Client& c) {
+  const bool fromStdin = a.arg.empty() || a.arg == "-";
+  std::string text;
+  if (fromStdin) {
+    if (::isatty(0)) {
+      std::fprintf(stderr,
+                   "cairn: reading the transaction (JSON) from standard input; end it with Ctrl-D "
+                   "at the start of a line (Ctrl-C cancels)\n");
+    }
+    if (!readStdin(&text)) {
+      std::fprintf(stderr, "cairn: reading stdin: %s\n", std::strerror(errno));
+      return kExitError;
+    }
+  } else if (!readFile(a.arg, &text)) {
+    std::fprintf(stderr, "cairn: cannot read %s: %s\n", a.arg.c_str(), std::strerror(errno));
+    return kExitError;
+  }
+  auto t = cairn::tools::parseTxnJson(text);
+  if (!t) return usage((fromStdin ? "stdin" : a.arg) + ": " + t.status().detail(), "txn");
+  auto r = c.txn(*t);
+  if (!r) return fail(a, r.status());
+  out(cairn::tools::txnReplyJson(*r));
+  return kExitOk;
+}
+
+// cairn del -R PATH: the file, or every file below the directory, deleted at one rev by a TXN of
+// one deltree (--rev R: only if PATH is at rev <= R). The node refuses / (READONLY: it holds /ctl)
+// and a subtree of more files than one rev may change (TOO_LARGE).
+int delTree(const Args& a, cairn::client::Client& c) {
+  cairn::wire::Txn t;
+  cairn::wire::TxnOp& op = t.then.emplace_back();
+  op.kind = cairn::wire::TxnOp::Kind::kDelTree;
+  op.path = a.arg;
+  op.rev = a.rev.value_or(-1);
+  auto r = c.txn(t);
+  if (!r) return fail(a, r.status());
+  if (r->results.size() != 1 || !r->results[0].len) {
+    return fail(a, Status(Err::kOther,
+                          "the node's answer to a deltree has no count of the files "
+                          "it deleted"));
+  }
+  const std::int64_t files = *r->results[0].len;
+  out(a.json ? "{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(r->rev) +
+                   ",\"deleted\":" + num(files) + "}"
+             : "deleted " + a.arg + ": rev " + num(r->rev) + ", " + num(files) +
+                   (files == 1 ? " file" : " files"));
+  return kExitOk;
+}
+
 int run(Args& a) {
   if (a.cmd == "status") return status(a);                   // one client per node, not this one
   if (a.cmd == "snapshot status") return snapshotStatus(a);  // a local file: no node
@@ -1108,6 +1130,7 @@ int run(Args& a) {
     out(a.json ? "{\"path\":" + jsonStr(a.arg) + ",\"rev\":" + num(*r) + "}" : num(*r));
     return kExitOk;
   }
+  if (cmd == "del" && a.recursive) return delTree(a, c);
   if (cmd == "del") {
     auto r = c.del(a.arg, a.rev.value_or(-1));
     if (!r) return fail(a, r.status());
@@ -1237,6 +1260,7 @@ int run(Args& a) {
   if (cmd == "watch" || cmd == "feed") {
     return watch(a, cmd == "feed");
   }
+  if (cmd == "txn") return txn(a, c);
   if (cmd == "snapshot save") return snapshotSave(a, c);
   if (cmd.rfind("members", 0) == 0) return members(a, c);
   if (cmd.rfind("lease ", 0) == 0) return lease(a, c);
@@ -1276,6 +1300,7 @@ enum Flag : unsigned {
   kRelay = 64,
   kLease = 128,
   kGiveUp = 256,  // --timeout means "give up after" (lock, elect), not the per-request timeout
+  kRecursive = 512,
 };
 
 // The flags in `which`, on `app`, all writing into `a`. The main app has every flag, so that a
@@ -1311,6 +1336,11 @@ void addFlags(CLI::App* app, Args* a, unsigned which, const std::string& revWhat
         ->transform(cairn::cli::integer(INT64_MIN, INT64_MAX));
   }
   if (which & kJson) app->add_flag("--json", a->json, "one JSON object per line");
+  if (which & kRecursive) {
+    app->add_flag("-R,--recursive", a->recursive,
+                  "delete the file, or every file below the directory PATH, at one\n"
+                  "rev (one TXN); --rev R: only if PATH is at rev <= R");
+  }
   if (which & kLease) {
     app->add_option_function<std::int64_t>(
            "--lease", [a](std::int64_t l) { a->lease = l; },
@@ -1352,7 +1382,7 @@ void addFlags(CLI::App* app, Args* a, unsigned which, const std::string& revWhat
 
 struct Command {
   const char* name;
-  const char* args;  // P: PATH, p: [PATH], G: GLOB, V: PATH [VALUE], C: [COMMAND]
+  const char* args;  // P: PATH, p: [PATH], G: GLOB, V: PATH [VALUE], C: [COMMAND], F: [FILE]
   unsigned flags;
   const char* about;
   const char* rev;  // what --rev means for it
@@ -1370,7 +1400,9 @@ const Command kCommands[] = {
     {"set", "V", kRev | kJson | kLease,
      "write a file (VALUE or stdin); --rev R: only if the file is at rev <= R", kRevWrite},
     {"add", "V", kJson | kLease, "create a file that must not exist yet", ""},
-    {"del", "P", kRev | kJson, "delete a file; --rev R: only if the file is at rev <= R",
+    {"del", "P", kRev | kJson | kRecursive,
+     "delete a file; --rev R: only if the file is at rev <= R; -R: a\n"
+     "directory's whole subtree at one rev (prints the rev and the count)",
      kRevWrite},
     {"ls", "p", kRev | kJson | kLocal, "list a directory (default /)", kRevRead},
     {"find", "G", kRev | kJson | kLocal,
@@ -1407,8 +1439,34 @@ const Command kCommands[] = {
      "exit 0 when every node answered, none has halted and one leads,\n"
      "else 2",
      ""},
+    {"txn", "F", kJson,
+     "apply a transaction read as JSON from FILE (or stdin): compares,\n"
+     "then one of two lists of get, set, del and deltree, at one rev,\n"
+     "all or nothing; print its outcome as one JSON object",
+     ""},
     {"help", "C", 0, "print the help of COMMAND, or this list", ""},
 };
+
+// cairn help txn: the form of a transaction.
+constexpr const char* kTxnForm =
+    "A transaction is one JSON object, in the TXN request's form:\n"
+    "  {\"if\":   [{\"path\":\"/a\", \"rev\":7, \"cmp\":\"=\"}, ...],\n"
+    "   \"then\": [{\"op\":\"set\", \"path\":\"/a\", \"rev\":7, \"value\":\"text\"}, ...],\n"
+    "   \"else\": [{\"op\":\"get\", \"path\":\"/a\"}, ...]}\n"
+    "A compare has a path and one of \"rev\" (0: missing), \"value\" (text),\n"
+    "\"value_b64\" (any bytes, base64) or \"exists\" (true, false; \"=\" only);\n"
+    "\"cmp\" is \"=\" (the default), \"!=\", \"<\" or \">\". An operation is get,\n"
+    "set, del or deltree (a file, or every file below a directory): set and\n"
+    "del need \"rev\" (-1: whatever is there, 0: create only, R: only if the\n"
+    "file is at rev <= R), set needs \"value\" or \"value_b64\" and may have a\n"
+    "\"lease\"; a deltree may have \"rev\" (the directory's).\n"
+    "If every compare holds \"then\" runs, else \"else\": all of it at one rev,\n"
+    "or nothing if one operation fails (exit 1: a rev mismatch, 3: no such\n"
+    "file, 2: other errors, 127: the JSON is not a transaction).\n"
+    "Prints {\"succeeded\":B,\"rev\":R,\"results\":[...]}: rev is the one the\n"
+    "writes share (the head rev if none ran); one result per operation that\n"
+    "ran: op, path, rev, and a get's value (none for a missing file: rev 0)\n"
+    "or a deltree's len, the files it deleted.";
 
 }  // namespace
 
@@ -1453,6 +1511,11 @@ int main(int argc, char** argv) {
           ->type_name("");
     }
     if (args == "C") sub->add_option("COMMAND", helpOf, "a command")->type_name("");
+    if (args == "F") {
+      sub->add_option("FILE", a.arg, "the transaction, as JSON (default, or -: standard input)")
+          ->type_name("");
+      sub->footer(std::string(kTxnForm) + "\n\n" + app.get_footer());
+    }
   }
   // snapshot save|status FILE: two commands under one name.
   CLI::App* snapshot =

@@ -12,7 +12,7 @@ ROOT=$PWD
 JOBS=${JOBS:-2}
 
 PACKAGES=(build-essential cmake libzmq3-dev cppzmq-dev libmsgpack-cxx-dev catch2 libcli11-dev
-          python3-zmq python3-msgpack clang-14 clang-format libclang-rt-14-dev)
+          nlohmann-json3-dev python3-zmq python3-msgpack clang-14 clang-format libclang-rt-14-dev)
 
 install_deps() {
   local missing=()

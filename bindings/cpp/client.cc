@@ -39,10 +39,41 @@ std::string listed(const std::vector<std::string>& eps) {
 }
 
 // A write's outcome is unknown once it may have left: it is never sent twice. (NOP goes through
-// the log too, but changes nothing: it may be repeated.) Membership changes are writes too.
-bool isWrite(Verb v) {
+// the log too, but changes nothing: it may be repeated; so may a TXN of gets only.) Membership
+// changes are writes too.
+bool isWrite(const Request& r) {
+  const Verb v = r.verb;
+  if (v == Verb::kTxn) {
+    if (!r.txn) return false;
+    for (const auto* branch : {&r.txn->then, &r.txn->otherwise}) {
+      for (const wire::TxnOp& op : *branch)
+        if (op.kind != wire::TxnOp::Kind::kGet) return true;
+    }
+    return false;
+  }
   return v == Verb::kSet || v == Verb::kDel || v == Verb::kJoin || v == Verb::kPromote ||
          v == Verb::kRemove || v == Verb::kGrant || v == Verb::kRevoke;
+}
+
+// The bytes a request carries that the node holds against its value limit: a SET's value, or
+// every value of a TXN (its sets' and its value compares'), which the node counts together.
+// *paths: the bytes of its paths, which count towards the node's socket cap too.
+std::size_t valueBytes(const Request& r, std::size_t* paths) {
+  *paths = r.path ? r.path->size() : 0;
+  if (r.verb == Verb::kSet) return r.value ? r.value->size() : 0;
+  if (r.verb != Verb::kTxn || !r.txn) return 0;
+  std::size_t n = 0;
+  for (const wire::Compare& c : r.txn->compares) {
+    n += c.value.size();
+    *paths += c.path.size();
+  }
+  for (const auto* branch : {&r.txn->then, &r.txn->otherwise}) {
+    for (const wire::TxnOp& op : *branch) {
+      n += op.value.size();
+      *paths += op.path.size();
+    }
+  }
+  return n;
 }
 
 }  // namespace
@@ -372,22 +403,25 @@ Result<wire::Reply> Client::call(const Request& reqIn) {
                       req.verb == Verb::kGetdir || req.verb == Verb::kWalk ||
                       req.verb == Verb::kRev;
   if (isRead && opts_.localReads && !req.consistency) req.consistency = "local";
-  if (req.verb == Verb::kSet && req.value) {
-    if (!maxValue_ && req.value->size() + req.path.value_or("").size() > kAskLimitAbove) {
+  if ((req.verb == Verb::kSet && req.value) || (req.verb == Verb::kTxn && req.txn)) {
+    std::size_t paths = 0;
+    const std::size_t bytes = valueBytes(req, &paths);
+    const bool txn = req.verb == Verb::kTxn;
+    if (!maxValue_ && bytes + paths > kAskLimitAbove) {
       Request q;
       q.verb = Verb::kSelf;
       auto self = send(q);
       if (!self) return self.status();
       if (self->maxValue) maxValue_ = *self->maxValue;
     }
-    if (maxValue_ && req.value->size() > static_cast<std::size_t>(*maxValue_)) {
-      return Status(Err::kTooLarge, "the value is " + std::to_string(req.value->size()) +
-                                        " bytes; this cluster takes at most " +
-                                        std::to_string(*maxValue_) +
-                                        " (cairnd --max-value); nothing was sent");
+    if (maxValue_ && bytes > static_cast<std::size_t>(*maxValue_)) {
+      return Status(Err::kTooLarge,
+                    std::string(txn ? "the transaction's values total " : "the value is ") +
+                        std::to_string(bytes) + " bytes; this cluster takes at most " +
+                        std::to_string(*maxValue_) + " (cairnd --max-value); nothing was sent");
     }
   }
-  if ((isWrite(req.verb) || req.verb == Verb::kNop) && opts_.preferLeader &&
+  if ((isWrite(req) || req.verb == Verb::kNop || req.verb == Verb::kTxn) && opts_.preferLeader &&
       opts_.endpoints.size() > 1 && !leaderChecked_) {
     // A SELF no node answered means the write cannot be sent either: say so now, once.
     if (Status s = findLeader(); s.code() == Err::kUnavailable) return s;
@@ -402,7 +436,7 @@ Result<wire::Reply> Client::send(const Request& req, std::chrono::milliseconds e
   };
   if (badEndpoints_.empty()) return Status(Err::kBadRequest, "no endpoints (a moved-from client)");
   if (!usable()) return badEndpoints_.front();  // not one endpoint a socket could connect to
-  const bool repeatable = !isWrite(req.verb);
+  const bool repeatable = !isWrite(req);
   auto timeout = opts_.timeout + extra;
   if (req.timeoutMs) timeout += std::chrono::milliseconds(*req.timeoutMs);
   const std::string body = wire::encodeRequest(req);
@@ -564,6 +598,17 @@ Result<std::int64_t> Client::del(const std::string& path, std::int64_t rev) {
   auto r = call(q);
   if (!r) return r.status();
   return r->rev.value_or(0);
+}
+
+Result<TxnReply> Client::txn(const wire::Txn& t) {
+  Request q;
+  q.verb = Verb::kTxn;
+  q.txn = t;
+  auto r = call(q);
+  if (!r) return r.status();
+  if (!r->succeeded) return Status(Err::kOther, "TXN's reply has no \"succeeded\"");
+  return TxnReply{*r->succeeded, r->rev.value_or(0),
+                  r->results.value_or(std::vector<wire::Entry>{})};
 }
 
 Result<std::int64_t> Client::rev() {

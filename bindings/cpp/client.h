@@ -11,15 +11,17 @@
 // Once sent, a request is the zguide's Lazy Pirate: no reply within the timeout, or the
 // connection lost before the reply (a socket monitor sees the node die at once), closes the
 // socket — a REQ socket that missed a reply is stuck — and a request that is safe to repeat
-// (reads, WAIT, CHANGES, REV, SELF, NOP) goes to the next node, up to `attempts` sends. A SET or
-// DEL that left and got no reply returns TIMEOUT: it may or may not have been applied (retries
-// become safe with exactly-once writes, a later protocol version). A node that answers IO has
-// halted (its disk failed) and applied nothing of the request: every request, writes included,
-// then goes to the next node.
+// (reads, WAIT, CHANGES, REV, SELF, NOP, a TXN whose branches hold only "get" operations) goes to
+// the next node, up to `attempts` sends. A SET, DEL or TXN with a write in either branch that left
+// and got no reply returns TIMEOUT: it may or may not have been applied (retries become safe with
+// exactly-once writes, a later protocol version). A node that answers IO has halted (its disk
+// failed) and applied nothing of the request: every request, writes included, then goes to the
+// next node.
 //
-// Writes go to the leader once it is known (a SELF, then /ctl/nodes/ID/client read locally on the
-// same node), sparing the cluster a forwarding hop; any node would accept them. A value over the
-// cluster's limit (SELF's max_value) is refused before it is sent: over the node's socket cap the
+// Writes, and every TXN (even one of gets: it goes through the log), go to the leader once it is
+// known (a SELF, then /ctl/nodes/ID/client read locally on the same node), sparing the cluster a
+// forwarding hop; any node would accept them. A value over the cluster's limit (SELF's max_value),
+// or a TXN whose values total more, is refused before it is sent: over the node's socket cap the
 // connection would be dropped with no reply at all.
 //
 // A backup (SNAPSHOT) lives on the node that made it, so backup() keeps to that node for the
@@ -95,6 +97,15 @@ struct Backup {
   std::string why;        // when it started over: why the first node's download failed
 };
 
+// What a TXN did (PROTOCOL.md §7): which branch ran, at which rev, and one result per operation
+// of that branch, in order (op, path, rev; a "get": value, and lease when one keeps the file, rev
+// 0 for a missing file; a "deltree": len, the files it deleted).
+struct TxnReply {
+  bool succeeded = false;  // every compare held: "then" ran; otherwise "else" did
+  std::int64_t rev = 0;    // the rev its writes share; the head rev if it wrote nothing
+  std::vector<wire::Entry> results;
+};
+
 // Receives a backup's bytes in order, each piece at its offset. Offset 0 after bytes already came
 // means the download started over (another node, another backup): drop what came before. An error
 // returned stops the download, and backup() returns it.
@@ -120,6 +131,10 @@ class Client {
   Result<std::int64_t> set(const std::string& path, const std::string& value, std::int64_t rev,
                            std::uint64_t lease);
   Result<std::int64_t> del(const std::string& path, std::int64_t rev);
+  // A transaction: its compares on the head, then one branch applied at one rev, all or nothing.
+  // An operation that fails fails it whole (its Status names it: "then[2] (set /a): ..."), and
+  // nothing is applied. Repeated after a lost reply only when it writes nothing (see above).
+  Result<TxnReply> txn(const wire::Txn& t);
 
   // Leases (PROTOCOL.md §7, GRANT). A new lease of `ttl`; its id.
   Result<std::uint64_t> grant(std::chrono::milliseconds ttl);
