@@ -55,6 +55,7 @@ struct Options {
   std::string label;
   bool baseline = false;
   bool local = false;
+  bool exactlyOnce = false;
   int subscribers = 1;
   double rate = 200;
   std::vector<std::string> watchAddrs;
@@ -139,8 +140,11 @@ Result runShape(const Options& o, const std::string& workload,
     std::unique_ptr<zmq::socket_t> sock;
     std::vector<double>* lat;
     Clock::time_point sentAt;
+    std::int64_t session = 0;  // --exactly-once: this client's session (a lease), and its seq
+    std::int64_t seq = 0;
   };
   const bool echo = workload == "echo";
+  const bool txn = workload == "txn";
   const bool mixed = workload == "mixed";
   // Which key an operation touches: with --keys N one of N shared keys at random (writers
   // collide), otherwise a fresh key per write and the one read key.
@@ -154,14 +158,39 @@ Result runShape(const Options& o, const std::string& workload,
   auto issue = [&](Conn& c, cairn::wire::Request& q, std::mt19937_64& rng) {
     long i = issued.fetch_add(1);
     if (o.duration > 0 ? Clock::now() >= end : i >= o.count) return false;
-    bool write = workload == "put";
+    bool write = workload == "put" || txn;
     if (mixed) write = std::uniform_real_distribution<>(0, 1)(rng) < o.writeRatio;
-    if (!echo) {
+    if (txn) {
+      // Four writes at one rev, if the first key is new (it always is): a compare and 4 SETs.
+      const std::string base = "/bench/r" + std::to_string(runId) + "/t" + std::to_string(i);
+      cairn::wire::Txn t;
+      cairn::wire::Compare fresh;
+      fresh.path = base + "/0";
+      fresh.target = cairn::wire::Compare::Target::kExists;
+      fresh.exists = false;
+      t.compares.push_back(fresh);
+      for (int k = 0; k < 4; ++k) {
+        cairn::wire::TxnOp op;
+        op.kind = cairn::wire::TxnOp::Kind::kSet;
+        op.path = base + "/" + std::to_string(k);
+        op.value = value;
+        t.then.push_back(std::move(op));
+      }
+      q.verb = cairn::wire::Verb::kTxn;
+      q.txn = std::move(t);
+    } else if (!echo) {
       q.verb = write ? cairn::wire::Verb::kSet : cairn::wire::Verb::kGet;
       q.rev = write ? std::optional<std::int64_t>(-1) : std::nullopt;
       q.value = write ? std::optional<std::string>(value) : std::nullopt;
       q.consistency = !write && o.local ? std::optional<std::string>("local") : std::nullopt;
       q.path = pick(rng, i, write);
+    }
+    if (c.session != 0 && write) {
+      q.session = c.session;
+      q.seq = ++c.seq;
+    } else {
+      q.session.reset();
+      q.seq.reset();
     }
     std::string body = echo ? value : cairn::wire::encodeRequest(q);
     c.sentAt = Clock::now();
@@ -176,6 +205,23 @@ Result runShape(const Options& o, const std::string& workload,
       c.sock->set(zmq::sockopt::linger, 0);
       c.sock->connect(addrs[static_cast<std::size_t>(id) % addrs.size()]);
       c.lat = &lat[static_cast<std::size_t>(id)];
+      if (o.exactlyOnce) {  // a session per client, granted before the clock starts
+        cairn::wire::Request g;
+        g.verb = cairn::wire::Verb::kGrant;
+        g.ttl = 600000;
+        const std::string body = cairn::wire::encodeRequest(g);
+        c.sock->send(zmq::buffer(body), zmq::send_flags::none);
+        zmq::message_t m;
+        auto r = c.sock->recv(m);
+        auto rep = r ? cairn::wire::decodeReply(m.to_string_view())
+                     : cairn::wire::Result<cairn::wire::Reply>(cairn::wire::Err::kTimeout, "");
+        if (!rep || rep->err != cairn::wire::Err::kOk || !rep->lease) {
+          std::fprintf(stderr, "cairn-bench: no session: %s\n",
+                       rep ? rep->detail.c_str() : rep.status().toString().c_str());
+          std::exit(2);
+        }
+        c.session = *rep->lease;
+      }
       conns.push_back(std::move(c));
     }
     cairn::wire::Request q;
@@ -478,6 +524,7 @@ int main(int argc, char** argv) {
       ->type_name("ENDPOINTS");
   app.add_option("--workload", o.workload,
                  "put: SET (clobber) of unique keys; get: GET of one existing key;\n"
+                 "txn: a TXN of one compare and 4 SETs of unique keys (one rev);\n"
                  "mixed: GET or SET at random (--write-ratio);\n"
                  "echo: an in-process ZeroMQ echo server (no Cairn at all);\n"
                  "watch: one writer paced at --rate to the first --addr endpoint, and\n"
@@ -489,7 +536,7 @@ int main(int argc, char** argv) {
                  "keepalive: grants --leases leases of --ttl and keeps each alive every\n"
                  "third of the ttl for --duration s, from --threads threads")
       ->type_name("W")
-      ->check(CLI::IsMember({"put", "get", "mixed", "echo", "watch", "lock", "keepalive"}))
+      ->check(CLI::IsMember({"put", "get", "mixed", "echo", "watch", "lock", "keepalive", "txn"}))
       ->capture_default_str();
   app.add_option("--clients", o.clients,
                  "concurrent clients, each its own REQ socket with one request at a\n"
@@ -525,6 +572,9 @@ int main(int argc, char** argv) {
       ->transform(real(0, 1))
       ->capture_default_str();
   app.add_flag("--local", o.local, "reads with consistency \"local\" (the node's own state)");
+  app.add_flag("--exactly-once", o.exactlyOnce,
+               "put, mixed, txn: each client grants itself a session and its writes carry it\n"
+               "and a sequence number (exactly-once writes, PROTOCOL.md section 5)");
   app.add_option("--label", o.label, "the label of the RESULT line (default: workload-cN)")
       ->type_name("L");
   app.add_flag("--baseline", o.baseline,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <thread>
 
 #include "wire/codec.h"
 
@@ -187,6 +188,18 @@ Client::Client(Options opts, zmq::context_t* ctx) : opts_(std::move(opts)), ctx_
 Client::Client(Client&&) noexcept = default;
 
 Client::~Client() {
+  if (session_ && !badEndpoints_.empty()) {
+    // Best effort, briefly: a session left behind ends by itself after its ttl.
+    try {
+      opts_.timeout = std::min(opts_.timeout, std::chrono::milliseconds(1000));
+      opts_.connectTimeout = std::min(opts_.connectTimeout, std::chrono::milliseconds(1000));
+      Request q;
+      q.verb = Verb::kRevoke;
+      q.lease = static_cast<std::int64_t>(*session_);
+      (void)send(q);
+    } catch (...) {
+    }
+  }
   conn_.reset();
 }
 
@@ -426,7 +439,76 @@ Result<wire::Reply> Client::call(const Request& reqIn) {
     // A SELF no node answered means the write cannot be sent either: say so now, once.
     if (Status s = findLeader(); s.code() == Err::kUnavailable) return s;
   }
+  const bool sessionable = req.verb == Verb::kSet || req.verb == Verb::kDel ||
+                           req.verb == Verb::kGrant || req.verb == Verb::kRevoke ||
+                           (req.verb == Verb::kTxn && isWrite(req));
+  if (opts_.exactlyOnce && sessionable && !req.session && !req.seq) return sessionCall(req);
   return send(req);
+}
+
+Result<wire::Reply> Client::sessionCall(Request req) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + opts_.writeDeadline;
+  bool maybeApplied = false;  // an attempt may have been applied: only a reply tells now
+  int attempts = 0, sessions = 0;
+  auto pause = std::chrono::milliseconds(50);
+  auto unknown = [&](const std::string& why) {
+    return Status(Err::kTimeout, why + " (" + std::to_string(attempts) + " attempts of write " +
+                                     std::to_string(seq_) + " of session " +
+                                     std::to_string(session_.value_or(0)) +
+                                     "); it may or may not have been applied, once at most");
+  };
+  while (true) {
+    if (!req.session) {
+      if (!session_) {
+        // A session of its own: a plain GRANT (one whose reply is lost leaves a lease that ends
+        // by itself after its ttl).
+        Request g;
+        g.verb = Verb::kGrant;
+        g.ttl = opts_.sessionTtl.count();
+        auto r = send(g);
+        const bool retry =
+            !r && (r.status().code() == Err::kTimeout || r.status().code() == Err::kUnavailable);
+        if (!r && (!retry || Clock::now() >= deadline)) return r.status();
+        if (r && r->lease) {
+          session_ = static_cast<std::uint64_t>(*r->lease);
+          seq_ = 0;
+          ++sessions;
+        }
+        if (!session_) {
+          std::this_thread::sleep_for(pause);
+          pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+          continue;
+        }
+      }
+      req.session = static_cast<std::int64_t>(*session_);
+      req.seq = static_cast<std::int64_t>(++seq_);
+    }
+    ++attempts;
+    auto r = send(req);
+    if (r) return r;
+    const Err e = r.status().code();
+    if (e == Err::kTooLate) {
+      // The session ended (its lease expired while this client was idle, or was revoked): this
+      // attempt was not applied. A first attempt is sent again under a new session; a retry's
+      // earlier attempts may have been applied, and nothing can tell now.
+      session_.reset();
+      if (maybeApplied) return unknown("the session ended while the write was retried");
+      if (sessions >= 2) return r.status();
+      req.session.reset();
+      req.seq.reset();
+      continue;
+    }
+    if (e != Err::kTimeout && e != Err::kUnavailable) return r.status();  // a definite answer
+    maybeApplied = maybeApplied || e == Err::kTimeout;
+    if (Clock::now() + pause >= deadline) {
+      if (!maybeApplied) return r.status();  // UNAVAILABLE every time: it was never applied
+      return unknown("no definite answer within " + quoteMs(opts_.writeDeadline) + ": " +
+                     r.status().detail());
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+  }
 }
 
 Result<wire::Reply> Client::send(const Request& req, std::chrono::milliseconds extra) {

@@ -12,11 +12,14 @@
 // connection lost before the reply (a socket monitor sees the node die at once), closes the
 // socket — a REQ socket that missed a reply is stuck — and a request that is safe to repeat
 // (reads, WAIT, CHANGES, REV, SELF, NOP, a TXN whose branches hold only "get" operations) goes to
-// the next node, up to `attempts` sends. A SET, DEL or TXN with a write in either branch that left
-// and got no reply returns TIMEOUT: it may or may not have been applied (retries become safe with
-// exactly-once writes, a later protocol version). A node that answers IO has halted (its disk
-// failed) and applied nothing of the request: every request, writes included, then goes to the
-// next node.
+// the next node, up to `attempts` sends. Writes (SET, DEL, GRANT, REVOKE, a TXN with a write in
+// either branch) are exactly-once (Options::exactlyOnce, the default): each carries the client's
+// session and a sequence number, and one that got no definite answer (no reply, TIMEOUT,
+// UNAVAILABLE) is sent again with the same number until a node answers or `writeDeadline` passes;
+// the node applies it once and answers every copy with the first reply. Only then is it TIMEOUT:
+// it may or may not have been applied. Without exactlyOnce, a write that left and got no reply is
+// TIMEOUT at once and never resent. A node that answers IO has halted (its disk failed) and
+// applied nothing of the request: every request, writes included, then goes to the next node.
 //
 // Writes, and every TXN (even one of gets: it goes through the log), go to the leader once it is
 // known (a SELF, then /ctl/nodes/ID/client read locally on the same node), sparing the cluster a
@@ -58,6 +61,13 @@ struct Options {
   int attempts = 3;          // sends per repeatable request, each to another node when there is one
   bool localReads = false;   // read the node's own state, which may trail (consistency "local")
   bool preferLeader = true;  // send writes to the leader once known
+  // Exactly-once writes (PROTOCOL.md §5): SET, DEL, GRANT, REVOKE and a TXN that writes carry
+  // this client's session (a lease it grants itself at its first write, `sessionTtl`) and a
+  // sequence number. A write that got no definite answer is sent again, same number, to whichever
+  // node answers, until one answers or `writeDeadline` passes: it is applied once.
+  bool exactlyOnce = true;
+  std::chrono::milliseconds sessionTtl{60000};
+  std::chrono::milliseconds writeDeadline{10000};
 };
 
 // Splits "tcp://a:1,b:2" into endpoints, each normalized (normalizeEndpoint) when it can be.
@@ -182,6 +192,9 @@ class Client {
 
   // The endpoint of the node that answered last ("" before any did).
   std::string endpoint() const;
+  // The session (lease id) this client's writes carry; 0 before the first write, or without
+  // exactlyOnce. The destructor revokes it (at most a second's wait).
+  std::uint64_t session() const { return session_.value_or(0); }
 
  public:
   struct Conn;  // one REQ socket to one endpoint, with the monitor that sees it drop
@@ -206,6 +219,8 @@ class Client {
   // One backup from one node; *retry says whether another node may do better.
   Status backupOnce(const BackupSink& sink, Backup* b, bool* retry);
   Result<std::vector<wire::Entry>> pages(wire::Request req, std::int64_t* head);
+  // A write under this client's session: sent until a definite answer or the write deadline.
+  Result<wire::Reply> sessionCall(wire::Request req);
 
   Options opts_;
   std::vector<Status> badEndpoints_;  // per endpoint: why it cannot be used (ok if it can)
@@ -218,6 +233,8 @@ class Client {
   std::optional<std::int64_t> maxValue_;  // the cluster's value limit, once a SELF told it
   // Endpoints send() must not use (empty: none): a backup's chunks go to its node only.
   std::vector<bool> avoid_;
+  std::optional<std::uint64_t> session_;  // exactly-once: the lease this client's writes carry
+  std::uint64_t seq_ = 0;                 // the last sequence number a write of it took
 };
 
 }  // namespace cairn::client

@@ -127,7 +127,10 @@ TEST_CASE("cluster: without a quorum a write fails within a bounded time",
   test::TempDir d;
   test::Cluster c(d.path(), 3);
   REQUIRE(c.awaitLeader() > 0);
-  auto cl = clientFor(c.client(1));
+  client::Options o;
+  o.endpoints = {c.client(1)};
+  o.writeDeadline = std::chrono::milliseconds(2000);  // how long a write is resent (5.1)
+  client::Client cl(o);
   REQUIRE(cl.set("/a", "1", -1).isOk());
   c.kill9(2);
   c.kill9(3);

@@ -269,6 +269,7 @@ TEST_CASE("client: a TXN of gets is sent again after a lost reply, one that writ
   o.endpoints = {cluster.client(f1), cluster.client(f2)};  // the followers only: they forward
   o.timeout = std::chrono::milliseconds(1500);
   o.preferLeader = false;  // no SELF before a TXN: what goes again is the TXN itself
+  o.exactlyOnce = false;   // no session: a write is never sent twice (PROTOCOL.md 5.1)
   client::Client c(o);
   wire::Txn write;
   write.then.push_back(op(wire::TxnOp::Kind::kSet, "/w", -1, "1"));

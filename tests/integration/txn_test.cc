@@ -247,7 +247,7 @@ TEST_CASE("txn: what the leader acknowledged before its kill -9 is whole on the 
   CHECK((*ch)[1].rev == *r->rev);
 }
 
-TEST_CASE("txn: a deltree of 10,000 files is one rev; one more file is refused whole",
+TEST_CASE("txn: a deltree of 10000 files is one rev and one more file is refused whole",
           "[integration][txn]") {
   test::TempDir d;
   test::Cluster c(d.path(), 3);

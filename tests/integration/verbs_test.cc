@@ -255,8 +255,10 @@ TEST_CASE("verbs: SELF reports the node's counters", "[integration]") {
   CHECK(s["requests.GET"] == 1);
   CHECK(s["replies.REV_MISMATCH"] == 1);
   CHECK(s["replies.OK"] >= 6);
-  CHECK(s["commit_us.count"] == 6);  // the failed compare-and-set is chosen and answered too
-  CHECK(s["sync_us.count"] >= 6);    // lockstep writes: one fdatasync each, at least
+  CHECK(s["requests.GRANT"] == 1);  // the client's session (PROTOCOL.md 5.1)
+  // Every write is chosen and answered, the failed compare-and-set and the session's GRANT too.
+  CHECK(s["commit_us.count"] == 7);
+  CHECK(s["sync_us.count"] >= 6);  // lockstep writes: one fdatasync each, at least
   CHECK(s["sync_us.p50"] > 0);
   CHECK(s["batch.count"] >= 6);
   CHECK(s.count("leader_changes") == 1);

@@ -241,7 +241,7 @@ class Sim {
         out += f + ",";
       out += ";";
     }
-    return out + "next " + std::to_string(st.nextLease());
+    return out + "next " + std::to_string(st.nextLease()) + " sessions " + st.sessions().dump();
   }
 
   void start(SimNode& nd) {
@@ -416,14 +416,61 @@ class Sim {
       }
       acked_[o.proposal] = s.slot;
       maxAcked_ = std::max(maxAcked_, s.slot);
+      checkSession(o.proposal, o);
       if (o.succeeded) ++(*o.succeeded ? txnThen_ : txnElse_);
       if (txnIds_.count(o.proposal) && !o.status.isOk()) ++txnFailed_;
     }
     log("n%u applied slot %llu", nd.id, static_cast<unsigned long long>(s.slot));
   }
 
-  // A client's command; its proposal id (unique in the run) traces its acknowledgement.
+  // A client's command; its proposal id (unique in the run) traces its acknowledgement. Half the
+  // writes carry a session (a lease granted earlier, perhaps ended since) and the session's next
+  // seq; one command in six resends such a write, unchanged, as a client whose reply was lost
+  // does: through whichever node, across leader changes, while the first may still be in flight.
   Command newCommand(std::uint64_t* id) {
+    if (!sessionCmds_.empty() && rnd(6) == 0) {
+      *id = ++seq_;
+      const Command& c = sessionCmds_[rnd(sessionCmds_.size())];
+      sessionOf_[*id] = {c.session, c.seq};
+      if (c.op == Command::Op::kTxn) txnIds_.insert(*id);
+      ++resent_;
+      return c;
+    }
+    Command c = freshCommand(id);
+    const bool write = c.op == Command::Op::kSet || c.op == Command::Op::kDel ||
+                       c.op == Command::Op::kTxn || c.op == Command::Op::kRevoke;
+    if (write && leasesGranted() > 0 && rnd(2) == 0) {
+      c.session = 1 + rnd(leasesGranted());
+      c.seq = ++sessionSeqs_[c.session];
+      sessionOf_[*id] = {c.session, c.seq};
+      sessionCmds_.push_back(c);
+      if (sessionCmds_.size() > 32) sessionCmds_.erase(sessionCmds_.begin());
+    }
+    return c;
+  }
+
+  // A write's outcome under a session: every copy of (session, seq) is answered with the first
+  // reply, or refused TOO_LATE; none is applied a second time (its rev would differ).
+  void checkSession(std::uint64_t proposal, const cairn::node::Applier::Outcome& o) {
+    auto s = sessionOf_.find(proposal);
+    if (s == sessionOf_.end()) return;
+    // A copy may find the session ended or its reply let go (TOO_LATE: not applied now); every
+    // other answer to copies of one write is the same. (Nodes acknowledge in their own time, so
+    // the first acknowledged need not be the first applied.)
+    if (o.status.code() == cairn::wire::Err::kTooLate) return;
+    auto [it, first] = sessionReplies_.emplace(s->second, std::make_pair(o.status.code(), o.rev));
+    if (first) return;
+    const auto [code, rev] = it->second;
+    if (code != o.status.code() || rev != o.rev) {
+      throw Failure{"a copy of write " + std::to_string(s->second.second) + " of session " +
+                    std::to_string(s->second.first) + " was answered " +
+                    cairn::wire::errName(o.status.code()) + " at rev " + std::to_string(o.rev) +
+                    ", another " + cairn::wire::errName(code) + " at rev " + std::to_string(rev)};
+    }
+    ++replayed_;
+  }
+
+  Command freshCommand(std::uint64_t* id) {
     *id = ++seq_;
     Command c;
     std::uint64_t k = rnd(8);
@@ -1038,6 +1085,14 @@ class Sim {
   std::uint64_t changesChosen_ = 0;
   std::uint64_t expiriesProposed_ = 0;
   std::set<std::uint64_t> txnIds_;  // proposals that are transactions
+  // Exactly-once: proposal -> (session, seq); the writes that may be resent; each session's last
+  // seq; the first outcome of each (session, seq) acknowledged; copies answered from the table.
+  std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> sessionOf_;
+  std::vector<Command> sessionCmds_;
+  std::map<std::uint64_t, std::uint64_t> sessionSeqs_;
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::pair<cairn::wire::Err, std::int64_t>>
+      sessionReplies_;
+  std::uint64_t resent_ = 0, replayed_ = 0;
   // Transactions acknowledged: the "then" branch applied, the "else" one, or neither (an
   // operation failed, so nothing was written).
   std::uint64_t txnThen_ = 0, txnElse_ = 0, txnFailed_ = 0;
@@ -1047,6 +1102,8 @@ class Sim {
   std::uint64_t changesProposed() const { return changesProposed_; }
   std::uint64_t expiriesProposed() const { return expiriesProposed_; }
   std::uint64_t txnThen() const { return txnThen_; }
+  std::uint64_t resent() const { return resent_; }
+  std::uint64_t replayed() const { return replayed_; }
   std::uint64_t txnElse() const { return txnElse_; }
   std::uint64_t txnFailed() const { return txnFailed_; }
   std::uint64_t changesChosen() const { return changesChosen_; }
@@ -1094,7 +1151,7 @@ int main(int argc, char** argv) {
   }
   std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0, snaps = 0, resumed = 0,
                 changes = 0, changesAsked = 0, expiries = 0, txnThen = 0, txnElse = 0,
-                txnFailed = 0;
+                txnFailed = 0, resent = 0, replayed = 0;
   for (std::uint64_t s = start; s < start + seeds; ++s) {
     try {
       Sim sim(s, nodes, steps, verbose);
@@ -1110,6 +1167,8 @@ int main(int argc, char** argv) {
       txnThen += sim.txnThen();
       txnElse += sim.txnElse();
       txnFailed += sim.txnFailed();
+      resent += sim.resent();
+      replayed += sim.replayed();
       ++passed;
     } catch (const Failure& f) {
       ++failed;
@@ -1125,14 +1184,16 @@ int main(int argc, char** argv) {
       "sim: %d nodes, seeds %llu..%llu, %llu slots chosen, %llu writes acknowledged, %llu "
       "linearizable read points checked, %llu snapshots installed (%llu transfers resumed), "
       "%llu membership changes chosen of %llu proposed, %llu lease expiries proposed by "
-      "leaders, transactions acknowledged: %llu then, %llu else, %llu failed\n",
+      "leaders, transactions acknowledged: %llu then, %llu else, %llu failed; %llu session "
+      "writes resent, %llu answered from the reply table\n",
       nodes, static_cast<unsigned long long>(start),
       static_cast<unsigned long long>(start + seeds - 1), static_cast<unsigned long long>(chosen),
       static_cast<unsigned long long>(acked), static_cast<unsigned long long>(reads),
       static_cast<unsigned long long>(snaps), static_cast<unsigned long long>(resumed),
       static_cast<unsigned long long>(changes), static_cast<unsigned long long>(changesAsked),
       static_cast<unsigned long long>(expiries), static_cast<unsigned long long>(txnThen),
-      static_cast<unsigned long long>(txnElse), static_cast<unsigned long long>(txnFailed));
+      static_cast<unsigned long long>(txnElse), static_cast<unsigned long long>(txnFailed),
+      static_cast<unsigned long long>(resent), static_cast<unsigned long long>(replayed));
   std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
               static_cast<unsigned long long>(failed));
   return failed == 0 ? 0 : 1;
