@@ -383,6 +383,13 @@ Action ClientService::txn(Request& req) const {
                     " bytes; a transaction carries at most " + std::to_string(opts_.maxValue) +
                     " (cairnd --max-value)");
   }
+  // Paths add at most 128 x 4 KiB: only a transaction with large values can pass the log's limit.
+  if (const std::size_t size = bytes > (1 << 20) ? wire::encodeTxn(t).size() : 0;
+      size > wire::kMaxTxnBytes) {
+    return fail(req, Err::kTooLarge,
+                "the transaction is " + std::to_string(size) + " bytes in the log; at most " +
+                    std::to_string(wire::kMaxTxnBytes) + " are allowed");
+  }
   Action a;
   a.kind = Action::Kind::kWrite;
   a.tag = req.tag;

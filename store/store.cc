@@ -115,6 +115,23 @@ Status casCheck(std::int64_t want, std::int64_t have) {
                 "file is at rev " + std::to_string(have) + ", request has " + std::to_string(want));
 }
 
+// How many files are below directory `d`, counting no further than `limit` + 1.
+std::size_t countFiles(const Node& d, std::size_t limit) {
+  std::size_t n = 0;
+  auto rec = [&](auto& self, const Node& dir) -> void {
+    dir.children.forEach([&](const std::string&, const NodeP& c) {
+      if (c->dir) {
+        self(self, *c);
+      } else {
+        ++n;
+      }
+      return n <= limit;
+    });
+  };
+  rec(rec, d);
+  return n;
+}
+
 // Whether compare `c` holds for the node at its path (null: missing).
 bool holds(const wire::Compare& c, const Node* n) {
   using wire::Compare;
@@ -439,6 +456,7 @@ ApplyResult Store::txn(const wire::Txn& t) {
   std::vector<Relink> relinks;                   // applied only if every operation succeeds
   std::map<std::uint64_t, std::int64_t> gained;  // lease -> files it gains in this transaction
   auto value = std::make_shared<const std::string>();
+  std::size_t read = 0;  // bytes the gets returned
   std::size_t i = 0;
   auto fail = [&](const TxnOp& op, Status s) {
     res.status =
@@ -475,6 +493,12 @@ ApplyResult Store::txn(const wire::Txn& t) {
         if (n && n->dir) return fail(op, Status(Err::kIsDir, op.path + " is a directory"));
         e.rev = n ? n->rev : 0;
         e.value = n ? *n->value : std::string();
+        read += e.value->size();
+        if (read > wire::kMaxTxnReadBytes) {
+          return fail(op, Status(Err::kTooLarge, "a transaction's gets return at most " +
+                                                     std::to_string(wire::kMaxTxnReadBytes) +
+                                                     " bytes in all; read the rest apart"));
+        }
         if (n && n->lease != 0) e.lease = static_cast<std::int64_t>(n->lease);
         break;
       }
@@ -531,6 +555,14 @@ ApplyResult Store::txn(const wire::Txn& t) {
         if (!n) return fail(op, Status(Err::kNoEnt, op.path + " does not exist"));
         if (op.rev != -1) {
           if (Status s = casCheck(op.rev, n->rev); !s.isOk()) return fail(op, s);
+        }
+        // Counted first, stopping past the limit: a subtree too large costs no walk of it all.
+        if (n->dir && countFiles(*n, wire::kMaxTxnChanges - changes.size()) + changes.size() >
+                          wire::kMaxTxnChanges) {
+          return fail(op, Status(Err::kTooLarge, "a transaction changes at most " +
+                                                     std::to_string(wire::kMaxTxnChanges) +
+                                                     " files (a rev is delivered whole); this one "
+                                                     "would change more: delete in parts"));
         }
         std::int64_t count = 0;
         Status dup;

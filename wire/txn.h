@@ -56,6 +56,11 @@ struct Txn {
 // writes make (a delete of a subtree counts every file), since a rev is delivered whole.
 inline constexpr std::size_t kMaxTxnOps = 128;
 inline constexpr std::size_t kMaxTxnChanges = 10000;
+// The values its gets return, in all (as a WALK page's): the same on every node, so that a reply,
+// and the copy the exactly-once table keeps of it, stays small.
+inline constexpr std::size_t kMaxTxnReadBytes = 4 << 20;
+// A transaction as the log carries it (encodeTxn): below what every node's decoder takes.
+inline constexpr std::size_t kMaxTxnBytes = (64 << 20) - (1 << 20);
 
 const char* compareCmpName(Compare::Cmp c);        // "=", "!=", "<", ">"
 const char* txnOpName(TxnOp::Kind k);              // "get", "set", "del", "deltree"

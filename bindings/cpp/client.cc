@@ -188,6 +188,7 @@ Client::Client(Options opts, zmq::context_t* ctx) : opts_(std::move(opts)), ctx_
 Client::Client(Client&&) noexcept = default;
 
 Client::~Client() {
+  // A moved-from client has no endpoints (a moved-from vector is empty): it revokes nothing.
   if (session_ && !badEndpoints_.empty()) {
     // Best effort, briefly: a session left behind ends by itself after its ttl.
     try {
@@ -470,7 +471,8 @@ Result<wire::Reply> Client::sessionCall(Request req) {
         const bool retry =
             !r && (r.status().code() == Err::kTimeout || r.status().code() == Err::kUnavailable);
         if (!r && (!retry || Clock::now() >= deadline)) return r.status();
-        if (r && r->lease) {
+        if (r && !r->lease) return Status(Err::kOther, "GRANT's reply has no lease");
+        if (r) {
           session_ = static_cast<std::uint64_t>(*r->lease);
           seq_ = 0;
           ++sessions;

@@ -283,3 +283,20 @@ TEST_CASE("txn: commands round-trip through the log's encoding", "[unit][store][
   bytes[bytes.size() - 3] = '\xc1';  // a byte msgpack never uses
   CHECK(!cairn::wire::decodeCommand(bytes).isOk());
 }
+
+TEST_CASE("txn: gets return at most 4 MiB in all", "[unit][store][txn]") {
+  Fixture f;
+  const std::string mib(1 << 20, 'x');
+  for (int i = 0; i < 5; ++i)
+    f.set("/big/" + std::to_string(i), mib);
+  const std::int64_t head = f.s.rev();
+  ApplyResult four = f.txn({{}, {get("/big/0"), get("/big/1"), get("/big/2"), get("/big/3")}, {}});
+  CHECK(four.status.isOk());
+  ApplyResult five = f.txn(
+      {{},
+       {set("/w", "x"), get("/big/0"), get("/big/1"), get("/big/2"), get("/big/3"), get("/big/4")},
+       {}});
+  CHECK(five.status.code() == Err::kTooLarge);
+  CHECK(five.status.detail().rfind("then[5] (get /big/4): ", 0) == 0);
+  CHECK(f.s.rev() == head);  // its write is undone with it
+}

@@ -1,0 +1,203 @@
+#include <catch2/catch.hpp>
+
+#include "store/sessions.h"
+#include "store/snapshot.h"
+#include "store/store.h"
+#include "wire/codec.h"
+
+using cairn::store::ApplyResult;
+using cairn::store::Sessions;
+using cairn::store::Store;
+using cairn::wire::Command;
+using cairn::wire::Err;
+
+namespace {
+
+const std::string* keptReply(const Sessions& t, std::uint64_t s, std::uint64_t seq) {
+  const std::string* r = nullptr;
+  return t.seen(s, seq, &r) == Sessions::Seen::kApplied ? r : nullptr;
+}
+
+struct Fixture {
+  Store s;
+  std::uint64_t index = 0;
+  ApplyResult apply(Command c, std::uint64_t session = 0, std::uint64_t seq = 0) {
+    c.session = session;
+    c.seq = seq;
+    return s.apply(++index, c);
+  }
+  std::uint64_t grant() {
+    Command c{Command::Op::kGrant, "", -1, ""};
+    c.ttl = 10000;
+    return apply(c).lease;
+  }
+};
+
+Command set(const std::string& p, const std::string& v, std::int64_t rev = -1) {
+  return Command{Command::Op::kSet, p, rev, v};
+}
+
+}  // namespace
+
+TEST_CASE("sessions: a session keeps its 64 latest replies; older seqs are refused",
+          "[unit][store][sessions]") {
+  Sessions t;
+  for (std::uint64_t seq = 1; seq <= 70; ++seq)
+    t.record(7, seq, "r" + std::to_string(seq));
+  const std::string* r = nullptr;
+  CHECK(t.seen(7, 6, &r) == Sessions::Seen::kTooLate);
+  CHECK(t.seen(7, 7, &r) == Sessions::Seen::kApplied);
+  CHECK(*r == "r7");
+  CHECK(t.seen(7, 71, &r) == Sessions::Seen::kNew);
+  CHECK(t.seen(8, 1, &r) == Sessions::Seen::kNew);  // another session
+  CHECK(t.all().at(7).floor == 7);
+  CHECK(t.all().at(7).replies.size() == Sessions::kWindow);
+  // Out of order: a gap below the latest is still new, and applied once.
+  t.record(9, 5, "five");
+  CHECK(t.seen(9, 3, &r) == Sessions::Seen::kNew);
+  t.record(9, 3, "three");
+  REQUIRE(keptReply(t, 9, 3));
+  CHECK(*keptReply(t, 9, 3) == "three");
+  t.end(7);
+  CHECK(t.seen(7, 70, &r) == Sessions::Seen::kNew);  // gone: the Store refuses ended sessions
+  CHECK(t.all().count(7) == 0);
+}
+
+TEST_CASE("sessions: past the byte bound the oldest reply goes, whichever session holds it",
+          "[unit][store][sessions]") {
+  Sessions t;
+  const std::string big(Sessions::kMaxBytes / 4, 'x');
+  t.record(1, 1, big);  // the oldest
+  t.record(2, 1, big);
+  t.record(1, 2, big);
+  t.record(2, 2, big);  // over the bound: session 1's seq 1 goes, and its floor rises
+  const std::string* r = nullptr;
+  CHECK(t.seen(1, 1, &r) == Sessions::Seen::kTooLate);
+  CHECK(t.seen(1, 2, &r) == Sessions::Seen::kApplied);
+  CHECK(t.seen(2, 1, &r) == Sessions::Seen::kApplied);
+  CHECK(t.bytes() <= Sessions::kMaxBytes);
+  // One reply larger than the bound alone is still kept: a retry of the latest finds it.
+  t.record(3, 1, std::string(Sessions::kMaxBytes + 1, 'y'));
+  CHECK(t.seen(3, 1, &r) == Sessions::Seen::kApplied);
+  CHECK(t.seen(2, 2, &r) == Sessions::Seen::kTooLate);
+}
+
+TEST_CASE("sessions: a restore refuses what breaks the table's bounds", "[unit][store][sessions]") {
+  Sessions t;
+  Sessions::Session ok;
+  ok.floor = 3;
+  ok.replies[3] = Sessions::Kept{5, "r"};
+  CHECK(t.restore(4, ok).isOk());
+  CHECK(t.nextAge() == 6);
+  Sessions::Session dupAge;
+  dupAge.replies[1] = Sessions::Kept{5, "r"};
+  CHECK(t.restore(5, dupAge).code() == Err::kCorrupt);
+  Sessions::Session below;
+  below.floor = 4;
+  below.replies[2] = Sessions::Kept{9, "r"};
+  CHECK(t.restore(6, below).code() == Err::kCorrupt);
+  Sessions::Session many;
+  for (std::uint64_t i = 1; i <= Sessions::kWindow + 1; ++i)
+    many.replies[i] = Sessions::Kept{100 + i, "r"};
+  CHECK(t.restore(7, many).code() == Err::kCorrupt);
+  CHECK(t.restore(4, ok).code() == Err::kCorrupt);  // twice
+}
+
+TEST_CASE("sessions: a retried write gets its first reply, whatever it was, and changes nothing",
+          "[unit][store][sessions]") {
+  Fixture f;
+  const std::uint64_t s = f.grant();
+  ApplyResult first = f.apply(set("/a", "1", 0), s, 1);
+  REQUIRE(first.status.isOk());
+  ApplyResult again = f.apply(set("/a", "1", 0), s, 1);  // a plain resend would be REV_MISMATCH
+  CHECK(again.status.isOk());
+  CHECK(again.replayed);
+  CHECK(again.rev == first.rev);
+  CHECK(again.changes.empty());
+  CHECK(f.s.rev() == first.rev);
+  // A failed TXN: the same error and detail.
+  Command txn{Command::Op::kTxn, "", -1, ""};
+  cairn::wire::TxnOp op;
+  op.kind = cairn::wire::TxnOp::Kind::kSet;
+  op.path = "/a";
+  op.value = "2";
+  op.rev = 0;
+  txn.txn = std::make_shared<const cairn::wire::Txn>(cairn::wire::Txn{{}, {op}, {}});
+  ApplyResult failed = f.apply(txn, s, 2);
+  CHECK(failed.status.code() == Err::kRevMismatch);
+  ApplyResult failedAgain = f.apply(txn, s, 2);
+  CHECK(failedAgain.status.code() == Err::kRevMismatch);
+  CHECK(failedAgain.status.detail() == failed.status.detail());
+  CHECK(failedAgain.rev == failed.rev);
+  // A GRANT: the same lease, not a second one.
+  Command g{Command::Op::kGrant, "", -1, ""};
+  g.ttl = 5000;
+  ApplyResult l1 = f.apply(g, s, 3);
+  ApplyResult l2 = f.apply(g, s, 3);
+  CHECK(l1.lease != 0);
+  CHECK(l2.lease == l1.lease);
+  CHECK(f.s.nextLease() == l1.lease + 1);
+  // Its own REVOKE ends the session: later writes of it are refused, applying nothing.
+  Command rv{Command::Op::kRevoke, "", -1, "revoked"};
+  rv.lease = s;
+  CHECK(f.apply(rv, s, 4).status.isOk());
+  ApplyResult late = f.apply(set("/b", "x"), s, 5);
+  CHECK(late.status.code() == Err::kTooLate);
+  CHECK(f.apply(set("/a", "1", 0), s, 1).status.code() == Err::kTooLate);
+  CHECK(f.s.stat("/b", f.s.rev()).exists == false);
+  // A session that never was.
+  CHECK(f.apply(set("/b", "x"), 999, 1).status.code() == Err::kTooLate);
+}
+
+TEST_CASE("sessions: the table travels in a snapshot and answers the same after it",
+          "[unit][store][sessions]") {
+  Fixture f;
+  const std::uint64_t s = f.grant();
+  const std::uint64_t other = f.grant();
+  for (std::uint64_t seq = 1; seq <= 70; ++seq)
+    REQUIRE(f.apply(set("/k", std::to_string(seq)), s, seq).status.isOk());
+  ApplyResult refused = f.apply(set("/k/x", "1"), other, 1);  // NOTDIR, kept too
+  CHECK(refused.status.code() == Err::kNotDir);
+  auto back = cairn::store::decodeSnapshot(cairn::store::encodeSnapshot(f.s.image()), {});
+  REQUIRE(back.isOk());
+  CHECK(back->sessions().dump() == f.s.sessions().dump());
+  Store& b = back.value();
+  ApplyResult r = b.apply(f.index + 1, [&] {
+    Command c = set("/k", "70");
+    c.session = s;
+    c.seq = 70;
+    return c;
+  }());
+  CHECK(r.replayed);
+  CHECK(r.rev == 70);
+  Command c = set("/k/x", "1");
+  c.session = other;
+  c.seq = 1;
+  ApplyResult r2 = b.apply(f.index + 2, c);
+  CHECK(r2.status.code() == Err::kNotDir);
+  CHECK(r2.status.detail() == refused.status.detail());
+  c.seq = 2;
+  CHECK(b.apply(f.index + 3, set("/k", "x")).status.isOk());
+  Command stale = set("/k", "5");
+  stale.session = s;
+  stale.seq = 5;
+  CHECK(b.apply(f.index + 4, stale).status.code() == Err::kTooLate);
+}
+
+TEST_CASE("sessions: commands with a session round-trip through the log's encoding",
+          "[unit][store][sessions]") {
+  Command c = set("/a", "v", 3);
+  c.session = 12;
+  c.seq = 99;
+  auto back = cairn::wire::decodeCommand(cairn::wire::encodeCommand(c));
+  REQUIRE(back);
+  CHECK(*back == c);
+  cairn::wire::Batch b;
+  b.origin = 1;
+  b.items.push_back({5, c});
+  auto bb = cairn::wire::decodeBatch(cairn::wire::encodeBatch(b));
+  REQUIRE(bb);
+  CHECK(bb->items.at(0).cmd == c);
+  CHECK(bb->items.at(0).cmd.session == 12);
+  CHECK(bb->items.at(0).cmd.seq == 99);
+}
