@@ -60,7 +60,7 @@
 // the kv clients resend a SET that got TIMEOUT once more without a session, claiming its answer:
 // the check must fail (with --expect-anomaly; kill and stop lose replies):
 //
-//   cairn_fault --seed 8 --duration 20 --faults kill,stop --debug-resend-plain --expect-anomaly
+//   cairn_fault --seed 8 --duration 15 --faults kill,stop --debug-resend-plain --expect-anomaly
 //
 // Snapshots are off unless --snapshot-every is given. With them on, a node that restarts from a
 // snapshot or installs one keeps its history only from there, so the history the checkers need
@@ -1102,13 +1102,17 @@ int main(int argc, char** argv) {
                "bank transfers as two SETs instead of one TXN, claimed as\n"
                "one (atomicity broken: use with --expect-anomaly)");
   app.add_option_function<std::string>(
-         "--exactly-once", [&](const std::string& v) { o.exactlyOnce = v == "on"; },
-         "on: every workload client (kv, bank, lock holders, lease keepers)\n"
-         "numbers its writes in a session and resends one without a\n"
-         "definite answer (client::Options::exactlyOnce); off: a write\n"
-         "that got no answer is unknown at once, never resent (default: on)")
-      ->type_name("on|off")
-      ->check(CLI::IsMember({"on", "off"}));
+         "--exactly-once",
+         [&](const std::string& v) {
+           if (v != "on" && v != "off")
+             throw CLI::ValidationError("--exactly-once", "must be on or off, not " + v);
+           o.exactlyOnce = v == "on";
+         },
+         "on: every workload client (kv, bank, locks, leases) numbers\n"
+         "its writes in a session and resends one without a definite\n"
+         "answer (client::Options::exactlyOnce); off: a write that got\n"
+         "no answer is unknown at once, never resent (default: on)")
+      ->type_name("on|off");
   app.add_flag("--debug-resend-plain", o.debugResendPlain,
                "kv clients without exactly-once send a SET that got TIMEOUT\n"
                "once more as a new write, and claim its answer (a write\n"
