@@ -45,11 +45,12 @@ wire::Txn gets(const std::vector<std::string>& paths) {
   return t;
 }
 
-// Whether a failed request may still have been applied. TIMEOUT says so; so does UNAVAILABLE when
-// the client library made it up for a TXN that left and got no answer (see bank.h).
-bool mayHaveApplied(const Status& s) {
+// Whether a failed request may still have been applied. TIMEOUT says so. Without exactly-once,
+// so may UNAVAILABLE, when the client library made it up for a TXN that left and got no answer
+// (see bank.h); with it, the library answers TIMEOUT whenever an attempt may have been applied.
+bool mayHaveApplied(const Status& s, bool exactlyOnce) {
   if (s.code() == Err::kTimeout) return true;
-  if (s.code() != Err::kUnavailable) return false;
+  if (exactlyOnce || s.code() != Err::kUnavailable) return false;
   const std::string& d = s.detail();
   return d.find("no reply from") != std::string::npos ||
          d.find("lost before the reply") != std::string::npos ||
@@ -107,7 +108,8 @@ client::Result<std::int64_t> bankSetUp(client::Client& c, const BankOptions& o, 
 
 void runBankTransfers(int id, client::Options co, const BankOptions& o, std::atomic<bool>& stop,
                       BankLog* out) {
-  co.attempts = 1;  // a TXN must not be sent twice (bank.h)
+  co.exactlyOnce = o.exactlyOnce;
+  if (!o.exactlyOnce) co.attempts = 1;  // a TXN must not be sent twice (bank.h)
   client::Client c(co);
   std::mt19937_64 rng(o.seed * 4099 + static_cast<std::uint64_t>(id));
   const auto n = static_cast<std::uint64_t>(o.accounts.size());
@@ -214,7 +216,7 @@ void runBankTransfers(int id, client::Options co, const BankOptions& o, std::ato
     if (st.isOk()) {
       t.outcome = Outcome::kOk;
       t.complete = o.now();
-    } else if (mayHaveApplied(st)) {
+    } else if (mayHaveApplied(st, o.exactlyOnce)) {
       t.outcome = Outcome::kUnknown;  // complete stays "never"
       error("transfer (unknown)", st);
     } else {
@@ -230,6 +232,7 @@ void runBankTransfers(int id, client::Options co, const BankOptions& o, std::ato
 
 void runBankReader(int id, client::Options co, const BankOptions& o, std::int64_t setupRev,
                    std::atomic<bool>& stop, BankLog* out) {
+  co.exactlyOnce = o.exactlyOnce;
   client::Client c(co);
   std::mt19937_64 rng(o.seed * 7331 + static_cast<std::uint64_t>(id));
   std::int64_t lastHead = setupRev;

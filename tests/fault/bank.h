@@ -12,11 +12,14 @@
 // write's transfer. A reader loops over a WALK of /bank/acct/* at the head, a WALK at a past rev
 // (between the setup and the last head it saw), and a TXN of a get per account.
 //
-// TXNs are sent with Client::call. The client library does not count TXN among the writes it
-// never sends twice (client.cc, isWrite), so it would resend one that timed out to another node,
-// where it may be applied a second time: the transfer clients use attempts = 1, and a TXN that
-// left without an answer ("no reply from", a lost connection, UNAVAILABLE from the client, not
-// from a node) has an unknown outcome, like a TIMEOUT.
+// TXNs are sent with Client::call. With exactly-once writes (BankOptions::exactlyOnce, the
+// default) a transfer's TXN carries the client's session and is resent by the library until it
+// gets a definite answer or its write deadline passes: TIMEOUT is an unknown outcome, and every
+// other error (UNAVAILABLE included: the library says so only when no attempt may have been
+// applied) a definite one, checked as such. Without them the transfer clients keep the setting
+// from before the library knew a TXN that writes is a write: attempts = 1, and a TXN that left
+// without an answer ("no reply from", a lost connection, UNAVAILABLE from the client, not from a
+// node) has an unknown outcome, like a TIMEOUT.
 //
 // --debug-bank-split sends each transfer as two compare-and-set SETs instead of one TXN, and
 // records it as if it were one: a broken client whose torn transfers the checker must catch.
@@ -39,6 +42,7 @@ struct BankOptions {
   std::vector<std::string> accounts;  // the account paths
   std::int64_t initial = 100;         // each account's balance at the setup
   bool split = false;                 // --debug-bank-split
+  bool exactlyOnce = true;            // the clients' Options::exactlyOnce (see above)
   std::uint64_t seed = 1;
   std::function<std::int64_t()> now;  // ns on the harness's one clock
 };

@@ -432,6 +432,68 @@ FeedResult checkWrites(const std::vector<Change>& history, const std::vector<Op>
   return r;
 }
 
+OnceResult checkOnce(const std::vector<Change>& history, const std::vector<Op>& ops) {
+  OnceResult r;
+  std::unordered_map<std::string, std::vector<const Change*>> at;  // value -> its changes
+  for (const auto& c : history) {
+    if (c.op == "set") at[c.value].push_back(&c);
+  }
+  std::map<std::string, int> shown;  // per kind: the first few are told
+  std::ostringstream o;
+  auto tell = [&](const std::string& kind, const std::string& what) {
+    if (++shown[kind] <= 5) o << kind << ": " << what << "\n";
+  };
+  auto changes = [](const std::vector<const Change*>& cs) {
+    std::string s;
+    for (const Change* c : cs)
+      s += (s.empty() ? "" : ", ") + show(*c);
+    return s.empty() ? std::string("none") : s;
+  };
+  const std::vector<const Change*> none;
+  std::unordered_set<std::string> isWritten;
+  for (const auto& op : ops) {
+    if (op.kind != OpKind::kSet) continue;
+    ++r.sets;
+    isWritten.insert(op.value);
+    auto it = at.find(op.value);
+    const std::vector<const Change*>& cs = it == at.end() ? none : it->second;
+    if (cs.size() > 1) {
+      ++r.duplicated;
+      tell("applied " + std::to_string(cs.size()) + " times", describe(op) + "; " + changes(cs));
+    }
+    switch (op.outcome) {
+      case Outcome::kOk:
+        if (cs.size() != 1 || cs[0]->rev != op.rev || cs[0]->path != op.key) {
+          ++r.ackedMissing;
+          tell("acknowledged, not applied once at its rev",
+               describe(op) + "; the history: " + changes(cs));
+        }
+        break;
+      case Outcome::kFail:
+        if (!cs.empty()) {
+          ++r.failedApplied;
+          tell("failed definitely, yet applied", describe(op) + "; the history: " + changes(cs));
+        }
+        break;
+      case Outcome::kUnknown:
+        ++r.unknown;
+        if (!cs.empty()) ++r.unknownApplied;
+        break;
+    }
+  }
+  // Two SETs of one value would make the history ambiguous: a harness bug, reported as one.
+  if (isWritten.size() != r.sets) {
+    tell("harness", std::to_string(r.sets - isWritten.size()) +
+                        " SETs wrote a value another SET of the run wrote too");
+  }
+  for (const auto& [kind, n] : shown) {
+    if (n > 5) o << "  (" << n - 5 << " more " << kind << ")\n";
+  }
+  r.ok = shown.empty();
+  r.report = o.str();
+  return r;
+}
+
 FeedResult checkBackups(const std::vector<Change>& history, const std::vector<Op>& ops,
                         const std::vector<Backup>& backups) {
   FeedResult r;

@@ -117,6 +117,27 @@ FeedResult checkBackups(const std::vector<Change>& history, const std::vector<Op
 // key of the run from rev 1.
 FeedResult checkWrites(const std::vector<Change>& history, const std::vector<Op>& ops);
 
+// Exactly once (PROTOCOL.md §5.1): every SET of the run wrote a value unique in the run, so each
+// "set" change of `history` names the one operation that made it. No value is in two changes (a
+// write applied twice, as a plain resend of a write whose reply was lost would be); an
+// acknowledged SET's value is in exactly one change, at its reply's rev, on its key; a SET that
+// failed definitely (REV_MISMATCH, UNAVAILABLE, TOO_LATE, any error but TIMEOUT) is in none: a
+// definite failure changed nothing. One of unknown outcome may be in one change, or none.
+// `history` covers every key of the run from rev 1 through a barrier after the last write was
+// answered; a write of unknown outcome applied after it is not seen (so neither is its copy).
+struct OnceResult {
+  bool ok = true;
+  std::size_t sets = 0;            // SETs of the run
+  std::size_t unknown = 0;         // of those, of unknown outcome
+  std::size_t unknownApplied = 0;  // of those, the ones the history holds (not anomalies)
+  std::size_t duplicated = 0;      // values in more than one change
+  std::size_t ackedMissing = 0;   // acknowledged SETs not in one change, at their rev, on their key
+  std::size_t failedApplied = 0;  // SETs that failed definitely, in the history all the same
+  std::string report;             // the first few of each kind, one per line
+};
+
+OnceResult checkOnce(const std::vector<Change>& history, const std::vector<Op>& ops);
+
 // What a lock holder's guarded write (the counter, compare-and-set on the rev it read) did.
 enum class Guarded {
   kSkipped,   // not sent: its lease was not alive(), or the read failed

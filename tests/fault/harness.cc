@@ -52,6 +52,16 @@
 //
 //   cairn_fault --seed 7 --duration 10 --faults delay --debug-bank-split --expect-anomaly
 //
+// Exactly-once writes (PROTOCOL.md §5.1) are on in every workload client unless --exactly-once
+// off: each client numbers its writes in a session, and one without a definite answer is resent
+// until its deadline, applied once. Every kv SET writes a value unique in the run, so the history
+// of /fault/** shows any write applied twice (fault::checkOnce): no value in two changes, an
+// acknowledged SET's in exactly one at its rev, a refused one's in none. --debug-resend-plain makes
+// the kv clients resend a SET that got TIMEOUT once more without a session, claiming its answer:
+// the check must fail (with --expect-anomaly; kill and stop lose replies):
+//
+//   cairn_fault --seed 8 --duration 15 --faults kill,stop --debug-resend-plain --expect-anomaly
+//
 // Snapshots are off unless --snapshot-every is given. With them on, a node that restarts from a
 // snapshot or installs one keeps its history only from there, so the history the checkers need
 // is recorded during the run (recorder.h); --ballast makes the snapshots megabytes, so a
@@ -136,6 +146,10 @@ struct Options {
   int bankWatchers = 1;         // watchers following /bank/**
   bool debugBankSplit = false;  // transfers as two SETs, claimed as one TXN
   std::string logsTo;           // a directory to copy the nodes' logs into at the end
+  // Every workload client's client::Options::exactlyOnce; --debug-resend-plain: the kv clients
+  // go without, and send a SET whose reply was lost once more (runClient).
+  bool exactlyOnce = true;
+  bool debugResendPlain = false;
 };
 
 const Clock::time_point kEpoch = Clock::now();
@@ -521,13 +535,17 @@ bool changeMembers(FaultCluster& cl, const std::string& kind, std::mt19937_64& p
   return true;
 }
 
-// One client: random operations on a few keys, every invocation and completion recorded.
+// One client: random operations on a few keys, every invocation and completion recorded. With
+// --debug-resend-plain it is the broken client of that flag: without a session, it sends a SET
+// that got TIMEOUT once more as a new write, and records that second answer as the SET's
+// (*plainResends counts them).
 void runClient(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& stop,
-               std::vector<Op>* out) {
+               std::vector<Op>* out, int* plainResends) {
   client::Options co;
   co.endpoints = cl.clients(id);
   co.timeout = std::chrono::milliseconds(1000);
   co.attempts = 2;
+  co.exactlyOnce = o.exactlyOnce && !o.debugResendPlain;
   client::Client c(co);
   std::mt19937_64 rng(o.seed * 1000003 + static_cast<std::uint64_t>(id));
   std::map<std::string, std::int64_t> seen;  // the last rev this client saw per key (for CAS)
@@ -564,6 +582,11 @@ void runClient(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& st
       }
     } else {
       auto r = op.kind == OpKind::kSet ? c.set(op.key, op.value, op.cond) : c.del(op.key, op.cond);
+      if (o.debugResendPlain && op.kind == OpKind::kSet && !r &&
+          r.status().code() == wire::Err::kTimeout) {
+        ++*plainResends;
+        r = c.set(op.key, op.value, op.cond);
+      }
       st = r.status();
       if (r) {
         op.rev = *r;
@@ -592,11 +615,13 @@ struct BackupLog {
   std::string lastError;
 };
 
-void runBackups(int id, FaultCluster& cl, std::atomic<bool>& stop, BackupLog* out) {
+void runBackups(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& stop,
+                BackupLog* out) {
   client::Options co;
   co.endpoints = cl.clients(id);
   co.timeout = std::chrono::milliseconds(2000);
   co.attempts = 2;
+  co.exactlyOnce = o.exactlyOnce;  // (it only reads)
   client::Client c(co);
   while (!stop) {
     fault::Backup b;
@@ -683,6 +708,7 @@ void runLockHolder(int id, const Options& o, FaultCluster& cl, std::atomic<bool>
   co.endpoints = cl.clients(id);
   co.timeout = std::chrono::milliseconds(1000);
   co.attempts = 2;
+  co.exactlyOnce = o.exactlyOnce;  // the Mutex's writes, the counter's, and each Lease's clients
   client::Client c(co);
   std::mt19937_64 rng(o.seed * 9176 + static_cast<std::uint64_t>(id));
   auto nap = [&](int lo, int hi) {
@@ -785,6 +811,7 @@ void runKeeper(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& st
   co.endpoints = cl.clients(id);
   co.timeout = std::chrono::milliseconds(1000);
   co.attempts = 2;
+  co.exactlyOnce = o.exactlyOnce;  // GRANT, the leased file's SET, REVOKE
   client::Client c(co);
   std::mt19937_64 rng(o.seed * 6007 + static_cast<std::uint64_t>(id));
   const std::chrono::milliseconds ttl(o.keeperTtlMs);
@@ -917,6 +944,7 @@ bool writeBallast(const Options& o, FaultCluster& cl) {
       client::Options co;
       co.endpoints = cl.clients(t);
       co.timeout = std::chrono::milliseconds(3000);
+      co.exactlyOnce = o.exactlyOnce;
       client::Client c(co, ctx);
       std::mt19937_64 rng(o.seed * 7919 + static_cast<std::uint64_t>(t));
       std::string value(1024, ' ');
@@ -1073,6 +1101,22 @@ int main(int argc, char** argv) {
   app.add_flag("--debug-bank-split", o.debugBankSplit,
                "bank transfers as two SETs instead of one TXN, claimed as\n"
                "one (atomicity broken: use with --expect-anomaly)");
+  app.add_option_function<std::string>(
+         "--exactly-once",
+         [&](const std::string& v) {
+           if (v != "on" && v != "off")
+             throw CLI::ValidationError("--exactly-once", "must be on or off, not " + v);
+           o.exactlyOnce = v == "on";
+         },
+         "on: every workload client (kv, bank, locks, leases) numbers\n"
+         "its writes in a session and resends one without a definite\n"
+         "answer (client::Options::exactlyOnce); off: a write that got\n"
+         "no answer is unknown at once, never resent (default: on)")
+      ->type_name("on|off");
+  app.add_flag("--debug-resend-plain", o.debugResendPlain,
+               "kv clients without exactly-once send a SET that got TIMEOUT\n"
+               "once more as a new write, and claim its answer (a write\n"
+               "applied twice: use with --expect-anomaly and kill or stop)");
   app.add_flag("--expect-members", o.expectMembers,
                "fail unless both membership faults (replace-follower and\n"
                "remove-leader) completed during the run");
@@ -1149,6 +1193,7 @@ int main(int argc, char** argv) {
   fault::BankOptions bank;
   bank.accounts = fault::bankAccounts(o.bankAccounts);
   bank.split = o.debugBankSplit;
+  bank.exactlyOnce = o.exactlyOnce;
   bank.seed = o.seed;
   bank.now = nowNs;
   std::int64_t bankSetupRev = 0;
@@ -1158,6 +1203,7 @@ int main(int argc, char** argv) {
     bo.endpoints = cl->clients(0);
     bo.timeout = std::chrono::milliseconds(2000);
     bo.attempts = 1;
+    bo.exactlyOnce = o.exactlyOnce;
     client::Client bc(bo);
     auto setup = fault::bankSetUp(bc, bank, 50);
     if (!setup) {
@@ -1175,6 +1221,7 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> stopClients{false}, stopWatchers{false};
   std::vector<std::vector<Op>> histories(static_cast<std::size_t>(o.clients));
+  std::vector<int> plainResends(static_cast<std::size_t>(o.clients), 0);
   const int bankWatchers = o.bankAccounts > 0 ? o.bankWatchers : 0;
   std::vector<WatchLog> watchLogs(static_cast<std::size_t>(o.watchers + bankWatchers));
   for (std::size_t w = 0; w < watchLogs.size(); ++w)
@@ -1187,10 +1234,12 @@ int main(int argc, char** argv) {
   std::vector<std::thread> clientThreads;
   for (int c = 0; c < o.clients; ++c) {
     clientThreads.emplace_back(runClient, c, std::cref(o), std::ref(*cl), std::ref(stopClients),
-                               &histories[static_cast<std::size_t>(c)]);
+                               &histories[static_cast<std::size_t>(c)],
+                               &plainResends[static_cast<std::size_t>(c)]);
   }
   BackupLog backups;
-  clientThreads.emplace_back(runBackups, o.clients, std::ref(*cl), std::ref(stopClients), &backups);
+  clientThreads.emplace_back(runBackups, o.clients, std::cref(o), std::ref(*cl),
+                             std::ref(stopClients), &backups);
   // Lock holders and lease keepers, each on its own rotation of the endpoints.
   std::vector<LockLog> lockLogs(static_cast<std::size_t>(o.lockClients));
   for (int h = 0; h < o.lockClients; ++h) {
@@ -1209,7 +1258,8 @@ int main(int argc, char** argv) {
     client::Options bo;
     bo.endpoints = cl->clients(b);
     bo.timeout = std::chrono::milliseconds(2000);
-    bo.attempts = 2;
+    bo.attempts = 2;  // the transfer clients take 1 without exactly-once (bank.h)
+    bo.exactlyOnce = o.exactlyOnce;
     fault::BankLog* out = &bankLogs[static_cast<std::size_t>(b)];
     if (b < o.bankClients) {
       clientThreads.emplace_back(fault::runBankTransfers, b, bo, std::cref(bank),
@@ -1412,6 +1462,7 @@ int main(int argc, char** argv) {
     std::printf("ANOMALY REV:\n%s", revs.report.c_str());
   }
   // Without the whole history the other checks cannot be exact: the run fails, loudly.
+  fault::OnceResult once;
   if (!recorded) {
     std::printf("HARNESS FAILURE: %s\n(the writes and watchers were not checked)\n",
                 recorder.failure().c_str());
@@ -1420,6 +1471,14 @@ int main(int argc, char** argv) {
     if (!writes.ok) {
       ++anomalies;
       std::printf("ANOMALY writes:\n%s", writes.report.c_str());
+    }
+    once = fault::checkOnce(history, all);
+    if (!once.ok) {
+      ++anomalies;
+      std::printf(
+          "ANOMALY exactly once (%zu applied twice or more, %zu acknowledged not once at "
+          "their rev, %zu failed definitely yet applied):\n%s",
+          once.duplicated, once.ackedMissing, once.failedApplied, once.report.c_str());
     }
   }
   bool backupsOk = true;
@@ -1573,9 +1632,10 @@ int main(int argc, char** argv) {
 
   std::printf(
       "cairn_fault: seed %llu, %d nodes, %.0f s, %d clients on %d keys, %d watchers of /fault/**, "
-      "%d of /bank/**\n",
+      "%d of /bank/**, exactly-once %s%s\n",
       static_cast<unsigned long long>(o.seed), o.nodes, o.duration, o.clients, o.keys, o.watchers,
-      bankWatchers);
+      bankWatchers, o.exactlyOnce ? "on" : "off",
+      o.debugResendPlain ? " (kv clients off: --debug-resend-plain)" : "");
   std::printf("operations: %zu (", all.size());
   bool first = true;
   for (const auto& [k, v] : outcomes) {
@@ -1584,6 +1644,37 @@ int main(int argc, char** argv) {
   }
   std::printf("); %zu checked for linearizability; history %zu changes to rev %lld\n",
               lin.opsChecked, history.size(), static_cast<long long>(head));
+  // The kv writes' outcomes. How many attempts the library made is not told by client::Client
+  // (a resend keeps its seq): only the resends of --debug-resend-plain are counted.
+  {
+    int ok = 0, failed = 0, unknown = 0, resent = 0;
+    std::map<std::string, int> why;
+    for (const auto& op : all) {
+      if (op.kind != OpKind::kSet && op.kind != OpKind::kDel) continue;
+      ok += op.outcome == Outcome::kOk;
+      unknown += op.outcome == Outcome::kUnknown;
+      if (op.outcome == Outcome::kFail) {
+        ++failed;
+        ++why[op.err];
+      }
+    }
+    for (int n : plainResends)
+      resent += n;
+    std::string whys;
+    for (const auto& [k, v] : why)
+      whys += (whys.empty() ? "" : ", ") + k + " " + std::to_string(v);
+    std::printf(
+        "kv writes (SET, DEL): %d; ok %d, failed definitely %d%s, unknown %d; SETs %zu, of "
+        "unknown outcome %zu (%zu of them applied), applied twice %zu, acknowledged not once at "
+        "their rev %zu, failed yet applied %zu%s\n",
+        ok + failed + unknown, ok, failed, whys.empty() ? "" : (" (" + whys + ")").c_str(), unknown,
+        once.sets, once.unknown, once.unknownApplied, once.duplicated, once.ackedMissing,
+        once.failedApplied,
+        o.debugResendPlain
+            ? ("; resent without a session (--debug-resend-plain): " + std::to_string(resent))
+                  .c_str()
+            : "");
+  }
   std::printf("history recorder: %s\n", recorder.summary().c_str());
   std::printf("watchers:");
   for (const auto& wl : watchLogs)
@@ -1714,6 +1805,11 @@ int main(int argc, char** argv) {
   // With --debug-bank-split, the bank check must fail and nothing else may (the feed of /bank
   // carries whatever revs the history has).
   if (o.expectAnomaly && o.debugBankSplit) return !bankResult.ok && anomalies == 1 ? 0 : 1;
+  // With --debug-resend-plain, the exactly-once check must fail; a read of the first copy of a
+  // write whose claimed rev is its second's may fail linearizability too; nothing else may fail.
+  if (o.expectAnomaly && o.debugResendPlain) {
+    return !once.ok && anomalies == 1 + (lin.ok ? 0 : 1) ? 0 : 1;
+  }
   if (o.expectAnomaly) {
     return !lin.ok && anomalies == 1 + (revs.ok ? 0 : 1) + (backupsOk ? 0 : 1) +
                                        (locks.ok ? 0 : 1) + (guarded.ok ? 0 : 1) +

@@ -180,6 +180,84 @@ TEST_CASE("write check: acknowledged writes are in the history, nothing else is"
 
 namespace {
 
+// A run of SETs with every outcome: acknowledged (a at rev 1, c at rev 3), of unknown outcome
+// (b applied at rev 2, d never), failed definitely (e, f), and a DEL.
+std::vector<Op> onceRun() {
+  return {set(1, "a", -1, 0, 10, 1),
+          set(2, "b", -1, 0, kNever, 0),
+          set(1, "c", 2, 20, 30, 3),
+          set(3, "d", -1, 20, kNever, 0),
+          set(2, "e", 0, 40, 50, 0, "REV_MISMATCH"),
+          set(3, "f", -1, 40, 50, 0, "UNAVAILABLE"),
+          del(1, -1, 60, 70, 4)};
+}
+
+std::vector<Change> onceHistory() {
+  return {
+      {1, "/k", "set", "a"}, {2, "/k", "set", "b"}, {3, "/k", "set", "c"}, {4, "/k", "del", ""}};
+}
+
+}  // namespace
+
+TEST_CASE("exactly once: every write applied once at most, the acknowledged at their rev, passes",
+          "[unit][fault]") {
+  auto r = checkOnce(onceHistory(), onceRun());
+  INFO(r.report);
+  CHECK(r.ok);
+  CHECK(r.sets == 6);
+  CHECK(r.unknown == 2);
+  CHECK(r.unknownApplied == 1);
+  CHECK(r.report.empty());
+}
+
+TEST_CASE("exactly once: a value at two revs is a write applied twice", "[unit][fault]") {
+  // The unknown write b landed twice (a resend without its session), and so did the acknowledged
+  // c: its reply names one of its revs, but it is at two.
+  auto h = onceHistory();
+  h.push_back({5, "/k", "set", "b"});
+  h.push_back({6, "/k", "set", "c"});
+  auto r = checkOnce(h, onceRun());
+  CHECK_FALSE(r.ok);
+  CHECK(r.duplicated == 2);
+  CHECK(r.ackedMissing == 1);  // c is not applied once
+  CHECK(r.report.find("applied 2 times: client 2 SET /k=b") != std::string::npos);
+  CHECK(r.report.find("rev 2 set /k=b, rev 5 set /k=b") != std::string::npos);
+}
+
+TEST_CASE("exactly once: an acknowledged write missing, or at another rev, is rejected",
+          "[unit][fault]") {
+  auto h = onceHistory();
+  h.erase(h.begin());  // a is gone
+  auto missing = checkOnce(h, onceRun());
+  CHECK_FALSE(missing.ok);
+  CHECK(missing.ackedMissing == 1);
+  CHECK(missing.report.find("acknowledged, not applied once at its rev: client 1 SET /k=a") !=
+        std::string::npos);
+  CHECK(missing.report.find("the history: none") != std::string::npos);
+
+  auto moved = onceHistory();
+  moved[2].rev = 7;  // c, acknowledged at rev 3
+  CHECK_FALSE(checkOnce(moved, onceRun()).ok);
+  auto elsewhere = onceHistory();
+  elsewhere[2].path = "/other";
+  CHECK_FALSE(checkOnce(elsewhere, onceRun()).ok);
+}
+
+TEST_CASE("exactly once: a write that failed definitely must not be in the history",
+          "[unit][fault]") {
+  // UNAVAILABLE promises the write was never applied, under exactly-once as without.
+  auto h = onceHistory();
+  h.push_back({5, "/k", "set", "f"});
+  auto r = checkOnce(h, onceRun());
+  CHECK_FALSE(r.ok);
+  CHECK(r.failedApplied == 1);
+  CHECK(r.duplicated == 0);
+  CHECK(r.report.find("failed definitely, yet applied: client 3 SET /k=f cond -1 -> UNAVAILABLE") !=
+        std::string::npos);
+}
+
+namespace {
+
 Op rev(int client, std::int64_t t0, std::int64_t t1, std::int64_t head) {
   Op o;
   o.client = client;
