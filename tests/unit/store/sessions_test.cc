@@ -39,7 +39,7 @@ Command set(const std::string& p, const std::string& v, std::int64_t rev = -1) {
 
 }  // namespace
 
-TEST_CASE("sessions: a session keeps its 64 latest replies; older seqs are refused",
+TEST_CASE("sessions: a session keeps its 64 latest replies and older seqs are refused",
           "[unit][store][sessions]") {
   Sessions t;
   for (std::uint64_t seq = 1; seq <= 70; ++seq)
