@@ -60,14 +60,7 @@ void Waiters::answer(const Envelope& env, Reply r, const std::string& tag) {
 void Waiters::applied(const Applier::Outcome& o, Clock::time_point now) {
   auto it = writes_.find(o.proposal);
   if (it == writes_.end()) return;
-  Reply r;
-  if (!o.status.isOk()) r = Reply::error(o.status.code(), o.status.detail());
-  r.rev = o.rev;
-  if (o.lease != 0) r.lease = static_cast<std::int64_t>(o.lease);  // a GRANT's new lease
-  if (o.status.isOk() && o.succeeded) {                            // a TXN
-    r.succeeded = o.succeeded;
-    r.results = o.results;
-  }
+  Reply r = store::replyOf(o.status, o.rev, o.lease, o.succeeded, o.results);
   stats_.commitLatency.record(now - it->second.start);
   answer(it->second.env, std::move(r), it->second.tag);
   deadlines_.erase(it->second.deadline);

@@ -164,6 +164,19 @@ bool holds(const wire::Compare& c, const Node* n) {
 
 }  // namespace
 
+wire::Reply replyOf(const wire::Status& status, std::int64_t rev, std::uint64_t lease,
+                    const std::optional<bool>& succeeded, const std::vector<wire::Entry>& results) {
+  wire::Reply r;
+  if (!status.isOk()) r = wire::Reply::error(status.code(), status.detail());
+  r.rev = rev;
+  if (lease != 0) r.lease = static_cast<std::int64_t>(lease);  // a GRANT's new lease
+  if (status.isOk() && succeeded) {                            // a TXN
+    r.succeeded = succeeded;
+    r.results = results;
+  }
+  return r;
+}
+
 const Node* lookup(const NodeP& root, const std::vector<std::string>& comps) {
   const Node* cur = root.get();
   for (const auto& name : comps) {
@@ -244,13 +257,7 @@ namespace {
 
 // A result as the reply table keeps it: the client protocol's reply, without the tag.
 std::string keepReply(const ApplyResult& r) {
-  wire::Reply rep;
-  if (!r.status.isOk()) rep = wire::Reply::error(r.status.code(), r.status.detail());
-  rep.rev = r.rev;
-  if (r.lease != 0) rep.lease = static_cast<std::int64_t>(r.lease);
-  rep.succeeded = r.succeeded;
-  if (r.succeeded) rep.results = r.results;
-  return wire::encodeReply(rep);
+  return wire::encodeReply(replyOf(r.status, r.rev, r.lease, r.succeeded, r.results));
 }
 
 ApplyResult replay(const std::string& kept) {

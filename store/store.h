@@ -209,6 +209,11 @@ class Store {
   Sessions sessions_;
 };
 
+// The client's reply to a write that was applied (its tag aside): what a proposer answers, and
+// what the exactly-once table keeps and answers a retry with, built in this one place.
+wire::Reply replyOf(const wire::Status& status, std::int64_t rev, std::uint64_t lease,
+                    const std::optional<bool>& succeeded, const std::vector<wire::Entry>& results);
+
 // Finds the node at a path in a tree; nullptr when missing (or below a file).
 const Node* lookup(const NodeP& root, const std::vector<std::string>& comps);
 
