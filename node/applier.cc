@@ -16,7 +16,7 @@ Applier::Applied Applier::apply(const Chosen* begin, const Chosen* end) {
       out.changes.push_back(std::move(ch));
     if (c.proposal != 0)
       out.outcomes.push_back(Outcome{c.proposal, res.status, res.rev, res.lease, res.succeeded,
-                                     std::move(res.results)});
+                                     std::move(res.results), res.replayed});
   }
   return out;
 }

@@ -33,6 +33,7 @@ class Applier {
     std::uint64_t lease = 0;  // a GRANT: the new lease
     std::optional<bool> succeeded;     // a TXN: which branch ran
     std::vector<wire::Entry> results;  // a TXN: each operation's result
+    bool replayed = false;             // answered from the exactly-once reply table
   };
   struct Applied {
     // In rev order: one per successful SET or DEL, one per file a REVOKE deleted (at one rev).

@@ -71,6 +71,7 @@ std::vector<wire::Counter> Stats::counters() const {
   histogram("sync_us", syncLatency);
   histogram("batch", batchSize);
   add("leader_changes", leaderChanges);
+  add("writes_replayed", writesReplayed);
   add("feed_drops", feedDrops);
   for (std::size_t i = 0; i < peerRefused.size(); ++i)
     add(std::string("peer_refused.") + refusalName(static_cast<PeerRefusal>(i)), peerRefused[i]);

@@ -53,6 +53,9 @@ struct Stats {
   Histogram syncLatency;    // us per sync of the log (write + fdatasync), group commit included
   Histogram batchSize;      // commands chosen per drain that chose any
   std::uint64_t leaderChanges = 0;
+  // Writes proposed here that the exactly-once table answered with their first reply (a client's
+  // resend of a write that was already applied): applied nothing.
+  std::uint64_t writesReplayed = 0;
   // Events or heartbeats the feed socket refused with an error. (A subscriber at its high-water
   // mark loses messages silently: the feed's claims let it see that, this counter cannot.)
   std::uint64_t feedDrops = 0;

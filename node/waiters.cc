@@ -62,6 +62,7 @@ void Waiters::applied(const Applier::Outcome& o, Clock::time_point now) {
   if (it == writes_.end()) return;
   Reply r = store::replyOf(o.status, o.rev, o.lease, o.succeeded, o.results);
   stats_.commitLatency.record(now - it->second.start);
+  if (o.replayed) ++stats_.writesReplayed;
   answer(it->second.env, std::move(r), it->second.tag);
   deadlines_.erase(it->second.deadline);
   writes_.erase(it);

@@ -501,10 +501,14 @@ Result<wire::Reply> Client::sessionCall(Request req) {
       req.seq.reset();
       continue;
     }
-    if (e != Err::kTimeout && e != Err::kUnavailable) return r.status();  // a definite answer
+    // IO: every node that answered has halted, and this attempt reached no consensus. Definite
+    // if no earlier attempt may have been applied; otherwise only a live node can tell, so it is
+    // resent until the deadline, as after UNAVAILABLE.
+    if (e == Err::kIo && !maybeApplied) return r.status();
+    if (e != Err::kTimeout && e != Err::kUnavailable && e != Err::kIo) return r.status();
     maybeApplied = maybeApplied || e == Err::kTimeout;
     if (Clock::now() + pause >= deadline) {
-      if (!maybeApplied) return r.status();  // UNAVAILABLE every time: it was never applied
+      if (!maybeApplied) return r.status();  // no attempt reached consensus: never applied
       return unknown("no definite answer within " + quoteMs(opts_.writeDeadline) + ": " +
                      r.status().detail());
     }

@@ -15,7 +15,8 @@
 // the next node, up to `attempts` sends. Writes (SET, DEL, GRANT, REVOKE, a TXN with a write in
 // either branch) are exactly-once (Options::exactlyOnce, the default): each carries the client's
 // session and a sequence number, and one that got no definite answer (no reply, TIMEOUT,
-// UNAVAILABLE) is sent again with the same number until a node answers or `writeDeadline` passes;
+// UNAVAILABLE, or IO from every node that answered after an earlier attempt may have been
+// applied) is sent again with the same number until a node answers or `writeDeadline` passes;
 // the node applies it once and answers every copy with the first reply. Only then is it TIMEOUT:
 // it may or may not have been applied. Without exactlyOnce, a write that left and got no reply is
 // TIMEOUT at once and never resent. A node that answers IO has halted (its disk failed) and
