@@ -1066,10 +1066,7 @@ int txn(const Args& a, cairn::client::Client& c) {
 // and a subtree of more files than one rev may change (TOO_LARGE).
 int delTree(const Args& a, cairn::client::Client& c) {
   cairn::wire::Txn t;
-  cairn::wire::TxnOp& op = t.then.emplace_back();
-  op.kind = cairn::wire::TxnOp::Kind::kDelTree;
-  op.path = a.arg;
-  op.rev = a.rev.value_or(-1);
+  t.then.push_back(cairn::wire::TxnOp::delTree(a.arg, a.rev.value_or(-1)));
   auto r = c.txn(t);
   if (!r) return fail(a, r.status());
   if (r->results.size() != 1 || !r->results[0].len) {

@@ -164,18 +164,9 @@ Result runShape(const Options& o, const std::string& workload,
       // Four writes at one rev, if the first key is new (it always is): a compare and 4 SETs.
       const std::string base = "/bench/r" + std::to_string(runId) + "/t" + std::to_string(i);
       cairn::wire::Txn t;
-      cairn::wire::Compare fresh;
-      fresh.path = base + "/0";
-      fresh.target = cairn::wire::Compare::Target::kExists;
-      fresh.exists = false;
-      t.compares.push_back(fresh);
-      for (int k = 0; k < 4; ++k) {
-        cairn::wire::TxnOp op;
-        op.kind = cairn::wire::TxnOp::Kind::kSet;
-        op.path = base + "/" + std::to_string(k);
-        op.value = value;
-        t.then.push_back(std::move(op));
-      }
+      t.compares.push_back(cairn::wire::Compare::existsIs(base + "/0", false));
+      for (int k = 0; k < 4; ++k)
+        t.then.push_back(cairn::wire::TxnOp::set(base + "/" + std::to_string(k), value));
       q.verb = cairn::wire::Verb::kTxn;
       q.txn = std::move(t);
     } else if (!echo) {

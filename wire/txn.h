@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "wire/status.h"
@@ -22,6 +23,16 @@ struct Compare {
   std::int64_t rev = 0;  // kRev: a file's or directory's rev; 0 for a missing path
   std::string value;     // kValue: a file's bytes (a missing path or a directory has none)
   bool exists = true;    // kExists: a file or a directory is there
+
+  static Compare revIs(std::string path, std::int64_t rev, Cmp cmp = Cmp::kEq) {
+    return Compare{std::move(path), Target::kRev, cmp, rev, {}, true};
+  }
+  static Compare valueIs(std::string path, std::string value, Cmp cmp = Cmp::kEq) {
+    return Compare{std::move(path), Target::kValue, cmp, 0, std::move(value), true};
+  }
+  static Compare existsIs(std::string path, bool exists = true) {
+    return Compare{std::move(path), Target::kExists, Cmp::kEq, 0, {}, exists};
+  }
   bool operator==(const Compare& o) const {
     return path == o.path && target == o.target && cmp == o.cmp && rev == o.rev &&
            value == o.value && exists == o.exists;
@@ -37,6 +48,18 @@ struct TxnOp {
   std::int64_t rev = -1;
   std::string value;        // kSet
   std::uint64_t lease = 0;  // kSet: the lease that keeps the file (0: none)
+
+  static TxnOp get(std::string path) { return TxnOp{Kind::kGet, std::move(path), -1, {}, 0}; }
+  static TxnOp set(std::string path, std::string value, std::int64_t rev = -1,
+                   std::uint64_t lease = 0) {
+    return TxnOp{Kind::kSet, std::move(path), rev, std::move(value), lease};
+  }
+  static TxnOp del(std::string path, std::int64_t rev = -1) {
+    return TxnOp{Kind::kDel, std::move(path), rev, {}, 0};
+  }
+  static TxnOp delTree(std::string path, std::int64_t rev = -1) {
+    return TxnOp{Kind::kDelTree, std::move(path), rev, {}, 0};
+  }
   bool operator==(const TxnOp& o) const {
     return kind == o.kind && path == o.path && rev == o.rev && value == o.value && lease == o.lease;
   }

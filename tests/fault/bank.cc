@@ -11,25 +11,6 @@ using wire::Status;
 
 namespace {
 
-wire::Compare revIs(const std::string& path, std::int64_t rev) {
-  wire::Compare c;
-  c.path = path;
-  c.target = wire::Compare::Target::kRev;
-  c.cmp = wire::Compare::Cmp::kEq;
-  c.rev = rev;
-  return c;
-}
-
-wire::TxnOp op(wire::TxnOp::Kind kind, const std::string& path, std::int64_t rev = -1,
-               std::string value = "") {
-  wire::TxnOp o;
-  o.kind = kind;
-  o.path = path;
-  o.rev = rev;
-  o.value = std::move(value);
-  return o;
-}
-
 wire::Request txnRequest(wire::Txn t) {
   wire::Request q;
   q.verb = wire::Verb::kTxn;
@@ -41,7 +22,7 @@ wire::Request txnRequest(wire::Txn t) {
 wire::Txn gets(const std::vector<std::string>& paths) {
   wire::Txn t;
   for (const auto& p : paths)
-    t.then.push_back(op(wire::TxnOp::Kind::kGet, p));
+    t.then.push_back(wire::TxnOp::get(p));
   return t;
 }
 
@@ -86,8 +67,8 @@ client::Result<std::int64_t> bankSetUp(client::Client& c, const BankOptions& o, 
     none.target = wire::Compare::Target::kExists;
     none.exists = false;
     t.compares.push_back(none);
-    t.then.push_back(op(wire::TxnOp::Kind::kSet, o.accounts[i], 0,
-                        std::to_string(o.initial) + ":setup:" + std::to_string(i)));
+    t.then.push_back(wire::TxnOp::set(
+        o.accounts[i], std::to_string(o.initial) + ":setup:" + std::to_string(i), 0));
   }
   Status last;
   for (int n = 0; n < tries; ++n) {
@@ -201,10 +182,10 @@ void runBankTransfers(int id, client::Options co, const BankOptions& o, std::ato
       }
     } else {
       wire::Txn x;
-      x.compares = {revIs(from, t.fromRev), revIs(to, t.toRev)};
-      x.then = {op(wire::TxnOp::Kind::kSet, from, -1, t.fromValue),
-                op(wire::TxnOp::Kind::kSet, to, t.doomed ? 0 : -1, t.toValue)};
-      x.otherwise = {op(wire::TxnOp::Kind::kGet, from), op(wire::TxnOp::Kind::kGet, to)};
+      x.compares = {wire::Compare::revIs(from, t.fromRev), wire::Compare::revIs(to, t.toRev)};
+      x.then = {wire::TxnOp::set(from, t.fromValue, -1),
+                wire::TxnOp::set(to, t.toValue, t.doomed ? 0 : -1)};
+      x.otherwise = {wire::TxnOp::get(from), wire::TxnOp::get(to)};
       auto r = c.call(txnRequest(std::move(x)));
       st = r.status();
       if (r) {

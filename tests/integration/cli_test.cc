@@ -20,14 +20,7 @@ using namespace cairn;
 
 namespace {
 
-struct Cli {
-  std::string addr;
-  test::RunResult operator()(std::vector<std::string> args, const std::string& input = "") const {
-    std::vector<std::string> argv = {CAIRN_BIN, "--addr", addr};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return test::runProgram(argv, input);
-  }
-};
+using test::Cli;
 
 // Runs a program with its stdin and stdout on a pseudo-terminal, as someone at a terminal would
 // (stderr goes to a pipe), and types `typed` into it. The terminal neither echoes nor turns "\n"

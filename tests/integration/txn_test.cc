@@ -26,33 +26,6 @@ using wire::TxnOp;
 
 namespace {
 
-TxnOp setOp(const std::string& path, const std::string& value, std::int64_t rev = -1) {
-  TxnOp o;
-  o.kind = TxnOp::Kind::kSet;
-  o.path = path;
-  o.value = value;
-  o.rev = rev;
-  return o;
-}
-TxnOp getOp(const std::string& path) {
-  TxnOp o;
-  o.kind = TxnOp::Kind::kGet;
-  o.path = path;
-  return o;
-}
-TxnOp treeOp(const std::string& path) {
-  TxnOp o;
-  o.kind = TxnOp::Kind::kDelTree;
-  o.path = path;
-  return o;
-}
-Compare revIs(const std::string& path, std::int64_t rev) {
-  Compare c;
-  c.path = path;
-  c.rev = rev;
-  return c;
-}
-
 wire::Request txn(wire::Txn t) {
   wire::Request r;
   r.verb = wire::Verb::kTxn;
@@ -119,10 +92,11 @@ TEST_CASE(
   fo.endpoints = {c.client(follower)};
   fo.preferLeader = false;
   client::Client viaFollower(fo);
-  auto r = viaFollower.call(txn({{revIs("/bank/a/acct", *a), revIs("/bank/b/acct", *b)},
-                                 {setOp("/bank/a/acct", "90", *a), setOp("/bank/b/acct", "60", *b),
-                                  setOp("/bank/a/log", "moved 10 to b", 0)},
-                                 {getOp("/bank/a/acct")}}));
+  auto r = viaFollower.call(
+      txn({{Compare::revIs("/bank/a/acct", *a), Compare::revIs("/bank/b/acct", *b)},
+           {TxnOp::set("/bank/a/acct", "90", *a), TxnOp::set("/bank/b/acct", "60", *b),
+            TxnOp::set("/bank/a/log", "moved 10 to b", 0)},
+           {TxnOp::get("/bank/a/acct")}}));
   REQUIRE(r.isOk());
   REQUIRE(r->succeeded);
   CHECK(*r->succeeded);
@@ -147,8 +121,9 @@ TEST_CASE(
     CHECK(other->value == "60");
   }
   // The same compares now fail: the else branch reads, and no rev is taken.
-  auto again = cl.call(
-      txn({{revIs("/bank/a/acct", *a)}, {setOp("/bank/a/acct", "0")}, {getOp("/bank/a/acct")}}));
+  auto again = cl.call(txn({{Compare::revIs("/bank/a/acct", *a)},
+                            {TxnOp::set("/bank/a/acct", "0")},
+                            {TxnOp::get("/bank/a/acct")}}));
   REQUIRE(again.isOk());
   CHECK(again->succeeded == false);
   CHECK(again->rev == at);
@@ -213,7 +188,8 @@ TEST_CASE("txn: what the leader acknowledged before its kill -9 is whole on the 
   std::vector<std::pair<std::int64_t, int>> acked;  // rev, transaction number
   for (int i = 0; i < 50; ++i) {
     const std::string v = std::to_string(i);
-    auto r = cl.call(txn({{}, {setOp("/k/x", v), setOp("/k/y", v), setOp("/k/z", v)}, {}}));
+    auto r = cl.call(
+        txn({{}, {TxnOp::set("/k/x", v), TxnOp::set("/k/y", v), TxnOp::set("/k/z", v)}, {}}));
     REQUIRE(r.isOk());
     acked.emplace_back(*r->rev, i);
   }
@@ -235,7 +211,7 @@ TEST_CASE("txn: what the leader acknowledged before its kill -9 is whole on the 
     }
   }
   // And transactions go on under the new leader, each at one rev.
-  auto r = after.call(txn({{}, {setOp("/k/x", "new"), treeOp("/k/y")}, {}}));
+  auto r = after.call(txn({{}, {TxnOp::set("/k/x", "new"), TxnOp::delTree("/k/y")}, {}}));
   REQUIRE(r.isOk());
   std::int64_t complete = 0;
   auto ch = after.changes("/k/**", *r->rev, &complete);
@@ -258,13 +234,14 @@ TEST_CASE("txn: a deltree of 10000 files is one rev and one more file is refused
   for (int t = 0; t < 100; ++t) {
     wire::Txn fill;
     for (int i = 0; i < 100; ++i)
-      fill.then.push_back(setOp("/big/d" + std::to_string(t) + "/f" + std::to_string(i), value));
+      fill.then.push_back(
+          TxnOp::set("/big/d" + std::to_string(t) + "/f" + std::to_string(i), value));
     REQUIRE(cl.call(txn(fill)).isOk());
   }
   REQUIRE(cl.set("/big/one-more", "x", -1).isOk());
   auto head = cl.rev();
   REQUIRE(head.isOk());
-  auto refused = cl.call(txn({{}, {treeOp("/big")}, {}}));
+  auto refused = cl.call(txn({{}, {TxnOp::delTree("/big")}, {}}));
   REQUIRE(!refused.isOk());
   CHECK(refused.status().code() == Err::kTooLarge);
   CHECK(refused.status().detail().find("10000") != std::string::npos);
@@ -275,7 +252,7 @@ TEST_CASE("txn: a deltree of 10000 files is one rev and one more file is refused
     CHECK(since->empty());
   }
   REQUIRE(cl.del("/big/one-more", -1).isOk());
-  auto r = cl.call(txn({{}, {treeOp("/big")}, {}}));
+  auto r = cl.call(txn({{}, {TxnOp::delTree("/big")}, {}}));
   REQUIRE(r.isOk());
   REQUIRE(r->results);
   CHECK((*r->results)[0].len == 10000);
@@ -306,22 +283,28 @@ TEST_CASE("txn: bad transactions get clear errors and change nothing", "[integra
   };
   wire::Txn many;
   for (int i = 0; i < 129; ++i)
-    many.then.push_back(getOp("/a"));
+    many.then.push_back(TxnOp::get("/a"));
   wire::Txn big;
-  big.then = {setOp("/b", std::string(600, 'x')), setOp("/c", std::string(600, 'y'))};
-  TxnOp ctl = setOp("/ctl/leader", "9");
-  TxnOp dots = getOp("/a/../b");
+  big.then = {TxnOp::set("/b", std::string(600, 'x')), TxnOp::set("/c", std::string(600, 'y'))};
+  TxnOp ctl = TxnOp::set("/ctl/leader", "9");
+  TxnOp dots = TxnOp::get("/a/../b");
   const Case cases[] = {
       {many, Err::kTooLarge, "at most 128"},
       {big, Err::kTooLarge, "1200 bytes"},
-      {{{}, {setOp("/b", "1"), ctl}, {}}, Err::kReadonly, "then[1]: /ctl"},
-      {{{}, {treeOp("/")}, {}}, Err::kReadonly, "then[0]: / holds /ctl"},
-      {{{}, {}, {setOp("/", "x")}}, Err::kIsDir, "else[0]"},
+      {{{}, {TxnOp::set("/b", "1"), ctl}, {}}, Err::kReadonly, "then[1]: /ctl"},
+      {{{}, {TxnOp::delTree("/")}, {}}, Err::kReadonly, "then[0]: / holds /ctl"},
+      {{{}, {}, {TxnOp::set("/", "x")}}, Err::kIsDir, "else[0]"},
       {{{}, {dots}, {}}, Err::kBadPath, "then[0]"},
-      {{{}, {setOp("/b", "1"), setOp("/b", "2")}, {}}, Err::kBadRequest, "written twice"},
-      {{{}, {setOp("/b", "1"), setOp("/a", "2", 0)}, {}}, Err::kRevMismatch, "then[1] (set /a)"},
-      {{{}, {setOp("/b", "1"), setOp("/a/x", "2")}, {}}, Err::kNotDir, "then[1] (set /a/x)"},
-      {{{}, {setOp("/b", "1"), treeOp("/nope")}, {}}, Err::kNoEnt, "then[1] (deltree /nope)"},
+      {{{}, {TxnOp::set("/b", "1"), TxnOp::set("/b", "2")}, {}}, Err::kBadRequest, "written twice"},
+      {{{}, {TxnOp::set("/b", "1"), TxnOp::set("/a", "2", 0)}, {}},
+       Err::kRevMismatch,
+       "then[1] (set /a)"},
+      {{{}, {TxnOp::set("/b", "1"), TxnOp::set("/a/x", "2")}, {}},
+       Err::kNotDir,
+       "then[1] (set /a/x)"},
+      {{{}, {TxnOp::set("/b", "1"), TxnOp::delTree("/nope")}, {}},
+       Err::kNoEnt,
+       "then[1] (deltree /nope)"},
   };
   for (const Case& k : cases) {
     INFO(k.detail);

@@ -120,6 +120,16 @@ struct RunResult {
 RunResult runProgram(const std::vector<std::string>& argv, const std::string& input = "",
                      const std::vector<std::string>& env = {});
 
+// The cairn CLI against one address: cairn({"get", "/a"}) runs `cairn --addr ADDR get /a`.
+struct Cli {
+  std::string addr;
+  RunResult operator()(std::vector<std::string> args, const std::string& input = "") const {
+    std::vector<std::string> argv = {CAIRN_BIN, "--addr", addr};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runProgram(argv, input);
+  }
+};
+
 // A program running in the background with its stdout and stderr going to files; killed (SIGTERM,
 // then reaped) by the destructor.
 class BackgroundProgram {

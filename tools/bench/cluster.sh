@@ -7,6 +7,10 @@
 #   ep I                      node I's client endpoint (a 4th node may use 4)
 #   cairn ARGS...             the CLI with a 2 s timeout
 #   PIDS+=(PID)               anything else to stop on exit; cleanup_extra, if defined, runs too
+#   etcd_wanted               true if ETCD=1 and etcd and go are installed (else says why not)
+#   etcd_start                builds tools/bench/etcdbench (Go, GOPATH mode) as $DATA/etcdbench
+#                             and starts a 3-member etcd (../shared/bench/etcd-cluster.sh);
+#                             etcd_stop stops it (also on exit)
 die() { echo "$NAME: $*" >&2; exit 1; }
 say() { echo "[$(date +%T)] $*"; }
 [ -x "$BIN/node/cairnd" ] && [ -x "$BIN/tools/cairn" ] && [ -x "$BIN/tools/cairn-bench" ] ||
@@ -23,6 +27,7 @@ cleanup() {
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PIDS=()
   if declare -F cleanup_extra >/dev/null; then cleanup_extra; fi
+  etcd_stop || true
   rm -rf "$DATA"
 }
 trap cleanup EXIT
@@ -48,4 +53,29 @@ start_cluster() {
     [ "$(date +%s)" -lt "$deadline" ] || die "the cluster did not elect a leader in 30 s"
     sleep 0.2
   done
+}
+
+ETCD_UP=0
+SHARED=${SHARED:-$ROOT/../shared/bench}
+etcd_wanted() {
+  if [ "${ETCD:-1}" = 1 ] && command -v etcd >/dev/null && command -v go >/dev/null; then
+    return 0
+  fi
+  say "etcd: skipped (ETCD=${ETCD:-1}; needs etcd and go: ../shared/bench/setup.sh)"
+  return 1
+}
+etcd_start() {
+  local tool=etcdbench
+  say "etcd: building tools/bench/$tool"
+  mkdir -p "$DATA/gopath/src"
+  ln -sfn "$ROOT/tools/bench/$tool" "$DATA/gopath/src/$tool"
+  (cd "$DATA/gopath/src/$tool" &&
+    GOPATH=$DATA/gopath:/usr/share/gocode GO111MODULE=off GOFLAGS= GOCACHE=${GOCACHE:-/tmp/gocache} \
+      go build -o "$DATA/$tool" .)
+  ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" start
+  ETCD_UP=1
+}
+etcd_stop() {
+  if [ "$ETCD_UP" = 1 ]; then ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop; fi
+  ETCD_UP=0
 }

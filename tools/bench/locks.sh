@@ -8,7 +8,7 @@
 #                   CPU (from /proc) and the log slots chosen per second, against the same
 #                   cluster idle for DURATION s just before
 #   3. etcd         (if etcd and go are installed, ETCD=1) etcd 3.4's lock recipe
-#                   (clientv3/concurrency.Mutex, tools/bench/etcdlock) with the same shapes, on a
+#                   (clientv3/concurrency.Mutex, tools/bench/etcdbench) with the same shapes, on a
 #                   3-member etcd started by ../shared/bench/etcd-cluster.sh, in the same run
 # Output: RESULT lines and `LEASES <metric> <value>` lines (also in $OUT/locks.txt).
 #
@@ -34,12 +34,6 @@ OUT=$(cd "$OUT" && pwd)
 RES=$OUT/locks.txt
 : >"$RES"
 NAME=locks
-ETCD_UP=0
-SHARED=$ROOT/../shared/bench
-cleanup_extra() {
-  if [ "$ETCD_UP" = 1 ]; then ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop || true; fi
-  ETCD_UP=0
-}
 # shellcheck source=tools/bench/cluster.sh
 . "$ROOT/tools/bench/cluster.sh"
 emit() { echo "LEASES $1 $2" | tee -a "$RES"; }
@@ -98,24 +92,14 @@ window "$t0" "$s0" "$e0" keepalive
 wait "$KA" || die "the keep-alive load failed: $(cat "$OUT/keepalive.txt")"
 grep RESULT "$OUT/keepalive.txt" | tee -a "$RES"
 
-if [ "$ETCD" = 1 ] && command -v etcd >/dev/null && command -v go >/dev/null; then
-  say "etcd: building tools/bench/etcdlock"
-  mkdir -p "$DATA/gopath/src"
-  ln -sfn "$ROOT/tools/bench/etcdlock" "$DATA/gopath/src/etcdlock"
-  (cd "$DATA/gopath/src/etcdlock" &&
-    GOPATH=$DATA/gopath:/usr/share/gocode GO111MODULE=off GOFLAGS= GOCACHE=${GOCACHE:-/tmp/gocache} \
-      go build -o "$DATA/etcdlock" .)
-  ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" start
-  ETCD_UP=1
+if etcd_wanted; then
+  etcd_start
   for c in 1 "$CONTENDERS"; do
     say "etcd: lock, $c contender(s), $DURATION s"
-    timeout $((DURATION + 120)) "$DATA/etcdlock" --clients "$c" --duration "$DURATION" \
+    timeout $((DURATION + 120)) "$DATA/etcdbench" --workload lock --clients "$c" --duration "$DURATION" \
       >"$OUT/etcd-lock-c$c.txt" || die "etcd's lock load failed: $(cat "$OUT/etcd-lock-c$c.txt")"
     grep RESULT "$OUT/etcd-lock-c$c.txt" | tee -a "$RES"
   done
-  ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop
-  ETCD_UP=0
-else
-  say "etcd: skipped (ETCD=$ETCD; needs etcd and go: ../shared/bench/setup.sh)"
+  etcd_stop
 fi
 say "done: $RES"

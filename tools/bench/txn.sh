@@ -6,7 +6,7 @@
 #                 alternated ROUNDS times each way (off on on off off on ...) in one cluster
 #   2. txn        cairn-bench --workload txn: one compare and 4 SETs of unique keys per request
 #   3. etcd       (if etcd and go are installed, ETCD=1) the same transaction on etcd 3.4
-#                 (tools/bench/etcdtxn), on a 3-member etcd started by
+#                 (tools/bench/etcdbench), on a 3-member etcd started by
 #                 ../shared/bench/etcd-cluster.sh, in the same run
 # Output: RESULT lines (also in $OUT/txn.txt), then the medians of the A/B arms and their ratio.
 #
@@ -28,12 +28,6 @@ OUT=$(cd "$OUT" && pwd)
 RES=$OUT/txn.txt
 : >"$RES"
 NAME=txn
-ETCD_UP=0
-SHARED=$ROOT/../shared/bench
-cleanup_extra() {
-  if [ "$ETCD_UP" = 1 ]; then ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop || true; fi
-  ETCD_UP=0
-}
 # shellcheck source=tools/bench/cluster.sh
 . "$ROOT/tools/bench/cluster.sh"
 start_cluster
@@ -74,22 +68,12 @@ for f in ops_s p50_ms p99_ms; do
     tee -a "$RES"
 done
 
-if [ "$ETCD" = 1 ] && command -v etcd >/dev/null && command -v go >/dev/null; then
-  say "etcd: building tools/bench/etcdtxn"
-  mkdir -p "$DATA/gopath/src"
-  ln -sfn "$ROOT/tools/bench/etcdtxn" "$DATA/gopath/src/etcdtxn"
-  (cd "$DATA/gopath/src/etcdtxn" &&
-    GOPATH=$DATA/gopath:/usr/share/gocode GO111MODULE=off GOFLAGS= GOCACHE=${GOCACHE:-/tmp/gocache} \
-      go build -o "$DATA/etcdtxn" .)
-  ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" start
-  ETCD_UP=1
+if etcd_wanted; then
+  etcd_start
   say "etcd: txn (a compare and 4 puts) c$CLIENTS"
-  timeout $((DURATION + 120)) "$DATA/etcdtxn" --clients "$CLIENTS" --duration "$DURATION" \
+  timeout $((DURATION + 120)) "$DATA/etcdbench" --workload txn --clients "$CLIENTS" --duration "$DURATION" \
     >"$OUT/etcd-txn.txt" || die "etcd's txn load failed: $(cat "$OUT/etcd-txn.txt")"
   grep RESULT "$OUT/etcd-txn.txt" | tee -a "$RES"
-  ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop
-  ETCD_UP=0
-else
-  say "etcd: skipped (ETCD=$ETCD; needs etcd and go: ../shared/bench/setup.sh)"
+  etcd_stop
 fi
 say "done: $RES"

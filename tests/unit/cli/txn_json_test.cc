@@ -17,25 +17,6 @@ using wire::TxnOp;
 
 namespace {
 
-Compare compare(std::string path, Compare::Target target, Compare::Cmp cmp) {
-  Compare c;
-  c.path = std::move(path);
-  c.target = target;
-  c.cmp = cmp;
-  return c;
-}
-
-TxnOp op(TxnOp::Kind kind, std::string path, std::int64_t rev = -1, std::string value = "",
-         std::uint64_t lease = 0) {
-  TxnOp o;
-  o.kind = kind;
-  o.path = std::move(path);
-  o.rev = rev;
-  o.value = std::move(value);
-  o.lease = lease;
-  return o;
-}
-
 // The detail of the error parsing `text` gives ("" if it parses).
 std::string errorOf(const std::string& text) {
   auto t = tools::parseTxnJson(text);
@@ -65,20 +46,12 @@ TEST_CASE("txn json: every kind of compare and operation reads into the Txn it s
   auto t = tools::parseTxnJson(text);
   REQUIRE(t);
   wire::Txn want;
-  want.compares = {compare("/a", Compare::Target::kRev, Compare::Cmp::kEq),
-                   compare("/b", Compare::Target::kValue, Compare::Cmp::kNe),
-                   compare("/c", Compare::Target::kValue, Compare::Cmp::kLt),
-                   compare("/d", Compare::Target::kExists, Compare::Cmp::kEq),
-                   compare("/e", Compare::Target::kRev, Compare::Cmp::kGt)};
-  want.compares[0].rev = 7;
-  want.compares[1].value = "on";
-  want.compares[2].value = std::string("\xff\xfe", 2);
-  want.compares[3].exists = false;
-  want.compares[4].rev = 0;
-  want.then = {op(TxnOp::Kind::kGet, "/a"), op(TxnOp::Kind::kSet, "/a", 7, "caf\xc3\xa9", 12),
-               op(TxnOp::Kind::kDel, "/b", -1), op(TxnOp::Kind::kDelTree, "/old", -1),
-               op(TxnOp::Kind::kDelTree, "/older", 3)};
-  want.otherwise = {op(TxnOp::Kind::kSet, "/bin", 0, std::string("\0\1", 2))};
+  want.compares = {Compare::revIs("/a", 7), Compare::valueIs("/b", "on", Compare::Cmp::kNe),
+                   Compare::valueIs("/c", std::string("\xff\xfe", 2), Compare::Cmp::kLt),
+                   Compare::existsIs("/d", false), Compare::revIs("/e", 0, Compare::Cmp::kGt)};
+  want.then = {TxnOp::get("/a"), TxnOp::set("/a", "caf\xc3\xa9", 7, 12), TxnOp::del("/b", -1),
+               TxnOp::delTree("/old", -1), TxnOp::delTree("/older", 3)};
+  want.otherwise = {TxnOp::set("/bin", std::string("\0\1", 2), 0)};
   CHECK(*t == want);
 
   // And it crosses the wire unchanged: what the node decodes is what was read.

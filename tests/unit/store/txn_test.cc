@@ -33,58 +33,6 @@ struct Fixture {
   }
 };
 
-Compare revIs(const std::string& p, std::int64_t rev, Compare::Cmp cmp = Compare::Cmp::kEq) {
-  Compare c;
-  c.path = p;
-  c.target = Compare::Target::kRev;
-  c.rev = rev;
-  c.cmp = cmp;
-  return c;
-}
-Compare valueIs(const std::string& p, const std::string& v, Compare::Cmp cmp = Compare::Cmp::kEq) {
-  Compare c;
-  c.path = p;
-  c.target = Compare::Target::kValue;
-  c.value = v;
-  c.cmp = cmp;
-  return c;
-}
-Compare exists(const std::string& p, bool e) {
-  Compare c;
-  c.path = p;
-  c.target = Compare::Target::kExists;
-  c.exists = e;
-  return c;
-}
-TxnOp set(const std::string& p, const std::string& v, std::int64_t rev = -1) {
-  TxnOp o;
-  o.kind = TxnOp::Kind::kSet;
-  o.path = p;
-  o.value = v;
-  o.rev = rev;
-  return o;
-}
-TxnOp del(const std::string& p, std::int64_t rev = -1) {
-  TxnOp o;
-  o.kind = TxnOp::Kind::kDel;
-  o.path = p;
-  o.rev = rev;
-  return o;
-}
-TxnOp delTree(const std::string& p, std::int64_t rev = -1) {
-  TxnOp o;
-  o.kind = TxnOp::Kind::kDelTree;
-  o.path = p;
-  o.rev = rev;
-  return o;
-}
-TxnOp get(const std::string& p) {
-  TxnOp o;
-  o.kind = TxnOp::Kind::kGet;
-  o.path = p;
-  return o;
-}
-
 }  // namespace
 
 TEST_CASE("txn: every write of the branch lands at one rev, in operation order",
@@ -92,9 +40,10 @@ TEST_CASE("txn: every write of the branch lands at one rev, in operation order",
   Fixture f;
   f.set("/acct/a", "100");  // rev 1
   f.set("/acct/b", "50");   // rev 2
-  ApplyResult r = f.txn({{valueIs("/acct/a", "100"), revIs("/acct/b", 2)},
-                         {set("/acct/a", "90", 1), set("/acct/b", "60", 2), get("/acct/a")},
-                         {get("/acct/a")}});
+  ApplyResult r = f.txn(
+      {{Compare::valueIs("/acct/a", "100"), Compare::revIs("/acct/b", 2)},
+       {TxnOp::set("/acct/a", "90", 1), TxnOp::set("/acct/b", "60", 2), TxnOp::get("/acct/a")},
+       {TxnOp::get("/acct/a")}});
   REQUIRE(r.status.isOk());
   CHECK(r.succeeded == true);
   CHECK(r.rev == 3);
@@ -126,37 +75,39 @@ TEST_CASE("txn: compares choose the branch", "[unit][store][txn]") {
     bool holds;
   };
   const Case cases[] = {
-      {revIs("/a", 1), true},
-      {revIs("/a", 2), false},
-      {revIs("/a", 1, Compare::Cmp::kNe), false},
-      {revIs("/a", 2, Compare::Cmp::kLt), true},
-      {revIs("/a", 1, Compare::Cmp::kLt), false},
-      {revIs("/a", 0, Compare::Cmp::kGt), true},
-      {revIs("/missing", 0), true},  // a missing file is at rev 0
-      {revIs("/", 1), true},         // a directory's rev is its last change's
-      {valueIs("/a", "x"), true},
-      {valueIs("/a", "y"), false},
-      {valueIs("/a", "y", Compare::Cmp::kNe), true},
-      {valueIs("/a", "y", Compare::Cmp::kLt), true},  // bytewise
-      {valueIs("/a", "w", Compare::Cmp::kGt), true},
-      {valueIs("/missing", ""), false},  // no value: equal to nothing
-      {valueIs("/missing", "", Compare::Cmp::kNe), true},
-      {valueIs("/", "", Compare::Cmp::kEq), false},  // nor has a directory
-      {exists("/a", true), true},
-      {exists("/a", false), false},
-      {exists("/missing", false), true},
-      {exists("/a/below", false), true},  // below a file: missing
+      {Compare::revIs("/a", 1), true},
+      {Compare::revIs("/a", 2), false},
+      {Compare::revIs("/a", 1, Compare::Cmp::kNe), false},
+      {Compare::revIs("/a", 2, Compare::Cmp::kLt), true},
+      {Compare::revIs("/a", 1, Compare::Cmp::kLt), false},
+      {Compare::revIs("/a", 0, Compare::Cmp::kGt), true},
+      {Compare::revIs("/missing", 0), true},  // a missing file is at rev 0
+      {Compare::revIs("/", 1), true},         // a directory's rev is its last change's
+      {Compare::valueIs("/a", "x"), true},
+      {Compare::valueIs("/a", "y"), false},
+      {Compare::valueIs("/a", "y", Compare::Cmp::kNe), true},
+      {Compare::valueIs("/a", "y", Compare::Cmp::kLt), true},  // bytewise
+      {Compare::valueIs("/a", "w", Compare::Cmp::kGt), true},
+      {Compare::valueIs("/missing", ""), false},  // no value: equal to nothing
+      {Compare::valueIs("/missing", "", Compare::Cmp::kNe), true},
+      {Compare::valueIs("/", "", Compare::Cmp::kEq), false},  // nor has a directory
+      {Compare::existsIs("/a", true), true},
+      {Compare::existsIs("/a", false), false},
+      {Compare::existsIs("/missing", false), true},
+      {Compare::existsIs("/a/below", false), true},  // below a file: missing
   };
   for (const Case& c : cases) {
     INFO(c.c.path << " " << cairn::wire::compareTargetName(c.c.target) << " "
                   << cairn::wire::compareCmpName(c.c.cmp));
-    ApplyResult r = f.txn({{c.c}, {get("/a")}, {}});
+    ApplyResult r = f.txn({{c.c}, {TxnOp::get("/a")}, {}});
     REQUIRE(r.status.isOk());
     CHECK(r.succeeded == c.holds);
     CHECK(r.results.size() == (c.holds ? 1u : 0u));
   }
   // Every compare must hold; a branch of reads takes no rev.
-  ApplyResult r = f.txn({{revIs("/a", 1), valueIs("/a", "nope")}, {set("/a", "t")}, {get("/a")}});
+  ApplyResult r = f.txn({{Compare::revIs("/a", 1), Compare::valueIs("/a", "nope")},
+                         {TxnOp::set("/a", "t")},
+                         {TxnOp::get("/a")}});
   CHECK(r.succeeded == false);
   CHECK(r.rev == 1);
   CHECK(f.s.rev() == 1);
@@ -174,17 +125,19 @@ TEST_CASE("txn: one failing operation fails it all and changes nothing", "[unit]
     const char* detail;  // the start of the error's detail
   };
   const Case cases[] = {
-      {{set("/b", "x"), set("/a", "y", 0)}, Err::kRevMismatch, "then[1] (set /a): "},
-      {{set("/b", "x"), del("/nope")}, Err::kNoEnt, "then[1] (del /nope): "},
-      {{set("/b", "x"), set("/f/g", "y")}, Err::kNotDir, "then[1] (set /f/g): "},
-      {{set("/d/e", "x"), set("/d", "y")}, Err::kIsDir, "then[1] (set /d): "},
-      {{set("/b", "x"), del("/a", 0)}, Err::kRevMismatch, "then[1] (del /a): "},
-      {{set("/b", "x"), set("/b", "y")}, Err::kBadRequest, "then[1] (set /b): "},
-      {{delTree("/d")}, Err::kNoEnt, "then[0] (deltree /d): "},
-      {{set("/d/x", "1"), delTree("/d")}, Err::kBadRequest, "then[1] (deltree /d): "},
-      {{delTree("/", -1)}, Err::kReadonly, "then[0] (deltree /): "},
-      {{set("/b", "x"), delTree("/a", 0)}, Err::kRevMismatch, "then[1] (deltree /a): "},
-      {{get("/"), set("/b", "x")}, Err::kIsDir, "then[0] (get /): "},
+      {{TxnOp::set("/b", "x"), TxnOp::set("/a", "y", 0)}, Err::kRevMismatch, "then[1] (set /a): "},
+      {{TxnOp::set("/b", "x"), TxnOp::del("/nope")}, Err::kNoEnt, "then[1] (del /nope): "},
+      {{TxnOp::set("/b", "x"), TxnOp::set("/f/g", "y")}, Err::kNotDir, "then[1] (set /f/g): "},
+      {{TxnOp::set("/d/e", "x"), TxnOp::set("/d", "y")}, Err::kIsDir, "then[1] (set /d): "},
+      {{TxnOp::set("/b", "x"), TxnOp::del("/a", 0)}, Err::kRevMismatch, "then[1] (del /a): "},
+      {{TxnOp::set("/b", "x"), TxnOp::set("/b", "y")}, Err::kBadRequest, "then[1] (set /b): "},
+      {{TxnOp::delTree("/d")}, Err::kNoEnt, "then[0] (deltree /d): "},
+      {{TxnOp::set("/d/x", "1"), TxnOp::delTree("/d")}, Err::kBadRequest, "then[1] (deltree /d): "},
+      {{TxnOp::delTree("/", -1)}, Err::kReadonly, "then[0] (deltree /): "},
+      {{TxnOp::set("/b", "x"), TxnOp::delTree("/a", 0)},
+       Err::kRevMismatch,
+       "then[1] (deltree /a): "},
+      {{TxnOp::get("/"), TxnOp::set("/b", "x")}, Err::kIsDir, "then[0] (get /): "},
   };
   for (const Case& c : cases) {
     INFO(c.detail);
@@ -200,13 +153,13 @@ TEST_CASE("txn: one failing operation fails it all and changes nothing", "[unit]
 
 TEST_CASE("txn: deltree deletes a file or a whole subtree at one rev", "[unit][store][txn]") {
   Fixture f;
-  f.set("/svc/a/1", "x");                                   // 1
-  f.set("/svc/a/2", "y");                                   // 2
-  f.set("/svc/b", "z");                                     // 3
-  f.set("/svcx", "keep");                                   // 4
-  ApplyResult r = f.txn({{}, {delTree("/svc/a", 1)}, {}});  // the subtree is at rev 2
+  f.set("/svc/a/1", "x");                                          // 1
+  f.set("/svc/a/2", "y");                                          // 2
+  f.set("/svc/b", "z");                                            // 3
+  f.set("/svcx", "keep");                                          // 4
+  ApplyResult r = f.txn({{}, {TxnOp::delTree("/svc/a", 1)}, {}});  // the subtree is at rev 2
   CHECK(r.status.code() == Err::kRevMismatch);
-  r = f.txn({{}, {delTree("/svc", 3), set("/svc/c", "new")}, {}});
+  r = f.txn({{}, {TxnOp::delTree("/svc", 3), TxnOp::set("/svc/c", "new")}, {}});
   REQUIRE(r.status.isOk());
   CHECK(r.rev == 5);
   REQUIRE(r.results.size() == 2);
@@ -217,7 +170,7 @@ TEST_CASE("txn: deltree deletes a file or a whole subtree at one rev", "[unit][s
   CHECK(r.changes[2].path == "/svc/b");
   CHECK(r.changes[3].path == "/svc/c");
   CHECK(f.s.dump() == "/svc/c@5=new /svcx@4=keep");
-  r = f.txn({{}, {delTree("/svcx")}, {}});  // a file alone
+  r = f.txn({{}, {TxnOp::delTree("/svcx")}, {}});  // a file alone
   REQUIRE(r.status.isOk());
   CHECK(r.results[0].len == 1);
   CHECK(f.s.dump() == "/svc/c@5=new");
@@ -229,20 +182,20 @@ TEST_CASE("txn: lease links move only when it applies", "[unit][store][txn]") {
   f.set("/e/1", "x", l);  // rev 1, kept by l
   f.set("/e/2", "y", l);  // rev 2
   // A failing transaction that would have unlinked /e/1 and linked /n leaves the lease as it was.
-  TxnOp withLease = set("/n", "v");
+  TxnOp withLease = TxnOp::set("/n", "v");
   withLease.lease = l;
-  ApplyResult r = f.txn({{}, {del("/e/1"), withLease, del("/missing")}, {}});
+  ApplyResult r = f.txn({{}, {TxnOp::del("/e/1"), withLease, TxnOp::del("/missing")}, {}});
   CHECK(r.status.code() == Err::kNoEnt);
   REQUIRE(f.s.lease(l));
   CHECK(f.s.lease(l)->files == std::set<std::string>{"/e/1", "/e/2"});
-  r = f.txn({{}, {del("/e/1"), withLease}, {}});
+  r = f.txn({{}, {TxnOp::del("/e/1"), withLease}, {}});
   REQUIRE(r.status.isOk());
   CHECK(f.s.lease(l)->files == std::set<std::string>{"/e/2", "/n"});
-  r = f.txn({{}, {delTree("/e")}, {}});
+  r = f.txn({{}, {TxnOp::delTree("/e")}, {}});
   REQUIRE(r.status.isOk());
   CHECK(f.s.lease(l)->files == std::set<std::string>{"/n"});
   // A lease that does not exist fails the transaction.
-  TxnOp bad = set("/m", "v");
+  TxnOp bad = TxnOp::set("/m", "v");
   bad.lease = 99;
   r = f.txn({{}, {bad}, {}});
   CHECK(r.status.code() == Err::kNoEnt);
@@ -253,17 +206,17 @@ TEST_CASE("txn: a subtree delete over the change limit is refused whole", "[unit
   for (std::size_t i = 0; i <= cairn::wire::kMaxTxnChanges; ++i)
     f.set("/big/" + std::to_string(i), "x");
   const std::int64_t head = f.s.rev();
-  ApplyResult r = f.txn({{}, {delTree("/big")}, {}});
+  ApplyResult r = f.txn({{}, {TxnOp::delTree("/big")}, {}});
   CHECK(r.status.code() == Err::kTooLarge);
   CHECK(f.s.rev() == head);
   CHECK(f.s.stat("/big/0", head).exists);
 }
 
 TEST_CASE("txn: commands round-trip through the log's encoding", "[unit][store][txn]") {
-  Txn t{{revIs("/a", 3, Compare::Cmp::kGt), valueIs("/b", std::string("\0\xff", 2)),
-         exists("/c", false)},
-        {set("/a", "v", 3), del("/b", -1), delTree("/d", 7), get("/e")},
-        {get("/a")}};
+  Txn t{{Compare::revIs("/a", 3, Compare::Cmp::kGt),
+         Compare::valueIs("/b", std::string("\0\xff", 2)), Compare::existsIs("/c", false)},
+        {TxnOp::set("/a", "v", 3), TxnOp::del("/b", -1), TxnOp::delTree("/d", 7), TxnOp::get("/e")},
+        {TxnOp::get("/a")}};
   t.then[0].lease = 12;
   Command c{Command::Op::kTxn, "", -1, ""};
   c.txn = std::make_shared<const Txn>(t);
@@ -290,12 +243,15 @@ TEST_CASE("txn: gets return at most 4 MiB in all", "[unit][store][txn]") {
   for (int i = 0; i < 5; ++i)
     f.set("/big/" + std::to_string(i), mib);
   const std::int64_t head = f.s.rev();
-  ApplyResult four = f.txn({{}, {get("/big/0"), get("/big/1"), get("/big/2"), get("/big/3")}, {}});
-  CHECK(four.status.isOk());
-  ApplyResult five = f.txn(
+  ApplyResult four = f.txn(
       {{},
-       {set("/w", "x"), get("/big/0"), get("/big/1"), get("/big/2"), get("/big/3"), get("/big/4")},
+       {TxnOp::get("/big/0"), TxnOp::get("/big/1"), TxnOp::get("/big/2"), TxnOp::get("/big/3")},
        {}});
+  CHECK(four.status.isOk());
+  ApplyResult five = f.txn({{},
+                            {TxnOp::set("/w", "x"), TxnOp::get("/big/0"), TxnOp::get("/big/1"),
+                             TxnOp::get("/big/2"), TxnOp::get("/big/3"), TxnOp::get("/big/4")},
+                            {}});
   CHECK(five.status.code() == Err::kTooLarge);
   CHECK(five.status.detail().rfind("then[5] (get /big/4): ", 0) == 0);
   CHECK(f.s.rev() == head);  // its write is undone with it

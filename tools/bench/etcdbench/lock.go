@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/clientv3/concurrency"
+)
+
+// runLock: contenders take and release one concurrency.Mutex in turn.
+func runLock(o options) int64 {
+	prefix := fmt.Sprintf("/bench/lock%d", time.Now().UnixNano()%1000000)
+	var released int64 // when the last holder began to release (UnixNano); 0: nobody yet
+	var errors counter
+	var stop int32
+	cycles := make([][]float64, o.clients)
+	handoffs := make([][]float64, o.clients)
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < o.clients; i++ {
+		ready.Add(1)
+		done.Add(1)
+		go func(i int) {
+			defer done.Done()
+			cli, err := connect(o, i)
+			if err != nil {
+				errors.fail("connect", err)
+				ready.Done()
+				return
+			}
+			defer cli.Close()
+			s, err := concurrency.NewSession(cli, concurrency.WithTTL(o.ttl))
+			if err != nil {
+				errors.fail("session", err)
+				ready.Done()
+				return
+			}
+			defer s.Close()
+			m := concurrency.NewMutex(s, prefix)
+			ready.Done()
+			<-start
+			for atomic.LoadInt32(&stop) == 0 {
+				t0 := time.Now()
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				err := m.Lock(ctx)
+				cancel()
+				if err != nil {
+					if atomic.LoadInt32(&stop) != 0 {
+						break
+					}
+					errors.fail("lock", err)
+					continue
+				}
+				got := time.Now().UnixNano()
+				if was := atomic.LoadInt64(&released); was != 0 && atomic.LoadInt32(&stop) == 0 {
+					handoffs[i] = append(handoffs[i], float64(got-was)/1e6)
+				}
+				atomic.StoreInt64(&released, time.Now().UnixNano())
+				if err := m.Unlock(context.Background()); err != nil {
+					errors.fail("unlock", err)
+				}
+				if atomic.LoadInt32(&stop) == 0 { // only cycles within the measured time
+					cycles[i] = append(cycles[i], float64(time.Since(t0).Nanoseconds())/1e6)
+				}
+			}
+		}(i)
+	}
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	time.Sleep(o.duration)
+	atomic.StoreInt32(&stop, 1)
+	seconds := time.Since(t0).Seconds()
+	// A contender still waiting for the lock gets it once the others stop: wait for all.
+	done.Wait()
+	label := fmt.Sprintf("etcd-lock-c%d", o.clients)
+	n := atomic.LoadInt64(&errors.n)
+	result(label+"-cycle", cycles, seconds, n)
+	result(label+"-handoff", handoffs, seconds, n)
+	return n
+}

@@ -1,0 +1,110 @@
+// etcdbench: etcd driven the way cairn-bench drives Cairn, so that the scripts of tools/bench can
+// put the two side by side in one run. Workloads:
+//
+//	lock  etcd's lock recipe (clientv3/concurrency.Mutex): C contenders, each with its own
+//	      connection and session (a lease kept alive), take and release one lock in turn for D
+//	      seconds, doing nothing while they hold it (tools/bench/locks.sh);
+//	txn   C clients, each with its own connection and one request at a time, each request one
+//	      transaction of a compare (the first key does not exist yet) and 4 puts of unique keys of
+//	      V bytes (tools/bench/txn.sh).
+//
+// Clients are spread over the members. Prints, like cairn-bench:
+//
+//	RESULT etcd-lock-cC-cycle   n=N ops_s=X p50_ms=Y p99_ms=Z ...  (Lock called -> Unlock returned)
+//	RESULT etcd-lock-cC-handoff n=N ops_s=X ...  (a holder begins to release -> the next holder's
+//	                                              Lock returns)
+//	RESULT etcd-txn-cC n=N ops_s=X p50_ms=Y p99_ms=Z p999_ms=W max_ms=M errors=E
+//
+// and exits 2 if any request failed. Build (offline, GOPATH mode against Debian's
+// golang-etcd-server-dev), as tools/bench/cluster.sh's etcd_start does:
+//
+//	GOPATH=/tmp/gopath:/usr/share/gocode GO111MODULE=off go build -o /tmp/etcdbench .
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/clientv3"
+)
+
+// options are the flags every workload shares.
+type options struct {
+	eps      []string
+	clients  int
+	duration time.Duration
+	ttl      int // lock: the session's ttl in seconds
+	val      int // txn: value bytes
+}
+
+// counter counts failed requests across goroutines.
+type counter struct{ n int64 }
+
+func (c *counter) fail(what string, err error) {
+	fmt.Fprintln(os.Stderr, "etcdbench:", what+":", err)
+	atomic.AddInt64(&c.n, 1)
+}
+
+// connect gives client i its own connection, to member i mod members.
+func connect(o options, i int) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{Endpoints: []string{o.eps[i%len(o.eps)]}, DialTimeout: 5 * time.Second})
+}
+
+func pct(d []float64, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(d)-1) + 0.5)
+	if i >= len(d) {
+		i = len(d) - 1
+	}
+	return d[i]
+}
+
+// result prints one RESULT line of latencies (ms) gathered per client.
+func result(label string, perClient [][]float64, seconds float64, errors int64) {
+	var ms []float64
+	for _, l := range perClient {
+		ms = append(ms, l...)
+	}
+	sort.Float64s(ms)
+	max := 0.0
+	if len(ms) > 0 {
+		max = ms[len(ms)-1]
+	}
+	fmt.Printf("RESULT %s n=%d ops_s=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f errors=%d\n",
+		label, len(ms), float64(len(ms))/seconds, pct(ms, 0.5), pct(ms, 0.99), pct(ms, 0.999), max, errors)
+}
+
+func main() {
+	workload := flag.String("workload", "", "lock or txn")
+	endpoints := flag.String("endpoints", "127.0.0.1:22379,127.0.0.1:22479,127.0.0.1:22579", "comma-separated")
+	clients := flag.Int("clients", 1, "concurrent clients (lock: contenders)")
+	duration := flag.Float64("duration", 10, "seconds")
+	ttl := flag.Int("ttl", 10, "lock: session ttl in seconds")
+	val := flag.Int("val", 256, "txn: value size in bytes")
+	flag.Parse()
+	o := options{strings.Split(*endpoints, ","), *clients, time.Duration(*duration * float64(time.Second)), *ttl, *val}
+	if o.clients < 1 || o.duration <= 0 {
+		fmt.Fprintln(os.Stderr, "etcdbench: --clients and --duration must be above 0")
+		os.Exit(1)
+	}
+	var errors int64
+	switch *workload {
+	case "lock":
+		errors = runLock(o)
+	case "txn":
+		errors = runTxn(o)
+	default:
+		fmt.Fprintln(os.Stderr, "etcdbench: --workload must be lock or txn")
+		os.Exit(1)
+	}
+	if errors > 0 {
+		os.Exit(2)
+	}
+}
