@@ -444,15 +444,49 @@ Result<wire::Reply> Client::call(const Request& reqIn) {
                            req.verb == Verb::kGrant || req.verb == Verb::kRevoke ||
                            (req.verb == Verb::kTxn && isWrite(req));
   if (opts_.exactlyOnce && sessionable && !req.session && !req.seq) return sessionCall(req);
+  if (req.verb == Verb::kTxn && !isWrite(req)) return readTxnCall(req);
   return send(req);
 }
 
+namespace {
+
+// The pauses between resends until a deadline: 50 ms, doubling up to 1 s.
+class Backoff {
+ public:
+  explicit Backoff(std::chrono::milliseconds within)
+      : deadline_(std::chrono::steady_clock::now() + within) {}
+  bool passed() const { return std::chrono::steady_clock::now() >= deadline_; }
+  // Sleeps the next pause; false (and no sleep) if the deadline would pass first.
+  bool wait() {
+    if (std::chrono::steady_clock::now() + pause_ >= deadline_) return false;
+    std::this_thread::sleep_for(pause_);
+    pause_ = std::min(pause_ * 2, std::chrono::milliseconds(1000));
+    return true;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point deadline_;
+  std::chrono::milliseconds pause_{50};
+};
+
+bool noConsensus(Err e) {
+  return e == Err::kTimeout || e == Err::kUnavailable || e == Err::kIo;
+}
+
+}  // namespace
+
+Result<wire::Reply> Client::readTxnCall(const Request& req) {
+  Backoff backoff(opts_.writeDeadline);
+  while (true) {
+    auto r = send(req);
+    if (r || !noConsensus(r.status().code()) || !backoff.wait()) return r;
+  }
+}
+
 Result<wire::Reply> Client::sessionCall(Request req) {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + opts_.writeDeadline;
+  Backoff backoff(opts_.writeDeadline);
   bool maybeApplied = false;  // an attempt may have been applied: only a reply tells now
   int attempts = 0, sessions = 0;
-  auto pause = std::chrono::milliseconds(50);
   auto unknown = [&](const std::string& why) {
     return Status(Err::kTimeout, why + " (" + std::to_string(attempts) + " attempts of write " +
                                      std::to_string(seq_) + " of session " +
@@ -470,7 +504,7 @@ Result<wire::Reply> Client::sessionCall(Request req) {
         auto r = send(g);
         const bool retry =
             !r && (r.status().code() == Err::kTimeout || r.status().code() == Err::kUnavailable);
-        if (!r && (!retry || Clock::now() >= deadline)) return r.status();
+        if (!r && (!retry || backoff.passed())) return r.status();
         if (r && !r->lease) return Status(Err::kOther, "GRANT's reply has no lease");
         if (r) {
           session_ = static_cast<std::uint64_t>(*r->lease);
@@ -478,8 +512,7 @@ Result<wire::Reply> Client::sessionCall(Request req) {
           ++sessions;
         }
         if (!session_) {
-          std::this_thread::sleep_for(pause);
-          pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+          backoff.wait();
           continue;
         }
       }
@@ -505,15 +538,13 @@ Result<wire::Reply> Client::sessionCall(Request req) {
     // if no earlier attempt may have been applied; otherwise only a live node can tell, so it is
     // resent until the deadline, as after UNAVAILABLE.
     if (e == Err::kIo && !maybeApplied) return r.status();
-    if (e != Err::kTimeout && e != Err::kUnavailable && e != Err::kIo) return r.status();
+    if (!noConsensus(e)) return r.status();
     maybeApplied = maybeApplied || e == Err::kTimeout;
-    if (Clock::now() + pause >= deadline) {
+    if (!backoff.wait()) {
       if (!maybeApplied) return r.status();  // no attempt reached consensus: never applied
       return unknown("no definite answer within " + quoteMs(opts_.writeDeadline) + ": " +
                      r.status().detail());
     }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
   }
 }
 

@@ -12,15 +12,17 @@
 // connection lost before the reply (a socket monitor sees the node die at once), closes the
 // socket — a REQ socket that missed a reply is stuck — and a request that is safe to repeat
 // (reads, WAIT, CHANGES, REV, SELF, NOP, a TXN whose branches hold only "get" operations) goes to
-// the next node, up to `attempts` sends. Writes (SET, DEL, GRANT, REVOKE, a TXN with a write in
-// either branch) are exactly-once (Options::exactlyOnce, the default): each carries the client's
-// session and a sequence number, and one that got no definite answer (no reply, TIMEOUT,
-// UNAVAILABLE, or IO from every node that answered after an earlier attempt may have been
-// applied) is sent again with the same number until a node answers or `writeDeadline` passes;
-// the node applies it once and answers every copy with the first reply. Only then is it TIMEOUT:
-// it may or may not have been applied. Without exactlyOnce, a write that left and got no reply is
-// TIMEOUT at once and never resent. A node that answers IO has halted (its disk failed) and
-// applied nothing of the request: every request, writes included, then goes to the next node.
+// the next node, up to `attempts` sends. A TXN of gets is also asked again, until `writeDeadline`,
+// when a node answers TIMEOUT (it goes through the log, and its slot's fate was unknown). Writes
+// (SET, DEL, GRANT, REVOKE, a TXN with a write in either branch) are exactly-once
+// (Options::exactlyOnce, the default): each carries the client's session and a sequence number, and
+// one that got no definite answer (no reply, TIMEOUT, UNAVAILABLE, or IO from every node that
+// answered after an earlier attempt may have been applied) is sent again with the same number until
+// a node answers or `writeDeadline` passes; the node applies it once and answers every copy with
+// the first reply. Only then is it TIMEOUT: it may or may not have been applied. Without
+// exactlyOnce, a write that left and got no reply is TIMEOUT at once and never resent. A node that
+// answers IO has halted (its disk failed) and applied nothing of the request: every request, writes
+// included, then goes to the next node.
 //
 // Writes, and every TXN (even one of gets: it goes through the log), go to the leader once it is
 // known (a SELF, then /ctl/nodes/ID/client read locally on the same node), sparing the cluster a
@@ -68,7 +70,7 @@ struct Options {
   // node answers, until one answers or `writeDeadline` passes: it is applied once.
   bool exactlyOnce = true;
   std::chrono::milliseconds sessionTtl{60000};
-  std::chrono::milliseconds writeDeadline{10000};
+  std::chrono::milliseconds writeDeadline{10000};  // also bounds the resends of a TXN of gets
 };
 
 // Splits "tcp://a:1,b:2" into endpoints, each normalized (normalizeEndpoint) when it can be.
@@ -222,6 +224,9 @@ class Client {
   Result<std::vector<wire::Entry>> pages(wire::Request req, std::int64_t* head);
   // A write under this client's session: sent until a definite answer or the write deadline.
   Result<wire::Reply> sessionCall(wire::Request req);
+  // A TXN of gets only: it goes through the log but changes nothing, so one whose slot's fate is
+  // unknown (TIMEOUT) or that no node could take is asked again until writeDeadline passes.
+  Result<wire::Reply> readTxnCall(const wire::Request& req);
 
   Options opts_;
   std::vector<Status> badEndpoints_;  // per endpoint: why it cannot be used (ok if it can)

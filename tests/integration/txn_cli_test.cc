@@ -14,30 +14,13 @@ using namespace cairn;
 
 namespace {
 
-struct Cli {
-  std::string addr;
-  test::RunResult operator()(std::vector<std::string> args, const std::string& input = "") const {
-    std::vector<std::string> argv = {CAIRN_BIN, "--addr", addr};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return test::runProgram(argv, input);
-  }
-};
+using test::Cli;
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;
   for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1))
     ++n;
   return n;
-}
-
-wire::TxnOp op(wire::TxnOp::Kind kind, const std::string& path, std::int64_t rev = -1,
-               const std::string& value = "") {
-  wire::TxnOp o;
-  o.kind = kind;
-  o.path = path;
-  o.rev = rev;
-  o.value = value;
-  return o;
 }
 
 }  // namespace
@@ -237,8 +220,8 @@ TEST_CASE("cli: del -R of more files than one rev may change prints the node's T
   for (int b = 0; b < 79; ++b) {
     wire::Txn t;
     for (int i = 0; i < 127; ++i) {
-      t.then.push_back(op(wire::TxnOp::Kind::kSet,
-                          "/big/d" + std::to_string(b) + "/f" + std::to_string(i), -1, "x"));
+      t.then.push_back(
+          wire::TxnOp::set("/big/d" + std::to_string(b) + "/f" + std::to_string(i), "x", -1));
     }
     auto r = c.txn(t);
     REQUIRE(r.isOk());
@@ -272,7 +255,7 @@ TEST_CASE("client: a TXN of gets is sent again after a lost reply, one that writ
   o.exactlyOnce = false;   // no session: a write is never sent twice (PROTOCOL.md 5.1)
   client::Client c(o);
   wire::Txn write;
-  write.then.push_back(op(wire::TxnOp::Kind::kSet, "/w", -1, "1"));
+  write.then.push_back(wire::TxnOp::set("/w", "1", -1));
   auto first = c.txn(write);
   REQUIRE(first.isOk());
   const int on = c.endpoint() == cluster.client(f1) ? f1 : f2;
@@ -281,7 +264,7 @@ TEST_CASE("client: a TXN of gets is sent again after a lost reply, one that writ
   // The node in use stops (SIGSTOP): a TXN of gets times out there and goes to the other.
   cluster.node(on).pause();
   wire::Txn read;
-  read.then.push_back(op(wire::TxnOp::Kind::kGet, "/w"));
+  read.then.push_back(wire::TxnOp::get("/w"));
   auto got = c.txn(read);
   cluster.node(on).resume();
   REQUIRE(got.isOk());
@@ -303,4 +286,36 @@ TEST_CASE("client: a TXN of gets is sent again after a lost reply, one that writ
   CHECK(lost.status().code() == wire::Err::kTimeout);
   CHECK(lost.status().detail().find("may or may not have been applied") != std::string::npos);
   CHECK(count(lost.status().detail(), cluster.client(other)) == 1);  // one node tried
+}
+
+TEST_CASE(
+    "txn client: a TXN of gets that its node answers TIMEOUT (the leader it went to stopped) "
+    "is asked again and answered",
+    "[integration][txn]") {
+  test::TempDir d;
+  test::Cluster cluster(d.path(), 3);
+  const int leader = cluster.awaitLeader();
+  REQUIRE(leader > 0);
+  const int f1 = leader == 1 ? 2 : 1;
+  client::Options o;
+  o.endpoints = {cluster.client(f1)};           // one follower, which forwards to the leader
+  o.timeout = std::chrono::milliseconds(8000);  // f1 answers before the client gives up on it
+  client::Client c(o);
+  REQUIRE(c.set("/r", "1", -1).isOk());
+  // The leader stops with the TXN forwarded to it: f1 answers TIMEOUT once another leader is
+  // elected (the slot's fate is unknown to it), and the client asks again.
+  cluster.node(leader).pause();
+  wire::Txn read;
+  read.then.push_back(wire::TxnOp::get("/r"));
+  auto got = c.txn(read);
+  cluster.node(leader).resume();
+  REQUIRE(got.isOk());
+  REQUIRE(got->results.size() == 1);
+  CHECK(got->results[0].value == std::optional<std::string>("1"));
+  auto self = c.self();
+  REQUIRE(self.isOk());
+  std::int64_t timeouts = 0;
+  for (const auto& k : *self->stats)
+    if (k.name == "replies.TIMEOUT") timeouts = k.value;
+  CHECK(timeouts >= 1);  // the first answer was TIMEOUT: the answer came from a second ask
 }
