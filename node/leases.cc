@@ -117,7 +117,10 @@ void Leases::used(const std::vector<std::uint64_t>& sessions, Clock::time_point 
   for (std::uint64_t id : sessions) {
     auto it = live_.find(id);
     const store::Lease* lease = store_.lease(id);
-    if (it != live_.end() && lease && !it->second.ending) renew(it->second, id, lease->ttl, now);
+    if (it == live_.end() || !lease || it->second.ending) continue;
+    const auto fresh = now + std::chrono::milliseconds(lease->ttl);
+    if (fresh - it->second.deadline->first < std::chrono::milliseconds(lease->ttl / 64)) continue;
+    renew(it->second, id, lease->ttl, now);
   }
 }
 

@@ -54,7 +54,9 @@ class Leases {
   std::vector<wire::Command> step(bool inOffice, std::uint64_t term, Clock::time_point now);
 
   // Writes under these sessions (leases, exactly-once) were applied: on the leader in office, each
-  // such lease's ttl starts again, as a KEEPALIVE would (a session in use needs none).
+  // such lease's ttl starts again, as a KEEPALIVE would (a session in use needs none). To spare
+  // every write a re-sort of the deadlines, a lease renewed less than ttl/64 ago is left as it is:
+  // it may end up to ttl/64 (under 1 s for a 60 s session) before ttl after its last write.
   void used(const std::vector<std::uint64_t>& sessions, Clock::time_point now);
 
   // The earliest deadline, for the loop's wake-up; nullopt when not leading or no lease.

@@ -18,8 +18,9 @@
 // (no clock, no randomness), so every replica holds the same table at the same log index.
 
 #include <cstdint>
-#include <map>
+#include <deque>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -38,7 +39,9 @@ class Sessions {
   };
   struct Session {
     std::uint64_t floor = 1;  // seqs below it are refused
-    std::map<std::uint64_t, Kept> replies;
+    // (seq, reply), ascending seq: a new write's seq is almost always above the others, so it is
+    // appended, and the window drops from the front, with no search tree to rebalance.
+    std::deque<std::pair<std::uint64_t, Kept>> replies;
   };
 
   enum class Seen { kNew, kApplied, kTooLate };
@@ -50,11 +53,16 @@ class Sessions {
   // The session's lease ended.
   void end(std::uint64_t session);
 
-  // A session as a snapshot holds it (replies in any order). CORRUPT when it breaks the bounds.
+  // A session as a snapshot holds it (replies in any order). CORRUPT when it breaks the bounds or
+  // holds a seq twice.
+  // After the last one, restored() checks the table as a whole (CORRUPT if two replies share an
+  // age).
   wire::Status restore(std::uint64_t session, Session s);
+  wire::Status restored();
   void setNextAge(std::uint64_t age) { nextAge_ = std::max(nextAge_, age); }
 
-  const std::map<std::uint64_t, Session>& all() const { return sessions_; }
+  const std::unordered_map<std::uint64_t, Session>& all() const { return sessions_; }
+  std::vector<std::uint64_t> ids() const;  // every session's id, ascending
   std::uint64_t nextAge() const { return nextAge_; }
   std::size_t bytes() const { return bytes_; }
   // "session:floor[seq@age#crc,...] ..." (tests and the simulation compare replicas with it).
@@ -64,8 +72,23 @@ class Sessions {
   // Drops the kept reply (session, seq) and every reply below it in that session.
   void dropThrough(std::uint64_t session, std::uint64_t seq);
 
-  std::map<std::uint64_t, Session> sessions_;
-  std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> byAge_;  // age -> session, seq
+  struct Aged {
+    std::uint64_t age, session, seq;
+  };
+  // Whether the reply `a` names is still kept.
+  bool live(const Aged& a) const;
+  // Drops the entries of byAge_ whose replies are gone, once they outnumber the live ones.
+  void compact();
+
+  // Hashed: a write looks its session up three times (seen, record, the oldest reply's), each a
+  // cache miss or two where a search tree's would be several.
+  std::unordered_map<std::uint64_t, Session> sessions_;
+  // Every kept reply by age, oldest first, for the byte bound. A reply dropped by its session's
+  // window or end leaves its entry behind: popped once it is the oldest, swept by compact() when
+  // stale ones outnumber the live. Appending and popping cost less, on every write, than a search
+  // tree's insert and erase.
+  std::deque<Aged> byAge_;
+  std::size_t kept_ = 0;  // replies kept (the live entries of byAge_)
   std::uint64_t nextAge_ = 1;
   std::size_t bytes_ = 0;
 };

@@ -167,7 +167,8 @@ Status streamSnapshot(const Image& img, const Append& append) {
   if (sessions) {
     p.pack_uint64(img.sessions.nextAge());
     p.pack_array(static_cast<std::uint32_t>(img.sessions.all().size()));
-    for (const auto& [id, s] : img.sessions.all()) {
+    for (std::uint64_t id : img.sessions.ids()) {  // in order: one state, one snapshot
+      const Sessions::Session& s = img.sessions.all().at(id);
       // [id, floor, bin: [[seq, age, bin: reply], ...]]: one level of nesting in the header.
       msgpack::sbuffer rb;
       msgpack::packer<msgpack::sbuffer> rp(rb);
@@ -290,10 +291,11 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
           Sessions::Kept kept;
           kept.age = k.via.array.ptr[1].as<std::uint64_t>();
           kept.reply.assign(k.via.array.ptr[2].via.bin.ptr, k.via.array.ptr[2].via.bin.size);
-          s.replies[k.via.array.ptr[0].as<std::uint64_t>()] = std::move(kept);
+          s.replies.emplace_back(k.via.array.ptr[0].as<std::uint64_t>(), std::move(kept));
         }
         if (Status st = sessions.restore(id, std::move(s)); !st.isOk()) return st;
       }
+      if (Status st = sessions.restored(); !st.isOk()) return st;
     }
     r.leases = v3;
     std::string rootName;

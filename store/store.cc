@@ -284,9 +284,9 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
   if (c.session == 0) return applyOnce(c);
   ApplyResult res;
   res.rev = rev();
-  const std::string sess = "session " + std::to_string(c.session);
+  auto sess = [&] { return "session " + std::to_string(c.session); };
   if (!lease(c.session)) {
-    res.status = Status(Err::kTooLate, sess +
+    res.status = Status(Err::kTooLate, sess() +
                                            " has ended (its lease expired or was revoked): "
                                            "this write was not applied now; an earlier attempt "
                                            "of it may have been");
@@ -297,7 +297,7 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
     case Sessions::Seen::kApplied:
       return replay(*kept);
     case Sessions::Seen::kTooLate:
-      res.status = Status(Err::kTooLate, sess + " no longer keeps the reply of write " +
+      res.status = Status(Err::kTooLate, sess() + " no longer keeps the reply of write " +
                                              std::to_string(c.seq) +
                                              ": it was not applied now; an earlier attempt of "
                                              "it may have been");
@@ -306,7 +306,10 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
       break;
   }
   res = applyOnce(c);
-  if (lease(c.session)) sessions_.record(c.session, c.seq, keepReply(res));
+  // (Only a REVOKE can end the session it is written in: then nothing is kept.)
+  if (c.op != wire::Command::Op::kRevoke || lease(c.session)) {
+    sessions_.record(c.session, c.seq, keepReply(res));
+  }
   return res;
 }
 

@@ -592,7 +592,8 @@ constexpr auto packCounters = packNamedInts<Counter, &Counter::name, &Counter::v
 constexpr auto getCounters = getNamedInts<Counter, &Counter::name, &Counter::value>;
 
 std::string encodeReply(const Reply& r) {
-  msgpack::sbuffer buf;
+  // Sized for the reply (msgpack-c would start every buffer at 8 KiB).
+  msgpack::sbuffer buf(r.value ? r.value->size() + 256 : 256);
   Packer p(buf);
   const bool failed = r.err != Err::kOk;
   std::uint32_t n =

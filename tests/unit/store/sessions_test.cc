@@ -86,21 +86,76 @@ TEST_CASE("sessions: a restore refuses what breaks the table's bounds", "[unit][
   Sessions t;
   Sessions::Session ok;
   ok.floor = 3;
-  ok.replies[3] = Sessions::Kept{5, "r"};
+  ok.replies.emplace_back(3, Sessions::Kept{5, "r"});
   CHECK(t.restore(4, ok).isOk());
   CHECK(t.nextAge() == 6);
-  Sessions::Session dupAge;
-  dupAge.replies[1] = Sessions::Kept{5, "r"};
-  CHECK(t.restore(5, dupAge).code() == Err::kCorrupt);
+  CHECK(t.restored().isOk());
   Sessions::Session below;
   below.floor = 4;
-  below.replies[2] = Sessions::Kept{9, "r"};
+  below.replies.emplace_back(2, Sessions::Kept{9, "r"});
   CHECK(t.restore(6, below).code() == Err::kCorrupt);
   Sessions::Session many;
   for (std::uint64_t i = 1; i <= Sessions::kWindow + 1; ++i)
-    many.replies[i] = Sessions::Kept{100 + i, "r"};
+    many.replies.emplace_back(i, Sessions::Kept{100 + i, "r"});
   CHECK(t.restore(7, many).code() == Err::kCorrupt);
   CHECK(t.restore(4, ok).code() == Err::kCorrupt);  // twice
+  Sessions::Session twice;
+  twice.replies = {
+      {3, Sessions::Kept{20, "r"}}, {1, Sessions::Kept{21, "r"}}, {3, Sessions::Kept{22, "r"}}};
+  CHECK(t.restore(8, twice).code() == Err::kCorrupt);
+  Sessions::Session unsorted;  // in any order: kept in seq order
+  unsorted.replies = {{5, Sessions::Kept{30, "five"}}, {4, Sessions::Kept{31, "four"}}};
+  CHECK(t.restore(9, unsorted).isOk());
+  const std::string* r = nullptr;
+  REQUIRE(t.seen(9, 4, &r) == Sessions::Seen::kApplied);
+  CHECK(*r == "four");
+  REQUIRE(t.seen(9, 5, &r) == Sessions::Seen::kApplied);
+  CHECK(*r == "five");
+  // Two replies of one age, in two sessions: the table as a whole is refused.
+  Sessions::Session dupAge;
+  dupAge.replies.emplace_back(1, Sessions::Kept{5, "r"});
+  CHECK(t.restore(5, dupAge).isOk());
+  CHECK(t.restored().code() == Err::kCorrupt);
+}
+
+TEST_CASE(
+    "sessions: replies dropped by their windows and by ended sessions leave the byte bound "
+    "exact",
+    "[unit][store][sessions]") {
+  // Many sessions, each past its window, some ended, then one large reply: the oldest live
+  // replies go first, whichever session holds them, and the byte count matches what is kept.
+  Sessions t;
+  for (std::uint64_t s = 1; s <= 40; ++s)
+    for (std::uint64_t q = 1; q <= Sessions::kWindow + 10; ++q)
+      t.record(s, q, "reply");
+  for (std::uint64_t s = 1; s <= 40; s += 2)
+    t.end(s);
+  std::size_t kept = 0;
+  for (const auto& [id, s] : t.all()) {
+    CHECK(s.floor == 11);
+    CHECK(s.replies.size() == Sessions::kWindow);
+    kept += s.replies.size();
+  }
+  CHECK(kept == 20 * Sessions::kWindow);
+  CHECK(t.bytes() == kept * (5 + 64));
+  // Four large replies in session 100, 690 bytes over the bound in all: the ten oldest live
+  // replies go (69 bytes each), session 2's seqs 11..20, its older ones having gone already.
+  const std::size_t big = (Sessions::kMaxBytes - t.bytes() - 4 * 64 + 690) / 4;
+  for (std::uint64_t q = 1; q <= 4; ++q)
+    t.record(100, q, std::string(big, 'b'));
+  const std::string* r = nullptr;
+  CHECK(t.bytes() <= Sessions::kMaxBytes);
+  CHECK(t.seen(2, 20, &r) == Sessions::Seen::kTooLate);
+  CHECK(t.seen(2, 21, &r) == Sessions::Seen::kApplied);
+  CHECK(t.seen(4, 11, &r) == Sessions::Seen::kApplied);
+  CHECK(t.seen(100, 1, &r) == Sessions::Seen::kApplied);
+  CHECK(t.seen(100, 4, &r) == Sessions::Seen::kApplied);
+  CHECK(t.seen(40, Sessions::kWindow + 10, &r) == Sessions::Seen::kApplied);
+  std::size_t bytes = 0;
+  for (const auto& [id, s] : t.all())
+    for (const auto& [seq, k] : s.replies)
+      bytes += k.reply.size() + 64;
+  CHECK(t.bytes() == bytes);
 }
 
 TEST_CASE("sessions: a retried write gets its first reply, whatever it was, and changes nothing",
