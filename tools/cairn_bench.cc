@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -131,6 +132,8 @@ Result runShape(const Options& o, const std::string& workload,
   const auto start = Clock::now();
   const auto end = start + std::chrono::duration_cast<Clock::duration>(
                                std::chrono::duration<double>(o.duration));
+  std::mutex stopMu;
+  Clock::time_point stop = start;  // when the last worker's last reply came
   const long runId =
       static_cast<long>(std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
   // A client: its own REQ socket and at most one request outstanding. Each thread drives its
@@ -244,6 +247,19 @@ Result runShape(const Options& o, const std::string& workload,
         }
       }
     }
+    {
+      const std::lock_guard<std::mutex> g(stopMu);
+      stop = std::max(stop, Clock::now());  // the measured time ends before the clean-up
+    }
+    for (auto& c : conns) {  // each session is revoked, as a client ends it (untimed)
+      if (c.session == 0) continue;
+      cairn::wire::Request rv;
+      rv.verb = cairn::wire::Verb::kRevoke;
+      rv.lease = c.session;
+      const std::string body = cairn::wire::encodeRequest(rv);
+      c.sock->send(zmq::buffer(body), zmq::send_flags::none);
+      (void)c.sock->recv(rep);
+    }
   };
   const int threads = std::min(o.threads, o.clients);
   std::vector<std::thread> ts;
@@ -263,7 +279,6 @@ Result runShape(const Options& o, const std::string& workload,
   });
   for (auto& t : ts)
     t.join();
-  const auto stop = Clock::now();
   finished = true;
   progress.join();
   Result r;
