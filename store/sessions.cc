@@ -47,7 +47,8 @@ void Sessions::record(std::uint64_t session, std::uint64_t seq, std::string repl
   ++kept_;
   s.replies.emplace(at, seq, Kept{age, std::move(reply)});
   if (s.replies.size() > kWindow) dropThrough(session, s.replies.front().first);
-  // The reply just kept stays, whatever its size: a retry of the latest write always finds it.
+  // The reply just kept stays, whatever its size, so a retry of the latest write finds it (unless
+  // its seq is below others kept: the window or the bound may take it, and a retry is TOO_LATE).
   while (bytes_ > kMaxBytes && byAge_.front().age != age) {
     const Aged oldest = byAge_.front();
     if (live(oldest)) {
@@ -107,10 +108,12 @@ wire::Status Sessions::restore(std::uint64_t session, Session s) {
       return wire::Status(wire::Err::kCorrupt, "a session reply twice in snapshot");
     }
   }
-  for (auto& [seq, kept] : s.replies) {
+  for (const auto& [seq, kept] : s.replies) {
     if (seq < s.floor || kept.age == 0) {
       return wire::Status(wire::Err::kCorrupt, "malformed session reply in snapshot");
     }
+  }
+  for (const auto& [seq, kept] : s.replies) {  // checked whole: now kept
     byAge_.push_back(Aged{kept.age, session, seq});
     ++kept_;
     bytes_ += costOf(kept.reply);

@@ -17,6 +17,7 @@
 // Owns: the table. Called by: the Store, as it applies commands, in log order; deterministic
 // (no clock, no randomness), so every replica holds the same table at the same log index.
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <string>

@@ -257,6 +257,7 @@ Result runShape(const Options& o, const std::string& workload,
       rv.verb = cairn::wire::Verb::kRevoke;
       rv.lease = c.session;
       const std::string body = cairn::wire::encodeRequest(rv);
+      c.sock->set(zmq::sockopt::rcvtimeo, 2000);  // a dead node: its lease ends by its ttl
       c.sock->send(zmq::buffer(body), zmq::send_flags::none);
       (void)c.sock->recv(rep);
     }

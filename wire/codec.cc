@@ -592,8 +592,11 @@ constexpr auto packCounters = packNamedInts<Counter, &Counter::name, &Counter::v
 constexpr auto getCounters = getNamedInts<Counter, &Counter::name, &Counter::value>;
 
 std::string encodeReply(const Reply& r) {
-  // Sized for the reply (msgpack-c would start every buffer at 8 KiB).
-  msgpack::sbuffer buf(r.value ? r.value->size() + 256 : 256);
+  // A reply of scalars (most of them: a write's, a GET's) is sized for itself; one with lists
+  // starts at msgpack-c's 8 KiB.
+  const bool lists = r.entries || r.results || r.stats || r.members;
+  msgpack::sbuffer buf(lists ? MSGPACK_SBUFFER_INIT_SIZE
+                             : 256 + r.detail.size() + (r.value ? r.value->size() : 0));
   Packer p(buf);
   const bool failed = r.err != Err::kOk;
   std::uint32_t n =

@@ -455,7 +455,6 @@ class Backoff {
  public:
   explicit Backoff(std::chrono::milliseconds within)
       : deadline_(std::chrono::steady_clock::now() + within) {}
-  bool passed() const { return std::chrono::steady_clock::now() >= deadline_; }
   // Sleeps the next pause; false (and no sleep) if the deadline would pass first.
   bool wait() {
     if (std::chrono::steady_clock::now() + pause_ >= deadline_) return false;
@@ -502,19 +501,16 @@ Result<wire::Reply> Client::sessionCall(Request req) {
         g.verb = Verb::kGrant;
         g.ttl = opts_.sessionTtl.count();
         auto r = send(g);
-        const bool retry =
-            !r && (r.status().code() == Err::kTimeout || r.status().code() == Err::kUnavailable);
-        if (!r && (!retry || backoff.passed())) return r.status();
-        if (r && !r->lease) return Status(Err::kOther, "GRANT's reply has no lease");
-        if (r) {
-          session_ = static_cast<std::uint64_t>(*r->lease);
-          seq_ = 0;
-          ++sessions;
-        }
-        if (!session_) {
-          backoff.wait();
+        if (!r) {
+          // Not granted, or granted with the reply lost (that lease ends after its ttl): the
+          // write itself was never sent, so only its own answer is reported.
+          if (!noConsensus(r.status().code()) || !backoff.wait()) return r.status();
           continue;
         }
+        if (!r->lease) return Status(Err::kOther, "GRANT's reply has no lease");
+        session_ = static_cast<std::uint64_t>(*r->lease);
+        seq_ = 0;
+        ++sessions;
       }
       req.session = static_cast<std::int64_t>(*session_);
       req.seq = static_cast<std::int64_t>(++seq_);

@@ -62,11 +62,7 @@ std::vector<std::string> bankAccounts(int n) {
 client::Result<std::int64_t> bankSetUp(client::Client& c, const BankOptions& o, int tries) {
   wire::Txn t;
   for (std::size_t i = 0; i < o.accounts.size(); ++i) {
-    wire::Compare none;
-    none.path = o.accounts[i];
-    none.target = wire::Compare::Target::kExists;
-    none.exists = false;
-    t.compares.push_back(none);
+    t.compares.push_back(wire::Compare::existsIs(o.accounts[i], false));
     t.then.push_back(wire::TxnOp::set(
         o.accounts[i], std::to_string(o.initial) + ":setup:" + std::to_string(i), 0));
   }

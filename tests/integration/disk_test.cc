@@ -86,6 +86,9 @@ TEST_CASE("disk: a full disk halts the node, which acknowledges nothing it could
     test::NodeProcess n(data, {"--snapshot-every", "1000000"});
     client::Options o;
     o.endpoints = {n.client()};
+    // The write in flight when the disk fills is TIMEOUT, then resent to a node that answers
+    // only IO: unknown after this long (the only node has halted).
+    o.writeDeadline = std::chrono::milliseconds(1000);
     client::Client c(o);
     REQUIRE(c.set("/before", "full", -1).isOk());
     disk.fill("filler", 256 << 10);

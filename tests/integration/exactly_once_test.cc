@@ -50,15 +50,6 @@ Request txnReq(wire::Txn t, std::int64_t session, std::int64_t seq) {
   return q;
 }
 
-// A counter of the node's SELF (0 when absent: counters above 0 only).
-std::int64_t counter(client::Client& c, const std::string& name) {
-  auto s = c.self();
-  if (!s || !s->stats) return -1;
-  for (const auto& k : *s->stats)
-    if (k.name == name) return k.value;
-  return 0;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -83,14 +74,10 @@ TEST_CASE(
   auto r1 = toLeader.call(create);
   REQUIRE(r1.isOk());
   const std::int64_t rev1 = *r1->rev;
-  wire::TxnOp a, b;
-  a.kind = b.kind = wire::TxnOp::Kind::kSet;
-  a.path = "/eo/a";
-  b.path = "/eo/b";
-  a.value = b.value = "t";
-  a.rev = b.rev = 0;
   // Built whole, then put in the request: GCC's ASan build misjudges an emplace() here.
-  const Request txn = txnReq(wire::Txn{{}, {a, b}, {}}, session, 2);
+  const Request txn = txnReq(
+      wire::Txn{{}, {wire::TxnOp::set("/eo/a", "t", 0), wire::TxnOp::set("/eo/b", "t", 0)}, {}},
+      session, 2);
   auto r2 = toLeader.call(txn);
   REQUIRE(r2.isOk());
   const std::int64_t rev2 = *r2->rev;
@@ -109,7 +96,7 @@ TEST_CASE(
   CHECK(again2->succeeded == true);
   REQUIRE(again2->results);
   CHECK(again2->results->size() == 2);
-  CHECK(counter(viaF1, "writes_replayed") == 2);  // both answered from the table
+  CHECK(test::counter(c.client(f1), "writes_replayed") == 2);  // both answered from the table
   Request plain = create;
   plain.session.reset();
   plain.seq.reset();
@@ -138,7 +125,7 @@ TEST_CASE(
     auto r = viaF2.call(txn);
     return r.isOk() && *r->rev == rev2;
   }));
-  CHECK(counter(viaF2, "snapshots_installed") >= 1);
+  CHECK(test::counter(c.client(f2), "snapshots_installed") >= 1);
   std::int64_t complete = 0;
   auto history = cl.changes("/eo/*", 1, &complete);
   REQUIRE(history.isOk());
@@ -169,8 +156,7 @@ TEST_CASE("exactly-once: the client resends a write its node did not answer, and
   CHECK(cl.endpoint() == c.client(other));
   // It resumes and handles the copy it held: it finds the reply in the table, applying nothing.
   c.node(used).resume();
-  auto atUsed = rawTo(c.client(used));
-  REQUIRE(test::eventually([&] { return counter(atUsed, "writes_replayed") == 1; }));
+  REQUIRE(test::eventually([&] { return test::counter(c.client(used), "writes_replayed") == 1; }));
   REQUIRE(cl.nop().isOk());
   std::int64_t complete = 0;
   auto history = cl.changes("/once/k", 1, &complete);

@@ -162,3 +162,26 @@ TEST_CASE("leases room: LEASE tells the ttl, the files and, at the leader, the t
   q.lease = 77;
   CHECK(f.leases.handle(q, f.t0).err == Err::kNoEnt);
 }
+
+TEST_CASE("leases room: a session's writes restart its ttl, at most once per ttl/64",
+          "[unit][leases]") {
+  Fixture f;
+  const auto s = f.grant(6400);  // ttl/64 = 100 ms
+  f.takeOffice(f.t0);
+  CHECK(f.leases.earliest() == f.t0 + 6400ms);
+  f.leases.used({s}, f.t0 + 99ms);  // under ttl/64 since the last renewal: left as it is
+  CHECK(f.leases.earliest() == f.t0 + 6400ms);
+  f.leases.used({s}, f.t0 + 100ms);  // restarted
+  CHECK(f.leases.earliest() == f.t0 + 6500ms);
+  f.leases.used({s, s}, f.t0 + 5000ms);
+  CHECK(f.leases.earliest() == f.t0 + 11400ms);
+  CHECK(f.step(true, f.t0 + 11399ms).empty());
+  auto ends = f.step(true, f.t0 + 11400ms);
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].lease == s);
+  // Not in office: nothing is renewed (the next leader keeps the time).
+  Fixture g;
+  const auto t = g.grant(6400);
+  g.leases.used({t}, g.t0 + 1s);
+  CHECK(g.leases.earliest() == std::nullopt);
+}

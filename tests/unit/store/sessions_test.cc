@@ -172,12 +172,8 @@ TEST_CASE("sessions: a retried write gets its first reply, whatever it was, and 
   CHECK(f.s.rev() == first.rev);
   // A failed TXN: the same error and detail.
   Command txn{Command::Op::kTxn, "", -1, ""};
-  cairn::wire::TxnOp op;
-  op.kind = cairn::wire::TxnOp::Kind::kSet;
-  op.path = "/a";
-  op.value = "2";
-  op.rev = 0;
-  txn.txn = std::make_shared<const cairn::wire::Txn>(cairn::wire::Txn{{}, {op}, {}});
+  txn.txn = std::make_shared<const cairn::wire::Txn>(
+      cairn::wire::Txn{{}, {cairn::wire::TxnOp::set("/a", "2", 0)}, {}});
   ApplyResult failed = f.apply(txn, s, 2);
   CHECK(failed.status.code() == Err::kRevMismatch);
   ApplyResult failedAgain = f.apply(txn, s, 2);
@@ -196,6 +192,7 @@ TEST_CASE("sessions: a retried write gets its first reply, whatever it was, and 
   Command rv{Command::Op::kRevoke, "", -1, "revoked"};
   rv.lease = s;
   CHECK(f.apply(rv, s, 4).status.isOk());
+  CHECK(f.s.sessions().all().count(s) == 0);  // nothing kept for it (a snapshot could not hold it)
   ApplyResult late = f.apply(set("/b", "x"), s, 5);
   CHECK(late.status.code() == Err::kTooLate);
   CHECK(f.apply(set("/a", "1", 0), s, 1).status.code() == Err::kTooLate);

@@ -10,8 +10,8 @@ import (
 	"go.etcd.io/etcd/clientv3/concurrency"
 )
 
-// runLock: contenders take and release one concurrency.Mutex in turn.
-func runLock(o options) int64 {
+// runLock: contenders take and release one concurrency.Mutex in turn. Returns the cycles completed.
+func runLock(o options) int {
 	prefix := fmt.Sprintf("/bench/lock%d", time.Now().UnixNano()%1000000)
 	var released int64 // when the last holder began to release (UnixNano); 0: nobody yet
 	var errors counter
@@ -78,7 +78,7 @@ func runLock(o options) int64 {
 	done.Wait()
 	label := fmt.Sprintf("etcd-lock-c%d", o.clients)
 	n := atomic.LoadInt64(&errors.n)
-	result(label+"-cycle", cycles, seconds, n)
+	completed := result(label+"-cycle", cycles, seconds, n)
 	result(label+"-handoff", handoffs, seconds, n)
-	return n
+	return completed
 }

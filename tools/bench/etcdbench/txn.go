@@ -12,7 +12,8 @@ import (
 )
 
 // runTxn: each request a compare (its first key does not exist yet) and 4 puts of unique keys.
-func runTxn(o options) int64 {
+// Returns how many completed.
+func runTxn(o options) int {
 	prefix := fmt.Sprintf("/bench/txn%d", time.Now().UnixNano()%1000000)
 	value := strings.Repeat("v", o.val)
 	var errors counter
@@ -62,6 +63,5 @@ func runTxn(o options) int64 {
 	end = t0.Add(o.duration)
 	close(start)
 	done.Wait()
-	result(fmt.Sprintf("etcd-txn-c%d", o.clients), lat, time.Since(t0).Seconds(), atomic.LoadInt64(&errors.n))
-	return atomic.LoadInt64(&errors.n)
+	return result(fmt.Sprintf("etcd-txn-c%d", o.clients), lat, time.Since(t0).Seconds(), atomic.LoadInt64(&errors.n))
 }
