@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/clientv3"
 	"go.etcd.io/etcd/clientv3/concurrency"
 )
 
@@ -18,30 +18,15 @@ func runLock(o options) int {
 	var stop int32
 	cycles := make([][]float64, o.clients)
 	handoffs := make([][]float64, o.clients)
-	var ready, done sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < o.clients; i++ {
-		ready.Add(1)
-		done.Add(1)
-		go func(i int) {
-			defer done.Done()
-			cli, err := connect(o, i)
-			if err != nil {
-				errors.fail("connect", err)
-				ready.Done()
-				return
-			}
-			defer cli.Close()
-			s, err := concurrency.NewSession(cli, concurrency.WithTTL(o.ttl))
-			if err != nil {
-				errors.fail("session", err)
-				ready.Done()
-				return
-			}
+	start, wait := spawn(o, &errors, func(i int, cli *clientv3.Client) func() {
+		s, err := concurrency.NewSession(cli, concurrency.WithTTL(o.ttl))
+		if err != nil {
+			errors.fail("session", err)
+			return nil
+		}
+		m := concurrency.NewMutex(s, prefix)
+		return func() {
 			defer s.Close()
-			m := concurrency.NewMutex(s, prefix)
-			ready.Done()
-			<-start
 			for atomic.LoadInt32(&stop) == 0 {
 				t0 := time.Now()
 				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -66,16 +51,15 @@ func runLock(o options) int {
 					cycles[i] = append(cycles[i], float64(time.Since(t0).Nanoseconds())/1e6)
 				}
 			}
-		}(i)
-	}
-	ready.Wait()
-	t0 := time.Now()
-	close(start)
+		}
+	})
+	var t0 time.Time
+	start(func(at time.Time) { t0 = at })
 	time.Sleep(o.duration)
 	atomic.StoreInt32(&stop, 1)
 	seconds := time.Since(t0).Seconds()
 	// A contender still waiting for the lock gets it once the others stop: wait for all.
-	done.Wait()
+	wait()
 	label := fmt.Sprintf("etcd-lock-c%d", o.clients)
 	n := atomic.LoadInt64(&errors.n)
 	completed := result(label+"-cycle", cycles, seconds, n)

@@ -28,6 +28,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,6 +55,40 @@ func (c *counter) fail(what string, err error) {
 // connect gives client i its own connection, to member i mod members.
 func connect(o options, i int) (*clientv3.Client, error) {
 	return clientv3.New(clientv3.Config{Endpoints: []string{o.eps[i%len(o.eps)]}, DialTimeout: 5 * time.Second})
+}
+
+// spawn starts o.clients goroutines, each with its own connection. prepare(i, cli) readies
+// client i and returns its loop (nil after a failure it has counted). start(at) waits until every
+// client is ready, calls at(t0) and then lets every loop run; wait returns when all have ended.
+func spawn(o options, errors *counter, prepare func(i int, cli *clientv3.Client) func()) (start func(at func(t0 time.Time)), wait func()) {
+	var ready, done sync.WaitGroup
+	begin := make(chan struct{})
+	for i := 0; i < o.clients; i++ {
+		ready.Add(1)
+		done.Add(1)
+		go func(i int) {
+			defer done.Done()
+			cli, err := connect(o, i)
+			if err != nil {
+				errors.fail("connect", err)
+				ready.Done()
+				return
+			}
+			defer cli.Close()
+			loop := prepare(i, cli)
+			ready.Done()
+			if loop == nil {
+				return
+			}
+			<-begin
+			loop()
+		}(i)
+	}
+	return func(at func(t0 time.Time)) {
+		ready.Wait()
+		at(time.Now())
+		close(begin)
+	}, done.Wait
 }
 
 func pct(d []float64, p float64) float64 {

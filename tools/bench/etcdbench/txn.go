@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,23 +18,9 @@ func runTxn(o options) int {
 	var errors counter
 	var seq int64
 	lat := make([][]float64, o.clients)
-	var ready, done sync.WaitGroup
-	start := make(chan struct{})
 	var end time.Time
-	for i := 0; i < o.clients; i++ {
-		ready.Add(1)
-		done.Add(1)
-		go func(i int) {
-			defer done.Done()
-			cli, err := connect(o, i)
-			if err != nil {
-				errors.fail("connect", err)
-				ready.Done()
-				return
-			}
-			defer cli.Close()
-			ready.Done()
-			<-start
+	start, wait := spawn(o, &errors, func(i int, cli *clientv3.Client) func() {
+		return func() {
 			for time.Now().Before(end) {
 				n := atomic.AddInt64(&seq, 1)
 				base := fmt.Sprintf("%s/t%d", prefix, n)
@@ -56,12 +41,10 @@ func runTxn(o options) int {
 				}
 				lat[i] = append(lat[i], float64(time.Since(t0).Microseconds())/1000.0)
 			}
-		}(i)
-	}
-	ready.Wait()
-	t0 := time.Now()
-	end = t0.Add(o.duration)
-	close(start)
-	done.Wait()
+		}
+	})
+	var t0 time.Time
+	start(func(at time.Time) { t0, end = at, at.Add(o.duration) })
+	wait()
 	return result(fmt.Sprintf("etcd-txn-c%d", o.clients), lat, time.Since(t0).Seconds(), atomic.LoadInt64(&errors.n))
 }
