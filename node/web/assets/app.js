@@ -60,7 +60,9 @@ const kRequestTimeoutMs = 10000;  // a request without a reply by then fails on 
 const kFlushMs = 50;              // changes are applied to the page in batches this often
 const kDirPage = 200;             // getdir page size (VIEWER.md: 1..1000)
 const kWalkPage = 200;            // walk page size
-const kHistoryLimit = 50;         // history entries asked for (VIEWER.md: 1..200)
+// History entries asked for (VIEWER.md: 1..200). Few enough that a reply of 64 KiB binary values
+// (hex: twice that) stays under the 4 MiB a connection may have waiting: over it, the node drops us.
+const kHistoryLimit = 20;
 const kStreamRows = 500;          // change rows kept in the stream's DOM
 const kStreamKeep = 2000;         // changes kept in memory, so a new stream filter has a past
 const kSeriesWindowMs = 5 * 60 * 1000;
@@ -343,8 +345,12 @@ function onHello(msg) {
   setConnState('open');
   $('version').textContent = msg.version ? `v${msg.version}` : '';
   document.title = `Cairn · node ${msg.node}`;
-  if (conn.everReady) reloadAll();
-  else startViews();
+  if (conn.everReady) {
+    streamAdd([{ type: 'marker', text: 'reconnected: changes made while disconnected are not listed' }]);
+    reloadAll();
+  } else {
+    startViews();
+  }
   conn.everReady = true;
 }
 
@@ -360,7 +366,7 @@ function setConnState(state) {
 
 function updateConnBanner() {
   const banner = $('conn-banner');
-  const closed = $('conn-status').dataset.state !== 'open' && conn.everReady;
+  const closed = $('conn-status').dataset.state === 'closed';
   banner.hidden = !closed;
   if (!closed) return;
   const wait = Math.max(0, Math.ceil((conn.retryAt - Date.now()) / 1000));
@@ -1017,7 +1023,7 @@ function streamShows(c) {
 
 function streamRow(c) {
   if (c.type === 'marker') return h('div', { class: 'srow marker', text: c.text });
-  return h('div', { class: `srow op-${c.op}`, 'data-testid': 'stream-row', 'data-path': c.path,
+  return h('div', { class: 'srow', 'data-testid': 'stream-row', 'data-path': c.path,
     'data-rev': c.rev, 'data-op': c.op, title: `${fmtClock(c.seenAt)} · click to open`,
     onclick: () => selectFile(c.path) },
   h('span', { class: 'rev', text: c.rev }),
@@ -1090,7 +1096,7 @@ function flushChanges() {
   pruneDirs();
   if (fileChanged) {
     renderFile();
-    flash($('file').querySelector('[data-testid=value-rev]'));
+    flash($('file').querySelector('.file-meta'));
   }
   streamAdd(batch);
 }
