@@ -499,7 +499,7 @@ function renderActivity() {
 function sparkline(chart, samples, end) {
   const W = 300, H = 48, start = end - kSeriesWindowMs;
   const values = samples.map((s) => s[chart.field] ?? 0);
-  const max = Math.max(1, ...values);
+  const max = Math.max(1, ...values) * 1.15;  // headroom: a steady rate is not drawn on the top edge
   const x = (at) => (((at - start) / kSeriesWindowMs) * W).toFixed(1);
   const y = (v) => (H - 2 - (v / max) * (H - 6)).toFixed(1);
   // The line breaks where samples are missing, and for latency where there were no writes (0).
@@ -1001,8 +1001,8 @@ function historyEntry(e) {
 const stream = { buf: [], glob: '', match: null, paused: false, pending: 0 };
 
 function streamAdd(batch) {
-  stream.buf.push(...batch);
-  if (stream.buf.length > kStreamKeep) stream.buf.splice(0, stream.buf.length - kStreamKeep);
+  // concat, not push(...batch): a background tab's timers are throttled and a batch can be huge
+  stream.buf = stream.buf.concat(batch.slice(-kStreamKeep)).slice(-kStreamKeep);
   const shown = batch.filter(streamShows);
   if (!shown.length) return;
   if (stream.paused) {
