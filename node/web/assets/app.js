@@ -496,6 +496,13 @@ function renderActivity() {
   $('activity').replaceChildren(...kCharts.map((c) => sparkline(c, samples, end)));
 }
 
+function maxLabel(chart, values) {
+  const top = Math.max(0, ...values);
+  // Latency is over the writes this node proposed: a follower that forwards them has none.
+  if (chart.zeroIsGap && top === 0) return 'no writes proposed here';
+  return `max ${chart.fmt(top)}`;
+}
+
 function sparkline(chart, samples, end) {
   const W = 300, H = 48, start = end - kSeriesWindowMs;
   const values = samples.map((s) => s[chart.field] ?? 0);
@@ -538,7 +545,7 @@ function sparkline(chart, samples, end) {
     h('div', { class: 'chart-head' },
       h('span', { class: 'chart-title', text: chart.title }),
       h('span', { class: 'chart-now', text: shown }),
-      h('span', { class: 'muted', text: `max ${chart.fmt(Math.max(0, ...values))}` })),
+      h('span', { class: 'muted', text: maxLabel(chart, values) })),
     g);
 }
 
@@ -711,6 +718,9 @@ function removeEntry(dirPath, name) {
   dv.entries.delete(name);
   tree.nodes.get(path)?.remove();
   tree.nodes.delete(path);
+  if (dirPath === '/' && !dv.entries.size && dv.next == null && !dv.loading) {
+    setMore(dv, 'the store is empty', null, 'note');
+  }
 }
 
 /** Applies one change to every expanded directory on its path. */
