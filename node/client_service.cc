@@ -89,7 +89,10 @@ Action ClientService::handle(std::string_view body, const std::string& identity)
     ++stats_.undecodable;
     return replyWith(Reply::error(s.code(), s.detail()), req.tag);
   }
-  return handle(std::move(req), identity);
+  const int verb = static_cast<int>(req.verb);
+  Action a = handle(std::move(req), identity);
+  a.verb = verb;
+  return a;
 }
 
 Action ClientService::handle(Request req, const std::string& /*identity*/) {

@@ -70,6 +70,7 @@ struct Action {
   std::optional<wire::Glob> glob;
   std::int64_t from = 0;  // WAIT: the first rev of interest; a parked read: the rev it reads
   std::chrono::milliseconds wait{0};
+  int verb = -1;  // the request's verb (a wire::Verb's number); -1 if it did not decode
 };
 
 class ClientService {

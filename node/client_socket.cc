@@ -32,6 +32,8 @@ std::string ClientSocket::boundEndpoint() const {
 }
 
 void ClientSocket::drain(int max, const OnRequest& fn) {
+  // One clock reading per drain: the requests of one drain arrived within its time.
+  const auto arrived = std::chrono::steady_clock::now();
   for (int n = 0; n < max; ++n) {
     std::vector<zmq::message_t> frames;
     std::size_t total = 0;
@@ -53,6 +55,7 @@ void ClientSocket::drain(int max, const OnRequest& fn) {
       throw;
     }
     Envelope env;
+    env.arrived = arrived;
     env.frames.emplace_back(frames[0].to_string());
     std::size_t body = 1;
     if (frames.size() > 1 && frames[1].size() == 0) {
@@ -74,6 +77,10 @@ void ClientSocket::drain(int max, const OnRequest& fn) {
 void ClientSocket::send(const Envelope& env, wire::Reply& r, const std::string& tag) {
   r.tag = tag;
   stats_.countReply(r.err);
+  if (env.verb >= 0) {
+    stats_.countReplyTo(static_cast<std::size_t>(env.verb), r.err,
+                        std::chrono::steady_clock::now() - env.arrived);
+  }
   std::string body = wire::encodeReply(r);
   try {
     for (const auto& f : env.frames) {

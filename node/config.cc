@@ -29,6 +29,12 @@ std::unique_ptr<CLI::App> makeApp(Config* c, std::string* cluster, std::string* 
                   "(the ready line says which)")
       ->type_name("ENDPOINT")
       ->capture_default_str();
+  app->add_option("--http", c->http,
+                  "serve the web viewer, /metrics and /healthz on HOST:PORT\n"
+                  "(read-only; 127.0.0.1 keeps it to this machine; port 0 picks\n"
+                  "a free one, the ready line says which). Default: no web")
+      ->type_name("HOST:PORT")
+      ->transform(cli::nonEmpty("HOST:PORT"));
   app->add_option("--advertise", c->advertiseHost,
                   "host to tell clients when an endpoint binds a wildcard host")
       ->type_name("HOST");

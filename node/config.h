@@ -13,6 +13,7 @@ struct Config {
   std::string clientEndpoint = "tcp://127.0.0.1:7101";
   std::string eventsEndpoint = "tcp://127.0.0.1:7102";
   std::string advertiseHost;  // replaces a wildcard host (*, 0.0.0.0) in advertised endpoints
+  std::string http;           // --http HOST:PORT: the web room (node/web); empty: none
   std::int64_t id = 1;
   bool idGiven = false;  // --id was on the command line (a data directory remembers its own)
   std::int64_t historyRevs = 10000;

@@ -1,5 +1,6 @@
 #include "node/feed.h"
 
+#include <cstring>
 #include <random>
 
 #include "node/log.h"
@@ -21,7 +22,10 @@ std::int64_t newBoot() {
 }  // namespace
 
 Feed::Feed(zmq::context_t& ctx, Stats& stats)
-    : pub_(ctx, zmq::socket_type::xpub), stats_(stats), boot_(newBoot()) {}
+    : pub_(ctx, zmq::socket_type::xpub),
+      monitor_(ctx, zmq::socket_type::pair),
+      stats_(stats),
+      boot_(newBoot()) {}
 
 wire::Status Feed::bind(const std::string& endpoint, std::int64_t hwm) {
   try {
@@ -29,6 +33,15 @@ wire::Status Feed::bind(const std::string& endpoint, std::int64_t hwm) {
     pub_.set(zmq::sockopt::linger, 0);
     pub_.set(zmq::sockopt::sndhwm, static_cast<int>(hwm));
     pub_.bind(endpoint);
+    // Unique per feed: the inproc name space is the context's.
+    const std::string mon = "inproc://cairn-feed-monitor-" + std::to_string(boot_) + "-" +
+                            std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    if (zmq_socket_monitor(pub_.handle(), mon.c_str(),
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+      throw zmq::error_t();
+    }
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(mon);
   } catch (const zmq::error_t& e) {
     return wire::Status(wire::Err::kIo,
                         "cannot bind events endpoint " + endpoint + ": " + e.what());
@@ -50,6 +63,28 @@ void Feed::drainSubscriptions(int max, std::int64_t head) {
       throw;
     }
     index_.subscription(m.to_string_view(), head);
+  }
+}
+
+void Feed::drainMonitor(int max) {
+  for (int n = 0; n < max; ++n) {
+    zmq::message_t event;
+    zmq::message_t where;
+    try {
+      if (!monitor_.recv(event, zmq::recv_flags::dontwait)) return;
+      if (event.more()) (void)monitor_.recv(where, zmq::recv_flags::none);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EAGAIN || e.num() == EINTR) return;
+      throw;
+    }
+    if (event.size() < sizeof(std::uint16_t)) continue;
+    std::uint16_t what = 0;
+    std::memcpy(&what, event.data(), sizeof what);
+    if (what == ZMQ_EVENT_ACCEPTED) {
+      ++subscribers_;
+    } else if (what == ZMQ_EVENT_DISCONNECTED && subscribers_ > 0) {
+      --subscribers_;
+    }
   }
 }
 

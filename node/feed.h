@@ -26,6 +26,11 @@ class Feed {
   wire::Status bind(const std::string& endpoint, std::int64_t hwm);
   std::string boundEndpoint() const;
   zmq::socket_t& socket() { return pub_; }
+  // The PAIR on which libzmq reports the XPUB's connections (the loop polls it).
+  zmq::socket_t& monitor() { return monitor_; }
+  // Takes up to `max` connection events; subscribers() counts the connections open.
+  void drainMonitor(int max);
+  std::uint64_t subscribers() const { return subscribers_; }
 
   // Takes up to `max` subscription messages; prefixes first seen are claimed from `head`.
   void drainSubscriptions(int max, std::int64_t head);
@@ -40,6 +45,8 @@ class Feed {
   void send(std::string_view topic, const std::string& body);
 
   zmq::socket_t pub_;  // an XPUB, so the node learns its subscribers' prefixes
+  zmq::socket_t monitor_;
+  std::uint64_t subscribers_ = 0;
   Stats& stats_;
   FeedIndex index_;
   std::int64_t boot_;  // differs each time the node starts: a feed restarts with it

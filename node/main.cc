@@ -58,9 +58,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "cairnd: cannot start: %s\n", s.toString().c_str());
       return 1;
     }
-    std::fprintf(stderr, "cairnd: node %lld ready client=%s events=%s rev=%lld; %s\n",
+    const std::string web =
+        server.webListening().empty() ? "" : " web=http://" + server.webListening() + "/";
+    std::fprintf(stderr, "cairnd: node %lld ready client=%s events=%s%s rev=%lld; %s\n",
                  static_cast<long long>(server.id()), server.clientEndpoint().c_str(),
-                 server.eventsEndpoint().c_str(), static_cast<long long>(server.rev()),
+                 server.eventsEndpoint().c_str(), web.c_str(), static_cast<long long>(server.rev()),
                  server.startupNote().c_str());
     std::fflush(stderr);
     code = server.run(sfd);

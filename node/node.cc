@@ -21,6 +21,7 @@ namespace {
 
 constexpr int kDrainBatch = 1024;
 constexpr auto kHeartbeatEvery = std::chrono::milliseconds(500);
+constexpr auto kFactsEvery = std::chrono::milliseconds(500);  // to the web room (--http)
 constexpr auto kTick = std::chrono::milliseconds(10);
 constexpr int kElectionTicks = 30;  // 300..600 ms without a leader starts an election
 constexpr int kHeartbeatTicks = 5;
@@ -317,7 +318,39 @@ Status Node::start() {
                       "): it may not vote or serve again. To bring this machine back, empty its "
                       "--data directory and start it with --join");
   }
+  if (!cfg_.http.empty()) {
+    web::WebOptions wo;
+    wo.listen = cfg_.http;
+    wo.clientEndpoint = clientAdvertised_;
+    wo.nodeId = cfg_.id;
+    wo.historyRevs = cfg_.historyRevs;
+    auto w = web::Web::start(ctx_, wo);
+    if (!w) return w.status();
+    web_ = std::move(*w);
+  }
   return Status::ok();
+}
+
+void Node::publishFacts() {
+  const store::Store& st = applier_->store();
+  Stats::Gauges& g = stats_.gauges;
+  g.storeFiles = st.files();
+  g.storeBytes = st.valueBytes();
+  g.historyOldest = st.oldestRev();
+  g.changesFrom = st.changesFrom();
+  g.feedSubscribers = feed_.subscribers();
+  const auto self = static_cast<std::uint32_t>(cfg_.id);
+  g.peers = 0;
+  for (const wire::Member& e : replica_->core().membership().members) {
+    if (e.id != self) ++g.peers;
+  }
+  g.peersReachable = peers_ ? peers_->heardFrom(Clock::now(), std::chrono::seconds(2)) : 0;
+  wire::Reply r;
+  describe(r);
+  r.stats.reset();  // the web takes every counter from the copy of Stats
+  r.version = CAIRN_VERSION;
+  r.rev = st.rev();
+  web_->publish(stats_, r);
 }
 
 std::string Node::clientOf(std::uint32_t id) const {
@@ -379,6 +412,11 @@ void Node::followMembership() {
 
 int Node::run(int stopFd) {
   loop_.onReadable(stopFd, [this] { loop_.stop(); });
+  loop_.onReadable(feed_.monitor(), [this] { feed_.drainMonitor(kDrainBatch); });
+  if (web_) {
+    publishFacts();
+    loop_.every(kFactsEvery, [this](Clock::time_point) { publishFacts(); });
+  }
   loop_.onReadable(feed_.socket(),
                    [this] { feed_.drainSubscriptions(kDrainBatch, applier_->store().rev()); });
   if (peers_) {
@@ -425,6 +463,7 @@ int Node::run(int stopFd) {
 
 void Node::onRequest(Envelope env, std::string_view body) {
   Action a = service_->handle(body, env.identity);
+  env.verb = a.verb;
   switch (a.kind) {
     case Action::Kind::kReply:
       clients_.send(env, a.reply, a.tag);
@@ -474,7 +513,7 @@ void Node::endTurn(Clock::time_point now) {
   if (!halted_.isOk()) return;
   commit();
   if (!halted_.isOk()) return;
-  if (Status s = snapshotter_->step(*replica_); !s.isOk()) {
+  if (Status s = snapshotter_->step(*replica_, stats_); !s.isOk()) {
     halt(s);
     return;
   }
@@ -565,9 +604,11 @@ void Node::apply(const Replica::Drained& d) {
     while (upTo != end && upTo->slot <= cut)
       ++upTo;
     if (upTo != next) {
+      const auto began = Clock::now();
       Applier::Applied applied = applier_->apply(next, upTo);
-      feed_.publish(applied.changes);
       const auto now = Clock::now();
+      stats_.applyLatency.record(now - began);
+      feed_.publish(applied.changes);
       if (leases_ && !applied.sessions.empty()) leases_->used(applied.sessions, now);
       for (const Applier::Outcome& o : applied.outcomes)
         waiters_->applied(o, now);
@@ -577,6 +618,7 @@ void Node::apply(const Replica::Drained& d) {
     snapshotter_->begin(*replica_, applier_->store());  // the state after slot `cut` exactly
   }
   if (!d.chosen.empty()) stats_.batchSize.add(d.chosen.size());
+  stats_.slotsChosen += d.chosen.size();
 }
 
 void Node::describe(wire::Reply& r) const {

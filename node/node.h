@@ -41,6 +41,7 @@
 #include "node/snapshotter.h"
 #include "node/stats.h"
 #include "node/waiters.h"
+#include "node/web/web.h"
 #include "wire/status.h"
 
 namespace cairn::node {
@@ -59,6 +60,8 @@ class Node {
 
   const std::string& clientEndpoint() const { return clientAdvertised_; }
   const std::string& eventsEndpoint() const { return eventsAdvertised_; }
+  // HOST:PORT of the web room (--http), empty without one.
+  std::string webListening() const { return web_ ? web_->listening() : std::string(); }
   std::int64_t rev() const { return applier_->store().rev(); }
   std::int64_t id() const { return cfg_.id; }  // the data directory's, once started
   const std::string& startupNote() const { return startupNote_; }
@@ -71,6 +74,8 @@ class Node {
   void commit();
   void endTurn(Clock::time_point now);
   void describe(wire::Reply& r) const;
+  // Hands the web room a copy of the counters and SELF (every kFactsEvery, with --http).
+  void publishFacts();
   // Applies the chosen commands, cutting a snapshot at each slot Snapshotter::nextCut() names.
   void apply(const Replica::Drained& d);
   // A snapshot from the leader, already durable: the store, the feed and the log move to it.
@@ -105,6 +110,7 @@ class Node {
   std::unique_ptr<Backups> backups_;
   std::unique_ptr<Members> members_;
   std::unique_ptr<Leases> leases_;
+  std::unique_ptr<web::Web> web_;  // null without --http
   std::uint64_t ticks_ = 0;
   std::string clientAdvertised_;
   std::string eventsAdvertised_;

@@ -41,6 +41,11 @@ void PeerService::drainReplies(int max) {
 }
 
 void PeerService::handle(std::vector<wire::PeerFrame>& msgs) {
+  if (!msgs.empty()) {
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& f : msgs)
+      heard_[wire::headerOf(f).from] = now;
+  }
   for (auto& f : msgs) {
     if (stopped_) return;  // the node halted, maybe on the message before
     if (auto* m = std::get_if<wire::PeerMessage>(&f)) {
@@ -49,6 +54,15 @@ void PeerService::handle(std::vector<wire::PeerFrame>& msgs) {
       act(std::get<wire::NodeMessage>(f));
     }
   }
+}
+
+std::size_t PeerService::heardFrom(std::chrono::steady_clock::time_point now,
+                                   std::chrono::steady_clock::duration within) const {
+  std::size_t n = 0;
+  for (const auto& [id, at] : heard_) {
+    if (id != self_ && now - at <= within) ++n;
+  }
+  return n;
 }
 
 void PeerService::act(wire::NodeMessage& m) {

@@ -7,6 +7,7 @@
 // Owns: the peer Transport (the ROUTER and one DEALER per member). Drives the Replica with what
 // arrives. Thread: the node's event loop. A node alone has no PeerService.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -69,6 +70,10 @@ class PeerService : public Outbox {
   std::uint64_t dropped() const {
     return transport_.dropped() + replica_.core().dropped() + refused_;
   }
+  // Other nodes this one received a message from within `within` of `now` (a follower hears
+  // mostly from its leader; a leader from every live member).
+  std::size_t heardFrom(std::chrono::steady_clock::time_point now,
+                        std::chrono::steady_clock::duration within) const;
   bool verbose = false;
 
  private:
@@ -83,6 +88,7 @@ class PeerService : public Outbox {
   Hooks hooks_;
   bool stopped_ = false;
   std::uint64_t refused_ = 0;  // node messages that decoded but made no sense
+  std::map<std::uint32_t, std::chrono::steady_clock::time_point> heard_;  // by sender
 };
 
 }  // namespace cairn::node

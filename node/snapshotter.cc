@@ -7,13 +7,18 @@
 #include <chrono>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 namespace cairn::node {
 
-wire::Status Snapshotter::step(Replica& replica) {
+wire::Status Snapshotter::step(Replica& replica, Stats& stats) {
   if (auto done = poll()) {
+    if (done->status.isOk()) {
+      stats.snapshotDuration.record(done->took);
+      stats.snapshotLastBytes = done->bytes;
+    }
     // A failed snapshot costs disk space, not data: the WAL still holds everything, and the next
     // interval tries again.
     const auto t0 = std::chrono::steady_clock::now();
@@ -66,7 +71,14 @@ void Snapshotter::start(store::Image img) {
     // a large tree must not take the cores from the event loops that serve requests. It still
     // gets whatever CPU is idle.
     (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
+    const auto t0 = std::chrono::steady_clock::now();
     status_ = store::writeSnapshot(img, dir_);
+    took_ = std::chrono::steady_clock::now() - t0;
+    struct stat st;
+    const std::string file = dir_ + "/" + store::snapshotName(img.index);
+    bytes_ = status_.isOk() && ::stat(file.c_str(), &st) == 0
+                 ? static_cast<std::uint64_t>(st.st_size)
+                 : 0;
     done_.store(true, std::memory_order_release);
   });
 }
@@ -74,7 +86,7 @@ void Snapshotter::start(store::Image img) {
 std::optional<Snapshotter::Outcome> Snapshotter::poll() {
   if (!thread_.joinable() || !done_.load(std::memory_order_acquire)) return std::nullopt;
   thread_.join();
-  return Outcome{index_, status_};
+  return Outcome{index_, status_, took_, bytes_};
 }
 
 }  // namespace cairn::node

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "node/replica.h"
+#include "node/stats.h"
 #include "store/store.h"
 #include "wire/status.h"
 
@@ -35,7 +36,8 @@ class Snapshotter {
   // Finishes the checkpoint of a snapshot that became durable. A snapshot that could not be
   // written costs disk space, not data, and is only logged; an error returned means the log
   // itself failed (the replica refuses everything from now on) and the node must halt.
-  [[nodiscard]] wire::Status step(Replica& replica);
+  // Counts each snapshot written in `stats` (its duration and size).
+  [[nodiscard]] wire::Status step(Replica& replica, Stats& stats);
   // The next slot to cut a snapshot at: the caller applies the chosen slots up to it, and if the
   // node learned that slot, calls begin() before it applies any later one.
   std::uint64_t nextCut() const { return (last_ / every_ + 1) * every_; }
@@ -53,6 +55,8 @@ class Snapshotter {
   struct Outcome {
     std::uint64_t index;
     wire::Status status;
+    std::chrono::nanoseconds took{0};  // writing it, durably
+    std::uint64_t bytes = 0;           // the file's size, when written
   };
   std::optional<Outcome> poll();
 
@@ -66,6 +70,8 @@ class Snapshotter {
   std::atomic<bool> done_{false};
   std::uint64_t index_ = 0;
   wire::Status status_;
+  std::chrono::nanoseconds took_{0};
+  std::uint64_t bytes_ = 0;
 };
 
 }  // namespace cairn::node

@@ -1,8 +1,11 @@
 #include "node/stats.h"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace cairn::node {
+
+static_assert(std::is_trivially_copyable_v<Stats>, "the web room takes Stats as bytes");
 
 void Histogram::add(std::uint64_t value) {
   std::size_t i = 0;
@@ -10,6 +13,7 @@ void Histogram::add(std::uint64_t value) {
     ++i;
   ++buckets_[i];
   ++count_;
+  sum_ += value;
   last_ = value;
 }
 
@@ -28,6 +32,16 @@ std::uint64_t Histogram::quantile(double q) const {
     if (seen >= want) return i == 0 ? 0 : (std::uint64_t{1} << i) - 1;
   }
   return std::uint64_t{1} << (kBuckets - 1);
+}
+
+Histogram Histogram::since(const Histogram& earlier) const {
+  Histogram d;
+  for (std::size_t i = 0; i < kBuckets; ++i)
+    d.buckets_[i] = buckets_[i] - earlier.buckets_[i];
+  d.count_ = count_ - earlier.count_;
+  d.sum_ = sum_ - earlier.sum_;
+  d.last_ = last_;
+  return d;
 }
 
 const char* refusalName(PeerRefusal r) {

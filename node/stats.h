@@ -1,7 +1,8 @@
 #pragma once
 // Stats: the node's counters. Every room bumps the ones of its subject; SELF reports them (key
-// "stats", PROTOCOL.md §7) and a metrics endpoint will read them later. Plain numbers, no locks:
-// they live on the node's event loop thread like everything they count.
+// "stats", PROTOCOL.md §7), and the web room's /metrics renders a copy the node hands it twice a
+// second (node/web/web.h). Plain numbers, no locks: they live on the node's event loop thread like
+// everything they count, and the struct is trivially copyable so that the copy is one memcpy.
 
 #include <array>
 #include <chrono>
@@ -22,14 +23,18 @@ class Histogram {
   void add(std::uint64_t value);
   void record(std::chrono::nanoseconds d);
   std::uint64_t count() const { return count_; }
+  std::uint64_t sum() const { return sum_; }  // of every value added
   // The upper bound of the bucket that holds quantile q (0 < q <= 1); 0 if nothing was recorded.
   std::uint64_t quantile(double q) const;
   std::uint64_t last() const { return last_; }
+  // The samples added since `earlier`, a copy of this histogram taken before (last(): this one's).
+  Histogram since(const Histogram& earlier) const;
   const std::array<std::uint64_t, kBuckets>& buckets() const { return buckets_; }
 
  private:
   std::array<std::uint64_t, kBuckets> buckets_{};
   std::uint64_t count_ = 0;
+  std::uint64_t sum_ = 0;
   std::uint64_t last_ = 0;
 };
 
@@ -47,11 +52,18 @@ struct Stats {
   std::array<std::uint64_t, kVerbs> requests{};  // decoded requests, by verb
   std::uint64_t undecodable = 0;                 // requests refused before a verb was known
   // Replies sent, by error code (kOk included): an array, since every reply counts one.
-  std::array<std::uint64_t, static_cast<std::size_t>(wire::Err::kOther) + 1> replies{};
+  static constexpr std::size_t kErrs = static_cast<std::size_t>(wire::Err::kOther) + 1;
+  std::array<std::uint64_t, kErrs> replies{};
+  // Replies by the verb of their request and their error code, and each verb's latency from the
+  // request's arrival to its reply, in us (requests that decoded only).
+  std::array<std::array<std::uint64_t, kErrs>, kVerbs> repliesByVerb{};
+  std::array<Histogram, kVerbs> requestLatency;
   std::uint64_t repliesDropped = 0;  // replies the client socket could not take
   Histogram commitLatency;  // us from a write's arrival to its reply, for writes proposed here
   Histogram syncLatency;    // us per sync of the log (write + fdatasync), group commit included
   Histogram batchSize;      // commands chosen per drain that chose any
+  Histogram applyLatency;   // us to apply one drain's chosen commands to the store
+  std::uint64_t slotsChosen = 0;  // commands this node learned chosen (and applied)
   std::uint64_t leaderChanges = 0;
   // Writes proposed here that the exactly-once table answered with their first reply (a client's
   // resend of a write that was already applied): applied nothing.
@@ -74,9 +86,29 @@ struct Stats {
   // Backups for clients (backups.h, the SNAPSHOT verb).
   std::uint64_t backupsWritten = 0;   // backup files written (a request that joins one: none)
   std::uint64_t backupBytesSent = 0;  // bytes of backups sent in chunk replies
+  // Snapshots this node wrote of its own store (snapshotter.h): how long each took, and the last
+  // one's size.
+  Histogram snapshotDuration;
+  std::uint64_t snapshotLastBytes = 0;
+
+  // Gauges, set by the node just before it hands a copy to the web room (Node::publishFacts).
+  struct Gauges {
+    std::uint64_t storeFiles = 0;
+    std::uint64_t storeBytes = 0;       // the files' values, in bytes
+    std::int64_t historyOldest = 0;     // the oldest rev a read at a rev may name
+    std::int64_t changesFrom = 0;       // the oldest rev CHANGES and WAIT still return
+    std::uint64_t feedSubscribers = 0;  // connections to the feed socket
+    std::uint64_t peers = 0;            // other members this node sends to
+    std::uint64_t peersReachable = 0;   // of them, those heard from in the last 2 s
+  } gauges;
 
   void countRequest(wire::Verb v) { ++requests[static_cast<std::size_t>(v)]; }
   void countReply(wire::Err e) { ++replies[static_cast<std::size_t>(e)]; }
+  // A reply to a request of verb `v` (a wire::Verb's number) that arrived `took` ago.
+  void countReplyTo(std::size_t v, wire::Err e, std::chrono::nanoseconds took) {
+    ++repliesByVerb[v][static_cast<std::size_t>(e)];
+    requestLatency[v].record(took);
+  }
 
   // Every counter by name, for SELF: "requests.GET", "replies.REV_MISMATCH" (counts above 0
   // only), "commit_us.p50", "sync_us.p99", "sync_us.last", "batch.p50", "leader_changes", ...

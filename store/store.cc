@@ -188,6 +188,22 @@ const Node* lookup(const NodeP& root, const std::vector<std::string>& comps) {
   return cur;
 }
 
+// The node at an absolute path (a store's paths are valid: Change paths, lease files), or null.
+const Node* lookupPath(const NodeP& root, std::string_view path) {
+  const Node* cur = root.get();
+  std::size_t i = 1;
+  while (i < path.size()) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (!cur->dir) return nullptr;
+    const NodeP* c = cur->children.find(path.substr(i, j - i));
+    if (!c) return nullptr;
+    cur = c->get();
+    i = j + 1;
+  }
+  return cur;
+}
+
 Store::Store(Options opts) : Store(opts, emptyDir(), 0, 0) {}
 
 Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex,
@@ -203,6 +219,19 @@ Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIn
   if (opts_.historyRevs < 1) opts_.historyRevs = 1;
   for (const auto& [id, ttl] : leases)
     leases_[id].ttl = ttl;
+  // The files and their bytes, then kept up by push().
+  auto count = [&](auto& self, const Node& dir) -> void {
+    dir.children.forEach([&](const std::string&, const NodeP& c) {
+      if (c->dir) {
+        self(self, *c);
+      } else {
+        ++files_;
+        valueBytes_ += c->value->size();
+      }
+      return true;
+    });
+  };
+  count(count, *root);
   // The leases' files: every file of the tree that names a lease.
   if (!leases_.empty()) {
     forEachFile(*root, [&](const std::string& path, const Node& f) {
@@ -236,6 +265,18 @@ void Store::relink(const std::string& path, std::uint64_t was, std::uint64_t now
 }
 
 void Store::push(std::int64_t rev, NodeP root, std::vector<Change> changes) {
+  // A rev changes each path once at most, so the head before it holds every path's old file.
+  for (const Change& c : changes) {
+    const Node* was = lookupPath(this->root(), c.path);
+    if (was) {
+      --files_;
+      valueBytes_ -= was->value->size();
+    }
+    if (c.op == Change::Op::kSet) {
+      ++files_;
+      valueBytes_ += c.value->size();
+    }
+  }
   roots_.push_back(Version{rev, std::move(root)});
   for (Change& c : changes)
     changes_.push_back(std::move(c));

@@ -126,6 +126,11 @@ class Store {
 
   std::int64_t rev() const { return roots_.back().rev; }
   std::int64_t oldestRev() const { return roots_.front().rev; }
+  // The first rev whose changes CHANGES and WAIT still return.
+  std::int64_t changesFrom() const { return changesFrom_; }
+  // The files at the head, and the bytes of their values.
+  std::uint64_t files() const { return files_; }
+  std::uint64_t valueBytes() const { return valueBytes_; }
   std::uint64_t appliedIndex() const { return appliedIndex_; }
   const NodeP& root() const { return roots_.back().root; }
   const Options& options() const { return opts_; }
@@ -207,6 +212,8 @@ class Store {
   std::uint64_t nextLease_ = 1;
   std::uint64_t term_ = 0;
   Sessions sessions_;
+  std::uint64_t files_ = 0;
+  std::uint64_t valueBytes_ = 0;
 };
 
 // The client's reply to a write that was applied (its tag aside): what a proposer answers, and

@@ -153,6 +153,9 @@ NodeProcess::NodeProcess(std::string dataDir, std::vector<std::string> extra)
   }
   client_ = field(readyLine, "client");
   events_ = field(readyLine, "events");
+  web_ = field(readyLine, "web");  // http://HOST:PORT/
+  if (web_.rfind("http://", 0) == 0) web_ = web_.substr(7);
+  if (!web_.empty() && web_.back() == '/') web_.pop_back();
 }
 
 NodeProcess::~NodeProcess() {

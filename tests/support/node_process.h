@@ -51,6 +51,8 @@ class NodeProcess {
 
   const std::string& client() const { return client_; }
   const std::string& events() const { return events_; }
+  // HOST:PORT of its web room (started with --http), empty without one.
+  const std::string& web() const { return web_; }
   pid_t pid() const { return pid_; }
   const std::string& logPath() const { return log_; }
 
@@ -71,6 +73,7 @@ class NodeProcess {
   std::string log_;
   std::string client_;
   std::string events_;
+  std::string web_;
   pid_t pid_ = -1;
 };
 
