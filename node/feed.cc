@@ -33,9 +33,25 @@ wire::Status Feed::bind(const std::string& endpoint, std::int64_t hwm) {
     pub_.set(zmq::sockopt::linger, 0);
     pub_.set(zmq::sockopt::sndhwm, static_cast<int>(hwm));
     pub_.bind(endpoint);
-    // Unique per feed: the inproc name space is the context's.
-    const std::string mon = "inproc://cairn-feed-monitor-" + std::to_string(boot_) + "-" +
-                            std::to_string(reinterpret_cast<std::uintptr_t>(this));
+  } catch (const zmq::error_t& e) {
+    return wire::Status(wire::Err::kIo,
+                        "cannot bind events endpoint " + endpoint + ": " + e.what());
+  }
+  return wire::Status::ok();
+}
+
+Feed::~Feed() {
+  // libzmq's I/O thread sends monitor events with a blocking send: stop them before the PAIR that
+  // takes them closes.
+  if (monitoring_) (void)zmq_socket_monitor(pub_.handle(), nullptr, 0);
+}
+
+wire::Status Feed::countConnections() {
+  // Unique per feed: the inproc name space is the context's.
+  const std::string mon = "inproc://cairn-feed-monitor-" + std::to_string(boot_) + "-" +
+                          std::to_string(reinterpret_cast<std::uintptr_t>(this));
+  try {
+    // libzmq binds `mon` with a PAIR of its own, which sends the events to ours.
     if (zmq_socket_monitor(pub_.handle(), mon.c_str(),
                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
       throw zmq::error_t();
@@ -44,8 +60,9 @@ wire::Status Feed::bind(const std::string& endpoint, std::int64_t hwm) {
     monitor_.connect(mon);
   } catch (const zmq::error_t& e) {
     return wire::Status(wire::Err::kIo,
-                        "cannot bind events endpoint " + endpoint + ": " + e.what());
+                        std::string("cannot watch the feed's connections: ") + e.what());
   }
+  monitoring_ = true;
   return wire::Status::ok();
 }
 

@@ -26,7 +26,9 @@ class Feed {
   wire::Status bind(const std::string& endpoint, std::int64_t hwm);
   std::string boundEndpoint() const;
   zmq::socket_t& socket() { return pub_; }
-  // The PAIR on which libzmq reports the XPUB's connections (the loop polls it).
+  ~Feed();
+  // Has libzmq report the XPUB's connections on monitor() (the loop polls it), for subscribers().
+  wire::Status countConnections();
   zmq::socket_t& monitor() { return monitor_; }
   // Takes up to `max` connection events; subscribers() counts the connections open.
   void drainMonitor(int max);
@@ -44,8 +46,9 @@ class Feed {
  private:
   void send(std::string_view topic, const std::string& body);
 
-  zmq::socket_t pub_;  // an XPUB, so the node learns its subscribers' prefixes
-  zmq::socket_t monitor_;
+  zmq::socket_t pub_;      // an XPUB, so the node learns its subscribers' prefixes
+  zmq::socket_t monitor_;  // PAIR: the XPUB's connection events (countConnections)
+  bool monitoring_ = false;
   std::uint64_t subscribers_ = 0;
   Stats& stats_;
   FeedIndex index_;

@@ -22,6 +22,8 @@ namespace {
 constexpr int kDrainBatch = 1024;
 constexpr auto kHeartbeatEvery = std::chrono::milliseconds(500);
 constexpr auto kFactsEvery = std::chrono::milliseconds(500);  // to the web room (--http)
+// A peer is reachable (cairn_peers_reachable) if a message of its came this recently.
+constexpr auto kPeerHeardWithin = std::chrono::seconds(2);
 constexpr auto kTick = std::chrono::milliseconds(10);
 constexpr int kElectionTicks = 30;  // 300..600 ms without a leader starts an election
 constexpr int kHeartbeatTicks = 5;
@@ -321,12 +323,21 @@ Status Node::start() {
   if (!cfg_.http.empty()) {
     web::WebOptions wo;
     wo.listen = cfg_.http;
-    wo.clientEndpoint = clientAdvertised_;
+    // The bound endpoint (the advertised one may be a name only others resolve), a wildcard host
+    // read as this machine's loopback.
+    wo.clientEndpoint = clients_.boundEndpoint();
+    for (const auto& [any, loop] :
+         {std::pair<std::string, std::string>{"tcp://0.0.0.0:", "tcp://127.0.0.1:"},
+          {"tcp://[::]:", "tcp://[::1]:"}}) {
+      if (wo.clientEndpoint.rfind(any, 0) == 0)
+        wo.clientEndpoint = loop + wo.clientEndpoint.substr(any.size());
+    }
     wo.nodeId = cfg_.id;
     wo.historyRevs = cfg_.historyRevs;
     auto w = web::Web::start(ctx_, wo);
     if (!w) return w.status();
     web_ = std::move(*w);
+    if (Status s = feed_.countConnections(); !s.isOk()) return s;
   }
   return Status::ok();
 }
@@ -344,13 +355,19 @@ void Node::publishFacts() {
   for (const wire::Member& e : replica_->core().membership().members) {
     if (e.id != self) ++g.peers;
   }
-  g.peersReachable = peers_ ? peers_->heardFrom(Clock::now(), std::chrono::seconds(2)) : 0;
+  g.peersReachable = 0;
+  const auto now = Clock::now();
+  for (const wire::Member& e : replica_->core().membership().members) {
+    if (e.id == self || !peers_) continue;
+    auto heard = peers_->lastHeard(e.id);
+    if (heard && now - *heard <= kPeerHeardWithin) ++g.peersReachable;
+  }
   wire::Reply r;
   describe(r);
   r.stats.reset();  // the web takes every counter from the copy of Stats
   r.version = CAIRN_VERSION;
   r.rev = st.rev();
-  web_->publish(stats_, r);
+  web_->publish(stats_, r, now);
 }
 
 std::string Node::clientOf(std::uint32_t id) const {
@@ -412,8 +429,8 @@ void Node::followMembership() {
 
 int Node::run(int stopFd) {
   loop_.onReadable(stopFd, [this] { loop_.stop(); });
-  loop_.onReadable(feed_.monitor(), [this] { feed_.drainMonitor(kDrainBatch); });
   if (web_) {
+    loop_.onReadable(feed_.monitor(), [this] { feed_.drainMonitor(kDrainBatch); });
     publishFacts();
     loop_.every(kFactsEvery, [this](Clock::time_point) { publishFacts(); });
   }
@@ -524,6 +541,7 @@ void Node::endTurn(Clock::time_point now) {
       const bool hadLeader = lastLeader_ != 0;
       lastLeader_ = replica_->core().leader();
       ++stats_.leaderChanges;
+      if (web_) publishFacts();  // /healthz and the viewer learn it now, not at the next period
       const wire::Ballot& b = replica_->core().promised();
       logLine(lastLeader_ != 0 ? "leader: node " + std::to_string(lastLeader_) + " (ballot " +
                                      std::to_string(b.round) + "." + std::to_string(b.node) + ")"

@@ -56,15 +56,6 @@ void PeerService::handle(std::vector<wire::PeerFrame>& msgs) {
   }
 }
 
-std::size_t PeerService::heardFrom(std::chrono::steady_clock::time_point now,
-                                   std::chrono::steady_clock::duration within) const {
-  std::size_t n = 0;
-  for (const auto& [id, at] : heard_) {
-    if (id != self_ && now - at <= within) ++n;
-  }
-  return n;
-}
-
 void PeerService::act(wire::NodeMessage& m) {
   switch (m.type) {
     case Type::kForward:

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,10 +71,13 @@ class PeerService : public Outbox {
   std::uint64_t dropped() const {
     return transport_.dropped() + replica_.core().dropped() + refused_;
   }
-  // Other nodes this one received a message from within `within` of `now` (a follower hears
-  // mostly from its leader; a leader from every live member).
-  std::size_t heardFrom(std::chrono::steady_clock::time_point now,
-                        std::chrono::steady_clock::duration within) const;
+  // When a message from node `id` last came (nullopt: never). A follower hears mostly from its
+  // leader; a leader from every live member.
+  std::optional<std::chrono::steady_clock::time_point> lastHeard(std::uint32_t id) const {
+    auto it = heard_.find(id);
+    if (it == heard_.end()) return std::nullopt;
+    return it->second;
+  }
   bool verbose = false;
 
  private:

@@ -501,9 +501,7 @@ void printTable(const std::vector<std::vector<std::string>>& table) {
 }
 
 std::string roleOf(const NodeStatus& n) {
-  if (!n.self) return "down";
-  if (n.self->halted) return "halted";
-  return n.self->role.value_or("up");  // a node older than the role field
+  return cairn::client::nodeState(n.self ? &*n.self : nullptr);
 }
 
 int status(const Args& a) {

@@ -95,6 +95,12 @@ Result<std::string> normalizeEndpoint(const std::string& endpoint) {
                                       "127.0.0.1:7101)");
 }
 
+std::string nodeState(const wire::Reply* self) {
+  if (!self) return "down";
+  if (self->halted) return "halted";
+  return self->role.value_or("up");
+}
+
 std::vector<std::string> splitEndpoints(const std::string& list) {
   std::vector<std::string> out;
   std::size_t i = 0;

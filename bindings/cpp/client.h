@@ -75,6 +75,10 @@ struct Options {
 
 // Splits "tcp://a:1,b:2" into endpoints, each normalized (normalizeEndpoint) when it can be.
 std::vector<std::string> splitEndpoints(const std::string& list);
+// A node's state as `cairn status` and the web viewer name it, from its SELF reply (null: it did
+// not answer): "down", "halted", or its role ("leader", "follower", "candidate", "learner",
+// "removed"; "up" for a node older than the role field).
+std::string nodeState(const wire::Reply* self);
 
 // "HOST:PORT" becomes "tcp://HOST:PORT"; tcp://, ipc:// and inproc:// endpoints are kept.
 // Anything else is BAD_REQUEST, saying what an endpoint looks like.

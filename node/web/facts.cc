@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "wire/codec.h"
@@ -16,16 +17,19 @@ namespace cairn::node::web {
 
 // ---- the facts message ----------------------------------------------------------------------
 
-std::string encodeFacts(const Stats& stats, const wire::Reply& self, std::int64_t historyRevs) {
-  std::string out(sizeof stats + sizeof historyRevs, '\0');
+std::string encodeFacts(const Stats& stats, const wire::Reply& self, std::int64_t historyRevs,
+                        std::chrono::steady_clock::time_point at) {
+  const std::int64_t ns = at.time_since_epoch().count();
+  std::string out(sizeof stats + sizeof historyRevs + sizeof ns, '\0');
   std::memcpy(out.data(), &stats, sizeof stats);
   std::memcpy(out.data() + sizeof stats, &historyRevs, sizeof historyRevs);
+  std::memcpy(out.data() + sizeof stats + sizeof historyRevs, &ns, sizeof ns);
   out += wire::encodeReply(self);
   return out;
 }
 
 wire::Status decodeFacts(std::string_view bytes, Facts* out) {
-  constexpr std::size_t kHead = sizeof(Stats) + sizeof(std::int64_t);
+  constexpr std::size_t kHead = sizeof(Stats) + 2 * sizeof(std::int64_t);
   if (bytes.size() < kHead) {
     return wire::Status(wire::Err::kCorrupt,
                         "a facts message of " + std::to_string(bytes.size()) + " bytes");
@@ -34,6 +38,9 @@ wire::Status decodeFacts(std::string_view bytes, Facts* out) {
   if (!self) return self.status();
   std::memcpy(&out->stats, bytes.data(), sizeof(Stats));
   std::memcpy(&out->historyRevs, bytes.data() + sizeof(Stats), sizeof(std::int64_t));
+  std::int64_t ns = 0;
+  std::memcpy(&ns, bytes.data() + sizeof(Stats) + sizeof(std::int64_t), sizeof ns);
+  out->at = std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ns));
   out->self = std::move(*self);
   return wire::Status::ok();
 }
@@ -61,16 +68,18 @@ ProcessFacts readProcess() {
     p.cpuSeconds = (field(14) + field(15)) / tick;
     p.virtualBytes = static_cast<std::uint64_t>(field(23));
     p.residentBytes = static_cast<std::uint64_t>(field(24) * page);
-    std::ifstream upFile("/proc/uptime");
-    double uptime = 0;
-    if (upFile >> uptime) {
-      const double now =
-          static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count()) /
-          1000.0;
-      p.startTimeSeconds = now - uptime + field(22) / tick;
+    // The boot time (btime in /proc/stat) plus the process's start in ticks since boot.
+    std::ifstream statAll("/proc/stat");
+    std::string key;
+    double btime = 0;
+    while (statAll >> key) {
+      if (key == "btime") {
+        statAll >> btime;
+        break;
+      }
+      statAll.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
     }
+    if (btime > 0) p.startTimeSeconds = btime + field(22) / tick;
   }
   if (DIR* d = ::opendir("/proc/self/fd")) {
     while (const dirent* e = ::readdir(d)) {
@@ -138,8 +147,20 @@ class Writer {
   std::string out_;
 };
 
+// key="value", the value escaped as the text format wants (\\, \", \n).
 std::string label(const char* key, const std::string& value) {
-  return std::string(key) + "=\"" + value + "\"";
+  std::string out = std::string(key) + "=\"";
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
 }
 
 }  // namespace
@@ -272,6 +293,9 @@ std::string renderMetrics(const Facts* facts, const ProcessFacts& proc, const We
         static_cast<double>(web.clientsDropped));
   w.one("cairn_web_http_requests_total", "counter", "HTTP requests answered by the web room.",
         static_cast<double>(web.httpRequests));
+  w.one("cairn_web_queued_bytes", "gauge",
+        "Bytes waiting to be written to viewers (each viewer holds at most 4 MiB).",
+        static_cast<double>(web.queuedBytes));
   w.one("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.",
         proc.cpuSeconds);
   w.one("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
@@ -288,10 +312,10 @@ std::string renderMetrics(const Facts* facts, const ProcessFacts& proc, const We
 
 // ---- /healthz -------------------------------------------------------------------------------
 
-std::optional<std::string> unhealthy(const Facts* facts, std::chrono::steady_clock::time_point now,
-                                     std::chrono::steady_clock::duration stale) {
+std::optional<std::string> unhealthy(const Facts* facts,
+                                     std::chrono::steady_clock::time_point now) {
   if (!facts) return std::string("the node has not reported its state yet");
-  if (now - facts->at > stale) {
+  if (now - facts->at > kFactsStale) {
     return "the node has not reported its state for " +
            std::to_string(
                std::chrono::duration_cast<std::chrono::milliseconds>(now - facts->at).count()) +
@@ -301,6 +325,9 @@ std::optional<std::string> unhealthy(const Facts* facts, std::chrono::steady_clo
   if (self.halted) return "halted: " + *self.halted;
   if (self.role.value_or("") == "removed") return std::string("removed from the cluster");
   if (self.leader.value_or(0) == 0) return std::string("no leader known");
+  if (self.lag.value_or(0) >= kMaxHealthyLag) {
+    return "catching up: " + std::to_string(*self.lag) + " slots behind what it knows is chosen";
+  }
   return std::nullopt;
 }
 

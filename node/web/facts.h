@@ -14,17 +14,23 @@
 
 namespace cairn::node::web {
 
+// The node sends its facts every 500 ms: with none for this long, its event loop is stuck.
+inline constexpr auto kFactsStale = std::chrono::seconds(3);
+// A node this many slots behind what it knows is chosen is catching up, not applying (/healthz).
+inline constexpr std::int64_t kMaxHealthyLag = 10000;
+
 struct Facts {
   Stats stats;
   wire::Reply self;  // the node's SELF reply (its `stats` list left out: `stats` above has it all)
   std::int64_t historyRevs = 0;
-  std::chrono::steady_clock::time_point at;  // when the web room received it
+  std::chrono::steady_clock::time_point at;  // when the node's loop sent it
 };
 
 // The bytes of one facts message (one frame), and back. decodeFacts fails on a frame of the
 // wrong size or a SELF reply that does not decode (the two ends are one build, so only a bug
-// makes either happen).
-std::string encodeFacts(const Stats& stats, const wire::Reply& self, std::int64_t historyRevs);
+// makes either happen). `at`: the node's steady clock when it sends (one clock per process).
+std::string encodeFacts(const Stats& stats, const wire::Reply& self, std::int64_t historyRevs,
+                        std::chrono::steady_clock::time_point at);
 wire::Status decodeFacts(std::string_view bytes, Facts* out);
 
 // The process's own numbers, from /proc/self (zeros where a file cannot be read).
@@ -43,16 +49,17 @@ struct WebCounters {
   std::uint64_t clients = 0;         // websockets open
   std::uint64_t clientsDropped = 0;  // closed because they did not read (VIEWER.md)
   std::uint64_t httpRequests = 0;    // HTTP requests answered, websocket upgrades included
+  std::uint64_t queuedBytes = 0;     // messages waiting to be written to viewers, in bytes
 };
 
 // /metrics: the Prometheus text format 0.0.4. `facts` is null before the node's first message
 // (only the process's and the web's own metrics are written then).
 std::string renderMetrics(const Facts* facts, const ProcessFacts& proc, const WebCounters& web);
 
-// /healthz: nullopt when healthy (the node knows a leader and applies: it is not halted or
-// removed, and its loop reported within `stale`), else the reason.
-std::optional<std::string> unhealthy(const Facts* facts, std::chrono::steady_clock::time_point now,
-                                     std::chrono::steady_clock::duration stale);
+// /healthz: nullopt when healthy (the node knows a leader and applies: its loop reported within
+// kFactsStale, it is not halted or removed, and it is fewer than kMaxHealthyLag slots behind
+// what it knows is chosen), else the reason.
+std::optional<std::string> unhealthy(const Facts* facts, std::chrono::steady_clock::time_point now);
 
 // One second of activity for the viewer's sparklines, from two facts a second or so apart.
 struct Sample {

@@ -26,6 +26,8 @@ namespace {
 
 constexpr std::size_t kMaxRequestBytes = 16 << 10;    // an HTTP request's header and body
 constexpr auto kHttpIdle = std::chrono::seconds(30);  // a keep-alive connection left idle
+constexpr std::size_t kMaxConnections = 256;          // HTTP connections open at once (viewers too)
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);  // after accept failed (EMFILE)
 // A viewer that answers no ping for this long is closed (the browser sleeps, the network died).
 constexpr auto kViewerIdle = std::chrono::seconds(60);
 // Kernel buffering per viewer: small, so that a viewer that stops reading fills its queue soon.
@@ -46,9 +48,15 @@ class HttpServer::Impl {
  public:
   explicit Impl(Hooks h) : hooks(std::move(h)) {}
   void accept();
+  // Host headers a request may carry: with a loopback address bound, only loopback names (a page
+  // of another site, its name pointed at 127.0.0.1, must not read the tree: DNS rebinding).
+  bool hostAllowed(std::string_view host) const;
 
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
+  net::steady_timer retry{ioc};
+  bool loopback = false;
+  unsigned short port = 0;
   Hooks hooks;
   std::thread thread;
   // Everything below: the server's thread only, but the counters (read by counters()).
@@ -59,13 +67,41 @@ class HttpServer::Impl {
   std::atomic<std::uint64_t> clients{0};
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> httpRequests{0};
+  std::atomic<std::uint64_t> queuedBytes{0};
+  std::size_t connections = 0;
 };
+
+// Counts an open connection for as long as it lives (HttpSession, then its ViewerSession).
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(HttpServer::Impl& s) : s_(&s) { ++s_->connections; }
+  ~ConnectionSlot() {
+    if (s_) --s_->connections;
+  }
+  ConnectionSlot(ConnectionSlot&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+
+ private:
+  HttpServer::Impl* s_;
+};
+
+bool HttpServer::Impl::hostAllowed(std::string_view host) const {
+  if (!loopback) return true;
+  const std::string p = ":" + std::to_string(port);
+  for (const char* name : {"127.0.0.1", "localhost", "[::1]"}) {
+    if (host == std::string(name) + p || host == name) return true;
+  }
+  return false;
+}
 
 // One viewer's websocket: reads its requests, writes its queue one message at a time.
 class ViewerSession : public std::enable_shared_from_this<ViewerSession> {
  public:
-  ViewerSession(beast::tcp_stream&& stream, HttpServer::Impl& server, std::uint64_t id)
-      : ws_(std::move(stream)), server_(server), id_(id) {}
+  ViewerSession(beast::tcp_stream&& stream, HttpServer::Impl& server, std::uint64_t id,
+                ConnectionSlot slot)
+      : ws_(std::move(stream)), server_(server), id_(id), slot_(std::move(slot)) {}
 
   void start(http::request<http::string_body> req) {
     beast::get_lowest_layer(ws_).expires_never();  // the websocket keeps its own time
@@ -101,6 +137,7 @@ class ViewerSession : public std::enable_shared_from_this<ViewerSession> {
     }
     queue_.push_back(m);
     queuedBytes_ += m->size();
+    server_.queuedBytes += m->size();
     if (!writing_) write();
   }
 
@@ -108,9 +145,17 @@ class ViewerSession : public std::enable_shared_from_this<ViewerSession> {
     if (!open_) return;
     open_ = false;
     --server_.clients;
-    server_.viewers.erase(id_);
-    queue_.clear();
+    // Not erased here: close() may run inside a walk of the map (a broadcast that drops a viewer).
+    net::post(server_.ioc, [s = &server_, id = id_] { s->viewers.erase(id); });
+    server_.queuedBytes -= queuedBytes_;
     queuedBytes_ = 0;
+    // What is being written stays alive until its handler runs: the socket below still uses it.
+    if (writing_) {
+      while (queue_.size() > 1)
+        queue_.pop_back();
+    } else {
+      queue_.clear();
+    }
     beast::error_code ec;
     auto& sock = beast::get_lowest_layer(ws_).socket();
     sock.shutdown(tcp::socket::shutdown_both, ec);
@@ -133,8 +178,13 @@ class ViewerSession : public std::enable_shared_from_this<ViewerSession> {
     ws_.async_write(net::buffer(*queue_.front()),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
                       self->writing_ = false;
-                      if (ec || !self->open_) return self->close();
-                      self->queuedBytes_ -= self->queue_.front()->size();
+                      if (ec || !self->open_) {
+                        self->queue_.clear();
+                        return self->close();
+                      }
+                      const std::size_t n = self->queue_.front()->size();
+                      self->queuedBytes_ -= n;
+                      self->server_.queuedBytes -= n;
                       self->queue_.pop_front();
                       if (!self->queue_.empty()) self->write();
                     });
@@ -148,13 +198,14 @@ class ViewerSession : public std::enable_shared_from_this<ViewerSession> {
   std::size_t queuedBytes_ = 0;
   bool writing_ = false;
   bool open_ = false;
+  ConnectionSlot slot_;
 };
 
 // One HTTP connection: requests in turn (keep-alive), until one upgrades to a websocket.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket&& socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {}
+      : stream_(std::move(socket)), server_(server), slot_(server) {}
 
   void read() {
     parser_.emplace();
@@ -173,8 +224,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void serve(http::request<http::string_body> req) {
     ++server_.httpRequests;
+    head_ = req.method() == http::verb::head;
     const std::string_view target(req.target().data(), req.target().size());
     const std::string_view path = target.substr(0, target.find('?'));
+    const auto host = req.find(http::field::host);
+    if (host == req.end() ||
+        !server_.hostAllowed(std::string_view(host->value().data(), host->value().size()))) {
+      return respond(text(req, http::status::forbidden,
+                          "this server answers requests to 127.0.0.1, localhost or [::1] only\n"));
+    }
     if (websocket::is_upgrade(req)) {
       if (path != "/ws") return respond(text(req, http::status::not_found, "no websocket here\n"));
       // A page of another site must not read the tree through the user's browser.
@@ -191,14 +249,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             text(req, http::status::service_unavailable,
                  "at most " + std::to_string(HttpServer::kMaxViewers) + " viewers at once\n"));
       }
-      auto viewer =
-          std::make_shared<ViewerSession>(std::move(stream_), server_, server_.nextViewer++);
+      auto viewer = std::make_shared<ViewerSession>(std::move(stream_), server_,
+                                                    server_.nextViewer++, std::move(slot_));
       viewer->start(std::move(req));
       return;
     }
-    if (req.method() != http::verb::get) {
-      Response res = text(req, http::status::method_not_allowed, "only GET is served\n");
-      res.set(http::field::allow, "GET");
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      Response res = text(req, http::status::method_not_allowed, "only GET and HEAD are served\n");
+      res.set(http::field::allow, "GET, HEAD");
       return respond(std::move(res));
     }
     if (path == "/metrics") {
@@ -208,8 +266,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return respond(std::move(res));
     }
     if (path == "/healthz") {
-      auto why =
-          unhealthy(server_.facts.get(), std::chrono::steady_clock::now(), std::chrono::seconds(3));
+      auto why = unhealthy(server_.facts.get(), std::chrono::steady_clock::now());
       return respond(why ? text(req, http::status::service_unavailable, *why + "\n")
                          : text(req, http::status::ok, "ok\n"));
     }
@@ -240,7 +297,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void respond(Response res) {
     res.prepare_payload();
-    auto sp = std::make_shared<Response>(std::move(res));
+    if (head_) {  // the same header, its Content-Length included, and no body
+      http::response<http::empty_body> h(res.result(), res.version());
+      for (const auto& f : res)
+        h.set(f.name_string(), f.value());
+      h.keep_alive(res.keep_alive());
+      return send(std::make_shared<http::response<http::empty_body>>(std::move(h)));
+    }
+    send(std::make_shared<Response>(std::move(res)));
+  }
+
+  template <class Message>
+  void send(std::shared_ptr<Message> sp) {
     http::async_write(stream_, *sp,
                       [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
                         if (ec || !sp->keep_alive()) return self->close();
@@ -257,12 +325,26 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   HttpServer::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  ConnectionSlot slot_;
+  bool head_ = false;  // the request being answered is a HEAD
 };
 
 void HttpServer::Impl::accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket s) {
     if (ec == net::error::operation_aborted) return;
-    if (!ec) std::make_shared<HttpSession>(std::move(s), *this)->read();
+    if (ec) {  // out of descriptors, most likely: try again a little later, not at once
+      retry.expires_after(kAcceptRetry);
+      retry.async_wait([this](beast::error_code e) {
+        if (!e) accept();
+      });
+      return;
+    }
+    if (connections >= kMaxConnections) {
+      beast::error_code ignored;
+      s.close(ignored);  // full: the client sees the connection closed
+    } else {
+      std::make_shared<HttpSession>(std::move(s), *this)->read();
+    }
     accept();
   });
 }
@@ -297,9 +379,21 @@ wire::Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& l
   const tcp::endpoint bound = impl->acceptor.local_endpoint();
   const std::string boundHost = bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
                                                         : bound.address().to_string();
+  impl->loopback = addr.is_loopback();
+  impl->port = bound.port();
   impl->accept();
   Impl* raw = impl.get();
-  impl->thread = std::thread([raw] { raw->ioc.run(); });
+  impl->thread = std::thread([raw] {
+    // A handler that throws (out of memory, say) is logged, and the server goes on.
+    while (true) {
+      try {
+        raw->ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        logLine(std::string("web: a request failed: ") + e.what());
+      }
+    }
+  });
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(impl)));
   server->listening_ = boundHost + ":" + std::to_string(bound.port());
   return server;
@@ -351,7 +445,8 @@ void HttpServer::setFacts(std::shared_ptr<const Facts> facts) {
 }
 
 WebCounters HttpServer::counters() const {
-  return WebCounters{impl_->clients.load(), impl_->dropped.load(), impl_->httpRequests.load()};
+  return WebCounters{impl_->clients.load(), impl_->dropped.load(), impl_->httpRequests.load(),
+                     impl_->queuedBytes.load()};
 }
 
 }  // namespace cairn::node::web

@@ -49,8 +49,9 @@ Web::~Web() {
   http_.reset();
 }
 
-void Web::publish(const Stats& stats, const wire::Reply& self) {
-  const std::string bytes = encodeFacts(stats, self, opts_.historyRevs);
+void Web::publish(const Stats& stats, const wire::Reply& self,
+                  std::chrono::steady_clock::time_point now) {
+  const std::string bytes = encodeFacts(stats, self, opts_.historyRevs, now);
   try {
     (void)facts_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
   } catch (const zmq::error_t&) {

@@ -10,6 +10,7 @@
 // Thread: start() and publish() on the node's loop thread. Everything else runs on the room's own
 // threads, which the destructor stops (before the ZeroMQ context they use ends).
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,7 +28,7 @@ class HttpServer;
 
 struct WebOptions {
   std::string listen;          // --http HOST:PORT (port 0: the OS chooses)
-  std::string clientEndpoint;  // where this node serves clients (the bridge connects there)
+  std::string clientEndpoint;  // where this node serves clients, as this process reaches it
   std::int64_t nodeId = 0;
   std::int64_t historyRevs = 0;  // the node's --history
 };
@@ -42,7 +43,8 @@ class Web {
 
   // Hands the web a copy of the node's counters and its SELF reply. Never blocks: a copy the web
   // has not taken yet is replaced (the socket keeps one message at most).
-  void publish(const Stats& stats, const wire::Reply& self);
+  void publish(const Stats& stats, const wire::Reply& self,
+               std::chrono::steady_clock::time_point now);
   // Where the HTTP server listens (host:port, the OS-chosen port filled in).
   const std::string& listening() const { return listening_; }
 

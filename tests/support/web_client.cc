@@ -30,14 +30,15 @@ tcp::endpoint endpointOf(const std::string& hostPort) {
 }  // namespace
 
 HttpResponse httpRequest(const std::string& hostPort, const std::string& target,
-                         const std::string& method, int timeoutMs) {
+                         const std::string& method, const std::string& host, int timeoutMs) {
   HttpResponse out;
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   http::request<http::empty_body> req(http::string_to_verb(method), target, 11);
-  req.set(http::field::host, hostPort);
+  req.set(http::field::host, host.empty() ? hostPort : host);
   req.keep_alive(false);
-  http::response<http::string_body> res;
+  http::response_parser<http::string_body> parser;
+  parser.skip(method == "HEAD");  // a HEAD's answer has a Content-Length and no body
   beast::flat_buffer buf;
   beast::error_code result;
   stream.expires_after(std::chrono::milliseconds(timeoutMs));
@@ -51,7 +52,8 @@ HttpResponse httpRequest(const std::string& hostPort, const std::string& target,
         result = ec;
         return;
       }
-      http::async_read(stream, buf, res, [&](beast::error_code ec, std::size_t) { result = ec; });
+      http::async_read(stream, buf, parser,
+                       [&](beast::error_code ec, std::size_t) { result = ec; });
     });
   });
   ioc.run();
@@ -59,8 +61,10 @@ HttpResponse httpRequest(const std::string& hostPort, const std::string& target,
     out.error = result.message();
     return out;
   }
+  auto& res = parser.get();
   out.status = static_cast<int>(res.result_int());
   out.contentType = std::string(res[http::field::content_type]);
+  out.contentLength = std::string(res[http::field::content_length]);
   out.body = std::move(res.body());
   return out;
 }

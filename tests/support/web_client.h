@@ -11,12 +11,15 @@ namespace cairn::test {
 struct HttpResponse {
   int status = 0;  // 0: no response (the error says why)
   std::string contentType;
+  std::string contentLength;  // the header, as sent
   std::string body;
   std::string error;
 };
-// One request to http://HOST:PORT/target, on a connection of its own.
+// One request to http://HOST:PORT/target, on a connection of its own. `host`: the Host header
+// ("" sends HOST:PORT).
 HttpResponse httpRequest(const std::string& hostPort, const std::string& target,
-                         const std::string& method = "GET", int timeoutMs = 5000);
+                         const std::string& method = "GET", const std::string& host = "",
+                         int timeoutMs = 5000);
 
 // The value of a metric with no labels in a Prometheus text page (nullopt if absent).
 std::optional<double> metric(const std::string& page, const std::string& name);

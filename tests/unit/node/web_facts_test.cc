@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "node/web/facts.h"
+#include "node/web/json.h"
 
 using namespace cairn;
 using node::Histogram;
@@ -39,7 +40,9 @@ TEST_CASE("web facts: a facts message carries the counters and SELF, and refuses
   self.id = 4;
   self.role = "leader";
   Facts f;
-  REQUIRE(node::web::decodeFacts(node::web::encodeFacts(s, self, 500), &f).isOk());
+  const auto at = std::chrono::steady_clock::now();
+  REQUIRE(node::web::decodeFacts(node::web::encodeFacts(s, self, 500, at), &f).isOk());
+  CHECK(f.at == at);
   CHECK(f.stats.leaderChanges == 3);
   CHECK(f.stats.commitLatency.count() == 1);
   CHECK(f.stats.gauges.storeFiles == 12);
@@ -93,22 +96,55 @@ TEST_CASE("web facts: before the node's first facts only the process and web met
   CHECK(page.find("process_resident_memory_bytes") != std::string::npos);
 }
 
-TEST_CASE("web facts: /healthz is healthy only with fresh facts, a leader and no halt",
+TEST_CASE("web facts: /healthz is healthy only with fresh facts, a leader, no halt and no long lag",
           "[unit][web]") {
   using node::web::unhealthy;
-  const auto stale = std::chrono::seconds(3);
   Facts f = factsWith(2, "follower");
-  CHECK(!unhealthy(&f, f.at, stale));
-  CHECK(unhealthy(nullptr, f.at, stale) == "the node has not reported its state yet");
-  CHECK(unhealthy(&f, f.at + std::chrono::seconds(4), stale)->find("event loop is stuck") !=
-        std::string::npos);
+  CHECK(!unhealthy(&f, f.at));
+  CHECK(!unhealthy(&f, f.at + node::web::kFactsStale));
+  CHECK(unhealthy(nullptr, f.at) == "the node has not reported its state yet");
+  CHECK(unhealthy(&f, f.at + node::web::kFactsStale + std::chrono::milliseconds(1))
+            ->find("event loop is stuck") != std::string::npos);
   Facts none = factsWith(0, "candidate");
-  CHECK(unhealthy(&none, none.at, stale) == "no leader known");
+  CHECK(unhealthy(&none, none.at) == "no leader known");
   Facts halted = factsWith(0, "halted");
   halted.self.halted = "the log cannot persist writes: EIO";
-  CHECK(unhealthy(&halted, halted.at, stale) == "halted: the log cannot persist writes: EIO");
+  CHECK(unhealthy(&halted, halted.at) == "halted: the log cannot persist writes: EIO");
   Facts removed = factsWith(1, "removed");
-  CHECK(unhealthy(&removed, removed.at, stale) == "removed from the cluster");
+  CHECK(unhealthy(&removed, removed.at) == "removed from the cluster");
+  Facts behind = factsWith(2, "follower");
+  behind.self.lag = node::web::kMaxHealthyLag - 1;
+  CHECK(!unhealthy(&behind, behind.at));
+  behind.self.lag = node::web::kMaxHealthyLag;
+  CHECK(unhealthy(&behind, behind.at) == "catching up: 10000 slots behind what it knows is chosen");
+}
+
+TEST_CASE("web json: values are text when they are UTF-8, hex otherwise, and cut with their size",
+          "[unit][web]") {
+  using node::web::json;
+  using node::web::putValue;
+  CHECK(node::web::isUtf8("plain"));
+  CHECK(node::web::isUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  CHECK(!node::web::isUtf8("\xc3"));              // cut short
+  CHECK(!node::web::isUtf8("\xc0\xaf"));          // overlong
+  CHECK(!node::web::isUtf8("\xed\xa0\x80"));      // a surrogate
+  CHECK(!node::web::isUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  CHECK(!node::web::isUtf8("\xff"));
+  json a;
+  putValue(a, "caf\xc3\xa9", 100);
+  CHECK(a == json({{"value", "caf\xc3\xa9"}, {"enc", "text"}}));
+  json b;
+  putValue(b, std::string("\x00\xff", 2), 100);
+  CHECK(b == json({{"value", "00ff"}, {"enc", "hex"}}));
+  // Cut inside a character: the partial character goes, and the rest is still text.
+  json c;
+  putValue(c, "ab\xc3\xa9", 3);
+  CHECK(c["value"] == "ab");
+  CHECK(c["enc"] == "text");
+  CHECK(c["size"] == 4);
+  CHECK(c["truncated"] == true);
+  // A message never fails to print: bytes that are not UTF-8 are replaced.
+  CHECK(node::web::dump(json{{"path", "/a\xff"}}) == "{\"path\":\"/a\xef\xbf\xbd\"}");
 }
 
 TEST_CASE("web facts: a sample is the revs per second and the latency of that second's writes",
