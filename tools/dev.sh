@@ -12,11 +12,15 @@ ROOT=$PWD
 JOBS=${JOBS:-2}
 
 PACKAGES=(build-essential cmake libzmq3-dev cppzmq-dev libmsgpack-cxx-dev catch2 libcli11-dev
-          nlohmann-json3-dev python3-zmq python3-msgpack clang-14 clang-format libclang-rt-14-dev)
+          nlohmann-json3-dev libboost-dev python3-zmq python3-msgpack clang-14 clang-format curl
+          libclang-rt-14-dev)
+# What the tests use besides: Prometheus (promtool checks /metrics, a server scrapes a cluster) and
+# Chromium (the viewer's browser test, driven by playwright-core from the npm registry).
+TEST_PACKAGES=(prometheus chromium)
 
-install_deps() {
+install_deps() {  # install_deps [extra packages...]
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -25,6 +29,19 @@ install_deps() {
   [ "$(id -u)" -ne 0 ] && sudo=sudo
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+}
+
+# The test tools: Debian's packages above, Node.js and npm (Debian's, unless a node is on PATH
+# already), and playwright-core for tests/browser (npm ci: the version package-lock.json pins).
+install_test_deps() {
+  local node=()
+  command -v node >/dev/null && command -v npm >/dev/null || node=(nodejs npm)
+  install_deps "${TEST_PACKAGES[@]}" "${node[@]}"
+  local stamp=tests/browser/node_modules/.cairn-installed-lock
+  if ! cmp -s tests/browser/package-lock.json "$stamp"; then
+    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+    cp tests/browser/package-lock.json "$stamp"
+  fi
 }
 
 build() {  # build DIR [cmake args...]; TARGET= builds one target only
@@ -44,7 +61,8 @@ case "$cmd" in
     install_deps
     build build
     mkdir -p build/data
-    # Three nodes on loopback: node i serves clients on 7i01, its feed on 7i02, peers on 7i00.
+    # Three nodes on loopback: node i serves clients on 7i01, its feed on 7i02, peers on 7i00, the
+    # web viewer (and /metrics, /healthz) on 7i80.
     # Each node's output goes to build/data/ni.log; this shell reports a node that exits, keeps the
     # others running, and ends on Ctrl-C (stopping them) or when none is left.
     CLUSTER="1=tcp://127.0.0.1:7100,2=tcp://127.0.0.1:7200,3=tcp://127.0.0.1:7300"
@@ -52,8 +70,8 @@ case "$cmd" in
     for i in 1 2 3; do
       echo "== $(date '+%F %T') starting node $i" >>"build/data/n$i.log"
       build/node/cairnd --data "build/data/n$i" --id "$i" --cluster "$CLUSTER" \
-        --client "tcp://127.0.0.1:7${i}01" --events "tcp://127.0.0.1:7${i}02" "${@:2}" \
-        >>"build/data/n$i.log" 2>&1 &
+        --client "tcp://127.0.0.1:7${i}01" --events "tcp://127.0.0.1:7${i}02" \
+        --http "127.0.0.1:7${i}80" "${@:2}" >>"build/data/n$i.log" 2>&1 &
       node_of[$!]=$i
     done
     trap 'kill "${!node_of[@]}" 2>/dev/null; wait; echo "== cluster stopped"; exit 0' INT TERM
@@ -64,6 +82,8 @@ case "$cmd" in
     echo "     cairn status"
     echo "     cairn set /config/db/url postgres://db1 && cairn get /config/db/url"
     echo "     cairn watch '/config/**'"
+    echo "   the web viewer: http://127.0.0.1:7180/ (node 1; 7280, 7380 for the others),"
+    echo "   metrics: http://127.0.0.1:7180/metrics, health: http://127.0.0.1:7180/healthz"
     echo "   Ctrl-C stops the cluster."
     while [ ${#node_of[@]} -gt 0 ]; do
       pid="" st=0
@@ -84,11 +104,13 @@ case "$cmd" in
     ;;
   test)
     install_deps
+    install_test_deps
     build build
     run_tests build
     ;;
   asan)
     install_deps
+    install_test_deps
     build build-asan -DCAIRN_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_tests build-asan
     ;;

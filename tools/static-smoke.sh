@@ -42,11 +42,22 @@ ready() {  # ready ID: the node answers SELF within 10 s (polled, no fixed sleep
   fail "node $1 not ready"
 }
 
-for i in 1 2 3; do start "$i" --id "$i" --cluster "$CLUSTER"; done
+web() { echo "127.0.0.1:$((base + 10 * $1 + 3))"; }
+for i in 1 2 3; do start "$i" --id "$i" --cluster "$CLUSTER" --http "$(web "$i")"; done
 for i in 1 2 3; do ready "$i"; done
 export CAIRN_ADDR="$(client 1),$(client 2),$(client 3)"
 "$CAIRN" set /smoke/a one >/dev/null || fail "set"
 [ "$("$CAIRN" get /smoke/a)" = one ] || fail "get"
+# The web room (Boost.Beast, linked in whole): /healthz once the node reports a leader, /metrics.
+healthy=""
+for _ in $(seq 1 100); do
+  healthy=$(curl -s -m 1 "http://$(web 2)/healthz" || true)
+  [ "$healthy" = ok ] && break
+  kill -0 "${pids[2]}" 2>/dev/null || fail "node 2 exited"
+  sleep 0.05  # poll interval
+done
+[ "$healthy" = ok ] || fail "/healthz of node 2 said: $healthy"
+curl -s -m 2 "http://$(web 2)/metrics" | grep -q '^cairn_has_leader 1$' || fail "/metrics of node 2"
 
 kill -9 "${pids[1]}"
 wait "${pids[1]}" 2>/dev/null || true
