@@ -2,8 +2,10 @@
 # 127.0.0.1, fsync on, default flags, in a temporary directory, stopped by PID on exit or Ctrl-C.
 # Before sourcing: NAME (the script's name, for messages) and BIN (the build directory). Gives:
 #   die MSG, say MSG          an error (exit 1) / a timestamped progress line
-#   start_cluster             starts the nodes and waits until a write succeeds; sets ALL (the
-#                             client endpoints), NODES (their PIDs), DATA (the directory)
+#   start_cluster [FLAGS...]  starts the nodes ($BIN's cairnd, each with FLAGS, "{i}" in a flag
+#                             replaced by the node's number) and waits until a write succeeds;
+#                             sets ALL (the client endpoints), NODES (their PIDs), DATA
+#   stop_cluster              stops the nodes and removes their data (start_cluster may follow)
 #   ep I                      node I's client endpoint (a 4th node may use 4)
 #   cairn ARGS...             the CLI with a 2 s timeout
 #   PIDS+=(PID)               anything else to stop on exit; cleanup_extra, if defined, runs too
@@ -42,9 +44,12 @@ start_cluster() {
   local cluster="1=tcp://127.0.0.1:18100,2=tcp://127.0.0.1:18200,3=tcp://127.0.0.1:18300"
   "$BIN/tools/cairn" --timeout 500 --addr "$ALL" rev >/dev/null 2>&1 &&
     die "something already answers at $ALL (a cluster left running?)"
+  local flags f
   for i in 1 2 3; do
+    flags=()
+    for f in "$@"; do flags+=("${f//\{i\}/$i}"); done
     "$BIN/node/cairnd" --data "$DATA/n$i" --id "$i" --cluster "$cluster" --client "$(ep "$i")" \
-      --events "tcp://127.0.0.1:18${i}02" 2>>"$DATA/n$i.log" &
+      --events "tcp://127.0.0.1:18${i}02" "${flags[@]}" 2>>"$DATA/n$i.log" &
     PIDS+=($!)
     NODES+=($!)
   done
@@ -53,6 +58,18 @@ start_cluster() {
     [ "$(date +%s)" -lt "$deadline" ] || die "the cluster did not elect a leader in 30 s"
     sleep 0.2
   done
+}
+
+stop_cluster() {
+  local p keep=()
+  for p in "${NODES[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${NODES[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do
+    [[ " ${NODES[*]} " == *" $p "* ]] || keep+=("$p")
+  done
+  PIDS=("${keep[@]}")
+  NODES=()
+  rm -rf "$DATA"/n1 "$DATA"/n2 "$DATA"/n3 "$DATA"/n*.log
 }
 
 ETCD_UP=0
