@@ -4,6 +4,7 @@
 # DURATION s, in each of these arms, alternated over ROUNDS rounds (the order turns each round):
 #   base     BASE's cairnd (a build of an earlier commit, if BASE is set), no --http
 #   plain    this build, no --http
+#   http     this build, --http on every node, no viewer
 #   viewers  this build, --http on every node, a viewer on each that reads every message
 #   stuck    this build, --http on every node, a viewer on each that never reads (it is dropped)
 # Output: RESULT lines (also in $OUT/web.txt), the medians per arm and their ratio to "plain"
@@ -44,7 +45,7 @@ arm() {
   case "$name" in
     base) BIN=$BASE start_cluster ;;
     plain) BIN=$NEW start_cluster ;;
-    viewers | stuck) BIN=$NEW start_cluster --http "127.0.0.1:18{i}80" ;;
+    http | viewers | stuck) BIN=$NEW start_cluster --http "127.0.0.1:18{i}80" ;;
   esac
   if [ "$name" = viewers ] || [ "$name" = stuck ]; then
     local mode=()
@@ -67,7 +68,7 @@ arm() {
   stop_cluster
 }
 
-arms=(plain viewers stuck)
+arms=(plain http viewers stuck)
 [ -n "$BASE" ] && arms=(base "${arms[@]}")
 for r in $(seq 1 "$ROUNDS"); do
   n=${#arms[@]}
