@@ -5,6 +5,7 @@
 
 #include "store/snapshot.h"
 #include "store/store.h"
+#include "tests/unit/store/store_fixture.h"
 
 using cairn::store::Store;
 using cairn::wire::Command;
@@ -13,29 +14,11 @@ using cairn::wire::TxnOp;
 
 namespace {
 
-struct Fixture {
-  Store s;
-  std::uint64_t index = 0;
-  cairn::store::ApplyResult apply(Command c) { return s.apply(++index, c); }
-  cairn::store::ApplyResult set(const std::string& p, const std::string& v, std::int64_t rev = -1,
-                                std::uint64_t lease = 0) {
-    Command c{Command::Op::kSet, p, rev, v};
-    c.lease = lease;
-    return apply(c);
-  }
-  cairn::store::ApplyResult del(const std::string& p) {
-    return apply(Command{Command::Op::kDel, p, -1, ""});
-  }
-  cairn::store::ApplyResult txn(Txn t) {
-    Command c{Command::Op::kTxn, "", -1, ""};
-    c.txn = std::make_shared<const Txn>(std::move(t));
-    return apply(c);
-  }
-  // (files, bytes)
-  std::pair<std::uint64_t, std::uint64_t> size() const { return {s.files(), s.valueBytes()}; }
-};
-
+// (files, value bytes)
 using Size = std::pair<std::uint64_t, std::uint64_t>;
+struct Fixture : cairn::test::StoreFixture {
+  Size size() const { return {s.files(), s.valueBytes()}; }
+};
 
 }  // namespace
 
@@ -48,7 +31,7 @@ TEST_CASE("store size: sets, overwrites and deletes move the file count and valu
   CHECK(f.size() == Size{2, 7});
   REQUIRE(f.set("/a", "1").status.isOk());  // an overwrite: the old bytes go
   CHECK(f.size() == Size{2, 3});
-  REQUIRE(!f.set("/a", "zzzz", 1).status.isOk());  // /a is newer: refused, nothing moves
+  REQUIRE(!f.cas("/a", "zzzz", 1).status.isOk());  // /a is newer: refused, nothing moves
   CHECK(f.size() == Size{2, 3});
   REQUIRE(f.del("/d/b").status.isOk());
   CHECK(f.size() == Size{1, 1});
@@ -77,15 +60,11 @@ TEST_CASE(
   REQUIRE(!f.txn(Txn{{}, {TxnOp::set("/w", "w"), TxnOp::del("/nope")}, {}}).status.isOk());
   CHECK(f.size() == Size{1, 4});
 
-  Command g{Command::Op::kGrant, "", -1, ""};
-  g.ttl = 10000;
-  const auto lease = f.apply(g).lease;
-  REQUIRE(f.set("/l/1", "11", -1, lease).status.isOk());
-  REQUIRE(f.set("/l/2", "222", -1, lease).status.isOk());
+  const auto lease = f.grant();
+  REQUIRE(f.set("/l/1", "11", lease).status.isOk());
+  REQUIRE(f.set("/l/2", "222", lease).status.isOk());
   CHECK(f.size() == Size{3, 9});
-  Command end{Command::Op::kRevoke, "", -1, ""};
-  end.lease = lease;
-  REQUIRE(f.apply(end).status.isOk());
+  REQUIRE(f.revoke(lease).status.isOk());
   CHECK(f.size() == Size{1, 4});
 }
 

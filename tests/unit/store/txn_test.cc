@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "store/store.h"
+#include "tests/unit/store/store_fixture.h"
 
 using cairn::store::ApplyResult;
 using cairn::store::Store;
@@ -11,29 +12,7 @@ using cairn::wire::Glob;
 using cairn::wire::Txn;
 using cairn::wire::TxnOp;
 
-namespace {
-
-struct Fixture {
-  Store s;
-  std::uint64_t index = 0;
-  ApplyResult set(const std::string& p, const std::string& v, std::uint64_t lease = 0) {
-    Command c{Command::Op::kSet, p, -1, v};
-    c.lease = lease;
-    return s.apply(++index, c);
-  }
-  ApplyResult txn(Txn t) {
-    Command c{Command::Op::kTxn, "", -1, ""};
-    c.txn = std::make_shared<const Txn>(std::move(t));
-    return s.apply(++index, c);
-  }
-  std::uint64_t grant() {
-    Command c{Command::Op::kGrant, "", -1, ""};
-    c.ttl = 10000;
-    return s.apply(++index, c).lease;
-  }
-};
-
-}  // namespace
+using Fixture = cairn::test::StoreFixture;
 
 TEST_CASE("txn: every write of the branch lands at one rev, in operation order",
           "[unit][store][txn]") {
