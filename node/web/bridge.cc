@@ -458,21 +458,29 @@ void Bridge::request(std::uint64_t session, std::string text) {
   (void)::write(wake_, &one, sizeof one);
 }
 
-// The watch thread: every change, in order, to every viewer. It follows the feed even while no
-// viewer is open (a viewer that connects must get every change after the reads it makes next),
-// but builds a message only when one is. A watch that ends (the node restarted its feed, the
-// history window passed it) starts again where it stopped, or from the head with a "resync" when
-// that is gone.
+// The watch thread: every change, in order, to every viewer, while one is open. It starts at the
+// node's rev when the first viewer opened (from the facts, so before anything the viewer reads;
+// the change at that rev comes again), and stops when the last one leaves: with no viewer the node
+// feeds no watch. A watch that ends otherwise (the node restarted its feed, the history window
+// passed it) starts again where it stopped, or from the head with a "resync" when that is gone.
 void Bridge::watch() {
   constexpr auto kPause = std::chrono::milliseconds(100);
   std::optional<std::int64_t> from;
+  auto viewers = [this] { return http_.counters().clients > 0; };
   while (!stop_.load()) {
+    if (!viewers()) {
+      from.reset();
+      std::this_thread::sleep_for(kPause);  // polling for the first viewer
+      continue;
+    }
+    if (const std::int64_t rev = http_.takeViewerRev(); !from && rev > 0) from = rev;
     client::WatchOptions o;
     o.endpoints = {opts_.clientEndpoint};
     o.glob = "/**";
     o.fromRev = from;
     o.timeout = std::chrono::milliseconds(1000);
     std::string ended;
+    bool idle = false;
     try {
       client::Watcher w(o);
       while (!stop_.load()) {
@@ -482,15 +490,20 @@ void Bridge::watch() {
           if (n.status().code() == wire::Err::kTooLate) from.reset();
           break;
         }
-        if (*n && (*n)->kind == client::Notice::Kind::kChange && http_.counters().clients > 0) {
+        if (*n && (*n)->kind == client::Notice::Kind::kChange) {
           http_.broadcast(changeJson((*n)->change));
         }
         if (w.complete() >= 0) from = w.complete() + 1;
+        if (!viewers()) {
+          idle = true;
+          break;
+        }
       }
     } catch (const std::exception& e) {
       ended = e.what();
     }
     if (stop_.load()) return;
+    if (idle) continue;
     logLine("web: the viewer's watch ended (" + ended + "); starting again");
     if (!from) http_.broadcast(dump(json{{"type", "resync"}, {"reason", ended}}));
     for (int i = 0; i < 5 && !stop_.load(); ++i)

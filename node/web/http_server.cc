@@ -68,6 +68,7 @@ class HttpServer::Impl {
   std::atomic<std::uint64_t> dropped{0};
   std::atomic<std::uint64_t> httpRequests{0};
   std::atomic<std::uint64_t> queuedBytes{0};
+  std::atomic<std::int64_t> viewerRev{0};  // takeViewerRev()
   std::size_t connections = 0;
 };
 
@@ -117,6 +118,11 @@ class ViewerSession : public std::enable_shared_from_this<ViewerSession> {
     ws_.text(true);
     ++server_.clients;
     open_ = true;
+    // (Before the node's first facts, from the start of the history it keeps.)
+    std::int64_t none = 0;
+    const std::int64_t rev =
+        server_.facts ? std::max<std::int64_t>(1, server_.facts->self.rev.value_or(1)) : 1;
+    (void)server_.viewerRev.compare_exchange_strong(none, rev);
     ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
       if (ec) return self->close();
       self->server_.viewers[self->id_] = self;
@@ -442,6 +448,10 @@ void HttpServer::setFacts(std::shared_ptr<const Facts> facts) {
   net::post(impl_->ioc, [impl = impl_.get(), facts = std::move(facts)]() mutable {
     impl->facts = std::move(facts);
   });
+}
+
+std::int64_t HttpServer::takeViewerRev() {
+  return impl_->viewerRev.exchange(0);
 }
 
 WebCounters HttpServer::counters() const {

@@ -55,6 +55,9 @@ class HttpServer {
   void setFacts(std::shared_ptr<const Facts> facts);
 
   WebCounters counters() const;
+  // The node's rev (from its facts) when the first viewer since the last call opened, 0 if none
+  // did or no facts had come: a watch for viewers starts after it, before anything they read.
+  std::int64_t takeViewerRev();
 
   class Impl;
 

@@ -20,6 +20,7 @@ sock.on('data', (chunk) => {
 });
 sock.on('error', (e) => console.error(`viewer ${hostPort}: ${e.message}`));
 sock.on('close', () => console.error(`viewer ${hostPort}: closed by the server after ${read} bytes`));
+setInterval(() => {}, 1 << 30);  // a paused socket alone does not keep Node running
 process.on('SIGTERM', () => {
   console.error(`viewer ${hostPort}: read ${read} bytes${stuck ? ' (stuck)' : ''}`);
   process.exit(0);
