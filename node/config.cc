@@ -1,5 +1,8 @@
 #include "node/config.h"
 
+#include <arpa/inet.h>
+
+#include <cstdlib>
 #include <memory>
 
 #include "wire/cli/flags.h"
@@ -9,6 +12,29 @@ namespace {
 
 constexpr int kExitUsage = 2;  // cairnd's usage errors, as before CLI11
 const char* kHint = "(run cairnd --help for the flags)";
+
+// --http's value: an IP address (IPv6 in brackets) and a port 0..65535. Checked here so that a bad
+// one stops cairnd before it touches anything.
+CLI::Validator listenAddress() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        const auto colon = v.rfind(':');
+        if (colon == std::string::npos || colon == 0) return "want HOST:PORT, e.g. 127.0.0.1:7180";
+        std::string host = v.substr(0, colon);
+        const std::string port = v.substr(colon + 1);
+        char* end = nullptr;
+        const long p = std::strtol(port.c_str(), &end, 10);
+        if (port.empty() || *end != '\0' || p < 0 || p > 65535)
+          return "the port must be a number in 0..65535, got \"" + port + "\"";
+        unsigned char buf[16];
+        const bool v6 = host.size() > 2 && host.front() == '[' && host.back() == ']';
+        if (v6) host = host.substr(1, host.size() - 2);
+        if (::inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), buf) != 1)
+          return "the host must be an IP address (127.0.0.1, 0.0.0.0, [::1]), got \"" + host + "\"";
+        return "";
+      },
+      "HOST:PORT");
+}
 
 const char* kAbout =
     "Runs one Cairn node: a consistent, durable coordination store served over ZeroMQ.";
@@ -34,7 +60,7 @@ std::unique_ptr<CLI::App> makeApp(Config* c, std::string* cluster, std::string* 
                   "(read-only; 127.0.0.1 keeps it to this machine; port 0 picks\n"
                   "a free one, the ready line says which). Default: no web")
       ->type_name("HOST:PORT")
-      ->transform(cli::nonEmpty("HOST:PORT"));
+      ->check(listenAddress());
   app->add_option("--advertise", c->advertiseHost,
                   "host to tell clients when an endpoint binds a wildcard host")
       ->type_name("HOST");

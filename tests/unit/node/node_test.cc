@@ -51,6 +51,17 @@ TEST_CASE("config: flags and their errors", "[unit][node]") {
   CHECK((retain.run && retain.config.logRetain == 0));
   CHECK(!node::parseArgs({"--data", "/d", "--log-retain", "-1"}).run);
   CHECK(!node::parseArgs({"--data", "/d", "--log-retain", "100000001"}).run);
+  // --http: an IP address and a port, checked before anything starts.
+  auto web = node::parseArgs({"--data", "/d", "--http", "127.0.0.1:0"});
+  CHECK((web.run && web.config.http == "127.0.0.1:0"));
+  CHECK(node::parseArgs({"--data", "/d", "--http", "[::1]:7180"}).run);
+  for (const char* bad : {"nonsense", "127.0.0.1:", "127.0.0.1:65536", "example.com:80", ":80"}) {
+    auto r = node::parseArgs({"--data", "/d", "--http", bad});
+    INFO(bad);
+    CHECK(!r.run);
+    CHECK(r.exitCode == 2);
+    CHECK(r.message.find("--http") != std::string::npos);
+  }
   auto help = node::parseArgs({"--help"});
   CHECK(!help.run);
   CHECK(help.exitCode == 0);
