@@ -57,7 +57,10 @@ for _ in $(seq 1 100); do
   sleep 0.05  # poll interval
 done
 [ "$healthy" = ok ] || fail "/healthz of node 2 said: $healthy"
-curl -s -m 2 "http://$(web 2)/metrics" | grep -q '^cairn_has_leader 1$' || fail "/metrics of node 2"
+# Read the page whole before matching: `curl | grep -q` under pipefail fails when grep stops
+# reading at its match and curl takes SIGPIPE on the rest of the page.
+metrics=$(curl -s -m 2 "http://$(web 2)/metrics" || true)
+grep -q '^cairn_has_leader 1$' <<<"$metrics" || fail "/metrics of node 2: no 'cairn_has_leader 1' in ${#metrics} bytes"
 
 kill -9 "${pids[1]}"
 wait "${pids[1]}" 2>/dev/null || true
