@@ -95,7 +95,7 @@ Action ClientService::handle(std::string_view body, const std::string& identity)
   return a;
 }
 
-Action ClientService::handle(Request req, const std::string& /*identity*/) {
+Action ClientService::handle(Request req, const std::string& identity) {
   stats_.countRequest(req.verb);
   if (!halted_.isOk() && req.verb != Verb::kSelf) {
     return replyWith(errorAt(halted_, head()), req.tag);
@@ -107,6 +107,7 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
     if (Status s = wire::checkNoDotNames(*req.path); !s.isOk())
       return fail(req, s.code(), s.detail());
   }
+  if (auto denied = authorize(req, identity, access(identity))) return *denied;
   switch (req.verb) {
     case Verb::kRev: {
       if (auto bad = checkConsistency(req)) return *bad;
@@ -153,11 +154,112 @@ Action ClientService::handle(Request req, const std::string& /*identity*/) {
     case Verb::kStat:
     case Verb::kGetdir:
     case Verb::kWalk:
-      return readOrPark(req);
+      return readOrPark(req, identity);
     case Verb::kTxn:
       return withSession(req, txn(req));
   }
   return fail(req, Err::kUnknownVerb, "unknown verb");
+}
+
+const Access& ClientService::access(const std::string& user) const {
+  return accessOf_ ? accessOf_(user) : everything_;
+}
+
+namespace {
+
+// The part of a glob before its first wildcard: every path it matches starts with it.
+std::string_view literalPrefix(std::string_view glob) {
+  return glob.substr(0, std::min(glob.find('*'), glob.find('?')));
+}
+
+}  // namespace
+
+std::optional<Action> ClientService::authorize(const Request& req, const std::string& user,
+                                               const Access& who) const {
+  auto deny = [&](const std::string& what, std::string_view path) {
+    return fail(req, Err::kPermission,
+                "user " + (user.empty() ? std::string("(anonymous)") : user) + " may not " + what +
+                    (path.empty() ? "" : " " + std::string(path)) + " (grants: " + who.describe() +
+                    ")");
+  };
+  const std::string_view path = req.path ? std::string_view(*req.path) : std::string_view();
+  switch (req.verb) {
+    case Verb::kSelf:
+    case Verb::kRev:
+    case Verb::kNop:
+    case Verb::kMembers:
+    case Verb::kWalk:  // filtered: a walk lists only what the user may read
+      return std::nullopt;
+    case Verb::kGet:
+      if (req.path && !who.mayRead(path)) return deny("read", path);
+      return std::nullopt;
+    case Verb::kStat:
+    case Verb::kGetdir:
+      if (req.path && !who.mayReadBelow(path)) return deny("read", path);
+      return std::nullopt;
+    case Verb::kWait:
+    case Verb::kChanges:
+      // A wait or a changes page cannot leave out what the user may not see without lying about
+      // what happened: it must be about readable paths only.
+      if (req.path && !who.mayReadAll(literalPrefix(path))) {
+        return deny("watch all of", path);
+      }
+      return std::nullopt;
+    case Verb::kSet:
+    case Verb::kDel:
+      if (req.path && !who.mayWrite(path)) return deny("write", path);
+      return std::nullopt;
+    case Verb::kGrant:
+      if (!who.writesSomewhere()) return deny("grant leases: it may write nothing", "");
+      return std::nullopt;
+    case Verb::kRevoke:
+    case Verb::kKeepalive:
+    case Verb::kLease: {
+      // A lease's end deletes its files: the user must be one who may write every one of them.
+      if (!who.writesSomewhere()) return deny("use leases: it may write nothing", "");
+      if (!req.lease || *req.lease < 1) return std::nullopt;
+      if (const store::Lease* l = store_.lease(static_cast<std::uint64_t>(*req.lease))) {
+        for (const std::string& f : l->files) {
+          if (!who.mayWrite(f))
+            return deny("use lease " + std::to_string(*req.lease) + ", which keeps", f);
+        }
+      }
+      return std::nullopt;
+    }
+    case Verb::kTxn: {
+      if (!req.txn) return std::nullopt;
+      const wire::Txn& t = *req.txn;
+      for (std::size_t i = 0; i < t.compares.size(); ++i) {
+        if (!who.mayRead(t.compares[i].path)) {
+          return deny("read (if[" + std::to_string(i) + "])", t.compares[i].path);
+        }
+      }
+      for (const auto& [name, list] :
+           {std::pair{"then", &t.then}, std::pair{"else", &t.otherwise}}) {
+        for (std::size_t i = 0; i < list->size(); ++i) {
+          const wire::TxnOp& op = (*list)[i];
+          const std::string where = " (" + std::string(name) + "[" + std::to_string(i) + "])";
+          if (op.kind == wire::TxnOp::Kind::kGet) {
+            if (!who.mayRead(op.path)) return deny("read" + where, op.path);
+          } else if (op.kind == wire::TxnOp::Kind::kDelTree) {
+            if (!who.mayWriteAll(op.path)) return deny("delete all of" + where, op.path);
+          } else if (!who.mayWrite(op.path)) {
+            return deny("write" + where, op.path);
+          }
+        }
+      }
+      return std::nullopt;
+    }
+    case Verb::kSnapshot:
+      if (!who.clusterAdmin()) return deny("download backups: that takes admin on /", "");
+      return std::nullopt;
+    case Verb::kJoin:
+    case Verb::kPromote:
+    case Verb::kRemove:
+      if (!who.clusterAdmin()) return deny("change the membership: that takes admin on /", "");
+      return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 Action ClientService::withSession(const Request& req, Action a) const {
@@ -419,7 +521,7 @@ Action ClientService::linearRead(Request& req) {
   return a;
 }
 
-Action ClientService::readOrPark(Request& req) {
+Action ClientService::readOrPark(Request& req, const std::string& identity) {
   if (!req.path) return fail(req, Err::kMissingArg, "missing \"path\"");
   Status valid = req.verb == Verb::kWalk ? wire::Glob::compile(*req.path).status()
                                          : wire::splitPath(*req.path).status();
@@ -439,11 +541,12 @@ Action ClientService::readOrPark(Request& req) {
     a.request = std::move(req);
     return a;
   }
-  return replyWith(read(req, at), req.tag);
+  return replyWith(read(req, at, identity), req.tag);
 }
 
-Reply ClientService::read(const Request& req, std::int64_t at) const {
+Reply ClientService::read(const Request& req, std::int64_t at, const std::string& user) const {
   const store::Store& st = store_;
+  const Access& who = access(user);
   if (Status s = st.checkReadable(at); !s.isOk()) return errorAt(s, st.rev());
   Reply r;
   r.head = at;
@@ -476,7 +579,13 @@ Reply ClientService::read(const Request& req, std::int64_t at) const {
       r.rev = st.stat(*req.path, at).rev;
       r.entries.emplace();
       r.entries->reserve(page->names.size());
+      // Entries the user may not read are not listed (unless it may read all of the directory).
+      const bool all = who.mayReadAll(wire::childPath(*req.path, ""));
       for (std::size_t i = 0; i < page->names.size(); ++i) {
+        if (!all) {
+          const std::string child = wire::childPath(*req.path, page->names[i]);
+          if (page->nodes[i]->dir ? !who.mayReadBelow(child) : !who.mayRead(child)) continue;
+        }
         wire::Entry e;
         e.name = std::move(page->names[i]);
         e.rev = page->nodes[i]->rev;
@@ -493,6 +602,7 @@ Reply ClientService::read(const Request& req, std::int64_t at) const {
       r.entries.emplace();
       r.entries->reserve(page->names.size());
       for (std::size_t i = 0; i < page->names.size(); ++i) {
+        if (!who.mayRead(page->names[i])) continue;
         wire::Entry e;
         e.path = std::move(page->names[i]);
         e.rev = page->nodes[i]->rev;

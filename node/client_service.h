@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "node/grants.h"
 #include "node/stats.h"
 #include "store/store.h"
 #include "wire/codec.h"
@@ -87,13 +88,17 @@ class ClientService {
   using Describe = std::function<void(wire::Reply&)>;
 
   ClientService(Options opts, const store::Store& store, Stats& stats, Describe describe);
+  // A caller's rights by its user (the Gate's). Without one, everyone may do everything.
+  using AccessOf = std::function<const Access&(const std::string& user)>;
+  void setAccess(AccessOf accessOf) { accessOf_ = std::move(accessOf); }
 
   // Decodes and handles a request's bytes; a request that does not decode is answered here.
   Action handle(std::string_view body, const std::string& identity);
   Action handle(wire::Request req, const std::string& identity);
 
-  // The reply to a read (GET, STAT, GETDIR, WALK) at `at`, which must not be past the head.
-  wire::Reply read(const wire::Request& req, std::int64_t at) const;
+  // The reply to a read (GET, STAT, GETDIR, WALK) at `at`, which must not be past the head; a
+  // listing shows only what `user` may read.
+  wire::Reply read(const wire::Request& req, std::int64_t at, const std::string& user) const;
   // A WAIT for `glob` from rev `*from`, answered from history if a change matched; otherwise
   // nullopt, and *from moves past the head (nothing up to it matched).
   std::optional<wire::Reply> tryWait(const wire::Glob& glob, std::int64_t* from) const;
@@ -107,10 +112,14 @@ class ClientService {
   void removed(wire::Status why) { removed_ = std::move(why); }
 
  private:
+  const Access& access(const std::string& user) const;
+  // PERMISSION when `who` may not do what `req` asks (listings are filtered later instead).
+  std::optional<Action> authorize(const wire::Request& req, const std::string& user,
+                                  const Access& who) const;
   Action write(wire::Request& req);
   bool linearizable(const wire::Request& req) const;
   Action linearRead(wire::Request& req);
-  Action readOrPark(wire::Request& req);
+  Action readOrPark(wire::Request& req, const std::string& identity);
   Action changes(const wire::Request& req) const;
   Action wait(wire::Request& req);
   Action snapshot(wire::Request& req) const;
@@ -124,6 +133,8 @@ class ClientService {
   const store::Store& store_;
   Stats& stats_;
   Describe describe_;
+  AccessOf accessOf_;
+  Access everything_ = Access::everything();
   wire::DecodeLimits limits_;
   wire::Status halted_;
   wire::Status removed_;

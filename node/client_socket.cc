@@ -70,6 +70,12 @@ void ClientSocket::drain(int max, const OnRequest& fn) {
       send(env, r, "");
       continue;
     }
+    if (authenticated) {
+      // The user the Gate named for this connection (ZAP), on every message that came over it
+      // (not on the routing id, which the ROUTER makes).
+      const char* user = zmq_msg_gets(frames[body].handle(), "User-Id");
+      if (user != nullptr) env.identity = user;
+    }
     fn(std::move(env), frames[body].to_string_view());
   }
 }

@@ -39,6 +39,8 @@ class ClientSocket {
 
   zmq::socket_t& socket() { return socket_; }
   bool verbose = false;
+  // CURVE with ZAP: each request's Envelope carries the user of its connection.
+  bool authenticated = false;
 
  private:
   zmq::socket_t socket_;

@@ -141,6 +141,21 @@ std::unique_ptr<CLI::App> makeApp(Config* c, std::string* cluster, std::string* 
       ->type_name("BYTES")
       ->transform(cli::integer(0, 10000000000))
       ->capture_default_str();
+  app->add_option("--key", c->keyFile,
+                  "this node's key pair (cairn keygen; readable by its owner\n"
+                  "only): CURVE on every socket, and peers, clients and\n"
+                  "subscribers must hold listed keys. Default: plain text")
+      ->type_name("FILE")
+      ->transform(cli::nonEmpty("a file"));
+  app->add_option("--clients", c->clientsFile,
+                  "with --key: the client keys let in, one per line:\n"
+                  "KEY USER PERM PREFIX [PERM PREFIX...], PERM r, rw or admin;\n"
+                  "read again on SIGHUP")
+      ->type_name("FILE")
+      ->transform(cli::nonEmpty("a file"));
+  app->add_flag("--debug-no-zap", c->debugNoZap,
+                "with --key: run no ZAP handler, so that every connection is\n"
+                "refused (proves that no handler means no entry)");
   app->add_flag("--debug-stale-reads", c->debugStaleReads,
                 "BREAKS linearizability on purpose (reads skip the read\n"
                 "index): for proving the fault harness catches it");
@@ -215,6 +230,9 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
     }
   }
   if (c.learner && c.join.empty()) return fail("--learner goes with --join");
+  if (c.keyFile.empty() && (!c.clientsFile.empty() || c.debugNoZap)) {
+    return fail("--clients and --debug-no-zap go with --key (a key pair: cairn keygen)");
+  }
   if (auto e = parseList("--peer-via", peerVia, &c.peerVia); !e.empty()) return fail(e);
   if (!c.cluster.empty() && c.idGiven) {  // without --id, the data directory's id decides
     auto self = c.cluster.find(static_cast<std::uint32_t>(c.id));

@@ -40,6 +40,12 @@ struct Config {
   bool forceNewCluster = false;  // --force-new-cluster: this member's data as a cluster of one
   std::string join;              // --join: a member's client endpoint; this node asks to join
   bool learner = false;          // --learner: join as a learner for good (an observer)
+  // --key: this node's CURVE key pair (a key file, owner-only); empty: plain text. --clients: the
+  // client keys and their grants (node/grants.h). --debug-no-zap: CURVE with no ZAP handler, for
+  // proving that then nobody gets in.
+  std::string keyFile;
+  std::string clientsFile;
+  bool debugNoZap = false;
 };
 
 // What the parser decided: run with a config, or exit with a code after printing `message`

@@ -79,7 +79,61 @@ void Feed::drainSubscriptions(int max, std::int64_t head) {
       if (e.num() == EAGAIN || e.num() == EINTR) return;
       throw;
     }
-    index_.subscription(m.to_string_view(), head);
+    if (accessOf_) {
+      filtered(m, head);
+    } else {
+      index_.subscription(m.to_string_view(), head);
+    }
+  }
+}
+
+void Feed::filterBy(AccessOf accessOf) {
+  accessOf_ = std::move(accessOf);
+  pub_.set(zmq::sockopt::xpub_manual, 1);
+}
+
+void Feed::filtered(const zmq::message_t& m, std::int64_t head) {
+  const std::string_view msg = m.to_string_view();
+  if (msg.empty() || (msg[0] != 0 && msg[0] != 1)) return;  // not a (un)subscription
+  const bool subscribe = msg[0] == 1;
+  const std::string topic(msg.substr(1));
+  const char* user = zmq_msg_gets(const_cast<zmq_msg_t*>(m.handle()), "User-Id");
+  if (user == nullptr) {
+    // No user: libzmq reports one of the topics this feed subscribed for a connection that closed.
+    if (!subscribe) count(topic, false, head);
+    return;
+  }
+  const Access& who = accessOf_(user);
+  std::vector<std::string> topics;
+  if (topic.empty()) {
+    topics = who.readPrefixesUnder("/");
+    if (who.mayReadAll("/")) topics = {"/"};
+    topics.push_back("!");  // the control topics (heartbeats) are everyone's
+  } else if (topic[0] == '!') {
+    topics.push_back(topic);
+  } else if (topic[0] == '/') {
+    topics = who.mayReadAll(topic) ? std::vector<std::string>{topic} : who.readPrefixesUnder(topic);
+  }
+  for (const std::string& t : topics) {
+    if (subscribe) {
+      pub_.set(zmq::sockopt::subscribe, t);
+    } else {
+      pub_.set(zmq::sockopt::unsubscribe, t);
+    }
+    count(t, subscribe, head);
+  }
+}
+
+void Feed::count(const std::string& topic, bool subscribe, std::int64_t head) {
+  if (subscribe) {
+    if (topics_[topic]++ == 0) index_.subscription(std::string(1, '\1') + topic, head);
+    return;
+  }
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) return;
+  if (--it->second == 0) {
+    topics_.erase(it);
+    index_.subscription(std::string(1, '\0') + topic, head);
   }
 }
 

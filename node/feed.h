@@ -7,12 +7,15 @@
 // a subscriber at its high-water mark loses messages, which its claims let it detect.
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <zmq.hpp>
 
 #include "node/feed_index.h"
+#include "node/grants.h"
 #include "node/stats.h"
 #include "store/store.h"
 #include "wire/status.h"
@@ -34,6 +37,13 @@ class Feed {
   void drainMonitor(int max);
   std::uint64_t subscribers() const { return subscribers_; }
 
+  // Subscriptions by user (CURVE with ZAP; before bind()): a subscriber gets only the topics its
+  // user may read. The XPUB then runs in manual mode: a subscription to a prefix the user may read
+  // whole is taken as it is; one that reaches beyond (say "" or "/") becomes the user's read
+  // grants under it, and the control topics ("!") for "". The rest is never delivered.
+  using AccessOf = std::function<const Access&(const std::string& user)>;
+  void filterBy(AccessOf accessOf);
+
   // Takes up to `max` subscription messages; prefixes first seen are claimed from `head`.
   void drainSubscriptions(int max, std::int64_t head);
   // Publishes applied changes, in order; the changes of one rev are numbered i of n.
@@ -45,6 +55,13 @@ class Feed {
 
  private:
   void send(std::string_view topic, const std::string& body);
+  // A subscription message under filterBy: its user's topics subscribed (or unsubscribed).
+  void filtered(const zmq::message_t& m, std::int64_t head);
+  // Counts a topic's subscriptions in manual mode, telling the index of the first and the last.
+  void count(const std::string& topic, bool subscribe, std::int64_t head);
+
+  AccessOf accessOf_;
+  std::map<std::string, std::uint64_t> topics_;  // manual mode: subscriptions per topic
 
   zmq::socket_t pub_;      // an XPUB, so the node learns its subscribers' prefixes
   zmq::socket_t monitor_;  // PAIR: the XPUB's connection events (countConnections)

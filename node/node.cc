@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +13,7 @@
 #include "node/join.h"
 #include "node/log.h"
 #include "store/file.h"
+#include "wire/keys.h"
 
 namespace cairn::node {
 
@@ -50,11 +53,46 @@ Status lockDataDir(const std::string& dir) {
 }  // namespace
 
 Node::Node(Config cfg, zmq::context_t& ctx)
-    : cfg_(std::move(cfg)), ctx_(ctx), clients_(ctx_, stats_), feed_(ctx_, stats_) {
+    : cfg_(std::move(cfg)),
+      ctx_(ctx),
+      gate_(ctx_, stats_),
+      clients_(ctx_, stats_),
+      feed_(ctx_, stats_) {
   clients_.verbose = cfg_.verbose;
 }
 
 Node::~Node() = default;
+
+namespace {
+
+// A --peer-via endpoint, with the key of the member it stands for (unless it names one).
+std::string viaWithKey(const std::string& via, const std::string& member) {
+  if (!wire::splitKeyedEndpoint(via).key.empty()) return via;
+  return wire::keyedEndpoint(via, wire::splitKeyedEndpoint(member).key);
+}
+
+}  // namespace
+
+Status Node::checkMemberKeys() const {
+  for (const auto* eps : {&cfg_.cluster, &identity_.peers}) {
+    for (const auto& [id, ep] : *eps) {
+      if (ep.empty()) continue;
+      const std::string key = wire::splitKeyedEndpoint(ep).key;
+      if (key.empty()) {
+        return Status(Err::kBadRequest,
+                      "with --key every member's peer endpoint names its key, as "
+                      "tcp://KEY@host:port (KEY: the member's public key, from cairn keygen); "
+                      "node " +
+                          std::to_string(id) + "'s is " + ep);
+      }
+      if (id == static_cast<std::uint32_t>(cfg_.id) && key != gate_.key().publicKey) {
+        return Status(Err::kBadRequest, "this node's peer endpoint " + ep + " names key " + key +
+                                            ", but --key holds " + gate_.key().publicKey);
+      }
+    }
+  }
+  return Status::ok();
+}
 
 std::string Node::advertise(const std::string& bound) const {
   // "tcp://0.0.0.0:7102" is where the node listens, not where a client can connect.
@@ -151,6 +189,9 @@ Status Node::joinCluster(IdentityRequest* req) {
 }
 
 Status Node::start() {
+  if (Status s = gate_.start(cfg_.keyFile, cfg_.clientsFile, !cfg_.debugNoZap); !s.isOk()) {
+    return s;
+  }
   const bool existed = ::access(cfg_.dataDir.c_str(), F_OK) == 0;
   if (Status s = store::makeDirs(cfg_.dataDir); !s.isOk()) return s;
   if (Status s = lockDataDir(cfg_.dataDir); !s.isOk()) return s;
@@ -234,17 +275,30 @@ Status Node::start() {
   // Requests may carry a value up to the limit plus keys; larger messages still get a TOO_LARGE
   // reply up to twice the limit. Past this cap libzmq drops the connection (PROTOCOL.md, Limits).
   const std::int64_t cap = 2 * cfg_.maxValue + (64 << 10);
+  // With a key, clients and subscribers are let in by the Gate, each request carries its user, and
+  // each subscriber gets only what its user may read. The endpoints are advertised with the key
+  // (tcp://KEY@host:port), so that a client that learns one (/ctl, NOT_LEADER) can check the node.
+  gate_.serve(clients_.socket(), Gate::kClientDomain);
+  gate_.serve(feed_.socket(), Gate::kClientDomain);
+  if (gate_.secure()) {
+    clients_.authenticated = true;
+    auto accessOf = [this](const std::string& user) -> const Access& { return gate_.access(user); };
+    feed_.filterBy(accessOf);
+    service_->setAccess(accessOf);
+  }
+  const std::string key = gate_.secure() ? gate_.key().publicKey : std::string();
   if (Status s = clients_.bind(cfg_.clientEndpoint, cap); !s.isOk()) return s;
-  clientAdvertised_ = advertise(clients_.boundEndpoint());
+  clientAdvertised_ = wire::keyedEndpoint(advertise(clients_.boundEndpoint()), key);
   if (Status s = feed_.bind(cfg_.eventsEndpoint, cfg_.feedHwm); !s.isOk()) return s;
-  eventsAdvertised_ = advertise(feed_.boundEndpoint());
+  eventsAdvertised_ = wire::keyedEndpoint(advertise(feed_.boundEndpoint()), key);
 
   if (!cfg_.cluster.empty()) {
     auto connectTo = cfg_.cluster;
     for (const auto& [id, ep] : identity_.peers)
       connectTo[id] = ep;
     for (const auto& [id, ep] : cfg_.peerVia) {
-      if (connectTo.count(id)) connectTo[id] = ep;  // the others when a change names them
+      // (the others when a change names them) A proxy is not the node: its key stays the node's.
+      if (connectTo.count(id)) connectTo[id] = viaWithKey(ep, connectTo[id]);
     }
     PeerService::Hooks ph;
     ph.readPoint = [this](std::uint64_t ctx, std::uint64_t index) {
@@ -259,6 +313,10 @@ Status Node::start() {
                                            identity_.cluster, std::move(connectTo),
                                            cfg_.peerEndpoint, *replica_, stats_, std::move(ph));
     peers_->verbose = cfg_.verbose;
+    if (gate_.secure()) {
+      if (Status s = checkMemberKeys(); !s.isOk()) return s;
+      peers_->secure(&gate_);
+    }
     if (Status s = peers_->start(); !s.isOk()) return s;
     auto sendFrame = [this](std::uint32_t peer, const std::string& frame) {
       peers_->sendFrame(peer, frame);
@@ -393,9 +451,18 @@ void Node::followMembership() {
       }
     }
     for (const auto& [id, ep] : cfg_.peerVia) {
-      if (eps.count(id)) eps[id] = ep;
+      if (eps.count(id)) eps[id] = viaWithKey(ep, eps[id]);
     }
     if (Status s = peers_->addPeers(eps); !s.isOk()) logLine(s.toString());
+    // The Gate lets in the members of both: a member being added connects before it is chosen.
+    std::map<std::string, std::uint32_t> keys;
+    for (const wire::Membership* m : {&core.membership(), &latest}) {
+      for (const wire::Member& e : m->members) {
+        auto k = wire::splitKeyedEndpoint(e.peer);
+        if (!k.key.empty()) keys[k.key] = e.id;
+      }
+    }
+    gate_.setPeers(std::move(keys));
   }
   const auto self = static_cast<std::uint32_t>(cfg_.id);
   const wire::Membership& m = core.membership();
@@ -428,7 +495,17 @@ void Node::followMembership() {
 }
 
 int Node::run(int stopFd) {
-  loop_.onReadable(stopFd, [this] { loop_.stop(); });
+  loop_.onReadable(stopFd, [this, stopFd] {
+    // SIGHUP reads --clients again; anything else (SIGTERM, SIGINT, a plain fd) stops the node.
+    signalfd_siginfo si;
+    if (::read(stopFd, &si, sizeof si) == static_cast<ssize_t>(sizeof si) &&
+        si.ssi_signo == SIGHUP) {
+      gate_.reload();
+      return;
+    }
+    loop_.stop();
+  });
+  if (gate_.secure()) loop_.onReadable(gate_.zap(), [this] { gate_.drainZap(kDrainBatch); });
   if (web_) {
     loop_.onReadable(feed_.monitor(), [this] { feed_.drainMonitor(kDrainBatch); });
     publishFacts();

@@ -30,6 +30,7 @@
 #include "node/config.h"
 #include "node/ctl.h"
 #include "node/feed.h"
+#include "node/gate.h"
 #include "node/identity.h"
 #include "node/leases.h"
 #include "node/loop.h"
@@ -76,6 +77,8 @@ class Node {
   void describe(wire::Reply& r) const;
   // Hands the web room a copy of the counters and SELF (every kFactsEvery, with --http).
   void publishFacts();
+  // With --key: every member's peer endpoint names its key, this node's its own.
+  wire::Status checkMemberKeys() const;
   // Applies the chosen commands, cutting a snapshot at each slot Snapshotter::nextCut() names.
   void apply(const Replica::Drained& d);
   // A snapshot from the leader, already durable: the store, the feed and the log move to it.
@@ -96,6 +99,7 @@ class Node {
   zmq::context_t& ctx_;
   Stats stats_;
   Loop loop_;
+  Gate gate_;  // before the sockets it secures: its ZAP handler must outlive them
   ClientSocket clients_;
   Feed feed_;
   std::unique_ptr<Replica> replica_;

@@ -38,6 +38,8 @@ class PeerService : public Outbox {
               std::map<std::uint32_t, std::string> connectTo, std::string bindEndpoint,
               Replica& replica, Stats& stats, Hooks hooks);
   wire::Status start();
+  // CURVE on the peer sockets, the Gate deciding who gets in (before start()).
+  void secure(const Gate* gate) { transport_.secure(gate); }
   // The answers that came back over our DEALERs (Transport::receiveReplies): rare, so polled on
   // the tick rather than on every wake-up (each poll of a socket is a system call).
   void drainReplies(int max);

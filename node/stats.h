@@ -51,6 +51,8 @@ struct Stats {
   static constexpr std::size_t kVerbs = static_cast<std::size_t>(wire::Verb::kLast) + 1;
   std::array<std::uint64_t, kVerbs> requests{};  // decoded requests, by verb
   std::uint64_t undecodable = 0;                 // requests refused before a verb was known
+  std::uint64_t authAccepted = 0;                // connections the Gate let in (ZAP), and refused
+  std::uint64_t authRefused = 0;
   // Replies sent, by error code (kOk included): an array, since every reply counts one.
   static constexpr std::size_t kErrs = static_cast<std::size_t>(wire::Err::kOther) + 1;
   std::array<std::uint64_t, kErrs> replies{};

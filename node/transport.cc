@@ -1,6 +1,8 @@
 #include "node/transport.h"
 
+#include "node/gate.h"
 #include "node/log.h"
+#include "wire/keys.h"
 
 #include <cerrno>
 
@@ -40,7 +42,8 @@ wire::Status Transport::start() {
     router_.set(zmq::sockopt::maxmsgsize, kMaxPeerMessage);
     router_.set(zmq::sockopt::linger, 0);
     router_.set(zmq::sockopt::rcvhwm, 100000);
-    router_.bind(bind_);
+    if (gate_ != nullptr) gate_->serve(router_, Gate::kPeerDomain);
+    router_.bind(wire::splitKeyedEndpoint(bind_).endpoint);
   } catch (const zmq::error_t& e) {
     return wire::Status(wire::Err::kIo, "cannot bind peer endpoint " + bind_ + ": " + e.what());
   }
@@ -63,7 +66,16 @@ wire::Status Transport::addPeers(const std::map<std::uint32_t, std::string>& pee
       d->set(zmq::sockopt::immediate, 1);  // no queueing for a peer that is not connected
       d->set(zmq::sockopt::reconnect_ivl, 50);
       d->set(zmq::sockopt::reconnect_ivl_max, 1000);
-      d->connect(ep);
+      const wire::KeyedEndpoint k = wire::splitKeyedEndpoint(ep);
+      if (gate_ != nullptr && gate_->secure()) {
+        if (k.key.empty()) {
+          return wire::Status(wire::Err::kBadRequest,
+                              "node " + std::to_string(id) + "'s peer endpoint " + ep +
+                                  " names no key (tcp://KEY@host:port): this node runs CURVE");
+        }
+        gate_->connectAs(*d, k.key);
+      }
+      d->connect(k.endpoint);
       dealers_[id] = std::move(d);
       members_[id] = ep;
     } catch (const zmq::error_t& e) {
@@ -154,6 +166,16 @@ void Transport::receive(std::vector<wire::PeerFrame>* out, int max) {
       if (parts.size() != 1) {
         refuse(PeerRefusal::kFrames, id.to_string(), "not one frame");
         continue;
+      }
+      if (gate_ != nullptr && gate_->secure()) {
+        // The routing id is the sender's to choose; its key is not.
+        const char* user = zmq_msg_gets(parts[0].handle(), "User-Id");
+        const std::string proved = user == nullptr ? "" : user;
+        if (proved != "node:" + id.to_string()) {
+          refuse(PeerRefusal::kSpoofed, id.to_string(),
+                 "its key is " + (proved.empty() ? std::string("no member's") : proved + "'s"));
+          continue;
+        }
       }
       check(parts[0].to_string_view(), id.to_string(), out);
     } catch (const zmq::error_t& e) {

@@ -28,10 +28,16 @@
 
 namespace cairn::node {
 
+class Gate;
+
 class Transport {
  public:
   Transport(zmq::context_t& ctx, std::uint32_t self, std::uint64_t cluster,
             std::map<std::uint32_t, std::string> members, std::string bindEndpoint, Stats& stats);
+  // CURVE on every peer socket, before start(): the ROUTER lets in the members the Gate knows,
+  // each DEALER checks the node it reaches by the key its endpoint names (tcp://KEY@host:port),
+  // and a message must come from the member whose key its connection proved.
+  void secure(const Gate* gate) { gate_ = gate; }
   wire::Status start();
   // Connects to nodes not connected yet, or whose endpoint changed (a membership change named
   // them). Nodes that left stay connected: a DEALER to a node that is gone costs nothing.
@@ -63,6 +69,7 @@ class Transport {
   std::map<std::uint32_t, std::unique_ptr<zmq::socket_t>> dealers_;
   std::uint64_t dropped_ = 0;
   Stats& stats_;
+  const Gate* gate_ = nullptr;
   std::array<std::chrono::steady_clock::time_point, 4> nextLog_{};
   std::array<std::uint64_t, 4> unlogged_{};
 };

@@ -113,7 +113,9 @@ void Waiters::service(std::uint64_t learned, Clock::time_point now) {
   for (auto it = reads_.begin(); it != reads_.end();) {
     LinearRead& r = it->second;
     if (r.index && (r.prepared || learned >= *r.index)) {
-      answer(r.env, r.prepared ? std::move(*r.prepared) : service_.read(r.req, service_.head()),
+      answer(r.env,
+             r.prepared ? std::move(*r.prepared)
+                        : service_.read(r.req, service_.head(), r.env.identity),
              r.req.tag);
       deadlines_.erase(r.deadline);
       it = reads_.erase(it);
@@ -144,7 +146,7 @@ void Waiters::serveParked() {
     if (p.glob) {
       r = service_.tryWait(*p.glob, &p.from);
     } else if (p.from <= head) {
-      r = service_.read(p.req, p.from);
+      r = service_.read(p.req, p.from, p.env.identity);
     }
     if (!r) {
       ++it;

@@ -33,6 +33,7 @@
 #include "tools/txn_json.h"
 #include "wire/cli/flags.h"
 #include "wire/codec.h"
+#include "wire/keys.h"
 #include "wire/path.h"
 
 namespace {
@@ -166,7 +167,67 @@ struct Args {
   bool listen = false;                // elect --listen
   bool timeoutSet = false;            // --timeout was given (status has its own default)
   bool recursive = false;             // del -R: the file or the whole subtree, in one TXN
+  std::string keyFile;                // --key (or $CAIRN_KEY): this client's key pair
+  std::string serverKey;              // --server-key (or $CAIRN_SERVER_KEY): a key file or Z85
 };
+
+// CURVE, read once from --key and --server-key: every client this program makes uses it.
+struct Keys {
+  std::optional<cairn::wire::KeyPair> pair;
+  std::string server;
+};
+Keys gKeys;
+
+void secure(cairn::client::Options& o) {
+  o.key = gKeys.pair;
+  o.serverKey = gKeys.server;
+}
+void secure(cairn::client::WatchOptions& o) {
+  o.key = gKeys.pair;
+  o.serverKey = gKeys.server;
+}
+
+// Reads the key files the flags name; false (after saying why) when one will not do.
+bool loadKeys(const Args& a) {
+  if (!a.keyFile.empty()) {
+    auto k = cairn::wire::readSecretKeyFile(a.keyFile);
+    if (!k) {
+      std::fprintf(stderr, "cairn: --key: %s\n", k.status().detail().c_str());
+      return false;
+    }
+    gKeys.pair = std::move(k.value());
+  }
+  if (!a.serverKey.empty()) {
+    auto k = cairn::wire::readPublicKey(a.serverKey);
+    if (!k) {
+      std::fprintf(stderr, "cairn: --server-key: %s\n", k.status().detail().c_str());
+      return false;
+    }
+    gKeys.server = std::move(k.value());
+  }
+  return true;
+}
+
+// cairn keygen: a new key pair on stdout (as a key file), its public key alone on stderr. Stdout
+// redirected into a file makes that file its owner's alone (mode 0600), as a secret key must be.
+int keygen() {
+  auto k = cairn::wire::generateKeyPair();
+  if (!k) {
+    std::fprintf(stderr, "cairn: %s\n", k.status().detail().c_str());
+    return 2;
+  }
+  struct stat st;
+  if (::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+      ::fchmod(STDOUT_FILENO, 0600) != 0) {
+    std::fprintf(stderr, "cairn: cannot make the key file its owner's alone: %s\n",
+                 std::strerror(errno));
+    return 2;
+  }
+  std::fputs(cairn::wire::formatKeyFile(*k).c_str(), stdout);
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s\n", k->publicKey.c_str());
+  return 0;
+}
 
 // The number that follows `key` in `text` ("file is at rev 7, ..." after "at rev "), or -1.
 std::int64_t numberAfter(const std::string& text, const std::string& key) {
@@ -311,6 +372,7 @@ void warnIfDirectory(const Args& a) {
   if (a.arg.find_first_of("?*") != std::string::npos) return;
   try {
     cairn::client::Options o;
+    secure(o);
     o.endpoints = cairn::client::splitEndpoints(a.addr);
     o.timeout = std::chrono::milliseconds(std::min<std::int64_t>(a.timeoutMs, 1000));
     o.attempts = static_cast<int>(std::max<std::size_t>(o.endpoints.size(), 1));
@@ -351,6 +413,7 @@ int watch(const Args& a, bool relay) {
   }
   warnIfDirectory(a);
   cairn::client::WatchOptions wo;
+  secure(wo);
   wo.endpoints = cairn::client::splitEndpoints(a.addr);
   wo.glob = a.arg;
   wo.fromRev = a.rev;
@@ -448,6 +511,7 @@ std::int64_t ctlId(const std::string& path) {
 void probe(NodeStatus* n, std::chrono::milliseconds timeout, bool discover) {
   try {
     cairn::client::Options o;
+    secure(o);
     o.endpoints = {n->endpoint};
     o.timeout = timeout;
     o.connectTimeout = timeout;  // one wait, the one the message quotes
@@ -508,8 +572,11 @@ int status(const Args& a) {
   const std::chrono::milliseconds timeout(a.timeoutSet ? a.timeoutMs : kStatusTimeoutMs);
   std::vector<NodeStatus> nodes;
   auto has = [&nodes](const std::string& ep) {
-    return std::any_of(nodes.begin(), nodes.end(),
-                       [&ep](const NodeStatus& n) { return n.endpoint == ep; });
+    return std::any_of(nodes.begin(), nodes.end(), [&ep](const NodeStatus& n) {
+      // (the same node whether or not either names its key)
+      return cairn::wire::splitKeyedEndpoint(n.endpoint).endpoint ==
+             cairn::wire::splitKeyedEndpoint(ep).endpoint;
+    });
   };
   std::vector<std::string> given = cairn::client::splitEndpoints(a.addr);
   if (given.empty()) given.push_back("tcp://127.0.0.1:7101");  // the client library's default
@@ -1081,9 +1148,12 @@ int delTree(const Args& a, cairn::client::Client& c) {
 }
 
 int run(Args& a) {
-  if (a.cmd == "status") return status(a);                   // one client per node, not this one
+  if (a.cmd == "keygen") return keygen();                    // no node
   if (a.cmd == "snapshot status") return snapshotStatus(a);  // a local file: no node
+  if (!loadKeys(a)) return kExitError;
+  if (a.cmd == "status") return status(a);  // one client per node, not this one
   cairn::client::Options opts;
+  secure(opts);
   opts.endpoints = cairn::client::splitEndpoints(a.addr);
   opts.timeout = std::chrono::milliseconds(a.timeoutMs);
   opts.localReads = a.local;
@@ -1303,9 +1373,20 @@ enum Flag : unsigned {
 void addFlags(CLI::App* app, Args* a, unsigned which, const std::string& revWhat) {
   app->add_option("--addr", a->addr,
                   "comma-separated client endpoints, tried in turn when one does\n"
-                  "not answer (default $CAIRN_ADDR, else tcp://127.0.0.1:7101)")
+                  "not answer (default $CAIRN_ADDR, else tcp://127.0.0.1:7101);\n"
+                  "tcp://KEY@HOST:PORT names the node's public key")
       ->type_name("ENDPOINTS")
       ->transform(cairn::cli::nonEmpty("ENDPOINTS"));
+  app->add_option("--key", a->keyFile,
+                  "this client's key pair (cairn keygen; its owner's alone): CURVE\n"
+                  "to nodes started with --key (default $CAIRN_KEY)")
+      ->type_name("FILE")
+      ->transform(cairn::cli::nonEmpty("a file"));
+  app->add_option("--server-key", a->serverKey,
+                  "the nodes' public key: a key file or the 40-character key, for\n"
+                  "endpoints that do not name theirs (default $CAIRN_SERVER_KEY)")
+      ->type_name("KEY")
+      ->transform(cairn::cli::nonEmpty("a key file or a key"));
   if (which & kGiveUp) {
     app->add_option("--timeout", a->giveUp,
                     "give up after this long (30s, 1500ms, 2m, 1h; default: never),\n"
@@ -1439,6 +1520,11 @@ const Command kCommands[] = {
      "then one of two lists of get, set, del and deltree, at one rev,\n"
      "all or nothing; print its outcome as one JSON object",
      ""},
+    {"keygen", "", 0,
+     "make a CURVE key pair: the key file (public: and secret: lines) on\n"
+     "stdout, made its owner's alone when redirected into a file, and the\n"
+     "public key alone on stderr: cairn keygen > me.key 2> me.pub",
+     ""},
     {"help", "C", 0, "print the help of COMMAND, or this list", ""},
 };
 
@@ -1468,6 +1554,8 @@ constexpr const char* kTxnForm =
 int main(int argc, char** argv) {
   Args a;
   if (const char* env = std::getenv("CAIRN_ADDR")) a.addr = env;
+  if (const char* env = std::getenv("CAIRN_KEY")) a.keyFile = env;
+  if (const char* env = std::getenv("CAIRN_SERVER_KEY")) a.serverKey = env;
   CLI::App app("cairn: the command-line client of a Cairn cluster.");
   cairn::cli::setUp(&app, "cairn");
   app.formatter(std::make_shared<Formatter>());

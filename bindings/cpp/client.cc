@@ -79,20 +79,76 @@ std::size_t valueBytes(const Request& r, std::size_t* paths) {
 
 }  // namespace
 
-Result<std::string> normalizeEndpoint(const std::string& endpoint) {
-  for (const char* scheme : {"ipc://", "inproc://"}) {
-    if (endpoint.rfind(scheme, 0) == 0 && endpoint.size() > std::strlen(scheme)) return endpoint;
-  }
+Result<std::string> normalizeEndpoint(const std::string& given) {
+  // The node's key may come first, as the endpoint's user info: tcp://KEY@HOST:PORT.
   const std::string tcp = "tcp://";
+  const wire::KeyedEndpoint k = wire::splitKeyedEndpoint(
+      given.find("://") == std::string::npos && given.size() > 41 && given[40] == '@' ? tcp + given
+                                                                                      : given);
+  const std::string& endpoint = k.endpoint;
+  for (const char* scheme : {"ipc://", "inproc://"}) {
+    if (endpoint.rfind(scheme, 0) == 0 && endpoint.size() > std::strlen(scheme)) return given;
+  }
   const std::string hostPort = endpoint.rfind(tcp, 0) == 0 ? endpoint.substr(tcp.size()) : endpoint;
   const std::size_t colon = hostPort.rfind(':');
   const bool ok = hostPort.find("://") == std::string::npos && colon != std::string::npos &&
                   colon > 0 && colon + 1 < hostPort.size() &&
                   hostPort.find_first_not_of("0123456789", colon + 1) == std::string::npos;
-  if (ok) return tcp + hostPort;
-  return Status(Err::kBadRequest, "bad endpoint \"" + endpoint +
+  if (ok) return wire::keyedEndpoint(tcp + hostPort, k.key);
+  return Status(Err::kBadRequest, "bad endpoint \"" + given +
                                       "\": write tcp://HOST:PORT or HOST:PORT (e.g. "
-                                      "127.0.0.1:7101)");
+                                      "127.0.0.1:7101), with the node's key tcp://KEY@HOST:PORT");
+}
+
+Result<std::string> secureSocket(zmq::socket_t& s, const std::string& endpoint,
+                                 const std::optional<wire::KeyPair>& key,
+                                 const std::string& serverKey) {
+  const wire::KeyedEndpoint k = wire::splitKeyedEndpoint(endpoint);
+  if (!key) {
+    if (!k.key.empty()) {
+      return Status(Err::kBadRequest,
+                    endpoint + " names the node's key: this client needs a key pair of its own " +
+                        "(--key FILE or CAIRN_KEY; cairn keygen makes one)");
+    }
+    return k.endpoint;
+  }
+  const std::string& server = k.key.empty() ? serverKey : k.key;
+  if (server.empty()) {
+    return Status(Err::kBadRequest, "no key for the node at " + endpoint +
+                                        ": give --server-key (or CAIRN_SERVER_KEY), or write the "
+                                        "endpoint as tcp://KEY@HOST:PORT");
+  }
+  s.set(zmq::sockopt::curve_serverkey, server);
+  s.set(zmq::sockopt::curve_publickey, key->publicKey);
+  s.set(zmq::sockopt::curve_secretkey, key->secretKey);
+  return k.endpoint;
+}
+
+std::string handshakeFailure(std::uint16_t event, std::uint32_t value, const std::string& endpoint,
+                             bool curve) {
+  const std::string where = wire::splitKeyedEndpoint(endpoint).endpoint;
+  switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+      return "authentication refused by " + where + " (status " + std::to_string(value) +
+             "): the node does not let this client's key in (is it in the node's --clients?)";
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+      if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+        return curve ? "the node at " + where +
+                           " runs in plain text and this client CURVE (drop --key, or give the "
+                           "node one)"
+                     : "the node at " + where +
+                           " runs CURVE and refuses plain text: give --key and --server-key "
+                           "(README: securing a cluster)";
+      }
+      return "security handshake with " + where + " failed (protocol error " +
+             std::to_string(value) + ")";
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+      return "security handshake with " + where +
+             " failed: the node's key is not the one given (--server-key, or the key in "
+             "tcp://KEY@HOST:PORT)";
+    default:
+      return "";
+  }
 }
 
 std::string nodeState(const wire::Reply* self) {
@@ -124,8 +180,11 @@ std::vector<std::string> splitEndpoints(const std::string& list) {
 struct Client::Conn {
   std::size_t index = 0;
   zmq::socket_t sock;
-  zmq::socket_t monitor;  // PAIR receiving the socket's DISCONNECTED events
+  zmq::socket_t monitor;  // PAIR receiving the socket's DISCONNECTED and handshake failures
   bool lost = false;      // the connection dropped since it was made
+  std::string endpoint;
+  bool curve = false;
+  std::string refused;  // why the node refused the handshake (empty: it did not)
 
   Conn() = default;
   Conn(const Conn&) = delete;
@@ -144,7 +203,16 @@ struct Client::Conn {
       if (!monitor.recv(ev, zmq::recv_flags::dontwait)) break;
       zmq::message_t addr;
       if (ev.more()) (void)monitor.recv(addr, zmq::recv_flags::dontwait);
-      lost = true;  // only DISCONNECTED is asked for
+      if (ev.size() >= 6) {
+        std::uint16_t event = 0;
+        std::uint32_t value = 0;
+        std::memcpy(&event, ev.data(), sizeof event);
+        std::memcpy(&value, static_cast<const char*>(ev.data()) + 2, sizeof value);
+        if (std::string why = handshakeFailure(event, value, endpoint, curve); !why.empty()) {
+          refused = std::move(why);
+        }
+      }
+      lost = true;  // DISCONNECTED, or a handshake that failed
     }
     return lost;
   }
@@ -266,7 +334,17 @@ std::unique_ptr<Client::Conn> Client::open(std::size_t index, std::string* why) 
   c->sock.set(zmq::sockopt::immediate, 1);
   c->sock.set(zmq::sockopt::maxmsgsize, kMaxReply);
   const std::string mon = "inproc://cairn-client-monitor-" + std::to_string(++monitors);
-  if (zmq_socket_monitor(c->sock.handle(), mon.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+  c->endpoint = opts_.endpoints[index];
+  c->curve = opts_.key.has_value();
+  auto target = secureSocket(c->sock, opts_.endpoints[index], opts_.key, opts_.serverKey);
+  if (!target) {
+    badEndpoints_[index] = target.status();
+    return nullptr;
+  }
+  if (zmq_socket_monitor(c->sock.handle(), mon.c_str(),
+                         ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
     *why = "cannot monitor a socket: " + std::string(zmq_strerror(zmq_errno()));
     return nullptr;
   }
@@ -274,7 +352,7 @@ std::unique_ptr<Client::Conn> Client::open(std::size_t index, std::string* why) 
   c->monitor.set(zmq::sockopt::linger, 0);
   c->monitor.connect(mon);
   try {
-    c->sock.connect(opts_.endpoints[index]);
+    c->sock.connect(*target);
   } catch (const zmq::error_t& e) {
     badEndpoints_[index] =
         Status(Err::kBadRequest, "bad endpoint \"" + opts_.endpoints[index] + "\": " + e.what());
@@ -289,9 +367,16 @@ std::optional<std::size_t> firstWritable(const std::vector<std::unique_ptr<Clien
                                          std::optional<std::size_t> preferred,
                                          std::chrono::steady_clock::time_point deadline) {
   while (!tries.empty()) {
+    // A node that refuses the handshake says so on the monitor: that try is over at once.
     std::vector<zmq::pollitem_t> items;
-    for (auto& c : tries)
-      items.push_back({c->sock.handle(), 0, ZMQ_POLLOUT, 0});
+    std::size_t open = 0;
+    for (auto& c : tries) {
+      const bool alive = c->refused.empty();
+      open += alive ? 1 : 0;
+      items.push_back({c->sock.handle(), 0, static_cast<short>(alive ? ZMQ_POLLOUT : 0), 0});
+      items.push_back({c->monitor.handle(), 0, static_cast<short>(alive ? ZMQ_POLLIN : 0), 0});
+    }
+    if (open == 0) return std::nullopt;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() < 0) left = std::chrono::milliseconds(0);
@@ -303,7 +388,8 @@ std::optional<std::size_t> firstWritable(const std::vector<std::unique_ptr<Clien
     }
     std::optional<std::size_t> pick;
     for (std::size_t k = 0; k < tries.size(); ++k) {
-      if (!(items[k].revents & ZMQ_POLLOUT)) continue;
+      if (items[2 * k + 1].revents & ZMQ_POLLIN) (void)tries[k]->dropped();
+      if (!(items[2 * k].revents & ZMQ_POLLOUT) || !tries[k]->refused.empty()) continue;
       if (!pick || tries[k]->index == preferred) pick = k;
     }
     if (pick || left.count() == 0) return pick;
@@ -314,6 +400,7 @@ std::optional<std::size_t> firstWritable(const std::vector<std::unique_ptr<Clien
 }  // namespace
 
 Client::Conn* Client::connection(const std::vector<bool>& skip, std::string* why) {
+  refusedAll_ = false;
   if (conn_ && !skip[conn_->index] && conn_->ready()) return conn_.get();
   conn_.reset();
   // Every candidate at once: a dead node costs nothing while another completes its handshake.
@@ -338,7 +425,22 @@ Client::Conn* Client::connection(const std::vector<bool>& skip, std::string* why
   for (const auto& s : badEndpoints_) {
     if (!s.isOk()) bad.push_back(s.detail());
   }
-  if (names.empty() && bad.empty()) {
+  std::vector<std::string> refused, silent;
+  for (const auto& c : tries) {
+    if (!c->refused.empty()) {
+      refused.push_back(c->refused);
+    } else {
+      silent.push_back(c->endpoint);
+    }
+  }
+  refusedAll_ = !refused.empty() && silent.empty() && bad.empty();
+  if (!refused.empty()) {
+    *why = listed(refused);
+    if (!silent.empty()) {
+      *why += "; no answer at " + listed(silent) + " within " + quoteMs(opts_.connectTimeout);
+    }
+    if (!bad.empty()) *why += "; " + listed(bad);
+  } else if (names.empty() && bad.empty()) {
     *why = "no other node to try";
   } else if (names.empty()) {
     *why = listed(bad);
@@ -395,7 +497,12 @@ Status Client::findLeader() {
   auto ep = normalizeEndpoint(*where->value);
   if (!ep) return Status::ok();
   for (std::size_t i = 0; i < opts_.endpoints.size(); ++i) {
-    if (opts_.endpoints[i] != *ep || !badEndpoints_[i].isOk()) continue;
+    // (the same node whether or not either names its key)
+    if (wire::splitKeyedEndpoint(opts_.endpoints[i]).endpoint !=
+            wire::splitKeyedEndpoint(*ep).endpoint ||
+        !badEndpoints_[i].isOk()) {
+      continue;
+    }
     // Only a leader that completes its handshake at once is worth it (a node that still names a
     // dead leader must not cost every write a connect timeout): otherwise stay, this node
     // forwards.
@@ -582,7 +689,8 @@ Result<wire::Reply> Client::send(const Request& req, std::chrono::milliseconds e
         if (!usable()) return badEndpoints_.front();
         if (halted) return Status(halted->code(), halted->detail() + "; and " + why);
         if (!silent.empty()) why = "no reply from " + listed(silent) + "; " + why;
-        return Status(Err::kUnavailable, why);
+        // Every node refused this client's keys: no use trying again as it is.
+        return Status(refusedAll_ && silent.empty() ? Err::kPermission : Err::kUnavailable, why);
       }
       const std::size_t at = c->index;
       zmq::message_t m;

@@ -48,6 +48,7 @@
 
 #include <zmq.hpp>
 
+#include "wire/keys.h"
 #include "wire/message.h"
 #include "wire/status.h"
 
@@ -71,7 +72,25 @@ struct Options {
   bool exactlyOnce = true;
   std::chrono::milliseconds sessionTtl{60000};
   std::chrono::milliseconds writeDeadline{10000};  // also bounds the resends of a TXN of gets
+  // CURVE (PROTOCOL.md §12): this client's key pair (none: plain text), and the nodes' public key
+  // for endpoints that do not name theirs as tcp://KEY@host:port. A node that refuses the key
+  // makes a request fail at once with "authentication refused by ...", not a timeout; every
+  // connection is made anew, so a key the node lets in later (SIGHUP) works from then on.
+  std::optional<wire::KeyPair> key;
+  std::string serverKey;
 };
+
+// (A request that every node refused at the handshake fails with PERMISSION.)
+// Sets CURVE on a socket about to connect to `endpoint` (tcp://KEY@host:port or plain, see
+// Options::key and serverKey); returns the endpoint to connect to, or BAD_REQUEST when the keys do
+// not go together (a keyed endpoint without a key pair, a key pair with no server key).
+Result<std::string> secureSocket(zmq::socket_t& s, const std::string& endpoint,
+                                 const std::optional<wire::KeyPair>& key,
+                                 const std::string& serverKey);
+// What a socket monitor's handshake failure (`event`, `value`) says about `endpoint`, for people;
+// empty for any other event.
+std::string handshakeFailure(std::uint16_t event, std::uint32_t value, const std::string& endpoint,
+                             bool curve);
 
 // Splits "tcp://a:1,b:2" into endpoints, each normalized (normalizeEndpoint) when it can be.
 std::vector<std::string> splitEndpoints(const std::string& list);
@@ -245,6 +264,7 @@ class Client {
   std::vector<bool> avoid_;
   std::optional<std::uint64_t> session_;  // exactly-once: the lease this client's writes carry
   std::uint64_t seq_ = 0;                 // the last sequence number a write of it took
+  bool refusedAll_ = false;  // the last connection() failed because every node refused the keys
 };
 
 }  // namespace cairn::client

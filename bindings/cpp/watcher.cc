@@ -60,20 +60,38 @@ bool Watcher::attach() {
   o.endpoints = {opts_.endpoints[current_]};
   o.timeout = opts_.timeout;
   o.attempts = 1;
+  o.key = opts_.key;
+  o.serverKey = opts_.serverKey;
   client_ = std::make_unique<Client>(o, ctx_);
   auto self = client_->self();
+  if (!self) {
+    const Err e = self.status().code();
+    if (e == Err::kPermission || e == Err::kBadRequest) {
+      // The keys, not the node: once every node has said so, the watch ends with why.
+      if (++refusals_ >= opts_.endpoints.size()) ended_ = self.status();
+    }
+  } else {
+    refusals_ = 0;
+  }
   if (!self || !self->events || self->events->empty()) {
     client_.reset();
     return false;
   }
   sub_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
+  auto feed = secureSocket(*sub_, *self->events, opts_.key, opts_.serverKey);
+  if (!feed) {
+    ended_ = feed.status();
+    sub_.reset();
+    client_.reset();
+    return false;
+  }
   sub_->set(zmq::sockopt::linger, 0);
   sub_->set(zmq::sockopt::rcvhwm, 100000);
   sub_->set(zmq::sockopt::maxmsgsize, std::int64_t{256} << 20);
   sub_->set(zmq::sockopt::subscribe, prefix_);
   sub_->set(zmq::sockopt::subscribe, std::string(wire::kHeartbeatTopic));
   try {
-    sub_->connect(*self->events);
+    sub_->connect(*feed);
   } catch (const zmq::error_t&) {
     sub_.reset();
     client_.reset();

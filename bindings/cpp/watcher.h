@@ -38,6 +38,10 @@ struct WatchOptions {
   std::chrono::milliseconds silence{2000};  // no heartbeat (or no leader) this long: switch node
   std::chrono::milliseconds timeout{2000};  // per request to a node
   std::int64_t pageSize = 1000;             // changes per history request
+  // CURVE, as Options::key and serverKey: the feed's endpoint (from SELF) names its node's key.
+  // A round of nodes that all refuse the keys ends the watch with PERMISSION.
+  std::optional<wire::KeyPair> key;
+  std::string serverKey;
 };
 
 struct Notice {
@@ -113,6 +117,7 @@ class Watcher {
   Clock::time_point retryAt_;
   WatchStats stats_;
   std::string lastSwitch_;
+  std::size_t refusals_ = 0;  // nodes in a row that refused this watcher's keys
 };
 
 // The longest literal prefix of a glob: what a feed subscription for it selects.
