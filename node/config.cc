@@ -233,6 +233,16 @@ ParseOutcome parseArgs(const std::vector<std::string>& args) {
   if (c.keyFile.empty() && (!c.clientsFile.empty() || c.debugNoZap)) {
     return fail("--clients and --debug-no-zap go with --key (a key pair: cairn keygen)");
   }
+  if (!c.keyFile.empty() && !c.http.empty()) {
+    // The viewer, /metrics and /healthz have no login of their own: with keys they stay on this
+    // machine (README: securing a cluster).
+    const std::string host = c.http.substr(0, c.http.rfind(':'));
+    if (host != "127.0.0.1" && host != "[::1]") {
+      return fail("--http " + c.http +
+                  ": with --key the web viewer and /metrics bind loopback only (127.0.0.1 or "
+                  "[::1]), for they have no authentication of their own");
+    }
+  }
   if (auto e = parseList("--peer-via", peerVia, &c.peerVia); !e.empty()) return fail(e);
   if (!c.cluster.empty() && c.idGiven) {  // without --id, the data directory's id decides
     auto self = c.cluster.find(static_cast<std::uint32_t>(c.id));

@@ -9,8 +9,10 @@ namespace cairn::node {
 using wire::Err;
 using wire::Status;
 
-wire::Result<std::uint64_t> clusterAt(zmq::context_t& ctx, const std::string& endpoint) {
+wire::Result<std::uint64_t> clusterAt(zmq::context_t& ctx, const std::string& endpoint,
+                                      const std::optional<wire::KeyPair>& key) {
   client::Options o;
+  o.key = key;
   o.endpoints = {endpoint};
   o.timeout = std::chrono::milliseconds(3000);
   o.connectTimeout = std::chrono::milliseconds(3000);
@@ -40,7 +42,7 @@ wire::Result<Identity> joinCluster(zmq::context_t& ctx, const JoinRequest& req, 
   const auto deadline = std::chrono::steady_clock::now() + req.deadline;
   const std::string& at = req.endpoint;
   // A cluster that does not answer at all is not waited for.
-  if (auto who = clusterAt(ctx, at); !who) return who.status();
+  if (auto who = clusterAt(ctx, at, req.key); !who) return who.status();
   std::string last;
   while (true) {
     client::Options o;
@@ -49,6 +51,7 @@ wire::Result<Identity> joinCluster(zmq::context_t& ctx, const JoinRequest& req, 
     o.connectTimeout = std::chrono::milliseconds(3000);
     o.attempts = 1;
     o.preferLeader = false;
+    o.key = req.key;
     client::Client c(o, ctx);
     wire::Request q;
     q.verb = wire::Verb::kJoin;

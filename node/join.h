@@ -14,6 +14,7 @@
 #include <zmq.hpp>
 
 #include "node/identity.h"
+#include "wire/keys.h"
 #include "wire/status.h"
 
 namespace cairn::node {
@@ -26,10 +27,14 @@ struct JoinRequest {
   std::string events;
   bool observer = false;
   std::chrono::milliseconds deadline{30000};
+  // Under --key: this node's key pair. It asks as a client, so its key must be one the member
+  // asked lets in (--clients) with admin on /; its peer endpoint then names its key.
+  std::optional<wire::KeyPair> key;
 };
 
 // The cluster id of the node at `endpoint` (MEMBERS); an error when it does not answer.
-wire::Result<std::uint64_t> clusterAt(zmq::context_t& ctx, const std::string& endpoint);
+wire::Result<std::uint64_t> clusterAt(zmq::context_t& ctx, const std::string& endpoint,
+                                      const std::optional<wire::KeyPair>& key);
 
 // The identity to start with. *refused is set when the cluster answered no (an id taken, an
 // endpoint in use): exit kExitWrongData; otherwise an error means nobody answered in time.

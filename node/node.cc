@@ -151,7 +151,8 @@ Status Node::joinCluster(IdentityRequest* req) {
   }
   if (auto held = loadIdentity(cfg_.dataDir); held && *held) {
     // A restart with --join still on its command line: the same cluster, or a mistake.
-    auto there = clusterAt(ctx_, cfg_.join);
+    auto there =
+        clusterAt(ctx_, cfg_.join, gate_.secure() ? std::optional(gate_.key()) : std::nullopt);
     if (there && *there != (*held)->cluster) {
       wrongData_ = true;
       return Status(Err::kBadRequest, "this --data directory belongs to cluster " +
@@ -168,6 +169,10 @@ Status Node::joinCluster(IdentityRequest* req) {
   j.endpoint = cfg_.join;
   if (cfg_.idGiven) j.id = static_cast<std::uint32_t>(cfg_.id);
   j.peer = cfg_.peerEndpoint;
+  if (gate_.secure()) {
+    j.key = gate_.key();
+    j.peer = wire::keyedEndpoint(wire::splitKeyedEndpoint(j.peer).endpoint, gate_.key().publicKey);
+  }
   // Endpoints with a port of their own are known before they are bound; /ctl has them later.
   auto known = [&](const std::string& ep) {
     const std::string port = ep.substr(ep.rfind(':') + 1);
@@ -177,6 +182,11 @@ Status Node::joinCluster(IdentityRequest* req) {
   };
   j.client = known(cfg_.clientEndpoint);
   j.events = known(cfg_.eventsEndpoint);
+  if (gate_.secure()) {
+    for (std::string* ep : {&j.client, &j.events}) {
+      if (!ep->empty()) *ep = wire::keyedEndpoint(*ep, gate_.key().publicKey);
+    }
+  }
   j.observer = cfg_.learner;
   bool refused = false;
   auto id = cairn::node::joinCluster(ctx_, j, &refused);
@@ -392,6 +402,10 @@ Status Node::start() {
     }
     wo.nodeId = cfg_.id;
     wo.historyRevs = cfg_.historyRevs;
+    if (gate_.secure()) {
+      wo.key = gate_.key();
+      wo.clientEndpoint = wire::keyedEndpoint(wo.clientEndpoint, gate_.key().publicKey);
+    }
     auto w = web::Web::start(ctx_, wo);
     if (!w) return w.status();
     web_ = std::move(*w);

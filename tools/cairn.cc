@@ -596,6 +596,18 @@ int status(const Args& a) {
       if (it == listed.end() || e.rev > it->second.first) listed[id] = {e.rev, *e.value};
     }
   }
+  // A node given without its key (or with another) that did not answer is asked again at the
+  // endpoint /ctl lists, which names its key (under --key).
+  using cairn::wire::splitKeyedEndpoint;
+  for (const auto& [id, at] : listed) {
+    const cairn::wire::KeyedEndpoint listedAt = splitKeyedEndpoint(at.second);
+    auto stale = std::find_if(nodes.begin(), nodes.end(), [&](const NodeStatus& n) {
+      const cairn::wire::KeyedEndpoint given = splitKeyedEndpoint(n.endpoint);
+      return !n.self && given.endpoint == listedAt.endpoint && !listedAt.key.empty() &&
+             given.key != listedAt.key;
+    });
+    if (stale != nodes.end()) nodes.erase(stale);
+  }
   const std::size_t first = nodes.size();
   for (const auto& [id, at] : listed) {
     const std::string& ep = at.second;

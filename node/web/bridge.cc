@@ -62,8 +62,8 @@ class Bridge::Loop {
   Loop(Bridge& b, zmq::socket_t facts)
       : b_(b),
         facts_(std::move(facts)),
-        local_(dealerTo(b.ctx_, b.opts_.clientEndpoint)),
-        cluster_(b.ctx_, b.opts_.nodeId) {
+        local_(dealerTo(b.ctx_, b.opts_.clientEndpoint, b.opts_.key)),
+        cluster_(b.ctx_, b.opts_.nodeId, b.opts_.key) {
     greet();  // a viewer that comes before the node's first facts still gets "hello"
   }
 
@@ -479,6 +479,7 @@ void Bridge::watch() {
     o.glob = "/**";
     o.fromRev = from;
     o.timeout = std::chrono::milliseconds(1000);
+    o.key = opts_.key;
     std::string ended;
     bool idle = false;
     try {

@@ -31,9 +31,9 @@ void ClusterView::ask(Member& m) {
   }
   if (!m.dealer || m.dealerTo != m.client) {
     try {
-      m.dealer = std::make_unique<zmq::socket_t>(dealerTo(ctx_, m.client));
+      m.dealer = std::make_unique<zmq::socket_t>(dealerTo(ctx_, m.client, key_));
       m.dealerTo = m.client;
-    } catch (const zmq::error_t& e) {
+    } catch (const std::exception& e) {
       m.dealer.reset();
       m.error = std::string("cannot connect to ") + m.client + ": " + e.what();
       return;

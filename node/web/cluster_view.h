@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <zmq.hpp>
 
 #include "node/web/facts.h"
+#include "wire/keys.h"
 #include "wire/message.h"
 
 namespace cairn::node::web {
@@ -26,7 +28,8 @@ class ClusterView {
   // A member that answered no SELF for kRound + kGrace is down.
   static constexpr auto kGrace = std::chrono::milliseconds(250);
 
-  ClusterView(zmq::context_t& ctx, std::int64_t self) : ctx_(ctx), self_(self) {}
+  ClusterView(zmq::context_t& ctx, std::int64_t self, std::optional<wire::KeyPair> key)
+      : ctx_(ctx), self_(self), key_(std::move(key)) {}
 
   // The configuration, from a MEMBERS reply of this node.
   void members(const wire::Reply& r);
@@ -57,6 +60,7 @@ class ClusterView {
 
   zmq::context_t& ctx_;
   std::int64_t self_;
+  std::optional<wire::KeyPair> key_;  // CURVE (--key): the members' endpoints name their keys
   std::map<std::int64_t, Member> members_;
   std::int64_t config_ = 0;
   std::uint64_t round_ = 0;

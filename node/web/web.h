@@ -13,11 +13,13 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <zmq.hpp>
 
 #include "node/stats.h"
+#include "wire/keys.h"
 #include "wire/message.h"
 #include "wire/status.h"
 
@@ -31,6 +33,9 @@ struct WebOptions {
   std::string clientEndpoint;  // where this node serves clients, as this process reaches it
   std::int64_t nodeId = 0;
   std::int64_t historyRevs = 0;  // the node's --history
+  // The node's key pair under --key: the web room's clients (of this node and, for the cluster
+  // view, of the others) use it, and the Gate lets them read.
+  std::optional<wire::KeyPair> key;
 };
 
 class Web {

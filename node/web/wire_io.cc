@@ -1,20 +1,25 @@
 #include "node/web/wire_io.h"
 
+#include <stdexcept>
 #include <vector>
 
 #include <msgpack.hpp>
 
+#include "bindings/cpp/client.h"
 #include "wire/codec.h"
 
 namespace cairn::node::web {
 
-zmq::socket_t dealerTo(zmq::context_t& ctx, const std::string& endpoint) {
+zmq::socket_t dealerTo(zmq::context_t& ctx, const std::string& endpoint,
+                       const std::optional<wire::KeyPair>& key) {
   zmq::socket_t s(ctx, zmq::socket_type::dealer);
   s.set(zmq::sockopt::linger, 0);
   s.set(zmq::sockopt::immediate, 1);
   s.set(zmq::sockopt::sndhwm, 1000);
   s.set(zmq::sockopt::maxmsgsize, std::int64_t{64} << 20);
-  s.connect(endpoint);
+  auto target = client::secureSocket(s, endpoint, key, "");
+  if (!target) throw std::runtime_error(target.status().detail());
+  s.connect(*target);
   return s;
 }
 

@@ -7,13 +7,17 @@
 
 #include <zmq.hpp>
 
+#include "wire/keys.h"
 #include "wire/message.h"
 
 namespace cairn::node::web {
 
 // A DEALER to a node's client endpoint: linger 0, and ZMQ_IMMEDIATE, so that a send fails at once
 // while there is no connection (a node that is down, or one still being connected to).
-zmq::socket_t dealerTo(zmq::context_t& ctx, const std::string& endpoint);
+// With `key` (the node's, under --key), CURVE to the key the endpoint names (tcp://KEY@host:port);
+// std::runtime_error when it names none.
+zmq::socket_t dealerTo(zmq::context_t& ctx, const std::string& endpoint,
+                       const std::optional<wire::KeyPair>& key);
 // Sends one request; false if the socket could not take it now.
 bool sendRequest(zmq::socket_t& s, const wire::Request& req);
 // The next reply waiting on the socket, if any (one that does not decode comes back as an error).
