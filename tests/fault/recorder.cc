@@ -7,13 +7,14 @@ namespace cairn::fault {
 
 using wire::Err;
 
-HistoryRecorder::HistoryRecorder(std::vector<std::string> endpoints, std::string glob)
+HistoryRecorder::HistoryRecorder(std::vector<std::string> endpoints, std::string glob,
+                                 client::Options base)
     : endpoints_(std::move(endpoints)),
       glob_(std::move(glob)),
       lastAnswer_(endpoints_.size(), "not asked"),
       revsFrom_(endpoints_.size(), 0) {
   for (const auto& ep : endpoints_) {
-    client::Options o;
+    client::Options o = base;
     o.endpoints = {ep};
     // A stopped node must not hold up the round: one short attempt, then the next node.
     o.timeout = std::chrono::milliseconds(500);

@@ -36,7 +36,9 @@ namespace cairn::fault {
 class HistoryRecorder {
  public:
   // `endpoints`: each node's client endpoint (node id i at i - 1), the same across restarts.
-  HistoryRecorder(std::vector<std::string> endpoints, std::string glob);
+  // `base`: the options each node's client starts from (its key pair with CURVE on); the recorder
+  // sets the endpoint, the timeouts and the attempts.
+  HistoryRecorder(std::vector<std::string> endpoints, std::string glob, client::Options base = {});
   ~HistoryRecorder();
   HistoryRecorder(const HistoryRecorder&) = delete;
   HistoryRecorder& operator=(const HistoryRecorder&) = delete;
