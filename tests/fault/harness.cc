@@ -70,24 +70,40 @@
 //
 //   cairn_fault --seed 4 --faults kill,partition --snapshot-every 200 --log-retain 0
 //               --snapshot-chunk 65536 --ballast 20000 --expect-snapshots
+//
+// --curve runs the same schedule with CURVE on (PROTOCOL.md §12): a key pair per node, spares
+// included, and one for the harness's clients, made in the run's directory (mode 0600); every node
+// starts with --key and --clients (the client's key and every node's, admin of /: a spare asks to
+// JOIN as a client with its own key) and a keyed --cluster, --peer and --join; every client the
+// harness makes (workload, watchers, locks, leases, bank, recorders, the nemesis's own) holds the
+// client key pair (FaultCluster::options). The proxies pass CURVE through unchanged:
+//
+//   cairn_fault --seed 6 --duration 30 --curve
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,6 +119,7 @@
 #include "tests/fault/recorder.h"
 #include "tests/support/node_process.h"
 #include "wire/cli/flags.h"
+#include "wire/keys.h"
 
 using namespace cairn;
 using fault::FaultNet;
@@ -150,6 +167,9 @@ struct Options {
   // go without, and send a SET whose reply was lost once more (runClient).
   bool exactlyOnce = true;
   bool debugResendPlain = false;
+  // CURVE on: every node has a key pair (--key, --clients, a keyed --cluster and --join), and
+  // every client the harness makes holds the one client key pair (FaultCluster::options).
+  bool curve = false;
 };
 
 const Clock::time_point kEpoch = Clock::now();
@@ -166,6 +186,22 @@ void log(const char* fmt, const std::string& s) {
   std::fputc('\n', stderr);
 }
 
+// Writes `text` to `path`, readable and writable by its owner only: cairnd and the client library
+// refuse a key file its group or others can read. Throws when it cannot.
+void writePrivateFile(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
+  bool ok = ::fchmod(fd, 0600) == 0;  // (in case it was there already)
+  for (std::size_t done = 0; ok && done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  const int err = errno;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
+}
+
 // The cluster: nodes reach each other only through FaultNet. Ids 1..o.nodes are the bootstrap
 // members; with --faults member, the next `spare` ids are kept for nodes that join later (a
 // membership fault gives each joiner a fresh id, as cairnd never reuses one). FaultNet takes its
@@ -173,19 +209,27 @@ void log(const char* fmt, const std::string& s) {
 // its client and feed ports are all set up here, and every node is given --peer-via entries for
 // every id from its first start on (cairnd uses an entry once a configuration names that id).
 //
+// With --curve every id (spares too) has a key pair made here, in `dir` (n<id>.key, mode 0600),
+// and so has the harness's one client (client.key); `dir`/clients lets in the client's key and
+// every node's (a spare asks to JOIN as a client with its own key), each as admin of /. Every node
+// starts with --key and --clients, every peer endpoint in --cluster and --peer names its node's
+// key, and so does every client endpoint the harness hands out (clientOf), --join's too; --client
+// and --events bind them without the key. The proxies pass CURVE through as they pass plain text.
+//
 // Thread: the nemesis (main) thread starts, kills, removes and joins nodes; the workers only read
-// the client endpoints, which are fixed once the constructor returns.
+// the client endpoints and the options, which are fixed once the constructor returns.
 class FaultCluster {
  public:
   FaultCluster(const std::string& dir, const Options& o, int spare)
       : dir_(dir), o_(o), ids_(o.nodes + spare) {
+    if (o.curve) setUpKeys();
     std::vector<int> peerPorts;
     std::string list;
     for (int i = 1; i <= ids_; ++i) {
       peerPorts.push_back(test::freePort());
       if (i <= o.nodes) {
-        list += (i > 1 ? "," : "") + std::to_string(i) +
-                "=tcp://127.0.0.1:" + std::to_string(peerPorts.back());
+        list += (i > 1 ? "," : "") + std::to_string(i) + "=" +
+                keyed(i, "tcp://127.0.0.1:" + std::to_string(peerPorts.back()));
       }
     }
     for (int i = 1; i <= ids_; ++i) {
@@ -201,8 +245,8 @@ class FaultCluster {
       if (i <= o.nodes) {
         args = {"--id", std::to_string(i), "--cluster", list};
       } else {
-        args = {"--peer",
-                "tcp://127.0.0.1:" + std::to_string(peerPorts[static_cast<std::size_t>(i - 1)])};
+        args = {"--peer", keyed(i, "tcp://127.0.0.1:" +
+                                       std::to_string(peerPorts[static_cast<std::size_t>(i - 1)]))};
         // Fixed ports, so that clients started before it joined find it.
         endpoints_[i] = {"tcp://127.0.0.1:" + std::to_string(test::freePort()),
                          "tcp://127.0.0.1:" + std::to_string(test::freePort())};
@@ -217,6 +261,7 @@ class FaultCluster {
         args.insert(args.end(), {"--snapshot-rate", std::to_string(o.snapshotRate)});
       if (o.logRetain >= 0) args.insert(args.end(), {"--log-retain", std::to_string(o.logRetain)});
       if (o.staleReads) args.push_back("--debug-stale-reads");
+      if (o.curve) args.insert(args.end(), {"--key", keyFile(i), "--clients", dir_ + "/clients"});
       args_.push_back(args);
     }
     net_.start();
@@ -261,7 +306,8 @@ class FaultCluster {
   test::NodeProcess& node(int id) { return *nodes_[static_cast<std::size_t>(id - 1)]; }
   // The node's log, appended to by each of its runs (test::NodeProcess).
   std::string logOf(int id) const { return dir_ + "/n" + std::to_string(id) + ".log"; }
-  std::string clientOf(int id) const { return endpoints_.at(id).first; }
+  // Its client endpoint, naming its key with --curve.
+  std::string clientOf(int id) const { return keyed(id, endpoints_.at(id).first); }
   // Every id's client endpoint: the bootstrap members' from the one `rotate` picks on, then the
   // spares' (a spare's before it joins, a removed node's after it left: the client library fails
   // over to the endpoints that answer, so a worker follows the membership without being told).
@@ -281,6 +327,21 @@ class FaultCluster {
     return v;
   }
   FaultNet& net() { return net_; }
+
+  // The options every client of the harness starts from: `endpoints`, and with --curve the run's
+  // client key pair (the endpoints name the nodes' keys). The one place the client key is set.
+  client::Options options(std::vector<std::string> endpoints) const {
+    client::Options co;
+    co.endpoints = std::move(endpoints);
+    co.key = clientKey_;
+    return co;
+  }
+  client::WatchOptions watchOptions(std::vector<std::string> endpoints) const {
+    client::WatchOptions wo;
+    wo.endpoints = std::move(endpoints);
+    wo.key = clientKey_;
+    return wo;
+  }
 
   // The members whose process ended though the harness did not stop it (a crash, an abort), each
   // with the line of its log that says why when there is one; "" when every member runs. Each is
@@ -313,8 +374,7 @@ class FaultCluster {
   int leader() {
     for (int i : members_) {
       if (!up(i)) continue;
-      client::Options co;
-      co.endpoints = {clientOf(i)};
+      client::Options co = options({clientOf(i)});
       co.timeout = std::chrono::milliseconds(300);
       co.attempts = 1;
       client::Client c(co);
@@ -334,7 +394,33 @@ class FaultCluster {
                   {"--client", endpoints_[id].first, "--events", endpoints_[id].second});
     }
     slot = std::make_unique<test::NodeProcess>(dir_ + "/n" + std::to_string(id), args);
-    if (!endpoints_.count(id)) endpoints_[id] = {slot->client(), slot->events()};
+    if (!endpoints_.count(id)) {
+      // As bound: a restart binds them again (clientOf puts the key back in).
+      endpoints_[id] = {wire::splitKeyedEndpoint(slot->client()).endpoint,
+                        wire::splitKeyedEndpoint(slot->events()).endpoint};
+    }
+  }
+
+  // --curve: a key pair per id and one for the clients, their files, and the clients file.
+  void setUpKeys() {
+    std::string clients;
+    auto make = [&](const std::string& path, const std::string& user) {
+      auto k = wire::generateKeyPair();
+      if (!k) throw std::runtime_error("cannot make a key pair: " + k.status().toString());
+      writePrivateFile(path, wire::formatKeyFile(*k));
+      clients += k->publicKey + " " + user + " admin /\n";
+      return *k;
+    };
+    clientKey_ = make(dir_ + "/client.key", "harness");
+    for (int i = 1; i <= ids_; ++i)
+      keys_.push_back(make(keyFile(i), "node" + std::to_string(i)));
+    writePrivateFile(dir_ + "/clients", clients);
+  }
+  std::string keyFile(int id) const { return dir_ + "/n" + std::to_string(id) + ".key"; }
+  // `endpoint` naming node `id`'s key with --curve, as it is without.
+  std::string keyed(int id, const std::string& endpoint) const {
+    if (!o_.curve) return endpoint;
+    return wire::keyedEndpoint(endpoint, keys_.at(static_cast<std::size_t>(id - 1)).publicKey);
   }
 
   std::string dir_;
@@ -345,7 +431,9 @@ class FaultCluster {
   std::vector<std::vector<std::string>> args_;             // per id
   std::vector<std::unique_ptr<test::NodeProcess>> nodes_;  // per id: null when down or gone
   std::vector<int> members_;
-  std::map<int, std::pair<std::string, std::string>> endpoints_;  // client, events
+  std::map<int, std::pair<std::string, std::string>> endpoints_;  // client, events; no keys
+  std::vector<wire::KeyPair> keys_;                               // per id, with --curve
+  std::optional<wire::KeyPair> clientKey_;                        // with --curve
 };
 
 // What the membership faults did: for the log, the summary and --expect-members.
@@ -377,8 +465,7 @@ std::string seconds(int ms) {
 
 // A client for membership requests (sent on to the leader), through the current members.
 client::Client memberClient(FaultCluster& cl) {
-  client::Options co;
-  co.endpoints = cl.memberClients();
+  client::Options co = cl.options(cl.memberClients());
   co.timeout = std::chrono::milliseconds(kChangeReplyMs);
   co.attempts = 1;
   return client::Client(co);
@@ -389,8 +476,7 @@ client::Client memberClient(FaultCluster& cl) {
 // member). Its thread is stopped for that and started again. A range it cannot read any more
 // fails the run at the end, as always (HistoryRecorder::failure).
 void catchUp(fault::HistoryRecorder& recorder, FaultCluster& cl, const Options& o) {
-  client::Options co;
-  co.endpoints = cl.memberClients();
+  client::Options co = cl.options(cl.memberClients());
   co.timeout = std::chrono::milliseconds(2000);
   client::Client c(co);
   auto head = c.rev();
@@ -541,8 +627,7 @@ bool changeMembers(FaultCluster& cl, const std::string& kind, std::mt19937_64& p
 // (*plainResends counts them).
 void runClient(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& stop,
                std::vector<Op>* out, int* plainResends) {
-  client::Options co;
-  co.endpoints = cl.clients(id);
+  client::Options co = cl.options(cl.clients(id));
   co.timeout = std::chrono::milliseconds(1000);
   co.attempts = 2;
   co.exactlyOnce = o.exactlyOnce && !o.debugResendPlain;
@@ -617,8 +702,7 @@ struct BackupLog {
 
 void runBackups(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& stop,
                 BackupLog* out) {
-  client::Options co;
-  co.endpoints = cl.clients(id);
+  client::Options co = cl.options(cl.clients(id));
   co.timeout = std::chrono::milliseconds(2000);
   co.attempts = 2;
   co.exactlyOnce = o.exactlyOnce;  // (it only reads)
@@ -668,8 +752,7 @@ struct WatchLog {
 };
 
 void runWatcher(int id, FaultCluster& cl, std::atomic<bool>& stop, WatchLog* out) {
-  client::WatchOptions wo;
-  wo.endpoints = cl.clients(id);
+  client::WatchOptions wo = cl.watchOptions(cl.clients(id));
   wo.glob = out->glob;
   wo.fromRev = 1;
   client::Watcher w(wo);
@@ -704,8 +787,7 @@ constexpr const char* kCounter = "/locks/counter";
 
 void runLockHolder(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& stop,
                    LockLog* out) {
-  client::Options co;
-  co.endpoints = cl.clients(id);
+  client::Options co = cl.options(cl.clients(id));
   co.timeout = std::chrono::milliseconds(1000);
   co.attempts = 2;
   co.exactlyOnce = o.exactlyOnce;  // the Mutex's writes, the counter's, and each Lease's clients
@@ -807,8 +889,7 @@ struct KeeperLog {
 
 void runKeeper(int id, const Options& o, FaultCluster& cl, std::atomic<bool>& stop,
                KeeperLog* out) {
-  client::Options co;
-  co.endpoints = cl.clients(id);
+  client::Options co = cl.options(cl.clients(id));
   co.timeout = std::chrono::milliseconds(1000);
   co.attempts = 2;
   co.exactlyOnce = o.exactlyOnce;  // GRANT, the leased file's SET, REVOKE
@@ -941,8 +1022,7 @@ bool writeBallast(const Options& o, FaultCluster& cl) {
   std::vector<std::thread> writers;
   for (int t = 0; t < threads; ++t) {
     writers.emplace_back([&, t] {
-      client::Options co;
-      co.endpoints = cl.clients(t);
+      client::Options co = cl.options(cl.clients(t));
       co.timeout = std::chrono::milliseconds(3000);
       co.exactlyOnce = o.exactlyOnce;
       client::Client c(co, ctx);
@@ -1117,6 +1197,11 @@ int main(int argc, char** argv) {
                "kv clients without exactly-once send a SET that got TIMEOUT\n"
                "once more as a new write, and claim its answer (a write\n"
                "applied twice: use with --expect-anomaly and kill or stop)");
+  app.add_flag("--curve", o.curve,
+               "CURVE on: a key pair per node and one for the harness's\n"
+               "clients, made in the run's directory; the nodes start with\n"
+               "--key, --clients (the client's and every node's key, admin\n"
+               "of /) and keyed --cluster and --join endpoints");
   app.add_flag("--expect-members", o.expectMembers,
                "fail unless both membership faults (replace-follower and\n"
                "remove-leader) completed during the run");
@@ -1185,7 +1270,7 @@ int main(int argc, char** argv) {
 
   // The history of /fault, read as the run goes: a node that restarts from a snapshot, or
   // installs one, no longer holds the changes before it.
-  fault::HistoryRecorder recorder(cl->clients(0), "/fault/**");
+  fault::HistoryRecorder recorder(cl->clients(0), "/fault/**", cl->options({}));
   recorder.start(std::chrono::milliseconds(o.recordEveryMs));
 
   // The bank: its accounts created at one rev before any transfer, its history recorded as
@@ -1199,8 +1284,7 @@ int main(int argc, char** argv) {
   std::int64_t bankSetupRev = 0;
   std::unique_ptr<fault::HistoryRecorder> bankRecorder;
   if (o.bankAccounts > 0) {
-    client::Options bo;
-    bo.endpoints = cl->clients(0);
+    client::Options bo = cl->options(cl->clients(0));
     bo.timeout = std::chrono::milliseconds(2000);
     bo.attempts = 1;
     bo.exactlyOnce = o.exactlyOnce;
@@ -1215,7 +1299,8 @@ int main(int argc, char** argv) {
     log("bank: %s", std::to_string(o.bankAccounts) + " accounts of " +
                         std::to_string(bank.initial) + " created at rev " +
                         std::to_string(bankSetupRev));
-    bankRecorder = std::make_unique<fault::HistoryRecorder>(cl->clients(0), "/bank/**");
+    bankRecorder =
+        std::make_unique<fault::HistoryRecorder>(cl->clients(0), "/bank/**", cl->options({}));
     bankRecorder->start(std::chrono::milliseconds(o.recordEveryMs));
   }
 
@@ -1255,8 +1340,7 @@ int main(int argc, char** argv) {
   const int bankThreads = o.bankAccounts > 0 ? o.bankClients + o.bankReaders : 0;
   std::vector<fault::BankLog> bankLogs(static_cast<std::size_t>(bankThreads));
   for (int b = 0; b < bankThreads; ++b) {
-    client::Options bo;
-    bo.endpoints = cl->clients(b);
+    client::Options bo = cl->options(cl->clients(b));
     bo.timeout = std::chrono::milliseconds(2000);
     bo.attempts = 2;  // the transfer clients take 1 without exactly-once (bank.h)
     bo.exactlyOnce = o.exactlyOnce;
@@ -1377,8 +1461,7 @@ int main(int argc, char** argv) {
   cl->net().healAll();
 
   // The final state: a barrier through the log, then the whole history of /fault.
-  client::Options co;
-  co.endpoints = cl->clients(0);
+  client::Options co = cl->options(cl->clients(0));
   co.timeout = std::chrono::milliseconds(2000);
   client::Client c(co);
   std::int64_t head = 0;
@@ -1602,8 +1685,7 @@ int main(int argc, char** argv) {
   std::map<std::string, std::int64_t> counters;
   int live = 0;
   for (int i : cl->members()) {
-    client::Options so;
-    so.endpoints = {cl->clientOf(i)};
+    client::Options so = cl->options({cl->clientOf(i)});
     so.timeout = std::chrono::milliseconds(1000);
     client::Client sc(so);
     auto r = sc.self();
@@ -1632,10 +1714,10 @@ int main(int argc, char** argv) {
 
   std::printf(
       "cairn_fault: seed %llu, %d nodes, %.0f s, %d clients on %d keys, %d watchers of /fault/**, "
-      "%d of /bank/**, exactly-once %s%s\n",
+      "%d of /bank/**, exactly-once %s%s, CURVE %s\n",
       static_cast<unsigned long long>(o.seed), o.nodes, o.duration, o.clients, o.keys, o.watchers,
       bankWatchers, o.exactlyOnce ? "on" : "off",
-      o.debugResendPlain ? " (kv clients off: --debug-resend-plain)" : "");
+      o.debugResendPlain ? " (kv clients off: --debug-resend-plain)" : "", o.curve ? "on" : "off");
   std::printf("operations: %zu (", all.size());
   bool first = true;
   for (const auto& [k, v] : outcomes) {
