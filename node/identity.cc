@@ -156,14 +156,16 @@ wire::Result<IdentityDecision> decide(const IdentityRequest& req,
     }
     d.identity = *onDisk;
     d.note = "member " + std::to_string(id.node) + " of cluster " + clusterHex(id.cluster);
-    std::string& self = d.identity.members[d.identity.node];
-    if (d.identity.members.size() == 1 && d.identity.joined == 0 && self.empty() &&
-        !req.peerEndpoint.empty()) {
+    // (find, not operator[]: a node that joined is not in the bootstrap members, and must not be
+    // put there with no endpoint)
+    auto self = d.identity.members.find(d.identity.node);
+    if (d.identity.members.size() == 1 && d.identity.joined == 0 &&
+        self != d.identity.members.end() && self->second.empty() && !req.peerEndpoint.empty()) {
       // A node that ran alone, now given a peer endpoint: the first configuration gains it, so
       // that nodes can join (nothing chosen names an endpoint for it yet: no node could join).
-      self = req.peerEndpoint;
+      self->second = req.peerEndpoint;
       d.write = true;
-      d.note += " (peer endpoint " + self + " recorded: nodes may join it now)";
+      d.note += " (peer endpoint " + self->second + " recorded: nodes may join it now)";
     }
     return d;
   }

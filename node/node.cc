@@ -468,8 +468,15 @@ void Node::followMembership() {
       if (eps.count(id)) eps[id] = viaWithKey(ep, eps[id]);
     }
     if (Status s = peers_->addPeers(eps); !s.isOk()) logLine(s.toString());
-    // The Gate lets in the members of both: a member being added connects before it is chosen.
+    // The Gate lets in the members of both (a member being added connects before it is
+    // chosen), and, for a node that joined, those of the configuration it joined: until its log
+    // reaches that configuration, its own holds only the bootstrap members, and a member that
+    // joined later (the leader, say) must be let in meanwhile.
     std::map<std::string, std::uint32_t> keys;
+    for (const auto& [id, ep] : identity_.peers) {
+      auto k = wire::splitKeyedEndpoint(ep);
+      if (!k.key.empty()) keys[k.key] = id;
+    }
     for (const wire::Membership* m : {&core.membership(), &latest}) {
       for (const wire::Member& e : m->members) {
         auto k = wire::splitKeyedEndpoint(e.peer);

@@ -144,8 +144,8 @@ std::string handshakeFailure(std::uint16_t event, std::uint32_t value, const std
              std::to_string(value) + ")";
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
       return "security handshake with " + where +
-             " failed: the node's key is not the one given (--server-key, or the key in "
-             "tcp://KEY@HOST:PORT)";
+             " failed: most likely the node's key is not the one given (--server-key, or the key "
+             "in tcp://KEY@HOST:PORT), or the node could not check this client's key";
     default:
       return "";
   }
@@ -614,6 +614,11 @@ Result<wire::Reply> Client::sessionCall(Request req) {
         g.verb = Verb::kGrant;
         g.ttl = opts_.sessionTtl.count();
         auto r = send(g);
+        if (!r && r.status().code() == Err::kPermission) {
+          // A user that may write nothing may not hold a session either: the write goes alone,
+          // once, for the node to say what this user may not do.
+          return send(req);
+        }
         if (!r) {
           // Not granted, or granted with the reply lost (that lease ends after its ttl): the
           // write itself was never sent, so only its own answer is reported.

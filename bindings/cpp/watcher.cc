@@ -19,10 +19,11 @@ const wire::PrefixRev* claimFor(const std::vector<wire::PrefixRev>& claims,
   return nullptr;
 }
 
-// Errors that no other node would answer differently.
+// Errors that no other node would answer differently (PERMISSION: every node holds the same
+// grants for the same user, as far as the watcher can tell).
 bool isFinal(Err e) {
   return e == Err::kBadPath || e == Err::kRange || e == Err::kMissingArg ||
-         e == Err::kUnknownVerb || e == Err::kBadRequest;
+         e == Err::kUnknownVerb || e == Err::kBadRequest || e == Err::kPermission;
 }
 
 }  // namespace

@@ -65,11 +65,6 @@ class SmallDisk {
   std::string error_;
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
 }  // namespace
 
 TEST_CASE("disk: a full disk halts the node, which acknowledges nothing it could not persist",
@@ -118,7 +113,7 @@ TEST_CASE("disk: a full disk halts the node, which acknowledges nothing it could
     REQUIRE(self.isOk());
     REQUIRE(self->halted);
     CHECK(self->halted->find("No space left on device") != std::string::npos);
-    CHECK(slurp(n.logPath()).find("HALTED") != std::string::npos);
+    CHECK(test::slurp(n.logPath()).find("HALTED") != std::string::npos);
     auto cli = test::runProgram({CAIRN_BIN, "--addr", n.client(), "self"});
     CHECK(cli.code == 0);
     CHECK(cli.out.find("\nhalted ") != std::string::npos);
@@ -249,7 +244,7 @@ TEST_CASE("disk: an fdatasync that fails (EIO) halts the node, and a restart kee
     REQUIRE(self->halted);
     CHECK(self->halted->find("Input/output error") != std::string::npos);
     CHECK(c.set("/after", "x", -1).status().code() == wire::Err::kIo);
-    CHECK(slurp(n.logPath()).find("HALTED") != std::string::npos);
+    CHECK(test::slurp(n.logPath()).find("HALTED") != std::string::npos);
   }
   test::NodeProcess n(data);
   client::Options o;

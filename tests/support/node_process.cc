@@ -72,14 +72,14 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-namespace {
-
 std::string slurp(const std::string& path) {
   std::ifstream f(path);
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
 }
+
+namespace {
 
 // In a forked child: runs argv[0] with argv, or exits 126.
 [[noreturn]] void execArgs(std::vector<std::string> argv) {

@@ -28,6 +28,9 @@ bool awaitRev(const std::string& endpoint, std::int64_t rev, int timeoutMs = 100
 // One counter from a node's SELF (0 if it has none), -1 when the node does not answer.
 std::int64_t counter(const std::string& endpoint, const std::string& name);
 
+// A file's whole contents ("" if it cannot be read).
+std::string slurp(const std::string& path);
+
 // A fresh directory under $TMPDIR (or /tmp), removed by the destructor.
 class TempDir {
  public:
