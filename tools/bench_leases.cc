@@ -25,10 +25,12 @@ long runId() {
 }
 
 // Client options for client `i`: the endpoints rotated so that clients spread over them.
-client::Options optionsFor(const std::vector<std::string>& addrs, int i) {
+client::Options optionsFor(const LeaseLoad& o, int i) {
   client::Options co;
-  for (std::size_t k = 0; k < addrs.size(); ++k)
-    co.endpoints.push_back(addrs[(static_cast<std::size_t>(i) + k) % addrs.size()]);
+  for (std::size_t k = 0; k < o.addrs.size(); ++k)
+    co.endpoints.push_back(o.addrs[(static_cast<std::size_t>(i) + k) % o.addrs.size()]);
+  co.key = o.key;
+  co.serverKey = o.serverKey;
   return co;
 }
 
@@ -44,7 +46,7 @@ int runLock(const LeaseLoad& o) {
   std::atomic<bool> go{false}, stop{false};
   std::atomic<long> errors{0};
   auto contender = [&](int i) {
-    const client::Options co = optionsFor(o.addrs, i);
+    const client::Options co = optionsFor(o, i);
     client::Client c(co);
     auto lease = client::Lease::grant(co, o.ttl);
     ++ready;
@@ -114,7 +116,7 @@ int runKeepalive(const LeaseLoad& o) {
     std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t) {
       ts.emplace_back([&, t] {
-        client::Client c(optionsFor(o.addrs, t));
+        client::Client c(optionsFor(o, t));
         for (long k = t; k < o.leases; k += threads) {
           auto id = c.grant(o.ttl);
           if (!id) {
@@ -151,7 +153,7 @@ int runKeepalive(const LeaseLoad& o) {
     std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t) {
       ts.emplace_back([&, t] {
-        client::Client c(optionsFor(o.addrs, t));
+        client::Client c(optionsFor(o, t));
         const auto& mine = ids[static_cast<std::size_t>(t)];
         if (mine.empty()) return;
         const auto gap =
@@ -186,7 +188,7 @@ int runKeepalive(const LeaseLoad& o) {
     std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t) {
       ts.emplace_back([&, t] {
-        client::Client c(optionsFor(o.addrs, t));
+        client::Client c(optionsFor(o, t));
         for (std::uint64_t id : ids[static_cast<std::size_t>(t)])
           (void)c.revoke(id);
       });

@@ -3,8 +3,11 @@
 // and keep-alives of many live leases.
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "wire/keys.h"
 
 namespace cairn::bench {
 
@@ -16,6 +19,8 @@ struct LeaseLoad {
   int threads = 4;       // keepalive: threads sending the keep-alives
   std::chrono::milliseconds ttl{10000};
   std::string label;
+  std::optional<wire::KeyPair> key;  // CURVE: the clients' key pair, and the nodes' default key
+  std::string serverKey;
 };
 
 // `clients` contenders take and release one lock in turn, doing nothing while holding it. Prints

@@ -30,6 +30,7 @@
 #include "tools/bench_result.h"
 #include "wire/cli/flags.h"
 #include "wire/codec.h"
+#include "wire/keys.h"
 
 namespace {
 
@@ -61,6 +62,31 @@ struct Options {
   double rate = 200;
   std::vector<std::string> watchAddrs;
 };
+
+// CURVE (--key, --server-key): every socket and client of the run uses it.
+struct Keys {
+  std::optional<cairn::wire::KeyPair> pair;
+  std::string server;
+};
+Keys gKeys;
+
+cairn::client::Options clientOptions(const std::string& endpoint) {
+  cairn::client::Options co;
+  co.endpoints = {endpoint};
+  co.key = gKeys.pair;
+  co.serverKey = gKeys.server;
+  return co;
+}
+
+// Connects `s` to `endpoint`, with CURVE when the run has keys; exits on a key mistake.
+void connectSecured(zmq::socket_t& s, const std::string& endpoint) {
+  auto target = cairn::client::secureSocket(s, endpoint, gKeys.pair, gKeys.server);
+  if (!target) {
+    std::fprintf(stderr, "cairn-bench: %s\n", target.status().detail().c_str());
+    std::exit(2);
+  }
+  s.connect(*target);
+}
 
 // A ROUTER that echoes every message back: one thread, like a node's event loop.
 class EchoServer {
@@ -114,9 +140,7 @@ Result runShape(const Options& o, const std::string& workload,
   const std::string value(o.valueSize, 'v');
   // Reads find their keys: one key ("/bench/get"), or with --keys N every key of the space.
   if (workload == "get" || workload == "mixed") {
-    cairn::client::Options co;
-    co.endpoints = {addrs[0]};
-    cairn::client::Client c(co, ctx);
+    cairn::client::Client c(clientOptions(addrs[0]), ctx);
     for (long k = 0; k < std::max(1L, o.keys); ++k) {
       auto r = c.set(o.keys > 0 ? "/bench/k" + std::to_string(k) : "/bench/get", value, -1);
       if (!r) {
@@ -197,7 +221,7 @@ Result runShape(const Options& o, const std::string& workload,
       Conn c;
       c.sock = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::req);
       c.sock->set(zmq::sockopt::linger, 0);
-      c.sock->connect(addrs[static_cast<std::size_t>(id) % addrs.size()]);
+      connectSecured(*c.sock, addrs[static_cast<std::size_t>(id) % addrs.size()]);
       c.lat = &lat[static_cast<std::size_t>(id)];
       if (o.exactlyOnce) {  // a session per client, granted before the clock starts
         cairn::wire::Request g;
@@ -329,7 +353,7 @@ void readSubs(zmq::context_t& ctx, const std::string& endpoint, const std::strin
     subs.emplace_back(ctx, zmq::socket_type::sub);
     subs.back().set(zmq::sockopt::subscribe, prefix);
     subs.back().set(zmq::sockopt::subscribe, std::string(cairn::wire::kHeartbeatTopic));
-    subs.back().connect(endpoint);
+    connectSecured(subs.back(), endpoint);
   }
   for (auto& s : subs)
     items.push_back(zmq::pollitem_t{s.handle(), 0, ZMQ_POLLIN, 0});
@@ -385,11 +409,9 @@ Result runWatch(const Options& o, bool baseline) {
     pub->bind("tcp://127.0.0.1:*");
     subEndpoint = pub->get(zmq::sockopt::last_endpoint);
   } else {
-    cairn::client::Options co;
-    co.endpoints = {o.addrs[0]};
-    writer = std::make_unique<cairn::client::Client>(co, ctx);
-    cairn::client::Options so;
-    so.endpoints = {o.watchAddrs.empty() ? o.addrs.back() : o.watchAddrs[0]};
+    writer = std::make_unique<cairn::client::Client>(clientOptions(o.addrs[0]), ctx);
+    const cairn::client::Options so =
+        clientOptions(o.watchAddrs.empty() ? o.addrs.back() : o.watchAddrs[0]);
     cairn::client::Client self(so, ctx);
     auto r = self.self();
     if (!r || !r->events) {
@@ -411,6 +433,8 @@ Result runWatch(const Options& o, bool baseline) {
       cairn::client::WatchOptions wo;
       wo.endpoints = o.watchAddrs.empty() ? std::vector<std::string>{o.addrs.back()} : o.watchAddrs;
       wo.glob = prefix + "**";
+      wo.key = gKeys.pair;
+      wo.serverKey = gKeys.server;
       cairn::client::Watcher w(wo);
       while (!stop) {
         auto n = w.next(std::chrono::milliseconds(50));
@@ -529,6 +553,15 @@ int main(int argc, char** argv) {
          "comma-separated client endpoints; clients are spread over them\n"
          "(default $CAIRN_ADDR, else tcp://127.0.0.1:7101)")
       ->type_name("ENDPOINTS");
+  std::string keyFile, serverKey;
+  if (const char* env = std::getenv("CAIRN_KEY")) keyFile = env;
+  if (const char* env = std::getenv("CAIRN_SERVER_KEY")) serverKey = env;
+  app.add_option("--key", keyFile, "this client's key pair: CURVE (default $CAIRN_KEY)")
+      ->type_name("FILE");
+  app.add_option("--server-key", serverKey,
+                 "the nodes' public key (a key file or Z85) for endpoints that\n"
+                 "name none (default $CAIRN_SERVER_KEY)")
+      ->type_name("KEY");
   app.add_option("--workload", o.workload,
                  "put: SET (clobber) of unique keys; get: GET of one existing key;\n"
                  "txn: a TXN of one compare and 4 SETs of unique keys (one rev);\n"
@@ -616,6 +649,22 @@ int main(int argc, char** argv) {
     return code;
   }
   if (o.addrs.empty()) o.addrs = {"tcp://127.0.0.1:7101"};
+  if (!keyFile.empty()) {
+    auto k = cairn::wire::readSecretKeyFile(keyFile);
+    if (!k) {
+      std::fprintf(stderr, "cairn-bench: --key: %s\n", k.status().detail().c_str());
+      return 127;
+    }
+    gKeys.pair = std::move(k.value());
+  }
+  if (!serverKey.empty()) {
+    auto k = cairn::wire::readPublicKey(serverKey);
+    if (!k) {
+      std::fprintf(stderr, "cairn-bench: --server-key: %s\n", k.status().detail().c_str());
+      return 127;
+    }
+    gKeys.server = std::move(k.value());
+  }
   if (o.duration <= 0 && o.count < 1) {  // the flags' own ranges were checked while parsing
     std::fprintf(stderr,
                  "cairn-bench: --count must be at least 1 without a --duration above 0\n"
@@ -629,6 +678,8 @@ int main(int argc, char** argv) {
     leases.duration = o.duration > 0 ? o.duration : 10;
     leases.ttl = std::chrono::milliseconds(ttlMs);
     leases.label = o.label;
+    leases.key = gKeys.pair;
+    leases.serverKey = gKeys.server;
     return o.workload == "lock" ? cairn::bench::runLock(leases)
                                 : cairn::bench::runKeepalive(leases);
   }
