@@ -183,6 +183,8 @@ std::optional<Action> ClientService::authorize(const Request& req, const std::st
                     ")");
   };
   const std::string_view path = req.path ? std::string_view(*req.path) : std::string_view();
+  // A user with no grant (one a reload removed, say) may do nothing at all.
+  if (who.none()) return deny("do anything: it has no grants", "");
   switch (req.verb) {
     case Verb::kSelf:
     case Verb::kRev:
@@ -544,6 +546,19 @@ Action ClientService::readOrPark(Request& req, const std::string& identity) {
   return replyWith(read(req, at, identity), req.tag);
 }
 
+namespace {
+
+// What a listing shows `who`: everything (no filter) when it may read everything; otherwise the
+// files it may read and the directories with something it may read below.
+store::Store::Visible visibleTo(const Access& who) {
+  if (who.mayReadAll("/")) return {};
+  return [&who](const std::string& path, bool dir) {
+    return dir ? who.mayReadBelow(path) : who.mayRead(path);
+  };
+}
+
+}  // namespace
+
 Reply ClientService::read(const Request& req, std::int64_t at, const std::string& user) const {
   const store::Store& st = store_;
   const Access& who = access(user);
@@ -574,18 +589,12 @@ Reply ClientService::read(const Request& req, std::int64_t at, const std::string
       break;
     }
     case Verb::kGetdir: {
-      auto page = st.getdir(*req.path, at, req.after, limit);
+      auto page = st.getdir(*req.path, at, req.after, limit, visibleTo(who));
       if (!page) return errorAt(page.status(), at);
       r.rev = st.stat(*req.path, at).rev;
       r.entries.emplace();
       r.entries->reserve(page->names.size());
-      // Entries the user may not read are not listed (unless it may read all of the directory).
-      const bool all = who.mayReadAll(wire::childPath(*req.path, ""));
       for (std::size_t i = 0; i < page->names.size(); ++i) {
-        if (!all) {
-          const std::string child = wire::childPath(*req.path, page->names[i]);
-          if (page->nodes[i]->dir ? !who.mayReadBelow(child) : !who.mayRead(child)) continue;
-        }
         wire::Entry e;
         e.name = std::move(page->names[i]);
         e.rev = page->nodes[i]->rev;
@@ -597,12 +606,11 @@ Reply ClientService::read(const Request& req, std::int64_t at, const std::string
     }
     case Verb::kWalk: {
       auto g = wire::Glob::compile(*req.path);
-      auto page = st.walk(*g, at, req.after, limit, kWalkBytes);
+      auto page = st.walk(*g, at, req.after, limit, kWalkBytes, visibleTo(who));
       if (!page) return errorAt(page.status(), at);
       r.entries.emplace();
       r.entries->reserve(page->names.size());
       for (std::size_t i = 0; i < page->names.size(); ++i) {
-        if (!who.mayRead(page->names[i])) continue;
         wire::Entry e;
         e.path = std::move(page->names[i]);
         e.rev = page->nodes[i]->rev;

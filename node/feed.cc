@@ -97,12 +97,12 @@ void Feed::filtered(const zmq::message_t& m, std::int64_t head) {
   if (msg.empty() || (msg[0] != 0 && msg[0] != 1)) return;  // not a (un)subscription
   const bool subscribe = msg[0] == 1;
   const std::string topic(msg.substr(1));
+  // The index counts the topics subscribers asked for, as in plain mode: libzmq reports a closed
+  // connection's subscriptions as unsubscriptions of what it asked for (with no user), and the
+  // claims a subscriber checks are those of its own topic. What is delivered is the mapping below.
+  count(topic, subscribe, head);
   const char* user = zmq_msg_gets(const_cast<zmq_msg_t*>(m.handle()), "User-Id");
-  if (user == nullptr) {
-    // No user: libzmq reports one of the topics this feed subscribed for a connection that closed.
-    if (!subscribe) count(topic, false, head);
-    return;
-  }
+  if (user == nullptr) return;  // a closed connection: libzmq dropped its mapped topics itself
   const Access& who = accessOf_(user);
   std::vector<std::string> topics;
   if (topic.empty()) {
@@ -120,7 +120,6 @@ void Feed::filtered(const zmq::message_t& m, std::int64_t head) {
     } else {
       pub_.set(zmq::sockopt::unsubscribe, t);
     }
-    count(t, subscribe, head);
   }
 }
 

@@ -1,8 +1,6 @@
 #include "node/gate.h"
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "node/log.h"
@@ -16,18 +14,9 @@ constexpr int kZapEnforceDomain = 93;  // ZMQ_ZAP_ENFORCE_DOMAIN: draft in zmq.h
 constexpr std::size_t kMaxClientsFile = 16 << 20;
 
 wire::Result<ClientList> readClients(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return wire::Status(wire::Err::kIo,
-                        "cannot read --clients " + path + ": " + std::strerror(errno));
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  if (text.size() > kMaxClientsFile) {
-    return wire::Status(wire::Err::kTooLarge, "--clients " + path + " is over 16 MiB");
-  }
-  return parseClients(text, path);
+  auto text = wire::readRegularFile(path, kMaxClientsFile, "--clients");
+  if (!text) return text.status();
+  return parseClients(*text, path);
 }
 
 std::string hexOf(const std::string& bytes) {
@@ -84,13 +73,20 @@ wire::Status Gate::start(const std::string& keyFile, const std::string& clientsF
   return wire::Status::ok();
 }
 
-void Gate::serve(zmq::socket_t& s, const char* domain) const {
-  if (!key_) return;
+wire::Status Gate::serve(zmq::socket_t& s, const char* domain) const {
+  if (!key_) return wire::Status::ok();
   s.set(zmq::sockopt::curve_server, 1);
   s.set(zmq::sockopt::curve_secretkey, key_->secretKey);
   s.set(zmq::sockopt::zap_domain, domain);
   const int on = 1;
-  zmq_setsockopt(s.handle(), kZapEnforceDomain, &on, sizeof on);
+  // Without it a node whose ZAP handler is gone would let everyone in: refuse to run instead.
+  if (zmq_setsockopt(s.handle(), kZapEnforceDomain, &on, sizeof on) != 0) {
+    return wire::Status(wire::Err::kIo,
+                        std::string("this libzmq refuses ZMQ_ZAP_ENFORCE_DOMAIN, without which a "
+                                    "node with no ZAP handler would let everyone in: ") +
+                            zmq_strerror(zmq_errno()));
+  }
+  return wire::Status::ok();
 }
 
 void Gate::connectAs(zmq::socket_t& s, const std::string& serverKey) const {

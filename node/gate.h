@@ -45,7 +45,8 @@ class Gate {
   bool secure() const { return key_.has_value(); }
   const wire::KeyPair& key() const { return *key_; }
   // Makes `s` a CURVE server in `domain` (before it binds). Nothing in plain mode.
-  void serve(zmq::socket_t& s, const char* domain) const;
+  // IO if libzmq will not enforce ZAP on it.
+  wire::Status serve(zmq::socket_t& s, const char* domain) const;
   // A socket of this node that connects to a node: CURVE client with this node's key pair, to
   // the server key `serverKey`. Nothing in plain mode.
   void connectAs(zmq::socket_t& s, const std::string& serverKey) const;

@@ -43,6 +43,8 @@ class Access {
   bool mayReadBelow(std::string_view dir) const;
   // Anything may be written (GRANT: a lease is of use only to a writer).
   bool writesSomewhere() const;
+  // No grant at all.
+  bool none() const { return !all_ && grants_.empty(); }
   // Admin on "/": membership changes and backups.
   bool clusterAdmin() const;
   // The read prefixes under `topic` (a feed subscription that reaches beyond the user's grants

@@ -288,8 +288,9 @@ Status Node::start() {
   // With a key, clients and subscribers are let in by the Gate, each request carries its user, and
   // each subscriber gets only what its user may read. The endpoints are advertised with the key
   // (tcp://KEY@host:port), so that a client that learns one (/ctl, NOT_LEADER) can check the node.
-  gate_.serve(clients_.socket(), Gate::kClientDomain);
-  gate_.serve(feed_.socket(), Gate::kClientDomain);
+  for (zmq::socket_t* s : {&clients_.socket(), &feed_.socket()}) {
+    if (Status st = gate_.serve(*s, Gate::kClientDomain); !st.isOk()) return st;
+  }
   if (gate_.secure()) {
     clients_.authenticated = true;
     auto accessOf = [this](const std::string& user) -> const Access& { return gate_.access(user); };

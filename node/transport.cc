@@ -42,7 +42,9 @@ wire::Status Transport::start() {
     router_.set(zmq::sockopt::maxmsgsize, kMaxPeerMessage);
     router_.set(zmq::sockopt::linger, 0);
     router_.set(zmq::sockopt::rcvhwm, 100000);
-    if (gate_ != nullptr) gate_->serve(router_, Gate::kPeerDomain);
+    if (gate_ != nullptr) {
+      if (wire::Status s = gate_->serve(router_, Gate::kPeerDomain); !s.isOk()) return s;
+    }
     router_.bind(wire::splitKeyedEndpoint(bind_).endpoint);
   } catch (const zmq::error_t& e) {
     return wire::Status(wire::Err::kIo, "cannot bind peer endpoint " + bind_ + ": " + e.what());

@@ -691,7 +691,8 @@ FileInfo Store::stat(std::string_view path, std::int64_t r) const {
 }
 
 wire::Result<Page> Store::getdir(std::string_view path, std::int64_t r,
-                                 const std::optional<std::string>& after, std::size_t limit) const {
+                                 const std::optional<std::string>& after, std::size_t limit,
+                                 const Visible& visible) const {
   auto comps = wire::splitPath(path);
   if (!comps) return comps.status();
   const Node* n = lookup(rootAt(r), *comps);
@@ -700,6 +701,9 @@ wire::Result<Page> Store::getdir(std::string_view path, std::int64_t r,
   Page page;
   n->children.forEachFrom(after.value_or(""), !after.has_value(),
                           [&](const std::string& name, const NodeP& child) {
+                            if (visible && !visible(wire::childPath(path, name), child->dir)) {
+                              return true;
+                            }
                             if (page.names.size() == limit) {
                               page.next = page.names.back();
                               return false;
@@ -720,6 +724,7 @@ struct Walker {
   std::size_t limit;
   std::size_t maxBytes;
   Page* page;
+  const Store::Visible& visible;
   std::vector<std::string> cur;
   std::size_t bytes = 0;
   bool stop = false;
@@ -736,7 +741,9 @@ struct Walker {
       if (ns.empty()) return true;
       const bool childBounded = resume && name == from;
       cur.push_back(name);
-      if (child->dir) {
+      if (visible && !visible(wire::joinPath(cur, cur.size()), child->dir)) {
+        // hidden: neither listed nor entered
+      } else if (child->dir) {
         if (glob.canDescend(ns)) dir(*child, ns, childBounded);
       } else if (glob.accepts(ns) && !childBounded) {
         emit(child);
@@ -769,7 +776,7 @@ struct Walker {
 
 wire::Result<Page> Store::walk(const wire::Glob& glob, std::int64_t r,
                                const std::optional<std::string>& after, std::size_t limit,
-                               std::size_t maxBytes) const {
+                               std::size_t maxBytes, const Visible& visible) const {
   std::vector<std::string> afterComps;
   if (after) {
     auto c = wire::splitPath(*after);
@@ -777,7 +784,7 @@ wire::Result<Page> Store::walk(const wire::Glob& glob, std::int64_t r,
     afterComps = std::move(c.value());
   }
   Page page;
-  Walker w{glob, afterComps, limit, maxBytes, &page, {}, 0, false};
+  Walker w{glob, afterComps, limit, maxBytes, &page, visible, {}, 0, false};
   w.dir(*rootAt(r), glob.start(), after.has_value());
   return page;
 }

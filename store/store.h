@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -162,11 +163,16 @@ class Store {
 
   // Reads at a readable rev (callers check first).
   FileInfo stat(std::string_view path, std::int64_t rev) const;
+  // `visible` (when set) leaves out what it refuses, a file by its path, a directory by its
+  // path with `dir` true (a walk does not descend into it): a page holds only visible entries,
+  // and its `next` names one of them (a reader's permissions: nothing hidden leaks by a cursor).
+  using Visible = std::function<bool(const std::string& path, bool dir)>;
   wire::Result<Page> getdir(std::string_view path, std::int64_t rev,
-                            const std::optional<std::string>& after, std::size_t limit) const;
+                            const std::optional<std::string>& after, std::size_t limit,
+                            const Visible& visible = {}) const;
   wire::Result<Page> walk(const wire::Glob& glob, std::int64_t rev,
                           const std::optional<std::string>& after, std::size_t limit,
-                          std::size_t maxBytes) const;
+                          std::size_t maxBytes, const Visible& visible = {}) const;
 
   // The retained changes with rev >= from that match `glob`, in rev order (and in their order
   // within a rev): at most `limit` of them, and fewer once their values pass maxBytes, but never

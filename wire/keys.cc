@@ -1,12 +1,12 @@
 #include "wire/keys.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <zmq.h>
 
@@ -26,19 +26,52 @@ std::string trim(std::string_view s) {
 }
 
 Status readSmallFile(const std::string& path, std::string* text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(Err::kIo, "cannot read key file " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *text = ss.str();
-  if (text->size() > kMaxKeyFile) {
-    return Status(Err::kBadRequest, path + " is not a key file (" + std::to_string(text->size()) +
-                                        " bytes; a key file is two lines)");
-  }
+  auto r = readRegularFile(path, kMaxKeyFile, "key file");
+  if (!r) return r.status();
+  *text = std::move(r.value());
   return Status::ok();
 }
 
 }  // namespace
+
+Result<std::string> readRegularFile(const std::string& path, std::size_t maxBytes,
+                                    const std::string& what) {
+  // O_NONBLOCK: a FIFO put in a file's place must not block the reader (a node's event loop).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    return Status(Err::kIo, "cannot read " + what + " " + path + ": " + std::strerror(errno));
+  }
+  struct stat st;
+  std::string out;
+  Status s;
+  if (::fstat(fd, &st) != 0) {
+    s = Status(Err::kIo, "cannot read " + what + " " + path + ": " + std::strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    s = Status(Err::kBadRequest, what + " " + path + " is not a regular file");
+  } else if (static_cast<std::uint64_t>(st.st_size) > maxBytes) {
+    s = Status(Err::kTooLarge, what + " " + path + " is " + std::to_string(st.st_size) +
+                                   " bytes; at most " + std::to_string(maxBytes) + " are read");
+  } else {
+    char buf[1 << 14];
+    while (out.size() <= maxBytes) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        s = Status(Err::kIo, "cannot read " + what + " " + path + ": " + std::strerror(errno));
+        break;
+      }
+      if (n == 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    if (s.isOk() && out.size() > maxBytes) {
+      s = Status(Err::kTooLarge, what + " " + path + " grew past " + std::to_string(maxBytes) +
+                                     " bytes while it was read");
+    }
+  }
+  ::close(fd);
+  if (!s.isOk()) return s;
+  return out;
+}
 
 bool isZ85Key(std::string_view s) {
   static const char* kAlphabet =

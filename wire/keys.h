@@ -16,6 +16,11 @@ struct KeyPair {
   std::string secretKey;  // Z85, 40 characters; empty when only the public key is known
 };
 
+// The contents of a regular file of at most `maxBytes` (a key file, a client list): anything else
+// (a directory, a FIFO, a device, a larger file) is refused without reading it whole, and a FIFO
+// never blocks. `what` names the file in errors.
+Result<std::string> readRegularFile(const std::string& path, std::size_t maxBytes,
+                                    const std::string& what);
 // Whether `s` is a Z85-encoded 32-byte key: 40 characters of the Z85 alphabet.
 bool isZ85Key(std::string_view s);
 // A new key pair from libzmq's random source. IO if libzmq was built without CURVE.

@@ -82,9 +82,10 @@ std::size_t valueBytes(const Request& r, std::size_t* paths) {
 Result<std::string> normalizeEndpoint(const std::string& given) {
   // The node's key may come first, as the endpoint's user info: tcp://KEY@HOST:PORT.
   const std::string tcp = "tcp://";
+  const bool keyFirst = given.size() > 41 && given[40] == '@' &&
+                        wire::isZ85Key(std::string_view(given).substr(0, 40));
   const wire::KeyedEndpoint k = wire::splitKeyedEndpoint(
-      given.find("://") == std::string::npos && given.size() > 41 && given[40] == '@' ? tcp + given
-                                                                                      : given);
+      keyFirst || given.find("://") == std::string::npos ? tcp + given : given);
   const std::string& endpoint = k.endpoint;
   for (const char* scheme : {"ipc://", "inproc://"}) {
     if (endpoint.rfind(scheme, 0) == 0 && endpoint.size() > std::strlen(scheme)) return given;
@@ -143,9 +144,15 @@ std::string handshakeFailure(std::uint16_t event, std::uint32_t value, const std
       return "security handshake with " + where + " failed (protocol error " +
              std::to_string(value) + ")";
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-      return "security handshake with " + where +
-             " failed: most likely the node's key is not the one given (--server-key, or the key "
-             "in tcp://KEY@HOST:PORT), or the node could not check this client's key";
+      // (libzmq reports a mechanism mismatch so too when the node hangs up first)
+      return curve ? "the security handshake with " + where +
+                         " failed with no reason given: is the node's key the one given "
+                         "(--server-key, or tcp://KEY@HOST:PORT)? (a node that restarts looks "
+                         "so too)"
+                   : "the handshake with " + where +
+                         " failed with no reason given: if the node runs CURVE, give --key and "
+                         "--server-key (README: securing a cluster); a node that restarts looks "
+                         "so too";
     default:
       return "";
   }
@@ -185,6 +192,9 @@ struct Client::Conn {
   std::string endpoint;
   bool curve = false;
   std::string refused;  // why the node refused the handshake (empty: it did not)
+  // A handshake that failed with no reason given: a wrong server key looks so, and so does a
+  // connection dropped before its handshake (a node restarting): a hint, not a refusal.
+  std::string hint;
 
   Conn() = default;
   Conn(const Conn&) = delete;
@@ -209,7 +219,7 @@ struct Client::Conn {
         std::memcpy(&event, ev.data(), sizeof event);
         std::memcpy(&value, static_cast<const char*>(ev.data()) + 2, sizeof value);
         if (std::string why = handshakeFailure(event, value, endpoint, curve); !why.empty()) {
-          refused = std::move(why);
+          (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ? hint : refused) = std::move(why);
         }
       }
       lost = true;  // DISCONNECTED, or a handshake that failed
@@ -425,12 +435,13 @@ Client::Conn* Client::connection(const std::vector<bool>& skip, std::string* why
   for (const auto& s : badEndpoints_) {
     if (!s.isOk()) bad.push_back(s.detail());
   }
-  std::vector<std::string> refused, silent;
+  std::vector<std::string> refused, silent, hints;
   for (const auto& c : tries) {
     if (!c->refused.empty()) {
       refused.push_back(c->refused);
     } else {
       silent.push_back(c->endpoint);
+      if (!c->hint.empty()) hints.push_back(c->hint);
     }
   }
   refusedAll_ = !refused.empty() && silent.empty() && bad.empty();
@@ -446,7 +457,8 @@ Client::Conn* Client::connection(const std::vector<bool>& skip, std::string* why
     *why = listed(bad);
   } else {
     *why = "no node answered at " + listed(names) + " within " + quoteMs(opts_.connectTimeout) +
-           " (is cairnd running? is --addr/CAIRN_ADDR right?)";
+           (hints.empty() ? " (is cairnd running? is --addr/CAIRN_ADDR right?)"
+                          : ": " + listed(hints));
     if (!bad.empty()) *why += "; " + listed(bad);
   }
   return nullptr;

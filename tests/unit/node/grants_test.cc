@@ -10,7 +10,9 @@ using node::Access;
 
 namespace {
 
-std::string key(char c) { return std::string(40, c); }  // a valid Z85 key of one character
+std::string key(char c) {
+  return std::string(40, c);
+}  // a valid Z85 key of one character
 
 }  // namespace
 
@@ -45,9 +47,10 @@ TEST_CASE("grants: a clients file's mistakes are named with their line", "[unit]
   bad(key('a') + " alice r /\n" + key('a') + " bob r /\n", "f line 2: key");
 }
 
-TEST_CASE("grants: prefixes are string prefixes; listing, watching and writing follow them",
+TEST_CASE("grants: prefixes are string prefixes, and listing, watching and writing follow them",
           "[unit][grants]") {
-  Access a({{node::Perm::kWrite, "/app/"}, {node::Perm::kRead, "/config/"}, {node::Perm::kRead, "/ap"}});
+  Access a(
+      {{node::Perm::kWrite, "/app/"}, {node::Perm::kRead, "/config/"}, {node::Perm::kRead, "/ap"}});
   CHECK(a.mayRead("/app/x"));
   CHECK(a.mayRead("/apple"));  // "/ap" is a string prefix
   CHECK(a.mayRead("/config/db"));
