@@ -95,6 +95,11 @@ Status scanWalSegment(std::string_view d, const std::string& name, bool last, st
                                        " has index " + std::to_string(idx) + ", expected " +
                                        std::to_string(*expect));
     }
+    if (p == Parse::kOk && idx == UINT64_MAX) {
+      // No index could follow it (and 0 means "not known yet" to the check above).
+      return Status(Err::kCorrupt, "WAL " + name + ": record at offset " + std::to_string(off) +
+                                       " has index 2^64-1");
+    }
     if (p == Parse::kOk) {
       out->push_back(WalRecord{idx, std::string(pl)});
       *expect = idx + 1;
