@@ -236,6 +236,8 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
     if (!v1 && !v2 && !v3) return Status(Err::kCorrupt, "unsupported snapshot header");
     std::uint64_t index = a[1].as<std::uint64_t>();
     std::int64_t rev = a[2].as<std::int64_t>();
+    // A store's rev starts at 0 and only grows, and the next change takes rev + 1.
+    if (rev < 0 || rev == INT64_MAX) return Status(Err::kCorrupt, "snapshot rev out of range");
     std::string members;
     if (!v1) members.assign(a[3].via.bin.ptr, a[3].via.bin.size);
     std::map<std::uint64_t, std::int64_t> leases;
