@@ -245,6 +245,27 @@ void snapshots() {
   put("snapshot", "v3", body(v3));
   put("snapshot", "v4", body(v4));
   put("snapshot", "v4-file", std::string("\x00", 1) + v4);
+  // fuzz_snapshot_transfer: [mode][seed][the file after its magic]. Mode 0x79: chunks of 16 bytes
+  // in a drawn order; 0x7f: with damaged chunks and another snapshot's; 0x02: raw chunk frames.
+  put("snapshot_transfer", "v1-in-order", std::string("\x79\x01", 2) + body(v1).substr(1));
+  put("snapshot_transfer", "v4-damaged", std::string("\x7f\x05", 2) + body(v4).substr(1));
+  std::string frames("\x02\x00", 2);
+  for (std::uint64_t off = 0; off < v1.size(); off += 40) {
+    wire::NodeMessage m;
+    m.cluster = 7;
+    m.from = 1;
+    m.to = 2;
+    m.type = wire::NodeMessage::Type::kSnapshotChunk;
+    m.slot = 40;
+    m.size = v1.size();
+    std::memcpy(&m.fileCrc, v1.data() + v1.size() - 4, 4);
+    m.commit = off;
+    m.value = v1.substr(off, 40);
+    const std::string f = wire::encodePeer(m);
+    frames += static_cast<char>(f.size());
+    frames += f;
+  }
+  put("snapshot_transfer", "v1-frames", frames);
 }
 
 void feed() {
