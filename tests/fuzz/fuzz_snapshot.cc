@@ -1,7 +1,8 @@
 // libFuzzer target fuzz_snapshot: a snapshot file as a node reads it when it starts, or when a
 // leader's snapshot has arrived (store::decodeSnapshot, which loadSnapshotFile runs over the
 // mapped file). Damaged bytes must become CORRUPT, never a crash; a snapshot that decodes must
-// re-encode to one that decodes to the same store.
+// re-encode to one that decodes to the same store, and that store must serve reads and apply
+// writes.
 //
 // Input: a mode byte, then (mode bit 0 clear) the whole file, or (bit 0 set) the file's bytes
 // after its magic: this target adds the magic and the checksum, so that the fuzzer reaches the
@@ -15,6 +16,7 @@
 
 #include "store/crc32c.h"
 #include "store/snapshot.h"
+#include "wire/path.h"
 
 using namespace cairn;
 
@@ -49,5 +51,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::abort();
   }
   if (store::encodeSnapshot(again->image()) != once) std::abort();
+  // The store a snapshot makes goes on serving: reads over the whole tree, then writes (a SET, a
+  // DEL of a subtree, a lease's end) must keep it whole.
+  auto all = wire::Glob::compile("/**");
+  if (!all) std::abort();
+  (void)st->walk(*all, st->rev(), std::nullopt, 64, 1 << 20);
+  (void)st->getdir("/", st->rev(), std::nullopt, 64);
+  (void)st->stat("/a", st->rev());
+  const std::uint64_t index = st->appliedIndex() + 1;
+  wire::Command set{wire::Command::Op::kSet, "/a/b", -1, "x"};
+  wire::Command del{wire::Command::Op::kDel, "/a", -1, ""};
+  for (const wire::Command& c : {set, del}) {
+    auto r = st->apply(index, c);
+    if (r.status.isOk() && r.rev != st->rev()) std::abort();
+  }
+  if (!st->leases().empty()) {
+    wire::Command revoke;
+    revoke.op = wire::Command::Op::kRevoke;
+    revoke.lease = st->leases().begin()->first;
+    (void)st->apply(index, revoke);
+  }
+  (void)st->changes(*all, st->oldestRev() + 1, 64, 1 << 20);
+  (void)st->dump();
   return 0;
 }

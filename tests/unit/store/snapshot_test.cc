@@ -128,3 +128,25 @@ TEST_CASE("snapshot: a rev below 0 or at 2^63-1 is CORRUPT", "[unit][snapshot]")
           Err::kCorrupt);
   }
 }
+
+TEST_CASE("snapshot: a name that is not a path component is CORRUPT", "[unit][snapshot]") {
+  // Found by fuzz_snapshot: a file named "co)fi" decoded, and the store's first REVOKE of its lease
+  // threw (bad_variant_access: the path it made of the names did not split again).
+  // Version 1 at rev 5: the root directory with one file ["name", rev 1, bin "x"].
+  auto file = [](const std::string& name) {
+    std::string f = std::string("CAIRNSNP\x93\x01\x00\x05\x93\xa0\x01\x01", 16);
+    f += static_cast<char>(0x93);
+    f += static_cast<char>(0xa0 | name.size());
+    f += name + std::string("\x01\xc4\x01x", 4);
+    const std::uint32_t crc = cairn::store::crc32c(f);
+    return f + std::string(reinterpret_cast<const char*>(&crc), 4);
+  };
+  auto ok = cairn::store::decodeSnapshot(file("a.b_c-9"), Store::Options());
+  REQUIRE(ok.isOk());
+  CHECK(ok->dump() == "/a.b_c-9@1=x");
+  for (const std::string& bad :
+       {std::string(), std::string("a/b"), std::string("co)fi"), std::string("a\0b", 3)}) {
+    CHECK(cairn::store::decodeSnapshot(file(bad), Store::Options()).status().code() ==
+          Err::kCorrupt);
+  }
+}
