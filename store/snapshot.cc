@@ -84,8 +84,21 @@ struct Reader {
   std::size_t reported = 0;
   bool leases = false;  // a version 3 snapshot: a file's record may name its lease
 
-  // One node record and, for a directory, its children.
-  NodeP node(std::string* name, int depth) {
+  // A path component, as the store's paths are made of ([A-Za-z0-9._-]+, wire/path.h).
+  static bool isName(const std::string& n) {
+    if (n.empty()) return false;
+    for (char c : n) {
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '.' || c == '_' || c == '-')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // One node record and, for a directory, its children. `parentLen`: the length of the path of
+  // the directory that holds it (0 for the root and its children: "/" + name).
+  NodeP node(std::string* name, int depth, std::size_t parentLen = 0) {
     if (depth > static_cast<int>(wire::kMaxPathLen)) throw std::runtime_error("tree too deep");
     msgpack::object_handle oh =
         msgpack::unpack(data.data(), data.size(), off, nullptr, nullptr,
@@ -100,6 +113,12 @@ struct Reader {
     }
     const msgpack::object* a = o.via.array.ptr;
     *name = a[0].as<std::string>();
+    // The store makes paths of the names and splits them again: each must be a valid component,
+    // and each path no longer than a path may be.
+    const std::size_t pathLen = depth == 0 ? 0 : parentLen + 1 + name->size();
+    if (depth > 0 && (!isName(*name) || pathLen > wire::kMaxPathLen)) {
+      throw std::runtime_error("a name that is not a path component, or a path too long");
+    }
     auto n = std::make_shared<Node>();
     n->rev = a[1].as<std::int64_t>();
     if (a[2].type == msgpack::type::BIN) {
@@ -115,7 +134,7 @@ struct Reader {
     std::uint64_t count = a[2].as<std::uint64_t>();
     for (std::uint64_t i = 0; i < count; ++i) {
       std::string child;
-      NodeP c = node(&child, depth + 1);
+      NodeP c = node(&child, depth + 1, pathLen);
       n->children = n->children.assign(child, std::move(c));
     }
     return n;
@@ -236,6 +255,8 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
     if (!v1 && !v2 && !v3) return Status(Err::kCorrupt, "unsupported snapshot header");
     std::uint64_t index = a[1].as<std::uint64_t>();
     std::int64_t rev = a[2].as<std::int64_t>();
+    // A store's rev starts at 0 and only grows, and the next change takes rev + 1.
+    if (rev < 0 || rev == INT64_MAX) return Status(Err::kCorrupt, "snapshot rev out of range");
     std::string members;
     if (!v1) members.assign(a[3].via.bin.ptr, a[3].via.bin.size);
     std::map<std::uint64_t, std::int64_t> leases;

@@ -82,6 +82,48 @@ bool allZero(std::string_view data, std::size_t off) {
 
 }  // namespace
 
+Status scanWalSegment(std::string_view d, const std::string& name, bool last, std::uint64_t* expect,
+                      std::vector<WalRecord>* out, std::size_t* tailOff, std::string* repaired) {
+  std::size_t off = 0;
+  while (true) {
+    std::uint64_t idx = 0;
+    std::string_view pl;
+    std::size_t next = 0;
+    Parse p = parseAt(d, off, &idx, &pl, &next);
+    if (p == Parse::kOk && *expect != 0 && idx != *expect) {
+      return Status(Err::kCorrupt, "WAL " + name + ": record at offset " + std::to_string(off) +
+                                       " has index " + std::to_string(idx) + ", expected " +
+                                       std::to_string(*expect));
+    }
+    if (p == Parse::kOk && idx == UINT64_MAX) {
+      // No index could follow it (and 0 means "not known yet" to the check above).
+      return Status(Err::kCorrupt, "WAL " + name + ": record at offset " + std::to_string(off) +
+                                       " has index 2^64-1");
+    }
+    if (p == Parse::kOk) {
+      out->push_back(WalRecord{idx, std::string(pl)});
+      *expect = idx + 1;
+      off = next;
+      continue;
+    }
+    // End of this segment's data, cleanly or not.
+    const bool clean = p == Parse::kEnd && allZero(d, off);
+    if (!clean) {
+      if (!last || validRecordAfter(d, off, *expect)) {
+        return Status(
+            Err::kCorrupt,
+            "WAL " + name + " is damaged at offset " + std::to_string(off) +
+                (last ? " and valid records follow the damage" : " and later segments exist") +
+                ": refusing to start, acknowledged writes could be lost");
+      }
+      *repaired = "dropped a torn WAL tail in " + name + " at offset " + std::to_string(off) +
+                  " (" + std::to_string(d.size() - off) + " bytes after it)";
+    }
+    *tailOff = off;
+    return Status::ok();
+  }
+}
+
 wire::Result<std::unique_ptr<Wal>> Wal::open(const std::string& dir, Options opts,
                                              std::vector<WalRecord>* out, std::string* repaired) {
   if (Status s = makeDirs(dir); !s.isOk()) return s;
@@ -96,40 +138,10 @@ wire::Result<std::unique_ptr<Wal>> Wal::open(const std::string& dir, Options opt
     w->segments_.push_back(Segment{first, name});
     auto data = readFile(dir + "/" + name);
     if (!data) return data.status();
-    std::string_view d = *data;
-    std::size_t off = 0;
-    const bool last = si + 1 == names->size();
-    while (true) {
-      std::uint64_t idx = 0;
-      std::string_view pl;
-      std::size_t next = 0;
-      Parse p = parseAt(d, off, &idx, &pl, &next);
-      if (p == Parse::kOk && expect != 0 && idx != expect) {
-        return Status(Err::kCorrupt, "WAL " + name + ": record at offset " + std::to_string(off) +
-                                         " has index " + std::to_string(idx) + ", expected " +
-                                         std::to_string(expect));
-      }
-      if (p == Parse::kOk) {
-        out->push_back(WalRecord{idx, std::string(pl)});
-        expect = idx + 1;
-        off = next;
-        continue;
-      }
-      // End of this segment's data, cleanly or not.
-      const bool clean = p == Parse::kEnd && allZero(d, off);
-      if (!clean) {
-        if (!last || validRecordAfter(d, off, expect)) {
-          return Status(
-              Err::kCorrupt,
-              "WAL " + name + " is damaged at offset " + std::to_string(off) +
-                  (last ? " and valid records follow the damage" : " and later segments exist") +
-                  ": refusing to start, acknowledged writes could be lost");
-        }
-        *repaired = "dropped a torn WAL tail in " + name + " at offset " + std::to_string(off) +
-                    " (" + std::to_string(d.size() - off) + " bytes after it)";
-      }
-      tailOff = off;
-      break;
+    if (Status s =
+            scanWalSegment(*data, name, si + 1 == names->size(), &expect, out, &tailOff, repaired);
+        !s.isOk()) {
+      return s;
     }
   }
   // An empty WAL continues after its segment's name (the index its first record would have had).

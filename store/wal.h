@@ -81,6 +81,15 @@ class Wal {
   std::string buf_;
 };
 
+// The records of one segment's bytes, as Wal::open reads them, with no file involved (the fuzz
+// target reads arbitrary bytes through it). `*expect` is the index the next record must have (0:
+// not known yet) and moves past each record read; only the `last` segment may end in a torn tail,
+// which is dropped and described in *repaired. CORRUPT for any other damage. *tailOff is where
+// the segment's data ends.
+wire::Status scanWalSegment(std::string_view data, const std::string& name, bool last,
+                            std::uint64_t* expect, std::vector<WalRecord>* out,
+                            std::size_t* tailOff, std::string* repaired);
+
 inline constexpr std::size_t kWalHeaderBytes = 16;
 inline constexpr std::uint32_t kWalMaxRecord = 256u << 20;
 

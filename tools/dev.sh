@@ -116,11 +116,39 @@ case "$cmd" in
     ;;
   fuzz)
     install_deps
-    CXX=clang++-14 TARGET=fuzz_request build build-fuzz -DCAIRN_FUZZ=ON -DCAIRN_TESTS=ON
-    mkdir -p build-fuzz/corpus
-    cp -n tests/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null || true
-    build-fuzz/tests/fuzz_request -max_total_time="${FUZZ_SECONDS:-60}" -rss_limit_mb=1024 \
-      -max_len=4096 build-fuzz/corpus
+    # Every libFuzzer target (tests/fuzz: one per decoder of untrusted bytes), one after another,
+    # each for FUZZ_SECONDS on its own copy of its seed corpus (build-fuzz/corpus/<target>). The
+    # first crash, leak, timeout, out-of-memory or undefined behaviour ends the step with exit 1
+    # and the path of the input that caused it (replay: build-fuzz/tests/fuzz_<target> FILE).
+    CXX=clang++-14 TARGET=fuzzers build build-fuzz -DCAIRN_FUZZ=ON -DCAIRN_TESTS=ON
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    export ASAN_OPTIONS=detect_leaks=1
+    for bin in build-fuzz/tests/fuzz_*; do
+      t=${bin##*/fuzz_}
+      [ "$t" = corpus ] && continue  # the seed corpus writer, not a target
+      max_len=4096
+      case "$t" in wal | snapshot) max_len=16384 ;; esac
+      mkdir -p "build-fuzz/corpus/$t"
+      cp -n "tests/fuzz/corpus/$t"/* "build-fuzz/corpus/$t/" 2>/dev/null || true
+      art="build-fuzz/crashes/$t"
+      rm -rf "$art"
+      mkdir -p "$art"
+      log="build-fuzz/fuzz-$t.log"
+      st=0
+      "$bin" -max_total_time="${FUZZ_SECONDS:-60}" -rss_limit_mb=1024 -max_len="$max_len" \
+        -timeout=10 -print_final_stats=1 -artifact_prefix="$art/" \
+        "build-fuzz/corpus/$t" >"$log" 2>&1 || st=$?
+      found=$(find "$art" -type f | sort)
+      if [ "$st" -ne 0 ] || [ -n "$found" ]; then
+        tail -n 60 "$log" >&2
+        echo "== fuzz_$t FAILED (exit $st); its log: $log; the input(s):" >&2
+        echo "${found:-(none written)}" | sed 's/^/     /' >&2
+        exit 1
+      fi
+      runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+      echo "== fuzz_$t: $runs runs, $(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+ ft: [0-9]+')," \
+        "$(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -oE 'exec/s: [0-9]+'), no crash"
+    done
     ;;
   static)
     install_deps

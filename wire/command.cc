@@ -54,6 +54,8 @@ Status readFields(const msgpack::object* a, std::uint32_t n, Command* c) {
   if (n == 9) {
     c->session = a[7].as<std::uint64_t>();
     c->seq = a[8].as<std::uint64_t>();
+    // The encoder writes a seq only with its session: a seq alone would not survive a re-encode.
+    if (c->session == 0) return Status(Err::kCorrupt, "command has a seq without a session");
   }
   if (c->op == Command::Op::kTxn) {
     auto t = decodeTxn(c->value);

@@ -220,7 +220,9 @@ void Watcher::onHeartbeat(std::string_view body) {
   } else if (!leaderlessSince_) {
     leaderlessSince_ = now;
   }
-  const bool joined = haveBeat_ && h->boot == boot_ && h->id == nodeId_ && h->seq == seq_ + 1;
+  // (in unsigned arithmetic: a seq of 2^63-1 from a node must not overflow here)
+  const bool joined = haveBeat_ && h->boot == boot_ && h->id == nodeId_ &&
+                      static_cast<std::uint64_t>(h->seq) == static_cast<std::uint64_t>(seq_) + 1;
   if (haveBeat_ && !joined) ++stats_.gaps;
   haveBeat_ = true;
   boot_ = h->boot;

@@ -12,6 +12,7 @@
 #include "node/log.h"
 #include "node/web/cluster_view.h"
 #include "node/web/json.h"
+#include "node/web/viewer_request.h"
 #include "node/web/wire_io.h"
 
 namespace cairn::node::web {
@@ -27,14 +28,9 @@ constexpr std::size_t kListValueShown = 16 << 10;
 constexpr std::size_t kListBytes = 1 << 20;
 constexpr auto kRequestTimeout = std::chrono::seconds(5);
 constexpr std::size_t kSeriesKept = 300;  // 5 minutes of 1 s samples
-constexpr std::int64_t kDefaultPage = 200;
-constexpr std::int64_t kMaxPage = 1000;
-constexpr std::int64_t kDefaultHistory = 50;
-constexpr std::int64_t kMaxHistory = 200;
-constexpr std::int64_t kChangesPage = 1000;
-constexpr int kMaxHistoryPages = 20;  // 20,000 changes of one file: twice the default window
-constexpr int kMaxInFlight = 8;       // a viewer's requests at the node at once
-constexpr std::size_t kDrain = 256;   // messages taken from one socket per poll
+constexpr int kMaxHistoryPages = 20;      // 20,000 changes of one file: twice the default window
+constexpr int kMaxInFlight = 8;           // a viewer's requests at the node at once
+constexpr std::size_t kDrain = 256;       // messages taken from one socket per poll
 
 std::string changeJson(const client::Change& c) {
   json j{{"type", "change"}, {"rev", c.rev}, {"path", c.path}, {"op", c.op}};
@@ -210,72 +206,27 @@ class Bridge::Loop {
                   dump(json{{"type", "reply"}, {"id", id}, {"error", err}, {"detail", detail}}));
   }
 
-  // Reads an integer field in [lo, hi], `dflt` when absent; false (after replying) otherwise.
-  bool intField(const json& q, const char* key, std::int64_t lo, std::int64_t hi, std::int64_t dflt,
-                std::int64_t* out, std::uint64_t session) {
-    *out = dflt;
-    if (!q.contains(key)) return true;
-    const json& v = q[key];
-    if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
-      fail(session, q["id"], "RANGE",
-           std::string(key) + " must be an integer in " + std::to_string(lo) + ".." +
-               std::to_string(hi));
-      return false;
-    }
-    *out = v.get<std::int64_t>();
-    return true;
-  }
-
-  // A viewer's message: checked, then sent to the node.
+  // A viewer's message: checked (viewer_request.h), then sent to the node.
   void start(std::uint64_t session, const std::string& text) {
-    json q = json::parse(text, nullptr, false);
-    if (q.is_discarded() || !q.is_object()) {
-      return fail(session, nullptr, "BAD_REQUEST", "a request is one JSON object");
-    }
-    if (!q.contains("id") || !q["id"].is_number_integer()) {
-      return fail(session, nullptr, "BAD_REQUEST", "a request needs an integer id");
-    }
-    Pending p;
-    p.session = session;
-    p.id = q["id"];
-    if (!q.contains("op") || !q["op"].is_string()) {
-      return fail(session, p.id, "BAD_REQUEST", "op (a string) is required");
-    }
-    p.op = q["op"].get<std::string>();
+    ViewerRequest v;
+    ViewerError why;
+    const bool ok = parseViewerRequest(text, &v, &why);
+    if (!ok && why.early) return fail(session, v.id, why.err, why.detail);
     if (inFlight_[session] >= kMaxInFlight) {
-      return fail(session, p.id, "UNAVAILABLE",
+      return fail(session, v.id, "UNAVAILABLE",
                   std::to_string(kMaxInFlight) +
                       " requests of this viewer are at the node already: wait for their replies");
     }
-    auto str = [&](const char* key) -> std::optional<std::string> {
-      if (!q.contains(key) || !q[key].is_string()) return std::nullopt;
-      return q[key].get<std::string>();
-    };
-    p.req.consistency = "local";
-    if (p.op == "getdir" || p.op == "walk") {
-      p.req.verb = p.op == "getdir" ? wire::Verb::kGetdir : wire::Verb::kWalk;
-      p.req.path = str(p.op == "getdir" ? "path" : "glob");
-      p.req.after = str("after");
-      std::int64_t limit = 0;
-      if (!intField(q, "limit", 1, kMaxPage, kDefaultPage, &limit, session)) return;
-      p.req.limit = limit;
-    } else if (p.op == "get") {
-      p.req.verb = wire::Verb::kGet;
-      p.req.path = str("path");
-    } else if (p.op == "history") {
-      if (!intField(q, "limit", 1, kMaxHistory, kDefaultHistory, &p.limit, session)) return;
-      p.req.verb = wire::Verb::kChanges;
-      p.req.path = str("path");
-      p.req.limit = kChangesPage;
+    if (!ok) return fail(session, v.id, why.err, why.detail);
+    Pending p;
+    p.session = session;
+    p.id = std::move(v.id);
+    p.op = std::move(v.op);
+    p.req = std::move(v.req);
+    p.limit = v.limit;
+    if (p.op == "history") {
       p.from = latest_ ? std::max<std::int64_t>(1, latest_->stats.gauges.changesFrom) : 1;
       p.req.rev = p.from;
-    } else {
-      return fail(session, p.id, "BAD_REQUEST",
-                  "op must be one of getdir, get, history, walk; got \"" + p.op + "\"");
-    }
-    if (!p.req.path) {
-      return fail(session, p.id, "MISSING_ARG",
-                  std::string(p.op == "walk" ? "glob" : "path") + " (a string) is required");
     }
     p.deadline = Clock::now() + kRequestTimeout;
     ++inFlight_[session];
