@@ -172,11 +172,7 @@ struct Args {
 };
 
 // CURVE, read once from --key and --server-key: every client this program makes uses it.
-struct Keys {
-  std::optional<cairn::wire::KeyPair> pair;
-  std::string server;
-};
-Keys gKeys;
+cairn::client::ClientKeys gKeys;
 
 void secure(cairn::client::Options& o) {
   o.key = gKeys.pair;
@@ -189,22 +185,12 @@ void secure(cairn::client::WatchOptions& o) {
 
 // Reads the key files the flags name; false (after saying why) when one will not do.
 bool loadKeys(const Args& a) {
-  if (!a.keyFile.empty()) {
-    auto k = cairn::wire::readSecretKeyFile(a.keyFile);
-    if (!k) {
-      std::fprintf(stderr, "cairn: --key: %s\n", k.status().detail().c_str());
-      return false;
-    }
-    gKeys.pair = std::move(k.value());
+  auto k = cairn::client::loadClientKeys(a.keyFile, a.serverKey);
+  if (!k) {
+    std::fprintf(stderr, "cairn: %s\n", k.status().detail().c_str());
+    return false;
   }
-  if (!a.serverKey.empty()) {
-    auto k = cairn::wire::readPublicKey(a.serverKey);
-    if (!k) {
-      std::fprintf(stderr, "cairn: --server-key: %s\n", k.status().detail().c_str());
-      return false;
-    }
-    gKeys.server = std::move(k.value());
-  }
+  gKeys = std::move(k.value());
   return true;
 }
 

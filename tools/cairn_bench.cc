@@ -64,11 +64,7 @@ struct Options {
 };
 
 // CURVE (--key, --server-key): every socket and client of the run uses it.
-struct Keys {
-  std::optional<cairn::wire::KeyPair> pair;
-  std::string server;
-};
-Keys gKeys;
+cairn::client::ClientKeys gKeys;
 
 cairn::client::Options clientOptions(const std::string& endpoint) {
   cairn::client::Options co;
@@ -649,21 +645,11 @@ int main(int argc, char** argv) {
     return code;
   }
   if (o.addrs.empty()) o.addrs = {"tcp://127.0.0.1:7101"};
-  if (!keyFile.empty()) {
-    auto k = cairn::wire::readSecretKeyFile(keyFile);
-    if (!k) {
-      std::fprintf(stderr, "cairn-bench: --key: %s\n", k.status().detail().c_str());
-      return 127;
-    }
-    gKeys.pair = std::move(k.value());
-  }
-  if (!serverKey.empty()) {
-    auto k = cairn::wire::readPublicKey(serverKey);
-    if (!k) {
-      std::fprintf(stderr, "cairn-bench: --server-key: %s\n", k.status().detail().c_str());
-      return 127;
-    }
-    gKeys.server = std::move(k.value());
+  if (auto k = cairn::client::loadClientKeys(keyFile, serverKey)) {
+    gKeys = std::move(k.value());
+  } else {
+    std::fprintf(stderr, "cairn-bench: %s\n", k.status().detail().c_str());
+    return 127;
   }
   if (o.duration <= 0 && o.count < 1) {  // the flags' own ranges were checked while parsing
     std::fprintf(stderr,

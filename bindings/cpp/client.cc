@@ -101,6 +101,21 @@ Result<std::string> normalizeEndpoint(const std::string& given) {
                                       "127.0.0.1:7101), with the node's key tcp://KEY@HOST:PORT");
 }
 
+Result<ClientKeys> loadClientKeys(const std::string& keyFile, const std::string& serverKey) {
+  ClientKeys keys;
+  if (!keyFile.empty()) {
+    auto k = wire::readSecretKeyFile(keyFile);
+    if (!k) return Status(k.status().code(), "--key: " + k.status().detail());
+    keys.pair = std::move(k.value());
+  }
+  if (!serverKey.empty()) {
+    auto k = wire::readPublicKey(serverKey);
+    if (!k) return Status(k.status().code(), "--server-key: " + k.status().detail());
+    keys.server = std::move(k.value());
+  }
+  return keys;
+}
+
 Result<std::string> secureSocket(zmq::socket_t& s, const std::string& endpoint,
                                  const std::optional<wire::KeyPair>& key,
                                  const std::string& serverKey) {

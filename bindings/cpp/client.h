@@ -80,6 +80,15 @@ struct Options {
   std::string serverKey;
 };
 
+// The keys a program's flags name: `keyFile` (a key pair, owner-only; "" for none) and
+// `serverKey` (a key file or a Z85 key; "" for none). The error names the flag (--key,
+// --server-key) and what is wrong.
+struct ClientKeys {
+  std::optional<wire::KeyPair> pair;
+  std::string server;
+};
+Result<ClientKeys> loadClientKeys(const std::string& keyFile, const std::string& serverKey);
+
 // (A request that every node refused at the handshake fails with PERMISSION.)
 // Sets CURVE on a socket about to connect to `endpoint` (tcp://KEY@host:port or plain, see
 // Options::key and serverKey); returns the endpoint to connect to, or BAD_REQUEST when the keys do

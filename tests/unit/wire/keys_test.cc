@@ -33,8 +33,8 @@ TEST_CASE("keys: a key file round-trips and its public key must be its secret ke
   CHECK(bare->secretKey.empty());
 
   auto other = wire::generateKeyPair();
-  auto mismatch = wire::parseKeyFile("public: " + other->publicKey + "\nsecret: " + k->secretKey,
-                                     "k");
+  auto mismatch =
+      wire::parseKeyFile("public: " + other->publicKey + "\nsecret: " + k->secretKey, "k");
   REQUIRE_FALSE(mismatch.isOk());
   CHECK(mismatch.status().detail() == "k: the public key is not the secret key's");
   CHECK_FALSE(wire::parseKeyFile("public: short\n", "k").isOk());
