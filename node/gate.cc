@@ -175,6 +175,20 @@ void Gate::drainZap(int max) {
   }
 }
 
+void Gate::followMembers(std::initializer_list<const wire::Membership*> configs,
+                         const std::map<std::uint32_t, std::string>& joined) {
+  std::map<std::string, std::uint32_t> keys;
+  for (const auto& [id, ep] : joined) {
+    if (auto k = wire::splitKeyedEndpoint(ep); !k.key.empty()) keys[k.key] = id;
+  }
+  for (const wire::Membership* m : configs) {
+    for (const wire::Member& e : m->members) {
+      if (auto k = wire::splitKeyedEndpoint(e.peer); !k.key.empty()) keys[k.key] = e.id;
+    }
+  }
+  peers_ = std::move(keys);
+}
+
 void Gate::reload() {
   if (clientsFile_.empty()) {
     logLine("SIGHUP: no --clients file to read again");

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,6 +23,7 @@
 
 #include "node/grants.h"
 #include "wire/keys.h"
+#include "wire/membership.h"
 #include "wire/status.h"
 
 namespace cairn::node {
@@ -51,9 +53,14 @@ class Gate {
   // the server key `serverKey`. Nothing in plain mode.
   void connectAs(zmq::socket_t& s, const std::string& serverKey) const;
 
-  // The peer keys accepted in the peer domain: public key -> node id. Set by the node whenever
-  // the configuration changes.
-  void setPeers(std::map<std::string, std::uint32_t> keys) { peers_ = std::move(keys); }
+  // The peer keys accepted in the peer domain (and let read in the client domain): those the
+  // members' peer endpoints name in `configs` (the one in effect and the latest proposed: a
+  // member being added connects before it is chosen) and in `joined` (for a node that joined, the
+  // members of the configuration it joined: until its log reaches it, its own holds only the
+  // bootstrap members, and one that joined later, the leader say, must be let in meanwhile).
+  // Called at start and whenever a configuration changes.
+  void followMembers(std::initializer_list<const wire::Membership*> configs,
+                     const std::map<std::uint32_t, std::string>& joined);
 
   zmq::socket_t& zap() { return zap_; }
   // Answers up to `max` waiting ZAP requests.

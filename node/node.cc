@@ -298,6 +298,17 @@ Status Node::start() {
     service_->setAccess(accessOf);
   }
   const std::string key = gate_.secure() ? gate_.key().publicKey : std::string();
+  // An endpoint copied from a ready line may name the node's key: it binds without it.
+  for (auto [flag, ep] :
+       {std::pair{"--client", &cfg_.clientEndpoint}, std::pair{"--events", &cfg_.eventsEndpoint}}) {
+    const wire::KeyedEndpoint k = wire::splitKeyedEndpoint(*ep);
+    if (!k.key.empty() && k.key != key) {
+      return Status(Err::kBadRequest, std::string(flag) + " " + *ep + " names key " + k.key +
+                                          (key.empty() ? ", and this node has none (--key)"
+                                                       : ", and this node's is " + key));
+    }
+    *ep = k.endpoint;
+  }
   if (Status s = clients_.bind(cfg_.clientEndpoint, cap); !s.isOk()) return s;
   clientAdvertised_ = wire::keyedEndpoint(advertise(clients_.boundEndpoint()), key);
   if (Status s = feed_.bind(cfg_.eventsEndpoint, cfg_.feedHwm); !s.isOk()) return s;
@@ -326,6 +337,9 @@ Status Node::start() {
     peers_->verbose = cfg_.verbose;
     if (gate_.secure()) {
       if (Status s = checkMemberKeys(); !s.isOk()) return s;
+      // Before the peer sockets open: the members' first connections must find their keys known.
+      gate_.followMembers({&replica_->core().membership(), &replica_->core().latestMembership()},
+                          identity_.peers);
       peers_->secure(&gate_);
     }
     if (Status s = peers_->start(); !s.isOk()) return s;
@@ -469,22 +483,7 @@ void Node::followMembership() {
       if (eps.count(id)) eps[id] = viaWithKey(ep, eps[id]);
     }
     if (Status s = peers_->addPeers(eps); !s.isOk()) logLine(s.toString());
-    // The Gate lets in the members of both (a member being added connects before it is
-    // chosen), and, for a node that joined, those of the configuration it joined: until its log
-    // reaches that configuration, its own holds only the bootstrap members, and a member that
-    // joined later (the leader, say) must be let in meanwhile.
-    std::map<std::string, std::uint32_t> keys;
-    for (const auto& [id, ep] : identity_.peers) {
-      auto k = wire::splitKeyedEndpoint(ep);
-      if (!k.key.empty()) keys[k.key] = id;
-    }
-    for (const wire::Membership* m : {&core.membership(), &latest}) {
-      for (const wire::Member& e : m->members) {
-        auto k = wire::splitKeyedEndpoint(e.peer);
-        if (!k.key.empty()) keys[k.key] = e.id;
-      }
-    }
-    gate_.setPeers(std::move(keys));
+    gate_.followMembers({&core.membership(), &latest}, identity_.peers);
   }
   const auto self = static_cast<std::uint32_t>(cfg_.id);
   const wire::Membership& m = core.membership();

@@ -4,7 +4,9 @@
 #   die MSG, say MSG          an error (exit 1) / a timestamped progress line
 #   start_cluster [FLAGS...]  starts the nodes ($BIN's cairnd, each with FLAGS, "{i}" in a flag
 #                             replaced by the node's number) and waits until a write succeeds;
-#                             sets ALL (the client endpoints), NODES (their PIDs), DATA
+#                             sets ALL (the client endpoints), NODES (their PIDs), DATA. With
+#                             CURVE=1: every node gets a key pair and --clients listing one client
+#                             key (admin /), exported as CAIRN_KEY; ALL names the nodes' keys
 #   stop_cluster              stops the nodes and removes their data (start_cluster may follow)
 #   ep I                      node I's client endpoint (a 4th node may use 4)
 #   cairn ARGS...             the CLI with a 2 s timeout
@@ -35,7 +37,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; cleanup; exit 130' INT TERM
 
-ep() { echo "tcp://127.0.0.1:18${1}01"; }
+# (with CURVE=1 and the node's key made: tcp://KEY@127.0.0.1:18I01)
+ep() {
+  if [ -f "$DATA/n$1.pub" ]; then
+    echo "tcp://$(cat "$DATA/n$1.pub")@127.0.0.1:18${1}01"
+  else
+    echo "tcp://127.0.0.1:18${1}01"
+  fi
+}
 ALL="$(ep 1),$(ep 2),$(ep 3)"
 cairn() { "$BIN/tools/cairn" --timeout 2000 "$@"; }
 
@@ -44,11 +53,26 @@ start_cluster() {
   local cluster="1=tcp://127.0.0.1:18100,2=tcp://127.0.0.1:18200,3=tcp://127.0.0.1:18300"
   "$BIN/tools/cairn" --timeout 500 --addr "$ALL" rev >/dev/null 2>&1 &&
     die "something already answers at $ALL (a cluster left running?)"
-  local flags f
+  local flags f secure=()
+  rm -f "$DATA"/n*.pub "$DATA"/n*.key "$DATA"/client.* "$DATA"/clients.acl
+  unset CAIRN_KEY
+  if [ "${CURVE:-0}" = 1 ]; then
+    for i in 1 2 3; do "$BIN/tools/cairn" keygen >"$DATA/n$i.key" 2>"$DATA/n$i.pub"; done
+    "$BIN/tools/cairn" keygen >"$DATA/client.key" 2>"$DATA/client.pub"
+    echo "$(cat "$DATA/client.pub") bench admin /" >"$DATA/clients.acl"
+    export CAIRN_KEY=$DATA/client.key
+    cluster=""
+    for i in 1 2 3; do
+      cluster+="${cluster:+,}$i=tcp://$(cat "$DATA/n$i.pub")@127.0.0.1:18${i}00"
+    done
+    secure=(--key "$DATA/n{i}.key" --clients "$DATA/clients.acl")
+  fi
+  ALL="$(ep 1),$(ep 2),$(ep 3)"
   for i in 1 2 3; do
     flags=()
-    for f in "$@"; do flags+=("${f//\{i\}/$i}"); done
-    "$BIN/node/cairnd" --data "$DATA/n$i" --id "$i" --cluster "$cluster" --client "$(ep "$i")" \
+    for f in "$@" "${secure[@]}"; do flags+=("${f//\{i\}/$i}"); done
+    "$BIN/node/cairnd" --data "$DATA/n$i" --id "$i" --cluster "$cluster" \
+      --client "tcp://127.0.0.1:18${i}01" \
       --events "tcp://127.0.0.1:18${i}02" "${flags[@]}" 2>>"$DATA/n$i.log" &
     PIDS+=($!)
     NODES+=($!)
