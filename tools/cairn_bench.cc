@@ -284,8 +284,17 @@ Result runShape(const Options& o, const std::string& workload,
   };
   const int threads = std::min(o.threads, o.clients);
   std::vector<std::thread> ts;
-  for (int t = 0; t < threads; ++t)
-    ts.emplace_back(worker, t, threads);
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&worker, t, threads] {
+      try {
+        worker(t, threads);
+      } catch (const zmq::error_t& e) {  // say what failed, rather than terminate() saying nothing
+        std::fprintf(stderr, "\ncairn-bench: client thread %d: %s (errno %d)\n", t, e.what(),
+                     e.num());
+        std::_Exit(2);
+      }
+    });
+  }
   std::atomic<bool> finished{false};
   std::thread progress([&] {
     long last = 0;
