@@ -46,6 +46,9 @@ class Gate {
   wire::Status start(const std::string& keyFile, const std::string& clientsFile, bool zapHandler);
   bool secure() const { return key_.has_value(); }
   const wire::KeyPair& key() const { return *key_; }
+  // The node's key pair, and its public key ("" in plain mode: keyedEndpoint() then adds none).
+  const std::optional<wire::KeyPair>& keyPair() const { return key_; }
+  std::string publicKey() const { return key_ ? key_->publicKey : std::string(); }
   // Makes `s` a CURVE server in `domain` (before it binds). Nothing in plain mode.
   // IO if libzmq will not enforce ZAP on it.
   wire::Status serve(zmq::socket_t& s, const char* domain) const;

@@ -151,8 +151,7 @@ Status Node::joinCluster(IdentityRequest* req) {
   }
   if (auto held = loadIdentity(cfg_.dataDir); held && *held) {
     // A restart with --join still on its command line: the same cluster, or a mistake.
-    auto there =
-        clusterAt(ctx_, cfg_.join, gate_.secure() ? std::optional(gate_.key()) : std::nullopt);
+    auto there = clusterAt(ctx_, cfg_.join, gate_.keyPair());
     if (there && *there != (*held)->cluster) {
       wrongData_ = true;
       return Status(Err::kBadRequest, "this --data directory belongs to cluster " +
@@ -169,9 +168,9 @@ Status Node::joinCluster(IdentityRequest* req) {
   j.endpoint = cfg_.join;
   if (cfg_.idGiven) j.id = static_cast<std::uint32_t>(cfg_.id);
   j.peer = cfg_.peerEndpoint;
+  j.key = gate_.keyPair();
   if (gate_.secure()) {
-    j.key = gate_.key();
-    j.peer = wire::keyedEndpoint(wire::splitKeyedEndpoint(j.peer).endpoint, gate_.key().publicKey);
+    j.peer = wire::keyedEndpoint(wire::splitKeyedEndpoint(j.peer).endpoint, gate_.publicKey());
   }
   // Endpoints with a port of their own are known before they are bound; /ctl has them later.
   auto known = [&](const std::string& ep) {
@@ -180,13 +179,8 @@ Status Node::joinCluster(IdentityRequest* req) {
         !port.empty() && port != "0" && port.find_first_not_of("0123456789") == std::string::npos;
     return numbered ? advertise(ep) : std::string();
   };
-  j.client = known(cfg_.clientEndpoint);
-  j.events = known(cfg_.eventsEndpoint);
-  if (gate_.secure()) {
-    for (std::string* ep : {&j.client, &j.events}) {
-      if (!ep->empty()) *ep = wire::keyedEndpoint(*ep, gate_.key().publicKey);
-    }
-  }
+  j.client = wire::keyedEndpoint(known(cfg_.clientEndpoint), gate_.publicKey());
+  j.events = wire::keyedEndpoint(known(cfg_.eventsEndpoint), gate_.publicKey());
   j.observer = cfg_.learner;
   bool refused = false;
   auto id = cairn::node::joinCluster(ctx_, j, &refused);
@@ -297,7 +291,7 @@ Status Node::start() {
     feed_.filterBy(accessOf);
     service_->setAccess(accessOf);
   }
-  const std::string key = gate_.secure() ? gate_.key().publicKey : std::string();
+  const std::string key = gate_.publicKey();
   // An endpoint copied from a ready line may name the node's key: it binds without it.
   for (auto [flag, ep] :
        {std::pair{"--client", &cfg_.clientEndpoint}, std::pair{"--events", &cfg_.eventsEndpoint}}) {
@@ -417,10 +411,8 @@ Status Node::start() {
     }
     wo.nodeId = cfg_.id;
     wo.historyRevs = cfg_.historyRevs;
-    if (gate_.secure()) {
-      wo.key = gate_.key();
-      wo.clientEndpoint = wire::keyedEndpoint(wo.clientEndpoint, gate_.key().publicKey);
-    }
+    wo.key = gate_.keyPair();
+    wo.clientEndpoint = wire::keyedEndpoint(wo.clientEndpoint, gate_.publicKey());
     auto w = web::Web::start(ctx_, wo);
     if (!w) return w.status();
     web_ = std::move(*w);

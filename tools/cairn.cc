@@ -560,8 +560,7 @@ int status(const Args& a) {
   auto has = [&nodes](const std::string& ep) {
     return std::any_of(nodes.begin(), nodes.end(), [&ep](const NodeStatus& n) {
       // (the same node whether or not either names its key)
-      return cairn::wire::splitKeyedEndpoint(n.endpoint).endpoint ==
-             cairn::wire::splitKeyedEndpoint(ep).endpoint;
+      return cairn::wire::sameEndpoint(n.endpoint, ep);
     });
   };
   std::vector<std::string> given = cairn::client::splitEndpoints(a.addr);

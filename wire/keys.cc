@@ -197,6 +197,10 @@ KeyedEndpoint splitKeyedEndpoint(std::string_view s) {
   return {std::string(s), ""};
 }
 
+bool sameEndpoint(std::string_view a, std::string_view b) {
+  return splitKeyedEndpoint(a).endpoint == splitKeyedEndpoint(b).endpoint;
+}
+
 std::string keyedEndpoint(std::string_view endpoint, std::string_view key) {
   const std::size_t scheme = endpoint.find("://");
   if (key.empty() || scheme == std::string_view::npos) return std::string(endpoint);

@@ -51,6 +51,8 @@ struct KeyedEndpoint {
   std::string key;       // Z85, or empty when the endpoint names none
 };
 KeyedEndpoint splitKeyedEndpoint(std::string_view s);
+// Whether two endpoints reach the same place, whether or not either names a key.
+bool sameEndpoint(std::string_view a, std::string_view b);
 // `endpoint` with `key` put in (the endpoint as it is when key is empty).
 std::string keyedEndpoint(std::string_view endpoint, std::string_view key);
 

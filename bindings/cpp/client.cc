@@ -525,9 +525,7 @@ Status Client::findLeader() {
   if (!ep) return Status::ok();
   for (std::size_t i = 0; i < opts_.endpoints.size(); ++i) {
     // (the same node whether or not either names its key)
-    if (wire::splitKeyedEndpoint(opts_.endpoints[i]).endpoint !=
-            wire::splitKeyedEndpoint(*ep).endpoint ||
-        !badEndpoints_[i].isOk()) {
+    if (!wire::sameEndpoint(opts_.endpoints[i], *ep) || !badEndpoints_[i].isOk()) {
       continue;
     }
     // Only a leader that completes its handshake at once is worth it (a node that still names a
