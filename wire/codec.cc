@@ -1,5 +1,7 @@
 #include "wire/codec.h"
 
+#include "wire/msgpack_util.h"
+
 #include <msgpack.hpp>
 
 #include <algorithm>
@@ -10,7 +12,9 @@
 namespace cairn::wire {
 namespace {
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+using mp::packBin;
+using mp::Packer;
+using mp::packStr;
 
 // Limits for what a node accepts from clients: small containers (only "tag" may nest), shallow.
 // Strings may be as long as the message that holds them (the socket caps that): a SET's value
@@ -107,16 +111,7 @@ Status wrongType(std::string_view key, const char* want) {
 
 // Writes a map whose size is known only after the fields are chosen: callers count first.
 void packKey(Packer& p, std::string_view k) {
-  p.pack_str(static_cast<std::uint32_t>(k.size()));
-  p.pack_str_body(k.data(), static_cast<std::uint32_t>(k.size()));
-}
-void packStr(Packer& p, std::string_view s) {
-  p.pack_str(static_cast<std::uint32_t>(s.size()));
-  p.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
-}
-void packBin(Packer& p, std::string_view s) {
-  p.pack_bin(static_cast<std::uint32_t>(s.size()));
-  p.pack_bin_body(s.data(), static_cast<std::uint32_t>(s.size()));
+  packStr(p, k);
 }
 
 // "then[2]: " and the like, in front of an error about one element of a TXN.

@@ -1,11 +1,14 @@
 #include "wire/command.h"
 
+#include "wire/msgpack_util.h"
+
 #include <msgpack.hpp>
 
 namespace cairn::wire {
 namespace {
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+using mp::isArray;
+using mp::Packer;
 
 // How many fields a command takes: 4, 6 with a lease or ttl, 7 with a term, 9 with a session.
 std::uint32_t fieldsOf(const Command& c) {
@@ -64,10 +67,6 @@ Status readFields(const msgpack::object* a, std::uint32_t n, Command* c) {
     c->value.clear();
   }
   return Status::ok();
-}
-
-bool isArray(const msgpack::object& o, std::uint32_t n) {
-  return o.type == msgpack::type::ARRAY && o.via.array.size == n;
 }
 
 }  // namespace

@@ -1,24 +1,16 @@
 #include "wire/txn.h"
 
+#include "wire/msgpack_util.h"
+
 #include <msgpack.hpp>
 
 namespace cairn::wire {
 namespace {
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
-
-void packStr(Packer& p, std::string_view s) {
-  p.pack_str(static_cast<std::uint32_t>(s.size()));
-  p.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
-}
-void packBin(Packer& p, std::string_view s) {
-  p.pack_bin(static_cast<std::uint32_t>(s.size()));
-  p.pack_bin_body(s.data(), static_cast<std::uint32_t>(s.size()));
-}
-
-bool isArray(const msgpack::object& o, std::uint32_t n) {
-  return o.type == msgpack::type::ARRAY && o.via.array.size == n;
-}
+using mp::isArray;
+using mp::packBin;
+using mp::Packer;
+using mp::packStr;
 
 // Throws msgpack::type_error on a wrong type, which decodeTxn turns into CORRUPT.
 std::string strField(const msgpack::object& o) {

@@ -30,19 +30,23 @@ void setNonBlocking(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+}  // namespace
+
+// One direction of a proxied connection: chunks held until they are due. (Named, not in the
+// anonymous namespace: FaultNet::Link, which has external linkage, holds two.)
+namespace proxy {
 struct Chunk {
   std::int64_t due;
   std::string data;
   std::size_t off = 0;
 };
-
-// One direction of a proxied connection.
 struct Pipe {
   std::deque<Chunk> q;
   bool due(std::int64_t now) const { return !q.empty() && q.front().due <= now; }
 };
-
-}  // namespace
+}  // namespace proxy
+using proxy::Chunk;
+using proxy::Pipe;
 
 struct FaultNet::Link {
   int from = 0, to = 0;

@@ -26,7 +26,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-client::Client clientFor(const std::string& endpoints, int timeoutMs = 8000) {
+client::Client clusterClient(const std::string& endpoints, int timeoutMs = 8000) {
   client::Options o;
   o.endpoints = client::splitEndpoints(endpoints);
   o.timeout = std::chrono::milliseconds(timeoutMs);
@@ -36,7 +36,7 @@ client::Client clientFor(const std::string& endpoints, int timeoutMs = 8000) {
 // Every file outside /ctl with its rev, as one string (for comparing nodes; /ctl moves by
 // itself as nodes report in).
 std::string contents(const std::string& endpoint) {
-  auto c = clientFor(endpoint);
+  auto c = clusterClient(endpoint);
   auto all = c.walk("/**");
   REQUIRE(all.isOk());
   std::string s;
@@ -66,13 +66,13 @@ TEST_CASE("cluster: writes through every node reach every node, in one order",
   REQUIRE(c.awaitLeader() > 0);
   for (int round = 0; round < 10; ++round) {
     for (int i = 1; i <= 3; ++i) {
-      auto cl = clientFor(c.client(i));
+      auto cl = clusterClient(c.client(i));
       auto r = cl.set("/n" + std::to_string(i) + "/k" + std::to_string(round), "v", -1);
       INFO(r.status().toString());
       REQUIRE(r.isOk());
     }
   }
-  auto cl = clientFor(c.client(2));
+  auto cl = clusterClient(c.client(2));
   CHECK(cl.set("/n1/k0", "x", 0).status().code() == wire::Err::kRevMismatch);  // CAS via a follower
   std::string want = contents(c.client(c.awaitLeader()));
   for (int i = 1; i <= 3; ++i) {
@@ -91,7 +91,7 @@ TEST_CASE(
   test::Cluster c(d.path(), 3);
   int leader = c.awaitLeader();
   REQUIRE(leader > 0);
-  auto all = clientFor(c.clients());
+  auto all = clusterClient(c.clients());
   for (int i = 0; i < 20; ++i)
     REQUIRE(all.set("/before/k" + std::to_string(i), "v", -1).isOk());
 
@@ -101,7 +101,7 @@ TEST_CASE(
   int other = leader == 1 ? 2 : 1;
   // Short attempts, so the measurement is not the client's timeout: a write forwarded to the
   // dead leader is lost, and the next attempt goes to whoever leads by then.
-  auto probe = clientFor(c.client(other), 250);
+  auto probe = clusterClient(c.client(other), 250);
   bool ok = test::eventually([&] { return probe.set("/after/first", "v", -1).isOk(); }, 20000);
   double failover = std::chrono::duration<double>(Clock::now() - t0).count();
   REQUIRE(ok);
@@ -112,7 +112,7 @@ TEST_CASE(
   int next = c.awaitLeader();
   CHECK(next > 0);
   CHECK(next != leader);
-  auto cl = clientFor(c.client(other));
+  auto cl = clusterClient(c.client(other));
   for (int i = 0; i < 20; ++i)
     REQUIRE(cl.set("/after/k" + std::to_string(i), "v", -1).isOk());
 
@@ -152,7 +152,7 @@ TEST_CASE("cluster: a read after an acknowledged write sees it, through any node
   REQUIRE(c.awaitLeader() > 0);
   std::vector<client::Client> cl;
   for (int i = 1; i <= 3; ++i)
-    cl.push_back(clientFor(c.client(i)));
+    cl.push_back(clusterClient(c.client(i)));
   // Linearizable reads need no waiting: a write acknowledged by one node is visible to a read
   // that starts afterwards at any other node.
   for (int i = 0; i < 60; ++i) {
@@ -173,7 +173,7 @@ TEST_CASE("cluster: without a quorum linearizable reads fail in bounded time, lo
   test::TempDir d;
   test::Cluster c(d.path(), 3);
   REQUIRE(c.awaitLeader() > 0);
-  auto cl = clientFor(c.client(3));
+  auto cl = clusterClient(c.client(3));
   REQUIRE(cl.set("/x", "1", -1).isOk());
   REQUIRE(cl.get("/x")->value == "1");
   c.kill9(1);
@@ -201,7 +201,7 @@ TEST_CASE("cluster: a node that missed a compacted stretch of the log catches up
   REQUIRE(leader > 0);
   // A follower: a write on its way through a leader that dies has an unknown outcome (TIMEOUT).
   const int gone = leader % 3 + 1;
-  auto cl = clientFor(c.clients());
+  auto cl = clusterClient(c.clients());
   REQUIRE(cl.set("/early", "1", -1).isOk());
   c.kill9(gone);
   for (int i = 0; i < 300; ++i)
@@ -226,7 +226,7 @@ TEST_CASE("cluster: a node that missed a compacted stretch of the log catches up
       20000));
   CHECK(local.get("/early")->value == "1");
   REQUIRE(cl.set("/after", "x", -1).isOk());
-  auto lin = clientFor(c.client(gone));
+  auto lin = clusterClient(c.client(gone));
   CHECK(lin.get("/after")->value == "x");  // and it serves linearizable reads again
   std::string log = test::runProgram({"/bin/cat", c.node(gone).logPath()}).out;
   CHECK(log.find("installed the snapshot") != std::string::npos);
@@ -235,7 +235,7 @@ TEST_CASE("cluster: a node that missed a compacted stretch of the log catches up
 namespace {
 
 std::map<std::string, std::int64_t> counters(const std::string& endpoint) {
-  auto self = clientFor(endpoint).self();
+  auto self = clusterClient(endpoint).self();
   REQUIRE(self.isOk());
   REQUIRE(self->stats);
   std::map<std::string, std::int64_t> s;
@@ -253,7 +253,7 @@ TEST_CASE("cluster: a follower restarted behind the leader's snapshot catches up
   const int leader = c.awaitLeader();
   REQUIRE(leader > 0);
   const int follower = leader % 3 + 1;
-  auto cl = clientFor(c.client(leader));
+  auto cl = clusterClient(c.client(leader));
   for (int i = 0; i < 300; ++i)
     REQUIRE(cl.set("/r/k" + std::to_string(i), std::to_string(i), -1).isOk());
   c.kill9(follower);
@@ -297,7 +297,7 @@ TEST_CASE("cluster: /ctl describes the cluster", "[integration][cluster]") {
   test::Cluster c(d.path(), 3);
   int leader = c.awaitLeader();
   REQUIRE(leader > 0);
-  auto cl = clientFor(c.clients());
+  auto cl = clusterClient(c.clients());
   auto value = [&](const std::string& path) {
     auto f = cl.get(path);
     return f.isOk() ? f->value : std::string("?");
@@ -312,13 +312,13 @@ TEST_CASE("cluster: /ctl describes the cluster", "[integration][cluster]") {
   auto rev = cl.set("/user/x", "1", -1);
   REQUIRE(rev.isOk());
   for (int i = 1; i <= 3; ++i) {  // live facts come from each node (SELF), not from /ctl
-    auto self = clientFor(c.client(i)).self();
+    auto self = clusterClient(c.client(i)).self();
     REQUIRE(self.isOk());
     CHECK(self->id == i);
     CHECK(self->maxValue.value_or(0) > 0);
     CHECK(self->role == std::string(i == leader ? "leader" : "follower"));
     CHECK(test::eventually([&] {
-      auto s = clientFor(c.client(i)).self();
+      auto s = clusterClient(c.client(i)).self();
       return s.isOk() && s->rev.value_or(0) >= *rev && s->lag == 0;
     }));
   }
@@ -327,7 +327,7 @@ TEST_CASE("cluster: /ctl describes the cluster", "[integration][cluster]") {
   c.kill9(leader);
   int next = c.awaitLeader();
   REQUIRE(next > 0);
-  auto others = clientFor(c.clients());
+  auto others = clusterClient(c.clients());
   CHECK(test::eventually([&] {
     auto f = others.get("/ctl/leader");
     return f.isOk() && f->value == std::to_string(next);
@@ -341,11 +341,11 @@ TEST_CASE("cluster: a leader stopped (SIGSTOP) past the election timeout comes b
   int old = c.awaitLeader();
   REQUIRE(old > 0);
   int a = old == 1 ? 2 : 1, b = 6 - old - a;
-  auto viaOld = clientFor(c.client(old), 3000);
+  auto viaOld = clusterClient(c.client(old), 3000);
   REQUIRE(viaOld.set("/s/before", "1", -1).isOk());
   c.node(old).pause();
   // The other two elect a leader among themselves and take writes.
-  auto viaA = clientFor(c.client(a), 500);
+  auto viaA = clusterClient(c.client(a), 500);
   REQUIRE(test::eventually([&] { return viaA.set("/s/during", "2", -1).isOk(); }, 20000));
   c.node(old).resume();
   // No split brain: the old leader learns of the new ballot, follows, and serves what the
@@ -353,13 +353,13 @@ TEST_CASE("cluster: a leader stopped (SIGSTOP) past the election timeout comes b
   int now = c.awaitLeader();
   REQUIRE(now > 0);
   CHECK(now != old);
-  auto viaOld2 = clientFor(c.client(old));
+  auto viaOld2 = clusterClient(c.client(old));
   auto during = viaOld2.get("/s/during");  // linearizable: it must see the write made without it
   REQUIRE(during.isOk());
   CHECK(during->value == "2");
   auto r = viaOld2.set("/s/after", "3", -1);
   REQUIRE(r.isOk());
-  auto viaB = clientFor(c.client(b));
+  auto viaB = clusterClient(c.client(b));
   auto after = viaB.get("/s/after");
   REQUIRE(after.isOk());
   CHECK(after->value == "3");
@@ -379,7 +379,7 @@ TEST_CASE("cluster: kill -9 of every node during a write burst loses no acknowle
   std::vector<std::thread> writers;
   for (int w = 0; w < 6; ++w) {
     writers.emplace_back([&, w] {
-      auto cl = clientFor(c.client(w % 3 + 1), 3000);
+      auto cl = clusterClient(c.client(w % 3 + 1), 3000);
       for (int i = 0; !stop; ++i) {
         std::string path = "/burst/w" + std::to_string(w) + "/k" + std::to_string(i);
         std::string value = "v" + std::to_string(w) + "-" + std::to_string(i);
@@ -404,7 +404,7 @@ TEST_CASE("cluster: kill -9 of every node during a write burst loses no acknowle
   for (int i = 1; i <= 3; ++i)
     c.start(i);
   REQUIRE(c.awaitLeader() > 0);
-  auto cl = clientFor(c.clients());
+  auto cl = clusterClient(c.clients());
   INFO(acked.size() << " acknowledged writes");
   for (const auto& [path, rv] : acked) {
     auto f = cl.get(path);
@@ -454,7 +454,7 @@ TEST_CASE("cluster: garbage, strangers and impostors on the peer socket are drop
   impostor->send(zmq::buffer(wire::encodePeer(foreign)), zmq::send_flags::none);
   impostor->send(zmq::str_buffer("a"), zmq::send_flags::sndmore);  // two frames
   impostor->send(zmq::str_buffer("b"), zmq::send_flags::none);
-  auto cl = clientFor(c.client(1));
+  auto cl = clusterClient(c.client(1));
   CHECK(test::eventually([&] {
     auto self = cl.self();
     return self.isOk() && self->dropped.value_or(0) >= kSent;

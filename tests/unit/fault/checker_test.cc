@@ -9,7 +9,7 @@ using namespace cairn::fault;
 
 namespace {
 
-constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t kNoReturn = std::numeric_limits<std::int64_t>::max();
 
 Op set(int client, std::string v, std::int64_t cond, std::int64_t t0, std::int64_t t1,
        std::int64_t rev, std::string err = "") {
@@ -21,7 +21,7 @@ Op set(int client, std::string v, std::int64_t cond, std::int64_t t0, std::int64
   o.cond = cond;
   o.invoke = t0;
   o.complete = t1;
-  o.outcome = t1 == kNever ? Outcome::kUnknown : err.empty() ? Outcome::kOk : Outcome::kFail;
+  o.outcome = t1 == kNoReturn ? Outcome::kUnknown : err.empty() ? Outcome::kOk : Outcome::kFail;
   o.err = std::move(err);
   o.rev = rev;
   return o;
@@ -95,13 +95,13 @@ TEST_CASE("linearizability: concurrency allows either order, but not both", "[un
 TEST_CASE("linearizability: an unknown outcome may take effect late, or never", "[unit][fault]") {
   // A timed-out write that a later read sees took effect, at the rev that read reports.
   CHECK(checkLinearizable(
-            {set(1, "a", -1, 0, kNever, 0), get(2, 10, 20, "", 0), get(2, 30, 40, "a", 5)})
+            {set(1, "a", -1, 0, kNoReturn, 0), get(2, 10, 20, "", 0), get(2, 30, 40, "a", 5)})
             .ok);
   // One that nobody sees may never have happened.
-  CHECK(checkLinearizable({set(1, "a", -1, 0, kNever, 0), get(2, 10, 20, "", 0)}).ok);
+  CHECK(checkLinearizable({set(1, "a", -1, 0, kNoReturn, 0), get(2, 10, 20, "", 0)}).ok);
   // But once seen it cannot be undone without a write.
   CHECK_FALSE(checkLinearizable(
-                  {set(1, "a", -1, 0, kNever, 0), get(2, 30, 40, "a", 5), get(2, 50, 60, "", 0)})
+                  {set(1, "a", -1, 0, kNoReturn, 0), get(2, 30, 40, "a", 5), get(2, 50, 60, "", 0)})
                   .ok);
 }
 
@@ -171,7 +171,7 @@ TEST_CASE("feed check: a rev of several changes must arrive whole, in order, eac
 }
 
 TEST_CASE("write check: acknowledged writes are in the history, nothing else is", "[unit][fault]") {
-  std::vector<Op> ops = {set(1, "a", -1, 0, 10, 1), set(2, "b", -1, 0, kNever, 0)};
+  std::vector<Op> ops = {set(1, "a", -1, 0, 10, 1), set(2, "b", -1, 0, kNoReturn, 0)};
   CHECK(checkWrites({{1, "/k", "set", "a"}, {2, "/k", "set", "b"}}, ops).ok);
   CHECK_FALSE(checkWrites({{2, "/k", "set", "b"}}, ops).ok);                         // lost
   CHECK_FALSE(checkWrites({{1, "/k", "set", "z"}}, ops).ok);                         // changed
@@ -184,9 +184,9 @@ namespace {
 // (b applied at rev 2, d never), failed definitely (e, f), and a DEL.
 std::vector<Op> onceRun() {
   return {set(1, "a", -1, 0, 10, 1),
-          set(2, "b", -1, 0, kNever, 0),
+          set(2, "b", -1, 0, kNoReturn, 0),
           set(1, "c", 2, 20, 30, 3),
-          set(3, "d", -1, 20, kNever, 0),
+          set(3, "d", -1, 20, kNoReturn, 0),
           set(2, "e", 0, 40, 50, 0, "REV_MISMATCH"),
           set(3, "f", -1, 40, 50, 0, "UNAVAILABLE"),
           del(1, -1, 60, 70, 4)};

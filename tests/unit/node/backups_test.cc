@@ -23,8 +23,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct Fixture {
-  explicit Fixture(std::uint64_t chunk = 1000) {
+struct BackupsFixture {
+  explicit BackupsFixture(std::uint64_t chunk = 1000) {
     Backups::Options o;
     o.dir = dir.path() + "/snap";
     o.chunk = chunk;
@@ -89,7 +89,7 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("backups: a backup is the store's snapshot file, read in chunks", "[unit][node]") {
-  Fixture f;
+  BackupsFixture f;
   (void)f.rooms.apply({setCmd("/a", std::string(2500, 'a')), setCmd("/b/c", "2")});
   f.begin("c1");
   f.settle(1);
@@ -119,7 +119,7 @@ TEST_CASE("backups: a backup is the store's snapshot file, read in chunks", "[un
 
 TEST_CASE("backups: a begin at a slot already backed up joins it, and a third slot is UNAVAILABLE",
           "[unit][node]") {
-  Fixture f;
+  BackupsFixture f;
   (void)f.rooms.apply({setCmd("/a", "1")});
   f.begin("c1");
   f.begin("c2");  // before the first is written: both wait for the same file
@@ -148,7 +148,7 @@ TEST_CASE("backups: a begin at a slot already backed up joins it, and a third sl
 
 TEST_CASE("backups: a backup unused for a minute is dropped, and its chunks are then TOO_LATE",
           "[unit][node]") {
-  Fixture f;
+  BackupsFixture f;
   (void)f.rooms.apply({setCmd("/a", "1")});
   const auto t0 = Clock::now();
   f.begin("c1", t0);
@@ -176,7 +176,7 @@ TEST_CASE("backups: a backup unused for a minute is dropped, and its chunks are 
 
 TEST_CASE("backups: a chunk asked for while its backup is written is served once it is",
           "[unit][node]") {
-  Fixture f;
+  BackupsFixture f;
   (void)f.rooms.apply({setCmd("/a", "1")});
   f.begin("c1");
   f.read("c2", 1, 0);
@@ -190,7 +190,7 @@ TEST_CASE("backups: a chunk asked for while its backup is written is served once
 
 TEST_CASE("backups: a node that halts answers those waiting for a backup with why",
           "[unit][node]") {
-  Fixture f;
+  BackupsFixture f;
   (void)f.rooms.apply({setCmd("/a", "1")});
   f.begin("c1");
   f.backups->halt(wire::Status(Err::kIo, "node 7 halted: WAL fdatasync: Input/output error"));
@@ -204,7 +204,7 @@ TEST_CASE("backups: a node that halts answers those waiting for a backup with wh
 
 TEST_CASE("backups: chunk requests beyond those a node holds at once are UNAVAILABLE",
           "[unit][node]") {
-  Fixture f;
+  BackupsFixture f;
   (void)f.rooms.apply({setCmd("/a", std::string(20000, 'a'))});
   f.begin("c1");
   f.settle(1);
@@ -229,7 +229,7 @@ TEST_CASE("backups: chunk requests beyond those a node holds at once are UNAVAIL
 }
 
 TEST_CASE("backups: a backup read to the end makes room for a new one at the cap", "[unit][node]") {
-  Fixture f;
+  BackupsFixture f;
   (void)f.rooms.apply({setCmd("/a", "1")});
   f.begin("c1");
   f.settle(1);

@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Fixture {
+struct LeasesFixture {
   Store store;
   std::uint64_t index = 0;
   std::uint32_t leader = 1;
@@ -54,7 +54,7 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("leases room: the leader ends a lease once its ttl passes, once", "[unit][leases]") {
-  Fixture f;
+  LeasesFixture f;
   const auto l = f.grant(3000);
   f.takeOffice(f.t0);  // a full ttl from now
   CHECK(f.leases.earliest() == f.t0 + 3000ms);
@@ -77,7 +77,7 @@ TEST_CASE("leases room: the leader ends a lease once its ttl passes, once", "[un
 }
 
 TEST_CASE("leases room: keep-alives renew, a new lease starts at its GRANT", "[unit][leases]") {
-  Fixture f;
+  LeasesFixture f;
   const auto l = f.grant(3000);
   f.takeOffice(f.t0);
   auto r = f.keepAlive(l, f.t0 + 2000ms);
@@ -100,7 +100,7 @@ TEST_CASE("leases room: keep-alives renew, a new lease starts at its GRANT", "[u
 
 TEST_CASE("leases room: only a leader in office keeps time, and a new term starts afresh",
           "[unit][leases]") {
-  Fixture f;
+  LeasesFixture f;
   const auto l = f.grant(3000);
   // A follower: nothing ends, however late, and keep-alives name the leader.
   f.leader = 2;
@@ -135,7 +135,7 @@ TEST_CASE("leases room: only a leader in office keeps time, and a new term start
 
 TEST_CASE("leases room: LEASE tells the ttl, the files and, at the leader, the time left",
           "[unit][leases]") {
-  Fixture f;
+  LeasesFixture f;
   const auto l = f.grant(3000);
   Command set{Command::Op::kSet, "/svc/a", -1, "x"};
   set.lease = l;
@@ -165,7 +165,7 @@ TEST_CASE("leases room: LEASE tells the ttl, the files and, at the leader, the t
 
 TEST_CASE("leases room: a session's writes restart its ttl, at most once per ttl/64",
           "[unit][leases]") {
-  Fixture f;
+  LeasesFixture f;
   const auto s = f.grant(6400);  // ttl/64 = 100 ms
   f.takeOffice(f.t0);
   CHECK(f.leases.earliest() == f.t0 + 6400ms);
@@ -180,7 +180,7 @@ TEST_CASE("leases room: a session's writes restart its ttl, at most once per ttl
   REQUIRE(ends.size() == 1);
   CHECK(ends[0].lease == s);
   // Not in office: nothing is renewed (the next leader keeps the time).
-  Fixture g;
+  LeasesFixture g;
   const auto t = g.grant(6400);
   g.leases.used({t}, g.t0 + 1s);
   CHECK(g.leases.earliest() == std::nullopt);

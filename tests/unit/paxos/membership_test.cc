@@ -21,7 +21,7 @@ using Type = PeerMessage::Type;
 
 constexpr std::uint64_t kCluster = 77;
 
-Config config(std::uint32_t id) {
+Config memberConfig(std::uint32_t id) {
   Config c;
   c.id = id;
   c.members = {1, 2, 3};
@@ -32,7 +32,7 @@ Config config(std::uint32_t id) {
   return c;
 }
 
-PeerMessage msg(Type t, std::uint32_t from, std::uint32_t to, Ballot b) {
+PeerMessage peerMsg(Type t, std::uint32_t from, std::uint32_t to, Ballot b) {
   PeerMessage m;
   m.type = t;
   m.cluster = kCluster;
@@ -44,7 +44,7 @@ PeerMessage msg(Type t, std::uint32_t from, std::uint32_t to, Ballot b) {
 
 // An Accepted of `slots` from `from` to leader 1 in ballot {1, 1}.
 PeerMessage acked(std::uint32_t from, std::vector<std::uint64_t> slots, std::uint64_t learned) {
-  PeerMessage ok = msg(Type::kAccepted, from, 1, Ballot{1, 1});
+  PeerMessage ok = peerMsg(Type::kAccepted, from, 1, Ballot{1, 1});
   for (std::uint64_t s : slots)
     ok.entries.push_back(Slot{s, Ballot{1, 1}, ""});
   ok.learned = learned;
@@ -52,10 +52,10 @@ PeerMessage acked(std::uint32_t from, std::vector<std::uint64_t> slots, std::uin
 }
 
 Core leader() {
-  Core c(config(1), Durable{});
+  Core c(memberConfig(1), Durable{});
   c.campaign();
   (void)c.ready();
-  PeerMessage p = msg(Type::kPromise, 2, 1, Ballot{1, 1});
+  PeerMessage p = peerMsg(Type::kPromise, 2, 1, Ballot{1, 1});
   p.slot = 1;
   c.step(p);
   REQUIRE(c.role() == Core::Role::kLeader);
@@ -143,7 +143,7 @@ TEST_CASE("paxos: a promoted learner counts in the quorums after the change", "[
 
 TEST_CASE("paxos: one membership change at a time, each one change, from the leader only",
           "[unit][paxos]") {
-  Core follower(config(2), Durable{});
+  Core follower(memberConfig(2), Durable{});
   Membership m = cairn::wire::votersOnly(kCluster, {1, 2, 3});
   CHECK(follower.proposeMembership(with(m, kLearner4)).status().code() == Err::kNotLeader);
 
@@ -202,14 +202,14 @@ TEST_CASE("paxos: a leader that removes itself hands over once a voter has caugh
 }
 
 TEST_CASE("paxos: a take-over makes a caught-up voter prepare at once", "[unit][paxos]") {
-  Core c(config(3), Durable{});
-  PeerMessage a = msg(Type::kAccept, 1, 3, Ballot{1, 1});
+  Core c(memberConfig(3), Durable{});
+  PeerMessage a = peerMsg(Type::kAccept, 1, 3, Ballot{1, 1});
   a.entries.push_back(Slot{
       1, Ballot{1, 1},
       cairn::wire::encodeMembership(without(cairn::wire::votersOnly(kCluster, {1, 2, 3}), 1))});
   c.step(a);
   (void)c.ready();
-  PeerMessage t = msg(Type::kTakeOver, 1, 3, Ballot{1, 1});
+  PeerMessage t = peerMsg(Type::kTakeOver, 1, 3, Ballot{1, 1});
   t.commit = 1;  // the change is chosen: 3 votes in {2, 3}
   c.step(t);
   CHECK(c.learned() == 1);
@@ -222,13 +222,13 @@ TEST_CASE("paxos: a candidate needs a majority of every configuration it would r
           "[unit][paxos]") {
   // Node 1 knows nothing chosen. Node 2 reports two changes accepted at slots 1 and 2: learner 4
   // added, then promoted. Promises from {1, 2} are a majority of {1, 2, 3}, not of {1, 2, 3, 4}.
-  Core c(config(1), Durable{});
+  Core c(memberConfig(1), Durable{});
   c.campaign();
   (void)c.ready();
   const Membership boot = cairn::wire::votersOnly(kCluster, {1, 2, 3});
   const Membership added = with(boot, kLearner4);
   const Membership four = promoted(added, 4);
-  PeerMessage p = msg(Type::kPromise, 2, 1, Ballot{1, 1});
+  PeerMessage p = peerMsg(Type::kPromise, 2, 1, Ballot{1, 1});
   p.slot = 1;
   p.entries = {Slot{1, Ballot{0, 2}, cairn::wire::encodeMembership(added)},
                Slot{2, Ballot{0, 2}, cairn::wire::encodeMembership(four)}};
@@ -236,7 +236,7 @@ TEST_CASE("paxos: a candidate needs a majority of every configuration it would r
   CHECK(c.role() == Core::Role::kCandidate);
   Ready r = c.ready();
   CHECK(sentTo(r, Type::kPrepare, 4));  // a voter of a configuration it had not heard of
-  PeerMessage p4 = msg(Type::kPromise, 4, 1, Ballot{1, 1});
+  PeerMessage p4 = peerMsg(Type::kPromise, 4, 1, Ballot{1, 1});
   p4.slot = 1;
   c.step(p4);
   REQUIRE(c.role() == Core::Role::kLeader);
@@ -245,12 +245,12 @@ TEST_CASE("paxos: a candidate needs a majority of every configuration it would r
   (void)c.ready();
   REQUIRE(c.propose("w"));
   (void)c.ready();
-  PeerMessage from2 = msg(Type::kAccepted, 2, 1, Ballot{1, 1});
+  PeerMessage from2 = peerMsg(Type::kAccepted, 2, 1, Ballot{1, 1});
   for (std::uint64_t s = 1; s <= 3; ++s)
     from2.entries.push_back(Slot{s, Ballot{1, 1}, ""});
   c.step(from2);
   CHECK(c.learned() == 2);  // both changes ({1, 2} of {1, 2, 3}), not the write ({1, 2} of four)
-  PeerMessage from4 = msg(Type::kAccepted, 4, 1, Ballot{1, 1});
+  PeerMessage from4 = peerMsg(Type::kAccepted, 4, 1, Ballot{1, 1});
   from4.entries.push_back(Slot{3, Ballot{1, 1}, ""});
   c.step(from4);
   CHECK(c.learned() == 3);
@@ -259,9 +259,9 @@ TEST_CASE("paxos: a candidate needs a majority of every configuration it would r
 TEST_CASE("paxos: a change proposed against a replaced configuration changes nothing",
           "[unit][paxos]") {
   // Slot 1 holds a change chosen; slot 2 a stale one (also version 1) a later leader re-proposed.
-  Core c(config(2), Durable{});
+  Core c(memberConfig(2), Durable{});
   const Membership boot = cairn::wire::votersOnly(kCluster, {1, 2, 3});
-  PeerMessage a = msg(Type::kAccept, 1, 2, Ballot{1, 1});
+  PeerMessage a = peerMsg(Type::kAccept, 1, 2, Ballot{1, 1});
   a.entries = {Slot{1, Ballot{1, 1}, cairn::wire::encodeMembership(with(boot, kLearner4))},
                Slot{2, Ballot{1, 1}, cairn::wire::encodeMembership(without(boot, 3))}};
   a.commit = 2;
@@ -274,7 +274,7 @@ TEST_CASE("paxos: a change proposed against a replaced configuration changes not
 
 TEST_CASE("paxos: a snapshot brings its configuration, and another cluster's is ignored",
           "[unit][paxos]") {
-  Core c(config(2), Durable{});
+  Core c(memberConfig(2), Durable{});
   const Membership boot = cairn::wire::votersOnly(kCluster, {1, 2, 3});
   c.installSnapshot(10, with(boot, kLearner4));
   CHECK(c.membership() == with(boot, kLearner4));
@@ -283,7 +283,7 @@ TEST_CASE("paxos: a snapshot brings its configuration, and another cluster's is 
   Durable d;
   d.applied = 3;
   d.members = foreign;
-  Core fresh(config(2), d);
+  Core fresh(memberConfig(2), d);
   CHECK(fresh.membership() == boot);
 }
 
@@ -295,7 +295,7 @@ TEST_CASE("paxos: a removed node that probes is sent the log that removed it", "
   REQUIRE(c.learned() == 1);
   (void)c.ready();
   // Node 3 restarted from a log that had not recorded its removal, and campaigns.
-  PeerMessage probe = msg(Type::kProbe, 3, 1, Ballot{5, 3});
+  PeerMessage probe = peerMsg(Type::kProbe, 3, 1, Ballot{5, 3});
   c.step(probe);
   Ready r = c.ready();
   CHECK(sentTo(r, Type::kNack, 3));

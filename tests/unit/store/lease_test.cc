@@ -15,7 +15,7 @@ using cairn::wire::Glob;
 
 namespace {
 
-struct Fixture {
+struct LeaseFixture {
   Store s;
   std::uint64_t index = 0;
   cairn::store::ApplyResult set(const std::string& p, const std::string& v, std::uint64_t lease,
@@ -50,7 +50,7 @@ struct Fixture {
 
 TEST_CASE("leases: a grant takes no rev, ids are never reused, the ttl is kept",
           "[unit][store][lease]") {
-  Fixture f;
+  LeaseFixture f;
   f.set("/a", "1", 0);
   const auto a = f.grant(5000);
   const auto b = f.grant(3000);
@@ -67,7 +67,7 @@ TEST_CASE("leases: a grant takes no rev, ids are never reused, the ttl is kept",
 }
 
 TEST_CASE("leases: a file is kept by the lease it was last written with", "[unit][store][lease]") {
-  Fixture f;
+  LeaseFixture f;
   const auto l = f.grant(5000);
   const auto m = f.grant(5000);
   CHECK(f.set("/svc/a", "1", l).status.isOk());
@@ -98,7 +98,7 @@ TEST_CASE("leases: a file is kept by the lease it was last written with", "[unit
 }
 
 TEST_CASE("leases: the end of a lease deletes all its files at one rev", "[unit][store][lease]") {
-  Fixture f;
+  LeaseFixture f;
   const auto l = f.grant(5000);
   f.set("/x/keep", "k", 0);
   f.set("/x/e/1", "1", l);
@@ -127,7 +127,7 @@ TEST_CASE("leases: the end of a lease deletes all its files at one rev", "[unit]
 }
 
 TEST_CASE("leases: CHANGES pages and WAIT never split a rev", "[unit][store][lease]") {
-  Fixture f;
+  LeaseFixture f;
   const auto l = f.grant(5000);
   for (int i = 0; i < 5; ++i)
     f.set("/e/" + std::to_string(i), "v", l);  // revs 1..5
@@ -155,7 +155,7 @@ TEST_CASE("leases: CHANGES pages and WAIT never split a rev", "[unit][store][lea
 }
 
 TEST_CASE("leases: a snapshot keeps them, their files and the next id", "[unit][store][lease]") {
-  Fixture f;
+  LeaseFixture f;
   const auto l = f.grant(5000);
   const auto m = f.grant(7000);
   const auto gone = f.grant(2000);
@@ -187,7 +187,7 @@ TEST_CASE("leases: a snapshot keeps them, their files and the next id", "[unit][
 
 TEST_CASE("leases: an expiry counts only while its leader's term is the last one applied",
           "[unit][store][lease]") {
-  Fixture f;
+  LeaseFixture f;
   const auto l = f.grant(5000);
   f.set("/e/1", "1", l);
   Command t1{Command::Op::kTerm, "", -1, ""};
@@ -221,7 +221,7 @@ TEST_CASE("leases: an expiry counts only while its leader's term is the last one
 }
 
 TEST_CASE("leases: one lease keeps at most kMaxLeaseFiles files", "[unit][store][lease]") {
-  Fixture f;
+  LeaseFixture f;
   const auto l = f.grant(5000);
   for (std::size_t i = 0; i < cairn::store::kMaxLeaseFiles; ++i)
     REQUIRE(f.set("/f/" + std::to_string(i), "", l).status.isOk());

@@ -18,7 +18,7 @@ const std::string* keptReply(const Sessions& t, std::uint64_t s, std::uint64_t s
   return t.seen(s, seq, &r) == Sessions::Seen::kApplied ? r : nullptr;
 }
 
-struct Fixture {
+struct SessionsFixture {
   Store s;
   std::uint64_t index = 0;
   ApplyResult apply(Command c, std::uint64_t session = 0, std::uint64_t seq = 0) {
@@ -160,7 +160,7 @@ TEST_CASE(
 
 TEST_CASE("sessions: a retried write gets its first reply, whatever it was, and changes nothing",
           "[unit][store][sessions]") {
-  Fixture f;
+  SessionsFixture f;
   const std::uint64_t s = f.grant();
   ApplyResult first = f.apply(set("/a", "1", 0), s, 1);
   REQUIRE(first.status.isOk());
@@ -203,7 +203,7 @@ TEST_CASE("sessions: a retried write gets its first reply, whatever it was, and 
 
 TEST_CASE("sessions: the table travels in a snapshot and answers the same after it",
           "[unit][store][sessions]") {
-  Fixture f;
+  SessionsFixture f;
   const std::uint64_t s = f.grant();
   const std::uint64_t other = f.grant();
   for (std::uint64_t seq = 1; seq <= 70; ++seq)

@@ -16,7 +16,7 @@ namespace {
 
 // (files, value bytes)
 using Size = std::pair<std::uint64_t, std::uint64_t>;
-struct Fixture : cairn::test::StoreFixture {
+struct SizeFixture : cairn::test::StoreFixture {
   Size size() const { return {s.files(), s.valueBytes()}; }
 };
 
@@ -24,7 +24,7 @@ struct Fixture : cairn::test::StoreFixture {
 
 TEST_CASE("store size: sets, overwrites and deletes move the file count and value bytes",
           "[unit][store]") {
-  Fixture f;
+  SizeFixture f;
   CHECK(f.size() == Size{0, 0});
   REQUIRE(f.set("/a", "12345").status.isOk());
   REQUIRE(f.set("/d/b", "xy").status.isOk());
@@ -45,7 +45,7 @@ TEST_CASE(
     "store size: a transaction's sets, deletes and deltree, and a lease's end, count at "
     "once",
     "[unit][store]") {
-  Fixture f;
+  SizeFixture f;
   REQUIRE(f.set("/t/a", "aaa").status.isOk());
   REQUIRE(f.set("/t/b", "bb").status.isOk());
   REQUIRE(f.set("/u", "u").status.isOk());
@@ -69,7 +69,7 @@ TEST_CASE(
 }
 
 TEST_CASE("store size: a store read from a snapshot counts its files again", "[unit][store]") {
-  Fixture f;
+  SizeFixture f;
   REQUIRE(f.set("/a/b/c", "123").status.isOk());
   REQUIRE(f.set("/a/d", "45").status.isOk());
   REQUIRE(f.set("/e", "6789").status.isOk());

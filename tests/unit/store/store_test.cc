@@ -11,10 +11,10 @@ using cairn::wire::Glob;
 namespace {
 
 // Applies commands with consecutive log indices; the tests read like a transcript.
-struct Fixture {
+struct StoreTestFixture {
   Store s;
   std::uint64_t index = 0;
-  explicit Fixture(Store::Options o = {}) : s(o) {}
+  explicit StoreTestFixture(Store::Options o = {}) : s(o) {}
   cairn::store::ApplyResult set(const std::string& p, const std::string& v, std::int64_t rev) {
     return s.apply(++index, Command{Command::Op::kSet, p, rev, v});
   }
@@ -30,7 +30,7 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("store: writes follow Doozer's rules", "[unit][store]") {
-  Fixture f;
+  StoreTestFixture f;
   struct Step {
     char op;  // 's' set, 'd' del
     const char* path;
@@ -74,7 +74,7 @@ TEST_CASE("store: writes follow Doozer's rules", "[unit][store]") {
 }
 
 TEST_CASE("store: a nop changes nothing and consumes no revision", "[unit][store]") {
-  Fixture f;
+  StoreTestFixture f;
   f.set("/a", "1", -1);
   auto r = f.s.apply(++f.index, Command{});
   CHECK(r.status.isOk());
@@ -86,7 +86,7 @@ TEST_CASE("store: a nop changes nothing and consumes no revision", "[unit][store
 TEST_CASE("store: reads at past revisions and the history window", "[unit][store]") {
   Store::Options o;
   o.historyRevs = 3;
-  Fixture f(o);
+  StoreTestFixture f(o);
   f.set("/a", "1", -1);  // rev 1
   f.set("/a", "2", -1);  // rev 2
   f.set("/b", "3", -1);  // rev 3
@@ -105,7 +105,7 @@ TEST_CASE("store: reads at past revisions and the history window", "[unit][store
 }
 
 TEST_CASE("store: stat of files and directories", "[unit][store]") {
-  Fixture f;
+  StoreTestFixture f;
   f.set("/d/x", "hello", -1);
   f.set("/d/y/z", "", -1);
   auto d = f.s.stat("/d", f.s.rev());
@@ -121,7 +121,7 @@ TEST_CASE("store: stat of files and directories", "[unit][store]") {
 }
 
 TEST_CASE("store: getdir pages in name order", "[unit][store]") {
-  Fixture f;
+  StoreTestFixture f;
   for (const char* n : {"c", "a", "b", "e", "d"})
     f.set(std::string("/dir/") + n, n, -1);
   f.set("/dir/sub/x", "x", -1);
@@ -139,7 +139,7 @@ TEST_CASE("store: getdir pages in name order", "[unit][store]") {
 }
 
 TEST_CASE("store: walk pages in path order and resumes exactly", "[unit][store]") {
-  Fixture f;
+  StoreTestFixture f;
   const char* paths[] = {"/a/x", "/a/b/c", "/a/b/d", "/a-b", "/a/z/q/r", "/b/x", "/a.c/x"};
   for (const char* p : paths)
     f.set(p, "v", -1);
@@ -168,7 +168,7 @@ TEST_CASE("store: walk pages in path order and resumes exactly", "[unit][store]"
 }
 
 TEST_CASE("store: walk stops at the byte budget but returns at least one entry", "[unit][store]") {
-  Fixture f;
+  StoreTestFixture f;
   f.set("/a", std::string(100, 'x'), -1);
   f.set("/b", std::string(100, 'x'), -1);
   auto g = Glob::compile("/*");
@@ -180,7 +180,7 @@ TEST_CASE("store: walk stops at the byte budget but returns at least one entry",
 TEST_CASE("store: first change from history", "[unit][store]") {
   Store::Options o;
   o.historyRevs = 4;
-  Fixture f(o);
+  StoreTestFixture f(o);
   f.set("/a/x", "1", -1);  // 1
   f.set("/b/x", "2", -1);  // 2
   f.del("/a/x", -1);       // 3
@@ -203,7 +203,7 @@ TEST_CASE("store: first change from history", "[unit][store]") {
 TEST_CASE("store: changes in a rev range, paged, complete up to a rev", "[unit][store]") {
   Store::Options o;
   o.historyRevs = 100;
-  Fixture f(o);
+  StoreTestFixture f(o);
   for (int i = 1; i <= 20; ++i)
     f.set(i % 2 ? "/a/k" + std::to_string(i) : "/b/x", "v", -1);
   auto g = Glob::compile("/a/**");
@@ -226,7 +226,7 @@ TEST_CASE("store: changes in a rev range, paged, complete up to a rev", "[unit][
 }
 
 TEST_CASE("store: a write to a 100k-entry directory copies O(log n) nodes", "[unit][store]") {
-  Fixture f;
+  StoreTestFixture f;
   for (int i = 0; i < 100000; ++i)
     f.set("/big/f" + std::to_string(i), "v", -1);
   auto before = cairn::store::pmapNodesCreated().load();

@@ -12,11 +12,11 @@ using cairn::wire::Glob;
 using cairn::wire::Txn;
 using cairn::wire::TxnOp;
 
-using Fixture = cairn::test::StoreFixture;
+using TxnFixture = cairn::test::StoreFixture;
 
 TEST_CASE("txn: every write of the branch lands at one rev, in operation order",
           "[unit][store][txn]") {
-  Fixture f;
+  TxnFixture f;
   f.set("/acct/a", "100");  // rev 1
   f.set("/acct/b", "50");   // rev 2
   ApplyResult r = f.txn(
@@ -47,7 +47,7 @@ TEST_CASE("txn: every write of the branch lands at one rev, in operation order",
 }
 
 TEST_CASE("txn: compares choose the branch", "[unit][store][txn]") {
-  Fixture f;
+  TxnFixture f;
   f.set("/a", "x");  // rev 1
   struct Case {
     Compare c;
@@ -94,7 +94,7 @@ TEST_CASE("txn: compares choose the branch", "[unit][store][txn]") {
 }
 
 TEST_CASE("txn: one failing operation fails it all and changes nothing", "[unit][store][txn]") {
-  Fixture f;
+  TxnFixture f;
   f.set("/a", "1");  // rev 1
   f.set("/f", "2");  // rev 2
   const std::string before = f.s.dump();
@@ -131,7 +131,7 @@ TEST_CASE("txn: one failing operation fails it all and changes nothing", "[unit]
 }
 
 TEST_CASE("txn: deltree deletes a file or a whole subtree at one rev", "[unit][store][txn]") {
-  Fixture f;
+  TxnFixture f;
   f.set("/svc/a/1", "x");                                          // 1
   f.set("/svc/a/2", "y");                                          // 2
   f.set("/svc/b", "z");                                            // 3
@@ -156,7 +156,7 @@ TEST_CASE("txn: deltree deletes a file or a whole subtree at one rev", "[unit][s
 }
 
 TEST_CASE("txn: lease links move only when it applies", "[unit][store][txn]") {
-  Fixture f;
+  TxnFixture f;
   const std::uint64_t l = f.grant();
   f.set("/e/1", "x", l);  // rev 1, kept by l
   f.set("/e/2", "y", l);  // rev 2
@@ -181,7 +181,7 @@ TEST_CASE("txn: lease links move only when it applies", "[unit][store][txn]") {
 }
 
 TEST_CASE("txn: a subtree delete over the change limit is refused whole", "[unit][store][txn]") {
-  Fixture f;
+  TxnFixture f;
   for (std::size_t i = 0; i <= cairn::wire::kMaxTxnChanges; ++i)
     f.set("/big/" + std::to_string(i), "x");
   const std::int64_t head = f.s.rev();
@@ -217,7 +217,7 @@ TEST_CASE("txn: commands round-trip through the log's encoding", "[unit][store][
 }
 
 TEST_CASE("txn: gets return at most 4 MiB in all", "[unit][store][txn]") {
-  Fixture f;
+  TxnFixture f;
   const std::string mib(1 << 20, 'x');
   for (int i = 0; i < 5; ++i)
     f.set("/big/" + std::to_string(i), mib);
