@@ -108,6 +108,13 @@ Action ClientService::handle(Request req, const std::string& identity) {
       return fail(req, s.code(), s.detail());
   }
   if (auto denied = authorize(req, identity, access(identity))) return *denied;
+  Action a = route(req, identity);
+  // Leases are their granter's (Command::user): the store checks at apply, on every node alike.
+  if (a.kind == Action::Kind::kWrite) a.command.user = identity;
+  return a;
+}
+
+Action ClientService::route(Request& req, const std::string& identity) {
   switch (req.verb) {
     case Verb::kRev: {
       if (auto bad = checkConsistency(req)) return *bad;
@@ -185,6 +192,16 @@ std::optional<Action> ClientService::authorize(const Request& req, const std::st
   const std::string_view path = req.path ? std::string_view(*req.path) : std::string_view();
   // A user with no grant (one a reload removed, say) may do nothing at all.
   if (who.none()) return deny("do anything: it has no grants", "");
+  // A lease is its granter's alone (store::leaseOwnerCheck): refused here at once when this node
+  // knows the lease, and by the store at apply in any case (this node may not have applied the
+  // GRANT yet). KEEPALIVE and LEASE are not in the log: this is their only check.
+  auto notOwner = [&](const std::optional<std::int64_t>& id, const char* what) {
+    const store::Lease* l = id && *id > 0 ? store_.lease(static_cast<std::uint64_t>(*id)) : nullptr;
+    Status s =
+        l ? store::leaseOwnerCheck(static_cast<std::uint64_t>(*id), *l, user, what) : Status::ok();
+    return s.isOk() ? std::nullopt : std::optional<Action>(fail(req, s.code(), s.detail()));
+  };
+  if (auto denied = notOwner(req.session, "write in session")) return denied;
   switch (req.verb) {
     case Verb::kSelf:
     case Verb::kRev:
@@ -210,24 +227,20 @@ std::optional<Action> ClientService::authorize(const Request& req, const std::st
     case Verb::kSet:
     case Verb::kDel:
       if (req.path && !who.mayWrite(path)) return deny("write", path);
+      if (req.verb == Verb::kSet) return notOwner(req.lease, "keep files with");
       return std::nullopt;
     case Verb::kGrant:
       if (!who.writesSomewhere()) return deny("grant leases: it may write nothing", "");
       return std::nullopt;
     case Verb::kRevoke:
-    case Verb::kKeepalive:
-    case Verb::kLease: {
-      // A lease's end deletes its files: the user must be one who may write every one of them.
       if (!who.writesSomewhere()) return deny("use leases: it may write nothing", "");
-      if (!req.lease || *req.lease < 1) return std::nullopt;
-      if (const store::Lease* l = store_.lease(static_cast<std::uint64_t>(*req.lease))) {
-        for (const std::string& f : l->files) {
-          if (!who.mayWrite(f))
-            return deny("use lease " + std::to_string(*req.lease) + ", which keeps", f);
-        }
-      }
-      return std::nullopt;
-    }
+      return notOwner(req.lease, "revoke");
+    case Verb::kKeepalive:
+      if (!who.writesSomewhere()) return deny("use leases: it may write nothing", "");
+      return notOwner(req.lease, "keep alive");
+    case Verb::kLease:
+      if (!who.writesSomewhere()) return deny("use leases: it may write nothing", "");
+      return notOwner(req.lease, "look at");
     case Verb::kTxn: {
       if (!req.txn) return std::nullopt;
       const wire::Txn& t = *req.txn;
@@ -247,6 +260,10 @@ std::optional<Action> ClientService::authorize(const Request& req, const std::st
             if (!who.mayWriteAll(op.path)) return deny("delete all of" + where, op.path);
           } else if (!who.mayWrite(op.path)) {
             return deny("write" + where, op.path);
+          } else if (op.kind == wire::TxnOp::Kind::kSet && op.lease != 0) {
+            if (auto denied = notOwner(static_cast<std::int64_t>(op.lease), "keep files with")) {
+              return denied;
+            }
           }
         }
       }

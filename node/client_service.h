@@ -116,6 +116,8 @@ class ClientService {
   // PERMISSION when `who` may not do what `req` asks (listings are filtered later instead).
   std::optional<Action> authorize(const wire::Request& req, const std::string& user,
                                   const Access& who) const;
+  // The action for a request `identity` may make, its write (if any) not yet stamped with them.
+  Action route(wire::Request& req, const std::string& identity);
   Action write(wire::Request& req);
   bool linearizable(const wire::Request& req) const;
   Action linearRead(wire::Request& req);

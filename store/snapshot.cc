@@ -26,6 +26,10 @@ constexpr int kVersion = 1;
 constexpr int kVersionMembers = 2;
 constexpr int kVersionLeases = 3;
 constexpr int kVersionSessions = 4;
+constexpr int kVersionOwners = 5;  // version 4's layout; a lease may be [id, ttl, owner]
+// The longest string the header may hold: a lease's owner, a user name (node/grants.h: 1..64
+// characters), with room to spare.
+constexpr std::size_t kMaxOwner = 1024;
 constexpr std::size_t kProgressEvery = 32 << 20;
 
 // What the packer writes into: bytes go out to `append` in pieces of about kPiece, with the
@@ -155,10 +159,14 @@ Status streamSnapshot(const Image& img, const Append& append) {
   Packer p(sink);
   // Version 1 until a membership change was applied; version 2 adds the configuration; version 3,
   // once a lease was ever granted or a leader wrote its term, the leases and the term; version 4,
-  // once a session kept a reply, the exactly-once table too.
-  const bool sessions = img.sessions.nextAge() > 1;
+  // once a session kept a reply, the exactly-once table too; version 5, once a live lease has an
+  // owner (a user's GRANT made it), the same with the owners.
+  const bool owners = std::any_of(img.leases.begin(), img.leases.end(),
+                                  [](const auto& l) { return !l.second.owner.empty(); });
+  const bool sessions = owners || img.sessions.nextAge() > 1;
   const bool leases = sessions || img.nextLease > 1 || img.term != 0;
-  const int version = sessions              ? kVersionSessions
+  const int version = owners                ? kVersionOwners
+                      : sessions            ? kVersionSessions
                       : leases              ? kVersionLeases
                       : img.members.empty() ? kVersion
                                             : kVersionMembers;
@@ -176,10 +184,14 @@ Status streamSnapshot(const Image& img, const Append& append) {
   if (leases) {
     p.pack_uint64(img.nextLease);
     p.pack_array(static_cast<std::uint32_t>(img.leases.size()));
-    for (const auto& [id, ttl] : img.leases) {
-      p.pack_array(2);
+    for (const auto& [id, l] : img.leases) {
+      p.pack_array(l.owner.empty() ? 2 : 3);
       p.pack_uint64(id);
-      p.pack_int64(ttl);
+      p.pack_int64(l.ttl);
+      if (!l.owner.empty()) {
+        p.pack_str(static_cast<std::uint32_t>(l.owner.size()));
+        p.pack_str_body(l.owner.data(), static_cast<std::uint32_t>(l.owner.size()));
+      }
     }
     p.pack_uint64(img.term);
   }
@@ -238,7 +250,7 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
     Reader r{body, sizeof kMagic, &progress};
     msgpack::object_handle oh =
         msgpack::unpack(body.data(), body.size(), r.off, nullptr, nullptr,
-                        msgpack::unpack_limit(kMaxLeases + 1, 0, 0, 1 << 28, 0, 3));
+                        msgpack::unpack_limit(kMaxLeases + 1, 0, kMaxOwner, 1 << 28, 0, 3));
     const msgpack::object& h = oh.get();
     if (h.type != msgpack::type::ARRAY || h.via.array.size < 3) {
       return Status(Err::kCorrupt, "unsupported snapshot header");
@@ -248,8 +260,10 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
     const std::uint32_t n = h.via.array.size;
     const bool v1 = version == kVersion && n == 3;
     const bool v2 = version == kVersionMembers && n == 4 && a[3].type == msgpack::type::BIN;
-    const bool v4 = version == kVersionSessions && n == 9 && a[3].type == msgpack::type::BIN &&
-                    a[5].type == msgpack::type::ARRAY && a[8].type == msgpack::type::ARRAY;
+    const bool v5 = version == kVersionOwners;
+    const bool v4 = (version == kVersionSessions || v5) && n == 9 &&
+                    a[3].type == msgpack::type::BIN && a[5].type == msgpack::type::ARRAY &&
+                    a[8].type == msgpack::type::ARRAY;
     const bool v3 = v4 || (version == kVersionLeases && n == 7 && a[3].type == msgpack::type::BIN &&
                            a[5].type == msgpack::type::ARRAY);
     if (!v1 && !v2 && !v3) return Status(Err::kCorrupt, "unsupported snapshot header");
@@ -259,7 +273,7 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
     if (rev < 0 || rev == INT64_MAX) return Status(Err::kCorrupt, "snapshot rev out of range");
     std::string members;
     if (!v1) members.assign(a[3].via.bin.ptr, a[3].via.bin.size);
-    std::map<std::uint64_t, std::int64_t> leases;
+    std::map<std::uint64_t, Lease> leases;
     std::uint64_t nextLease = 1, term = 0;
     if (v3) {
       nextLease = a[4].as<std::uint64_t>();
@@ -269,15 +283,23 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
       }
       const msgpack::object_array& ls = a[5].via.array;
       for (std::uint32_t i = 0; i < ls.size; ++i) {
-        if (ls.ptr[i].type != msgpack::type::ARRAY || ls.ptr[i].via.array.size != 2) {
+        const msgpack::object& e = ls.ptr[i];
+        // [id, ttl], or in version 5 [id, ttl, owner] (a non-empty owner: "" is written as none)
+        const bool owned = v5 && e.type == msgpack::type::ARRAY && e.via.array.size == 3 &&
+                           e.via.array.ptr[2].type == msgpack::type::STR &&
+                           e.via.array.ptr[2].via.str.size > 0;
+        if (e.type != msgpack::type::ARRAY || (e.via.array.size != 2 && !owned)) {
           return Status(Err::kCorrupt, "malformed snapshot lease");
         }
-        const auto id = ls.ptr[i].via.array.ptr[0].as<std::uint64_t>();
-        const auto ttl = ls.ptr[i].via.array.ptr[1].as<std::int64_t>();
-        if (id == 0 || id >= nextLease || ttl < kMinLeaseTtl || ttl > kMaxLeaseTtl) {
+        const auto id = e.via.array.ptr[0].as<std::uint64_t>();
+        const auto ttl = e.via.array.ptr[1].as<std::int64_t>();
+        if (id == 0 || id >= nextLease || ttl < kMinLeaseTtl || ttl > kMaxLeaseTtl ||
+            leases.count(id)) {
           return Status(Err::kCorrupt, "malformed snapshot lease");
         }
-        leases[id] = ttl;
+        Lease& l = leases[id];
+        l.ttl = ttl;
+        if (owned) l.owner.assign(e.via.array.ptr[2].via.str.ptr, e.via.array.ptr[2].via.str.size);
       }
     }
     Sessions sessions;

@@ -207,8 +207,8 @@ const Node* lookupPath(const NodeP& root, std::string_view path) {
 Store::Store(Options opts) : Store(opts, emptyDir(), 0, 0) {}
 
 Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex,
-             std::string members, std::map<std::uint64_t, std::int64_t> leases,
-             std::uint64_t nextLease, std::uint64_t term, Sessions sessions)
+             std::string members, std::map<std::uint64_t, Lease> leases, std::uint64_t nextLease,
+             std::uint64_t term, Sessions sessions)
     : opts_(opts),
       changesFrom_(rev + 1),
       appliedIndex_(appliedIndex),
@@ -217,8 +217,11 @@ Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIn
       term_(term),
       sessions_(std::move(sessions)) {
   if (opts_.historyRevs < 1) opts_.historyRevs = 1;
-  for (const auto& [id, ttl] : leases)
-    leases_[id].ttl = ttl;
+  for (auto& [id, l] : leases) {
+    Lease& mine = leases_[id];
+    mine.ttl = l.ttl;
+    mine.owner = std::move(l.owner);
+  }
   // The files and their bytes, then kept up by push().
   auto count = [&](auto& self, const Node& dir) -> void {
     dir.children.forEach([&](const std::string&, const NodeP& c) {
@@ -245,9 +248,20 @@ Store::Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIn
 
 Image Store::image() const {
   Image img{root(), rev(), appliedIndex_, members_, {}, nextLease_, term_, sessions_};
-  for (const auto& [id, l] : leases_)
-    img.leases[id] = l.ttl;
+  for (const auto& [id, l] : leases_) {
+    Lease& copy = img.leases[id];
+    copy.ttl = l.ttl;
+    copy.owner = l.owner;
+  }
   return img;
+}
+
+Status leaseOwnerCheck(std::uint64_t id, const Lease& l, const std::string& user,
+                       const char* what) {
+  if (l.owner == user) return Status::ok();
+  return Status(Err::kPermission, "user " + (user.empty() ? std::string("(anonymous)") : user) +
+                                      " may not " + what + " lease " + std::to_string(id) +
+                                      ": another user's GRANT made it");
 }
 
 const Lease* Store::lease(std::uint64_t id) const {
@@ -333,6 +347,13 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
                                            "of it may have been");
     return res;
   }
+  // Another user's session: refused before the table is looked at, so that its replies are not
+  // given away and this write does not take the owner's seq.
+  if (Status s = leaseOwnerCheck(c.session, *lease(c.session), c.user, "write in session");
+      !s.isOk()) {
+    res.status = s;
+    return res;
+  }
   const std::string* kept = nullptr;
   switch (sessions_.seen(c.session, c.seq, &kept)) {
     case Sessions::Seen::kApplied:
@@ -365,7 +386,7 @@ ApplyResult Store::applyOnce(const wire::Command& c) {
       res.status = Status(Err::kBadRequest, "a transaction without its operations");
       return res;
     }
-    return txn(*c.txn);
+    return txn(*c.txn, c.user);
   }
   if (c.op == wire::Command::Op::kTerm) {
     term_ = c.term;
@@ -396,6 +417,8 @@ ApplyResult Store::applyOnce(const wire::Command& c) {
                                              " does not exist (it ended, or was never granted)");
         return res;
       }
+      res.status = leaseOwnerCheck(c.lease, *l, c.user, "keep files with");
+      if (!res.status.isOk()) return res;
       if (had != c.lease && l->files.size() >= kMaxLeaseFiles) {
         res.status = Status(Err::kTooLarge, "lease " + std::to_string(c.lease) + " keeps " +
                                                 std::to_string(kMaxLeaseFiles) +
@@ -440,7 +463,9 @@ ApplyResult Store::grant(const wire::Command& c) {
     return res;
   }
   res.lease = nextLease_++;
-  leases_[res.lease].ttl = c.ttl;
+  Lease& l = leases_[res.lease];
+  l.ttl = c.ttl;
+  l.owner = c.user;
   return res;
 }
 
@@ -458,6 +483,10 @@ ApplyResult Store::revoke(const wire::Command& c) {
     res.status = Status(Err::kNoEnt, "lease " + std::to_string(c.lease) +
                                          " does not exist (it ended, or was never granted)");
     return res;
+  }
+  if (c.term == 0) {  // a client's REVOKE (an expiry, which names its leader's term, is no one's)
+    res.status = leaseOwnerCheck(c.lease, it->second, c.user, "revoke");
+    if (!res.status.isOk()) return res;
   }
   const std::set<std::string> files = std::move(it->second.files);
   leases_.erase(it);
@@ -483,7 +512,7 @@ ApplyResult Store::revoke(const wire::Command& c) {
   return res;
 }
 
-ApplyResult Store::txn(const wire::Txn& t) {
+ApplyResult Store::txn(const wire::Txn& t, const std::string& user) {
   using wire::TxnOp;
   ApplyResult res;
   res.rev = rev();
@@ -565,6 +594,9 @@ ApplyResult Store::txn(const wire::Txn& t) {
             return fail(op, Status(Err::kNoEnt, "lease " + std::to_string(op.lease) +
                                                     " does not exist (it ended, or was never "
                                                     "granted)"));
+          }
+          if (Status s = leaseOwnerCheck(op.lease, *l, user, "keep files with"); !s.isOk()) {
+            return fail(op, s);
           }
           if (had != op.lease && static_cast<std::int64_t>(l->files.size()) + gained[op.lease] >=
                                      static_cast<std::int64_t>(kMaxLeaseFiles)) {

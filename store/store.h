@@ -70,8 +70,13 @@ struct ApplyResult {
 // all at one rev. Replicas never expire a lease by their own clock: time is the leader's.
 struct Lease {
   std::int64_t ttl = 0;         // ms
+  std::string owner;            // the user whose GRANT made it ("" without grants)
   std::set<std::string> files;  // paths, in order
 };
+// Only a lease's owner may write under it as a session, keep files with it or revoke it: anyone
+// else gets PERMISSION (`what`: "write in session", "keep files with", "revoke"). OK for the owner.
+wire::Status leaseOwnerCheck(std::uint64_t id, const Lease& l, const std::string& user,
+                             const char* what);
 // The most files one lease keeps: its end is one rev, and a CHANGES page never splits a rev.
 inline constexpr std::size_t kMaxLeaseFiles = 10000;
 // The most live leases (GRANT beyond: TOO_LARGE), and a lease's ttl bounds in ms (GRANT outside
@@ -97,9 +102,9 @@ struct Image {
   std::int64_t rev = 0;
   std::uint64_t index = 0;
   std::string members;  // the cluster's configuration at `index` (see Store::members)
-  // The leases at `index`: id -> ttl (their files are the tree's files that name them), and the
-  // id the next GRANT gets.
-  std::map<std::uint64_t, std::int64_t> leases;
+  // The leases at `index` by id, their files left out (they are the tree's files that name them),
+  // and the id the next GRANT gets.
+  std::map<std::uint64_t, Lease> leases;
   std::uint64_t nextLease = 1;
   std::uint64_t term = 0;  // the last leader's term written into the log (Store::term)
   Sessions sessions;       // the exactly-once reply table (a copy)
@@ -122,7 +127,7 @@ class Store {
   // A store whose only readable revision is `rev`, with tree `root` (used by snapshots); the
   // leases' files are found in the tree.
   Store(Options opts, NodeP root, std::int64_t rev, std::uint64_t appliedIndex,
-        std::string members = {}, std::map<std::uint64_t, std::int64_t> leases = {},
+        std::string members = {}, std::map<std::uint64_t, Lease> leases = {},
         std::uint64_t nextLease = 1, std::uint64_t term = 0, Sessions sessions = {});
 
   std::int64_t rev() const { return roots_.back().rev; }
@@ -203,7 +208,7 @@ class Store {
   ApplyResult applyOnce(const wire::Command& c);
   ApplyResult grant(const wire::Command& c);
   ApplyResult revoke(const wire::Command& c);
-  ApplyResult txn(const wire::Txn& t);
+  ApplyResult txn(const wire::Txn& t, const std::string& user);
   // Keeps leases_ in step with a file that was at `was` (lease 0: none) and is now kept by
   // `now` (0: none, or deleted).
   void relink(const std::string& path, std::uint64_t was, std::uint64_t now);

@@ -10,9 +10,14 @@ namespace {
 using mp::isArray;
 using mp::Packer;
 
-// How many fields a command takes: 4, 6 with a lease or ttl, 7 with a term, 9 with a session.
+// How many fields a command takes: 4, 6 with a lease or ttl, 7 with a term, 9 with a session, 10
+// with a user.
 std::uint32_t fieldsOf(const Command& c) {
-  return c.session != 0 ? 9 : c.term != 0 ? 7 : (c.lease != 0 || c.ttl != 0) ? 6 : 4;
+  return !c.user.empty()                ? 10
+         : c.session != 0               ? 9
+         : c.term != 0                  ? 7
+         : (c.lease != 0 || c.ttl != 0) ? 6
+                                        : 4;
 }
 
 // The fields of a command, [op, path, rev, value (, lease, ttl)], as they appear alone and in a
@@ -31,13 +36,14 @@ void packFields(Packer& p, const Command& c) {
     p.pack_int64(c.ttl);
   }
   if (fieldsOf(c) >= 7) p.pack_uint64(c.term);
-  if (fieldsOf(c) == 9) {
+  if (fieldsOf(c) >= 9) {
     p.pack_uint64(c.session);
     p.pack_uint64(c.seq);
   }
+  if (fieldsOf(c) == 10) mp::packStr(p, c.user);
 }
 
-// Reads `n` fields (4, 6, 7 or 9) starting at a[0]; an error names what is wrong (throws on bad
+// Reads `n` fields (4, 6, 7, 9 or 10) starting at a[0]; an error names what is wrong (throws on bad
 // ints).
 Status readFields(const msgpack::object* a, std::uint32_t n, Command* c) {
   auto op = a[0].as<std::uint8_t>();
@@ -54,11 +60,21 @@ Status readFields(const msgpack::object* a, std::uint32_t n, Command* c) {
     c->ttl = a[5].as<std::int64_t>();
   }
   if (n >= 7) c->term = a[6].as<std::uint64_t>();
-  if (n == 9) {
+  if (n >= 9) {
     c->session = a[7].as<std::uint64_t>();
     c->seq = a[8].as<std::uint64_t>();
     // The encoder writes a seq only with its session: a seq alone would not survive a re-encode.
-    if (c->session == 0) return Status(Err::kCorrupt, "command has a seq without a session");
+    if (c->session == 0 && c->seq != 0) {
+      return Status(Err::kCorrupt, "command has a seq without a session");
+    }
+    if (n == 9 && c->session == 0) return Status(Err::kCorrupt, "command has a session of 0");
+  }
+  if (n == 10) {
+    // An empty user is written as no user at all: one command, one encoding.
+    if (a[9].type != msgpack::type::STR || a[9].via.str.size == 0) {
+      return Status(Err::kCorrupt, "command's user is not a non-empty string");
+    }
+    c->user.assign(a[9].via.str.ptr, a[9].via.str.size);
   }
   if (c->op == Command::Op::kTxn) {
     auto t = decodeTxn(c->value);
@@ -84,11 +100,11 @@ Result<Command> decodeCommand(std::string_view bytes) {
     std::size_t off = 0;
     msgpack::object_handle oh =
         msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr,
-                        msgpack::unpack_limit(9, 0, 1 << 26, 1 << 26, 0, 2));
+                        msgpack::unpack_limit(10, 0, 1 << 26, 1 << 26, 0, 2));
     const msgpack::object& o = oh.get();
     if (off != bytes.size() ||
-        !(isArray(o, 4) || isArray(o, 6) || isArray(o, 7) || isArray(o, 9))) {
-      return Status(Err::kCorrupt, "command is not a 4-, 6-, 7- or 9-element array");
+        !(isArray(o, 4) || isArray(o, 6) || isArray(o, 7) || isArray(o, 9) || isArray(o, 10))) {
+      return Status(Err::kCorrupt, "command is not a 4-, 6-, 7-, 9- or 10-element array");
     }
     Command c;
     if (Status s = readFields(o.via.array.ptr, o.via.array.size, &c); !s.isOk()) return s;
@@ -130,10 +146,10 @@ Result<Batch> decodeBatch(std::string_view bytes) {
     b.items.resize(items.size);
     for (std::uint32_t i = 0; i < items.size; ++i) {
       if (!isArray(items.ptr[i], 5) && !isArray(items.ptr[i], 7) && !isArray(items.ptr[i], 8) &&
-          !isArray(items.ptr[i], 10)) {
+          !isArray(items.ptr[i], 10) && !isArray(items.ptr[i], 11)) {
         return Status(Err::kCorrupt,
                       "batch item is not [id, op, path, rev, value (, lease, ttl (, term (, "
-                      "session, seq)))]");
+                      "session, seq (, user))))]");
       }
       const msgpack::object* a = items.ptr[i].via.array.ptr;
       b.items[i].id = a[0].as<std::uint64_t>();

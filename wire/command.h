@@ -41,13 +41,17 @@ struct Command {
   // first reply (store/sessions.h).
   std::uint64_t session = 0;
   std::uint64_t seq = 0;
+  // The user the client's key maps to (node/grants.h), stamped by the node that took the request;
+  // "" without grants. A lease belongs to the user whose GRANT made it: only that user may write
+  // under it as a session, keep files with it or revoke it (store/store.h checks, at apply).
+  std::string user = {};
   // kTxn (shared: a command is copied into batches and replies).
   std::shared_ptr<const Txn> txn = nullptr;
 
   bool operator==(const Command& o) const {
     return op == o.op && path == o.path && rev == o.rev && value == o.value && lease == o.lease &&
            ttl == o.ttl && term == o.term && session == o.session && seq == o.seq &&
-           (txn == o.txn || (txn && o.txn && *txn == *o.txn));
+           user == o.user && (txn == o.txn || (txn && o.txn && *txn == *o.txn));
   }
 };
 
@@ -59,7 +63,7 @@ inline std::uint64_t termOf(std::uint64_t round, std::uint32_t node) {
 // msgpack array [op, path, rev, value], or [op, path, rev, value, lease, ttl] when either of the
 // last two is not 0, or [op, path, rev, value, lease, ttl, term] when term is not 0 (records
 // written before leases existed decode unchanged), or [... term, session, seq] when a session is
-// set. A kTxn's value is its encodeTxn bytes.
+// set, or [... session, seq, user] when a user is. A kTxn's value is its encodeTxn bytes.
 std::string encodeCommand(const Command& c);
 Result<Command> decodeCommand(std::string_view bytes);
 
@@ -75,7 +79,8 @@ struct Batch {
   std::vector<Item> items;
 };
 
-// msgpack array [origin, incarnation, [[id, op, path, rev, value (, lease, ttl (, term))], ...]].
+// msgpack array [origin, incarnation, [[id, op, path, rev, value (, lease, ttl (, term (, session,
+// seq (, user))))], ...]].
 std::string encodeBatch(const Batch& b);
 Result<Batch> decodeBatch(std::string_view bytes);
 

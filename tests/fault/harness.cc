@@ -336,6 +336,12 @@ class FaultCluster {
     co.key = clientKey_;
     return co;
   }
+  // With --curve, the intruder's: a key of its own, user "intruder", granted rw /intruder/ only.
+  client::Options intruderOptions(std::vector<std::string> endpoints) const {
+    client::Options co = options(std::move(endpoints));
+    co.key = intruderKey_;
+    return co;
+  }
   client::WatchOptions watchOptions(std::vector<std::string> endpoints) const {
     client::WatchOptions wo;
     wo.endpoints = std::move(endpoints);
@@ -404,14 +410,16 @@ class FaultCluster {
   // --curve: a key pair per id and one for the clients, their files, and the clients file.
   void setUpKeys() {
     std::string clients;
-    auto make = [&](const std::string& path, const std::string& user) {
+    auto make = [&](const std::string& path, const std::string& user,
+                    const std::string& grants = "admin /") {
       auto k = wire::generateKeyPair();
       if (!k) throw std::runtime_error("cannot make a key pair: " + k.status().toString());
       writePrivateFile(path, wire::formatKeyFile(*k));
-      clients += k->publicKey + " " + user + " admin /\n";
+      clients += k->publicKey + " " + user + " " + grants + "\n";
       return *k;
     };
     clientKey_ = make(dir_ + "/client.key", "harness");
+    intruderKey_ = make(dir_ + "/intruder.key", "intruder", "rw /intruder/");
     for (int i = 1; i <= ids_; ++i)
       keys_.push_back(make(keyFile(i), "node" + std::to_string(i)));
     writePrivateFile(dir_ + "/clients", clients);
@@ -434,6 +442,7 @@ class FaultCluster {
   std::map<int, std::pair<std::string, std::string>> endpoints_;  // client, events; no keys
   std::vector<wire::KeyPair> keys_;                               // per id, with --curve
   std::optional<wire::KeyPair> clientKey_;                        // with --curve
+  std::optional<wire::KeyPair> intruderKey_;                      // with --curve
 };
 
 // What the membership faults did: for the log, the summary and --expect-members.
@@ -880,6 +889,77 @@ void runLockHolder(int id, const Options& o, FaultCluster& cl, std::atomic<bool>
 // violation; so is a KEEPALIVE, or the file's SET, answered NOENT). After 4-8 s a lease is
 // revoked, or (every other one) left to expire: its keep-alives stop and GETs watch for the
 // leader's expiry, which must not come before the last promise ends. Then the next lease.
+// With --curve, an intruder: a user who may write /intruder/ only, and who tries, all run long, to
+// use the other clients' leases (ids are small numbers, easy to guess): writes in their sessions
+// (a seq of 1-8, the ones whose replies the sessions keep), files kept with their leases,
+// KEEPALIVE, LEASE and REVOKE. Every one must be refused; any answered OK is an anomaly, and so is
+// any file under /intruder/ at the end. The lease checks (keepers' promises, exactly-once) must
+// hold as they do without it.
+struct IntruderLog {
+  int tries = 0, refused = 0;          // refused: PERMISSION
+  std::map<std::string, int> answers;  // by attempt and answer
+  std::vector<std::string> served;     // attempts answered OK: anomalies
+};
+
+void runIntruder(const Options& o, FaultCluster& cl, std::atomic<bool>& stop, IntruderLog* out) {
+  client::Options co = cl.intruderOptions(cl.clients(0));
+  co.timeout = std::chrono::milliseconds(1000);
+  co.attempts = 2;
+  co.exactlyOnce = false;
+  client::Client c(co);
+  std::mt19937_64 rng(o.seed * 7919 + 17);
+  std::uint64_t highest = 0;  // the highest lease id refused PERMISSION: one that exists
+  for (int n = 0; !stop; ++n) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 100));
+    const std::int64_t lease = static_cast<std::int64_t>(1 + rng() % (highest + 16));
+    wire::Request req;
+    std::string what;
+    switch (n % 5) {
+      case 0:  // a write in another's session: its reply, or its seq, is what is after
+        req.verb = wire::Verb::kSet;
+        req.path = "/intruder/s" + std::to_string(n);
+        req.value = "stolen";
+        req.rev = -1;
+        req.session = lease;
+        req.seq = static_cast<std::int64_t>(1 + rng() % 8);
+        what = "SET in session";
+        break;
+      case 1:
+        req.verb = wire::Verb::kSet;
+        req.path = "/intruder/l" + std::to_string(n);
+        req.value = "kept";
+        req.rev = -1;
+        req.lease = lease;
+        what = "SET with lease";
+        break;
+      case 2:
+        req.verb = wire::Verb::kKeepalive;
+        req.lease = lease;
+        what = "KEEPALIVE";
+        break;
+      case 3:
+        req.verb = wire::Verb::kLease;
+        req.lease = lease;
+        what = "LEASE";
+        break;
+      default:
+        req.verb = wire::Verb::kRevoke;
+        req.lease = lease;
+        what = "REVOKE";
+    }
+    ++out->tries;
+    auto r = req.verb == wire::Verb::kKeepalive ? c.leaderCall(req) : c.call(req);
+    const wire::Status st = r ? r->status() : r.status();
+    ++out->answers[what + ": " + wire::errName(st.code())];
+    if (st.code() == wire::Err::kPermission) {
+      ++out->refused;
+      highest = std::max(highest, static_cast<std::uint64_t>(lease));
+    } else if (st.isOk()) {
+      out->served.push_back(what + " of lease " + std::to_string(lease) + " was answered OK");
+    }
+  }
+}
+
 struct KeeperLog {
   std::vector<fault::LeaseEvent> events;
   int granted = 0, revoked = 0, expired = 0, lingering = 0, lost = 0;
@@ -1331,6 +1411,11 @@ int main(int argc, char** argv) {
     clientThreads.emplace_back(runLockHolder, h, std::cref(o), std::ref(*cl), std::ref(stopClients),
                                &lockLogs[static_cast<std::size_t>(h)]);
   }
+  IntruderLog intruder;
+  if (o.curve) {
+    clientThreads.emplace_back(runIntruder, std::cref(o), std::ref(*cl), std::ref(stopClients),
+                               &intruder);
+  }
   std::vector<KeeperLog> keeperLogs(static_cast<std::size_t>(o.keepers));
   for (int k = 0; k < o.keepers; ++k) {
     clientThreads.emplace_back(runKeeper, k, std::cref(o), std::ref(*cl), std::ref(stopClients),
@@ -1493,6 +1578,16 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // The intruder's writes: none may have been applied.
+  std::string intruded;
+  if (o.curve) {
+    auto w = c.walk("/intruder/**");
+    if (!w) {
+      intruded = "/intruder/** could not be read: " + w.status().toString();
+    } else if (!w->empty()) {
+      intruded = std::to_string(w->size()) + " files under /intruder/, the first " + w->at(0).path;
+    }
+  }
   // The rest of the history, through the barrier; a range no node holds any more fails the run.
   recorder.stop();
   const bool recorded = recorder.finish(head, Clock::now() + std::chrono::seconds(30));
@@ -1653,6 +1748,17 @@ int main(int argc, char** argv) {
     keepers.lost += k.lost;
     keepers.maxExpiryLagNs = std::max(keepers.maxExpiryLagNs, k.maxExpiryLagNs);
   }
+  if (o.curve) {
+    if (!intruder.served.empty() || !intruded.empty() || intruder.refused == 0) {
+      ++anomalies;
+      std::printf("ANOMALY intruder (%zu served%s%s):\n", intruder.served.size(),
+                  intruded.empty() ? "" : "; ", intruded.c_str());
+      for (const auto& s : intruder.served)
+        std::printf("  %s\n", s.c_str());
+      if (intruder.refused == 0)
+        std::printf("  no attempt was refused PERMISSION: none was tried\n");
+    }
+  }
   fault::LeaseResult promises = fault::checkLeasePromises(leaseEvents);
   if (!promises.ok) {
     ++anomalies;
@@ -1799,6 +1905,13 @@ int main(int argc, char** argv) {
     if (locks.lapsedOverlaps > 0)
       std::printf("lapsed sections overlapping another (not anomalies):\n%s",
                   locks.lapsedReport.c_str());
+  }
+  if (o.curve) {
+    std::printf(
+        "intruder: %d attempts on other users' leases, %d refused PERMISSION, %zu served; "
+        "answers: %s\n",
+        intruder.tries, intruder.refused, intruder.served.size(),
+        errorList(intruder.answers).c_str());
   }
   if (o.keepers > 0) {
     std::printf(

@@ -182,6 +182,9 @@ void logValues() {
   put("log_value", "members", wire::encodeMembership(sampleMembers()));
   put("log_value", "command", wire::encodeCommand(sampleBatch().items[1].cmd));
   put("log_value", "command-txn", wire::encodeCommand(sampleBatch().items[2].cmd));
+  wire::Command owned = sampleBatch().items[1].cmd;
+  owned.user = "alice";
+  put("log_value", "command-user", wire::encodeCommand(owned));
   put("log_value", "slot", wire::encodeSlot(wire::Slot{7, {2, 3}, "value"}));
 }
 
@@ -238,6 +241,9 @@ void snapshots() {
   set.seq = 1;
   cmd(set);
   const std::string v4 = store::encodeSnapshot(st.image());
+  grant.user = "alice";  // an owned lease: version 5
+  cmd(grant);
+  const std::string v5 = store::encodeSnapshot(st.image());
   // Mode 1: the bytes between the magic and the checksum; mode 0: the whole file.
   auto body = [](const std::string& f) { return "\x01" + f.substr(8, f.size() - 12); };
   put("snapshot", "v1", body(v1));
@@ -245,6 +251,7 @@ void snapshots() {
   put("snapshot", "v3", body(v3));
   put("snapshot", "v4", body(v4));
   put("snapshot", "v4-file", std::string("\x00", 1) + v4);
+  put("snapshot", "v5", body(v5));
   // fuzz_snapshot_transfer: [mode][seed][the file after its magic]. Mode 0x79: chunks of 16 bytes
   // in a drawn order; 0x7f: with damaged chunks and another snapshot's; 0x02: raw chunk frames.
   put("snapshot_transfer", "v1-in-order", std::string("\x79\x01", 2) + body(v1).substr(1));

@@ -533,3 +533,94 @@ TEST_CASE(
   const std::int64_t now = *b.rev();
   REQUIRE(test::eventually([&] { return revAt(*nodes[2], bob) >= now; }, 15000));
 }
+
+TEST_CASE(
+    "CURVE: a lease is its granter's: another user can neither write in its session, read its "
+    "replies, keep files with it, keep it alive nor revoke it",
+    "[integration][security]") {
+  test::TempDir dir;
+  const std::string d = dir.path();
+  keyFile(d + "/node.key");
+  const wire::KeyPair alice = keyFile(d + "/alice.key");
+  const wire::KeyPair mallory = keyFile(d + "/mallory.key");
+  writeFile(d + "/clients",
+            alice.publicKey + " alice rw /app/\n" + mallory.publicKey + " mallory rw /app/\n");
+  test::NodeProcess n(d + "/n", {"--key", d + "/node.key", "--clients", d + "/clients"});
+  client::Client a(as(alice, n.client()));
+  client::Client m(as(mallory, n.client()));
+
+  auto lease = a.grant(std::chrono::seconds(30));
+  INFO(lease.status().toString());
+  REQUIRE(lease.isOk());
+  const auto id = static_cast<std::int64_t>(*lease);
+  REQUIRE(a.set("/app/alice", "kept", -1, *lease).isOk());
+  // Alice's write 1 in her session (a lease she granted), with a TXN get whose reply the
+  // session keeps.
+  wire::Request w;
+  w.verb = wire::Verb::kTxn;
+  wire::Txn t;
+  t.then = {wire::TxnOp::set("/app/one", "1"), wire::TxnOp::get("/app/alice")};
+  w.txn = t;
+  w.session = id;
+  w.seq = 1;
+  auto first = a.call(w);
+  REQUIRE(first.isOk());
+  REQUIRE(first->status().isOk());
+
+  auto refused = [&](wire::Request q, const std::string& says) {
+    auto r = m.call(q);  // (an error reply comes back as the Result's status)
+    const wire::Status st = r ? r->status() : r.status();
+    INFO(says);
+    INFO(st.toString());
+    CHECK(st.code() == wire::Err::kPermission);
+    CHECK(st.detail().find(says) != std::string::npos);
+    if (r) CHECK_FALSE(r->results);  // no TXN results: nothing of alice's reply
+  };
+  // Mallory resends write 1 (to be answered with alice's reply) and sends write 2 first (to have
+  // alice's own write 2 answered unapplied).
+  refused(w, "mallory may not write in session lease " + std::to_string(id));
+  wire::Request w2;
+  w2.verb = wire::Verb::kSet;
+  w2.path = "/app/two";
+  w2.value = "mallory";
+  w2.rev = -1;
+  w2.session = id;
+  w2.seq = 2;
+  refused(w2, "may not write in session");
+  wire::Request keep;
+  keep.verb = wire::Verb::kSet;
+  keep.path = "/app/mallory";
+  keep.value = "x";
+  keep.rev = -1;
+  keep.lease = id;
+  refused(keep, "may not keep files with lease");
+  wire::Request txn;
+  txn.verb = wire::Verb::kTxn;
+  wire::Txn kt;
+  kt.then = {wire::TxnOp::set("/app/mallory", "x", -1, *lease)};
+  txn.txn = kt;
+  refused(txn, "may not keep files with lease");
+  for (wire::Verb v : {wire::Verb::kKeepalive, wire::Verb::kLease, wire::Verb::kRevoke}) {
+    wire::Request q;
+    q.verb = v;
+    q.lease = id;
+    refused(q, "lease " + std::to_string(id) + ": another user's GRANT made it");
+  }
+
+  // Alice's session and lease are as she left them: write 2 is applied now, the lease keeps only
+  // her file, and she keeps it alive and revokes it.
+  w2.value = "alice";
+  auto second = a.call(w2);
+  REQUIRE(second.isOk());
+  REQUIRE(second->status().isOk());
+  CHECK(a.get("/app/two")->value == "alice");
+  CHECK(a.get("/app/mallory")->rev == 0);
+  auto info = a.lease(*lease);
+  REQUIRE(info.isOk());
+  REQUIRE(info->entries);
+  REQUIRE(info->entries->size() == 1);
+  CHECK(info->entries->at(0).path == "/app/alice");
+  CHECK(a.keepAlive(*lease).isOk());
+  CHECK(a.revoke(*lease).isOk());
+  CHECK(a.get("/app/alice")->rev == 0);
+}

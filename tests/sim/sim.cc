@@ -232,11 +232,11 @@ class Sim {
     if (!ends.empty()) drain(nd);
   }
 
-  // A store's leases, to compare replicas: "id:ttl:file,file;...".
+  // A store's leases, to compare replicas: "id:ttl:owner:file,file;...".
   static std::string leaseDump(const cairn::store::Store& st) {
     std::string out;
     for (const auto& [id, l] : st.leases()) {
-      out += std::to_string(id) + ":" + std::to_string(l.ttl) + ":";
+      out += std::to_string(id) + ":" + std::to_string(l.ttl) + ":" + l.owner + ":";
       for (const auto& f : l.files)
         out += f + ",";
       out += ";";
@@ -416,6 +416,7 @@ class Sim {
       }
       acked_[o.proposal] = s.slot;
       maxAcked_ = std::max(maxAcked_, s.slot);
+      checkOwner(nd, o);
       checkSession(o.proposal, o);
       if (o.succeeded) ++(*o.succeeded ? txnThen_ : txnElse_);
       if (txnIds_.count(o.proposal) && !o.status.isOk()) ++txnFailed_;
@@ -430,10 +431,14 @@ class Sim {
   Command newCommand(std::uint64_t* id) {
     if (!sessionCmds_.empty() && rnd(6) == 0) {
       *id = ++seq_;
-      const Command& c = sessionCmds_[rnd(sessionCmds_.size())];
+      Command c = sessionCmds_[rnd(sessionCmds_.size())];
+      // One copy in four comes from another user: the write, (session, seq) and all, of a session
+      // that is not theirs. It must be refused, never answered with the owner's reply.
+      if (rnd(4) == 0) c.user = otherUser(c.user);
       sessionOf_[*id] = {c.session, c.seq};
       if (c.op == Command::Op::kTxn) txnIds_.insert(*id);
       ++resent_;
+      noteLeases(*id, c);
       return c;
     }
     Command c = freshCommand(id);
@@ -442,11 +447,85 @@ class Sim {
     if (write && leasesGranted() > 0 && rnd(2) == 0) {
       c.session = 1 + rnd(leasesGranted());
       c.seq = ++sessionSeqs_[c.session];
+      c.user = userFor(c.session);
       sessionOf_[*id] = {c.session, c.seq};
       sessionCmds_.push_back(c);
       if (sessionCmds_.size() > 32) sessionCmds_.erase(sessionCmds_.begin());
     }
+    noteLeases(*id, c);
     return c;
+  }
+
+  // Leases belong to the user whose GRANT made them (Command::user; "" is a user too, as in a
+  // cluster without grants). Clients are "", alice or bob; a command that names a lease (its
+  // session, the lease a SET keeps its file with, a REVOKE's) is its owner's, or one time in eight
+  // another user's.
+  static constexpr const char* kUsers[] = {"", "alice", "bob"};
+  std::string otherUser(const std::string& u) {
+    std::size_t i = 0;
+    while (i < 3 && u != kUsers[i])
+      ++i;
+    return kUsers[(i + 1 + rnd(2)) % 3];
+  }
+  std::string userFor(std::uint64_t lease) {
+    auto it = ownerOf_.find(lease);
+    const std::string owner = it != ownerOf_.end() ? it->second : kUsers[rnd(3)];
+    return rnd(8) == 0 ? otherUser(owner) : owner;
+  }
+  void noteLeases(std::uint64_t id, const Command& c) {
+    if (c.op == Command::Op::kGrant) grantUser_[id] = c.user;
+    LeaseUse u{{}, c.session, c.user};
+    if (c.session != 0) u.leases.push_back(c.session);
+    if ((c.op == Command::Op::kSet || c.op == Command::Op::kRevoke) && c.lease != 0) {
+      u.leases.push_back(c.lease);
+    }
+    if (!u.leases.empty()) leaseUse_[id] = std::move(u);
+  }
+
+  // An acknowledged command and the owners of the leases it names: a GRANT's lease is its user's
+  // on the node that applied it; a command that names another user's lease changed nothing and
+  // was answered from no one's reply; PERMISSION goes only to a command that names one.
+  void checkOwner(const SimNode& nd, const cairn::node::Applier::Outcome& o) {
+    if (auto g = grantUser_.find(o.proposal); g != grantUser_.end() && o.lease != 0) {
+      const cairn::store::Lease* l = nd.store().lease(o.lease);
+      if (l && l->owner != g->second) {
+        throw Failure{"lease " + std::to_string(o.lease) + " granted by \"" + g->second +
+                      "\" is owned by \"" + l->owner + "\" on n" + std::to_string(nd.id)};
+      }
+      ownerOf_[o.lease] = g->second;
+      return;
+    }
+    auto u = leaseUse_.find(o.proposal);
+    if (u == leaseUse_.end()) {
+      if (o.status.code() == cairn::wire::Err::kPermission) {
+        throw Failure{"proposal " + std::to_string(o.proposal) +
+                      " names no lease and was refused PERMISSION: " + o.status.detail()};
+      }
+      return;
+    }
+    bool stranger = false, unknown = false, intruder = false;
+    for (std::uint64_t l : u->second.leases) {
+      auto it = ownerOf_.find(l);
+      if (it == ownerOf_.end()) {
+        unknown = true;
+      } else if (it->second != u->second.user) {
+        stranger = true;
+        intruder = intruder || l == u->second.session;
+      }
+    }
+    // (The owner of a session may be answered from its table, even with a refusal it had for
+    // naming another user's lease in a SET.)
+    if ((stranger && o.status.isOk()) || (intruder && o.replayed)) {
+      throw Failure{"user \"" + u->second.user + "\" wrote under another user's lease (proposal " +
+                    std::to_string(o.proposal) + ")" + (o.replayed ? " and got its reply" : "")};
+    }
+    if (o.status.code() == cairn::wire::Err::kPermission) {
+      if (!stranger && !unknown) {
+        throw Failure{"user \"" + u->second.user + "\" was refused its own lease (proposal " +
+                      std::to_string(o.proposal) + "): " + o.status.detail()};
+      }
+      ++refused_;
+    }
   }
 
   // A write's outcome under a session: every copy of (session, seq) is answered with the first
@@ -458,6 +537,8 @@ class Sim {
     // other answer to copies of one write is the same. (Nodes acknowledge in their own time, so
     // the first acknowledged need not be the first applied.)
     if (o.status.code() == cairn::wire::Err::kTooLate) return;
+    // Another user's copy: refused (checkOwner), and not the session's reply.
+    if (o.status.code() == cairn::wire::Err::kPermission) return;
     auto [it, first] = sessionReplies_.emplace(s->second, std::make_pair(o.status.code(), o.rev));
     if (first) return;
     const auto [code, rev] = it->second;
@@ -484,6 +565,7 @@ class Sim {
         return c;
       case 4:  // a lease, ending (unless revoked first) when a leader's clock says so
         c.op = Command::Op::kGrant;
+        c.user = kUsers[rnd(3)];
         c.path.clear();
         c.ttl = cairn::store::kMinLeaseTtl + static_cast<std::int64_t>(rnd(3000));
         return c;
@@ -491,6 +573,7 @@ class Sim {
         c.op = Command::Op::kRevoke;
         c.path.clear();
         c.lease = 1 + rnd(leasesGranted() + 1);
+        c.user = userFor(c.lease);
         c.value = "revoked";
         return c;
       case 6:
@@ -499,6 +582,7 @@ class Sim {
         c.rev = -1;
         c.value = "v" + std::to_string(seq_);
         c.lease = 1 + rnd(leasesGranted() + 1);
+        c.user = userFor(c.lease);
         return c;
       default:
         break;
@@ -1093,6 +1177,17 @@ class Sim {
   std::map<std::pair<std::uint64_t, std::uint64_t>, std::pair<cairn::wire::Err, std::int64_t>>
       sessionReplies_;
   std::uint64_t resent_ = 0, replayed_ = 0;
+  // Owners (checkOwner): GRANT proposal -> its user; lease -> its owner, from acknowledged GRANTs;
+  // proposal -> the leases it names and its user; commands refused PERMISSION.
+  std::map<std::uint64_t, std::string> grantUser_;
+  std::map<std::uint64_t, std::string> ownerOf_;
+  struct LeaseUse {
+    std::vector<std::uint64_t> leases;  // the session's, the SET's or REVOKE's
+    std::uint64_t session = 0;
+    std::string user;
+  };
+  std::map<std::uint64_t, LeaseUse> leaseUse_;
+  std::uint64_t refused_ = 0;
   // Transactions acknowledged: the "then" branch applied, the "else" one, or neither (an
   // operation failed, so nothing was written).
   std::uint64_t txnThen_ = 0, txnElse_ = 0, txnFailed_ = 0;
@@ -1104,6 +1199,7 @@ class Sim {
   std::uint64_t txnThen() const { return txnThen_; }
   std::uint64_t resent() const { return resent_; }
   std::uint64_t replayed() const { return replayed_; }
+  std::uint64_t refused() const { return refused_; }
   std::uint64_t txnElse() const { return txnElse_; }
   std::uint64_t txnFailed() const { return txnFailed_; }
   std::uint64_t changesChosen() const { return changesChosen_; }
@@ -1151,7 +1247,7 @@ int main(int argc, char** argv) {
   }
   std::uint64_t passed = 0, failed = 0, chosen = 0, acked = 0, reads = 0, snaps = 0, resumed = 0,
                 changes = 0, changesAsked = 0, expiries = 0, txnThen = 0, txnElse = 0,
-                txnFailed = 0, resent = 0, replayed = 0;
+                txnFailed = 0, resent = 0, replayed = 0, refused = 0;
   for (std::uint64_t s = start; s < start + seeds; ++s) {
     try {
       Sim sim(s, nodes, steps, verbose);
@@ -1169,6 +1265,7 @@ int main(int argc, char** argv) {
       txnFailed += sim.txnFailed();
       resent += sim.resent();
       replayed += sim.replayed();
+      refused += sim.refused();
       ++passed;
     } catch (const Failure& f) {
       ++failed;
@@ -1185,7 +1282,8 @@ int main(int argc, char** argv) {
       "linearizable read points checked, %llu snapshots installed (%llu transfers resumed), "
       "%llu membership changes chosen of %llu proposed, %llu lease expiries proposed by "
       "leaders, transactions acknowledged: %llu then, %llu else, %llu failed; %llu session "
-      "writes resent, %llu answered from the reply table\n",
+      "writes resent, %llu answered from the reply table; %llu commands refused another user's "
+      "lease\n",
       nodes, static_cast<unsigned long long>(start),
       static_cast<unsigned long long>(start + seeds - 1), static_cast<unsigned long long>(chosen),
       static_cast<unsigned long long>(acked), static_cast<unsigned long long>(reads),
@@ -1193,7 +1291,8 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(changes), static_cast<unsigned long long>(changesAsked),
       static_cast<unsigned long long>(expiries), static_cast<unsigned long long>(txnThen),
       static_cast<unsigned long long>(txnElse), static_cast<unsigned long long>(txnFailed),
-      static_cast<unsigned long long>(resent), static_cast<unsigned long long>(replayed));
+      static_cast<unsigned long long>(resent), static_cast<unsigned long long>(replayed),
+      static_cast<unsigned long long>(refused));
   std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
               static_cast<unsigned long long>(failed));
   return failed == 0 ? 0 : 1;

@@ -4,6 +4,10 @@
 #include "store/snapshot.h"
 #include "store/store.h"
 #include "wire/codec.h"
+#include "wire/command.h"
+#include "wire/txn.h"
+
+#include <msgpack.hpp>
 
 using cairn::store::ApplyResult;
 using cairn::store::Sessions;
@@ -252,4 +256,139 @@ TEST_CASE("sessions: commands with a session round-trip through the log's encodi
   CHECK(bb->items.at(0).cmd == c);
   CHECK(bb->items.at(0).cmd.session == 12);
   CHECK(bb->items.at(0).cmd.seq == 99);
+}
+
+namespace {
+
+Command as(Command c, const std::string& user) {
+  c.user = user;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "sessions: a lease is its granter's; another user can neither write in it, nor keep "
+    "files with it, nor revoke it, nor read its replies",
+    "[unit][store][sessions][security]") {
+  SessionsFixture f;
+  Command g{Command::Op::kGrant, "", -1, ""};
+  g.ttl = 10000;
+  const std::uint64_t lease = f.apply(as(g, "alice")).lease;
+  REQUIRE(lease != 0);
+  REQUIRE(f.s.lease(lease));
+  CHECK(f.s.lease(lease)->owner == "alice");
+
+  // Alice's write 1, then bob's copy of it: bob gets no reply of alice's, and nothing is applied.
+  auto first = f.apply(as(set("/a", "alice"), "alice"), lease, 1);
+  REQUIRE(first.status.isOk());
+  const std::string table = f.s.sessions().dump();
+  const std::int64_t rev = f.s.rev();
+  auto stolen = f.apply(as(set("/a", "bob"), "bob"), lease, 1);
+  CHECK(stolen.status.code() == Err::kPermission);
+  CHECK(stolen.status.detail().find("user bob may not write in session lease") !=
+        std::string::npos);
+  CHECK_FALSE(stolen.replayed);
+  // Bob's write 2 first: refused, and alice's own write 2 is then applied, not answered from a
+  // reply bob left.
+  CHECK(f.apply(as(set("/b", "bob"), "bob"), lease, 2).status.code() == Err::kPermission);
+  CHECK(f.s.rev() == rev);
+  CHECK(f.s.sessions().dump() == table);
+  auto second = f.apply(as(set("/b", "alice"), "alice"), lease, 2);
+  CHECK(second.status.isOk());
+  CHECK_FALSE(second.replayed);
+  CHECK(second.rev == rev + 1);
+  CHECK(*f.s.stat("/b", f.s.rev()).value == "alice");
+
+  // Files kept with alice's lease: bob's SET and TXN are refused; alice's are not.
+  Command kept = as(set("/svc/bob", "x"), "bob");
+  kept.lease = lease;
+  CHECK(f.apply(kept).status.code() == Err::kPermission);
+  Command txn{Command::Op::kTxn, "", -1, ""};
+  cairn::wire::Txn t;
+  t.then.push_back(cairn::wire::TxnOp::set("/svc/bob", "x", -1, lease));
+  txn.txn = std::make_shared<const cairn::wire::Txn>(t);
+  CHECK(f.apply(as(txn, "bob")).status.code() == Err::kPermission);
+  CHECK(f.apply(as(txn, "alice")).status.isOk());
+  CHECK(f.s.lease(lease)->files == std::set<std::string>{"/svc/bob"});
+  // An anonymous command is another user too (a cluster either has grants or has none).
+  CHECK(f.apply(kept = as(kept, "")).status.code() == Err::kPermission);
+
+  // Revoked by bob: refused, the lease and its file stay. A leader's expiry (it names its term)
+  // is no user's, and ends it.
+  Command revoke{Command::Op::kRevoke, "", -1, "revoked"};
+  revoke.lease = lease;
+  CHECK(f.apply(as(revoke, "bob")).status.code() == Err::kPermission);
+  REQUIRE(f.s.lease(lease));
+  Command term{Command::Op::kTerm, "", -1, ""};
+  term.term = 7;
+  REQUIRE(f.apply(term).status.isOk());
+  Command expiry{Command::Op::kRevoke, "", -1, "expired"};
+  expiry.lease = lease;
+  expiry.term = 7;
+  CHECK(f.apply(expiry).status.isOk());
+  CHECK_FALSE(f.s.lease(lease));
+  CHECK_FALSE(f.s.stat("/svc/bob", f.s.rev()).exists);
+}
+
+TEST_CASE("sessions: lease owners travel in snapshots (version 5) and commands keep their user",
+          "[unit][store][sessions][security]") {
+  SessionsFixture f;
+  Command g{Command::Op::kGrant, "", -1, ""};
+  g.ttl = 10000;
+  const std::uint64_t anon = f.apply(g).lease;
+  // Without owners the snapshot is as before: version 4 (a session kept no reply yet: 3).
+  {
+    auto d = cairn::store::decodeSnapshot(cairn::store::encodeSnapshot(f.s.image()), {});
+    REQUIRE(d.isOk());
+    CHECK(d->lease(anon)->owner.empty());
+  }
+  const std::uint64_t owned = f.apply(as(g, "alice")).lease;
+  REQUIRE(f.apply(as(set("/a", "1"), "alice"), owned, 1).status.isOk());
+  const std::string bytes = cairn::store::encodeSnapshot(f.s.image());
+  auto d = cairn::store::decodeSnapshot(bytes, {});
+  INFO(d.status().toString());
+  REQUIRE(d.isOk());
+  REQUIRE(d->lease(owned));
+  CHECK(d->lease(owned)->owner == "alice");
+  CHECK(d->lease(anon)->owner.empty());
+  CHECK(cairn::store::encodeSnapshot(d->image()) == bytes);
+  // The restored store refuses bob as the original does, and replays alice's write 1 to alice.
+  Store& r = d.value();
+  Command stolen = as(set("/a", "2"), "bob");
+  stolen.session = owned;
+  stolen.seq = 1;
+  CHECK(r.apply(100, stolen).status.code() == Err::kPermission);
+  stolen.user = "alice";
+  CHECK(r.apply(101, stolen).replayed);
+
+  // The log's encoding keeps the user, alone and in a batch, and refuses an empty one.
+  Command c = as(set("/x", "y"), "alice");
+  auto back = cairn::wire::decodeCommand(cairn::wire::encodeCommand(c));
+  REQUIRE(back.isOk());
+  CHECK(*back == c);
+  c.session = 3;
+  c.seq = 9;
+  back = cairn::wire::decodeCommand(cairn::wire::encodeCommand(c));
+  REQUIRE(back.isOk());
+  CHECK(*back == c);
+  cairn::wire::Batch b;
+  b.items.push_back({1, c});
+  auto bb = cairn::wire::decodeBatch(cairn::wire::encodeBatch(b));
+  REQUIRE(bb.isOk());
+  CHECK(bb->items.at(0).cmd.user == "alice");
+  // [SET, "/x", -1, "y", 0, 0, 0, 0, 0, ""]: an empty user is written as none, so it is refused.
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> p(buf);
+  p.pack_array(10);
+  p.pack_uint8(1);
+  p.pack(std::string("/x"));
+  p.pack_int64(-1);
+  p.pack_bin(1);
+  p.pack_bin_body("y", 1);
+  for (int i = 0; i < 5; ++i)
+    p.pack_uint64(0);
+  p.pack(std::string());
+  CHECK(cairn::wire::decodeCommand(std::string_view(buf.data(), buf.size())).status().code() ==
+        Err::kCorrupt);
 }
