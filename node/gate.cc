@@ -89,13 +89,6 @@ wire::Status Gate::serve(zmq::socket_t& s, const char* domain) const {
   return wire::Status::ok();
 }
 
-void Gate::connectAs(zmq::socket_t& s, const std::string& serverKey) const {
-  if (!key_) return;
-  s.set(zmq::sockopt::curve_serverkey, serverKey);
-  s.set(zmq::sockopt::curve_publickey, key_->publicKey);
-  s.set(zmq::sockopt::curve_secretkey, key_->secretKey);
-}
-
 std::optional<std::string> Gate::decide(const std::string& domain, const std::string& key,
                                         std::string* why) const {
   if (key == key_->publicKey) return std::string(kSelfUser);

@@ -52,9 +52,8 @@ class Gate {
   // Makes `s` a CURVE server in `domain` (before it binds). Nothing in plain mode.
   // IO if libzmq will not enforce ZAP on it.
   wire::Status serve(zmq::socket_t& s, const char* domain) const;
-  // A socket of this node that connects to a node: CURVE client with this node's key pair, to
-  // the server key `serverKey`. Nothing in plain mode.
-  void connectAs(zmq::socket_t& s, const std::string& serverKey) const;
+  // (A socket of this node that connects to a node is a CURVE client with keyPair(), like any
+  // client's: client::secureSocket.)
 
   // The peer keys accepted in the peer domain (and let read in the client domain): those the
   // members' peer endpoints name in `configs` (the one in effect and the latest proposed: a

@@ -1,5 +1,7 @@
 #include "node/transport.h"
 
+#include "bindings/cpp/client.h"
+
 #include "node/gate.h"
 #include "node/log.h"
 #include "wire/keys.h"
@@ -68,16 +70,17 @@ wire::Status Transport::addPeers(const std::map<std::uint32_t, std::string>& pee
       d->set(zmq::sockopt::immediate, 1);  // no queueing for a peer that is not connected
       d->set(zmq::sockopt::reconnect_ivl, 50);
       d->set(zmq::sockopt::reconnect_ivl_max, 1000);
-      const wire::KeyedEndpoint k = wire::splitKeyedEndpoint(ep);
-      if (gate_ != nullptr && gate_->secure()) {
-        if (k.key.empty()) {
-          return wire::Status(wire::Err::kBadRequest,
-                              "node " + std::to_string(id) + "'s peer endpoint " + ep +
-                                  " names no key (tcp://KEY@host:port): this node runs CURVE");
-        }
-        gate_->connectAs(*d, k.key);
+      const std::optional<wire::KeyPair> none;
+      const auto& key = gate_ != nullptr ? gate_->keyPair() : none;
+      if (key && wire::splitKeyedEndpoint(ep).key.empty()) {
+        return wire::Status(wire::Err::kBadRequest,
+                            "node " + std::to_string(id) + "'s peer endpoint " + ep +
+                                " names no key (tcp://KEY@host:port): this node runs CURVE");
       }
-      d->connect(k.endpoint);
+      // A CURVE client of the key the endpoint names, as any client of a node is.
+      auto target = client::secureSocket(*d, ep, key, "");
+      if (!target) return target.status();
+      d->connect(*target);
       dealers_[id] = std::move(d);
       members_[id] = ep;
     } catch (const zmq::error_t& e) {
