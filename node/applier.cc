@@ -11,7 +11,7 @@ Applier::Applied Applier::apply(const Chosen* begin, const Chosen* end) {
       continue;
     }
     store::ApplyResult res = store_->apply(c.slot, c.cmd);
-    if (c.cmd.session != 0) out.sessions.push_back(c.cmd.session);
+    if (res.sessionUsed) out.sessions.push_back(c.cmd.session);
     for (store::Change& ch : res.changes)
       out.changes.push_back(std::move(ch));
     if (c.proposal != 0)

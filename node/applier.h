@@ -38,8 +38,10 @@ class Applier {
   struct Applied {
     // In rev order: one per successful SET or DEL, one per file a REVOKE deleted (at one rev).
     std::vector<store::Change> changes;
-    std::vector<Outcome> outcomes;        // for the chosen commands with a proposal id
-    std::vector<std::uint64_t> sessions;  // the sessions (exactly-once) of the commands applied
+    std::vector<Outcome> outcomes;  // for the chosen commands with a proposal id
+    // The sessions (exactly-once) of the commands their owners wrote in them (ApplyResult::
+    // sessionUsed): the leases the leader renews.
+    std::vector<std::uint64_t> sessions;
   };
   // Applies `chosen` in order.
   Applied apply(const std::vector<Chosen>& chosen) {

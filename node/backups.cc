@@ -31,9 +31,7 @@ struct Backups::File {
 
 namespace {
 
-Status ioError(const std::string& what) {
-  return Status(Err::kIo, what + ": " + std::strerror(errno));
-}
+using store::ioError;
 
 // A file in `dir` that has no name: O_TMPFILE where the file system has it, else a hidden name
 // (one the node's startup sweeps, ".snap-*.tmp") unlinked as soon as it is open.

@@ -233,14 +233,24 @@ std::optional<Action> ClientService::authorize(const Request& req, const std::st
       if (!who.writesSomewhere()) return deny("grant leases: it may write nothing", "");
       return std::nullopt;
     case Verb::kRevoke:
-      if (!who.writesSomewhere()) return deny("use leases: it may write nothing", "");
-      return notOwner(req.lease, "revoke");
     case Verb::kKeepalive:
+    case Verb::kLease: {
       if (!who.writesSomewhere()) return deny("use leases: it may write nothing", "");
-      return notOwner(req.lease, "keep alive");
-    case Verb::kLease:
-      if (!who.writesSomewhere()) return deny("use leases: it may write nothing", "");
-      return notOwner(req.lease, "look at");
+      const char* what = req.verb == Verb::kRevoke      ? "revoke"
+                         : req.verb == Verb::kKeepalive ? "keep alive"
+                                                        : "look at";
+      if (auto denied = notOwner(req.lease, what)) return denied;
+      // A lease's end deletes its files, and LEASE lists them: its owner must still be one who
+      // may write every one (a reload may have narrowed its grants since it kept them).
+      if (!req.lease || *req.lease < 1) return std::nullopt;
+      if (const store::Lease* l = store_.lease(static_cast<std::uint64_t>(*req.lease))) {
+        for (const std::string& f : l->files) {
+          if (!who.mayWrite(f))
+            return deny("use lease " + std::to_string(*req.lease) + ", which keeps", f);
+        }
+      }
+      return std::nullopt;
+    }
     case Verb::kTxn: {
       if (!req.txn) return std::nullopt;
       const wire::Txn& t = *req.txn;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "wire/command.h"
 #include "wire/keys.h"
 
 namespace cairn::node {
@@ -12,7 +13,7 @@ bool startsWith(std::string_view s, std::string_view prefix) {
 }
 
 bool validUser(std::string_view u) {
-  if (u.empty() || u.size() > 64) return false;
+  if (u.empty() || u.size() > wire::kMaxUser) return false;
   return std::all_of(u.begin(), u.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-' || c == '.' || c == '@';

@@ -9,6 +9,7 @@
 
 #include "node/log.h"
 #include "store/crc32c.h"
+#include "store/file.h"
 #include "store/snapshot.h"
 
 namespace cairn::node {
@@ -28,9 +29,7 @@ struct SnapshotSender::File {
 
 namespace {
 
-Status ioError(const std::string& what) {
-  return Status(Err::kIo, what + ": " + std::strerror(errno));
-}
+using store::ioError;
 
 // Opens the newest snapshot in dir and reads its identity (the checksum is its last 4 bytes).
 wire::Result<std::shared_ptr<SnapshotSender::File>> openNewest(const std::string& dir) {

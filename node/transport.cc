@@ -77,10 +77,14 @@ wire::Status Transport::addPeers(const std::map<std::uint32_t, std::string>& pee
                             "node " + std::to_string(id) + "'s peer endpoint " + ep +
                                 " names no key (tcp://KEY@host:port): this node runs CURVE");
       }
-      // A CURVE client of the key the endpoint names, as any client of a node is.
-      auto target = client::secureSocket(*d, ep, key, "");
-      if (!target) return target.status();
-      d->connect(*target);
+      if (key) {
+        // A CURVE client of the key the endpoint names, as any client of a node is.
+        auto target = client::secureSocket(*d, ep, key, "");
+        if (!target) return target.status();
+        d->connect(*target);
+      } else {
+        d->connect(wire::splitKeyedEndpoint(ep).endpoint);  // plain text: a named key is unused
+      }
       dealers_[id] = std::move(d);
       members_[id] = ep;
     } catch (const zmq::error_t& e) {

@@ -15,11 +15,9 @@ namespace cairn::store {
 using wire::Err;
 using wire::Status;
 
-namespace {
 Status ioError(const std::string& what) {
   return Status(Err::kIo, what + ": " + std::strerror(errno));
 }
-}  // namespace
 
 Status writeAll(int fd, std::string_view data) {
   while (!data.empty()) {

@@ -11,6 +11,8 @@
 
 namespace cairn::store {
 
+// IO: "`what`: " and errno's message (call it right after the call that failed).
+wire::Status ioError(const std::string& what);
 wire::Status writeAll(int fd, std::string_view data);
 // Reads exactly n bytes at offset off into *out; IO if the file ends first.
 wire::Status readAt(int fd, std::uint64_t off, std::size_t n, std::string* out);

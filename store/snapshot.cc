@@ -27,9 +27,8 @@ constexpr int kVersionMembers = 2;
 constexpr int kVersionLeases = 3;
 constexpr int kVersionSessions = 4;
 constexpr int kVersionOwners = 5;  // version 4's layout; a lease may be [id, ttl, owner]
-// The longest string the header may hold: a lease's owner, a user name (node/grants.h: 1..64
-// characters), with room to spare.
-constexpr std::size_t kMaxOwner = 1024;
+// The longest string the header may hold: a lease's owner, a user name (wire::kMaxUser).
+constexpr std::size_t kMaxOwner = wire::kMaxUser;
 constexpr std::size_t kProgressEvery = 32 << 20;
 
 // What the packer writes into: bytes go out to `append` in pieces of about kPiece, with the
@@ -287,7 +286,8 @@ wire::Result<Store> decodeSnapshot(std::string_view bytes, Store::Options opts,
         // [id, ttl], or in version 5 [id, ttl, owner] (a non-empty owner: "" is written as none)
         const bool owned = v5 && e.type == msgpack::type::ARRAY && e.via.array.size == 3 &&
                            e.via.array.ptr[2].type == msgpack::type::STR &&
-                           e.via.array.ptr[2].via.str.size > 0;
+                           e.via.array.ptr[2].via.str.size > 0 &&
+                           e.via.array.ptr[2].via.str.size <= wire::kMaxUser;
         if (e.type != msgpack::type::ARRAY || (e.via.array.size != 2 && !owned)) {
           return Status(Err::kCorrupt, "malformed snapshot lease");
         }

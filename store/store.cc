@@ -356,8 +356,11 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
   }
   const std::string* kept = nullptr;
   switch (sessions_.seen(c.session, c.seq, &kept)) {
-    case Sessions::Seen::kApplied:
-      return replay(*kept);
+    case Sessions::Seen::kApplied: {
+      ApplyResult r = replay(*kept);
+      r.sessionUsed = true;
+      return r;
+    }
     case Sessions::Seen::kTooLate:
       res.status = Status(Err::kTooLate, sess() + " no longer keeps the reply of write " +
                                              std::to_string(c.seq) +
@@ -372,6 +375,7 @@ ApplyResult Store::apply(std::uint64_t index, const wire::Command& c) {
   if (c.op != wire::Command::Op::kRevoke || lease(c.session)) {
     sessions_.record(c.session, c.seq, keepReply(res));
   }
+  res.sessionUsed = true;
   return res;
 }
 

@@ -63,6 +63,9 @@ struct ApplyResult {
   // A write of a session (exactly-once) that was applied before: this is its first reply, and
   // nothing changed now.
   bool replayed = false;
+  // A write in a live session by the session's owner, applied or replayed: it renews the lease
+  // (node/leases.h). Another user's write in it renews nothing.
+  bool sessionUsed = false;
 };
 
 // A lease in the replicated state: its time to live and the files it keeps. When it ends (REVOKE,
@@ -74,7 +77,8 @@ struct Lease {
   std::set<std::string> files;  // paths, in order
 };
 // Only a lease's owner may write under it as a session, keep files with it or revoke it: anyone
-// else gets PERMISSION (`what`: "write in session", "keep files with", "revoke"). OK for the owner.
+// else gets PERMISSION (`what`: "write in session", "keep files with", "revoke", and the node's
+// "keep alive", "look at"). OK for the owner.
 wire::Status leaseOwnerCheck(std::uint64_t id, const Lease& l, const std::string& user,
                              const char* what);
 // The most files one lease keeps: its end is one rev, and a CHANGES page never splits a rev.

@@ -71,8 +71,9 @@ Status readFields(const msgpack::object* a, std::uint32_t n, Command* c) {
   }
   if (n == 10) {
     // An empty user is written as no user at all: one command, one encoding.
-    if (a[9].type != msgpack::type::STR || a[9].via.str.size == 0) {
-      return Status(Err::kCorrupt, "command's user is not a non-empty string");
+    if (a[9].type != msgpack::type::STR || a[9].via.str.size == 0 || a[9].via.str.size > kMaxUser) {
+      return Status(Err::kCorrupt,
+                    "command's user is not a string of 1.." + std::to_string(kMaxUser) + " bytes");
     }
     c->user.assign(a[9].via.str.ptr, a[9].via.str.size);
   }

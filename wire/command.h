@@ -55,6 +55,9 @@ struct Command {
   }
 };
 
+// The most bytes of a Command's user (node/grants.h: a user name is 1..64 characters).
+inline constexpr std::size_t kMaxUser = 64;
+
 // A leader's ballot (round, node id < 2^16) as one number that orders like the ballot.
 inline std::uint64_t termOf(std::uint64_t round, std::uint32_t node) {
   return (round << 16) | (node & 0xffff);

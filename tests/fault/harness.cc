@@ -1396,6 +1396,13 @@ int main(int argc, char** argv) {
     threads.emplace_back(runWatcher, w, std::ref(*cl), std::ref(stopWatchers),
                          &watchLogs[static_cast<std::size_t>(w)]);
   }
+  // With --curve, a watcher of /intruder/**, where nothing may ever change: it sees a write the
+  // intruder did not hear answered, and a file that a lease's end deleted since.
+  WatchLog intruderWatch;
+  intruderWatch.glob = "/intruder/**";
+  if (o.curve) {
+    threads.emplace_back(runWatcher, 0, std::ref(*cl), std::ref(stopWatchers), &intruderWatch);
+  }
   std::vector<std::thread> clientThreads;
   for (int c = 0; c < o.clients; ++c) {
     clientThreads.emplace_back(runClient, c, std::cref(o), std::ref(*cl), std::ref(stopClients),
@@ -1610,6 +1617,7 @@ int main(int argc, char** argv) {
     bool all = true;
     for (const auto& w : watchLogs)
       all = all && (w.complete >= head || w.ended);
+    all = all && (!o.curve || intruderWatch.complete >= head || intruderWatch.ended);
     if (all) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // catch-up poll
   }
@@ -1749,13 +1757,24 @@ int main(int argc, char** argv) {
     keepers.maxExpiryLagNs = std::max(keepers.maxExpiryLagNs, k.maxExpiryLagNs);
   }
   if (o.curve) {
-    if (!intruder.served.empty() || !intruded.empty() || intruder.refused == 0) {
+    if (!intruderWatch.got.empty()) {
+      intruded += std::string(intruded.empty() ? "" : "; ") + "the feed of /intruder/** had " +
+                  std::to_string(intruderWatch.got.size()) + " changes, the first " +
+                  intruderWatch.got[0].path;
+    } else if (!intruderWatch.tooLate && intruderWatch.complete < head) {
+      intruded += std::string(intruded.empty() ? "" : "; ") +
+                  "the watcher of /intruder/** vouched only to rev " +
+                  std::to_string(intruderWatch.complete.load()) + ": " + intruderWatch.error;
+    }
+    // (Refusals need leases to refuse: the keepers' and the exactly-once sessions.)
+    const bool leases = o.keepers > 0 || o.exactlyOnce;
+    if (!intruder.served.empty() || !intruded.empty() || (leases && intruder.refused == 0)) {
       ++anomalies;
       std::printf("ANOMALY intruder (%zu served%s%s):\n", intruder.served.size(),
                   intruded.empty() ? "" : "; ", intruded.c_str());
       for (const auto& s : intruder.served)
         std::printf("  %s\n", s.c_str());
-      if (intruder.refused == 0)
+      if (leases && intruder.refused == 0)
         std::printf("  no attempt was refused PERMISSION: none was tried\n");
     }
   }

@@ -50,6 +50,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       again->leases().size() != st->leases().size()) {
     std::abort();
   }
+  for (const auto& [id, l] : st->leases()) {
+    const store::Lease* b = again->lease(id);
+    if (!b || b->ttl != l.ttl || b->owner != l.owner || b->files != l.files) std::abort();
+  }
   if (store::encodeSnapshot(again->image()) != once) std::abort();
   // The store a snapshot makes goes on serving: reads over the whole tree, then writes (a SET, a
   // DEL of a subtree, a lease's end) must keep it whole.
@@ -69,7 +73,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     wire::Command revoke;
     revoke.op = wire::Command::Op::kRevoke;
     revoke.lease = st->leases().begin()->first;
-    (void)st->apply(index, revoke);
+    revoke.user = st->leases().begin()->second.owner;  // the owner's: it ends the lease
+    const std::size_t had = st->leases().size();
+    auto r = st->apply(index, revoke);
+    if (!r.status.isOk() || st->leases().size() != had - 1) std::abort();
   }
   (void)st->changes(*all, st->oldestRev() + 1, 64, 1 << 20);
   (void)st->dump();

@@ -479,7 +479,14 @@ class Sim {
     if ((c.op == Command::Op::kSet || c.op == Command::Op::kRevoke) && c.lease != 0) {
       u.leases.push_back(c.lease);
     }
-    if (!u.leases.empty()) leaseUse_[id] = std::move(u);
+    if (c.op == Command::Op::kTxn && c.txn) {
+      for (const auto* branch : {&c.txn->then, &c.txn->otherwise}) {
+        for (const auto& op : *branch) {
+          if (op.lease != 0) u.txnLeases.push_back(op.lease);
+        }
+      }
+    }
+    if (!u.leases.empty() || !u.txnLeases.empty()) leaseUse_[id] = std::move(u);
   }
 
   // An acknowledged command and the owners of the leases it names: a GRANT's lease is its user's
@@ -503,7 +510,7 @@ class Sim {
       }
       return;
     }
-    bool stranger = false, unknown = false, intruder = false;
+    bool stranger = false, unknown = false, intruder = false, txnStranger = false;
     for (std::uint64_t l : u->second.leases) {
       auto it = ownerOf_.find(l);
       if (it == ownerOf_.end()) {
@@ -513,6 +520,13 @@ class Sim {
         intruder = intruder || l == u->second.session;
       }
     }
+    // (A TXN whose other branch names the stranger's lease may succeed: only PERMISSION is
+    // checked against these.)
+    for (std::uint64_t l : u->second.txnLeases) {
+      auto it = ownerOf_.find(l);
+      unknown = unknown || it == ownerOf_.end();
+      txnStranger = txnStranger || (it != ownerOf_.end() && it->second != u->second.user);
+    }
     // (The owner of a session may be answered from its table, even with a refusal it had for
     // naming another user's lease in a SET.)
     if ((stranger && o.status.isOk()) || (intruder && o.replayed)) {
@@ -520,7 +534,7 @@ class Sim {
                     std::to_string(o.proposal) + ")" + (o.replayed ? " and got its reply" : "")};
     }
     if (o.status.code() == cairn::wire::Err::kPermission) {
-      if (!stranger && !unknown) {
+      if (!stranger && !txnStranger && !unknown) {
         throw Failure{"user \"" + u->second.user + "\" was refused its own lease (proposal " +
                       std::to_string(o.proposal) + "): " + o.status.detail()};
       }
@@ -561,6 +575,11 @@ class Sim {
         c.op = Command::Op::kTxn;
         c.path.clear();
         c.txn = std::make_shared<const cairn::wire::Txn>(newTxn());
+        for (const auto* branch : {&c.txn->then, &c.txn->otherwise}) {
+          for (const auto& op : *branch) {
+            if (op.lease != 0) c.user = userFor(op.lease);  // the last one's owner, mostly
+          }
+        }
         txnIds_.insert(*id);
         return c;
       case 4:  // a lease, ending (unless revoked first) when a leader's clock says so
@@ -656,6 +675,8 @@ class Sim {
             op.kind = TxnOp::Kind::kSet;
             op.rev = rnd(3) ? -1 : static_cast<std::int64_t>(rnd(40));
             op.value = "v" + std::to_string(seq_) + "." + std::to_string(i);
+            // A file kept by a lease, one time in four (perhaps another user's: PERMISSION).
+            if (rnd(4) == 0) op.lease = 1 + rnd(leasesGranted() + 1);
         }
         if (op.kind != TxnOp::Kind::kGet && !written.insert(op.path).second) continue;
         branch->push_back(std::move(op));
@@ -1185,6 +1206,7 @@ class Sim {
     std::vector<std::uint64_t> leases;  // the session's, the SET's or REVOKE's
     std::uint64_t session = 0;
     std::string user;
+    std::vector<std::uint64_t> txnLeases = {};  // a TXN's sets' (either branch)
   };
   std::map<std::uint64_t, LeaseUse> leaseUse_;
   std::uint64_t refused_ = 0;

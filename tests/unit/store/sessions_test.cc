@@ -268,7 +268,7 @@ Command as(Command c, const std::string& user) {
 }  // namespace
 
 TEST_CASE(
-    "sessions: a lease is its granter's; another user can neither write in it, nor keep "
+    "sessions: a lease is its granter's: another user can neither write in it, nor keep "
     "files with it, nor revoke it, nor read its replies",
     "[unit][store][sessions][security]") {
   SessionsFixture f;
@@ -284,8 +284,10 @@ TEST_CASE(
   REQUIRE(first.status.isOk());
   const std::string table = f.s.sessions().dump();
   const std::int64_t rev = f.s.rev();
+  CHECK(first.sessionUsed);  // alice's write renews her lease (node/leases.h)
   auto stolen = f.apply(as(set("/a", "bob"), "bob"), lease, 1);
   CHECK(stolen.status.code() == Err::kPermission);
+  CHECK_FALSE(stolen.sessionUsed);  // bob's renews nothing
   CHECK(stolen.status.detail().find("user bob may not write in session lease") !=
         std::string::npos);
   CHECK_FALSE(stolen.replayed);
