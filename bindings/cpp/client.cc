@@ -81,11 +81,15 @@ std::size_t valueBytes(const Request& r, std::size_t* paths) {
 
 Result<std::string> normalizeEndpoint(const std::string& given) {
   // The node's key may come first, as the endpoint's user info: tcp://KEY@HOST:PORT.
+  // (A key may hold ':', '/' and '@' itself, and so may "tcp://" and a key's first 34
+  // characters: an endpoint that names its scheme is read as one.)
   const std::string tcp = "tcp://";
-  const bool keyFirst = given.size() > 41 && given[40] == '@' &&
+  const bool schemeFirst =
+      given.rfind(tcp, 0) == 0 || given.rfind("ipc://", 0) == 0 || given.rfind("inproc://", 0) == 0;
+  const bool keyFirst = !schemeFirst && given.size() > 41 && given[40] == '@' &&
                         wire::isZ85Key(std::string_view(given).substr(0, 40));
   const wire::KeyedEndpoint k = wire::splitKeyedEndpoint(
-      keyFirst || given.find("://") == std::string::npos ? tcp + given : given);
+      keyFirst || (!schemeFirst && given.find("://") == std::string::npos) ? tcp + given : given);
   const std::string& endpoint = k.endpoint;
   for (const char* scheme : {"ipc://", "inproc://"}) {
     if (endpoint.rfind(scheme, 0) == 0 && endpoint.size() > std::strlen(scheme)) return given;

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "bindings/cpp/client.h"
 #include "tests/support/node_process.h"
 #include "wire/keys.h"
 
@@ -84,4 +85,29 @@ TEST_CASE("keys: an endpoint names its node's key as user info", "[unit][keys]")
   CHECK(wire::keyedEndpoint("tcp://127.0.0.1:7101", "") == "tcp://127.0.0.1:7101");
   // Not a key: left alone.
   CHECK(wire::splitKeyedEndpoint("tcp://user@host:1").key.empty());
+}
+
+TEST_CASE("keys: an endpoint is read whatever its key holds, ':', '/' and '@' included",
+          "[unit][keys]") {
+  // "tcp://" and this key's first 34 characters are 40 Z85 characters followed by '@' (its 35th):
+  // once read as a key written first (found by a CI run, about one key in 85).
+  const std::string key = "U2+AdONBdumUH]YnXfOsb?kM&u:L1fNEs9@@:wUn";
+  REQUIRE(wire::isZ85Key(key));
+  const std::string keyed = "tcp://" + key + "@127.0.0.1:7101";
+  REQUIRE(wire::isZ85Key(keyed.substr(0, 40)));
+  REQUIRE(keyed[40] == '@');
+  auto n = client::normalizeEndpoint(keyed);
+  REQUIRE(n.isOk());
+  CHECK(*n == keyed);
+  CHECK(wire::splitKeyedEndpoint(*n).key == key);
+  // Written key first, without the scheme, and with "://" inside the key.
+  const std::string slashes = "ab://cdefghijklmnopqrstuvwxyzABCDEFGHIJK";
+  REQUIRE(wire::isZ85Key(slashes));
+  for (const std::string& k : {key, slashes}) {
+    auto first = client::normalizeEndpoint(k + "@127.0.0.1:7101");
+    REQUIRE(first.isOk());
+    CHECK(*first == "tcp://" + k + "@127.0.0.1:7101");
+  }
+  CHECK(*client::normalizeEndpoint("127.0.0.1:7101") == "tcp://127.0.0.1:7101");
+  CHECK_FALSE(client::normalizeEndpoint("udp://127.0.0.1:7101").isOk());
 }
