@@ -39,8 +39,6 @@ for r in $(seq 1 "$ROUNDS"); do
     run "$b" "$m" "$r"
   done
 done
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for shape in "${SHAPES[@]}"; do
   read -r workload clients <<<"$shape"
   for mode in plain curve; do

@@ -11,11 +11,14 @@
 #   ep I                      node I's client endpoint (a 4th node may use 4)
 #   cairn ARGS...             the CLI with a 2 s timeout
 #   PIDS+=(PID)               anything else to stop on exit; cleanup_extra, if defined, runs too
+#   field NAME < RESULT lines the values of NAME=, one a line; median < numbers: their median
 #   etcd_wanted               true if ETCD=1 and etcd and go are installed (else says why not)
 #   etcd_start                builds tools/bench/etcdbench (Go, GOPATH mode) as $DATA/etcdbench
 #                             and starts a 3-member etcd (../shared/bench/etcd-cluster.sh);
 #                             etcd_stop stops it (also on exit)
 die() { echo "$NAME: $*" >&2; exit 1; }
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 say() { echo "[$(date +%T)] $*"; }
 [ -x "$BIN/node/cairnd" ] && [ -x "$BIN/tools/cairn" ] && [ -x "$BIN/tools/cairn-bench" ] ||
   die "build first: cmake --build build -j2 --target cairnd cairn cairn-bench"

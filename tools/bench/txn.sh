@@ -59,8 +59,6 @@ say "cairn: txn c$CLIENTS with exactly-once"
 bench "cairn-txn-c$CLIENTS-eo" --workload txn --exactly-once
 
 # The medians of each arm (ops/s, p50, p99) and on/off ratios.
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for f in ops_s p50_ms p99_ms; do
   off=$(grep -h "eo-off" "$RES" | field "$f" | median)
   on=$(grep -h "eo-on" "$RES" | field "$f" | median)

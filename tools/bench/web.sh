@@ -77,8 +77,6 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for f in ops_s p50_ms p99_ms; do
   line="AB put-c$CLIENTS $f"
   plain=$(grep -h -- "-plain-" "$RES" | field "$f" | median)
