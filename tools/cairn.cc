@@ -898,7 +898,12 @@ int lease(Args& a, cairn::client::Client& c) {
     const auto sent = Clock::now();
     auto ttl = c.keepAlive(*id);
     if (!ttl) {
-      if (ttl.status().code() == Err::kNoEnt) return fail(a, ttl.status());
+      // Only a node that cannot answer now (no leader, a leader change, a node down) is worth
+      // asking again; any other answer, NOENT or PERMISSION (another user's lease) say, is final.
+      const Err e = ttl.status().code();
+      if (e != Err::kUnavailable && e != Err::kTimeout && e != Err::kNotLeader && e != Err::kIo) {
+        return fail(a, ttl.status());
+      }
       if (aliveUntil && Clock::now() >= *aliveUntil) {
         std::fprintf(stderr,
                      "cairn: %s may have expired: no keep-alive answered within its ttl (%s)\n",

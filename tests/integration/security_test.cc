@@ -620,6 +620,16 @@ TEST_CASE(
   REQUIRE(info->entries);
   REQUIRE(info->entries->size() == 1);
   CHECK(info->entries->at(0).path == "/app/alice");
+  // The CLI says so at once, and does not retry (its keep-alive loop once took PERMISSION for a
+  // node that could not answer, and asked until the lease expired).
+  const std::string mkey = d + "/mallory.key";
+  for (const char* verb : {"keepalive", "show", "revoke"}) {
+    auto r = test::runProgram({CAIRN_BIN, "--key", mkey, "--addr", n.client(), "--timeout", "2000",
+                               "lease", verb, std::to_string(id)});
+    INFO(verb << ": " << r.err);
+    CHECK(r.code != 0);
+    CHECK(r.err.find("another user's GRANT made it (PERMISSION)") != std::string::npos);
+  }
   CHECK(a.keepAlive(*lease).isOk());
   CHECK(a.revoke(*lease).isOk());
   CHECK(a.get("/app/alice")->rev == 0);
