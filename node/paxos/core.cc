@@ -300,14 +300,20 @@ void Core::tick() {
   if (role_ == Role::kLeader) {
     if (++heartbeatElapsed_ >= cfg_.heartbeatTicks) heartbeat();
     // Check quorum: a leader that has not heard from a quorum for an election timeout steps down,
-    // so that it stops claiming to lead while the others may have moved on.
+    // so that it stops claiming to lead while the others may have moved on. The quorum is of the
+    // configuration in effect after the chosen prefix only, not of a change this leader has
+    // proposed and not yet chosen: that change is chosen under the configuration before it, so a
+    // leader that still hears from a majority of that one can finish it, while stepping down would
+    // leave no node able to lead (a candidate needs a majority of the change's voters too, which
+    // a change made while a voter is down may not have). Reads still need a majority of each.
     if (++electionElapsed_ >= cfg_.electionTicks) {
       electionElapsed_ = 0;
-      const bool live = majorityOfEach([&](std::uint32_t id) {
-        auto it = peers_.find(id);
-        return it != peers_.end() &&
-               now_ - it->second.lastAck < static_cast<std::uint64_t>(cfg_.electionTicks);
-      });
+      std::vector<std::uint32_t> heard{cfg_.id};
+      for (const auto& [id, peer] : peers_) {
+        if (now_ - peer.lastAck < static_cast<std::uint64_t>(cfg_.electionTicks))
+          heard.push_back(id);
+      }
+      const bool live = cfgFor(learned_ + 1).majority(heard.begin(), heard.end());
       // A leader that a change removed stays until it has handed over: the voters of the new
       // configuration may not know yet that they are (a higher ballot still deposes it).
       if (!live && !handingOver()) becomeFollower(0);

@@ -211,7 +211,7 @@ class Core {
   // The configuration in effect at `slot`: the newest one at a slot before it.
   const Cfg& cfgFor(std::uint64_t slot) const;
   // The configurations in effect at the slots after the chosen prefix (one, or two while a change
-  // is under way): a leader's quorum for a read or to stay in office is a majority of each.
+  // is under way): a leader's quorum to confirm reads is a majority of each.
   bool majorityOfEach(const std::function<bool(std::uint32_t)>& acked) const;
   // Notes a configuration at `slot` (chosen, or proposed there by this leader).
   // Whether it took effect (wire::takesEffect).

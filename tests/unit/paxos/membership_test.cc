@@ -201,6 +201,36 @@ TEST_CASE("paxos: a leader that removes itself hands over once a voter has caugh
   CHECK(c.role() == Core::Role::kFollower);
 }
 
+TEST_CASE(
+    "paxos: a leader whose change waits for a slow voter stays in office though the change's "
+    "voters are not a quorum it hears",
+    "[unit][paxos]") {
+  // Node 3 is down. Leader 1 removes itself: {2, 3} would need node 3, but the change is chosen
+  // under {1, 2, 3}, by 1 and 2. Node 2 answers heartbeats and is slow to accept the change. Had
+  // 1 stepped down, no node could lead: a candidate would need a majority of {2, 3} as well.
+  Core c = leader();
+  auto slot = c.proposeMembership(without(c.membership(), 1));
+  REQUIRE(slot.isOk());
+  (void)c.ready();
+  for (int i = 0; i < 40; ++i) {  // four election timeouts
+    c.tick();
+    if (i % 2 == 0) c.step(acked(2, {}, 0));
+    (void)c.ready();
+  }
+  CHECK(c.role() == Core::Role::kLeader);
+  CHECK(c.learned() == 0);
+  c.step(acked(2, {*slot}, 0));
+  CHECK(c.learned() == *slot);
+  CHECK(!c.membership().has(1));
+  // Hearing from nobody, a leader still steps down (here: one whose change is not yet chosen).
+  Core d = leader();
+  REQUIRE(d.proposeMembership(without(d.membership(), 3)).isOk());
+  (void)d.ready();
+  for (int i = 0; i < 25; ++i)
+    d.tick();
+  CHECK(d.role() == Core::Role::kFollower);
+}
+
 TEST_CASE("paxos: a take-over makes a caught-up voter prepare at once", "[unit][paxos]") {
   Core c(memberConfig(3), Durable{});
   PeerMessage a = peerMsg(Type::kAccept, 1, 3, Ballot{1, 1});
