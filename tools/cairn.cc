@@ -901,7 +901,7 @@ int lease(Args& a, cairn::client::Client& c) {
       // Only a node that cannot answer now (no leader, a leader change, a node down) is worth
       // asking again; any other answer, NOENT or PERMISSION (another user's lease) say, is final.
       const Err e = ttl.status().code();
-      if (e != Err::kUnavailable && e != Err::kTimeout && e != Err::kNotLeader && e != Err::kIo) {
+      if (!cairn::client::noConsensus(e) && e != Err::kNotLeader) {
         return fail(a, ttl.status());
       }
       if (aliveUntil && Clock::now() >= *aliveUntil) {

@@ -610,11 +610,11 @@ class Backoff {
   std::chrono::milliseconds pause_{50};
 };
 
+}  // namespace
+
 bool noConsensus(Err e) {
   return e == Err::kTimeout || e == Err::kUnavailable || e == Err::kIo;
 }
-
-}  // namespace
 
 Result<wire::Reply> Client::readTxnCall(const Request& req) {
   Backoff backoff(opts_.writeDeadline);
@@ -1060,8 +1060,7 @@ Result<Backup> Client::backup(const BackupSink& sink) {
     Status s = backupOnce(sink, &b, &retry);
     if (s.isOk()) return b;
     const Err e = s.code();
-    retry = retry &&
-            (e == Err::kTooLate || e == Err::kUnavailable || e == Err::kTimeout || e == Err::kIo);
+    retry = retry && (e == Err::kTooLate || noConsensus(e));
     // No node answered at all: another try would not reach one either.
     if (!retry || b.endpoint.empty()) return s;
     if (begun == 2) {

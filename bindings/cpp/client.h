@@ -108,6 +108,11 @@ std::vector<std::string> splitEndpoints(const std::string& list);
 // "removed"; "up" for a node older than the role field).
 std::string nodeState(const wire::Reply* self);
 
+// Whether an error says only that no consensus was reached this time (TIMEOUT, UNAVAILABLE, IO:
+// no leader, a leader change, a node down or halted), so that asking again later may get an
+// answer; any other error is the cluster's final answer to that request.
+bool noConsensus(wire::Err e);
+
 // "HOST:PORT" becomes "tcp://HOST:PORT"; tcp://, ipc:// and inproc:// endpoints are kept.
 // Anything else is BAD_REQUEST, saying what an endpoint looks like.
 Result<std::string> normalizeEndpoint(const std::string& endpoint);
