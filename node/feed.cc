@@ -1,5 +1,6 @@
 #include "node/feed.h"
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -103,18 +104,8 @@ void Feed::filtered(const zmq::message_t& m, std::int64_t head) {
   count(topic, subscribe, head);
   const char* user = zmq_msg_gets(const_cast<zmq_msg_t*>(m.handle()), "User-Id");
   if (user == nullptr) return;  // a closed connection: libzmq dropped its mapped topics itself
-  const Access& who = accessOf_(user);
-  std::vector<std::string> topics;
-  if (topic.empty()) {
-    topics = who.readPrefixesUnder("/");
-    if (who.mayReadAll("/")) topics = {"/"};
-    topics.push_back("!");  // the control topics (heartbeats) are everyone's
-  } else if (topic[0] == '!') {
-    topics.push_back(topic);
-  } else if (topic[0] == '/') {
-    topics = who.mayReadAll(topic) ? std::vector<std::string>{topic} : who.readPrefixesUnder(topic);
-  }
-  for (const std::string& t : topics) {
+  if (subscribe) users_.asked(user, topic);
+  for (const std::string& t : users_.topics(user, accessOf_(user), topic)) {
     if (subscribe) {
       pub_.set(zmq::sockopt::subscribe, t);
     } else {
@@ -123,16 +114,35 @@ void Feed::filtered(const zmq::message_t& m, std::int64_t head) {
   }
 }
 
+void Feed::trackGrants(std::set<std::string> prefixes, std::int64_t head) {
+  std::swap(grants_, prefixes);  // prefixes: the old ones now
+  for (const std::string& p : grants_) {
+    if (!prefixes.count(p)) track(p, topics_.count(p) > 0, head);
+  }
+  for (const std::string& p : prefixes) {
+    if (!grants_.count(p)) track(p, true, head);
+  }
+}
+
+void Feed::track(const std::string& prefix, bool was, std::int64_t head) {
+  const bool now = topics_.count(prefix) > 0 || grants_.count(prefix) > 0;
+  if (now == was) return;
+  index_.subscription(std::string(1, now ? '\1' : '\0') + prefix, head);
+}
+
 void Feed::count(const std::string& topic, bool subscribe, std::int64_t head) {
   if (subscribe) {
-    if (topics_[topic]++ == 0) index_.subscription(std::string(1, '\1') + topic, head);
+    const bool was = topics_.count(topic) > 0 || grants_.count(topic) > 0;
+    ++topics_[topic];
+    track(topic, was, head);
     return;
   }
   auto it = topics_.find(topic);
   if (it == topics_.end()) return;
   if (--it->second == 0) {
     topics_.erase(it);
-    index_.subscription(std::string(1, '\0') + topic, head);
+    users_.dropped(topic);
+    track(topic, true, head);
   }
 }
 
@@ -177,6 +187,14 @@ void Feed::publish(const std::vector<store::Change>& changes) {
       // before `n` existed too) takes the rev from history, whole. The index still moves on, so
       // heartbeats' `last` stays true.
       if (e.n > 1) e.prev.clear();
+      // Under grants, a claim only for a prefix someone subscribed to (not for one tracked only
+      // because it is a grant's: its name is another user's business).
+      if (accessOf_) {
+        e.prev.erase(
+            std::remove_if(e.prev.begin(), e.prev.end(),
+                           [&](const wire::PrefixRev& c) { return topics_.count(c.prefix) == 0; }),
+            e.prev.end());
+      }
       send(c.path, wire::encodeEvent(e));
     }
     k = end;
@@ -190,9 +208,17 @@ void Feed::heartbeat(std::int64_t head, std::int64_t id, std::int64_t leader) {
   hb.boot = boot_;
   hb.seq = ++seq_;
   hb.leader = leader;
-  hb.last = index_.takeMoved();
   hb.partial = index_.partial();
-  send(wire::kHeartbeatTopic, wire::encodeHeartbeat(hb));
+  if (!accessOf_) {
+    hb.last = index_.takeMoved();
+    send(wire::kHeartbeatTopic, wire::encodeHeartbeat(hb));
+    return;
+  }
+  // Under grants, each user's own: its topic, and claims of its prefixes only.
+  for (auto& [topic, claims] : users_.heartbeats(index_.takeMoved(), accessOf_)) {
+    hb.last = std::move(claims);
+    send(topic, wire::encodeHeartbeat(hb));
+  }
 }
 
 void Feed::send(std::string_view topic, const std::string& body) {

@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <zmq.hpp>
 
 #include "node/feed_index.h"
+#include "node/feed_users.h"
 #include "node/grants.h"
 #include "node/stats.h"
 #include "store/store.h"
@@ -38,11 +40,13 @@ class Feed {
   std::uint64_t subscribers() const { return subscribers_; }
 
   // Subscriptions by user (CURVE with ZAP; before bind()): a subscriber gets only the topics its
-  // user may read. The XPUB then runs in manual mode: a subscription to a prefix the user may read
-  // whole is taken as it is; one that reaches beyond (say "" or "/") becomes the user's read
-  // grants under it, and the control topics ("!") for "". The rest is never delivered.
+  // user may read, and heartbeats of its own that claim only what it may read (FeedUsers). The
+  // XPUB then runs in manual mode.
   using AccessOf = std::function<const Access&(const std::string& user)>;
   void filterBy(AccessOf accessOf);
+  // Under filterBy: the read prefixes of every listed user (FeedUsers::grants), tracked from
+  // `head` whoever subscribes. Again after the client list is read again.
+  void trackGrants(std::set<std::string> prefixes, std::int64_t head);
 
   // Takes up to `max` subscription messages; prefixes first seen are claimed from `head`.
   void drainSubscriptions(int max, std::int64_t head);
@@ -59,9 +63,13 @@ class Feed {
   void filtered(const zmq::message_t& m, std::int64_t head);
   // Counts a topic's subscriptions in manual mode, telling the index of the first and the last.
   void count(const std::string& topic, bool subscribe, std::int64_t head);
+  // The index tracks `prefix` while someone subscribes to it or it is a grant's.
+  void track(const std::string& prefix, bool was, std::int64_t head);
 
   AccessOf accessOf_;
   std::map<std::string, std::uint64_t> topics_;  // manual mode: subscriptions per topic
+  std::set<std::string> grants_;                 // manual mode: trackGrants()
+  FeedUsers users_;
 
   zmq::socket_t pub_;      // an XPUB, so the node learns its subscribers' prefixes
   zmq::socket_t monitor_;  // PAIR: the XPUB's connection events (countConnections)

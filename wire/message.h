@@ -177,8 +177,13 @@ struct Event {
   std::int64_t n = 1;
 };
 
-// The feed's control topic. Paths always begin with '/', so no path can start with it.
+// The feed's control topic. Paths always begin with '/', so no path can start with it. A node
+// with grants (PROTOCOL.md §12.3) sends each user heartbeats of its own, on a topic that begins
+// with it ("!hb.<n>."): a message is a heartbeat when its topic begins with "!hb".
 inline constexpr std::string_view kHeartbeatTopic = "!hb";
+inline bool isHeartbeatTopic(std::string_view topic) {
+  return topic.substr(0, kHeartbeatTopic.size()) == kHeartbeatTopic;
+}
 
 struct Heartbeat {
   std::int64_t rev = 0;     // the node's head rev: every change up to it was published before

@@ -319,7 +319,7 @@ Result<std::optional<Notice>> Watcher::next(std::chrono::milliseconds wait) {
           (void)sub_->recv(rest, zmq::recv_flags::none);
           if (!rest.more()) break;
         }
-        if (topic.to_string_view() == wire::kHeartbeatTopic) {
+        if (wire::isHeartbeatTopic(topic.to_string_view())) {
           onHeartbeat(body.to_string_view());
         } else {
           onEvent(body.to_string_view());

@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t n = std::min<std::size_t>(data[0], rest.size());
   const std::string_view topic = rest.substr(0, n);
   const std::string_view body = rest.substr(n);
-  if (topic == kHeartbeatTopic) {
+  if (isHeartbeatTopic(topic)) {
     auto h = decodeHeartbeat(body);
     if (!h) return 0;
     auto again = decodeHeartbeat(encodeHeartbeat(*h));

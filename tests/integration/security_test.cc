@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -72,8 +73,10 @@ void refusedAtOnce(const std::optional<wire::KeyPair>& key, const std::string& e
 struct RawSub {
   zmq::context_t ctx{1};
   zmq::socket_t sub{ctx, zmq::socket_type::sub};
-  std::set<std::string> topics;
+  std::set<std::string> topics;   // each heartbeat's as "!hb", whatever its user's number
+  std::set<std::string> beats;    // the heartbeat topics, as they came
   std::set<std::string> claimed;  // prefixes the heartbeats claimed
+  std::map<std::string, std::set<std::int64_t>> claims;  // prefix -> the revs claimed for it
   RawSub(const std::string& feed, const std::optional<wire::KeyPair>& key, const std::string& topic,
          bool heartbeats = false) {
     sub.set(zmq::sockopt::linger, 0);
@@ -95,12 +98,17 @@ struct RawSub {
         zmq::message_t topic, body;
         if (!sub.recv(topic, zmq::recv_flags::dontwait)) break;
         if (topic.more()) (void)sub.recv(body, zmq::recv_flags::none);
-        topics.insert(topic.to_string());
-        if (topic.to_string_view() == wire::kHeartbeatTopic) {
+        if (wire::isHeartbeatTopic(topic.to_string_view())) {
+          topics.insert(std::string(wire::kHeartbeatTopic));
+          beats.insert(topic.to_string());
           if (auto hb = wire::decodeHeartbeat(body.to_string_view())) {
-            for (const auto& c : hb->last)
+            for (const auto& c : hb->last) {
               claimed.insert(c.prefix);
+              claims[c.prefix].insert(c.rev);
+            }
           }
+        } else {
+          topics.insert(topic.to_string());
         }
       }
     }
@@ -296,6 +304,36 @@ TEST_CASE(
     CHECK(bobsOther.topics == std::set<std::string>{"/other/a"});
     CHECK(bobs.heard("/other/a"));
     CHECK(bobs.heard("/apple"));
+    // Heartbeats are each user's own: alice's claim only what she subscribed to (""), never
+    // bob's /other/, which bob's claim; and each user hears one heartbeat topic, its own.
+    CHECK(everything.claimed == std::set<std::string>{""});
+    CHECK(bobs.claimed.count("/other/") == 1);
+    CHECK(everything.beats.size() == 1);
+    CHECK(bobs.beats.size() == 1);
+    CHECK(everything.beats != bobs.beats);
+
+    // A prefix beyond her grants ("/") is claimed from what she may read under it: the rev of a
+    // change under /app/, never one under /other/ alone.
+    RawSub root(n.events(), alice, "/", true);
+    REQUIRE(test::eventually(
+        [&] {
+          root.collect(100);
+          return !root.beats.empty();
+        },
+        5000));
+    auto hidden = b.set("/other/hidden", "x", -1);
+    REQUIRE(hidden.isOk());
+    root.collect(1200);  // two heartbeats at least
+    auto mine = b.set("/app/seen", "x", -1);
+    REQUIRE(mine.isOk());
+    REQUIRE(test::eventually(
+        [&] {
+          root.collect(100);
+          return root.claims["/"].count(*mine) > 0;
+        },
+        5000));
+    CHECK(root.claims["/"].count(*hidden) == 0);
+    CHECK(root.claimed.count("/other/") == 0);  // her heartbeats claim what she asked: "", "/"
 
     // A watcher within its prefix follows it; one beyond ends with PERMISSION.
     client::WatchOptions wo;
