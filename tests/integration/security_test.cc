@@ -40,6 +40,33 @@ void writeFile(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
+// One node under CURVE in a directory of its own: its key file, a key file per user, and a client
+// list (`clients`) with a line "<key> <user> <grants>" for each user given grants; a user given
+// none ("") has a key and no line: a stranger.
+struct SecureNode {
+  test::TempDir dir;
+  const std::string d = dir.path();
+  const wire::KeyPair nodeKey = keyFile(d + "/node.key");
+  std::map<std::string, wire::KeyPair> key;
+  std::unique_ptr<test::NodeProcess> node;
+
+  explicit SecureNode(std::initializer_list<std::pair<std::string, std::string>> users,
+                      std::vector<std::string> flags = {}) {
+    std::string list = "# user grants, one line per key\n";
+    for (const auto& [user, grants] : users) {
+      key[user] = keyFile(d + "/" + user + ".key");
+      if (!grants.empty()) list += line(user, grants);
+    }
+    writeFile(d + "/clients", list);
+    flags.insert(flags.begin(), {"--key", d + "/node.key", "--clients", d + "/clients"});
+    node = std::make_unique<test::NodeProcess>(d + "/n", flags);
+  }
+  // A client list's line for `user`.
+  std::string line(const std::string& user, const std::string& grants) const {
+    return key.at(user).publicKey + " " + user + " " + grants + "\n";
+  }
+};
+
 client::Options as(const std::optional<wire::KeyPair>& key, const std::string& endpoints) {
   client::Options o;
   o.endpoints = client::splitEndpoints(endpoints);
@@ -122,13 +149,9 @@ TEST_CASE(
     "CURVE: a listed key is served, and an unlisted key, a wrong server key and a plain-text "
     "client are refused at once, on requests and on the feed",
     "[integration][security]") {
-  test::TempDir dir;
-  const std::string d = dir.path();
-  const wire::KeyPair node = keyFile(d + "/node.key");
-  const wire::KeyPair alice = keyFile(d + "/alice.key");
-  const wire::KeyPair eve = keyFile(d + "/eve.key");
-  writeFile(d + "/clients", "# who may do what\n" + alice.publicKey + " alice rw /\n");
-  test::NodeProcess n(d + "/n", {"--key", d + "/node.key", "--clients", d + "/clients"});
+  SecureNode s({{"alice", "rw /"}, {"eve", ""}});
+  const test::NodeProcess& n = *s.node;
+  const wire::KeyPair &node = s.nodeKey, &alice = s.key["alice"], &eve = s.key["eve"];
   // The node advertises its endpoints with its key: clients that learn them can check the node.
   REQUIRE(wire::splitKeyedEndpoint(n.client()).key == node.publicKey);
   REQUIRE(wire::splitKeyedEndpoint(n.events()).key == node.publicKey);
@@ -185,16 +208,10 @@ TEST_CASE(
     "CURVE: grants per path: a user reads, writes, lists and watches only under its "
     "prefixes, and its feed carries nothing else",
     "[integration][security]") {
-  test::TempDir dir;
-  const std::string d = dir.path();
-  keyFile(d + "/node.key");
-  const wire::KeyPair alice = keyFile(d + "/alice.key");
-  const wire::KeyPair carol = keyFile(d + "/carol.key");
-  const wire::KeyPair bob = keyFile(d + "/bob.key");
-  writeFile(d + "/clients", alice.publicKey + " alice rw /app/ r /config/  # the app\n" +
-                                carol.publicKey + " carol r /app/\n" + bob.publicKey +
-                                " bob admin /\n");
-  test::NodeProcess n(d + "/n", {"--key", d + "/node.key", "--clients", d + "/clients"});
+  SecureNode s(
+      {{"alice", "rw /app/ r /config/  # the app"}, {"carol", "r /app/"}, {"bob", "admin /"}});
+  const test::NodeProcess& n = *s.node;
+  const wire::KeyPair &alice = s.key["alice"], &carol = s.key["carol"], &bob = s.key["bob"];
   client::Client b(as(bob, n.client()));
   client::Client a(as(alice, n.client()));
   client::Client c(as(carol, n.client()));
@@ -370,14 +387,9 @@ TEST_CASE(
     "CURVE: a subscriber mapped to its grants that leaves does not take another's claims "
     "with it",
     "[integration][security]") {
-  test::TempDir dir;
-  const std::string d = dir.path();
-  keyFile(d + "/node.key");
-  const wire::KeyPair alice = keyFile(d + "/alice.key");
-  const wire::KeyPair bob = keyFile(d + "/bob.key");
-  writeFile(d + "/clients",
-            alice.publicKey + " alice rw /app/\n" + bob.publicKey + " bob admin /\n");
-  test::NodeProcess n(d + "/n", {"--key", d + "/node.key", "--clients", d + "/clients"});
+  SecureNode s({{"alice", "rw /app/"}, {"bob", "admin /"}});
+  const test::NodeProcess& n = *s.node;
+  const wire::KeyPair &alice = s.key["alice"], &bob = s.key["bob"];
   client::Client b(as(bob, n.client()));
   RawSub bobs(n.events(), bob, "/", true);
   {
@@ -401,19 +413,16 @@ TEST_CASE(
 
 TEST_CASE("CURVE: the client list is read again on SIGHUP, and a bad one leaves the old in force",
           "[integration][security]") {
-  test::TempDir dir;
-  const std::string d = dir.path();
-  keyFile(d + "/node.key");
-  const wire::KeyPair alice = keyFile(d + "/alice.key");
-  const wire::KeyPair eve = keyFile(d + "/eve.key");
-  writeFile(d + "/clients", alice.publicKey + " alice rw /\n");
-  test::NodeProcess n(d + "/n", {"--key", d + "/node.key", "--clients", d + "/clients"});
+  SecureNode s({{"alice", "rw /"}, {"eve", ""}});
+  const test::NodeProcess& n = *s.node;
+  const wire::KeyPair &alice = s.key["alice"], &eve = s.key["eve"];
+  const std::string& d = s.d;
   client::Client a(as(alice, n.client()));
   REQUIRE(a.set("/a", "1", -1).isOk());
   refusedAtOnce(eve, n.client(), "authentication refused");
 
   // eve is added: her next connection is let in (each attempt is a new client, a new socket).
-  writeFile(d + "/clients", alice.publicKey + " alice rw /\n" + eve.publicKey + " eve r /\n");
+  writeFile(d + "/clients", s.line("alice", "rw /") + s.line("eve", "r /"));
   REQUIRE(::kill(n.pid(), SIGHUP) == 0);
   REQUIRE(test::eventually([&] {
     client::Client e(as(eve, n.client()));
@@ -433,7 +442,7 @@ TEST_CASE("CURVE: the client list is read again on SIGHUP, and a bad one leaves 
 
   // alice is removed: her open connection keeps its user, which now may do nothing, and a new
   // connection is refused.
-  writeFile(d + "/clients", eve.publicKey + " eve r /\n");
+  writeFile(d + "/clients", s.line("eve", "r /"));
   REQUIRE(::kill(n.pid(), SIGHUP) == 0);
   REQUIRE(test::eventually([&] {
     auto r = a.get("/a");
@@ -444,13 +453,9 @@ TEST_CASE("CURVE: the client list is read again on SIGHUP, and a bad one leaves 
 
 TEST_CASE("CURVE: with no ZAP handler every connection is refused, listed keys too",
           "[integration][security]") {
-  test::TempDir dir;
-  const std::string d = dir.path();
-  keyFile(d + "/node.key");
-  const wire::KeyPair alice = keyFile(d + "/alice.key");
-  writeFile(d + "/clients", alice.publicKey + " alice admin /\n");
-  test::NodeProcess n(d + "/n",
-                      {"--key", d + "/node.key", "--clients", d + "/clients", "--debug-no-zap"});
+  SecureNode s({{"alice", "admin /"}}, {"--debug-no-zap"});
+  const test::NodeProcess& n = *s.node;
+  const wire::KeyPair& alice = s.key["alice"];
   refusedAtOnce(alice, n.client(), "the security handshake", wire::Err::kUnavailable);
   RawSub feed(n.events(), alice, "");
   feed.collect(1500);
@@ -576,14 +581,10 @@ TEST_CASE(
     "CURVE: a lease is its granter's: another user can neither write in its session, read its "
     "replies, keep files with it, keep it alive nor revoke it",
     "[integration][security]") {
-  test::TempDir dir;
-  const std::string d = dir.path();
-  keyFile(d + "/node.key");
-  const wire::KeyPair alice = keyFile(d + "/alice.key");
-  const wire::KeyPair mallory = keyFile(d + "/mallory.key");
-  writeFile(d + "/clients",
-            alice.publicKey + " alice rw /app/\n" + mallory.publicKey + " mallory rw /app/\n");
-  test::NodeProcess n(d + "/n", {"--key", d + "/node.key", "--clients", d + "/clients"});
+  SecureNode s({{"alice", "rw /app/"}, {"mallory", "rw /app/"}});
+  const test::NodeProcess& n = *s.node;
+  const wire::KeyPair &alice = s.key["alice"], &mallory = s.key["mallory"];
+  const std::string& d = s.d;
   client::Client a(as(alice, n.client()));
   client::Client m(as(mallory, n.client()));
 
