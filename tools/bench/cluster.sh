@@ -15,7 +15,10 @@
 #   etcd_wanted               true if ETCD=1 and etcd and go are installed (else says why not)
 #   etcd_start                builds tools/bench/etcdbench (Go, GOPATH mode) as $DATA/etcdbench
 #                             and starts a 3-member etcd (../shared/bench/etcd-cluster.sh);
-#                             etcd_stop stops it (also on exit)
+#                             etcd_stop stops it (also on exit). With ETCD_TLS=1: the same
+#                             members and ports with TLS on every client and peer URL
+#                             (certificates from a CA made here with openssl, client
+#                             certificates required); ETCD_TLS_FLAGS has etcdbench's flags
 die() { echo "$NAME: $*" >&2; exit 1; }
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -110,16 +113,71 @@ etcd_wanted() {
 }
 etcd_start() {
   local tool=etcdbench
-  say "etcd: building tools/bench/$tool"
-  mkdir -p "$DATA/gopath/src"
-  ln -sfn "$ROOT/tools/bench/$tool" "$DATA/gopath/src/$tool"
-  (cd "$DATA/gopath/src/$tool" &&
-    GOPATH=$DATA/gopath:/usr/share/gocode GO111MODULE=off GOFLAGS= GOCACHE=${GOCACHE:-/tmp/gocache} \
-      go build -o "$DATA/$tool" .)
-  ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" start
+  if [ ! -x "$DATA/$tool" ]; then
+    say "etcd: building tools/bench/$tool"
+    mkdir -p "$DATA/gopath/src"
+    ln -sfn "$ROOT/tools/bench/$tool" "$DATA/gopath/src/$tool"
+    (cd "$DATA/gopath/src/$tool" &&
+      GOPATH=$DATA/gopath:/usr/share/gocode GO111MODULE=off GOFLAGS= GOCACHE=${GOCACHE:-/tmp/gocache} \
+        go build -o "$DATA/$tool" .)
+  fi
+  if [ "${ETCD_TLS:-0}" = 1 ]; then
+    etcd_start_tls
+  else
+    ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" start
+  fi
   ETCD_UP=1
 }
+ETCD_TLS_PIDS=()
 etcd_stop() {
-  if [ "$ETCD_UP" = 1 ]; then ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop; fi
+  local p
+  if [ "$ETCD_UP" = 1 ] && [ ${#ETCD_TLS_PIDS[@]} -eq 0 ]; then
+    ETCD_DIR=$DATA/etcd bash "$SHARED/etcd-cluster.sh" stop
+  fi
+  for p in ${ETCD_TLS_PIDS[@]+"${ETCD_TLS_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
+  for p in ${ETCD_TLS_PIDS[@]+"${ETCD_TLS_PIDS[@]}"}; do wait "$p" 2>/dev/null || true; done
+  ETCD_TLS_PIDS=()
+  rm -rf "$DATA/etcd"
   ETCD_UP=0
+}
+etcd_start_tls() {
+  local t=$DATA/tls i peers="" eps=""
+  mkdir -p "$t" "$DATA/etcd"
+  if [ ! -f "$t/client.pem" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj /CN=bench-ca -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >"$t/ext"
+    for i in server client; do
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=bench-$i" \
+        -keyout "$t/$i.key" -out "$t/$i.csr" 2>/dev/null
+      openssl x509 -req -in "$t/$i.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+        -days 2 -extfile "$t/ext" -out "$t/$i.pem" 2>/dev/null
+    done
+  fi
+  ETCD_TLS_FLAGS=(--cacert "$t/ca.pem" --cert "$t/client.pem" --key "$t/client.key")
+  for i in 1 2 3; do peers+="${peers:+,}m$i=https://127.0.0.1:22$((i + 2))80"; done
+  for i in 1 2 3; do
+    etcd --name "m$i" --data-dir "$DATA/etcd/m$i.data" \
+      --listen-client-urls "https://127.0.0.1:22$((i + 2))79" \
+      --advertise-client-urls "https://127.0.0.1:22$((i + 2))79" \
+      --listen-peer-urls "https://127.0.0.1:22$((i + 2))80" \
+      --initial-advertise-peer-urls "https://127.0.0.1:22$((i + 2))80" \
+      --initial-cluster "$peers" --initial-cluster-token bench-tls \
+      --initial-cluster-state new --logger zap --log-outputs stderr \
+      --cert-file "$t/server.pem" --key-file "$t/server.key" --client-cert-auth \
+      --trusted-ca-file "$t/ca.pem" --peer-cert-file "$t/server.pem" \
+      --peer-key-file "$t/server.key" --peer-client-cert-auth --peer-trusted-ca-file "$t/ca.pem" \
+      2>"$DATA/etcd/m$i.log" &
+    ETCD_TLS_PIDS+=($!)
+    eps+="${eps:+,}https://127.0.0.1:22$((i + 2))79"
+  done
+  for _ in $(seq 1 100); do
+    if ETCDCTL_API=3 etcdctl --endpoints="$eps" --cacert "$t/ca.pem" --cert "$t/client.pem" \
+      --key "$t/client.key" endpoint health >/dev/null 2>&1; then
+      say "etcd (TLS) up: $eps"
+      return 0
+    fi
+    sleep 0.2
+  done
+  die "etcd with TLS did not become healthy; see $DATA/etcd/m*.log"
 }

@@ -6,7 +6,11 @@
 //	      seconds, doing nothing while they hold it (tools/bench/locks.sh);
 //	txn   C clients, each with its own connection and one request at a time, each request one
 //	      transaction of a compare (the first key does not exist yet) and 4 puts of unique keys of
-//	      V bytes (tools/bench/txn.sh).
+//	      V bytes (tools/bench/txn.sh);
+//	put, get  C clients, each with its own connection and one request at a time: puts of unique
+//	      keys of V bytes, or linearizable gets of one key (tools/bench/curve.sh, with TLS).
+//
+// With --cacert, --cert and --key every connection is TLS, with that client certificate.
 //
 // Clients are spread over the members. Prints, like cairn-bench:
 //
@@ -14,6 +18,7 @@
 //	RESULT etcd-lock-cC-handoff n=N ops_s=X ...  (a holder begins to release -> the next holder's
 //	                                              Lock returns)
 //	RESULT etcd-txn-cC n=N ops_s=X p50_ms=Y p99_ms=Z p999_ms=W max_ms=M errors=E
+//	RESULT etcd-put-cC ... and etcd-get-cC ... (the same fields)
 //
 // (failed requests counted in errors=), and exits 2 if a workload completed no request at all (a
 // broken set-up). Build (offline, GOPATH mode against Debian's
@@ -23,6 +28,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"os"
@@ -41,7 +48,8 @@ type options struct {
 	clients  int
 	duration time.Duration
 	ttl      int // lock: the session's ttl in seconds
-	val      int // txn: value bytes
+	val      int // txn, put: value bytes
+	tls      *tls.Config
 }
 
 // counter counts failed requests across goroutines.
@@ -54,7 +62,24 @@ func (c *counter) fail(what string, err error) {
 
 // connect gives client i its own connection, to member i mod members.
 func connect(o options, i int) (*clientv3.Client, error) {
-	return clientv3.New(clientv3.Config{Endpoints: []string{o.eps[i%len(o.eps)]}, DialTimeout: 5 * time.Second})
+	return clientv3.New(clientv3.Config{Endpoints: []string{o.eps[i%len(o.eps)]}, DialTimeout: 5 * time.Second, TLS: o.tls})
+}
+
+// tlsConfig trusts the CA in caFile and presents the client certificate certFile/keyFile.
+func tlsConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s", caFile)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}, nil
 }
 
 // spawn starts o.clients goroutines, each with its own connection. prepare(i, cli) readies
@@ -119,14 +144,25 @@ func result(label string, perClient [][]float64, seconds float64, errors int64) 
 }
 
 func main() {
-	workload := flag.String("workload", "", "lock or txn")
+	workload := flag.String("workload", "", "lock, txn, put or get")
 	endpoints := flag.String("endpoints", "127.0.0.1:22379,127.0.0.1:22479,127.0.0.1:22579", "comma-separated")
 	clients := flag.Int("clients", 1, "concurrent clients (lock: contenders)")
 	duration := flag.Float64("duration", 10, "seconds")
 	ttl := flag.Int("ttl", 10, "lock: session ttl in seconds")
-	val := flag.Int("val", 256, "txn: value size in bytes")
+	val := flag.Int("val", 256, "txn, put: value size in bytes")
+	ca := flag.String("cacert", "", "TLS: the CA to trust (with --cert and --key)")
+	cert := flag.String("cert", "", "TLS: the client certificate")
+	key := flag.String("key", "", "TLS: the client certificate's key")
 	flag.Parse()
-	o := options{strings.Split(*endpoints, ","), *clients, time.Duration(*duration * float64(time.Second)), *ttl, *val}
+	o := options{strings.Split(*endpoints, ","), *clients, time.Duration(*duration * float64(time.Second)), *ttl, *val, nil}
+	if *ca != "" {
+		t, err := tlsConfig(*ca, *cert, *key)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "etcdbench: TLS:", err)
+			os.Exit(1)
+		}
+		o.tls = t
+	}
 	if o.clients < 1 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "etcdbench: --clients and --duration must be above 0")
 		os.Exit(1)
@@ -137,8 +173,10 @@ func main() {
 		done = runLock(o)
 	case "txn":
 		done = runTxn(o)
+	case "put", "get":
+		done = runKV(o, *workload == "put")
 	default:
-		fmt.Fprintln(os.Stderr, "etcdbench: --workload must be lock or txn")
+		fmt.Fprintln(os.Stderr, "etcdbench: --workload must be lock, txn, put or get")
 		os.Exit(1)
 	}
 	if done == 0 {
