@@ -1,6 +1,5 @@
 #include "node/feed.h"
 
-#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -80,7 +79,7 @@ void Feed::drainSubscriptions(int max, std::int64_t head) {
       if (e.num() == EAGAIN || e.num() == EINTR) return;
       throw;
     }
-    if (accessOf_) {
+    if (users_) {
       filtered(m, head);
     } else {
       index_.subscription(m.to_string_view(), head);
@@ -88,61 +87,25 @@ void Feed::drainSubscriptions(int max, std::int64_t head) {
   }
 }
 
-void Feed::filterBy(AccessOf accessOf) {
-  accessOf_ = std::move(accessOf);
+void Feed::filterBy(FeedUsers::AccessOf accessOf) {
+  users_ = std::make_unique<FeedUsers>(std::move(accessOf));
   pub_.set(zmq::sockopt::xpub_manual, 1);
 }
 
 void Feed::filtered(const zmq::message_t& m, std::int64_t head) {
   const std::string_view msg = m.to_string_view();
-  if (msg.empty() || (msg[0] != 0 && msg[0] != 1)) return;  // not a (un)subscription
-  const bool subscribe = msg[0] == 1;
-  const std::string topic(msg.substr(1));
-  // The index counts the topics subscribers asked for, as in plain mode: libzmq reports a closed
-  // connection's subscriptions as unsubscriptions of what it asked for (with no user), and the
-  // claims a subscriber checks are those of its own topic. What is delivered is the mapping below.
-  count(topic, subscribe, head);
+  // With no user: libzmq's own unsubscriptions of a connection that closed.
   const char* user = zmq_msg_gets(const_cast<zmq_msg_t*>(m.handle()), "User-Id");
-  if (user == nullptr) return;  // a closed connection: libzmq dropped its mapped topics itself
-  if (subscribe) users_.asked(user, topic);
-  for (const std::string& t : users_.topics(user, accessOf_(user), topic)) {
-    if (subscribe) {
+  const FeedUsers::Effect e = users_->message(msg, user);
+  if (e.track) {
+    index_.subscription(std::string(1, *e.track ? '\1' : '\0') + std::string(msg.substr(1)), head);
+  }
+  for (const std::string& t : e.deliver) {
+    if (msg[0] == 1) {
       pub_.set(zmq::sockopt::subscribe, t);
     } else {
       pub_.set(zmq::sockopt::unsubscribe, t);
     }
-  }
-}
-
-void Feed::trackGrants(std::set<std::string> prefixes, std::int64_t head) {
-  std::swap(grants_, prefixes);  // prefixes: the old ones now
-  for (const std::string& p : grants_) {
-    if (!prefixes.count(p)) track(p, topics_.count(p) > 0, head);
-  }
-  for (const std::string& p : prefixes) {
-    if (!grants_.count(p)) track(p, true, head);
-  }
-}
-
-void Feed::track(const std::string& prefix, bool was, std::int64_t head) {
-  const bool now = topics_.count(prefix) > 0 || grants_.count(prefix) > 0;
-  if (now == was) return;
-  index_.subscription(std::string(1, now ? '\1' : '\0') + prefix, head);
-}
-
-void Feed::count(const std::string& topic, bool subscribe, std::int64_t head) {
-  if (subscribe) {
-    const bool was = topics_.count(topic) > 0 || grants_.count(topic) > 0;
-    ++topics_[topic];
-    track(topic, was, head);
-    return;
-  }
-  auto it = topics_.find(topic);
-  if (it == topics_.end()) return;
-  if (--it->second == 0) {
-    topics_.erase(it);
-    users_.dropped(topic);
-    track(topic, true, head);
   }
 }
 
@@ -187,14 +150,6 @@ void Feed::publish(const std::vector<store::Change>& changes) {
       // before `n` existed too) takes the rev from history, whole. The index still moves on, so
       // heartbeats' `last` stays true.
       if (e.n > 1) e.prev.clear();
-      // Under grants, a claim only for a prefix someone subscribed to (not for one tracked only
-      // because it is a grant's: its name is another user's business).
-      if (accessOf_) {
-        e.prev.erase(
-            std::remove_if(e.prev.begin(), e.prev.end(),
-                           [&](const wire::PrefixRev& c) { return topics_.count(c.prefix) == 0; }),
-            e.prev.end());
-      }
       send(c.path, wire::encodeEvent(e));
     }
     k = end;
@@ -208,16 +163,17 @@ void Feed::heartbeat(std::int64_t head, std::int64_t id, std::int64_t leader) {
   hb.boot = boot_;
   hb.seq = ++seq_;
   hb.leader = leader;
-  hb.partial = index_.partial();
-  if (!accessOf_) {
+  if (!users_) {
     hb.last = index_.takeMoved();
+    hb.partial = index_.partial();
     send(wire::kHeartbeatTopic, wire::encodeHeartbeat(hb));
     return;
   }
   // Under grants, each user's own: its topic, and claims of its prefixes only.
-  for (auto& [topic, claims] : users_.heartbeats(index_.takeMoved(), accessOf_)) {
-    hb.last = std::move(claims);
-    send(topic, wire::encodeHeartbeat(hb));
+  for (FeedUsers::Beat& b : users_->heartbeats(index_.takeMoved())) {
+    hb.last = std::move(b.last);
+    hb.partial = index_.partial() || b.partial;
+    send(b.topic, wire::encodeHeartbeat(hb));
   }
 }
 

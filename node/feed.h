@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <set>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,11 +42,7 @@ class Feed {
   // Subscriptions by user (CURVE with ZAP; before bind()): a subscriber gets only the topics its
   // user may read, and heartbeats of its own that claim only what it may read (FeedUsers). The
   // XPUB then runs in manual mode.
-  using AccessOf = std::function<const Access&(const std::string& user)>;
-  void filterBy(AccessOf accessOf);
-  // Under filterBy: the read prefixes of every listed user (FeedUsers::grants), tracked from
-  // `head` whoever subscribes. Again after the client list is read again.
-  void trackGrants(std::set<std::string> prefixes, std::int64_t head);
+  void filterBy(FeedUsers::AccessOf accessOf);
 
   // Takes up to `max` subscription messages; prefixes first seen are claimed from `head`.
   void drainSubscriptions(int max, std::int64_t head);
@@ -61,15 +57,8 @@ class Feed {
   void send(std::string_view topic, const std::string& body);
   // A subscription message under filterBy: its user's topics subscribed (or unsubscribed).
   void filtered(const zmq::message_t& m, std::int64_t head);
-  // Counts a topic's subscriptions in manual mode, telling the index of the first and the last.
-  void count(const std::string& topic, bool subscribe, std::int64_t head);
-  // The index tracks `prefix` while someone subscribes to it or it is a grant's.
-  void track(const std::string& prefix, bool was, std::int64_t head);
 
-  AccessOf accessOf_;
-  std::map<std::string, std::uint64_t> topics_;  // manual mode: subscriptions per topic
-  std::set<std::string> grants_;                 // manual mode: trackGrants()
-  FeedUsers users_;
+  std::unique_ptr<FeedUsers> users_;  // under filterBy
 
   zmq::socket_t pub_;      // an XPUB, so the node learns its subscribers' prefixes
   zmq::socket_t monitor_;  // PAIR: the XPUB's connection events (countConnections)

@@ -1,13 +1,16 @@
 #include "node/feed_users.h"
 
-#include <optional>
-
 namespace cairn::node {
 
 namespace {
 
 bool startsWith(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
+}
+
+// A path topic as a prefix of paths: "" (everything) is "/".
+std::string_view pathsOf(const std::string& topic) {
+  return topic.empty() ? std::string_view("/") : std::string_view(topic);
 }
 
 }  // namespace
@@ -17,8 +20,39 @@ std::string FeedUsers::heartbeatTopic(std::uint64_t n) {
   return std::string(wire::kHeartbeatTopic) + "." + std::to_string(n) + ".";
 }
 
-std::vector<std::string> FeedUsers::topics(const std::string& user, const Access& who,
-                                           const std::string& topic) {
+FeedUsers::Effect FeedUsers::message(std::string_view msg, const char* user) {
+  Effect e;
+  if (msg.empty() || (msg[0] != 0 && msg[0] != 1)) return e;  // not a (un)subscription
+  const bool subscribe = msg[0] == 1;
+  const std::string topic(msg.substr(1));
+  if (subscribe) {
+    auto it = count_.find(topic);
+    if (it != count_.end()) {
+      ++it->second;
+    } else if (count_.size() < kMaxTopics) {
+      count_.emplace(topic, 1);
+      e.track = true;
+    } else {
+      overflow_ = true;
+    }
+    if (user == nullptr) return e;
+    if (topic.empty() || topic[0] == '/') asked_[user].insert(topic);
+  } else if (user == nullptr) {
+    // A connection closed holding `topic`.
+    auto it = count_.find(topic);
+    if (it != count_.end() && --it->second == 0) {
+      count_.erase(it);
+      e.track = false;
+      for (auto& [who, asked] : asked_)
+        asked.erase(topic);
+    }
+    return e;
+  }
+  e.deliver = topics(user, topic);
+  return e;
+}
+
+std::vector<std::string> FeedUsers::topics(const std::string& user, const std::string& topic) {
   auto it = number_.try_emplace(user, number_.size() + 1).first;
   const std::string beat = heartbeatTopic(it->second);
   std::vector<std::string> out;
@@ -34,53 +68,40 @@ std::vector<std::string> FeedUsers::topics(const std::string& user, const Access
   } else if (topic[0] != '/') {
     return out;  // matches no path
   }
-  const std::string_view under = topic.empty() ? std::string_view("/") : std::string_view(topic);
-  if (who.mayReadAll(under)) {
-    out.emplace_back(under);
+  const Access& who = accessOf_(user);
+  const std::string_view paths = pathsOf(topic);
+  if (who.mayReadAll(paths)) {
+    out.emplace_back(paths);
   } else {
-    for (std::string& p : who.readPrefixesUnder(under))
+    for (std::string& p : who.readPrefixesUnder(paths))
       out.push_back(std::move(p));
   }
   return out;
 }
 
-void FeedUsers::asked(const std::string& user, const std::string& topic) {
-  if (!topic.empty() && topic[0] != '/') return;  // control topics are not claimed
-  asked_[user].insert(topic);
-}
-
-void FeedUsers::dropped(const std::string& topic) {
-  for (auto& [user, asked] : asked_)
-    asked.erase(topic);
-}
-
-std::set<std::string> FeedUsers::grants(const ClientList& list) {
-  std::set<std::string> out;
-  for (const auto& [user, access] : list.users) {
-    for (std::string& p : access.readPrefixesUnder("/"))
-      out.insert(std::move(p));
-  }
-  return out;
-}
-
-std::vector<wire::PrefixRev> FeedUsers::claims(
-    const std::set<std::string>& asked, const Access& who,
-    const std::map<std::string, std::int64_t, std::less<>>& moved) {
-  std::vector<wire::PrefixRev> out;
-  for (const std::string& p : asked) {
-    const std::string_view under = p.empty() ? std::string_view("/") : std::string_view(p);
-    if (who.mayReadAll(under)) {
-      auto m = moved.find(p);
-      if (m != moved.end()) out.push_back(wire::PrefixRev{p, m->second});
-      continue;
+std::vector<FeedUsers::Beat> FeedUsers::heartbeats(
+    const std::vector<wire::PrefixRev>& moved) const {
+  std::map<std::string_view, std::int64_t> byPrefix;
+  for (const wire::PrefixRev& m : moved)
+    byPrefix.emplace(m.prefix, m.rev);
+  std::vector<Beat> out;
+  for (const auto& [user, n] : number_) {
+    Beat b;
+    b.topic = heartbeatTopic(n);
+    b.partial = overflow_;
+    auto asked = asked_.find(user);
+    if (asked != asked_.end()) {
+      const Access& who = accessOf_(user);
+      for (const std::string& p : asked->second) {
+        if (!who.mayReadAll(pathsOf(p))) {
+          b.partial = true;  // beyond its grants: never claimed
+          continue;
+        }
+        auto m = byPrefix.find(p);
+        if (m != byPrefix.end()) b.last.push_back(wire::PrefixRev{p, m->second});
+      }
     }
-    // Beyond the user's grants: the latest change under its read prefixes there, if one moved.
-    std::optional<std::int64_t> latest;
-    for (const std::string& g : who.readPrefixesUnder(under)) {
-      auto m = moved.find(g);
-      if (m != moved.end() && (!latest || m->second > *latest)) latest = m->second;
-    }
-    if (latest) out.push_back(wire::PrefixRev{p, *latest});
+    out.push_back(std::move(b));
   }
   return out;
 }

@@ -72,8 +72,6 @@ class Gate {
 
   // The user a request came with ("" in plain mode) -> its rights.
   const Access& access(const std::string& user) const;
-  // The client list in force.
-  const ClientList& clients() const { return clients_; }
 
  private:
   std::optional<std::string> decide(const std::string& domain, const std::string& key,

@@ -514,14 +514,10 @@ int Node::run(int stopFd) {
     if (::read(stopFd, &si, sizeof si) == static_cast<ssize_t>(sizeof si) &&
         si.ssi_signo == SIGHUP) {
       gate_.reload();
-      if (gate_.secure())
-        feed_.trackGrants(FeedUsers::grants(gate_.clients()), applier_->store().rev());
       return;
     }
     loop_.stop();
   });
-  if (gate_.secure())
-    feed_.trackGrants(FeedUsers::grants(gate_.clients()), applier_->store().rev());
   if (gate_.secure()) loop_.onReadable(gate_.zap(), [this] { gate_.drainZap(kDrainBatch); });
   if (web_) {
     loop_.onReadable(feed_.monitor(), [this] { feed_.drainMonitor(kDrainBatch); });

@@ -370,7 +370,7 @@ void readSubs(zmq::context_t& ctx, const std::string& endpoint, const std::strin
       while (subs[i].recv(t, zmq::recv_flags::dontwait)) {
         (void)subs[i].recv(b);
         const std::int64_t at = nowNs();
-        if (t.to_string_view() == cairn::wire::kHeartbeatTopic) {
+        if (cairn::wire::isHeartbeatTopic(t.to_string_view())) {
           if (!seenBeat[i]) {
             seenBeat[i] = true;
             ++live;

@@ -87,6 +87,11 @@ bool Watcher::attach() {
     return false;
   }
   sub_->set(zmq::sockopt::linger, 0);
+  // No reconnection behind our back: the subscriptions a reconnection sends again take effect in
+  // any order (the heartbeats' may come before the prefix's), and a heartbeat might then seem to
+  // continue the chain while a change went unclaimed. A lost connection falls silent instead, and
+  // ends in a new subscription (step 4 of PROTOCOL.md §9.4).
+  sub_->set(zmq::sockopt::reconnect_ivl, -1);
   sub_->set(zmq::sockopt::rcvhwm, 100000);
   sub_->set(zmq::sockopt::maxmsgsize, std::int64_t{256} << 20);
   sub_->set(zmq::sockopt::subscribe, prefix_);

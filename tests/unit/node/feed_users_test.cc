@@ -1,5 +1,5 @@
-// FeedUsers (node/feed_users.h): under grants, what a subscription becomes on its connection, and
-// what each user's own heartbeats claim.
+// FeedUsers (node/feed_users.h): under grants, what each (un)subscription means for its
+// connection and for the index, and what each user's own heartbeats claim.
 
 #include "node/feed_users.h"
 
@@ -8,7 +8,6 @@
 using namespace cairn;
 using node::Access;
 using node::FeedUsers;
-using node::Grant;
 using node::Perm;
 using wire::PrefixRev;
 using Topics = std::vector<std::string>;
@@ -19,68 +18,112 @@ namespace {
 const Access kAlice({{Perm::kWrite, "/app/"}, {Perm::kRead, "/config/"}});
 const Access kBob({{Perm::kAdmin, "/"}});
 
-const Access& accessOf(const std::string& user) {
-  return user == "alice" ? kAlice : kBob;
+FeedUsers users() {
+  return FeedUsers(
+      [](const std::string& user) -> const Access& { return user == "alice" ? kAlice : kBob; });
+}
+
+std::string sub(const std::string& topic) {
+  return std::string(1, '\1') + topic;
+}
+std::string unsub(const std::string& topic) {
+  return std::string(1, '\0') + topic;
 }
 
 }  // namespace
 
 TEST_CASE("feed users: a subscription becomes what its user may read, and its own heartbeats",
           "[unit][feed]") {
-  FeedUsers u;
+  FeedUsers u = users();
+  auto to = [&](const char* user, const std::string& topic) {
+    return u.message(sub(topic), user).deliver;
+  };
   // bob is the first user seen: heartbeat topic "!hb.1.", alice's "!hb.2.".
-  CHECK(u.topics("bob", kBob, "") == Topics{"!hb.1.", "/"});
-  CHECK(u.topics("alice", kAlice, "") == Topics{"!hb.2.", "/app/", "/config/"});
-  CHECK(u.topics("alice", kAlice, "/") == Topics{"/app/", "/config/"});
-  CHECK(u.topics("alice", kAlice, "/a") == Topics{"/app/"});
-  CHECK(u.topics("alice", kAlice, "/app/x/") == Topics{"/app/x/"});  // within: as it is
-  CHECK(u.topics("alice", kAlice, "/other/").empty());
+  CHECK(to("bob", "") == Topics{"!hb.1.", "/"});
+  CHECK(to("alice", "") == Topics{"!hb.2.", "/app/", "/config/"});
+  CHECK(to("alice", "/") == Topics{"/app/", "/config/"});
+  CHECK(to("alice", "/a") == Topics{"/app/"});
+  CHECK(to("alice", "/app/x/") == Topics{"/app/x/"});  // within her grants: as it is
+  CHECK(to("alice", "/other/").empty());
   // Heartbeats: any prefix of her own topic, or that topic and beyond; never another's.
-  CHECK(u.topics("alice", kAlice, "!hb") == Topics{"!hb.2."});
-  CHECK(u.topics("alice", kAlice, "!") == Topics{"!hb.2."});
-  CHECK(u.topics("alice", kAlice, "!hb.2.x") == Topics{"!hb.2.x"});
-  CHECK(u.topics("alice", kAlice, "!hb.1.").empty());
-  CHECK(u.topics("alice", kAlice, "!hb.") == Topics{"!hb.2."});  // not bob's "!hb.1." too
-  CHECK(u.topics("alice", kAlice, "!other").empty());
-  CHECK(u.topics("alice", kAlice, "x").empty());  // matches no path
+  CHECK(to("alice", "!hb") == Topics{"!hb.2."});
+  CHECK(to("alice", "!") == Topics{"!hb.2."});
+  CHECK(to("alice", "!hb.") == Topics{"!hb.2."});  // not bob's "!hb.1." too
+  CHECK(to("alice", "!hb.2.x") == Topics{"!hb.2.x"});
+  CHECK(to("alice", "!hb.1.").empty());
+  CHECK(to("alice", "!other").empty());
+  CHECK(to("alice", "x").empty());  // matches no path
+  // An unsubscription stands for the same topics, for the connection to drop.
+  CHECK(u.message(unsub("/"), "alice").deliver == Topics{"/app/", "/config/"});
   // "!hb.1." is not a prefix of a twelfth user's topic.
   CHECK(FeedUsers::heartbeatTopic(12).rfind(FeedUsers::heartbeatTopic(1), 0) != 0);
+  // What is not a (un)subscription means nothing.
+  CHECK(u.message("", "alice").deliver.empty());
+  CHECK(u.message("\x02/app/", "alice").deliver.empty());
 }
 
-TEST_CASE("feed users: each heartbeat claims its user's prefixes only, from what it may read",
-          "[unit][feed]") {
-  FeedUsers u;
-  (void)u.topics("alice", kAlice, "/app/");
-  u.asked("alice", "/app/");
-  (void)u.topics("alice", kAlice, "/");
-  u.asked("alice", "/");    // beyond her grants
-  u.asked("alice", "!hb");  // control topics are not claimed
-  (void)u.topics("bob", kBob, "/secret/");
-  u.asked("bob", "/secret/");
-  // What moved: bob's prefix, and the grant prefixes the Feed tracks for everyone.
-  const Claims moved{{"/", 40}, {"/app/", 30}, {"/config/", 35}, {"/secret/", 40}};
-  auto beats = u.heartbeats(moved, accessOf);
+TEST_CASE(
+    "feed users: only a closed connection ends a prefix's tracking, never another user's "
+    "unsubscription",
+    "[unit][feed]") {
+  FeedUsers u = users();
+  CHECK(u.message(sub("/app/"), "alice").track == std::optional<bool>(true));
+  CHECK(!u.message(sub("/app/"), "bob").track);  // counted: two
+  // bob unsubscribes /app/ twice (libzmq passes on an unsubscription of a topic a connection
+  // never held): applied to his connection, counted for nothing.
+  for (int i = 0; i < 2; ++i) {
+    auto e = u.message(unsub("/app/"), "bob");
+    CHECK(e.deliver == Topics{"/app/"});
+    CHECK(!e.track);
+  }
+  // alice's heartbeats still claim it.
+  auto beats = u.heartbeats(Claims{{"/app/", 7}});
   REQUIRE(beats.size() == 2);
-  CHECK(beats[0].first == "!hb.1.");  // alice
-  // "/" from her read prefixes under it (35, not the 40 under /secret/); never /secret/.
-  CHECK(beats[0].second == Claims{{"/", 35}, {"/app/", 30}});
-  CHECK(beats[1].first == "!hb.2.");  // bob
-  CHECK(beats[1].second == Claims{{"/secret/", 40}});
-  // Only /secret/ moved: alice's heartbeat claims nothing.
-  beats = u.heartbeats(Claims{{"/", 41}, {"/secret/", 41}}, accessOf);
-  CHECK(beats[0].second.empty());
-  CHECK(beats[1].second == Claims{{"/secret/", 41}});
-  // Once nobody subscribes to /app/, it is not claimed.
-  u.dropped("/app/");
-  beats = u.heartbeats(moved, accessOf);
-  CHECK(beats[0].second == Claims{{"/", 35}});
+  CHECK(beats[0].last == Claims{{"/app/", 7}});
+  // Connections close (libzmq's unsubscriptions, with no user): the last one ends it.
+  CHECK(!u.message(unsub("/app/"), nullptr).track);
+  CHECK(u.message(unsub("/app/"), nullptr).track == std::optional<bool>(false));
+  CHECK(u.heartbeats(Claims{{"/app/", 8}})[0].last.empty());
+  CHECK(!u.message(unsub("/never/"), nullptr).track);  // one nobody held
 }
 
-TEST_CASE("feed users: the grant prefixes tracked for everyone are every user's read prefixes",
-          "[unit][feed]") {
-  node::ClientList l;
-  l.users.emplace("alice", kAlice);
-  l.users.emplace("bob", kBob);
-  l.users.emplace("carol", Access({{Perm::kRead, "/app/"}, {Perm::kRead, "/logs/"}}));
-  CHECK(FeedUsers::grants(l) == std::set<std::string>{"/", "/app/", "/config/", "/logs/"});
+TEST_CASE(
+    "feed users: each heartbeat claims its user's prefixes only, and says partial beyond "
+    "its grants",
+    "[unit][feed]") {
+  FeedUsers u = users();
+  (void)u.message(sub("/app/"), "alice");
+  (void)u.message(sub("!hb"), "alice");  // control topics are not claimed
+  (void)u.message(sub("/secret/"), "bob");
+  const Claims moved{{"/app/", 30}, {"/secret/", 40}};
+  auto beats = u.heartbeats(moved);
+  REQUIRE(beats.size() == 2);
+  CHECK(beats[0].topic == "!hb.1.");              // alice
+  CHECK(beats[0].last == Claims{{"/app/", 30}});  // never bob's /secret/
+  CHECK(!beats[0].partial);
+  CHECK(beats[1].topic == "!hb.2.");  // bob
+  CHECK(beats[1].last == Claims{{"/secret/", 40}});
+  // A prefix beyond her grants cannot be claimed for her: her heartbeats say partial.
+  (void)u.message(sub("/"), "alice");
+  beats = u.heartbeats(Claims{{"/", 41}, {"/app/", 41}});
+  CHECK(beats[0].last == Claims{{"/app/", 41}});
+  CHECK(beats[0].partial);
+  CHECK(!beats[1].partial);
+  // Once that connection closed, her heartbeats are whole again.
+  (void)u.message(unsub("/"), nullptr);
+  CHECK(!u.heartbeats(moved)[0].partial);
+}
+
+TEST_CASE(
+    "feed users: past the cap a topic is delivered but not counted, and heartbeats say "
+    "partial",
+    "[unit][feed]") {
+  FeedUsers u = users();
+  for (std::size_t i = 0; i < FeedUsers::kMaxTopics; ++i)
+    REQUIRE(u.message(sub("/app/" + std::to_string(i)), "alice").track);
+  CHECK(!u.heartbeats({})[0].partial);
+  auto e = u.message(sub("/app/more"), "alice");
+  CHECK(e.deliver == Topics{"/app/more"});
+  CHECK(!e.track);
+  CHECK(u.heartbeats({})[0].partial);
 }
