@@ -1,12 +1,10 @@
 #include "node/feed_users.h"
 
+#include "wire/path.h"
+
 namespace cairn::node {
 
 namespace {
-
-bool startsWith(std::string_view s, std::string_view p) {
-  return s.substr(0, p.size()) == p;
-}
 
 // A path topic as a prefix of paths: "" (everything) is "/".
 std::string_view pathsOf(const std::string& topic) {
@@ -59,9 +57,9 @@ std::vector<std::string> FeedUsers::topics(const std::string& user, const std::s
   if (topic.empty() || topic[0] == '!') {
     // "" is everything: the user's paths and its heartbeats. A control topic: the heartbeats, if
     // it names them ("!", "!h", "!hb", or the user's own "!hb.<n>." and beyond).
-    if (topic.empty() || startsWith(beat, topic)) {
+    if (topic.empty() || wire::startsWith(beat, topic)) {
       out.push_back(beat);
-    } else if (startsWith(topic, beat)) {
+    } else if (wire::startsWith(topic, beat)) {
       out.push_back(topic);
     }
     if (!topic.empty()) return out;

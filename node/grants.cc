@@ -4,13 +4,10 @@
 
 #include "wire/command.h"
 #include "wire/keys.h"
+#include "wire/path.h"
 
 namespace cairn::node {
 namespace {
-
-bool startsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
-}
 
 bool validUser(std::string_view u) {
   if (u.empty() || u.size() > wire::kMaxUser) return false;
@@ -43,7 +40,7 @@ Access Access::everything() {
 bool Access::covers(Perm need, std::string_view path) const {
   if (all_) return true;
   for (const Grant& g : grants_) {
-    if (g.perm >= need && startsWith(path, g.prefix)) return true;
+    if (g.perm >= need && wire::startsWith(path, g.prefix)) return true;
   }
   return false;
 }
@@ -53,7 +50,7 @@ bool Access::mayReadBelow(std::string_view dir) const {
   std::string below(dir);
   if (below.empty() || below.back() != '/') below += '/';
   for (const Grant& g : grants_) {
-    if (startsWith(below, g.prefix) || startsWith(g.prefix, below)) return true;
+    if (wire::startsWith(below, g.prefix) || wire::startsWith(g.prefix, below)) return true;
   }
   return covers(Perm::kRead, dir);
 }
@@ -77,7 +74,8 @@ std::vector<std::string> Access::readPrefixesUnder(std::string_view topic) const
     return out;
   }
   for (const Grant& g : grants_) {
-    if (startsWith(g.prefix, topic) && std::find(out.begin(), out.end(), g.prefix) == out.end()) {
+    if (wire::startsWith(g.prefix, topic) &&
+        std::find(out.begin(), out.end(), g.prefix) == out.end()) {
       out.push_back(g.prefix);
     }
   }

@@ -26,6 +26,11 @@ std::string joinPath(const std::vector<std::string>& comps, std::size_t n);
 // "**" to make the glob of everything below `dir`.
 std::string childPath(std::string_view dir, std::string_view name);
 
+// Whether `s` begins with `prefix`: a path with a grant's prefix, a topic with a subscription's.
+inline bool startsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
 // True for /ctl and every path below it: the cluster's own files, which only nodes write
 // (PROTOCOL.md §4; clients get READONLY).
 bool isCtlPath(std::string_view path);

@@ -23,10 +23,10 @@ FeedUsers users() {
       [](const std::string& user) -> const Access& { return user == "alice" ? kAlice : kBob; });
 }
 
-std::string sub(const std::string& topic) {
+std::string subscribed(const std::string& topic) {
   return std::string(1, '\1') + topic;
 }
-std::string unsub(const std::string& topic) {
+std::string unsubscribed(const std::string& topic) {
   return std::string(1, '\0') + topic;
 }
 
@@ -36,7 +36,7 @@ TEST_CASE("feed users: a subscription becomes what its user may read, and its ow
           "[unit][feed]") {
   FeedUsers u = users();
   auto to = [&](const char* user, const std::string& topic) {
-    return u.message(sub(topic), user).deliver;
+    return u.message(subscribed(topic), user).deliver;
   };
   // bob is the first user seen: heartbeat topic "!hb.1.", alice's "!hb.2.".
   CHECK(to("bob", "") == Topics{"!hb.1.", "/"});
@@ -54,7 +54,7 @@ TEST_CASE("feed users: a subscription becomes what its user may read, and its ow
   CHECK(to("alice", "!other").empty());
   CHECK(to("alice", "x").empty());  // matches no path
   // An unsubscription stands for the same topics, for the connection to drop.
-  CHECK(u.message(unsub("/"), "alice").deliver == Topics{"/app/", "/config/"});
+  CHECK(u.message(unsubscribed("/"), "alice").deliver == Topics{"/app/", "/config/"});
   // "!hb.1." is not a prefix of a twelfth user's topic.
   CHECK(FeedUsers::heartbeatTopic(12).rfind(FeedUsers::heartbeatTopic(1), 0) != 0);
   // What is not a (un)subscription means nothing.
@@ -67,12 +67,12 @@ TEST_CASE(
     "unsubscription",
     "[unit][feed]") {
   FeedUsers u = users();
-  CHECK(u.message(sub("/app/"), "alice").track == std::optional<bool>(true));
-  CHECK(!u.message(sub("/app/"), "bob").track);  // counted: two
+  CHECK(u.message(subscribed("/app/"), "alice").track == std::optional<bool>(true));
+  CHECK(!u.message(subscribed("/app/"), "bob").track);  // counted: two
   // bob unsubscribes /app/ twice (libzmq passes on an unsubscription of a topic a connection
   // never held): applied to his connection, counted for nothing.
   for (int i = 0; i < 2; ++i) {
-    auto e = u.message(unsub("/app/"), "bob");
+    auto e = u.message(unsubscribed("/app/"), "bob");
     CHECK(e.deliver == Topics{"/app/"});
     CHECK(!e.track);
   }
@@ -81,10 +81,10 @@ TEST_CASE(
   REQUIRE(beats.size() == 2);
   CHECK(beats[0].last == Claims{{"/app/", 7}});
   // Connections close (libzmq's unsubscriptions, with no user): the last one ends it.
-  CHECK(!u.message(unsub("/app/"), nullptr).track);
-  CHECK(u.message(unsub("/app/"), nullptr).track == std::optional<bool>(false));
+  CHECK(!u.message(unsubscribed("/app/"), nullptr).track);
+  CHECK(u.message(unsubscribed("/app/"), nullptr).track == std::optional<bool>(false));
   CHECK(u.heartbeats(Claims{{"/app/", 8}})[0].last.empty());
-  CHECK(!u.message(unsub("/never/"), nullptr).track);  // one nobody held
+  CHECK(!u.message(unsubscribed("/never/"), nullptr).track);  // one nobody held
 }
 
 TEST_CASE(
@@ -92,9 +92,9 @@ TEST_CASE(
     "its grants",
     "[unit][feed]") {
   FeedUsers u = users();
-  (void)u.message(sub("/app/"), "alice");
-  (void)u.message(sub("!hb"), "alice");  // control topics are not claimed
-  (void)u.message(sub("/secret/"), "bob");
+  (void)u.message(subscribed("/app/"), "alice");
+  (void)u.message(subscribed("!hb"), "alice");  // control topics are not claimed
+  (void)u.message(subscribed("/secret/"), "bob");
   const Claims moved{{"/app/", 30}, {"/secret/", 40}};
   auto beats = u.heartbeats(moved);
   REQUIRE(beats.size() == 2);
@@ -104,13 +104,13 @@ TEST_CASE(
   CHECK(beats[1].topic == "!hb.2.");  // bob
   CHECK(beats[1].last == Claims{{"/secret/", 40}});
   // A prefix beyond her grants cannot be claimed for her: her heartbeats say partial.
-  (void)u.message(sub("/"), "alice");
+  (void)u.message(subscribed("/"), "alice");
   beats = u.heartbeats(Claims{{"/", 41}, {"/app/", 41}});
   CHECK(beats[0].last == Claims{{"/app/", 41}});
   CHECK(beats[0].partial);
   CHECK(!beats[1].partial);
   // Once that connection closed, her heartbeats are whole again.
-  (void)u.message(unsub("/"), nullptr);
+  (void)u.message(unsubscribed("/"), nullptr);
   CHECK(!u.heartbeats(moved)[0].partial);
 }
 
@@ -120,9 +120,9 @@ TEST_CASE(
     "[unit][feed]") {
   FeedUsers u = users();
   for (std::size_t i = 0; i < FeedUsers::kMaxTopics; ++i)
-    REQUIRE(u.message(sub("/app/" + std::to_string(i)), "alice").track);
+    REQUIRE(u.message(subscribed("/app/" + std::to_string(i)), "alice").track);
   CHECK(!u.heartbeats({})[0].partial);
-  auto e = u.message(sub("/app/more"), "alice");
+  auto e = u.message(subscribed("/app/more"), "alice");
   CHECK(e.deliver == Topics{"/app/more"});
   CHECK(!e.track);
   CHECK(u.heartbeats({})[0].partial);
