@@ -116,6 +116,35 @@ func spawn(o options, errors *counter, prepare func(i int, cli *clientv3.Client)
 	}, done.Wait
 }
 
+// timedLoop runs op on every client, one request at a time, for the duration, and prints the
+// RESULT line of their latencies under label; returns how many completed. prepare(i, cli, errors)
+// readies client i and returns its op (nil after a failure it has counted).
+func timedLoop(o options, label string, prepare func(i int, cli *clientv3.Client, errors *counter) func() error) int {
+	var errors counter
+	lat := make([][]float64, o.clients)
+	var end time.Time
+	start, wait := spawn(o, &errors, func(i int, cli *clientv3.Client) func() {
+		op := prepare(i, cli, &errors)
+		if op == nil {
+			return nil
+		}
+		return func() {
+			for time.Now().Before(end) {
+				t0 := time.Now()
+				if err := op(); err != nil {
+					errors.fail(label, err)
+					continue
+				}
+				lat[i] = append(lat[i], float64(time.Since(t0).Microseconds())/1000.0)
+			}
+		}
+	})
+	var t0 time.Time
+	start(func(at time.Time) { t0, end = at, at.Add(o.duration) })
+	wait()
+	return result(label, lat, time.Since(t0).Seconds(), atomic.LoadInt64(&errors.n))
+}
+
 func pct(d []float64, p float64) float64 {
 	if len(d) == 0 {
 		return 0
