@@ -1,11 +1,9 @@
 #include "node/replica.h"
 
 #include <algorithm>
-
-#include <msgpack.hpp>
-
 #include <random>
 
+#include "node/wal_records.h"
 #include "store/file.h"
 #include "store/snapshot.h"
 
@@ -16,93 +14,7 @@ using wire::Status;
 
 namespace {
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
-
 constexpr std::size_t kLazyHintBytes = 64 << 10;
-
-std::string packBallot(const wire::Ballot& b) {
-  msgpack::sbuffer buf;
-  Packer p(buf);
-  p.pack_array(2);
-  p.pack_uint64(b.round);
-  p.pack_uint32(b.node);
-  return std::string(buf.data(), buf.size());
-}
-
-std::string packU64(std::uint64_t v) {
-  msgpack::sbuffer buf;
-  Packer p(buf);
-  p.pack_uint64(v);
-  return std::string(buf.data(), buf.size());
-}
-
-// What a pass over the WAL gathers. Accepted values are sorted out at the end, once the chosen
-// prefix the log recorded and the snapshot are both known (see Replica::open).
-struct Scan {
-  paxos::Durable d;
-  std::vector<wire::Slot> values;  // every 'A', in log order (less those an 'I' voids)
-  std::uint64_t maxLearned = 0;    // the highest 'L'
-  std::uint64_t checkpoint = 0;    // the highest 'C' slot
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> kept;  // 'C' records: (slot, first)
-};
-
-// Applies one WAL record to the scan.
-Status readRecord(const store::WalRecord& rec, Scan* scan) {
-  if (rec.payload.empty()) return Status(Err::kCorrupt, "empty WAL record");
-  const char type = rec.payload[0];
-  if (type == 'A') {  // the bulk of the log: decoded by the peer protocol's codec
-    auto slot = wire::decodeSlot(std::string_view(rec.payload).substr(1));
-    if (!slot) {
-      return Status(Err::kCorrupt,
-                    "WAL record " + std::to_string(rec.index) + ": " + slot.status().detail());
-    }
-    scan->values.push_back(std::move(slot.value()));
-    return Status::ok();
-  }
-  try {
-    std::size_t off = 0;
-    msgpack::object_handle oh =
-        msgpack::unpack(rec.payload.data() + 1, rec.payload.size() - 1, off, nullptr, nullptr,
-                        msgpack::unpack_limit(2, 0, 0, 0, 0, 2));
-    const msgpack::object& o = oh.get();
-    switch (type) {
-      case 'P': {
-        if (o.type != msgpack::type::ARRAY || o.via.array.size != 2) break;
-        wire::Ballot b{o.via.array.ptr[0].as<std::uint64_t>(),
-                       o.via.array.ptr[1].as<std::uint32_t>()};
-        if (scan->d.promised < b) scan->d.promised = b;
-        return Status::ok();
-      }
-      case 'L':
-        scan->maxLearned = std::max(scan->maxLearned, o.as<std::uint64_t>());
-        return Status::ok();
-      case 'C': {  // [slot, first record of its segment]; a bare slot in logs written before
-        std::uint64_t slot = 0;
-        if (o.type == msgpack::type::ARRAY && o.via.array.size == 2) {
-          slot = o.via.array.ptr[0].as<std::uint64_t>();
-          scan->kept.emplace_back(slot, o.via.array.ptr[1].as<std::uint64_t>());
-        } else {
-          slot = o.as<std::uint64_t>();
-        }
-        scan->checkpoint = std::max(scan->checkpoint, slot);
-        return Status::ok();
-      }
-      case 'I': {  // a snapshot installed from the leader: what this node accepted at the slots
-                   // it skipped may have lost, and no checkpoint before it is kept any more
-        const std::uint64_t slot = o.as<std::uint64_t>();
-        auto& v = scan->values;
-        v.erase(
-            std::remove_if(v.begin(), v.end(), [&](const wire::Slot& s) { return s.slot <= slot; }),
-            v.end());
-        scan->kept.clear();
-        return Status::ok();
-      }
-    }
-  } catch (const std::exception& e) {
-    return Status(Err::kCorrupt, "WAL record " + std::to_string(rec.index) + ": " + e.what());
-  }
-  return Status(Err::kCorrupt, "WAL record " + std::to_string(rec.index) + " of unknown shape");
-}
 
 }  // namespace
 
@@ -130,9 +42,9 @@ wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, Recovered 
   out.store = r.store ? std::move(r.store) : std::make_unique<store::Store>();
   const std::uint64_t applied = out.store->appliedIndex();
   const std::vector<store::WalRecord>& records = r.records;
-  Scan scan;
+  WalScan scan;
   for (const auto& rec : records) {
-    if (Status s = readRecord(rec, &scan); !s.isOk()) return s;
+    if (Status s = readWalRecord(rec, &scan); !s.isOk()) return s;
   }
   const std::uint64_t checkpoint = scan.checkpoint;
   // A log that does not begin at its first record must have been cut at a checkpoint.
@@ -146,7 +58,8 @@ wire::Result<Replica::Opened> Replica::open(const paxos::Config& cfg, Recovered 
                                      std::to_string(checkpoint) + ", but the newest snapshot " +
                                      "holds slot " + std::to_string(applied));
   }
-  paxos::Durable d = std::move(scan.d);
+  paxos::Durable d;
+  d.promised = scan.promised;
   d.applied = applied;
   d.learned = scan.maxLearned;
   if (!out.store->members().empty()) {
@@ -375,12 +288,7 @@ Status Replica::beginCheckpoint(std::uint64_t slot) {
 Status Replica::finishCheckpoint(std::uint64_t slot) {
   if (cutSlot_ != slot) return checkpoint(slot);  // another checkpoint came between
   cutSlot_ = 0;
-  msgpack::sbuffer buf;
-  Packer p(buf);
-  p.pack_array(2);
-  p.pack_uint64(slot);
-  p.pack_uint64(cutFirst_);
-  append('C', std::string(buf.data(), buf.size()));
+  append('C', packCheckpoint(slot, cutFirst_));
   if (Status s = sync(); !s.isOk()) return s;
   // The log behind this snapshot is kept back to the newest checkpoint at or before
   // slot - retain: its segments hold every value after that checkpoint's slot. Older segments go

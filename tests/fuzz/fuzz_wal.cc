@@ -1,8 +1,8 @@
 // libFuzzer target fuzz_wal: the bytes of one WAL segment as a node reads them when it starts
 // (store::scanWalSegment, the pure part of Wal::open), then each record's payload as the replica
-// decodes an accepted slot. Torn or corrupt data must become a Status (CORRUPT) or a clean
-// truncation, never a crash. What the scan accepts must be consecutive records that re-encode to
-// exactly the bytes before the tail it dropped.
+// reads it (node::readWalRecord: accepted slots, ballots, checkpoints). Torn or corrupt data must
+// become a Status (CORRUPT) or a clean truncation, never a crash. What the scan accepts must be
+// consecutive records that re-encode to exactly the bytes before the tail it dropped.
 //
 // Input: a mode byte, then either raw segment bytes (mode bit 0 clear), or (bit 0 set) a list of
 // records this target writes with valid checksums — each [len u8][flags u8][payload], flags bit 0
@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "node/wal_records.h"
 #include "store/crc32c.h"
 #include "store/wal.h"
 #include "wire/peer.h"
@@ -100,11 +101,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (repaired.empty() != zeros) std::abort();
   if (!repaired.empty() && !last) std::abort();
   if (clean && (out.size() != written.size() || !repaired.empty())) std::abort();
-  // The replica's decode of each payload: 'A' is an accepted slot.
+  // The replica's reading of each payload: a record that does not decode is CORRUPT.
+  node::WalScan scan;
   for (const auto& r : out) {
-    if (!r.payload.empty() && r.payload[0] == 'A') {
-      (void)wire::decodeSlot(std::string_view(r.payload).substr(1));
-    }
+    wire::Status read = node::readWalRecord(r, &scan);
+    if (!read.isOk() && read.code() != wire::Err::kCorrupt) std::abort();
   }
   return 0;
 }
