@@ -168,6 +168,12 @@ Action ClientService::route(Request& req, const std::string& identity) {
   return fail(req, Err::kUnknownVerb, "unknown verb");
 }
 
+std::optional<wire::Reply> ClientService::refusal(const Request& req,
+                                                  const std::string& user) const {
+  auto denied = authorize(req, user, access(user));
+  return denied ? std::optional<wire::Reply>(std::move(denied->reply)) : std::nullopt;
+}
+
 const Access& ClientService::access(const std::string& user) const {
   return accessOf_ ? accessOf_(user) : everything_;
 }

@@ -96,6 +96,10 @@ class ClientService {
   Action handle(std::string_view body, const std::string& identity);
   Action handle(wire::Request req, const std::string& identity);
 
+  // PERMISSION's reply when `user` may not make `req` (under the grants in force now: a parked
+  // request is checked again after a reload).
+  std::optional<wire::Reply> refusal(const wire::Request& req, const std::string& user) const;
+
   // The reply to a read (GET, STAT, GETDIR, WALK) at `at`, which must not be past the head; a
   // listing shows only what `user` may read.
   wire::Reply read(const wire::Request& req, std::int64_t at, const std::string& user) const;

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <random>
+#include <thread>
 
 #include "node/log.h"
 #include "wire/codec.h"
@@ -22,22 +23,62 @@ std::int64_t newBoot() {
 }  // namespace
 
 Feed::Feed(zmq::context_t& ctx, Stats& stats)
-    : pub_(ctx, zmq::socket_type::xpub),
+    : ctx_(ctx),
+      pub_(ctx, zmq::socket_type::xpub),
       monitor_(ctx, zmq::socket_type::pair),
       stats_(stats),
       boot_(newBoot()) {}
 
 wire::Status Feed::bind(const std::string& endpoint, std::int64_t hwm) {
+  hwm_ = hwm;
+  return open(endpoint);
+}
+
+wire::Status Feed::open(const std::string& endpoint) {
+  ++opened_;
   try {
+    if (serve_) {
+      if (wire::Status s = serve_(pub_); !s.isOk()) return s;
+    }
+    if (users_) pub_.set(zmq::sockopt::xpub_manual, 1);
     pub_.set(zmq::sockopt::maxmsgsize, std::int64_t{8192});  // it only receives subscriptions
     pub_.set(zmq::sockopt::linger, 0);
-    pub_.set(zmq::sockopt::sndhwm, static_cast<int>(hwm));
-    pub_.bind(endpoint);
+    pub_.set(zmq::sockopt::sndhwm, static_cast<int>(hwm_));
   } catch (const zmq::error_t& e) {
-    return wire::Status(wire::Err::kIo,
-                        "cannot bind events endpoint " + endpoint + ": " + e.what());
+    return wire::Status(wire::Err::kIo, std::string("cannot open the events socket: ") + e.what());
   }
-  return wire::Status::ok();
+  // Reopened, the address is taken until libzmq's own threads have closed the previous XPUB's
+  // listener, moments after its close(): a bind is tried again for up to a second.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  for (;;) {
+    try {
+      pub_.bind(endpoint);
+      return wire::Status::ok();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EADDRINUSE || opened_ == 1 || std::chrono::steady_clock::now() > until) {
+        return wire::Status(wire::Err::kIo,
+                            "cannot bind events endpoint " + endpoint + ": " + e.what());
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+wire::Status Feed::reopen() {
+  const std::string at = boundEndpoint();
+  const bool monitored = monitoring_;
+  if (monitoring_) (void)zmq_socket_monitor(pub_.handle(), nullptr, 0);
+  monitoring_ = false;
+  pub_.close();
+  monitor_.close();
+  pub_ = zmq::socket_t(ctx_, zmq::socket_type::xpub);
+  monitor_ = zmq::socket_t(ctx_, zmq::socket_type::pair);
+  // Every subscription was its connection's, and every connection is gone.
+  subscribers_ = 0;
+  index_ = FeedIndex();
+  if (users_) users_->forgetConnections();
+  if (wire::Status s = open(at); !s.isOk()) return s;
+  return monitored ? countConnections() : wire::Status::ok();
 }
 
 Feed::~Feed() {
@@ -47,9 +88,10 @@ Feed::~Feed() {
 }
 
 wire::Status Feed::countConnections() {
-  // Unique per feed: the inproc name space is the context's.
+  // Unique per feed and XPUB: the inproc name space is the context's.
   const std::string mon = "inproc://cairn-feed-monitor-" + std::to_string(boot_) + "-" +
-                          std::to_string(reinterpret_cast<std::uintptr_t>(this));
+                          std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "-" +
+                          std::to_string(opened_);
   try {
     // libzmq binds `mon` with a PAIR of its own, which sends the events to ours.
     if (zmq_socket_monitor(pub_.handle(), mon.c_str(),
@@ -87,9 +129,10 @@ void Feed::drainSubscriptions(int max, std::int64_t head) {
   }
 }
 
-void Feed::filterBy(FeedUsers::AccessOf accessOf) {
+void Feed::filterBy(FeedUsers::AccessOf accessOf,
+                    std::function<wire::Status(zmq::socket_t&)> serve) {
   users_ = std::make_unique<FeedUsers>(std::move(accessOf));
-  pub_.set(zmq::sockopt::xpub_manual, 1);
+  serve_ = std::move(serve);
 }
 
 void Feed::filtered(const zmq::message_t& m, std::int64_t head) {
@@ -97,9 +140,7 @@ void Feed::filtered(const zmq::message_t& m, std::int64_t head) {
   // With no user: libzmq's own unsubscriptions of a connection that closed.
   const char* user = zmq_msg_gets(const_cast<zmq_msg_t*>(m.handle()), "User-Id");
   const FeedUsers::Effect e = users_->message(msg, user);
-  if (e.track) {
-    index_.subscription(std::string(1, *e.track ? '\1' : '\0') + std::string(msg.substr(1)), head);
-  }
+  if (e.track) index_.subscription(msg, head);
   for (const std::string& t : e.deliver) {
     if (msg[0] == 1) {
       pub_.set(zmq::sockopt::subscribe, t);
@@ -144,6 +185,7 @@ void Feed::publish(const std::vector<store::Change>& changes) {
       e.op = c.opName();
       e.value = *c.value;
       e.prev = index_.change(c.path, c.rev);
+      if (users_) users_->dropUnsafeClaims(c.path, e.prev);
       e.i = static_cast<std::int64_t>(j - k);
       e.n = static_cast<std::int64_t>(end - k);
       // No claims for a rev of several changes: any subscriber that follows claims (those written

@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,7 +16,6 @@
 
 #include "node/feed_index.h"
 #include "node/feed_users.h"
-#include "node/grants.h"
 #include "node/stats.h"
 #include "store/store.h"
 #include "wire/status.h"
@@ -41,8 +39,14 @@ class Feed {
 
   // Subscriptions by user (CURVE with ZAP; before bind()): a subscriber gets only the topics its
   // user may read, and heartbeats of its own that claim only what it may read (FeedUsers). The
-  // XPUB then runs in manual mode.
-  void filterBy(FeedUsers::AccessOf accessOf);
+  // XPUB then runs in manual mode. `serve` makes an XPUB the Gate's server (Gate::serve), for
+  // those reopen() makes.
+  void filterBy(FeedUsers::AccessOf accessOf, std::function<wire::Status(zmq::socket_t&)> serve);
+  // The users' grants changed. What a connection receives was settled by its subscriptions when
+  // they came, and libzmq cannot change it later, so this closes every subscriber's connection:
+  // the feed is bound again, at the same address, with a new XPUB, and each subscriber subscribes
+  // again under the grants in force (PROTOCOL.md §12.3).
+  wire::Status reopen();
 
   // Takes up to `max` subscription messages; prefixes first seen are claimed from `head`.
   void drainSubscriptions(int max, std::int64_t head);
@@ -58,7 +62,14 @@ class Feed {
   // A subscription message under filterBy: its user's topics subscribed (or unsubscribed).
   void filtered(const zmq::message_t& m, std::int64_t head);
 
+  // Opens pub_ at `endpoint` (a new XPUB: options, then bind).
+  wire::Status open(const std::string& endpoint);
+
   std::unique_ptr<FeedUsers> users_;  // under filterBy
+  std::function<wire::Status(zmq::socket_t&)> serve_;
+  zmq::context_t& ctx_;
+  std::int64_t hwm_ = 0;
+  int opened_ = 0;  // XPUBs opened: names each one's monitor
 
   zmq::socket_t pub_;      // an XPUB, so the node learns its subscribers' prefixes
   zmq::socket_t monitor_;  // PAIR: the XPUB's connection events (countConnections)

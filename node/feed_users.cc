@@ -1,5 +1,7 @@
 #include "node/feed_users.h"
 
+#include <algorithm>
+
 #include "wire/path.h"
 
 namespace cairn::node {
@@ -18,6 +20,13 @@ std::string FeedUsers::heartbeatTopic(std::uint64_t n) {
   return std::string(wire::kHeartbeatTopic) + "." + std::to_string(n) + ".";
 }
 
+void FeedUsers::forgetConnections() {
+  count_.clear();
+  asked_.clear();
+  askers_.clear();
+  overflow_ = false;
+}
+
 FeedUsers::Effect FeedUsers::message(std::string_view msg, const char* user) {
   Effect e;
   if (msg.empty() || (msg[0] != 0 && msg[0] != 1)) return e;  // not a (un)subscription
@@ -34,15 +43,19 @@ FeedUsers::Effect FeedUsers::message(std::string_view msg, const char* user) {
       overflow_ = true;
     }
     if (user == nullptr) return e;
-    if (topic.empty() || topic[0] == '/') asked_[user].insert(topic);
+    if (topic.empty() || topic[0] == '/') {
+      asked_[user].insert(topic);
+      askers_[topic].insert(user);
+    }
   } else if (user == nullptr) {
     // A connection closed holding `topic`.
     auto it = count_.find(topic);
     if (it != count_.end() && --it->second == 0) {
       count_.erase(it);
-      e.track = false;
+      e.track = true;
       for (auto& [who, asked] : asked_)
         asked.erase(topic);
+      askers_.erase(topic);
     }
     return e;
   }
@@ -102,6 +115,21 @@ std::vector<FeedUsers::Beat> FeedUsers::heartbeats(
     out.push_back(std::move(b));
   }
   return out;
+}
+
+void FeedUsers::dropUnsafeClaims(std::string_view path, std::vector<wire::PrefixRev>& prev) const {
+  for (std::size_t len = 0; len <= path.size() && !prev.empty(); ++len) {
+    auto it = askers_.find(path.substr(0, len));
+    if (it == askers_.end()) continue;
+    for (const std::string& user : it->second) {
+      const Access& who = accessOf_(user);
+      if (!who.mayRead(path)) continue;  // the event does not reach this user
+      prev.erase(std::remove_if(
+                     prev.begin(), prev.end(),
+                     [&](const wire::PrefixRev& c) { return !who.mayReadAll(pathsOf(c.prefix)); }),
+                 prev.end());
+    }
+  }
 }
 
 }  // namespace cairn::node

@@ -16,9 +16,11 @@
 //    missed change.)
 //  - what each user's heartbeat claims: only prefixes that user subscribed to. One it may not read
 //    whole it cannot follow (a fill from history beyond its grants is refused), so its heartbeats
-//    say `partial` rather than claim it.
-// So a heartbeat names no prefix another user subscribed to, and no claim counts a change its
-// reader may not read.
+//    say `partial` rather than claim it;
+//  - which claims an event may carry: an event goes to every user that subscribed above its path
+//    and may read it, so it keeps a claim only if each of them may read the claimed prefix whole.
+// So a heartbeat names no prefix another user subscribed to, and no claim, in a heartbeat or an
+// event, counts a change its reader may not read.
 //
 // Pure bookkeeping: no sockets. Thread: the node's event loop.
 
@@ -26,7 +28,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -46,8 +47,9 @@ class FeedUsers {
   struct Effect {
     // The topics to subscribe the message's connection to (or unsubscribe it from).
     std::vector<std::string> deliver;
-    // For the FeedIndex: start (true) or stop (false) tracking the message's topic.
-    std::optional<bool> track;
+    // The FeedIndex takes the message: its topic's first subscription (tracking starts) or the
+    // close of the last connection that held it (tracking stops).
+    bool track = false;
   };
   // `msg`: "\x01" + topic subscribes, "\x00" + topic unsubscribes; `user`: the connection's, or
   // null for libzmq's own unsubscriptions when a connection closes.
@@ -62,6 +64,16 @@ class FeedUsers {
   };
   std::vector<Beat> heartbeats(const std::vector<wire::PrefixRev>& moved) const;
 
+  // Drops from an event's claims (`prev`, for a change at `path`) each prefix that some user who
+  // receives the event may not read whole. That user is one that subscribed to a topic `path`
+  // starts with and may read `path`; a dropped claim costs those who follow it a fill from
+  // history, never a missed change.
+  void dropUnsafeClaims(std::string_view path, std::vector<wire::PrefixRev>& prev) const;
+
+  // Every connection closed at once (the feed was reopened): nothing is subscribed. Each user
+  // keeps its heartbeat topic.
+  void forgetConnections();
+
   static std::string heartbeatTopic(std::uint64_t n);
   // Topics counted at most (the FeedIndex's cap): one more is delivered but not counted, and every
   // heartbeat says partial from then on (its end would go unseen).
@@ -75,7 +87,8 @@ class FeedUsers {
   std::map<std::string, std::uint64_t> count_;          // topic -> subscriptions counted
   std::map<std::string, std::uint64_t> number_;         // user -> n of its "!hb.<n>."
   std::map<std::string, std::set<std::string>> asked_;  // user -> path topics it subscribed to
-  bool overflow_ = false;                               // a topic past kMaxTopics was refused
+  std::map<std::string, std::set<std::string>, std::less<>> askers_;  // asked_, topic -> users
+  bool overflow_ = false;  // a topic past kMaxTopics was refused
 };
 
 }  // namespace cairn::node

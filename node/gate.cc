@@ -182,20 +182,23 @@ void Gate::followMembers(std::initializer_list<const wire::Membership*> configs,
   peers_ = std::move(keys);
 }
 
-void Gate::reload() {
+bool Gate::reload() {
   if (clientsFile_.empty()) {
     logLine("SIGHUP: no --clients file to read again");
-    return;
+    return false;
   }
   auto list = readClients(clientsFile_);
   if (!list) {
     logLine("SIGHUP: --clients kept as it was: " + list.status().detail());
-    return;
+    return false;
   }
+  const bool changed = list->users != clients_.users;
   clients_ = std::move(list.value());
   logLine("SIGHUP: read --clients " + clientsFile_ +
           " again: " + std::to_string(clients_.userOfKey.size()) + " client keys, " +
-          std::to_string(clients_.users.size()) + " users");
+          std::to_string(clients_.users.size()) + " users" +
+          (changed ? "; grants changed" : "; grants as they were"));
+  return changed;
 }
 
 const Access& Gate::access(const std::string& user) const {

@@ -67,8 +67,9 @@ class Gate {
   zmq::socket_t& zap() { return zap_; }
   // Answers up to `max` waiting ZAP requests.
   void drainZap(int max);
-  // Reads the client list again (SIGHUP); a bad file is logged and the old list stays.
-  void reload();
+  // Reads the client list again (SIGHUP); a bad file is logged and the old list stays. True when
+  // some user's grants changed (a user added or removed counts).
+  bool reload();
 
   // The user a request came with ("" in plain mode) -> its rights.
   const Access& access(const std::string& user) const;

@@ -7,11 +7,13 @@ namespace cairn::node {
 
 void Loop::onReadable(zmq::socket_t& socket, Handler fn) {
   items_.push_back(zmq::pollitem_t{socket.handle(), 0, ZMQ_POLLIN, 0});
+  sockets_.push_back(&socket);
   handlers_.push_back(std::move(fn));
 }
 
 void Loop::onReadable(int fd, Handler fn) {
   items_.push_back(zmq::pollitem_t{nullptr, fd, ZMQ_POLLIN, 0});
+  sockets_.push_back(nullptr);
   handlers_.push_back(std::move(fn));
 }
 
@@ -39,6 +41,9 @@ bool Loop::run() {
     }
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(wake - now);
     if (ms.count() < 0) ms = std::chrono::milliseconds(0);
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+      if (sockets_[i] != nullptr) items_[i].socket = sockets_[i]->handle();
+    }
     try {
       zmq::poll(items_.data(), items_.size(), ms);
     } catch (const zmq::error_t& e) {

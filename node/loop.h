@@ -25,7 +25,8 @@ class Loop {
   using DeadlineFn = std::function<std::optional<Clock::time_point>()>;
 
   // The handler runs when the socket (or fd) has a message (or data) waiting; it must drain
-  // without blocking. The socket must outlive the loop's run().
+  // without blocking. The socket object must outlive the loop's run(); the socket it holds may be
+  // replaced (a new one moved into it), and the loop polls the new one from its next turn.
   void onReadable(zmq::socket_t& socket, Handler fn);
   void onReadable(int fd, Handler fn);
   // Runs fn every `period`, first one period from now (a late timer is not run twice to catch
@@ -49,6 +50,7 @@ class Loop {
     TimerFn fn;
   };
   std::vector<zmq::pollitem_t> items_;
+  std::vector<zmq::socket_t*> sockets_;  // items_[i]'s socket, or null for an fd
   std::vector<Handler> handlers_;
   std::vector<Timer> timers_;
   std::vector<DeadlineFn> sources_;

@@ -282,13 +282,12 @@ Status Node::start() {
   // With a key, clients and subscribers are let in by the Gate, each request carries its user, and
   // each subscriber gets only what its user may read. The endpoints are advertised with the key
   // (tcp://KEY@host:port), so that a client that learns one (/ctl, NOT_LEADER) can check the node.
-  for (zmq::socket_t* s : {&clients_.socket(), &feed_.socket()}) {
-    if (Status st = gate_.serve(*s, Gate::kClientDomain); !st.isOk()) return st;
-  }
+  if (Status st = gate_.serve(clients_.socket(), Gate::kClientDomain); !st.isOk()) return st;
   if (gate_.secure()) {
     clients_.authenticated = true;
     auto accessOf = [this](const std::string& user) -> const Access& { return gate_.access(user); };
-    feed_.filterBy(accessOf);
+    feed_.filterBy(accessOf,
+                   [this](zmq::socket_t& s) { return gate_.serve(s, Gate::kClientDomain); });
     service_->setAccess(accessOf);
   }
   const std::string key = gate_.publicKey();
@@ -513,7 +512,7 @@ int Node::run(int stopFd) {
     signalfd_siginfo si;
     if (::read(stopFd, &si, sizeof si) == static_cast<ssize_t>(sizeof si) &&
         si.ssi_signo == SIGHUP) {
-      gate_.reload();
+      if (gate_.reload()) regranted();
       return;
     }
     loop_.stop();
@@ -565,7 +564,7 @@ int Node::run(int stopFd) {
     if (Status s = replica_->flush(); !s.isOk())
       logLine("cannot sync the log on the way out: " + s.toString());
   }
-  return polled && halted_.isOk() ? 0 : 1;
+  return polled && halted_.isOk() && !feedLost_ ? 0 : 1;
 }
 
 void Node::onRequest(Envelope env, std::string_view body) {
@@ -665,6 +664,20 @@ void Node::installSnapshot(store::Store snapshot, const SnapshotId& id, std::uin
   ++stats_.snapshotsInstalled;
   logLine("installed the " + id.describe() + " from node " + std::to_string(from) + ", rev " +
           std::to_string(applier_->store().rev()));
+}
+
+void Node::regranted() {
+  waiters_->regranted();
+  if (Status s = feed_.reopen(); !s.isOk()) {
+    logLine("cannot open the feed again after the grants changed: " + s.toString() +
+            "; this node exits");
+    feedLost_ = true;
+    loop_.stop();
+    return;
+  }
+  logLine(
+      "the grants changed: the feed closed its subscribers' connections; each subscribes "
+      "again under the new grants");
 }
 
 void Node::halt(const Status& why) {

@@ -158,6 +158,20 @@ void Waiters::serveParked() {
   }
 }
 
+void Waiters::regranted() {
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    Parked& p = it->second;
+    std::optional<Reply> r = service_.refusal(p.req, p.env.identity);
+    if (!r) {
+      ++it;
+      continue;
+    }
+    answer(p.env, std::move(*r), p.req.tag);
+    deadlines_.erase(p.deadline);
+    it = parked_.erase(it);
+  }
+}
+
 void Waiters::expire(Clock::time_point now) {
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
     const std::uint64_t id = deadlines_.begin()->second;

@@ -65,6 +65,9 @@ class Waiters {
   // not yet asked, and expires what passed its deadline.
   void service(std::uint64_t learned, Clock::time_point now);
 
+  // The grants changed: a parked request its user may no longer make is answered PERMISSION.
+  void regranted();
+
   // The node halted (`why`): every waiter is answered now. A write that left this node may still
   // be chosen by the others, or survive in what reached the disk, so it is TIMEOUT (outcome
   // unknown); one still queued here was not applied, and it and every read get `why`.

@@ -104,6 +104,7 @@ struct RawSub {
   std::set<std::string> beats;    // the heartbeat topics, as they came
   std::set<std::string> claimed;  // prefixes the heartbeats claimed
   std::map<std::string, std::set<std::int64_t>> claims;  // prefix -> the revs claimed for it
+  std::map<std::string, std::set<std::string>> prevs;    // event path -> the prefixes it claimed
   std::int64_t beatRev = -1;                             // the latest heartbeat's rev
   bool partial = false;                                  // some heartbeat said partial
   RawSub(const std::string& feed, const std::optional<wire::KeyPair>& key, const std::string& topic,
@@ -140,6 +141,10 @@ struct RawSub {
           }
         } else {
           topics.insert(topic.to_string());
+          if (auto e = wire::decodeEvent(body.to_string_view())) {
+            for (const auto& c : e->prev)
+              prevs[e->path].insert(c.prefix);
+          }
         }
       }
     }
@@ -370,6 +375,27 @@ TEST_CASE(
       for (const auto& [prefix, revs] : r->claims)
         CHECK(revs.count(*hidden) == 0);
     CHECK(mine.claimed == std::set<std::string>{"/app/"});
+    // Her events claim her own prefix only: "" (bob's, and hers beyond her grants), whose
+    // previous change may be one she may not read, is left out of what reaches her. Under
+    // /other/, which reaches bob alone, his claims stay.
+    REQUIRE(test::eventually(
+        [&] {
+          mine.collect(100);
+          return mine.prevs.count("/app/seen") > 0;
+        },
+        5000));
+    for (const RawSub* r : {&mine, &everything})
+      for (const auto& [path, prefixes] : r->prevs) {
+        INFO(path);
+        CHECK(prefixes == std::set<std::string>{"/app/"});
+      }
+    REQUIRE(test::eventually(
+        [&] {
+          bobs.collect(100);
+          return bobs.prevs.count("/other/hidden") > 0;
+        },
+        5000));
+    CHECK(bobs.prevs["/other/hidden"] == std::set<std::string>{"", "/other/"});
 
     // A watcher within its prefix follows it; one beyond ends with PERMISSION.
     client::WatchOptions wo;
@@ -468,6 +494,117 @@ TEST_CASE("CURVE: the client list is read again on SIGHUP, and a bad one leaves 
     return !r.isOk() && r.status().code() == wire::Err::kPermission;
   }));
   refusedAtOnce(alice, n.client(), "authentication refused");
+}
+
+TEST_CASE(
+    "CURVE: a reload that narrows a user's grants ends its feed connections and its parked "
+    "WAITs, and it subscribes again under the new ones",
+    "[integration][security]") {
+  SecureNode s({{"alice", "r /app/"}, {"bob", "admin /"}});
+  const test::NodeProcess& n = *s.node;
+  const wire::KeyPair &alice = s.key["alice"], &bob = s.key["bob"];
+  client::Client b(as(bob, n.client()));
+  // alice follows everything with a plain SUB (which reconnects on its own, subscribing again),
+  // and a monitor that tells when its connection ends.
+  RawSub alices(n.events(), alice, "", true);
+  REQUIRE(zmq_socket_monitor(alices.sub.handle(), "inproc://alices-sub", ZMQ_EVENT_DISCONNECTED) ==
+          0);
+  zmq::socket_t monitor(alices.ctx, zmq::socket_type::pair);
+  monitor.set(zmq::sockopt::linger, 0);
+  monitor.connect("inproc://alices-sub");
+  REQUIRE(test::eventually([&] {
+    alices.collect(100);
+    return alices.heard(std::string(wire::kHeartbeatTopic));
+  }));
+  REQUIRE(b.set("/app/b/0", "x", -1).isOk());
+  REQUIRE(b.set("/app/a/0", "x", -1).isOk());  // written last: once heard, all before it was
+  REQUIRE(test::eventually([&] {
+    alices.collect(100);
+    return alices.heard("/app/a/0");
+  }));
+  CHECK(alices.heard("/app/b/0"));
+
+  // A WAIT of hers on /app/b/, parked: a NOP sent after it on the same connection is answered
+  // first.
+  zmq::context_t ctx;
+  zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  auto target = client::secureSocket(dealer, n.client(), alice, "");
+  REQUIRE(target.isOk());
+  dealer.connect(*target);
+  auto send = [&](const wire::Request& q) {
+    dealer.send(zmq::message_t(), zmq::send_flags::sndmore);
+    dealer.send(zmq::buffer(wire::encodeRequest(q)), zmq::send_flags::none);
+  };
+  auto receive = [&](int ms) -> std::optional<wire::Reply> {
+    dealer.set(zmq::sockopt::rcvtimeo, ms);
+    zmq::message_t empty, body;
+    if (!dealer.recv(empty, zmq::recv_flags::none)) return std::nullopt;
+    REQUIRE(empty.more());
+    REQUIRE(dealer.recv(body, zmq::recv_flags::none));
+    auto r = wire::decodeReply(body.to_string_view());
+    REQUIRE(r.isOk());
+    return *r;
+  };
+  wire::Request wait;
+  wait.verb = wire::Verb::kWait;
+  wait.path = "/app/b/**";
+  wait.rev = *b.rev() + 1;
+  wait.timeoutMs = 60000;
+  send(wait);
+  wire::Request nop;
+  nop.verb = wire::Verb::kNop;
+  send(nop);
+  auto first = receive(5000);
+  REQUIRE(first);
+  REQUIRE(first->err == wire::Err::kOk);  // the NOP's: the WAIT is parked
+
+  // And a Watcher of hers on /app/b/, which has delivered a change.
+  client::WatchOptions wo;
+  wo.endpoints = {n.client()};
+  wo.glob = "/app/b/**";
+  wo.key = alice;
+  wo.fromRev = 1;
+  client::Watcher w(wo);
+  REQUIRE(test::eventually([&] {
+    auto got = w.next(std::chrono::milliseconds(200));
+    REQUIRE(got.isOk());
+    return *got && (*got)->kind == client::Notice::Kind::kChange;
+  }));
+
+  // Her grants shrink to /app/a/.
+  alices.topics.clear();
+  writeFile(s.d + "/clients", s.line("alice", "r /app/a/") + s.line("bob", "admin /"));
+  REQUIRE(::kill(n.pid(), SIGHUP) == 0);
+  // Her parked WAIT is answered at once: she may no longer watch /app/b/.
+  auto waited = receive(5000);
+  REQUIRE(waited);
+  CHECK(waited->err == wire::Err::kPermission);
+  CHECK(waited->detail.find("alice may not watch all of /app/b/**") != std::string::npos);
+  // Her feed connection is closed by the node...
+  REQUIRE(test::eventually([&] {
+    zmq::message_t event;
+    return monitor.recv(event, zmq::recv_flags::dontwait).has_value();
+  }));
+  // ... and her SUB, subscribed again, gets /app/a/ and nothing else of /app/ from then on.
+  int k = 0;
+  REQUIRE(test::eventually([&] {
+    ++k;
+    REQUIRE(b.set("/app/b/" + std::to_string(k), "x", -1).isOk());
+    REQUIRE(b.set("/app/a/" + std::to_string(k), "x", -1).isOk());
+    alices.collect(100);
+    return alices.heard("/app/a/" + std::to_string(k));
+  }));
+  for (const std::string& t : alices.topics) {
+    INFO(t);
+    CHECK((t.rfind("/app/a/", 0) == 0 || t == wire::kHeartbeatTopic));
+  }
+  // The Watcher, cut off, connects again and is refused its fill: it ends with PERMISSION.
+  auto got = w.next(std::chrono::milliseconds(10000));
+  while (got.isOk() && *got)
+    got = w.next(std::chrono::milliseconds(10000));
+  REQUIRE_FALSE(got.isOk());
+  CHECK(got.status().code() == wire::Err::kPermission);
 }
 
 TEST_CASE("CURVE: with no ZAP handler every connection is refused, listed keys too",

@@ -67,7 +67,7 @@ TEST_CASE(
     "unsubscription",
     "[unit][feed]") {
   FeedUsers u = users();
-  CHECK(u.message(subscribed("/app/"), "alice").track == std::optional<bool>(true));
+  CHECK(u.message(subscribed("/app/"), "alice").track);
   CHECK(!u.message(subscribed("/app/"), "bob").track);  // counted: two
   // bob unsubscribes /app/ twice (libzmq passes on an unsubscription of a topic a connection
   // never held): applied to his connection, counted for nothing.
@@ -82,7 +82,7 @@ TEST_CASE(
   CHECK(beats[0].last == Claims{{"/app/", 7}});
   // Connections close (libzmq's unsubscriptions, with no user): the last one ends it.
   CHECK(!u.message(unsubscribed("/app/"), nullptr).track);
-  CHECK(u.message(unsubscribed("/app/"), nullptr).track == std::optional<bool>(false));
+  CHECK(u.message(unsubscribed("/app/"), nullptr).track);
   CHECK(u.heartbeats(Claims{{"/app/", 8}})[0].last.empty());
   CHECK(!u.message(unsubscribed("/never/"), nullptr).track);  // one nobody held
 }
@@ -126,4 +126,25 @@ TEST_CASE(
   CHECK(e.deliver == Topics{"/app/more"});
   CHECK(!e.track);
   CHECK(u.heartbeats({})[0].partial);
+}
+
+TEST_CASE("feed users: an event keeps only the claims every user it reaches may read whole",
+          "[unit][feed]") {
+  FeedUsers u = users();
+  (void)u.message(subscribed(""), "bob");         // everything: claims ""
+  (void)u.message(subscribed("/app/"), "alice");  // within her grants
+  (void)u.message(subscribed("/a"), "alice");     // beyond them: she gets /app/ for it
+  auto claims = [&](const std::string& path, Claims prev) {
+    u.dropUnsafeClaims(path, prev);
+    return prev;
+  };
+  // /app/x reaches alice and bob: bob's "" and alice's own "/a" claim changes she may not read.
+  CHECK(claims("/app/x", {{"", 9}, {"/a", 8}, {"/app/", 7}}) == Claims{{"/app/", 7}});
+  // /apple and /other/y reach bob alone (alice may not read them): his claims stay.
+  CHECK(claims("/apple", {{"", 9}, {"/a", 8}}) == Claims{{"", 9}, {"/a", 8}});
+  CHECK(claims("/other/y", {{"", 9}}) == Claims{{"", 9}});
+  // Once alice's connections closed, /app/x reaches bob alone.
+  (void)u.message(unsubscribed("/app/"), nullptr);
+  (void)u.message(unsubscribed("/a"), nullptr);
+  CHECK(claims("/app/x", {{"", 9}}) == Claims{{"", 9}});
 }
