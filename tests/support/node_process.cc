@@ -341,6 +341,32 @@ int Cluster::awaitLeader(int timeoutMs) {
   return leader;
 }
 
+int Cluster::awaitSettled(int timeoutMs) {
+  const int leader = awaitLeader(timeoutMs);
+  if (leader == 0) return 0;
+  auto cl = clientFor(clients());
+  auto is = [&](const std::string& path, const std::string& want) {
+    auto f = cl.get(path);
+    return f.isOk() && f->value == want;
+  };
+  const bool settled = eventually(
+      [&] {
+        if (!is("/ctl/leader", std::to_string(leader))) return false;
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+          const std::string id = std::to_string(i + 1);
+          auto member = cl.get("/ctl/members/" + id);
+          if (!member.isOk() || member->rev == 0) return false;
+          if (!nodes_[i]) continue;
+          if (!is("/ctl/nodes/" + id + "/client", nodes_[i]->client()) ||
+              !is("/ctl/nodes/" + id + "/events", nodes_[i]->events()))
+            return false;
+        }
+        return true;
+      },
+      timeoutMs);
+  return settled ? leader : 0;
+}
+
 RunResult runProgram(const std::vector<std::string>& argv, const std::string& input,
                      const std::vector<std::string>& env) {
   int in[2], out[2], err[2];

@@ -105,6 +105,10 @@ class Cluster {
   void restart(int id);
   // The id that every running node names as leader, once they agree; 0 if not within timeoutMs.
   int awaitLeader(int timeoutMs = 10000);
+  // As awaitLeader, once /ctl also says what a cluster writes there on its own as it starts (the
+  // leader, the members, each running node's client and feed endpoints), read linearizably: no
+  // more writes of its own follow, and a test may count revs from here.
+  int awaitSettled(int timeoutMs = 20000);
 
  private:
   void launch(int id, std::vector<std::string> args);
