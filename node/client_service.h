@@ -96,8 +96,9 @@ class ClientService {
   Action handle(std::string_view body, const std::string& identity);
   Action handle(wire::Request req, const std::string& identity);
 
-  // PERMISSION's reply when `user` may not make `req` (under the grants in force now: a parked
-  // request is checked again after a reload).
+  // The refusal (PERMISSION, for a path or another user's lease) `user` gets for `req` under the
+  // grants in force now, if any: handle() answers it, and a waiting request is checked again
+  // after a reload.
   std::optional<wire::Reply> refusal(const wire::Request& req, const std::string& user) const;
 
   // The reply to a read (GET, STAT, GETDIR, WALK) at `at`, which must not be past the head; a

@@ -1,8 +1,8 @@
 #include "node/feed.h"
 
+#include <algorithm>
 #include <cstring>
 #include <random>
-#include <thread>
 
 #include "node/log.h"
 #include "wire/codec.h"
@@ -31,10 +31,18 @@ Feed::Feed(zmq::context_t& ctx, Stats& stats)
 
 wire::Status Feed::bind(const std::string& endpoint, std::int64_t hwm) {
   hwm_ = hwm;
-  return open(endpoint);
+  if (wire::Status s = configure(); !s.isOk()) return s;
+  try {
+    pub_.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    return wire::Status(wire::Err::kIo,
+                        "cannot bind events endpoint " + endpoint + ": " + e.what());
+  }
+  endpoint_ = pub_.get(zmq::sockopt::last_endpoint);
+  return wire::Status::ok();
 }
 
-wire::Status Feed::open(const std::string& endpoint) {
+wire::Status Feed::configure() {
   ++opened_;
   try {
     if (serve_) {
@@ -47,25 +55,10 @@ wire::Status Feed::open(const std::string& endpoint) {
   } catch (const zmq::error_t& e) {
     return wire::Status(wire::Err::kIo, std::string("cannot open the events socket: ") + e.what());
   }
-  // Reopened, the address is taken until libzmq's own threads have closed the previous XPUB's
-  // listener, moments after its close(): a bind is tried again for up to a second.
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  for (;;) {
-    try {
-      pub_.bind(endpoint);
-      return wire::Status::ok();
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EADDRINUSE || opened_ == 1 || std::chrono::steady_clock::now() > until) {
-        return wire::Status(wire::Err::kIo,
-                            "cannot bind events endpoint " + endpoint + ": " + e.what());
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  return wire::Status::ok();
 }
 
-wire::Status Feed::reopen() {
-  const std::string at = boundEndpoint();
+wire::Status Feed::reopen(Clock::time_point now) {
   const bool monitored = monitoring_;
   if (monitoring_) (void)zmq_socket_monitor(pub_.handle(), nullptr, 0);
   monitoring_ = false;
@@ -77,8 +70,37 @@ wire::Status Feed::reopen() {
   subscribers_ = 0;
   index_ = FeedIndex();
   if (users_) users_->forgetConnections();
-  if (wire::Status s = open(at); !s.isOk()) return s;
-  return monitored ? countConnections() : wire::Status::ok();
+  if (wire::Status s = configure(); !s.isOk()) return s;
+  if (monitored) {
+    if (wire::Status s = countConnections(); !s.isOk()) return s;
+  }
+  rebindAt_ = now;
+  rebindWait_ = kFirstRebindWait;
+  rebindFailures_ = 0;
+  rebind(now);
+  return wire::Status::ok();
+}
+
+void Feed::rebind(Clock::time_point now) {
+  if (!rebindAt_ || now < *rebindAt_) return;
+  try {
+    pub_.bind(endpoint_);
+  } catch (const zmq::error_t& e) {
+    // The address stays taken until libzmq's own threads have closed the previous XPUB's
+    // listener, moments after its close(); or another program took it meanwhile. Tried again,
+    // less often the longer it takes, never by blocking the loop.
+    if (++rebindFailures_ == kRebindFailuresLogged) {
+      logLine("the feed cannot bind " + endpoint_ + " again yet: " + e.what() +
+              "; it tries again every " + std::to_string(kMaxRebindWait.count()) +
+              " ms until it can");
+    }
+    rebindAt_ = now + rebindWait_;
+    rebindWait_ = std::min(rebindWait_ * 2, Clock::duration(kMaxRebindWait));
+    return;
+  }
+  if (rebindFailures_ >= kRebindFailuresLogged)
+    logLine("the feed is bound at " + endpoint_ + " again");
+  rebindAt_.reset();
 }
 
 Feed::~Feed() {
@@ -109,7 +131,7 @@ wire::Status Feed::countConnections() {
 }
 
 std::string Feed::boundEndpoint() const {
-  return pub_.get(zmq::sockopt::last_endpoint);
+  return endpoint_;
 }
 
 void Feed::drainSubscriptions(int max, std::int64_t head) {
@@ -185,13 +207,13 @@ void Feed::publish(const std::vector<store::Change>& changes) {
       e.op = c.opName();
       e.value = *c.value;
       e.prev = index_.change(c.path, c.rev);
-      if (users_) users_->dropUnsafeClaims(c.path, e.prev);
       e.i = static_cast<std::int64_t>(j - k);
       e.n = static_cast<std::int64_t>(end - k);
       // No claims for a rev of several changes: any subscriber that follows claims (those written
       // before `n` existed too) takes the rev from history, whole. The index still moves on, so
       // heartbeats' `last` stays true.
       if (e.n > 1) e.prev.clear();
+      if (users_ && !e.prev.empty()) users_->dropUnsafeClaims(c.path, e.prev);
       send(c.path, wire::encodeEvent(e));
     }
     k = end;

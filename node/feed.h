@@ -6,9 +6,11 @@
 // Owns: the XPUB socket and the FeedIndex. Thread: the node's event loop. Sending never blocks:
 // a subscriber at its high-water mark loses messages, which its claims let it detect.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,7 @@ namespace cairn::node {
 
 class Feed {
  public:
+  using Clock = std::chrono::steady_clock;
   Feed(zmq::context_t& ctx, Stats& stats);
   // Binds `endpoint`; `hwm` messages are queued per subscriber before it loses some.
   wire::Status bind(const std::string& endpoint, std::int64_t hwm);
@@ -44,9 +47,14 @@ class Feed {
   void filterBy(FeedUsers::AccessOf accessOf, std::function<wire::Status(zmq::socket_t&)> serve);
   // The users' grants changed. What a connection receives was settled by its subscriptions when
   // they came, and libzmq cannot change it later, so this closes every subscriber's connection:
-  // the feed is bound again, at the same address, with a new XPUB, and each subscriber subscribes
-  // again under the grants in force (PROTOCOL.md §12.3).
-  wire::Status reopen();
+  // a new XPUB takes the old one's place, bound again at the same address as soon as the address
+  // is free (rebind()), and each subscriber subscribes again under the grants in force
+  // (PROTOCOL.md §12.3). An error: the new XPUB could not be set up, and is not bound.
+  wire::Status reopen(Clock::time_point now);
+  // After reopen(): when the loop should call rebind() (nullopt once bound again).
+  std::optional<Clock::time_point> rebindBy() const { return rebindAt_; }
+  // Binds the new XPUB if it is time to try and the address is free; else tries again later.
+  void rebind(Clock::time_point now);
 
   // Takes up to `max` subscription messages; prefixes first seen are claimed from `head`.
   void drainSubscriptions(int max, std::int64_t head);
@@ -62,14 +70,22 @@ class Feed {
   // A subscription message under filterBy: its user's topics subscribed (or unsubscribed).
   void filtered(const zmq::message_t& m, std::int64_t head);
 
-  // Opens pub_ at `endpoint` (a new XPUB: options, then bind).
-  wire::Status open(const std::string& endpoint);
+  // Sets a new XPUB's options (and makes it the Gate's server under filterBy).
+  wire::Status configure();
+
+  static constexpr auto kFirstRebindWait = std::chrono::milliseconds(2);
+  static constexpr auto kMaxRebindWait = std::chrono::milliseconds(1000);
+  static constexpr int kRebindFailuresLogged = 10;  // about a second of waits: logged once
 
   std::unique_ptr<FeedUsers> users_;  // under filterBy
   std::function<wire::Status(zmq::socket_t&)> serve_;
   zmq::context_t& ctx_;
   std::int64_t hwm_ = 0;
-  int opened_ = 0;  // XPUBs opened: names each one's monitor
+  int opened_ = 0;        // XPUBs opened: names each one's monitor
+  std::string endpoint_;  // where bind() bound the feed (its port, when it asked for any)
+  std::optional<Clock::time_point> rebindAt_;  // reopened and not bound yet: next try
+  Clock::duration rebindWait_ = kFirstRebindWait;
+  int rebindFailures_ = 0;
 
   zmq::socket_t pub_;      // an XPUB, so the node learns its subscribers' prefixes
   zmq::socket_t monitor_;  // PAIR: the XPUB's connection events (countConnections)

@@ -1,5 +1,6 @@
 #include "node/gate.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -192,13 +193,19 @@ bool Gate::reload() {
     logLine("SIGHUP: --clients kept as it was: " + list.status().detail());
     return false;
   }
-  const bool changed = list->users != clients_.users;
+  const bool regranted = list->users != clients_.users;
+  const bool keyGone =
+      std::any_of(clients_.userOfKey.begin(), clients_.userOfKey.end(), [&](const auto& keyUser) {
+        auto now = list->userOfKey.find(keyUser.first);
+        return now == list->userOfKey.end() || now->second != keyUser.second;
+      });
   clients_ = std::move(list.value());
   logLine("SIGHUP: read --clients " + clientsFile_ +
           " again: " + std::to_string(clients_.userOfKey.size()) + " client keys, " +
-          std::to_string(clients_.users.size()) + " users" +
-          (changed ? "; grants changed" : "; grants as they were"));
-  return changed;
+          std::to_string(clients_.users.size()) + " users; " +
+          (regranted ? "grants changed" : "grants as they were") +
+          (keyGone ? "; a key was removed (or given to another user)" : ""));
+  return regranted || keyGone;
 }
 
 const Access& Gate::access(const std::string& user) const {

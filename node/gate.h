@@ -68,7 +68,9 @@ class Gate {
   // Answers up to `max` waiting ZAP requests.
   void drainZap(int max);
   // Reads the client list again (SIGHUP); a bad file is logged and the old list stays. True when
-  // some user's grants changed (a user added or removed counts).
+  // what a connection let in before may do changed: some user's grants (a user added or removed
+  // counts), or a key that is no longer listed, or no longer its user's. A key added to a user is
+  // not a change.
   bool reload();
 
   // The user a request came with ("" in plain mode) -> its rights.

@@ -31,6 +31,20 @@ const char* permName(Perm p) {
 
 }  // namespace
 
+Access::Access(std::vector<Grant> grants) {
+  // A prefix sorts before every prefix it is a prefix of, and on one prefix the stronger first: a
+  // grant is covered only by one kept before it.
+  std::sort(grants.begin(), grants.end(), [](const Grant& a, const Grant& b) {
+    return a.prefix != b.prefix ? a.prefix < b.prefix : a.perm > b.perm;
+  });
+  for (Grant& g : grants) {
+    const bool covered = std::any_of(grants_.begin(), grants_.end(), [&](const Grant& k) {
+      return k.perm >= g.perm && wire::startsWith(g.prefix, k.prefix);
+    });
+    if (!covered) grants_.push_back(std::move(g));
+  }
+}
+
 Access Access::everything() {
   Access a({{Perm::kAdmin, "/"}});
   a.all_ = true;

@@ -30,7 +30,10 @@ struct Grant {
 class Access {
  public:
   Access() = default;
-  explicit Access(std::vector<Grant> grants) : grants_(std::move(grants)) {}
+  // The same rights have one form, whatever the order or repeats of the lines that gave them:
+  // sorted, and without a grant that another covers (as strong, on a prefix of its prefix). So ==
+  // says whether two lists grant the same (Gate::reload).
+  explicit Access(std::vector<Grant> grants);
   static Access everything();
 
   // `path` (a file or a directory) may be read / written.

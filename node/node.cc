@@ -550,6 +550,8 @@ int Node::run(int stopFd) {
       feed_.heartbeat(applier_->store().rev(), cfg_.id, replica_->core().leader());
   });
   loop_.every(std::chrono::seconds(1), [this](Clock::time_point now) { backups_->expire(now); });
+  loop_.wakeBy([this] { return feed_.rebindBy(); });
+  loop_.atTurnEnd([this](Clock::time_point now) { feed_.rebind(now); });
   loop_.wakeBy([this] {
     auto w = waiters_->earliest();
     if (!halted_.isOk()) return w;  // a halted node keeps no time for leases
@@ -668,7 +670,9 @@ void Node::installSnapshot(store::Store snapshot, const SnapshotId& id, std::uin
 
 void Node::regranted() {
   waiters_->regranted();
-  if (Status s = feed_.reopen(); !s.isOk()) {
+  if (Status s = feed_.reopen(Clock::now()); !s.isOk()) {
+    // An XPUB that could not be made the Gate's server must not be bound: the node stops rather
+    // than serve its feed to anyone, or not at all.
     logLine("cannot open the feed again after the grants changed: " + s.toString() +
             "; this node exits");
     feedLost_ = true;

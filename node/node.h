@@ -83,8 +83,8 @@ class Node {
   void apply(const Replica::Drained& d);
   // A snapshot from the leader, already durable: the store, the feed and the log move to it.
   void installSnapshot(store::Store snapshot, const SnapshotId& id, std::uint32_t from);
-  // SIGHUP changed some user's grants: parked requests are checked again, and the feed's
-  // subscribers subscribe again under them (Feed::reopen).
+  // SIGHUP changed some user's grants, or removed a key: parked requests are checked again, and
+  // the feed's subscribers subscribe again under them (Feed::reopen).
   void regranted();
   // The disk failed: this node stops taking part and serves SELF only (PROTOCOL.md, SELF).
   void halt(const wire::Status& why);
@@ -110,7 +110,7 @@ class Node {
   std::unique_ptr<Snapshotter> snapshotter_;
   std::unique_ptr<ClientService> service_;
   std::unique_ptr<Waiters> waiters_;
-  bool feedLost_ = false;  // the feed could not be opened again (regranted): the node exits
+  bool feedLost_ = false;  // a new XPUB could not be set up (regranted): the node exits
   std::unique_ptr<PeerService> peers_;  // null for a node alone
   std::unique_ptr<Ctl> ctl_;
   std::unique_ptr<SnapshotSender> sender_;      // null for a node alone

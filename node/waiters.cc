@@ -159,17 +159,22 @@ void Waiters::serveParked() {
 }
 
 void Waiters::regranted() {
-  for (auto it = parked_.begin(); it != parked_.end();) {
-    Parked& p = it->second;
-    std::optional<Reply> r = service_.refusal(p.req, p.env.identity);
-    if (!r) {
-      ++it;
-      continue;
+  auto refuse = [this](auto& waiting, auto exempt) {
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      auto& w = it->second;
+      std::optional<Reply> r = exempt(w) ? std::nullopt : service_.refusal(w.req, w.env.identity);
+      if (!r) {
+        ++it;
+        continue;
+      }
+      answer(w.env, std::move(*r), w.req.tag);
+      deadlines_.erase(w.deadline);
+      it = waiting.erase(it);
     }
-    answer(p.env, std::move(*r), p.req.tag);
-    deadlines_.erase(p.deadline);
-    it = parked_.erase(it);
-  }
+  };
+  // A prepared reply (a KEEPALIVE's, done already) waits only for this node's confirmation.
+  refuse(reads_, [](const LinearRead& l) { return l.prepared.has_value(); });
+  refuse(parked_, [](const Parked&) { return false; });
 }
 
 void Waiters::expire(Clock::time_point now) {

@@ -65,7 +65,8 @@ class Waiters {
   // not yet asked, and expires what passed its deadline.
   void service(std::uint64_t learned, Clock::time_point now);
 
-  // The grants changed: a parked request its user may no longer make is answered PERMISSION.
+  // The grants changed: a parked request, or a read waiting for its read point, that its user may
+  // no longer make is answered now, as the same request would be (PERMISSION).
   void regranted();
 
   // The node halted (`why`): every waiter is answered now. A write that left this node may still

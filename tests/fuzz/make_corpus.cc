@@ -210,8 +210,9 @@ void wal() {
   // Every kind of record the replica reads (node/wal_records.h): 'I' voids the 'A' before it.
   std::string kinds("\x03", 1);
   for (const std::string& p :
-       {"A" + wire::encodeSlot(wire::Slot{3, {1, 1}, "v"}), std::string("I\x04"),
-        std::string("C\x92\x05\x07"), std::string("C\x05"), std::string("L\x05")}) {
+       {std::string("P\x92\x02\x01"), "A" + wire::encodeSlot(wire::Slot{3, {1, 1}, "v"}),
+        std::string("I\x04"), std::string("C\x92\x05\x07"), std::string("C\x05"),
+        std::string("L\x05")}) {
     kinds += static_cast<char>(p.size());
     kinds += '\0';
     kinds += p;

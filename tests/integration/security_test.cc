@@ -498,9 +498,10 @@ TEST_CASE("CURVE: the client list is read again on SIGHUP, and a bad one leaves 
 
 TEST_CASE(
     "CURVE: a reload that narrows a user's grants ends its feed connections and its parked "
-    "WAITs, and it subscribes again under the new ones",
+    "WAITs, and it subscribes again under the new ones. One with the same grants ends nothing, one "
+    "that removes a key ends the feed's connections",
     "[integration][security]") {
-  SecureNode s({{"alice", "r /app/"}, {"bob", "admin /"}});
+  SecureNode s({{"alice", "r /app/"}, {"bob", "admin /"}, {"spare", ""}});
   const test::NodeProcess& n = *s.node;
   const wire::KeyPair &alice = s.key["alice"], &bob = s.key["bob"];
   client::Client b(as(bob, n.client()));
@@ -570,6 +571,37 @@ TEST_CASE(
     auto got = w.next(std::chrono::milliseconds(200));
     REQUIRE(got.isOk());
     return *got && (*got)->kind == client::Notice::Kind::kChange;
+  }));
+
+  // A reload that grants the same (a second key for alice, whose grant hers covers, hers written
+  // twice, the lines in another order) ends nothing: her SUB hears the next change on the
+  // connection it had.
+  const std::string spare = s.key["spare"].publicKey + " alice r /app/b/\n";
+  writeFile(s.d + "/clients",
+            s.line("bob", "admin /") + spare + s.line("alice", "r /app/ r /app/"));
+  REQUIRE(::kill(n.pid(), SIGHUP) == 0);
+  REQUIRE(test::eventually(
+      [&] { return test::slurp(n.logPath()).find("grants as they were") != std::string::npos; }));
+  REQUIRE(b.set("/app/c/same", "x", -1).isOk());
+  REQUIRE(test::eventually([&] {
+    alices.collect(100);
+    return alices.heard("/app/c/same");
+  }));
+  zmq::message_t disconnected;
+  CHECK_FALSE(monitor.recv(disconnected, zmq::recv_flags::dontwait).has_value());
+  CHECK(test::slurp(n.logPath()).find("the feed closed") == std::string::npos);
+
+  // One that removes that key (her grants as they were) ends the feed's connections: the key may
+  // have leaked. Her SUB subscribes again, and hears what it did.
+  writeFile(s.d + "/clients", s.line("alice", "r /app/") + s.line("bob", "admin /"));
+  REQUIRE(::kill(n.pid(), SIGHUP) == 0);
+  REQUIRE(test::eventually(
+      [&] { return monitor.recv(disconnected, zmq::recv_flags::dontwait).has_value(); }));
+  CHECK(test::slurp(n.logPath()).find("a key was removed") != std::string::npos);
+  REQUIRE(test::eventually([&] {
+    REQUIRE(b.set("/app/c/again", "x", -1).isOk());
+    alices.collect(100);
+    return alices.heard("/app/c/again");
   }));
 
   // Her grants shrink to /app/a/.

@@ -72,7 +72,7 @@ TEST_CASE("grants: prefixes are string prefixes, and listing, watching and writi
   CHECK(a.writesSomewhere());
   CHECK_FALSE(a.clusterAdmin());
   // A feed subscription beyond the grants becomes the grants under it.
-  CHECK(a.readPrefixesUnder("/") == std::vector<std::string>{"/app/", "/config/", "/ap"});
+  CHECK(a.readPrefixesUnder("/") == std::vector<std::string>{"/ap", "/app/", "/config/"});
   CHECK(a.readPrefixesUnder("/c") == std::vector<std::string>{"/config/"});
   CHECK(a.readPrefixesUnder("/x").empty());
 
@@ -91,4 +91,28 @@ TEST_CASE("grants: prefixes are string prefixes, and listing, watching and writi
 
   CHECK(Access::everything().mayWriteAll("/"));
   CHECK(Access::everything().clusterAdmin());
+}
+
+TEST_CASE("grants: the same rights compare equal, whatever the order or repeats of their lines",
+          "[unit][grants]") {
+  auto parse = [](const std::string& text) {
+    auto l = node::parseClients(text, "clients.acl");
+    REQUIRE(l.isOk());
+    return l.value();
+  };
+  const auto one = parse(key('a') + " alice rw /app/ r /config/\n");
+  // A second key for alice with a grant she has already, the lines in another order, a grant that
+  // another covers: the same rights.
+  const auto same = parse(key('b') + " alice r /config/ r /app/tmp/\n" + key('a') +
+                          " alice r /app/ rw /app/ r /config/\n");
+  CHECK(same.users == one.users);
+  CHECK(same.users.at("alice").describe() == "rw /app/, r /config/");
+  // Less, more, or the same prefix with another permission: not the same.
+  CHECK(parse(key('a') + " alice rw /app/\n").users != one.users);
+  CHECK(parse(key('a') + " alice rw /app/ r /config/ r /x/\n").users != one.users);
+  CHECK(parse(key('a') + " alice r /app/ r /config/\n").users != one.users);
+  CHECK(parse(key('a') + " alice rw /app/ rw /config/\n").users != one.users);
+  // A narrower grant is kept beside a wider one that is weaker.
+  CHECK(Access({{node::Perm::kRead, "/app/"}, {node::Perm::kWrite, "/app/tmp/"}}).describe() ==
+        "r /app/, rw /app/tmp/");
 }

@@ -287,3 +287,59 @@ TEST_CASE("waiters: a halted node answers every waiter, TIMEOUT only for writes 
   CHECK(h.waiters.size() == 0);
   CHECK(!h.waiters.earliest());
 }
+
+TEST_CASE(
+    "waiters: grants narrowed, a waiting read or WAIT its user may no longer make is refused at "
+    "once, and the others wait on",
+    "[unit][node]") {
+  node::ClientService::Options o;
+  o.cluster = true;
+  Harness h(o);
+  std::map<std::string, node::Access> users = {
+      {"alice", node::Access({{node::Perm::kRead, "/app/"}})}};
+  const node::Access none;
+  h.service.setAccess([&](const std::string& user) -> const node::Access& {
+    auto it = users.find(user);
+    return it == users.end() ? none : it->second;
+  });
+  (void)h.apply({setCmd("/app/a/f", "1")});
+  h.leaderKnown = false;  // reads wait for their read point
+  auto add = [&](const std::string& who, wire::Request r) {
+    Action a = h.service.handle(std::move(r), "alice");
+    REQUIRE(a.kind != Action::Kind::kReply);
+    node::Envelope env = Harness::from(who);
+    env.identity = "alice";  // the user ZAP let the connection in as
+    (void)h.waiters.add(std::move(env), std::move(a), h.t0);
+  };
+  add("read-b", request(Verb::kGet, "/app/b/f"));
+  add("read-a", request(Verb::kGet, "/app/a/f"));
+  add("wait-b", request(Verb::kWait, "/app/b/**"));
+  add("wait-a", request(Verb::kWait, "/app/a/**"));
+  h.waiters.regranted();
+  CHECK(h.sent.empty());  // her grants allow all four still
+
+  users["alice"] = node::Access({{node::Perm::kRead, "/app/a/"}});
+  h.waiters.regranted();
+  std::set<std::string> refused;
+  for (const auto& s : h.sent) {
+    CHECK(s.reply.err == Err::kPermission);
+    refused.insert(s.who);
+  }
+  CHECK(refused == std::set<std::string>{"read-b", "wait-b"});
+
+  // The read is answered at its read point, the WAIT by its change.
+  h.sent.clear();
+  h.leaderKnown = true;
+  h.waiters.service(1, h.t0);
+  REQUIRE_FALSE(h.asked.empty());
+  h.waiters.readPoint(h.asked.back(), 1);
+  h.waiters.service(1, h.t0);
+  REQUIRE(h.sent.size() == 1);
+  CHECK(h.sent[0].who == "read-a");
+  CHECK(h.sent[0].reply.value == "1");
+  (void)h.apply({setCmd("/app/a/g", "2")});
+  h.waiters.service(2, h.t0);
+  REQUIRE(h.sent.size() == 2);
+  CHECK(h.sent[1].who == "wait-a");
+  CHECK(h.sent[1].reply.value == "2");
+}
