@@ -673,15 +673,15 @@ void Node::regranted() {
   if (Status s = feed_.reopen(Clock::now()); !s.isOk()) {
     // An XPUB that could not be made the Gate's server must not be bound: the node stops rather
     // than serve its feed to anyone, or not at all.
-    logLine("cannot open the feed again after the grants changed: " + s.toString() +
+    logLine("cannot open the feed again after the grants or keys changed: " + s.toString() +
             "; this node exits");
     feedLost_ = true;
     loop_.stop();
     return;
   }
   logLine(
-      "the grants changed: the feed closed its subscribers' connections; each subscribes "
-      "again under the new grants");
+      "the grants or the client keys changed: the feed closed its subscribers' connections; "
+      "each subscribes again under the new grants");
 }
 
 void Node::halt(const Status& why) {
