@@ -108,73 +108,57 @@ void Waiters::readPointLost(std::uint64_t ctx) {
   if (it != reads_.end()) it->second.asked = false;
 }
 
+template <typename Waiting, typename ReplyFor>
+void Waiters::answerEach(Waiting& waiting, ReplyFor replyFor) {
+  for (auto it = waiting.begin(); it != waiting.end();) {
+    auto& w = it->second;
+    std::optional<Reply> r = replyFor(it->first, w);
+    if (!r) {
+      ++it;
+      continue;
+    }
+    answer(w.env, std::move(*r), w.req.tag);
+    deadlines_.erase(w.deadline);
+    it = waiting.erase(it);
+  }
+}
+
 void Waiters::service(std::uint64_t learned, Clock::time_point now) {
   if (!parked_.empty() && servedHead_ != service_.head()) serveParked();
-  for (auto it = reads_.begin(); it != reads_.end();) {
-    LinearRead& r = it->second;
+  answerEach(reads_, [&](std::uint64_t id, LinearRead& r) -> std::optional<Reply> {
     if (r.index && (r.prepared || learned >= *r.index)) {
-      answer(r.env,
-             r.prepared ? std::move(*r.prepared)
-                        : service_.read(r.req, service_.head(), r.env.identity),
-             r.req.tag);
-      deadlines_.erase(r.deadline);
-      it = reads_.erase(it);
-      continue;
+      if (r.prepared) return std::move(*r.prepared);
+      return service_.read(r.req, service_.head(), r.env.identity);
     }
     if (!r.asked && r.prepared) {
       // Another node's confirmation would not do: this node's clock made the reply.
-      answer(r.env,
-             Reply::error(Err::kUnavailable,
-                          "this node stopped leading before a quorum confirmed it; ask again"),
-             r.req.tag);
-      deadlines_.erase(r.deadline);
-      it = reads_.erase(it);
-      continue;
+      return Reply::error(Err::kUnavailable,
+                          "this node stopped leading before a quorum confirmed it; ask again");
     }
-    if (!r.asked) r.asked = hooks_.askReadIndex(it->first);
-    ++it;
-  }
+    if (!r.asked) r.asked = hooks_.askReadIndex(id);
+    return std::nullopt;
+  });
   expire(now);
 }
 
 void Waiters::serveParked() {
   const std::int64_t head = service_.head();
   servedHead_ = head;
-  for (auto it = parked_.begin(); it != parked_.end();) {
-    Parked& p = it->second;
-    std::optional<Reply> r;
-    if (p.glob) {
-      r = service_.tryWait(*p.glob, &p.from);
-    } else if (p.from <= head) {
-      r = service_.read(p.req, p.from, p.env.identity);
-    }
-    if (!r) {
-      ++it;
-      continue;
-    }
-    answer(p.env, std::move(*r), p.req.tag);
-    deadlines_.erase(p.deadline);
-    it = parked_.erase(it);
-  }
+  answerEach(parked_, [&](std::uint64_t, Parked& p) -> std::optional<Reply> {
+    if (p.glob) return service_.tryWait(*p.glob, &p.from);
+    if (p.from <= head) return service_.read(p.req, p.from, p.env.identity);
+    return std::nullopt;
+  });
 }
 
 void Waiters::regranted() {
-  auto refuse = [this](auto& waiting, auto exempt) {
-    for (auto it = waiting.begin(); it != waiting.end();) {
-      auto& w = it->second;
-      std::optional<Reply> r = exempt(w) ? std::nullopt : service_.refusal(w.req, w.env.identity);
-      if (!r) {
-        ++it;
-        continue;
-      }
-      answer(w.env, std::move(*r), w.req.tag);
-      deadlines_.erase(w.deadline);
-      it = waiting.erase(it);
-    }
-  };
   // A prepared reply (a KEEPALIVE's, done already) waits only for this node's confirmation.
-  refuse(reads_, [](const LinearRead& l) { return l.prepared.has_value(); });
-  refuse(parked_, [](const Parked&) { return false; });
+  answerEach(reads_, [this](std::uint64_t, LinearRead& l) -> std::optional<Reply> {
+    if (l.prepared) return std::nullopt;
+    return service_.refusal(l.req, l.env.identity);
+  });
+  answerEach(parked_,
+             [this](std::uint64_t, Parked& p) { return service_.refusal(p.req, p.env.identity); });
 }
 
 void Waiters::expire(Clock::time_point now) {

@@ -106,6 +106,9 @@ class Waiters {
   void answer(const Envelope& env, wire::Reply r, const std::string& tag);
   void expire(Clock::time_point now);
   void serveParked();
+  // Answers, and forgets, each waiter in `waiting` that `replyFor(id, waiter)` has a reply for now.
+  template <typename Waiting, typename ReplyFor>
+  void answerEach(Waiting& waiting, ReplyFor replyFor);
 
   const ClientService& service_;
   Stats& stats_;
