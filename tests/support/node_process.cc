@@ -360,6 +360,13 @@ int Cluster::awaitSettled(int timeoutMs) {
           if (!is("/ctl/nodes/" + id + "/client", nodes_[i]->client()) ||
               !is("/ctl/nodes/" + id + "/events", nodes_[i]->events()))
             return false;
+          // A node reports again what its own store does not show yet: its own view must.
+          auto own = clientFor(nodes_[i]->client(), true);
+          auto c = own.get("/ctl/nodes/" + id + "/client");
+          auto e = own.get("/ctl/nodes/" + id + "/events");
+          if (!c.isOk() || c->value != nodes_[i]->client() || !e.isOk() ||
+              e->value != nodes_[i]->events())
+            return false;
         }
         return true;
       },
