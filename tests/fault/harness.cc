@@ -1518,8 +1518,31 @@ int main(int argc, char** argv) {
                                                                  : ""));
     ++injected[kind];
     if (kind.rfind("kill", 0) == 0) {
+      // With --expect-snapshots the victim stays down until the others have applied five snapshot
+      // intervals past its slot (at most 30 s more): their logs are then compacted past it, and it
+      // comes back by a snapshot transfer, also where a slow build (the sanitizers) applies few
+      // slots in the usual 0.5-3 s.
+      auto slotOf = [&](int node) -> std::int64_t {
+        client::Options so = cl->options({cl->clientOf(node)});
+        so.timeout = std::chrono::milliseconds(1000);
+        client::Client sc(so);
+        auto r = sc.self();
+        return r && r->slot ? *r->slot : -1;
+      };
+      const std::int64_t victimSlot = o.expectSnapshots ? slotOf(victim) : -1;
       cl->kill9(victim);
       pause(500, 3000);
+      if (victimSlot >= 0) {
+        const auto by = Clock::now() + std::chrono::seconds(30);
+        auto othersPast = [&] {
+          for (int m : cl->members()) {
+            if (m != victim && slotOf(m) >= victimSlot + 5 * o.snapshotEvery) return true;
+          }
+          return false;
+        };
+        while (Clock::now() < by && !othersPast())
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));  // poll the survivors
+      }
       try {
         cl->start(victim);
       } catch (const std::exception& e) {
