@@ -2,7 +2,8 @@
 // Ctl: keeps /ctl describing the cluster — the leader, the members' peer endpoints (the
 // configuration the log has chosen: /ctl/members mirrors it after each change), each node's
 // client and feed endpoints — by proposing writes through the log like any client, never by
-// writing the store. Clients cannot write under /ctl (wire::isCtlPath). Only changes are written:
+// writing the store. Clients cannot write under /ctl (wire::isCtlPath). Only changes are written
+// (a leader checks its own record every 2 s, in case a write of it was lost):
 // ordinary traffic writes nothing here. Live facts (applied rev, lag, fsync latency) are each
 // node's own, answered by SELF, never sent through the log.
 //
@@ -51,6 +52,7 @@ class Ctl {
   std::uint64_t mirrored_ = UINT64_MAX;  // the configuration version /ctl/members was last set to
   bool staleRemoved_ = false;
   Clock::time_point nextReport_;
+  Clock::time_point recheckAt_;  // when a leader checks again what /ctl says of it
 };
 
 }  // namespace cairn::node

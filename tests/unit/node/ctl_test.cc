@@ -92,6 +92,27 @@ TEST_CASE("ctl: a new leader records itself and the members once, then only what
   CHECK(n.drain() == 0);
 }
 
+TEST_CASE("ctl: what a leader wrote of itself and lost is written again with its next report",
+          "[unit][node]") {
+  Solo n;
+  node::Ctl ctl(1, {{1, "tcp://p1"}}, *n.replica, n.applier->store());
+  ctl.setEndpoints("tcp://c1", "tcp://e1");
+  const auto t0 = Clock::now();
+  ctl.maintain(t0);
+  // The four writes are lost before they are chosen (as a refused or unchosen slot would be).
+  for (int k = 0; k < 4; ++k)
+    CHECK(n.replica->withdraw(0));
+  CHECK(n.drain() == 0);
+  ctl.maintain(t0 + std::chrono::milliseconds(10));  // nothing due yet
+  CHECK(n.drain() == 0);
+  ctl.maintain(t0 + std::chrono::seconds(3));  // the report: all four again
+  CHECK(n.drain() == 4);
+  CHECK(n.get("/ctl/leader") == "1");
+  CHECK(n.get("/ctl/members/1") == "tcp://p1");
+  ctl.maintain(t0 + std::chrono::seconds(6));  // and then nothing, /ctl being right
+  CHECK(n.drain() == 0);
+}
+
 TEST_CASE("ctl: a node alone writes nothing, but clears what a former cluster left in /ctl",
           "[unit][node]") {
   Solo n;
