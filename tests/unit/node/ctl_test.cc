@@ -44,15 +44,23 @@ struct Solo {
   std::unique_ptr<node::Applier> applier;
 };
 
+// That node's Ctl, which has run once, at t0, its first turn as leader.
+struct Reported {
+  Solo n;
+  node::Ctl ctl{1, {{1, "tcp://p1"}}, *n.replica, n.applier->store()};
+  const Clock::time_point t0 = Clock::now();
+  Reported() {
+    ctl.setEndpoints("tcp://c1", "tcp://e1");
+    ctl.maintain(t0);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("ctl: a new leader records itself and the members once, then only what changed",
           "[unit][node]") {
-  Solo n;
-  node::Ctl ctl(1, {{1, "tcp://p1"}}, *n.replica, n.applier->store());
-  ctl.setEndpoints("tcp://c1", "tcp://e1");
-  const auto t0 = Clock::now();
-  ctl.maintain(t0);
+  Reported r;
+  auto& [n, ctl, t0] = r;
   CHECK(n.drain() == 4);
   CHECK(n.get("/ctl/leader") == "1");
   CHECK(n.get("/ctl/members/1") == "tcp://p1");
@@ -94,11 +102,8 @@ TEST_CASE("ctl: a new leader records itself and the members once, then only what
 
 TEST_CASE("ctl: what a leader wrote of itself and lost is written again with its next report",
           "[unit][node]") {
-  Solo n;
-  node::Ctl ctl(1, {{1, "tcp://p1"}}, *n.replica, n.applier->store());
-  ctl.setEndpoints("tcp://c1", "tcp://e1");
-  const auto t0 = Clock::now();
-  ctl.maintain(t0);
+  Reported r;
+  auto& [n, ctl, t0] = r;
   // The four writes are lost before they are chosen (as a refused or unchosen slot would be).
   for (int k = 0; k < 4; ++k)
     CHECK(n.replica->withdraw(0));
