@@ -90,21 +90,16 @@ void Ctl::maintain(Clock::time_point now) {
     return;
   }
   const std::string self = std::to_string(self_);
-  if (leading && !wasLeader_) {
-    propose("/ctl/leader", self);  // at once, on a change of leader
-    recheckAt_ = now + kReportEvery;
-  } else if (leading && now >= recheckAt_) {
-    // What a leader wrote of itself and the members can be lost (its slot refused, or not chosen
-    // before a change of leader): checked again every report period, and written only if /ctl
-    // differs.
+  // At once on a change of leader, and then every report period: what a leader wrote of itself
+  // and the members can be lost (its slot refused, or not chosen before a change of leader), and
+  // is written only where /ctl differs.
+  const bool recheck = leading && wasLeader_ && now >= recheckAt_;
+  if (leading && (!wasLeader_ || recheck)) {
     recheckAt_ = now + kReportEvery;
     propose("/ctl/leader", self);
-    for (const auto& [id, ep] : current())
-      propose("/ctl/members/" + std::to_string(id), ep);
   }
   const std::uint64_t version = replica_.core().membership().version;
-  if (leading && (!wasLeader_ || version != mirrored_)) {
-    // Once per leader and per configuration, not per heartbeat.
+  if (leading && (!wasLeader_ || recheck || version != mirrored_)) {
     mirrored_ = version;
     removeStrangers();
     for (const auto& [id, ep] : current())

@@ -75,7 +75,6 @@ wire::Status Feed::reopen(Clock::time_point now) {
     if (wire::Status s = countConnections(); !s.isOk()) return s;
   }
   rebindAt_ = now;
-  rebindWait_ = kFirstRebindWait;
   rebindFailures_ = 0;
   rebind(now);
   return wire::Status::ok();
@@ -94,8 +93,10 @@ void Feed::rebind(Clock::time_point now) {
               "; it tries again every " + std::to_string(kMaxRebindWait.count()) +
               " ms until it can");
     }
-    rebindAt_ = now + rebindWait_;
-    rebindWait_ = std::min(rebindWait_ * 2, Clock::duration(kMaxRebindWait));
+    // 2 ms, doubled after each failure, up to a second.
+    rebindAt_ =
+        now + std::min<Clock::duration>(kFirstRebindWait * (1 << std::min(rebindFailures_ - 1, 10)),
+                                        kMaxRebindWait);
     return;
   }
   if (rebindFailures_ >= kRebindFailuresLogged)

@@ -84,8 +84,7 @@ class Feed {
   int opened_ = 0;        // XPUBs opened: names each one's monitor
   std::string endpoint_;  // where bind() bound the feed (its port, when it asked for any)
   std::optional<Clock::time_point> rebindAt_;  // reopened and not bound yet: next try
-  Clock::duration rebindWait_ = kFirstRebindWait;
-  int rebindFailures_ = 0;
+  int rebindFailures_ = 0;                     // since reopen(): the next wait doubles with each
 
   zmq::socket_t pub_;      // an XPUB, so the node learns its subscribers' prefixes
   zmq::socket_t monitor_;  // PAIR: the XPUB's connection events (countConnections)
